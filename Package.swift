@@ -1,0 +1,65 @@
+// swift-tools-version: 6.0
+//
+// girfec: an agent-based Monte Carlo microsimulation of children moving
+// between GIRFEC levels of support, with GSL random numbers.
+//
+// Benchmarks live in the nested package `experiments/benchmarks`, so their
+// dependencies never reach users of the library or the command.
+
+import PackageDescription
+
+let package = Package(
+    name: "girfec",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "girfec", targets: ["girfec"]),
+        .library(name: "GirfecKit", targets: ["Experiments", "Reports"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+    ],
+    targets: [
+        // MARK: - Implementation details
+
+        /// GSL and Random123's Philox, through a small C shim (see shim.h).
+        .systemLibrary(
+            name: "CGSL",
+            pkgConfig: "gsl",
+            providers: [.apt(["libgsl-dev", "librandom123-dev"])]
+        ),
+
+        // MARK: - Modules, in the order data flows through them
+
+        /// Addressed random streams (master seed, replication, purpose) over GSL.
+        .target(name: "Stochastics", dependencies: ["CGSL"]),
+        /// Scenario values, YAML decoding, validation, transition conversion.
+        .target(name: "Model", dependencies: ["Stochastics", .product(name: "Yams", package: "Yams")]),
+        /// The agent engine: one replication of one arm.
+        .target(name: "Microsimulation", dependencies: ["Model", "Stochastics"]),
+        /// Streaming, mergeable statistics: exact sums and bounded histograms.
+        .target(name: "Analysis", dependencies: ["Stochastics"]),
+        /// Replications in parallel, shards, common random numbers, progress.
+        .target(name: "Experiments", dependencies: ["Model", "Microsimulation", "Analysis"]),
+        /// CSV and JSON writers, the manifest, atomic output folders.
+        .target(name: "Reports", dependencies: ["Experiments", "Analysis", "Model"]),
+        /// The command-line tool.
+        .executableTarget(
+            name: "girfec",
+            dependencies: [
+                "Experiments", "Reports", "Model",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
+        // MARK: - Unit test bundles
+
+        .target(name: "TestSupport", dependencies: ["Model", "Experiments"], path: "Tests/TestSupport"),
+        .testTarget(name: "StochasticsTests", dependencies: ["Stochastics"]),
+        .testTarget(name: "ModelTests", dependencies: ["Model", "TestSupport"]),
+        .testTarget(name: "MicrosimulationTests", dependencies: ["Microsimulation", "TestSupport"]),
+        .testTarget(name: "AnalysisTests", dependencies: ["Analysis"]),
+        .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "Reports", "TestSupport"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["girfec", "TestSupport"]),
+    ]
+)

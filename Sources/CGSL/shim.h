@@ -1,0 +1,126 @@
+// C shim over GSL and Random123 for Swift.
+//
+// Swift 6 refuses GSL's global generator-type variables (`gsl_rng_taus2`, ...)
+// as shared mutable state, so each is reached through a small accessor.
+// Random123's Philox4x32-10 (Salmon et al. 2011, "Parallel random numbers: as
+// easy as 1, 2, 3", SC'11) is exposed twice: as a pure function of
+// (counter, key) for the hot path, and as a GSL generator type whose state is
+// an addressable (counter, key) pair, so that GSL's distributions
+// (`gsl_ran_*`) draw from the same addressed streams.
+//
+// After editing this file, clean the build: SwiftPM does not notice.
+#ifndef GIRFEC_CGSL_SHIM_H
+#define GIRFEC_CGSL_SHIM_H
+
+#include <stdint.h>
+#include <string.h>
+#include <gsl/gsl_errno.h>
+#include <gsl/gsl_rng.h>
+#include <gsl/gsl_randist.h>
+#include <gsl/gsl_cdf.h>
+#include <gsl/gsl_math.h>
+#include <Random123/philox.h>
+#include <Random123/threefry.h>
+
+// MARK: - GSL generator types (accessors, since the globals are mutable C state)
+
+/// Tausworthe generator of L'Ecuyer (1996), GSL's fastest good generator.
+static inline const gsl_rng_type *girfec_rng_taus2(void) { return gsl_rng_taus2; }
+/// Mersenne Twister MT19937 (Matsumoto & Nishimura 1998).
+static inline const gsl_rng_type *girfec_rng_mt19937(void) { return gsl_rng_mt19937; }
+/// RANLUX double precision, luxury level 1 (Lüscher 1994).
+static inline const gsl_rng_type *girfec_rng_ranlxd1(void) { return gsl_rng_ranlxd1; }
+
+// MARK: - Philox4x32-10, the pure function
+
+/// Four 32-bit words: one Philox block.
+typedef struct { uint32_t v[4]; } girfec_block4x32;
+
+/// Philox4x32 with 10 rounds of the block at counter (c0, c1, c2, c3) under key (k0, k1).
+static inline girfec_block4x32 girfec_philox4x32(uint32_t c0, uint32_t c1, uint32_t c2, uint32_t c3,
+                                                 uint32_t k0, uint32_t k1) {
+    philox4x32_ctr_t ctr = {{c0, c1, c2, c3}};
+    philox4x32_key_t key = {{k0, k1}};
+    philox4x32_ctr_t r = philox4x32(ctr, key);
+    girfec_block4x32 out;
+    memcpy(out.v, r.v, sizeof out.v);
+    return out;
+}
+
+/// Threefry4x32 with 20 rounds; measured as the alternative, not used by the engine.
+static inline girfec_block4x32 girfec_threefry4x32(uint32_t c0, uint32_t c1, uint32_t c2, uint32_t c3,
+                                                   uint32_t k0, uint32_t k1) {
+    threefry4x32_ctr_t ctr = {{c0, c1, c2, c3}};
+    threefry4x32_key_t key = {{k0, k1, 0, 0}};
+    threefry4x32_ctr_t r = threefry4x32(ctr, key);
+    girfec_block4x32 out;
+    memcpy(out.v, r.v, sizeof out.v);
+    return out;
+}
+
+// MARK: - Philox4x32-10 as a GSL generator with an addressable state
+
+/// State of the GSL Philox generator: the next block's counter, the key, and
+/// the current block with the number of its words not yet returned.
+typedef struct {
+    uint32_t counter[4];
+    uint32_t key[2];
+    uint32_t block[4];
+    int used;   /* words of `block` already returned; 4 means "compute the next block" */
+} girfec_philox_state;
+
+static inline unsigned long girfec_philox_get(void *vstate) {
+    girfec_philox_state *s = (girfec_philox_state *)vstate;
+    if (s->used == 4) {
+        girfec_block4x32 b = girfec_philox4x32(s->counter[0], s->counter[1], s->counter[2], s->counter[3],
+                                               s->key[0], s->key[1]);
+        memcpy(s->block, b.v, sizeof s->block);
+        s->counter[0] += 1; /* position within the stream; the other words are its address */
+        s->used = 0;
+    }
+    return (unsigned long)s->block[s->used++];
+}
+
+static inline double girfec_philox_get_double(void *vstate) {
+    return (double)girfec_philox_get(vstate) / 4294967296.0;
+}
+
+/// GSL's `set` takes one integer seed; the engine addresses streams with
+/// `girfec_philox_address` instead. A plain seed becomes the key, counter 0.
+static inline void girfec_philox_set(void *vstate, unsigned long seed) {
+    girfec_philox_state *s = (girfec_philox_state *)vstate;
+    memset(s, 0, sizeof *s);
+    s->key[0] = (uint32_t)(seed & 0xffffffffUL);
+    s->key[1] = (uint32_t)((uint64_t)seed >> 32);
+    s->used = 4;
+}
+
+static const gsl_rng_type girfec_philox_type = {
+    "philox4x32-10",
+    0xffffffffUL,
+    0,
+    sizeof(girfec_philox_state),
+    &girfec_philox_set,
+    &girfec_philox_get,
+    &girfec_philox_get_double
+};
+
+/// The GSL generator type for addressed Philox4x32-10 streams.
+static inline const gsl_rng_type *girfec_rng_philox(void) { return &girfec_philox_type; }
+
+/// Point a Philox GSL generator at block `position` of the stream with
+/// address (a1, a2, a3) under key (k0, k1). The next draw is word 0 of that block.
+static inline void girfec_philox_address(gsl_rng *r, uint32_t position, uint32_t a1, uint32_t a2, uint32_t a3,
+                                         uint32_t k0, uint32_t k1) {
+    girfec_philox_state *s = (girfec_philox_state *)r->state;
+    s->counter[0] = position; s->counter[1] = a1; s->counter[2] = a2; s->counter[3] = a3;
+    s->key[0] = k0; s->key[1] = k1;
+    s->used = 4;
+}
+
+/// The counter word 0 (block position) of a Philox GSL generator, for tests.
+static inline uint32_t girfec_philox_position(const gsl_rng *r) {
+    return ((const girfec_philox_state *)r->state)->counter[0];
+}
+
+#endif

@@ -1,0 +1,275 @@
+import CGSL
+import Foundation
+import Model
+import Stochastics
+
+/// What one replication of one arm produced.
+public struct ReplicationOutcome: Sendable {
+    /// Per-step values, laid out by `RecordLayout`.
+    public var record: [Double]
+    public var totals: ReplicationTotals
+}
+
+/// A replication's summary: one small row of replications.csv.
+public struct ReplicationTotals: Sendable, Equatable {
+    /// Children ever in the model: initial plus every entry.
+    public var childrenEver: Int
+    public var childYears: Double
+    public var cost: Double
+    public var costDiscounted: Double
+    public var programmeCostDiscounted: Double
+    public var qolYears: Double
+    public var qolYearsDiscounted: Double
+    public var finalStocks: [Int]
+    public var childSteps: Int
+}
+
+/// The engine stopped: a modulated stay probability went below zero.
+public struct EngineError: Error, CustomStringConvertible, Sendable {
+    public var description: String
+}
+
+/// Children of one replication, structure of arrays, reused across replications by one worker.
+public final class Population {
+    var level: [UInt8] = []
+    var ageMonths: [UInt16] = []
+    var monthsInLevel: [UInt16] = []
+    var entryStep: [UInt16] = []
+    var mask: [UInt8] = []
+    var area: [UInt8] = []
+    var id: [UInt32] = []
+
+    public init() {}
+
+    var count: Int { level.count }
+
+    func removeAll() {
+        level.removeAll(keepingCapacity: true); ageMonths.removeAll(keepingCapacity: true)
+        monthsInLevel.removeAll(keepingCapacity: true); entryStep.removeAll(keepingCapacity: true)
+        mask.removeAll(keepingCapacity: true); area.removeAll(keepingCapacity: true); id.removeAll(keepingCapacity: true)
+    }
+
+    func append(level l: Int, age: Int, entry: Int, mask m: UInt8, area a: Int, id i: UInt32) {
+        level.append(UInt8(l)); ageMonths.append(UInt16(clamping: age)); monthsInLevel.append(0)
+        entryStep.append(UInt16(entry)); mask.append(m); area.append(UInt8(a)); id.append(i)
+    }
+}
+
+/// The agent engine: one replication of one arm.
+///
+/// Per step t (1...steps), for each child present at its start, in this order:
+/// 1. exposure: the practice schedule gives the child's red and green
+///    multipliers from its coverage and entry step (see `PracticeSchedule`);
+/// 2. transition: one uniform u from the child's own stream decides
+///    escalation (u < P(red)), step-down (u < P(red) + P(green)) or staying;
+///    the destination within a direction follows the baseline matrix;
+/// 3. ageing by the step length, and exits: ageing out, then out-migration;
+/// then births and in-migrants join at the end of the step.
+///
+/// Random numbers: the child's uniforms are words of Philox block t of the
+/// stream (childStep, child id), so a child meets the same numbers in every
+/// arm (common random numbers) whatever happens to other children.
+public enum Engine {
+    public static func run(tables: ArmTables, seed: UInt64, replication: UInt32, armLane: UInt8 = 0,
+                           population: Population = Population()) throws(EngineError) -> ReplicationOutcome {
+        let arm = tables.arm
+        let layout = tables.layout
+        let n = arm.levels.count
+        let steps = arm.steps
+        let slots = layout.slotCount
+        var record = [Double](repeating: 0, count: layout.recordSize)
+        let pop = population
+        pop.removeAll()
+
+        let address = { (purpose: RandomPurpose, index: UInt32) in
+            StreamAddress(seed: seed, replication: replication, purpose: purpose, armLane: armLane, index: index)
+        }
+        let stream = RandomStream(address(.initialChild, 0))
+        var stock = [Int](repeating: 0, count: n)
+        var reachedNow = 0
+        var nextId: UInt32 = 0
+
+        // Initial children: ids in order area by area, level by level.
+        for (a, counts) in arm.initialCounts.enumerated() {
+            for (l, count) in counts.enumerated() {
+                for _ in 0..<count {
+                    stream.move(to: address(.initialChild, nextId))
+                    let age = drawAge(stream, tables)
+                    let m = drawCoverage(stream, tables, area: a)
+                    pop.append(level: l, age: age, entry: 0, mask: m, area: a, id: nextId)
+                    nextId &+= 1
+                    stock[l] += 1
+                    if m != 0 { reachedNow += 1 }
+                }
+            }
+        }
+        var stockPath = [[Int]](repeating: [], count: steps + 1)
+        var reachedPath = [Int](repeating: 0, count: steps + 1)
+        stockPath[0] = stock
+        reachedPath[0] = reachedNow
+        var childSteps = 0
+
+        let stepMonths = UInt16(arm.stepMonths)
+        let ageOut = arm.ageOutMonths.map { UInt16(clamping: $0) } ?? UInt16.max
+        let hasAgeOut = arm.ageOutMonths != nil
+        let ageing = arm.ageing
+        let pOut = tables.emigrationPerStep
+        let masks = tables.schedule.masks
+        let cohorts = steps + 1
+        let k = address(.childStep, 0).key
+        let purposeWord = address(.childStep, 0).purposeWord
+        let ageBandTop = tables.ageBandOfMonth.count - 1
+        let durCap = tables.durationCap
+        let durBands = tables.durationBandsMax
+        var flows = [Int](repeating: 0, count: n * n)
+        var exits = [Int](repeating: 0, count: n)
+        var entries = [Int](repeating: 0, count: n)
+        var worst: (level: Int, leave: Double, red: Double, green: Double)? = nil
+
+        for t in 1...max(steps, 1) where steps > 0 {
+            for i in flows.indices { flows[i] = 0 }
+            for i in 0..<n { exits[i] = 0; entries[i] = 0 }
+            let tableBase = 2 * (t - 1) * masks * cohorts
+            var reachedExits = 0
+            var count = pop.count
+            childSteps += count
+            tables.schedule.multipliers.withUnsafeBufferPointer { mult in
+            tables.redSum.withUnsafeBufferPointer { redSum in
+            tables.greenSum.withUnsafeBufferPointer { greenSum in
+            tables.redCumulative.withUnsafeBufferPointer { redCum in
+            tables.greenCumulative.withUnsafeBufferPointer { greenCum in
+            tables.redTargets.withUnsafeBufferPointer { redTo in
+            tables.greenTargets.withUnsafeBufferPointer { greenTo in
+            tables.absorbing.withUnsafeBufferPointer { absorbing in
+            tables.ageBandOfMonth.withUnsafeBufferPointer { ageBand in
+            tables.escalationByAgeBand.withUnsafeBufferPointer { escByAge in
+            tables.stepDownByAgeBand.withUnsafeBufferPointer { downByAge in
+            tables.durationBand.withUnsafeBufferPointer { durBand in
+            tables.leaveMultiplier.withUnsafeBufferPointer { leaveMult in
+            pop.level.withUnsafeMutableBufferPointer { level in
+            pop.ageMonths.withUnsafeMutableBufferPointer { age in
+            pop.monthsInLevel.withUnsafeMutableBufferPointer { dur in
+            pop.entryStep.withUnsafeMutableBufferPointer { entry in
+            pop.mask.withUnsafeMutableBufferPointer { mask in
+            pop.area.withUnsafeMutableBufferPointer { area in
+            pop.id.withUnsafeMutableBufferPointer { ids in
+            flows.withUnsafeMutableBufferPointer { flow in
+            exits.withUnsafeMutableBufferPointer { exit in
+                var c = 0
+                while c < count {
+                    let from = Int(level[c])
+                    if absorbing[from] { c += 1; continue }
+                    let w = girfec_philox4x32(UInt32(t), ids[c], replication, purposeWord, k.0, k.1).v
+                    let u = Philox.unit(w.0)
+                    let mi = tableBase + 2 * (Int(mask[c]) * cohorts + Int(entry[c]))
+                    let band = Int(ageBand[min(Int(age[c]), ageBandTop)])
+                    let leave = leaveMult[from * durBands + Int(durBand[from * (durCap + 1) + min(Int(dur[c]), durCap)])]
+                    let pRed = redSum[from] * mult[mi] * escByAge[band] * leave
+                    let pGreen = greenSum[from] * mult[mi + 1] * downByAge[band] * leave
+                    var to = from
+                    if u < pRed {
+                        let v = u / pRed
+                        var j = 0
+                        while j < n - 1 && v >= redCum[from * n + j] { j += 1 }
+                        to = Int(redTo[from * n + j])
+                    } else if u < pRed + pGreen {
+                        let v = (u - pRed) / pGreen
+                        var j = 0
+                        while j < n - 1 && v >= greenCum[from * n + j] { j += 1 }
+                        to = Int(greenTo[from * n + j])
+                    }
+                    if pRed + pGreen > 1 + 1e-12, worst == nil {
+                        worst = (from, pRed + pGreen, mult[mi] * escByAge[band] * leave, mult[mi + 1] * downByAge[band] * leave)
+                    }
+                    if to != from {
+                        flow[from * n + to] += 1
+                        level[c] = UInt8(to)
+                        dur[c] = 0
+                    } else {
+                        dur[c] = dur[c] &+ (dur[c] < UInt16.max - stepMonths ? stepMonths : 0)
+                    }
+                    if ageing { age[c] = age[c] &+ (age[c] < UInt16.max - stepMonths ? stepMonths : 0) }
+                    let leaves = !absorbing[to] && ((hasAgeOut && age[c] >= ageOut) || Philox.unit(w.1) < pOut)
+                    if leaves {
+                        exit[to] += 1
+                        if mask[c] != 0 { reachedExits += 1 }
+                        count -= 1
+                        level[c] = level[count]; age[c] = age[count]; dur[c] = dur[count]
+                        entry[c] = entry[count]; mask[c] = mask[count]; area[c] = area[count]; ids[c] = ids[count]
+                    } else {
+                        c += 1
+                    }
+                }
+            }}}}}}}}}}}}}}}}}}}}}}
+            if let worst {
+                throw EngineError(description: "arm '\(arm.name)', level '\(arm.levels[worst.level].name)', step \(t): escalation multiplier \(worst.red), step-down multiplier \(worst.green) give a leave probability of \(worst.leave) > 1 (stay probability below zero)")
+            }
+            pop.level.removeLast(pop.count - count); pop.ageMonths.removeLast(pop.ageMonths.count - count)
+            pop.monthsInLevel.removeLast(pop.monthsInLevel.count - count); pop.entryStep.removeLast(pop.entryStep.count - count)
+            pop.mask.removeLast(pop.mask.count - count); pop.area.removeLast(pop.area.count - count); pop.id.removeLast(pop.id.count - count)
+            reachedNow -= reachedExits
+
+            // Entries at the end of the step: births then in-migrants, area by area.
+            for a in arm.areas.indices {
+                for (purpose, perYear) in [(RandomPurpose.births, arm.birthsPerYear[a]), (.immigration, arm.immigrationPerYear[a])] where perYear > 0 {
+                    stream.move(to: address(purpose, UInt32(t) << 8 | UInt32(a)))
+                    let number = stream.poisson(mean: perYear * arm.stepYears)
+                    let shares = purpose == .births ? arm.entryLevelShares : arm.immigrationLevelShares
+                    for _ in 0..<number {
+                        stream.move(to: address(.enteringChild, nextId))
+                        var u = stream.uniform(), l = 0, acc = shares[0]
+                        while l < n - 1 && u >= acc { l += 1; acc += shares[l] }
+                        u = 0
+                        let age = drawAge(stream, tables)
+                        let m = drawCoverage(stream, tables, area: a)
+                        pop.append(level: l, age: purpose == .births ? 0 : age, entry: t, mask: m, area: a, id: nextId)
+                        nextId &+= 1
+                        entries[l] += 1
+                        if m != 0 { reachedNow += 1 }
+                    }
+                }
+            }
+
+            // Record the step.
+            for i in 0..<n {
+                for j in 0..<n where i != j {
+                    stock[i] -= flows[i * n + j]
+                    stock[j] += flows[i * n + j]
+                    record[layout.index(step: t, slot: layout.flowSlot(from: i, to: j))] = Double(flows[i * n + j])
+                }
+            }
+            for l in 0..<n { stock[l] += entries[l] - exits[l] }
+            stockPath[t] = stock
+            reachedPath[t] = reachedNow
+            let entriesAll = entries.reduce(0, +), exitsAll = exits.reduce(0, +)
+            for l in 0...n {
+                let level: Int? = l < n ? l : nil
+                record[layout.index(step: t, slot: layout.slot(.entries, level: level))] = Double(l < n ? entries[l] : entriesAll)
+                record[layout.index(step: t, slot: layout.slot(.exits, level: level))] = Double(l < n ? exits[l] : exitsAll)
+            }
+        }
+        _ = slots
+        let totals = Rewards.fill(record: &record, layout: layout, arm: arm, stocks: stockPath, reached: reachedPath,
+                                  childrenEver: Int(nextId), childSteps: childSteps)
+        return ReplicationOutcome(record: record, totals: totals)
+    }
+
+    /// Age in months from the age distribution: one uniform for the band, one within it.
+    static func drawAge(_ stream: borrowing RandomStream, _ tables: ArmTables) -> Int {
+        let u = stream.uniform(), v = stream.uniform()
+        let bands = tables.arm.ageDistribution
+        var b = 0
+        while b < bands.count - 1 && u >= tables.ageCumulative[b] { b += 1 }
+        let band = bands[b]
+        return band.fromMonths + Int(v * Double(band.toMonths - band.fromMonths))
+    }
+
+    /// Coverage mask: bit k set when practice k reaches the child (one uniform per practice, always drawn).
+    static func drawCoverage(_ stream: borrowing RandomStream, _ tables: ArmTables, area: Int) -> UInt8 {
+        var m: UInt8 = 0
+        var draws = [Double](repeating: 0, count: tables.arm.practices.count)
+        for k in draws.indices { draws[k] = stream.uniform() }
+        for (k, share) in tables.coverageByArea[area] where draws[k] < share { m |= 1 << UInt8(k) }
+        return m
+    }
+}

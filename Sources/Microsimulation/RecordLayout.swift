@@ -1,0 +1,99 @@
+import Model
+
+/// The quantities recorded per step: the output contract's `quantity` column.
+///
+/// Raw values are the names written to CSV; documented in docs/outputs.md.
+public enum Quantity: String, Sendable, CaseIterable {
+    /// Children in a level at the end of the step (step 0: at the start).
+    case stock
+    /// Children moving from one level to another during the step.
+    case flow
+    /// Children entering (births and in-migration) during the step, by entry level.
+    case entries
+    /// Children leaving (ageing out and out-migration) during the step, by level left.
+    case exits
+    /// Children covered by at least one practice variable at the end of the step.
+    case childrenReached = "children_reached"
+    /// Cost of the time children spent in a level during the step, pounds (level `all`: plus the programme).
+    case cost
+    case costDiscounted = "cost_discounted"
+    /// The programme's delivery cost during the step, pounds.
+    case programmeCost = "programme_cost"
+    case programmeCostDiscounted = "programme_cost_discounted"
+    /// QoL-weighted child-years spent in a level during the step.
+    case qolYears = "qol_years"
+    case qolYearsDiscounted = "qol_years_discounted"
+    /// Discounted cost (levels and programme) from the start to the end of the step.
+    case cumulativeCostDiscounted = "cumulative_cost_discounted"
+    case cumulativeQolYearsDiscounted = "cumulative_qol_years_discounted"
+
+    /// Recorded for all levels together only.
+    public var isTotalOnly: Bool {
+        [.childrenReached, .programmeCost, .programmeCostDiscounted, .cumulativeCostDiscounted, .cumulativeQolYearsDiscounted].contains(self)
+    }
+
+    /// Integer-valued (counts of children).
+    public var isCount: Bool { [.stock, .flow, .entries, .exits, .childrenReached].contains(self) }
+    /// Defined at step 0 (a state, not something that happens during a step).
+    public var atStepZero: Bool { [.stock, .childrenReached, .cumulativeCostDiscounted, .cumulativeQolYearsDiscounted].contains(self) }
+}
+
+/// Where each quantity sits in a replication's per-step record.
+///
+/// A record is `(steps + 1) × slotCount` values, step-major. A slot is a
+/// quantity and either a level (index), all levels (`level == nil`), or a
+/// flow's (from, to) pair.
+public struct RecordLayout: Sendable, Equatable {
+    public struct Slot: Sendable, Equatable {
+        public var quantity: Quantity
+        /// Level index; nil for the total over levels.
+        public var level: Int?
+        public var from: Int?
+        public var to: Int?
+    }
+
+    public let levelCount: Int
+    public let steps: Int
+    public let slots: [Slot]
+    /// Offsets of the first slot of each quantity.
+    private let firstSlot: [Quantity: Int]
+
+    public init(levelCount n: Int, steps: Int) {
+        levelCount = n
+        self.steps = steps
+        var slots: [Slot] = []
+        var first: [Quantity: Int] = [:]
+        for q in Quantity.allCases {
+            first[q] = slots.count
+            switch q {
+            case .flow:
+                for i in 0..<n { for j in 0..<n where i != j { slots.append(Slot(quantity: q, level: nil, from: i, to: j)) } }
+            case _ where q.isTotalOnly:
+                slots.append(Slot(quantity: q, level: nil))
+            default:
+                for l in 0..<n { slots.append(Slot(quantity: q, level: l)) }
+                slots.append(Slot(quantity: q, level: nil))
+            }
+        }
+        self.slots = slots
+        firstSlot = first
+    }
+
+    public var slotCount: Int { slots.count }
+    public var recordSize: Int { (steps + 1) * slots.count }
+
+    /// Slot of a per-level quantity (level nil: the total).
+    public func slot(_ q: Quantity, level: Int?) -> Int {
+        q.isTotalOnly ? offset(q) : offset(q) + (level ?? levelCount)
+    }
+
+    /// Slot of the flow from `i` to `j` (i ≠ j).
+    public func flowSlot(from i: Int, to j: Int) -> Int {
+        offset(.flow) + i * (levelCount - 1) + (j < i ? j : j - 1)
+    }
+
+    public func offset(_ q: Quantity) -> Int { firstSlot[q]! }
+
+    /// Index in the record of `slot` at `step`.
+    public func index(step: Int, slot: Int) -> Int { step * slots.count + slot }
+}

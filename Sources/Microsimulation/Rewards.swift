@@ -1,0 +1,89 @@
+import Foundation
+import Model
+
+/// Costs and QoL from the stock path, by the arm's reward timing.
+///
+/// A step t runs from time τ_{t−1} to τ_t (years). With V(τ) the value rate
+/// at a time point (level: stock × cost per child-year or × QoL weight;
+/// programme: cost per year + cost per child reached × children reached) and
+/// D(τ) = (1 + r)^(−τ), the step's reward is
+///
+/// ```
+/// reward_t = dt · [ w0 · V(τ_{t−1}) · D(τ_{t−1}) + w1 · V(τ_t) · D(τ_t) ]
+/// ```
+///
+/// with (w0, w1) = (1, 0) at start, (0, 1) at end, (½, ½) half-cycle, and for
+/// Simpson's 1/3 rule (⅓, ⅔) on the first step of a pair and (⅔, ⅓) on the
+/// second, so each pair sums to dt/3 · (V0 + 4 V1 + V2); an unpaired last step
+/// uses (½, ½). Undiscounted values use D = 1.
+public enum Rewards {
+    public static func weights(step t: Int, steps: Int, timing: RewardTiming) -> (Double, Double) {
+        switch timing {
+        case .start: return (1, 0)
+        case .end: return (0, 1)
+        case .halfCycle: return (0.5, 0.5)
+        case .simpson:
+            if t % 2 == 1 { return t == steps ? (0.5, 0.5) : (1.0 / 3, 2.0 / 3) }
+            return (2.0 / 3, 1.0 / 3)
+        }
+    }
+
+    static func fill(record: inout [Double], layout: RecordLayout, arm: ArmModel, stocks: [[Int]], reached: [Int],
+                     childrenEver: Int, childSteps: Int) -> ReplicationTotals {
+        let n = arm.levels.count, dt = arm.stepYears
+        let unitCost = arm.levels.map { $0.costPerChildYear + $0.addOnCostPerChildYear }
+        let qol = arm.levels.map(\.qolWeight)
+        func discount(_ rate: Double, _ k: Int) -> Double { pow(1 + rate, -Double(k) * dt) }
+        var totals = ReplicationTotals(childrenEver: childrenEver, childYears: 0, cost: 0, costDiscounted: 0,
+                                       programmeCostDiscounted: 0, qolYears: 0, qolYearsDiscounted: 0,
+                                       finalStocks: stocks[arm.steps], childSteps: childSteps)
+        func put(_ t: Int, _ q: Quantity, _ level: Int?, _ v: Double) {
+            record[layout.index(step: t, slot: layout.slot(q, level: level))] = v
+        }
+        for t in 0...arm.steps {
+            put(t, .childrenReached, nil, Double(reached[t]))
+            for l in 0..<n { put(t, .stock, l, Double(stocks[t][l])) }
+            put(t, .stock, nil, Double(stocks[t].reduce(0, +)))
+        }
+        var cumulativeCost = 0.0, cumulativeQol = 0.0
+        for t in stride(from: 1, through: arm.steps, by: 1) {
+            let (w0, w1) = weights(step: t, steps: arm.steps, timing: arm.rewardTiming)
+            let points = [(t - 1, w0), (t, w1)]
+            var costAll = 0.0, costAllD = 0.0, qolAll = 0.0, qolAllD = 0.0
+            for l in 0..<n {
+                var occupancy = 0.0, costD = 0.0, qolD = 0.0
+                for (k, w) in points where w > 0 {
+                    let s = Double(stocks[k][l]) * w * dt
+                    occupancy += s
+                    costD += s * unitCost[l] * discount(arm.costDiscountRatePerYear, k)
+                    qolD += s * qol[l] * discount(arm.qolDiscountRatePerYear, k)
+                }
+                put(t, .cost, l, occupancy * unitCost[l]); put(t, .costDiscounted, l, costD)
+                put(t, .qolYears, l, occupancy * qol[l]); put(t, .qolYearsDiscounted, l, qolD)
+                costAll += occupancy * unitCost[l]; costAllD += costD
+                qolAll += occupancy * qol[l]; qolAllD += qolD
+                totals.childYears += occupancy
+            }
+            var programme = 0.0, programmeD = 0.0
+            for (k, w) in points where w > 0 {
+                let rate = arm.programmeCostPerYear.value(at: Double(k) * dt)
+                    + arm.programmeCostPerChildReachedPerYear * Double(reached[k])
+                programme += w * dt * rate
+                programmeD += w * dt * rate * discount(arm.costDiscountRatePerYear, k)
+            }
+            put(t, .programmeCost, nil, programme); put(t, .programmeCostDiscounted, nil, programmeD)
+            put(t, .cost, nil, costAll + programme); put(t, .costDiscounted, nil, costAllD + programmeD)
+            put(t, .qolYears, nil, qolAll); put(t, .qolYearsDiscounted, nil, qolAllD)
+            cumulativeCost += costAllD + programmeD
+            cumulativeQol += qolAllD
+            put(t, .cumulativeCostDiscounted, nil, cumulativeCost)
+            put(t, .cumulativeQolYearsDiscounted, nil, cumulativeQol)
+            totals.cost += costAll + programme
+            totals.costDiscounted += costAllD + programmeD
+            totals.programmeCostDiscounted += programmeD
+            totals.qolYears += qolAll
+            totals.qolYearsDiscounted += qolAllD
+        }
+        return totals
+    }
+}

@@ -1,0 +1,176 @@
+/// Collects every broken rule in one pass, so a user sees all problems at once.
+final class IssueLog {
+    let file: String
+    private(set) var issues: [ValidationIssue] = []
+    private var seen: Set<ValidationIssue> = []
+
+    init(file: String) { self.file = file }
+
+    func add(path: String, line: Int?, found: String, expected: String) {
+        let issue = ValidationIssue(file: file, line: line, path: path, found: found, expected: expected)
+        if seen.insert(issue).inserted { issues.append(issue) }
+    }
+
+    func add(_ tree: Tree, found: String? = nil, expected: String) {
+        add(path: tree.path, line: tree.line, found: found ?? tree.shortDescription, expected: expected)
+    }
+
+    // MARK: Mappings
+
+    /// The entries of a mapping, reporting keys outside `allowed` (with the
+    /// closest allowed key as a suggestion) and a value that is not a mapping.
+    func fields(_ tree: Tree, allowed: [String], what: String) -> Fields? {
+        guard case .mapping(let entries) = tree.value else {
+            add(tree, expected: "\(what) (a mapping with keys among \(allowed.joined(separator: ", ")))")
+            return nil
+        }
+        for (key, value) in entries where !allowed.contains(key) {
+            let hint = Self.closest(to: key, among: allowed).map { " (did you mean '\($0)'?)" } ?? ""
+            add(path: value.path, line: value.line, found: "unknown field '\(key)'",
+                expected: "one of \(allowed.joined(separator: ", "))\(hint)")
+        }
+        return Fields(tree: tree, entries: entries, log: self)
+    }
+
+    /// The entries of a mapping whose keys are names the user chose (levels, areas, arms).
+    func namedEntries(_ tree: Tree, what: String) -> [(key: String, value: Tree)]? {
+        guard case .mapping(let entries) = tree.value else {
+            add(tree, expected: what)
+            return nil
+        }
+        return entries
+    }
+
+    func list(_ tree: Tree, what: String) -> [Tree]? {
+        guard case .sequence(let items) = tree.value else {
+            add(tree, expected: what)
+            return nil
+        }
+        return items
+    }
+
+    // MARK: Scalars
+
+    func number(_ tree: Tree, _ range: NumberRange = .any) -> Double? {
+        guard case .scalar(let text) = tree.value,
+              let x = Double(text.replacingOccurrences(of: "_", with: "")), x.isFinite else {
+            add(tree, expected: "a number \(range.phrase)")
+            return nil
+        }
+        guard range.contains(x) else {
+            add(tree, found: Self.format(x), expected: "a number \(range.phrase)")
+            return nil
+        }
+        return x
+    }
+
+    func integer(_ tree: Tree, minimum: Int = 0) -> Int? {
+        guard case .scalar(let text) = tree.value, let x = Int(text.replacingOccurrences(of: "_", with: "")) else {
+            add(tree, expected: "a whole number >= \(minimum)")
+            return nil
+        }
+        guard x >= minimum else {
+            add(tree, found: "\(x)", expected: "a whole number >= \(minimum)")
+            return nil
+        }
+        return x
+    }
+
+    func bool(_ tree: Tree) -> Bool? {
+        if case .scalar(let text) = tree.value {
+            switch text {
+            case "true", "True", "TRUE", "yes", "Yes": return true
+            case "false", "False", "FALSE", "no", "No": return false
+            default: break
+            }
+        }
+        add(tree, expected: "true or false")
+        return nil
+    }
+
+    func string(_ tree: Tree) -> String? {
+        guard case .scalar(let text) = tree.value else {
+            add(tree, expected: "a text value")
+            return nil
+        }
+        return text
+    }
+
+    func choice<T>(_ tree: Tree, _ options: [(String, T)]) -> T? {
+        if case .scalar(let text) = tree.value, let hit = options.first(where: { $0.0 == text }) {
+            return hit.1
+        }
+        add(tree, expected: "one of \(options.map(\.0).joined(separator: ", "))")
+        return nil
+    }
+
+    static func format(_ x: Double) -> String {
+        x == x.rounded() && abs(x) < 1e15 ? String(Int(x)) : "\(x)"
+    }
+
+    /// The allowed key within edit distance 3 of `key`, if any.
+    static func closest(to key: String, among allowed: [String]) -> String? {
+        let scored = allowed.map { ($0, editDistance(key.lowercased(), $0.lowercased())) }
+        guard let best = scored.min(by: { $0.1 < $1.1 }), best.1 <= 3 else { return nil }
+        return best.0
+    }
+
+    static func editDistance(_ a: String, _ b: String) -> Int {
+        let a = Array(a), b = Array(b)
+        var row = Array(0...b.count)
+        for i in 1...max(a.count, 1) where !a.isEmpty {
+            var previous = row[0]
+            row[0] = i
+            for j in stride(from: 1, through: b.count, by: 1) {
+                let current = row[j]
+                row[j] = min(row[j] + 1, row[j - 1] + 1, previous + (a[i - 1] == b[j - 1] ? 0 : 1))
+                previous = current
+            }
+        }
+        return a.isEmpty ? b.count : row[b.count]
+    }
+}
+
+/// The entries of one mapping, looked up by key.
+struct Fields {
+    let tree: Tree
+    let entries: [(key: String, value: Tree)]
+    let log: IssueLog
+
+    subscript(key: String) -> Tree? { entries.first { $0.key == key }?.value }
+
+    /// The value at `key`, or an issue saying it is missing.
+    func required(_ key: String, expected: String) -> Tree? {
+        if let value = self[key] { return value }
+        log.add(path: Tree.join(tree.path, key), line: tree.line, found: "nothing (the field is missing)",
+                expected: expected)
+        return nil
+    }
+}
+
+/// A rule on a number, with the phrase used in messages.
+struct NumberRange {
+    var low: Double?
+    var high: Double?
+    var lowOpen = false
+
+    static let any = NumberRange()
+    static let nonNegative = NumberRange(low: 0)
+    static let positive = NumberRange(low: 0, lowOpen: true)
+    static let unit = NumberRange(low: 0, high: 1)
+
+    func contains(_ x: Double) -> Bool {
+        if let low, lowOpen ? x <= low : x < low { return false }
+        if let high, x > high { return false }
+        return true
+    }
+
+    var phrase: String {
+        switch (low, high) {
+        case (nil, nil): return ""
+        case (let l?, nil): return lowOpen ? "> \(IssueLog.format(l))" : ">= \(IssueLog.format(l))"
+        case (nil, let h?): return "<= \(IssueLog.format(h))"
+        case (let l?, let h?): return "in [\(IssueLog.format(l)), \(IssueLog.format(h))]"
+        }
+    }
+}

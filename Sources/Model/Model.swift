@@ -1,0 +1,188 @@
+/// A level of support. Levels are data: the engine never knows how many
+/// there are or what they are called (ARCHITECTURE.md, principle 3).
+public struct Level: Sendable, Equatable {
+    public var name: String
+    /// A child in an absorbing level stays there: no transitions, no
+    /// migration, no ageing out (e.g. "Dead" in a health-economics model).
+    public var absorbing: Bool
+    /// Cost of one child-year spent in this level, in pounds.
+    public var costPerChildYear: Double
+    /// An arm's extra cost per child-year in this level (e.g. a treatment), in pounds.
+    public var addOnCostPerChildYear: Double
+    /// Quality-of-life weight of a year in this level, in [0, 1]: a proxy, not a measured utility.
+    public var qolWeight: Double
+
+    public init(name: String, absorbing: Bool = false, costPerChildYear: Double = 0,
+                addOnCostPerChildYear: Double = 0, qolWeight: Double = 1) {
+        self.name = name
+        self.absorbing = absorbing
+        self.costPerChildYear = costPerChildYear
+        self.addOnCostPerChildYear = addOnCostPerChildYear
+        self.qolWeight = qolWeight
+    }
+}
+
+/// A piecewise-linear function of time in years, constant beyond its first and last points.
+public struct Trajectory: Sendable, Equatable {
+    public var points: [(timeYears: Double, value: Double)]
+
+    public init(points: [(timeYears: Double, value: Double)]) { self.points = points }
+    public init(constant: Double) { points = [(0, constant)] }
+
+    /// Linear interpolation between the points around `timeYears`.
+    public func value(at timeYears: Double) -> Double {
+        guard let first = points.first else { return 0 }
+        if timeYears <= first.timeYears { return first.value }
+        for (a, b) in zip(points, points.dropFirst()) where timeYears <= b.timeYears {
+            let span = b.timeYears - a.timeYears
+            if span <= 0 { return b.value }
+            return a.value + (b.value - a.value) * (timeYears - a.timeYears) / span
+        }
+        return points[points.count - 1].value
+    }
+
+    public static func == (l: Trajectory, r: Trajectory) -> Bool {
+        l.points.count == r.points.count && zip(l.points, r.points).allSatisfy { $0 == $1 }
+    }
+}
+
+/// A share of children by age, uniform within the band.
+public struct AgeShare: Sendable, Equatable {
+    public var fromMonths: Int
+    public var toMonths: Int
+    public var share: Double
+    public init(fromMonths: Int, toMonths: Int, share: Double) {
+        self.fromMonths = fromMonths
+        self.toMonths = toMonths
+        self.share = share
+    }
+}
+
+/// Transition multipliers for children aged `fromMonths` or more (until the next band).
+public struct AgeMultiplier: Sendable, Equatable {
+    public var fromMonths: Int
+    public var escalationMultiplier: Double
+    public var stepDownMultiplier: Double
+    public init(fromMonths: Int, escalationMultiplier: Double, stepDownMultiplier: Double) {
+        self.fromMonths = fromMonths
+        self.escalationMultiplier = escalationMultiplier
+        self.stepDownMultiplier = stepDownMultiplier
+    }
+}
+
+/// Multiplier on the chance of leaving a level once `fromMonths` have been spent in it.
+public struct DurationMultiplier: Sendable, Equatable {
+    public var fromMonths: Int
+    public var leaveMultiplier: Double
+    public init(fromMonths: Int, leaveMultiplier: Double) {
+        self.fromMonths = fromMonths
+        self.leaveMultiplier = leaveMultiplier
+    }
+}
+
+/// How the reward of a step (cost, QoL) is valued from the states at its ends.
+///
+/// Reference: Elbasha & Chhatwal (2016), "Theoretical foundations and practical
+/// applications of within-cycle correction methods", Med Decis Making 36(1):115–131.
+public enum RewardTiming: String, Sendable, CaseIterable {
+    /// State at the start of the step, for the whole step.
+    case start
+    /// State at the end of the step, for the whole step.
+    case end
+    /// Mean of start and end (trapezoid, "half-cycle correction"). The default.
+    case halfCycle
+    /// Simpson's 1/3 rule over pairs of steps (a last odd step uses the trapezoid).
+    case simpson
+}
+
+/// A named practice variable: intensity over time, who it reaches, and its effect.
+public struct Practice: Sendable {
+    public var name: String
+    /// Intensity x(t) in [0, 1].
+    public var intensity: Trajectory
+    /// Indices of the areas it reaches.
+    public var areas: [Int]
+    /// Share of children in those areas it reaches, in [0, 1].
+    public var share: Double
+    /// a_k in [0, 1]: red (escalation) probabilities are multiplied by (1 − a_k·s_k).
+    public var escalationEffect: Double
+    /// b_k ≥ 0: green (step-down) probabilities are multiplied by (1 + b_k·s_k).
+    public var stepDownEffect: Double
+    /// τ, years of exposure to most of the effect.
+    public var timeToEffectYears: Double
+    /// s = f(x, E, τ); the saturating form of MODEL.md by default.
+    public var effect: any PracticeEffectFunction
+
+    public init(name: String, intensity: Trajectory, areas: [Int], share: Double, escalationEffect: Double,
+                stepDownEffect: Double, timeToEffectYears: Double,
+                effect: any PracticeEffectFunction = SaturatingEffect()) {
+        self.name = name
+        self.intensity = intensity
+        self.areas = areas
+        self.share = share
+        self.escalationEffect = escalationEffect
+        self.stepDownEffect = stepDownEffect
+        self.timeToEffectYears = timeToEffectYears
+        self.effect = effect
+    }
+}
+
+/// One arm, validated and resolved: everything an engine needs, as plain values.
+///
+/// Matrices are indexed [from][to] by level index; per-area arrays by area index.
+public struct ArmModel: Sendable {
+    public var name: String
+    public var levels: [Level]
+    public var areas: [String]
+    /// Step length, whole months.
+    public var stepMonths: Int
+    /// Number of steps in the horizon.
+    public var steps: Int
+    /// Initial children, [area][level].
+    public var initialCounts: [[Int]]
+    /// Age distribution of initial children and of in-migrants.
+    public var ageDistribution: [AgeShare]
+    /// Whether children age; without ageing nobody ages out.
+    public var ageing: Bool
+    /// Age at which children leave, in months (nil: never).
+    public var ageOutMonths: Int?
+    public var birthsPerYear: [Double]
+    /// Level shares of newborns.
+    public var entryLevelShares: [Double]
+    public var immigrationPerYear: [Double]
+    public var immigrationLevelShares: [Double]
+    public var emigrationRatePerYear: Double
+    /// Per-step transition probabilities, rows sum to 1.
+    public var transitionPerStep: [[Double]]
+    /// How `transitionPerStep` was obtained, for the manifest and docs.
+    public var transitionConversion: String
+    public var ageMultipliers: [AgeMultiplier]
+    /// Per level; empty means no duration dependence.
+    public var durationMultipliers: [[DurationMultiplier]]
+    public var practices: [Practice]
+    public var programmeCostPerYear: Trajectory
+    public var programmeCostPerChildReachedPerYear: Double
+    public var costDiscountRatePerYear: Double
+    public var qolDiscountRatePerYear: Double
+    public var rewardTiming: RewardTiming
+
+    public var stepYears: Double { Double(stepMonths) / 12 }
+    public var horizonYears: Double { Double(steps * stepMonths) / 12 }
+
+    /// Escalation: a move to a higher level (red flow in the seed's diagrams).
+    @inlinable public static func isEscalation(from i: Int, to j: Int) -> Bool { j > i }
+}
+
+/// A validated scenario: its arms, the first being the comparator.
+public struct Scenario: Sendable {
+    public var name: String
+    public var description: String
+    public var arms: [ArmModel]
+    public var levels: [String] { arms[0].levels.map(\.name) }
+
+    public init(name: String, description: String, arms: [ArmModel]) {
+        self.name = name
+        self.description = description
+        self.arms = arms
+    }
+}

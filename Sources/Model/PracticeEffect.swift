@@ -1,0 +1,127 @@
+import Foundation
+
+/// How exposure to a practice turns into its effect on one child.
+///
+/// The engine only calls `strength`; a model states another effect function
+/// by conforming a type and registering it in `PracticeEffects.named`,
+/// without touching the engine.
+public protocol PracticeEffectFunction: Sendable {
+    /// The name used in scenario files (`effectFunction:`).
+    var name: String { get }
+    /// Effect strength s in [0, 1] for intensity `x` in [0, 1] and cumulative
+    /// exposure `exposureYears` (the integral of x over covered time).
+    ///
+    /// Must be non-decreasing in `exposureYears` and at most `x`: the validator
+    /// relies on both to find the largest multipliers a run can reach.
+    func strength(intensity x: Double, exposureYears: Double, timeToEffectYears tau: Double) -> Double
+}
+
+/// The cumulative, saturating effect of MODEL.md:
+///
+/// ```
+/// s = x · (1 − exp(−E / τ))
+/// ```
+///
+/// After E = τ years of full-intensity exposure, 63 % of the effect is there;
+/// after 3τ, 95 %.
+public struct SaturatingEffect: PracticeEffectFunction {
+    public init() {}
+    public var name: String { "saturating" }
+    public func strength(intensity x: Double, exposureYears: Double, timeToEffectYears tau: Double) -> Double {
+        tau <= 0 ? x : x * (1 - exp(-exposureYears / tau))
+    }
+}
+
+/// Effect that grows linearly with exposure and is complete at E = τ: s = x · min(E/τ, 1).
+public struct LinearEffect: PracticeEffectFunction {
+    public init() {}
+    public var name: String { "linear" }
+    public func strength(intensity x: Double, exposureYears: Double, timeToEffectYears tau: Double) -> Double {
+        tau <= 0 ? x : x * min(exposureYears / tau, 1)
+    }
+}
+
+/// Effect that is complete as soon as a child is covered: s = x (no learning time).
+public struct ImmediateEffect: PracticeEffectFunction {
+    public init() {}
+    public var name: String { "immediate" }
+    public func strength(intensity x: Double, exposureYears: Double, timeToEffectYears tau: Double) -> Double { x }
+}
+
+/// The effect functions a scenario can name.
+public enum PracticeEffects {
+    public static let named: [String: any PracticeEffectFunction] = [
+        "saturating": SaturatingEffect(), "linear": LinearEffect(), "immediate": ImmediateEffect(),
+    ]
+}
+
+/// The transition multipliers practice produces at every step, for every
+/// coverage pattern and entry step, computed once per arm.
+///
+/// A child covered by the practices in `mask` who entered at step `e` has, in
+/// step t, exposure E_k = C_k(t) − C_k(e) to each practice k in the mask, with
+/// C_k(t) = Σ_{u ≤ t} x_k(u)·dt and x_k(u) the intensity at the middle of
+/// step u. Then
+///
+/// ```
+/// s_k   = f_k(x_k(t), E_k, τ_k)
+/// red   = Π_k (1 − a_k·s_k)      green = Π_k (1 + b_k·s_k)
+/// ```
+///
+/// Children of one (mask, entry step) share their exposure, so the table is
+/// exact, and the engine pays one lookup per child-step instead of an `exp`.
+public struct PracticeSchedule: Sendable {
+    public let steps: Int
+    public let masks: Int
+    /// (red, green) at [(step − 1) · masks · (steps + 1) + mask · (steps + 1) + entryStep].
+    public let multipliers: [Double]
+    /// Intensity of each practice at the middle of each step, [step - 1][practice].
+    public let intensity: [[Double]]
+
+    public init(arm: ArmModel) {
+        let k = arm.practices.count
+        steps = arm.steps
+        masks = 1 << k
+        let dt = arm.stepYears
+        var x = [[Double]](repeating: [Double](repeating: 0, count: k), count: steps)
+        var cumulative = [[Double]](repeating: [Double](repeating: 0, count: k), count: steps + 1)
+        for t in 1...max(steps, 1) where steps > 0 {
+            let mid = (Double(t) - 0.5) * dt
+            for p in 0..<k {
+                x[t - 1][p] = arm.practices[p].intensity.value(at: mid)
+                cumulative[t][p] = cumulative[t - 1][p] + x[t - 1][p] * dt
+            }
+        }
+        intensity = x
+        let cohorts = steps + 1
+        var table = [Double](repeating: 1, count: 2 * steps * masks * cohorts)
+        for t in stride(from: 1, through: steps, by: 1) {
+            for e in 0..<t {  // entry steps that can be present in step t
+                var strength = [Double](repeating: 0, count: k)
+                for p in 0..<k {
+                    let practice = arm.practices[p]
+                    strength[p] = practice.effect.strength(
+                        intensity: x[t - 1][p], exposureYears: cumulative[t][p] - cumulative[e][p],
+                        timeToEffectYears: practice.timeToEffectYears)
+                }
+                for mask in 0..<masks {
+                    var red = 1.0, green = 1.0
+                    for p in 0..<k where mask & (1 << p) != 0 {
+                        red *= 1 - arm.practices[p].escalationEffect * strength[p]
+                        green *= 1 + arm.practices[p].stepDownEffect * strength[p]
+                    }
+                    let i = 2 * (((t - 1) * masks + mask) * cohorts + e)
+                    table[i] = red
+                    table[i + 1] = green
+                }
+            }
+        }
+        multipliers = table
+    }
+
+    /// (red, green) multipliers in `step` (1-based) for coverage `mask` and entry step `entryStep`.
+    public func multipliers(step: Int, mask: Int, entryStep: Int) -> (red: Double, green: Double) {
+        let i = 2 * (((step - 1) * masks + mask) * (steps + 1) + entryStep)
+        return (multipliers[i], multipliers[i + 1])
+    }
+}

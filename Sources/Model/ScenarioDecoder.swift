@@ -1,0 +1,520 @@
+import Foundation
+
+/// Reads a scenario file into a validated `Scenario`, or reports every
+/// broken rule at once. The format is documented in docs/scenario-format.md.
+public enum ScenarioDecoder {
+    static let topLevelKeys = ["name", "description", "time", "levels", "areas", "population", "transitions",
+                               "practice", "programme", "discounting", "rewardTiming", "arms"]
+    static let armKeys = topLevelKeys.filter { !["name", "description", "arms"].contains($0) }
+    /// Practice variables per arm; coverage masks are bytes and the schedule has 2^k masks.
+    public static let maximumPractices = 6
+
+    /// Read and validate the scenario file at `path`.
+    public static func load(path: String) throws(ScenarioError) -> Scenario {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw ScenarioError(file: path, issues: [ValidationIssue(
+                file: path, line: nil, path: "", found: "a file that cannot be read (\(error.localizedDescription))",
+                expected: "a readable UTF-8 YAML scenario file")])
+        }
+        return try decode(yaml: text, file: path)
+    }
+
+    /// Validate YAML text; `file` names it in messages.
+    public static func decode(yaml: String, file: String) throws(ScenarioError) -> Scenario {
+        let root = try Tree.parse(yaml: yaml, file: file)
+        let log = IssueLog(file: file)
+        guard let top = log.fields(root, allowed: topLevelKeys, what: "a scenario") else {
+            throw ScenarioError(file: file, issues: log.issues)
+        }
+        let name = top["name"].flatMap { log.string($0) } ?? (file as NSString).lastPathComponent
+        let description = top["description"].flatMap { log.string($0) } ?? ""
+
+        // The base: everything but the arms.
+        guard case .mapping(let entries) = root.value else { throw ScenarioError(file: file, issues: log.issues) }
+        let base = Tree(value: .mapping(entries.filter { !["arms", "name", "description"].contains($0.key) }),
+                        path: "", line: root.line)
+
+        var armTrees: [(String, Tree)] = []
+        if let armsTree = top["arms"], let arms = log.namedEntries(armsTree, what: "a mapping from arm names to overrides") {
+            if arms.isEmpty { log.add(armsTree, expected: "at least one arm") }
+            for (armName, override) in arms {
+                if case .null = override.value {
+                    armTrees.append((armName, base))
+                } else if log.fields(override, allowed: armKeys, what: "overrides for arm '\(armName)'") != nil {
+                    armTrees.append((armName, base.merging(override)))
+                }
+            }
+        } else {
+            armTrees = [("base", base)]
+        }
+
+        var arms: [ArmModel] = []
+        for (armName, tree) in armTrees {
+            if let arm = ArmReader(log: log, armName: armName).read(tree) { arms.append(arm) }
+        }
+        if !log.issues.isEmpty || arms.count != armTrees.count {
+            throw ScenarioError(file: file, issues: log.issues)
+        }
+        if let first = arms.first {
+            for arm in arms.dropFirst() where arm.levels.map(\.name) != first.levels.map(\.name)
+                || arm.areas != first.areas || arm.steps != first.steps || arm.stepMonths != first.stepMonths {
+                log.add(path: "arms.\(arm.name)", line: nil,
+                        found: "levels, areas or time that differ from arm '\(first.name)'",
+                        expected: "every arm to share levels (names and order), areas and time, so arms can be compared")
+            }
+        }
+        if !log.issues.isEmpty { throw ScenarioError(file: file, issues: log.issues) }
+        return Scenario(name: name, description: description, arms: arms)
+    }
+}
+
+/// Reads one arm's merged tree.
+struct ArmReader {
+    let log: IssueLog
+    let armName: String
+
+    func read(_ tree: Tree) -> ArmModel? {
+        let before = log.issues.count
+        guard let top = log.fields(tree, allowed: ScenarioDecoder.topLevelKeys, what: "a scenario") else { return nil }
+
+        // time
+        var stepMonths = 1, horizonYears = 10.0
+        if let t = top["time"], let f = log.fields(t, allowed: ["stepMonths", "horizonYears"], what: "time settings") {
+            if let v = f["stepMonths"] { stepMonths = log.integer(v, minimum: 1) ?? stepMonths }
+            if let v = f["horizonYears"] { horizonYears = log.number(v, .positive) ?? horizonYears }
+        }
+        let stepsExact = horizonYears * 12 / Double(stepMonths)
+        let steps = Int(stepsExact.rounded())
+        if abs(stepsExact - Double(steps)) > 1e-9 || steps < 1 {
+            log.add(path: "time.horizonYears", line: top["time"]?.line,
+                    found: "\(horizonYears) years, which is \(stepsExact) steps of \(stepMonths) months",
+                    expected: "a horizon that is a whole number (at least 1) of steps")
+        }
+        if steps > 60_000 {
+            log.add(path: "time.horizonYears", line: top["time"]?.line, found: "\(steps) steps",
+                    expected: "at most 60000 steps (entry steps are stored in 16 bits)")
+        }
+
+        // levels
+        var levels: [Level] = []
+        if let lt = top.required("levels", expected: "a mapping from level names to their costs and QoL weights"),
+           let entries = log.namedEntries(lt, what: "a mapping from level names to their costs and QoL weights") {
+            if entries.isEmpty { log.add(lt, expected: "at least one level") }
+            for (name, value) in entries {
+                if name == "all" || name.isEmpty {
+                    log.add(path: value.path, line: value.line, found: "level name '\(name)'",
+                            expected: "a non-empty name other than 'all' (reserved for totals)")
+                }
+                guard let f = log.fields(value, allowed: ["absorbing", "costPerChildYear", "addOnCostPerChildYear", "qolWeight"],
+                                         what: "level settings") else { continue }
+                let cost = f.required("costPerChildYear", expected: "cost of a child-year in this level, pounds >= 0").flatMap { log.number($0, .nonNegative) }
+                let qol = f.required("qolWeight", expected: "QoL weight of a year in this level, in [0, 1]").flatMap { log.number($0, .unit) }
+                levels.append(Level(name: name, absorbing: f["absorbing"].flatMap { log.bool($0) } ?? false,
+                                    costPerChildYear: cost ?? 0,
+                                    addOnCostPerChildYear: f["addOnCostPerChildYear"].flatMap { log.number($0, .nonNegative) } ?? 0,
+                                    qolWeight: qol ?? 0))
+            }
+        }
+        if levels.count > 250 {
+            log.add(path: "levels", line: top["levels"]?.line, found: "\(levels.count) levels", expected: "at most 250 levels")
+        }
+        let levelNames = levels.map(\.name)
+        let n = levels.count
+
+        // areas
+        var areas = ["all"]
+        let areasDeclared = top["areas"] != nil
+        if let at = top["areas"], let items = log.list(at, what: "a list of area names") {
+            let names = items.compactMap { log.string($0) }
+            if names.isEmpty { log.add(at, expected: "at least one area name") }
+            if Set(names).count != names.count { log.add(at, found: "repeated area names", expected: "distinct area names") }
+            if names.count > 250 { log.add(at, found: "\(names.count) areas", expected: "at most 250 areas") }
+            if !names.isEmpty { areas = names }
+        }
+
+        // population
+        var initial = [[Int]](repeating: [Int](repeating: 0, count: n), count: areas.count)
+        var ageing = true
+        var ageOutYears: Double? = 18
+        var ageDistribution: [AgeShare] = []
+        var births = [Double](repeating: 0, count: areas.count)
+        var entryShares: [Double] = n > 0 ? [1] + [Double](repeating: 0, count: n - 1) : []
+        var immigration = [Double](repeating: 0, count: areas.count)
+        var immigrationShares: [Double]? = nil
+        var emigrationRate = 0.0
+        if let pt = top.required("population", expected: "initial counts and, optionally, births, migration and ageing"),
+           let p = log.fields(pt, allowed: ["initialCounts", "ageDistribution", "ageing", "ageOutYears", "births", "migration"],
+                              what: "population settings") {
+            if let ic = p.required("initialCounts", expected: areasDeclared
+                ? "a mapping from area names to counts per level" : "a mapping from level names to counts") {
+                if areasDeclared {
+                    if let perArea = log.namedEntries(ic, what: "a mapping from area names to counts per level") {
+                        for (areaName, counts) in perArea {
+                            guard let a = areas.firstIndex(of: areaName) else {
+                                log.add(path: counts.path, line: counts.line, found: "unknown area '\(areaName)'",
+                                        expected: "one of the areas: \(areas.joined(separator: ", "))")
+                                continue
+                            }
+                            initial[a] = levelCounts(counts, levelNames)
+                        }
+                    }
+                } else {
+                    initial[0] = levelCounts(ic, levelNames)
+                }
+            }
+            if let v = p["ageing"] { ageing = log.bool(v) ?? true }
+            if let v = p["ageOutYears"] {
+                if case .null = v.value { ageOutYears = nil } else { ageOutYears = log.number(v, .positive) }
+            }
+            if !ageing { ageOutYears = nil }
+            let defaultTop = Int(((ageOutYears ?? 18) * 12).rounded())
+            ageDistribution = [AgeShare(fromMonths: 0, toMonths: max(defaultTop, 1), share: 1)]
+            if let v = p["ageDistribution"] { ageDistribution = readAgeDistribution(v) ?? ageDistribution }
+            if let bt = p["births"], let b = log.fields(bt, allowed: ["perYear", "entryLevels"], what: "births settings") {
+                if let v = b["perYear"] { births = perArea(v, areas: areas, declared: areasDeclared) }
+                if let v = b["entryLevels"] { entryShares = shares(v, levelNames) ?? entryShares }
+            }
+            if let mt = p["migration"], let m = log.fields(mt, allowed: ["inPerYear", "inLevels", "outRatePerYear"], what: "migration settings") {
+                if let v = m["inPerYear"] { immigration = perArea(v, areas: areas, declared: areasDeclared) }
+                if let v = m["inLevels"] { immigrationShares = shares(v, levelNames) }
+                if let v = m["outRatePerYear"] { emigrationRate = log.number(v, .nonNegative) ?? 0 }
+            }
+        }
+        if immigrationShares == nil {
+            let totals = (0..<n).map { l in Double(initial.reduce(0) { $0 + $1[l] }) }
+            let sum = totals.reduce(0, +)
+            immigrationShares = sum > 0 ? totals.map { $0 / sum } : entryShares
+        }
+
+        // transitions
+        var perStep = [[Double]](repeating: [Double](repeating: 0, count: n), count: n)
+        var conversion = ""
+        var ageMultipliers = [AgeMultiplier(fromMonths: 0, escalationMultiplier: 1, stepDownMultiplier: 1)]
+        var durations = [[DurationMultiplier]](repeating: [], count: n)
+        if let tt = top.required("transitions", expected: "the baseline transition matrix and its unit"),
+           let t = log.fields(tt, allowed: ["unit", "matrix", "ageMultipliers", "durationDependence"], what: "transition settings") {
+            let unit = t.required("unit", expected: "one of \(TransitionUnit.allCases.map(\.rawValue).joined(separator: ", "))")
+                .flatMap { log.choice($0, TransitionUnit.allCases.map { ($0.rawValue, $0) }) }
+            if let mt = t.required("matrix", expected: "a mapping from each level to its row {to-level: value}"),
+               let unit, n > 0 {
+                if let matrix = readMatrix(mt, unit: unit, levels: levels) {
+                    switch TransitionConversion.perStep(matrix, unit: unit, stepYears: Double(stepMonths) / 12) {
+                    case .success(let p):
+                        perStep = p
+                        conversion = describe(unit, stepMonths: stepMonths)
+                    case .failure(.noRealRoot):
+                        log.add(mt, found: "a yearly matrix with no real principal \(stepMonths)-month root",
+                                expected: "a yearly probability matrix that is embeddable (has a valid per-step root); give ratesPerYear or probabilitiesPerStep instead")
+                    case .failure(.negativeEntry(let i, let j, let v)):
+                        log.add(mt, found: "a yearly matrix whose \(stepMonths)-month root has a negative entry \(levelNames[i]) → \(levelNames[j]) = \(v) (the embedding problem)",
+                                expected: "a yearly probability matrix with a valid per-step root; give ratesPerYear or probabilitiesPerStep instead")
+                    }
+                }
+            }
+            if let v = t["ageMultipliers"] { ageMultipliers = readAgeMultipliers(v) ?? ageMultipliers }
+            if let v = t["durationDependence"], let entries = log.namedEntries(v, what: "a mapping from level names to duration bands") {
+                for (levelName, bands) in entries {
+                    guard let l = levelNames.firstIndex(of: levelName) else {
+                        log.add(path: bands.path, line: bands.line, found: "unknown level '\(levelName)'",
+                                expected: "one of the levels: \(levelNames.joined(separator: ", "))")
+                        continue
+                    }
+                    durations[l] = readDurationBands(bands) ?? []
+                }
+            }
+        }
+
+        // practice
+        var practices: [Practice] = []
+        let practiceTree = top["practice"]
+        if let pt = practiceTree, let entries = log.namedEntries(pt, what: "a mapping from practice names to their settings") {
+            if entries.count > ScenarioDecoder.maximumPractices {
+                log.add(pt, found: "\(entries.count) practice variables", expected: "at most \(ScenarioDecoder.maximumPractices)")
+            }
+            for (name, value) in entries {
+                if let p = readPractice(name: name, value, areas: areas) { practices.append(p) }
+            }
+        }
+
+        // programme, discounting, timing
+        var programmeCost = Trajectory(constant: 0)
+        var perChildReached = 0.0
+        if let pt = top["programme"], let p = log.fields(pt, allowed: ["costPerYear", "costPerChildReachedPerYear"], what: "programme costs") {
+            if let v = p["costPerYear"] { programmeCost = readTrajectory(v, .nonNegative, what: "pounds per year") ?? programmeCost }
+            if let v = p["costPerChildReachedPerYear"] { perChildReached = log.number(v, .nonNegative) ?? 0 }
+        }
+        var costRate = 0.035, qolRate = 0.035
+        if let dt = top["discounting"], let d = log.fields(dt, allowed: ["costRatePerYear", "qolRatePerYear"], what: "discount rates") {
+            if let v = d["costRatePerYear"] { costRate = log.number(v, .nonNegative) ?? costRate }
+            if let v = d["qolRatePerYear"] { qolRate = log.number(v, .nonNegative) ?? qolRate }
+        }
+        var timing = RewardTiming.halfCycle
+        if let v = top["rewardTiming"] { timing = log.choice(v, RewardTiming.allCases.map { ($0.rawValue, $0) }) ?? timing }
+
+        guard log.issues.count == before else { return nil }
+        let arm = ArmModel(
+            name: armName, levels: levels, areas: areas, stepMonths: stepMonths, steps: steps,
+            initialCounts: initial, ageDistribution: ageDistribution, ageing: ageing,
+            ageOutMonths: ageOutYears.map { Int(($0 * 12).rounded()) },
+            birthsPerYear: births, entryLevelShares: entryShares, immigrationPerYear: immigration,
+            immigrationLevelShares: immigrationShares ?? entryShares, emigrationRatePerYear: emigrationRate,
+            transitionPerStep: perStep, transitionConversion: conversion, ageMultipliers: ageMultipliers,
+            durationMultipliers: durations, practices: practices, programmeCostPerYear: programmeCost,
+            programmeCostPerChildReachedPerYear: perChildReached, costDiscountRatePerYear: costRate,
+            qolDiscountRatePerYear: qolRate, rewardTiming: timing)
+        checkStayProbabilities(arm, practiceTree: practiceTree ?? tree)
+        return log.issues.count == before ? arm : nil
+    }
+
+    private func describe(_ unit: TransitionUnit, stepMonths: Int) -> String {
+        switch unit {
+        case .probabilitiesPerStep: return "probabilities per step, used as given"
+        case .ratesPerYear: return "P = exp(Q · \(stepMonths)/12) from yearly rates Q"
+        case .probabilitiesPerYear: return "P = A^(\(stepMonths)/12), principal root of the yearly matrix A"
+        }
+    }
+
+    // MARK: Pieces
+
+    private func levelCounts(_ tree: Tree, _ levels: [String]) -> [Int] {
+        var counts = [Int](repeating: 0, count: levels.count)
+        guard let entries = log.namedEntries(tree, what: "a mapping from level names to counts") else { return counts }
+        for (name, value) in entries {
+            guard let l = levels.firstIndex(of: name) else {
+                log.add(path: value.path, line: value.line, found: "unknown level '\(name)'",
+                        expected: "one of the levels: \(levels.joined(separator: ", "))")
+                continue
+            }
+            counts[l] = log.integer(value, minimum: 0) ?? 0
+        }
+        return counts
+    }
+
+    private func perArea(_ tree: Tree, areas: [String], declared: Bool) -> [Double] {
+        if case .scalar = tree.value {
+            let total = log.number(tree, .nonNegative) ?? 0
+            if !declared || areas.count == 1 { return [total] }
+            log.add(tree, expected: "a mapping from area names to yearly numbers (areas are declared)")
+            return [Double](repeating: 0, count: areas.count)
+        }
+        var values = [Double](repeating: 0, count: areas.count)
+        guard let entries = log.namedEntries(tree, what: "a number per year, or a mapping from area names to numbers per year") else { return values }
+        for (name, value) in entries {
+            guard let a = areas.firstIndex(of: name) else {
+                log.add(path: value.path, line: value.line, found: "unknown area '\(name)'",
+                        expected: "one of the areas: \(areas.joined(separator: ", "))")
+                continue
+            }
+            values[a] = log.number(value, .nonNegative) ?? 0
+        }
+        return values
+    }
+
+    private func shares(_ tree: Tree, _ levels: [String]) -> [Double]? {
+        guard let entries = log.namedEntries(tree, what: "a mapping from level names to shares") else { return nil }
+        var shares = [Double](repeating: 0, count: levels.count)
+        var ok = true
+        for (name, value) in entries {
+            guard let l = levels.firstIndex(of: name) else {
+                log.add(path: value.path, line: value.line, found: "unknown level '\(name)'",
+                        expected: "one of the levels: \(levels.joined(separator: ", "))")
+                ok = false
+                continue
+            }
+            if let x = log.number(value, .unit) { shares[l] = x } else { ok = false }
+        }
+        let sum = shares.reduce(0, +)
+        if ok && abs(sum - 1) > 1e-9 {
+            log.add(tree, found: "shares summing to \(sum)", expected: "shares summing to 1 (within 1e-9)")
+            return nil
+        }
+        return ok ? shares : nil
+    }
+
+    private func readAgeDistribution(_ tree: Tree) -> [AgeShare]? {
+        guard let items = log.list(tree, what: "a list of {fromYears, toYears, share}") else { return nil }
+        var bands: [AgeShare] = []
+        for item in items {
+            guard let f = log.fields(item, allowed: ["fromYears", "toYears", "share"], what: "an age band") else { continue }
+            guard let from = f.required("fromYears", expected: "age in years >= 0").flatMap({ log.number($0, .nonNegative) }),
+                  let to = f.required("toYears", expected: "age in years > fromYears").flatMap({ log.number($0, .positive) }),
+                  let share = f.required("share", expected: "a share in [0, 1]").flatMap({ log.number($0, .unit) }) else { continue }
+            let a = Int((from * 12).rounded()), b = Int((to * 12).rounded())
+            if b <= a { log.add(item, found: "fromYears \(from), toYears \(to)", expected: "toYears above fromYears by at least a month") }
+            bands.append(AgeShare(fromMonths: a, toMonths: b, share: share))
+        }
+        let sum = bands.reduce(0) { $0 + $1.share }
+        if !bands.isEmpty && abs(sum - 1) > 1e-9 {
+            log.add(tree, found: "shares summing to \(sum)", expected: "shares summing to 1 (within 1e-9)")
+        }
+        return bands.isEmpty ? nil : bands
+    }
+
+    private func readMatrix(_ tree: Tree, unit: TransitionUnit, levels: [Level]) -> [[Double]]? {
+        let names = levels.map(\.name), n = names.count
+        guard let rows = log.namedEntries(tree, what: "a mapping from each level to its row {to-level: value}") else { return nil }
+        var matrix = [[Double]](repeating: [Double](repeating: 0, count: n), count: n)
+        var given = [Bool](repeating: false, count: n)
+        var ok = true
+        for (fromName, rowTree) in rows {
+            guard let i = names.firstIndex(of: fromName) else {
+                log.add(path: rowTree.path, line: rowTree.line, found: "unknown level '\(fromName)'",
+                        expected: "one of the levels: \(names.joined(separator: ", "))")
+                ok = false
+                continue
+            }
+            given[i] = true
+            guard let entries = log.namedEntries(rowTree, what: "a row: a mapping from level names to values") else { ok = false; continue }
+            var diagonalGiven = false
+            var rowOK = true
+            for (toName, value) in entries {
+                guard let j = names.firstIndex(of: toName) else {
+                    log.add(path: value.path, line: value.line, found: "unknown level '\(toName)'",
+                            expected: "one of the levels: \(names.joined(separator: ", "))")
+                    rowOK = false
+                    continue
+                }
+                let range: NumberRange = unit == .ratesPerYear ? (i == j ? NumberRange(high: 0) : .nonNegative) : .unit
+                guard let x = log.number(value, range) else { rowOK = false; continue }
+                matrix[i][j] = x
+                if i == j { diagonalGiven = true }
+            }
+            guard rowOK else { ok = false; continue }
+            let off = matrix[i].enumerated().filter { $0.offset != i }.reduce(0) { $0 + $1.element }
+            if levels[i].absorbing && off > 0 {
+                log.add(rowTree, found: "moves out of absorbing level '\(fromName)'", expected: "no moves out of an absorbing level")
+                ok = false
+                continue
+            }
+            let target = unit == .ratesPerYear ? 0.0 : 1.0
+            if diagonalGiven {
+                let sum = matrix[i].reduce(0, +)
+                if abs(sum - target) > 1e-9 {
+                    log.add(rowTree, found: "a row summing to \(sum)",
+                            expected: "a row summing to \(IssueLog.format(target)) (within 1e-9)\(unit == .ratesPerYear ? " for yearly rates" : "")")
+                    ok = false
+                }
+            } else {
+                matrix[i][i] = target - off
+                if unit != .ratesPerYear && matrix[i][i] < -1e-9 {
+                    log.add(rowTree, found: "moves out summing to \(off)", expected: "moves out summing to at most 1, leaving a stay probability >= 0")
+                    ok = false
+                }
+                matrix[i][i] = max(matrix[i][i], unit == .ratesPerYear ? -Double.infinity : 0)
+            }
+        }
+        for i in 0..<n where !given[i] {
+            if levels[i].absorbing {
+                matrix[i][i] = unit == .ratesPerYear ? 0 : 1
+            } else {
+                log.add(path: Tree.join(tree.path, names[i]), line: tree.line, found: "nothing (the row is missing)",
+                        expected: "a row for every level that is not absorbing")
+                ok = false
+            }
+        }
+        return ok ? matrix : nil
+    }
+
+    private func readAgeMultipliers(_ tree: Tree) -> [AgeMultiplier]? {
+        guard let items = log.list(tree, what: "a list of {fromYears, escalationMultiplier, stepDownMultiplier}") else { return nil }
+        var bands: [AgeMultiplier] = []
+        for item in items {
+            guard let f = log.fields(item, allowed: ["fromYears", "escalationMultiplier", "stepDownMultiplier"], what: "an age band") else { continue }
+            guard let from = f.required("fromYears", expected: "age in years >= 0").flatMap({ log.number($0, .nonNegative) }) else { continue }
+            let esc = f["escalationMultiplier"].flatMap { log.number($0, .nonNegative) } ?? 1
+            let down = f["stepDownMultiplier"].flatMap { log.number($0, .nonNegative) } ?? 1
+            let months = Int((from * 12).rounded())
+            if let last = bands.last, months <= last.fromMonths {
+                log.add(item, found: "fromYears \(from)", expected: "bands in increasing order of fromYears")
+            }
+            bands.append(AgeMultiplier(fromMonths: months, escalationMultiplier: esc, stepDownMultiplier: down))
+        }
+        if let first = bands.first, first.fromMonths != 0 {
+            log.add(tree, found: "a first band from \(Double(first.fromMonths) / 12) years", expected: "a first band from 0 years")
+        }
+        return bands.isEmpty ? nil : bands
+    }
+
+    private func readDurationBands(_ tree: Tree) -> [DurationMultiplier]? {
+        guard let items = log.list(tree, what: "a list of {fromMonths, leaveMultiplier}") else { return nil }
+        var bands: [DurationMultiplier] = []
+        for item in items {
+            guard let f = log.fields(item, allowed: ["fromMonths", "leaveMultiplier"], what: "a duration band"),
+                  let from = f.required("fromMonths", expected: "months in the level, >= 0").flatMap({ log.integer($0) }),
+                  let m = f.required("leaveMultiplier", expected: "a multiplier >= 0 on the chance of leaving").flatMap({ log.number($0, .nonNegative) })
+            else { continue }
+            if let last = bands.last, from <= last.fromMonths {
+                log.add(item, found: "fromMonths \(from)", expected: "bands in increasing order of fromMonths")
+            }
+            bands.append(DurationMultiplier(fromMonths: from, leaveMultiplier: m))
+        }
+        if let first = bands.first, first.fromMonths != 0 {
+            log.add(tree, found: "a first band from \(first.fromMonths) months", expected: "a first band from 0 months")
+        }
+        return bands.isEmpty ? nil : bands
+    }
+
+    private func readTrajectory(_ tree: Tree, _ range: NumberRange, what: String) -> Trajectory? {
+        if case .scalar = tree.value { return log.number(tree, range).map { Trajectory(constant: $0) } }
+        guard let items = log.list(tree, what: "a number, or a list of {timeYears, value} points (\(what))") else { return nil }
+        var points: [(timeYears: Double, value: Double)] = []
+        for item in items {
+            guard let f = log.fields(item, allowed: ["timeYears", "value"], what: "a trajectory point"),
+                  let t = f.required("timeYears", expected: "time in years >= 0").flatMap({ log.number($0, .nonNegative) }),
+                  let v = f.required("value", expected: "a number \(range.phrase)").flatMap({ log.number($0, range) }) else { continue }
+            if let last = points.last, t < last.timeYears {
+                log.add(item, found: "timeYears \(t) after \(last.timeYears)", expected: "points in non-decreasing order of timeYears")
+            }
+            points.append((t, v))
+        }
+        if points.isEmpty { log.add(tree, expected: "at least one point"); return nil }
+        return Trajectory(points: points)
+    }
+
+    private func readPractice(name: String, _ tree: Tree, areas: [String]) -> Practice? {
+        guard let f = log.fields(tree, allowed: ["intensity", "coverage", "escalationEffect", "stepDownEffect",
+                                                 "timeToEffectYears", "effectFunction"], what: "practice settings") else { return nil }
+        let intensity = f.required("intensity", expected: "intensity in [0, 1]: a number or a list of {timeYears, value}")
+            .flatMap { readTrajectory($0, .unit, what: "intensity in [0, 1]") }
+        let a = f.required("escalationEffect", expected: "a in [0, 1]: red probabilities are multiplied by (1 − a·s)")
+            .flatMap { log.number($0, .unit) }
+        let b = f.required("stepDownEffect", expected: "b >= 0: green probabilities are multiplied by (1 + b·s)")
+            .flatMap { log.number($0, .nonNegative) }
+        let tau = f["timeToEffectYears"].flatMap { log.number($0, .nonNegative) } ?? 1
+        var effect: any PracticeEffectFunction = SaturatingEffect()
+        if let v = f["effectFunction"] {
+            effect = log.choice(v, PracticeEffects.named.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }) ?? effect
+        }
+        var covered = Array(areas.indices)
+        var share = 1.0
+        if let ct = f["coverage"], let c = log.fields(ct, allowed: ["areas", "share"], what: "coverage") {
+            if let at = c["areas"], let items = log.list(at, what: "a list of area names") {
+                covered = []
+                for item in items {
+                    guard let s = log.string(item) else { continue }
+                    if let i = areas.firstIndex(of: s) { covered.append(i) } else {
+                        log.add(item, found: "unknown area '\(s)'", expected: "one of the areas: \(areas.joined(separator: ", "))")
+                    }
+                }
+            }
+            if let v = c["share"] { share = log.number(v, .unit) ?? 1 }
+        }
+        guard let intensity, let a, let b else { return nil }
+        return Practice(name: name, intensity: intensity, areas: covered, share: share, escalationEffect: a,
+                        stepDownEffect: b, timeToEffectYears: tau, effect: effect)
+    }
+
+    /// The rule of MODEL.md: with every multiplier at the largest value a
+    /// child can meet in a step, the stay probability must stay >= 0.
+    private func checkStayProbabilities(_ arm: ArmModel, practiceTree: Tree) {
+        let schedule = PracticeSchedule(arm: arm)
+        let limits = StayCheck.firstViolations(arm: arm, schedule: schedule)
+        for v in limits {
+            log.add(practiceTree, found: v.description,
+                    expected: "multipliers that keep every stay probability >= 0: lower the step-down effects, intensities or multipliers")
+        }
+    }
+}

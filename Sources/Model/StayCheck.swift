@@ -1,0 +1,73 @@
+/// Finds steps where the modulated leave probabilities of a level exceed 1.
+///
+/// For level i in step t the engine uses, for a child with coverage mask m,
+/// entry step e, age band b and duration band d:
+///
+/// ```
+/// P(red)   = R_i · red(t, m, e)   · escalation_b · leave_{i,d}
+/// P(green) = G_i · green(t, m, e) · stepDown_b   · leave_{i,d}
+/// P(stay)  = 1 − P(red) − P(green)
+/// ```
+///
+/// with R_i, G_i the baseline sums of escalation and step-down probabilities.
+/// This check takes the largest value over every (m, e, b, d) a child could
+/// have, so a run that passes can never meet a negative stay probability.
+public enum StayCheck {
+    public struct Violation: Sendable, CustomStringConvertible {
+        public var arm: String
+        public var level: String
+        public var step: Int
+        public var timeYears: Double
+        public var escalationMultiplier: Double
+        public var stepDownMultiplier: Double
+        public var leaveProbability: Double
+
+        public var description: String {
+            "in arm '\(arm)', level '\(level)' at step \(step) (year \(String(format: "%.2f", timeYears))): "
+                + "escalation multiplier \(fmt(escalationMultiplier)), step-down multiplier \(fmt(stepDownMultiplier)) "
+                + "give a leave probability of \(fmt(leaveProbability)), so a stay probability of \(fmt(1 - leaveProbability))"
+        }
+
+        private func fmt(_ x: Double) -> String { String(format: "%.6g", x) }
+    }
+
+    /// Baseline escalation and step-down sums per level: (R_i, G_i).
+    public static func directionSums(_ p: [[Double]]) -> [(red: Double, green: Double)] {
+        p.indices.map { i in
+            var red = 0.0, green = 0.0
+            for j in p[i].indices where j != i {
+                if ArmModel.isEscalation(from: i, to: j) { red += p[i][j] } else { green += p[i][j] }
+            }
+            return (red, green)
+        }
+    }
+
+    /// The first violating step of each level, if any.
+    public static func firstViolations(arm: ArmModel, schedule: PracticeSchedule) -> [Violation] {
+        let sums = directionSums(arm.transitionPerStep)
+        let hasEntries = arm.birthsPerYear.contains { $0 > 0 } || arm.immigrationPerYear.contains { $0 > 0 }
+        var found: [Violation] = []
+        for (i, level) in arm.levels.enumerated() where !level.absorbing {
+            let leaveMax = arm.durationMultipliers[i].map(\.leaveMultiplier).max() ?? 1
+            stepLoop: for t in stride(from: 1, through: arm.steps, by: 1) {
+                for mask in 0..<schedule.masks {
+                    for e in 0..<(hasEntries ? t : 1) {
+                        let m = schedule.multipliers(step: t, mask: mask, entryStep: e)
+                        for band in arm.ageMultipliers {
+                            let esc = m.red * band.escalationMultiplier * leaveMax
+                            let down = m.green * band.stepDownMultiplier * leaveMax
+                            let leave = sums[i].red * esc + sums[i].green * down
+                            if leave > 1 + 1e-12 {
+                                found.append(Violation(arm: arm.name, level: level.name, step: t,
+                                                       timeYears: Double(t) * arm.stepYears, escalationMultiplier: esc,
+                                                       stepDownMultiplier: down, leaveProbability: leave))
+                                break stepLoop
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return found
+    }
+}
