@@ -22,6 +22,20 @@ public struct ReplicationTotals: Sendable, Equatable {
     public var qolYearsDiscounted: Double
     public var finalStocks: [Int]
     public var childSteps: Int
+
+    public init(childrenEver: Int, childYears: Double, cost: Double, costDiscounted: Double,
+                programmeCostDiscounted: Double, qolYears: Double, qolYearsDiscounted: Double,
+                finalStocks: [Int], childSteps: Int) {
+        self.childrenEver = childrenEver
+        self.childYears = childYears
+        self.cost = cost
+        self.costDiscounted = costDiscounted
+        self.programmeCostDiscounted = programmeCostDiscounted
+        self.qolYears = qolYears
+        self.qolYearsDiscounted = qolYearsDiscounted
+        self.finalStocks = finalStocks
+        self.childSteps = childSteps
+    }
 }
 
 /// The engine stopped: a modulated stay probability went below zero.

@@ -1,0 +1,115 @@
+import Stochastics
+
+/// Streaming statistics of one value (one arm, step and slot) across replications.
+public struct Cell: Sendable, Equatable {
+    public var moments = ExactMoments()
+    public var quantiles: BinnedQuantiles
+
+    public init(integerValued: Bool) { quantiles = BinnedQuantiles(integerValued: integerValued) }
+    public init(moments: ExactMoments, quantiles: BinnedQuantiles) {
+        self.moments = moments
+        self.quantiles = quantiles
+    }
+
+    public mutating func add(_ x: Double) {
+        moments.add(x)
+        quantiles.add(x)
+    }
+
+    public mutating func merge(_ other: Cell) {
+        moments.merge(other.moments)
+        quantiles.merge(other.quantiles)
+    }
+}
+
+/// What bands.csv says about one cell.
+public struct Band: Sendable, Equatable {
+    public static let percentiles: [(label: String, q: Double)] = [
+        ("p2_5", 0.025), ("p5", 0.05), ("p25", 0.25), ("p50", 0.5), ("p75", 0.75), ("p95", 0.95), ("p97_5", 0.975),
+    ]
+    public var count: Int64
+    public var mean: Double
+    /// Monte Carlo standard error of the mean, s/√n.
+    public var mcse: Double
+    /// 95 % confidence interval for the mean: mean ± t(0.975, n − 1) · mcse.
+    public var ciLow: Double
+    public var ciHigh: Double
+    /// Percentiles across replications, in the order of `Band.percentiles`.
+    public var percentiles: [Double]
+
+    public init(_ cell: Cell) {
+        count = cell.moments.count
+        mean = cell.moments.mean
+        mcse = cell.moments.standardError
+        if count > 1 {
+            let t = Quantiles.studentT(0.975, degreesOfFreedom: Double(count - 1))
+            ciLow = mean - t * mcse
+            ciHigh = mean + t * mcse
+        } else {
+            ciLow = .nan
+            ciHigh = .nan
+        }
+        percentiles = Band.percentiles.map { cell.quantiles.quantile($0.q) }
+    }
+}
+
+/// Cells for every arm, step and slot, plus every later arm's paired
+/// difference from the first arm. Memory is fixed by the layout, not by the
+/// number of replications; merging is exact and order-free.
+public struct Aggregator: Sendable, Equatable {
+    public let arms: Int
+    public let steps: Int
+    public let slots: Int
+    public let integerSlots: [Bool]
+    /// [arm][step][slot] for arms 0..<arms, then [arm − 1][step][slot] for the differences.
+    public private(set) var cells: [Cell]
+
+    public init(arms: Int, steps: Int, integerSlots: [Bool]) {
+        self.arms = arms
+        self.steps = steps
+        self.slots = integerSlots.count
+        self.integerSlots = integerSlots
+        let blocks = arms + max(arms - 1, 0)
+        var cells: [Cell] = []
+        cells.reserveCapacity(blocks * (steps + 1) * slots)
+        for _ in 0..<blocks * (steps + 1) { for s in 0..<slots { cells.append(Cell(integerValued: integerSlots[s])) } }
+        self.cells = cells
+    }
+
+    public init(arms: Int, steps: Int, integerSlots: [Bool], cells: [Cell]) {
+        self.arms = arms
+        self.steps = steps
+        self.slots = integerSlots.count
+        self.integerSlots = integerSlots
+        self.cells = cells
+    }
+
+    /// Index of a cell; `difference` selects arm `arm`'s difference from arm 0 (arm ≥ 1).
+    public func index(arm: Int, difference: Bool, step: Int, slot: Int) -> Int {
+        let block = difference ? arms + arm - 1 : arm
+        return (block * (steps + 1) + step) * slots + slot
+    }
+
+    /// Fold in one replication: one record per arm, each `(steps + 1) × slots` values.
+    public mutating func add(records: [[Double]]) {
+        precondition(records.count == arms, "expected \(arms) records, one per arm, but got \(records.count).")
+        let size = (steps + 1) * slots
+        for a in 0..<arms {
+            let base = a * size
+            for i in 0..<size { cells[base + i].add(records[a][i]) }
+        }
+        for a in 1..<max(arms, 1) {
+            let base = (arms + a - 1) * size
+            for i in 0..<size { cells[base + i].add(records[a][i] - records[0][i]) }
+        }
+    }
+
+    public mutating func merge(_ other: Aggregator) {
+        precondition(other.cells.count == cells.count, "aggregators of different shapes cannot merge")
+        for i in cells.indices { cells[i].merge(other.cells[i]) }
+    }
+
+    public func band(arm: Int, difference: Bool, step: Int, slot: Int) -> Band {
+        Band(cells[index(arm: arm, difference: difference, step: step, slot: slot)])
+    }
+}

@@ -1,0 +1,161 @@
+/// Quantiles of a stream in bounded memory, independent of arrival order and
+/// exactly mergeable.
+///
+/// Values fall into bins of width 2^k aligned on multiples of 2^k, and k is
+/// the smallest exponent (at least `minimumExponent`) for which the observed
+/// range [min, max] spans at most `maximumBins` bins. When the range grows,
+/// pairs of neighbouring bins merge (width doubles), which is exact because
+/// the grid is aligned. The state is therefore a function of the multiset of
+/// values alone: the same whatever the order or the split into shards.
+///
+/// Accuracy: a reported quantile lies in the bin of the exact order
+/// statistic, so it is within one bin width, at most (max − min)/(B/2) with
+/// B = `maximumBins`, of it, and is clamped to [min, max]. For counts
+/// (`minimumExponent` 0) with a range under B, quantiles are exact.
+///
+/// Memory: at most B 32-bit counts, however many values arrive.
+public struct BinnedQuantiles: Sendable, Equatable {
+    public static let maximumBins = 1024
+    public let minimumExponent: Int
+    public private(set) var count: Int64 = 0
+    public private(set) var minimum: Double = .infinity
+    public private(set) var maximum: Double = -.infinity
+    /// Bin width is 2^exponent; meaningful once `bins` is non-empty.
+    public private(set) var exponent: Int
+    /// Grid index of bins[0].
+    public private(set) var offset: Int64 = 0
+    public private(set) var bins: [UInt32] = []
+
+    /// - Parameter integerValued: counts use bins no narrower than 1, so each holds one integer.
+    public init(integerValued: Bool) {
+        minimumExponent = integerValued ? 0 : -40
+        exponent = minimumExponent
+    }
+
+    public init(minimumExponent: Int, count: Int64, minimum: Double, maximum: Double, exponent: Int, offset: Int64, bins: [UInt32]) {
+        self.minimumExponent = minimumExponent
+        self.count = count
+        self.minimum = minimum
+        self.maximum = maximum
+        self.exponent = exponent
+        self.offset = offset
+        self.bins = bins
+    }
+
+    @inline(__always) static func index(_ x: Double, _ k: Int) -> Int64 {
+        Int64((x * Double(sign: .plus, exponent: -k, significand: 1)).rounded(.down))
+    }
+
+    /// The smallest allowed exponent whose grid spans [lo, hi] in at most B bins.
+    ///
+    /// The search starts no lower than the exponents at which grid indices
+    /// would overflow or the range could not fit; both grow with the range,
+    /// so the result still depends only on [lo, hi] and `k0`.
+    static func exponentNeeded(_ lo: Double, _ hi: Double, from k0: Int) -> Int {
+        let magnitude = Swift.max(abs(lo), abs(hi))
+        var k = k0
+        if magnitude > 0 { k = Swift.max(k, Int(magnitude.exponent) - 61) }
+        if hi > lo { k = Swift.max(k, Int((hi - lo).exponent) - 11) }
+        while index(hi, k) - index(lo, k) + 1 > Int64(maximumBins) { k += 1 }
+        return k
+    }
+
+    public mutating func add(_ x: Double) {
+        add(x, times: 1)
+    }
+
+    mutating func add(_ x: Double, times: UInt32) {
+        if count == 0 || (bins.isEmpty && x == minimum) {
+            count += Int64(times)
+            minimum = x
+            maximum = x
+            return
+        }
+        if bins.isEmpty {
+            // Leaving the single-value state: the earlier values all equal `minimum`.
+            let old = minimum, oldCount = UInt32(count)
+            let lo = Swift.min(old, x), hi = Swift.max(old, x)
+            exponent = Self.exponentNeeded(lo, hi, from: minimumExponent)
+            offset = Self.index(lo, exponent)
+            bins = [UInt32](repeating: 0, count: Int(Self.index(hi, exponent) - offset) + 1)
+            bins[Int(Self.index(old, exponent) - offset)] += oldCount
+        }
+        minimum = Swift.min(minimum, x)
+        maximum = Swift.max(maximum, x)
+        count += Int64(times)
+        coarsen(to: Self.exponentNeeded(minimum, maximum, from: exponent))
+        cover(minimum, maximum)
+        bins[Int(Self.index(x, exponent) - offset)] += times
+    }
+
+    /// Widen bins to 2^k, merging aligned pairs.
+    private mutating func coarsen(to k: Int) {
+        while exponent < k {
+            let newOffset = offset >> 1
+            let last = (offset + Int64(bins.count) - 1) >> 1
+            var merged = [UInt32](repeating: 0, count: Int(last - newOffset) + 1)
+            for (i, c) in bins.enumerated() where c != 0 { merged[Int(((offset + Int64(i)) >> 1) - newOffset)] += c }
+            bins = merged
+            offset = newOffset
+            exponent += 1
+        }
+    }
+
+    /// Extend the bin array to cover [lo, hi] at the current exponent.
+    private mutating func cover(_ lo: Double, _ hi: Double) {
+        let first = Self.index(lo, exponent), last = Self.index(hi, exponent)
+        if first < offset {
+            bins.insert(contentsOf: [UInt32](repeating: 0, count: Int(offset - first)), at: 0)
+            offset = first
+        }
+        let end = offset + Int64(bins.count) - 1
+        if last > end { bins.append(contentsOf: [UInt32](repeating: 0, count: Int(last - end))) }
+    }
+
+    public mutating func merge(_ other: BinnedQuantiles) {
+        guard other.count > 0 else { return }
+        guard count > 0 else { self = other; return }
+        if other.bins.isEmpty {
+            add(other.minimum, times: UInt32(other.count))
+            return
+        }
+        if bins.isEmpty {
+            let mine = self
+            self = other
+            add(mine.minimum, times: UInt32(mine.count))
+            return
+        }
+        minimum = Swift.min(minimum, other.minimum)
+        maximum = Swift.max(maximum, other.maximum)
+        count += other.count
+        var theirs = other
+        let k = Self.exponentNeeded(minimum, maximum, from: Swift.max(exponent, other.exponent))
+        coarsen(to: k)
+        theirs.coarsen(to: k)
+        cover(minimum, maximum)
+        for (i, c) in theirs.bins.enumerated() where c != 0 { bins[Int(theirs.offset + Int64(i) - offset)] += c }
+    }
+
+    /// The q-quantile (0 ≤ q ≤ 1) as the nearest-rank order statistic x_(r),
+    /// r = round(q·(n − 1)) counted from 0, located to its bin: the bin's
+    /// middle (for counts, the middle integer), clamped to [min, max]; r = 0
+    /// and r = n − 1 give min and max exactly.
+    public func quantile(_ q: Double) -> Double {
+        guard count > 0 else { return .nan }
+        if bins.isEmpty { return minimum }
+        let r = Int64((q * Double(count - 1)).rounded())
+        if r <= 0 { return minimum }
+        if r >= count - 1 { return maximum }
+        var cumulative: Int64 = 0
+        for (i, c) in bins.enumerated() {
+            cumulative += Int64(c)
+            if cumulative > r {
+                let width = Double(sign: .plus, exponent: exponent, significand: 1)
+                let low = Double(offset + Int64(i)) * width
+                let middle = minimumExponent >= 0 ? (low + ((width - 1) / 2).rounded(.down)) : low + width / 2
+                return Swift.min(Swift.max(middle, minimum), maximum)
+            }
+        }
+        return maximum
+    }
+}

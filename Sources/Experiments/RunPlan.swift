@@ -1,0 +1,50 @@
+import Model
+
+/// Shard K of M: replications ⌊(K−1)·N/M⌋ ..< ⌊K·N/M⌋ of the N in the run (K counted from 1).
+public struct Shard: Sendable, Equatable, CustomStringConvertible {
+    public var index: Int
+    public var count: Int
+
+    public init(index: Int, count: Int) {
+        self.index = index
+        self.count = count
+    }
+
+    public static let whole = Shard(index: 1, count: 1)
+
+    /// Parse "K/M".
+    public init?(_ text: String) {
+        let parts = text.split(separator: "/")
+        guard parts.count == 2, let k = Int(parts[0]), let m = Int(parts[1]), m >= 1, k >= 1, k <= m else { return nil }
+        self.init(index: k, count: m)
+    }
+
+    public func replications(of total: Int) -> Range<Int> {
+        let lo = (index - 1) * total / count, hi = index * total / count
+        return lo..<hi
+    }
+
+    public var description: String { "\(index)/\(count)" }
+}
+
+/// What to run: the scenario, how many replications, which seed, which part.
+public struct RunPlan: Sendable {
+    public var scenario: Scenario
+    public var seed: UInt64
+    /// Replications in the whole run (all shards together).
+    public var replications: Int
+    public var shard: Shard
+    public var threads: Int
+    /// Arms share streams (the default). Off only to measure what common random numbers buy.
+    public var commonRandomNumbers: Bool
+
+    public init(scenario: Scenario, seed: UInt64, replications: Int, shard: Shard = .whole, threads: Int,
+                commonRandomNumbers: Bool = true) {
+        self.scenario = scenario
+        self.seed = seed
+        self.replications = replications
+        self.shard = shard
+        self.threads = threads
+        self.commonRandomNumbers = commonRandomNumbers
+    }
+}

@@ -1,0 +1,105 @@
+import Analysis
+import Experiments
+import Foundation
+import Model
+
+/// The version of girfec written into every manifest.
+public enum GirfecVersion {
+    public static let string = "0.1.0"
+
+    /// The git commit the tool was built from, when its source tree is still there.
+    public static func gitCommit() -> String? {
+        let sourceRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        func git(_ args: [String]) -> String? {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            p.arguments = ["git", "-C", sourceRoot.path] + args
+            let out = Pipe()
+            p.standardOutput = out
+            p.standardError = FileHandle.nullDevice
+            do { try p.run() } catch { return nil }
+            let data = out.fileHandleForReading.readDataToEndOfFile()
+            p.waitUntilExit()
+            guard p.terminationStatus == 0 else { return nil }
+            return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        guard let commit = git(["rev-parse", "HEAD"]) else { return nil }
+        let dirty = git(["status", "--porcelain", "--untracked-files=no"]).map { !$0.isEmpty } ?? false
+        return dirty ? commit + "-dirty" : commit
+    }
+}
+
+/// Turns a run state into the files of a run folder (docs/outputs.md).
+public enum RunFolder {
+    /// Facts about how the run was made, for the manifest.
+    public struct Context: Sendable {
+        public var command: [String]
+        public var scenarioPath: String
+        public var shard: String
+        public var threads: Int
+        public var startedAt: Date
+        public init(command: [String], scenarioPath: String, shard: String, threads: Int, startedAt: Date) {
+            self.command = command
+            self.scenarioPath = scenarioPath
+            self.shard = shard
+            self.threads = threads
+            self.startedAt = startedAt
+        }
+    }
+
+    public static let generator = "philox4x32-10 (Random123, Salmon et al. 2011) through a GSL gsl_rng type; addressed streams"
+
+    public static func files(state: RunState, scenario: Scenario, context: Context) -> [(name: String, bytes: [UInt8])] {
+        let bands = Tables.bands(scenario: scenario, aggregator: state.aggregator)
+        let replications = Tables.replications(scenario: scenario, rows: state.rows)
+        let manifest = manifestJSON(state: state, scenario: scenario, context: context)
+        return [
+            ("bands.csv", Array(bands.utf8)),
+            ("replications.csv", Array(replications.utf8)),
+            ("manifest.json", manifest),
+            ("scenario.yaml", Array(state.scenarioText.utf8)),
+            ("state.bin", state.encoded()),
+        ]
+    }
+
+    static func manifestJSON(state: RunState, scenario: Scenario, context: Context) -> [UInt8] {
+        let iso = ISO8601DateFormatter()
+        let arm0 = scenario.arms[0]
+        let perSecond = state.wallSeconds > 0 ? Double(state.childSteps) / state.wallSeconds : 0
+        let manifest: [String: Any] = [
+            "tool": "girfec",
+            "version": GirfecVersion.string,
+            "gitCommit": GirfecVersion.gitCommit() ?? "unknown",
+            "command": context.command,
+            "scenario": [
+                "path": context.scenarioPath,
+                "fileName": state.scenarioFileName,
+                "sha256": state.scenarioHash,
+                "name": scenario.name,
+                "arms": scenario.arms.map(\.name),
+                "levels": scenario.levels,
+                "areas": arm0.areas,
+                "stepMonths": arm0.stepMonths,
+                "steps": arm0.steps,
+                "transitionConversion": Dictionary(uniqueKeysWithValues: scenario.arms.map { ($0.name, $0.transitionConversion) }),
+                "rewardTiming": arm0.rewardTiming.rawValue,
+            ] as [String: Any],
+            "seed": String(state.seed),
+            "replications": state.replications,
+            "replicationsCovered": state.covered.map { [$0.lowerBound, $0.upperBound] },
+            "complete": state.isComplete,
+            "shard": context.shard,
+            "threads": context.threads,
+            "generator": generator,
+            "commonRandomNumbers": state.commonRandomNumbers,
+            "startedAt": iso.string(from: context.startedAt),
+            "wallSeconds": state.wallSeconds,
+            "childSteps": state.childSteps,
+            "childStepsPerSecond": perSecond,
+            "files": ["bands.csv", "replications.csv", "manifest.json", "scenario.yaml", "state.bin"],
+        ]
+        let data = (try? JSONSerialization.data(withJSONObject: manifest, options: [.prettyPrinted, .sortedKeys])) ?? Data()
+        return Array(data) + [10]
+    }
+}

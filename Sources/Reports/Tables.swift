@@ -1,0 +1,65 @@
+import Analysis
+import Experiments
+import Foundation
+import Microsimulation
+import Model
+
+/// bands.csv and replications.csv, the tidy tables of docs/outputs.md.
+public enum Tables {
+    public static let bandsHeader = ["arm", "step", "time_years", "quantity", "level", "from_level", "to_level",
+                                     "replications", "mean", "mcse", "ci_low", "ci_high"] + Band.percentiles.map(\.label)
+
+    /// One row per arm, step, quantity and level; then each later arm's
+    /// paired difference from the first (`delta_` quantities).
+    public static func bands(scenario: Scenario, aggregator: Aggregator) -> String {
+        let arms = scenario.arms
+        let layout = RecordLayout(levelCount: arms[0].levels.count, steps: arms[0].steps)
+        let names = arms[0].levels.map(\.name)
+        var out = CSV.row(bandsHeader)
+        out.reserveCapacity(aggregator.cells.count * 160)
+        let blocks: [(arm: Int, difference: Bool)] = arms.indices.map { ($0, false) } + arms.indices.dropFirst().map { ($0, true) }
+        for (arm, difference) in blocks {
+            for step in 0...layout.steps {
+                let time = CSV.number(Double(step * arms[0].stepMonths) / 12)
+                for (s, slot) in layout.slots.enumerated() where step > 0 || slot.quantity.atStepZero {
+                    let band = aggregator.band(arm: arm, difference: difference, step: step, slot: s)
+                    let quantity = (difference ? "delta_" : "") + slot.quantity.rawValue
+                    let level = slot.quantity == .flow ? "" : (slot.level.map { names[$0] } ?? "all")
+                    var cells = [CSV.text(arms[arm].name), String(step), time, quantity, CSV.text(level),
+                                 slot.from.map { CSV.text(names[$0]) } ?? "", slot.to.map { CSV.text(names[$0]) } ?? "",
+                                 String(band.count), CSV.number(band.mean), CSV.number(band.mcse),
+                                 CSV.number(band.ciLow), CSV.number(band.ciHigh)]
+                    cells += band.percentiles.map(CSV.number)
+                    out += CSV.row(cells)
+                }
+            }
+        }
+        return out
+    }
+
+    public static func replicationsHeader(levels: [String]) -> [String] {
+        ["replication", "arm", "children_ever", "child_years", "cost", "cost_discounted", "programme_cost_discounted",
+         "qol_years", "qol_years_discounted", "cost_discounted_per_child", "qol_years_discounted_per_child"]
+            + levels.map { "final_stock_\($0)" } + ["delta_cost_discounted", "delta_qol_years_discounted"]
+    }
+
+    /// One row per replication and arm, with totals and the paired difference from the first arm.
+    public static func replications(scenario: Scenario, rows: [ReplicationRow]) -> String {
+        var out = CSV.row(replicationsHeader(levels: scenario.levels).map(CSV.text))
+        var first: ReplicationTotals? = nil
+        for row in rows {
+            let t = row.totals
+            if row.arm == 0 { first = t }
+            let ever = Double(max(t.childrenEver, 1))
+            var cells = [String(row.replication), CSV.text(scenario.arms[row.arm].name), String(t.childrenEver),
+                         CSV.number(t.childYears), CSV.number(t.cost), CSV.number(t.costDiscounted),
+                         CSV.number(t.programmeCostDiscounted), CSV.number(t.qolYears), CSV.number(t.qolYearsDiscounted),
+                         CSV.number(t.costDiscounted / ever), CSV.number(t.qolYearsDiscounted / ever)]
+            cells += t.finalStocks.map { String($0) }
+            cells += [CSV.number(t.costDiscounted - (first?.costDiscounted ?? .nan)),
+                      CSV.number(t.qolYearsDiscounted - (first?.qolYearsDiscounted ?? .nan))]
+            out += CSV.row(cells)
+        }
+        return out
+    }
+}

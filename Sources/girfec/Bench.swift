@@ -1,0 +1,110 @@
+import ArgumentParser
+import CGSL
+import Experiments
+import Foundation
+import Model
+import Stochastics
+
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Measure engine speed (child-steps per second) and peak memory, or generator speed.",
+        discussion: """
+        The engine benchmark runs a synthetic scenario through the same decoder, runner and \
+        aggregator as `girfec run`: 4 levels, --children children (no births, ageing or \
+        migration, so the count stays fixed), --steps monthly steps, one practice variable \
+        covering everyone and duration dependence on one level. Results in docs/performance.md.
+        """)
+
+    @Option(help: "Children in the synthetic scenario.")
+    var children: Int = 25_000
+
+    @Option(help: "Monthly steps.")
+    var steps: Int = 120
+
+    @Option(help: "Replications to time.")
+    var replications: Int = 40
+
+    @Option(help: "Worker threads (default: all cores).")
+    var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+
+    @Flag(help: "Time the candidate random-number generators instead (ns per 32-bit draw).")
+    var generators = false
+
+    func run() throws {
+        if generators { return timeGenerators() }
+        let yaml = Self.syntheticScenario(children: children, steps: steps)
+        let scenario = try ScenarioDecoder.decode(yaml: yaml, file: "bench (synthetic)")
+        let plan = RunPlan(scenario: scenario, seed: 1, replications: replications, threads: threads)
+        let result = try Runner.run(plan)
+        let rate = Double(result.childSteps) / result.wallSeconds
+        print(String(format: "engine: %d children × %d steps × %d replications, %d threads: %.2f s, %.3g child-steps per second, peak RSS %.1f MiB",
+                     children, steps, replications, threads, result.wallSeconds, rate, Self.peakResidentMiB()))
+    }
+
+    static func peakResidentMiB() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        return Double(usage.ru_maxrss) / 1024
+    }
+
+    static func syntheticScenario(children: Int, steps: Int) -> String {
+        let u = children * 80 / 100, a = children * 15 / 100, i = children * 4 / 100
+        let c = children - u - a - i
+        return """
+        name: bench
+        time: {stepMonths: 1, horizonYears: \(Double(steps) / 12)}
+        levels:
+          L1: {costPerChildYear: 300, qolWeight: 0.85}
+          L2: {costPerChildYear: 2000, qolWeight: 0.8}
+          L3: {costPerChildYear: 19000, qolWeight: 0.7}
+          L4: {costPerChildYear: 63000, qolWeight: 0.6}
+        population:
+          initialCounts: {L1: \(u), L2: \(a), L3: \(i), L4: \(c)}
+          ageing: false
+        transitions:
+          unit: ratesPerYear
+          matrix:
+            L1: {L2: 0.045, L3: 0.004, L4: 0.0005}
+            L2: {L1: 0.25, L3: 0.04, L4: 0.005}
+            L3: {L1: 0.05, L2: 0.30, L4: 0.16}
+            L4: {L1: 0.02, L2: 0.04, L3: 0.18}
+          durationDependence:
+            L4: [{fromMonths: 0, leaveMultiplier: 1.5}, {fromMonths: 6, leaveMultiplier: 0.8}]
+        practice:
+          relational: {intensity: 0.8, escalationEffect: 0.25, stepDownEffect: 0.3, timeToEffectYears: 2}
+        """
+    }
+
+    /// ns per 32-bit word for GSL's classic generators and for Philox and Threefry.
+    func timeGenerators() {
+        let draws = 50_000_000
+        func time(_ name: String, _ body: () -> UInt64) {
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            let sink = body()
+            let ns = Double(DispatchTime.now().uptimeNanoseconds - t0) / Double(draws)
+            print(name.padding(toLength: 56, withPad: " ", startingAt: 0) + String(format: "%6.2f ns per 32-bit word  (checksum %llu)", ns, sink))
+        }
+        for (name, type) in [("taus2 via gsl_rng_get", girfec_rng_taus2()), ("mt19937 via gsl_rng_get", girfec_rng_mt19937()),
+                             ("ranlxd1 via gsl_rng_get", girfec_rng_ranlxd1()), ("philox4x32-10 via gsl_rng_get", girfec_rng_philox())] {
+            let r = gsl_rng_alloc(type)!
+            gsl_rng_set(r, 12345)
+            time(name) { var s: UInt64 = 0; for _ in 0..<draws { s &+= UInt64(gsl_rng_get(r)) }; return s }
+            gsl_rng_free(r)
+        }
+        time("philox4x32-10 block per (child, step), 1 word used") {
+            var s: UInt64 = 0
+            for i in 0..<UInt32(draws) { s &+= UInt64(girfec_philox4x32(i & 127, i >> 7, 7, 5, 1, 0).v.0) }
+            return s
+        }
+        time("philox4x32-10 block, all 4 words used") {
+            var s: UInt64 = 0
+            for i in 0..<UInt32(draws / 4) { let b = girfec_philox4x32(i, 0, 7, 5, 1, 0).v; s &+= UInt64(b.0) &+ UInt64(b.1) &+ UInt64(b.2) &+ UInt64(b.3) }
+            return s
+        }
+        time("threefry4x32-20 block per (child, step), 1 word used") {
+            var s: UInt64 = 0
+            for i in 0..<UInt32(draws) { s &+= UInt64(girfec_threefry4x32(i & 127, i >> 7, 7, 5, 1, 0).v.0) }
+            return s
+        }
+    }
+}

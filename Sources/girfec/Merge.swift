@@ -1,0 +1,69 @@
+import ArgumentParser
+import Foundation
+import Model
+import Reports
+
+struct Merge: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Merge shard folders of one run into one run folder.",
+        discussion: """
+        Each folder must come from `girfec run` with the same scenario file, --seed and \
+        --replications, and a different --shard. Merging all M shards gives bands.csv and \
+        replications.csv byte-identical to one unsharded run.
+        """)
+
+    @Argument(help: "Shard folders written by `girfec run --shard K/M`.")
+    var folders: [String]
+
+    @Option(help: "Output folder: absent or empty (or use --overwrite).")
+    var out: String
+
+    @Flag(help: "Replace the output folder if it holds files.")
+    var overwrite = false
+
+    func run() throws {
+        guard !folders.isEmpty else {
+            printError("girfec merge: no folders given; expected one or more shard folders")
+            throw ExitCode(invalidInputStatus)
+        }
+        var parts: [(source: String, state: RunState)] = []
+        var problems: [String] = []
+        for folder in folders {
+            let path = (folder as NSString).appendingPathComponent("state.bin")
+            guard let data = FileManager.default.contents(atPath: path) else {
+                problems.append("\(path): cannot be read; expected the state.bin of a `girfec run` folder")
+                continue
+            }
+            do { parts.append((folder, try RunState.decode(Array(data), source: path))) } catch { problems.append(error.description) }
+        }
+        if !problems.isEmpty {
+            printError("girfec merge: \(problems.count) problem\(problems.count == 1 ? "" : "s"):\n" + problems.map { "  - \($0)" }.joined(separator: "\n") + "\nNothing was written.")
+            throw ExitCode(invalidInputStatus)
+        }
+        let merged: RunState
+        do { merged = try RunState.merge(parts) } catch {
+            printError("girfec merge: \(error.description)\nNothing was written.")
+            throw ExitCode(invalidInputStatus)
+        }
+        let scenario: Scenario
+        do { scenario = try ScenarioDecoder.decode(yaml: merged.scenarioText, file: merged.scenarioFileName) } catch {
+            printError("girfec merge: the scenario stored in the shards no longer validates with this version:\n\(error.description)")
+            throw ExitCode(invalidInputStatus)
+        }
+        do { try OutputFolder.checkWritable(out, overwrite: overwrite) } catch {
+            printError("girfec merge: \(error.description)")
+            throw ExitCode(invalidInputStatus)
+        }
+        if !merged.isComplete {
+            let gaps = merged.missing.map { "\($0.lowerBound)..<\($0.upperBound)" }.joined(separator: ", ")
+            printError("girfec merge: warning: replications \(gaps) of \(merged.replications) are missing; the bands cover the rest (manifest says complete: false)")
+        }
+        let context = RunFolder.Context(command: CommandLine.arguments, scenarioPath: merged.scenarioFileName,
+                                        shard: "merged from \(folders.count) folders", threads: 0, startedAt: Date())
+        do { try OutputFolder.write(RunFolder.files(state: merged, scenario: scenario, context: context), to: out) } catch {
+            printError("girfec merge: \(error.description)")
+            throw ExitCode(1)
+        }
+        print("merged \(folders.count) folders (\(merged.covered.reduce(0) { $0 + $1.count }) of \(merged.replications) replications) into \(out)")
+    }
+}

@@ -1,0 +1,129 @@
+import Analysis
+import ArgumentParser
+import Experiments
+import Foundation
+import Microsimulation
+import Model
+import Reports
+
+struct Run: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Simulate replications of every arm of a scenario and write bands and totals.",
+        discussion: """
+        Writes DIR/bands.csv, DIR/replications.csv, DIR/manifest.json, DIR/scenario.yaml and \
+        DIR/state.bin (docs/outputs.md). The folder appears whole or not at all. \
+        The same scenario, seed and --replications give the same bands.csv and replications.csv \
+        bytes for any --threads and any --shard split merged with `girfec merge`.
+        """)
+
+    @Argument(help: "The scenario file (YAML, docs/scenario-format.md).")
+    var scenario: String
+
+    @Option(help: "Replications in the whole run (all shards together).")
+    var replications: Int = 1000
+
+    @Option(help: "Master seed (0 ... 2^64-1); with the scenario and version it fixes every number.")
+    var seed: UInt64 = 1
+
+    @Option(help: "Output folder: absent or empty (or use --overwrite).")
+    var out: String
+
+    @Option(help: "Worker threads (default: all cores).")
+    var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+
+    @Option(help: "Run only shard K of M (1-based), e.g. 2/8; merge shard folders with `girfec merge`.")
+    var shard: String = "1/1"
+
+    @Flag(help: "Replace the output folder if it holds files.")
+    var overwrite = false
+
+    @Flag(help: "Give each arm its own random streams instead of common random numbers (to measure what they buy).")
+    var independentStreams = false
+
+    @Flag(help: "No progress bar and no summary.")
+    var quiet = false
+
+    func validate() throws {
+        guard replications >= 1 else { throw ValidationError("--replications must be at least 1, but is \(replications).") }
+        guard threads >= 1 else { throw ValidationError("--threads must be at least 1, but is \(threads).") }
+        guard let s = Shard(shard) else { throw ValidationError("--shard must be K/M with 1 <= K <= M, e.g. 2/8, but is '\(shard)'.") }
+        guard s.count <= replications else {
+            throw ValidationError("--shard \(shard) splits \(replications) replications into \(s.count) shards; expected at most one shard per replication.")
+        }
+        guard replications <= Int(UInt32.max) else { throw ValidationError("--replications must be below 2^32, but is \(replications).") }
+    }
+
+    func run() throws {
+        let started = Date()
+        let model: Scenario
+        let text: String
+        do {
+            model = try ScenarioDecoder.load(path: scenario)
+            text = try String(contentsOfFile: scenario, encoding: .utf8)
+        } catch let error as ScenarioError {
+            printError(error.description + "\nNothing was run or written.")
+            throw ExitCode(invalidInputStatus)
+        }
+        do { try OutputFolder.checkWritable(out, overwrite: overwrite) } catch {
+            printError("girfec run: \(error.description)")
+            throw ExitCode(invalidInputStatus)
+        }
+        let shard = Shard(shard)!
+        let plan = RunPlan(scenario: model, seed: seed, replications: replications, shard: shard, threads: threads,
+                           commonRandomNumbers: !independentStreams)
+        Interrupt.install()
+        let bar = ProgressBar(label: "girfec run", enabled: !quiet && isatty(STDERR_FILENO) == 1)
+        let result: RunResult
+        do {
+            result = try Runner.run(plan, progress: { bar.update(done: $0, total: $1) }, isCancelled: { Interrupt.isRequested })
+        } catch {
+            bar.finish()
+            printError("girfec run: \(error.description)")
+            throw ExitCode(error == .cancelled ? 130 : 1)
+        }
+        bar.finish()
+        let state = RunState(scenarioFileName: (scenario as NSString).lastPathComponent, scenarioText: text, seed: seed,
+                             replications: replications, commonRandomNumbers: !independentStreams,
+                             covered: result.covered.isEmpty ? [] : [result.covered], aggregator: result.aggregator,
+                             rows: result.rows, childSteps: result.childSteps, wallSeconds: result.wallSeconds)
+        let context = RunFolder.Context(command: CommandLine.arguments, scenarioPath: scenario, shard: shard.description,
+                                        threads: threads, startedAt: started)
+        do { try OutputFolder.write(RunFolder.files(state: state, scenario: model, context: context), to: out) } catch {
+            printError("girfec run: \(error.description)")
+            throw ExitCode(1)
+        }
+        if !quiet { print(Headline.text(state: state, scenario: model, out: out)) }
+    }
+}
+
+extension RunError: Equatable {
+    public static func == (a: RunError, b: RunError) -> Bool { a.description == b.description }
+}
+
+/// The few numbers a user wants first, printed after a run.
+enum Headline {
+    static func text(state: RunState, scenario: Scenario, out: String) -> String {
+        let arm0 = scenario.arms[0]
+        let layout = RecordLayout(levelCount: arm0.levels.count, steps: arm0.steps)
+        let n = state.covered.reduce(0) { $0 + $1.count }
+        let rate = state.wallSeconds > 0 ? Double(state.childSteps) / state.wallSeconds : 0
+        var lines = [String(format: "%d replications × %d arms in %.1f s (%.3g child-steps per second); wrote %@",
+                            n, scenario.arms.count, state.wallSeconds, rate, out)]
+        let agg = state.aggregator
+        func fmt(_ b: Band) -> String {
+            String(format: "%.6g (95%% CI %.6g to %.6g; 2.5–97.5%% of replications %.6g to %.6g)",
+                   b.mean, b.ciLow, b.ciHigh, b.percentiles[0], b.percentiles[6])
+        }
+        let cost = layout.slot(.cumulativeCostDiscounted, level: nil)
+        let qol = layout.slot(.cumulativeQolYearsDiscounted, level: nil)
+        for (a, arm) in scenario.arms.enumerated() {
+            lines.append("  \(arm.name): discounted cost £\(fmt(agg.band(arm: a, difference: false, step: arm0.steps, slot: cost)))")
+            lines.append("  \(arm.name): discounted QoL-years \(fmt(agg.band(arm: a, difference: false, step: arm0.steps, slot: qol)))")
+            if a > 0 {
+                lines.append("  \(arm.name) − \(arm0.name): Δcost £\(fmt(agg.band(arm: a, difference: true, step: arm0.steps, slot: cost)))")
+                lines.append("  \(arm.name) − \(arm0.name): ΔQoL-years \(fmt(agg.band(arm: a, difference: true, step: arm0.steps, slot: qol)))")
+            }
+        }
+        return lines.joined(separator: "\n")
+    }
+}

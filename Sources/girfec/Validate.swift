@@ -1,0 +1,37 @@
+import ArgumentParser
+import Model
+
+struct Validate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Check a scenario file against every rule, report all problems at once, run nothing.")
+
+    @Argument(help: "The scenario file (YAML).")
+    var scenario: String
+
+    func run() throws {
+        do {
+            let s = try ScenarioDecoder.load(path: scenario)
+            print(Summary.describe(s, file: scenario))
+        } catch {
+            printError(error.description)
+            throw ExitCode(invalidInputStatus)
+        }
+    }
+}
+
+enum Summary {
+    static func describe(_ s: Scenario, file: String) -> String {
+        let a = s.arms[0]
+        var lines = ["\(file): valid. '\(s.name)'",
+                     "  arms: \(s.arms.map(\.name).joined(separator: ", ")) (differences are against '\(a.name)')",
+                     "  levels: \(s.levels.joined(separator: ", "))",
+                     "  areas: \(a.areas.joined(separator: ", "))",
+                     "  time: \(a.steps) steps of \(a.stepMonths) month\(a.stepMonths == 1 ? "" : "s") (\(a.horizonYears) years); reward timing \(a.rewardTiming.rawValue)",
+                     "  initial children: \(a.initialCounts.flatMap { $0 }.reduce(0, +))"]
+        for arm in s.arms {
+            let practices = arm.practices.map(\.name)
+            lines.append("  arm \(arm.name): transitions \(arm.transitionConversion); practice: \(practices.isEmpty ? "none" : practices.joined(separator: ", "))")
+        }
+        return lines.joined(separator: "\n")
+    }
+}
