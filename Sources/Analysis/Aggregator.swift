@@ -49,7 +49,7 @@ public struct Band: Sendable, Equatable {
             ciLow = .nan
             ciHigh = .nan
         }
-        percentiles = Band.percentiles.map { cell.quantiles.quantile($0.q) }
+        percentiles = cell.quantiles.quantiles(Band.percentiles.map(\.q))
     }
 }
 

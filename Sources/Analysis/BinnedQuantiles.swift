@@ -140,22 +140,28 @@ public struct BinnedQuantiles: Sendable, Equatable {
     /// r = round(q·(n − 1)) counted from 0, located to its bin: the bin's
     /// middle (for counts, the middle integer), clamped to [min, max]; r = 0
     /// and r = n − 1 give min and max exactly.
-    public func quantile(_ q: Double) -> Double {
-        guard count > 0 else { return .nan }
-        if bins.isEmpty { return minimum }
-        let r = Int64((q * Double(count - 1)).rounded())
-        if r <= 0 { return minimum }
-        if r >= count - 1 { return maximum }
+    public func quantile(_ q: Double) -> Double { quantiles([q])[0] }
+
+    /// Several quantiles in one pass over the bins; `qs` in increasing order.
+    public func quantiles(_ qs: [Double]) -> [Double] {
+        guard count > 0 else { return qs.map { _ in .nan } }
+        if bins.isEmpty { return qs.map { _ in minimum } }
+        let width = Double(sign: .plus, exponent: exponent, significand: 1)
+        var out = [Double](repeating: maximum, count: qs.count)
+        var next = 0
         var cumulative: Int64 = 0
-        for (i, c) in bins.enumerated() {
-            cumulative += Int64(c)
-            if cumulative > r {
-                let width = Double(sign: .plus, exponent: exponent, significand: 1)
-                let low = Double(offset + Int64(i)) * width
-                let middle = minimumExponent >= 0 ? (low + ((width - 1) / 2).rounded(.down)) : low + width / 2
-                return Swift.min(Swift.max(middle, minimum), maximum)
-            }
+        var bin = 0
+        while next < qs.count {
+            let r = Int64((qs[next] * Double(count - 1)).rounded())
+            if r <= 0 { out[next] = minimum; next += 1; continue }
+            if r >= count - 1 { out[next] = maximum; next += 1; continue }
+            while bin < bins.count && cumulative + Int64(bins[bin]) <= r { cumulative += Int64(bins[bin]); bin += 1 }
+            guard bin < bins.count else { break }
+            let low = Double(offset + Int64(bin)) * width
+            let middle = minimumExponent >= 0 ? (low + ((width - 1) / 2).rounded(.down)) : low + width / 2
+            out[next] = Swift.min(Swift.max(middle, minimum), maximum)
+            next += 1
         }
-        return maximum
+        return out
     }
 }

@@ -48,7 +48,7 @@ func r(_ s: String, _ a: String, _ b: String) -> String { precondition(s.contain
     dump("unkarea-cov", r(s, "areas: [north]", "areas: [nowhere]"))
     dump("unk-top", r(s, "areas: [north, south]", "areas: [north, south]\ntransition: 3"))
     dump("unk-level", r(s, "Mid: {costPerChildYear: 1000, qolWeight: 0.8}", "Mid: {costPerChildYear: 1000, qolWieght: 0.8}"))
-    dump("unk-practice", r(s, "            escalationEffect: 0.3", "            escalationEfect: 0.3"))
+    dump("unk-practice", r(s, "        escalationEffect: 0.3", "        escalationEfect: 0.3"))
     dump("unk-armtop", r(s, "  baseline: {}", "  baseline: {transition: 1}"))
     dump("negcount", r(s, "Mid: 40", "Mid: -40"))
     dump("miss-levels", r(probeBase, """
@@ -63,7 +63,7 @@ levels:
     dump("miss-unit", r(s, "  unit: ratesPerYear\n", ""))
     dump("miss-matrix", r(probeBase, "  matrix:\n    Low: {Low: 0.9, Mid: 0.1}\n    Mid: {Low: 0.2, Mid: 0.7, High: 0.1}\n    High: {Mid: 0.3}", ""))
     dump("miss-row", r(probeBase, "\n    High: {Mid: 0.3}", ""))
-    dump("miss-esc", r(s, "            escalationEffect: 0.3\n", ""))
+    dump("miss-esc", r(s, "        escalationEffect: 0.3\n", ""))
     dump("absorb", r(r(probeBase, "High: {costPerChildYear: 10000, qolWeight: 0.6}", "High: {costPerChildYear: 10000, qolWeight: 0.6, absorbing: true}"), "High: {Mid: 0.3}", "High: {Mid: 0.1}"))
     dump("shares", r(s, "entryLevels: {Low: 0.9, Mid: 0.1}", "entryLevels: {Low: 0.5, Mid: 0.4}"))
     dump("horizon", r(s, "time: {stepMonths: 1, horizonYears: 2}", "time: {stepMonths: 5, horizonYears: 1}"))
@@ -97,12 +97,12 @@ arms:
   base: {}
   wm2u:
     practice:
-      relational: {intensity: 1, escalationEffect: 0, stepDownEffect: 1.5, timeToEffectYears: 1}
+      relational: {intensity: 1, escalationEffect: 0, stepDownEffect: 4, timeToEffectYears: 1}
 """)
     dump("dupkey", r(s, "  High: {costPerChildYear: 10000, qolWeight: 0.6}", "  High: {costPerChildYear: 10000, qolWeight: 0.6}\n  High: {costPerChildYear: 1, qolWeight: 0.6}"))
     dump("badyaml", "a: [1, 2\nb: 3")
     dump("empty", "")
     dump("null-remove-cost", r(s, "  baseline: {}", "  baseline: {levels: {Mid: {costPerChildYear: null}}}"))
-    dump("arm-override-esc", r(s, "        programme: {costPerYear: 50000}", "        programme: {costPerYear: 50000}\n  wm2u: {practice: {relational: {escalationEffect: 1.5}}}"))
+    dump("arm-override-esc", r(s, "    programme: {costPerYear: 50000}", "    programme: {costPerYear: 50000}\n  wm2u: {practice: {relational: {escalationEffect: 1.5}}}"))
     dump("empty-arms", r(s, "arms:\n  baseline: {}", "arms:\n  baseline: ~"))
 }

@@ -1,0 +1,125 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// The `girfec` command as a user runs it.
+@Suite("girfec command line")
+struct CommandLineTests {
+    struct Outcome {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    /// The built `girfec` next to this test bundle.
+    static let executable: URL = {
+        var dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        for _ in 0..<4 {
+            let candidate = dir.appendingPathComponent("girfec")
+            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+            dir = dir.deletingLastPathComponent()
+        }
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        return root.appendingPathComponent(".build/debug/girfec")
+    }()
+
+    static func girfec(_ arguments: [String]) throws -> Outcome {
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Outcome(status: process.terminationStatus, stdout: String(decoding: o, as: UTF8.self),
+                       stderr: String(decoding: e, as: UTF8.self))
+    }
+
+    static func write(_ text: String, name: String) throws -> String {
+        let path = Fixtures.temporaryFolder("girfec-e2e") + "/" + name
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    @Test func runWritesTheDocumentedFiles() throws {
+        let scenario = try Self.write(Fixtures.smallScenario, name: "small.yaml")
+        let out = Fixtures.temporaryFolder("girfec-e2e") + "/run"
+        let r = try Self.girfec(["run", scenario, "--replications", "6", "--seed", "3", "--out", out, "--threads", "2"])
+        #expect(r.status == 0, "stderr: \(r.stderr)")
+        #expect(r.stdout.contains("practice − baseline: Δcost"))
+        let files = try FileManager.default.contentsOfDirectory(atPath: out).sorted()
+        #expect(files == ["bands.csv", "manifest.json", "replications.csv", "scenario.yaml", "state.bin"])
+        let bands = try String(contentsOfFile: out + "/bands.csv", encoding: .utf8)
+        #expect(bands.hasPrefix("arm,step,time_years,quantity,level,from_level,to_level,replications,mean,mcse,ci_low,ci_high,p2_5,p5,p25,p50,p75,p95,p97_5\n"))
+        #expect(bands.contains("\npractice,24,2,delta_cumulative_cost_discounted,all,,,6,"))
+        let replications = try String(contentsOfFile: out + "/replications.csv", encoding: .utf8)
+        #expect(replications.split(separator: "\n").count == 1 + 6 * 2)
+        let manifest = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/manifest.json"))) as! [String: Any]
+        #expect(manifest["seed"] as? String == "3")
+        #expect(manifest["replications"] as? Int == 6)
+        #expect((manifest["scenario"] as? [String: Any])?["sha256"] as? String != nil)
+        #expect((manifest["childStepsPerSecond"] as? Double ?? 0) > 0)
+    }
+
+    @Test func shardsRunAndMergeLikeOneRun() throws {
+        let scenario = try Self.write(Fixtures.smallScenario, name: "small.yaml")
+        let base = Fixtures.temporaryFolder("girfec-e2e")
+        #expect(try Self.girfec(["run", scenario, "--replications", "5", "--seed", "8", "--out", base + "/whole", "--threads", "1", "--quiet"]).status == 0)
+        for k in 1...2 {
+            let r = try Self.girfec(["run", scenario, "--replications", "5", "--seed", "8", "--out", base + "/s\(k)", "--shard", "\(k)/2", "--threads", "2", "--quiet"])
+            #expect(r.status == 0, "stderr: \(r.stderr)")
+        }
+        let m = try Self.girfec(["merge", base + "/s2", base + "/s1", "--out", base + "/merged"])
+        #expect(m.status == 0, "stderr: \(m.stderr)")
+        for file in ["bands.csv", "replications.csv"] {
+            let a = try Data(contentsOf: URL(fileURLWithPath: base + "/whole/" + file))
+            let b = try Data(contentsOf: URL(fileURLWithPath: base + "/merged/" + file))
+            #expect(a == b, "\(file) differs between one run and merged shards")
+        }
+        let partial = try Self.girfec(["merge", base + "/s1", "--out", base + "/partial"])
+        #expect(partial.status == 0)
+        #expect(partial.stderr.contains("replications 2..<5 of 5 are missing"))
+    }
+
+    @Test func invalidScenarioReportsEverythingAndWritesNothing() throws {
+        let broken = Fixtures.smallScenario
+            .replacingOccurrences(of: "Low: {Mid: 0.1, High: 0.01}", with: "Low: {Mid: 0.1, Hgh: 0.01}")
+            .replacingOccurrences(of: "escalationEffect: 0.3", with: "escalationEffect: 1.3")
+            .replacingOccurrences(of: "horizonYears: 2}", with: "horizonYears: 2, stepMonth: 1}")
+        let scenario = try Self.write(broken, name: "broken.yaml")
+        let out = Fixtures.temporaryFolder("girfec-e2e") + "/never"
+        let r = try Self.girfec(["run", scenario, "--out", out, "--replications", "2"])
+        #expect(r.status == 2)
+        #expect(r.stderr.contains("3 problems"))
+        #expect(r.stderr.contains("transitions.matrix.Low.Hgh: found unknown level 'Hgh'; expected one of the levels: Low, Mid, High"))
+        #expect(r.stderr.contains("arms.practice.practice.relational.escalationEffect: found 1.3; expected a number in [0, 1]"))
+        #expect(r.stderr.contains("time.stepMonth: found unknown field 'stepMonth'; expected one of stepMonths, horizonYears (did you mean 'stepMonths'?)"))
+        #expect(!FileManager.default.fileExists(atPath: out))
+        let v = try Self.girfec(["validate", scenario])
+        #expect(v.status == 2)
+        #expect(v.stderr == r.stderr.replacingOccurrences(of: "\nNothing was run or written.", with: ""))
+    }
+
+    @Test func validateDescribesAValidScenario() throws {
+        let scenario = try Self.write(Fixtures.smallScenario, name: "small.yaml")
+        let v = try Self.girfec(["validate", scenario])
+        #expect(v.status == 0)
+        #expect(v.stdout.contains("arms: baseline, practice"))
+        #expect(v.stdout.contains("24 steps of 1 month"))
+    }
+
+    @Test func refusesToOverwriteResults() throws {
+        let scenario = try Self.write(Fixtures.smallScenario, name: "small.yaml")
+        let out = Fixtures.temporaryFolder("girfec-e2e")
+        try "keep me".write(toFile: out + "/notes.txt", atomically: true, encoding: .utf8)
+        let r = try Self.girfec(["run", scenario, "--out", out, "--replications", "2"])
+        #expect(r.status == 2)
+        #expect(r.stderr.contains("already holds 1 entries (notes.txt); expected an absent or empty folder, or pass --overwrite"))
+        #expect(try String(contentsOfFile: out + "/notes.txt", encoding: .utf8) == "keep me")
+        let bad = try Self.girfec(["run", scenario, "--out", out + "/x", "--shard", "3/2"])
+        #expect(bad.status != 0)
+        #expect(bad.stderr.contains("--shard must be K/M with 1 <= K <= M"))
+    }
+}
