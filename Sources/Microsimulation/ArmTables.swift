@@ -26,6 +26,11 @@ public struct ArmTables: Sendable {
     /// Leave multiplier per level and band: [level * durationBandsMax + band].
     let leaveMultiplier: [Double]
     let durationBandsMax: Int
+    /// R_i · escalation_b · leave_{i,d} and G_i · stepDown_b · leave_{i,d} at
+    /// [(level · ageBands + ageBand) · durationBandsMax + durationBand]: the
+    /// leave probabilities before practice multipliers.
+    let baseRed: [Double]
+    let baseGreen: [Double]
     /// Out-migration probability per step: 1 − exp(−rate·dt).
     let emigrationPerStep: Double
     /// For each area: the practices reaching it and their shares.
@@ -82,6 +87,17 @@ public struct ArmTables: Sendable {
         }
         durationBand = db
         leaveMultiplier = lm
+        var br: [Double] = [], bg: [Double] = []
+        for l in 0..<n {
+            for b in bands.indices {
+                for d in 0..<bandsMax {
+                    br.append(redSum[l] * bands[b].escalationMultiplier * lm[l * bandsMax + d])
+                    bg.append(greenSum[l] * bands[b].stepDownMultiplier * lm[l * bandsMax + d])
+                }
+            }
+        }
+        baseRed = br
+        baseGreen = bg
         emigrationPerStep = 1 - exp(-arm.emigrationRatePerYear * arm.stepYears)
         coverageByArea = arm.areas.indices.map { a in
             arm.practices.enumerated().filter { $0.element.areas.contains(a) }.map { ($0.offset, $0.element.share) }

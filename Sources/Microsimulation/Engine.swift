@@ -52,6 +52,8 @@ public final class Population {
     var mask: [UInt8] = []
     var area: [UInt8] = []
     var id: [UInt32] = []
+    /// Words 2 and 3 of the child's current Philox block, for the next (even) step.
+    var pending: [UInt64] = []
 
     public init() {}
 
@@ -61,11 +63,12 @@ public final class Population {
         level.removeAll(keepingCapacity: true); ageMonths.removeAll(keepingCapacity: true)
         monthsInLevel.removeAll(keepingCapacity: true); entryStep.removeAll(keepingCapacity: true)
         mask.removeAll(keepingCapacity: true); area.removeAll(keepingCapacity: true); id.removeAll(keepingCapacity: true)
+        pending.removeAll(keepingCapacity: true)
     }
 
     func append(level l: Int, age: Int, entry: Int, mask m: UInt8, area a: Int, id i: UInt32) {
         level.append(UInt8(l)); ageMonths.append(UInt16(clamping: age)); monthsInLevel.append(0)
-        entryStep.append(UInt16(entry)); mask.append(m); area.append(UInt8(a)); id.append(i)
+        entryStep.append(UInt16(entry)); mask.append(m); area.append(UInt8(a)); id.append(i); pending.append(0)
     }
 }
 
@@ -80,9 +83,12 @@ public final class Population {
 /// 3. ageing by the step length, and exits: ageing out, then out-migration;
 /// then births and in-migrants join at the end of the step.
 ///
-/// Random numbers: the child's uniforms are words of Philox block t of the
-/// stream (childStep, child id), so a child meets the same numbers in every
-/// arm (common random numbers) whatever happens to other children.
+/// Random numbers: in step t a child uses two words of Philox block
+/// ⌊(t − 1)/2⌋ of the stream (childStep, child id): words 0 and 1 in odd
+/// steps, 2 and 3 in even steps (the block is computed once for both steps).
+/// The first word decides the transition, the second out-migration. So a
+/// child meets the same numbers in every arm (common random numbers)
+/// whatever happens to other children.
 public enum Engine {
     public static func run(tables: ArmTables, seed: UInt64, replication: UInt32, armLane: UInt8 = 0,
                            population: Population = Population()) throws(EngineError) -> ReplicationOutcome {
@@ -135,6 +141,7 @@ public enum Engine {
         let ageBandTop = tables.ageBandOfMonth.count - 1
         let durCap = tables.durationCap
         let durBands = tables.durationBandsMax
+        let ageBands = tables.escalationByAgeBand.count
         var flows = [Int](repeating: 0, count: n * n)
         var exits = [Int](repeating: 0, count: n)
         var entries = [Int](repeating: 0, count: n)
@@ -147,19 +154,19 @@ public enum Engine {
             var reachedExits = 0
             var count = pop.count
             childSteps += count
+            let odd = t % 2 == 1
+            let position = UInt32((t - 1) / 2)
+            let lastStep = UInt16(t - 1)
             tables.schedule.multipliers.withUnsafeBufferPointer { mult in
-            tables.redSum.withUnsafeBufferPointer { redSum in
-            tables.greenSum.withUnsafeBufferPointer { greenSum in
+            tables.baseRed.withUnsafeBufferPointer { baseRed in
+            tables.baseGreen.withUnsafeBufferPointer { baseGreen in
             tables.redCumulative.withUnsafeBufferPointer { redCum in
             tables.greenCumulative.withUnsafeBufferPointer { greenCum in
             tables.redTargets.withUnsafeBufferPointer { redTo in
             tables.greenTargets.withUnsafeBufferPointer { greenTo in
             tables.absorbing.withUnsafeBufferPointer { absorbing in
             tables.ageBandOfMonth.withUnsafeBufferPointer { ageBand in
-            tables.escalationByAgeBand.withUnsafeBufferPointer { escByAge in
-            tables.stepDownByAgeBand.withUnsafeBufferPointer { downByAge in
             tables.durationBand.withUnsafeBufferPointer { durBand in
-            tables.leaveMultiplier.withUnsafeBufferPointer { leaveMult in
             pop.level.withUnsafeMutableBufferPointer { level in
             pop.ageMonths.withUnsafeMutableBufferPointer { age in
             pop.monthsInLevel.withUnsafeMutableBufferPointer { dur in
@@ -167,19 +174,32 @@ public enum Engine {
             pop.mask.withUnsafeMutableBufferPointer { mask in
             pop.area.withUnsafeMutableBufferPointer { area in
             pop.id.withUnsafeMutableBufferPointer { ids in
+            pop.pending.withUnsafeMutableBufferPointer { pending in
             flows.withUnsafeMutableBufferPointer { flow in
             exits.withUnsafeMutableBufferPointer { exit in
                 var c = 0
                 while c < count {
                     let from = Int(level[c])
                     if absorbing[from] { c += 1; continue }
-                    let w = girfec_philox4x32(UInt32(t), ids[c], replication, purposeWord, k.0, k.1).v
-                    let u = Philox.unit(w.0)
+                    // Two words for this step: computed in odd steps (and for
+                    // children who were not here in the previous step), kept otherwise.
+                    let w0: UInt32, w1: UInt32
+                    if odd {
+                        let b = girfec_philox4x32(position, ids[c], replication, purposeWord, k.0, k.1).v
+                        w0 = b.0; w1 = b.1
+                        pending[c] = UInt64(b.2) | UInt64(b.3) << 32
+                    } else if entry[c] < lastStep {
+                        w0 = UInt32(truncatingIfNeeded: pending[c]); w1 = UInt32(truncatingIfNeeded: pending[c] >> 32)
+                    } else {
+                        let b = girfec_philox4x32(position, ids[c], replication, purposeWord, k.0, k.1).v
+                        w0 = b.2; w1 = b.3
+                    }
+                    let u = Philox.unit(w0)
                     let mi = tableBase + 2 * (Int(mask[c]) * cohorts + Int(entry[c]))
                     let band = Int(ageBand[min(Int(age[c]), ageBandTop)])
-                    let leave = leaveMult[from * durBands + Int(durBand[from * (durCap + 1) + min(Int(dur[c]), durCap)])]
-                    let pRed = redSum[from] * mult[mi] * escByAge[band] * leave
-                    let pGreen = greenSum[from] * mult[mi + 1] * downByAge[band] * leave
+                    let base = (from * ageBands + band) * durBands + Int(durBand[from * (durCap + 1) + min(Int(dur[c]), durCap)])
+                    let pRed = baseRed[base] * mult[mi]
+                    let pGreen = baseGreen[base] * mult[mi + 1]
                     var to = from
                     if u < pRed {
                         let v = u / pRed
@@ -193,7 +213,8 @@ public enum Engine {
                         to = Int(greenTo[from * n + j])
                     }
                     if pRed + pGreen > 1 + 1e-12, worst == nil {
-                        worst = (from, pRed + pGreen, mult[mi] * escByAge[band] * leave, mult[mi + 1] * downByAge[band] * leave)
+                        worst = (from, pRed + pGreen, pRed / max(tables.redSum[from], .leastNonzeroMagnitude),
+                                 pGreen / max(tables.greenSum[from], .leastNonzeroMagnitude))
                     }
                     if to != from {
                         flow[from * n + to] += 1
@@ -203,24 +224,25 @@ public enum Engine {
                         dur[c] = dur[c] &+ (dur[c] < UInt16.max - stepMonths ? stepMonths : 0)
                     }
                     if ageing { age[c] = age[c] &+ (age[c] < UInt16.max - stepMonths ? stepMonths : 0) }
-                    let leaves = !absorbing[to] && ((hasAgeOut && age[c] >= ageOut) || Philox.unit(w.1) < pOut)
+                    let leaves = !absorbing[to] && ((hasAgeOut && age[c] >= ageOut) || Philox.unit(w1) < pOut)
                     if leaves {
                         exit[to] += 1
                         if mask[c] != 0 { reachedExits += 1 }
                         count -= 1
-                        level[c] = level[count]; age[c] = age[count]; dur[c] = dur[count]
-                        entry[c] = entry[count]; mask[c] = mask[count]; area[c] = area[count]; ids[c] = ids[count]
+                        level[c] = level[count]; age[c] = age[count]; dur[c] = dur[count]; entry[c] = entry[count]
+                        mask[c] = mask[count]; area[c] = area[count]; ids[c] = ids[count]; pending[c] = pending[count]
                     } else {
                         c += 1
                     }
                 }
-            }}}}}}}}}}}}}}}}}}}}}}
+            }}}}}}}}}}}}}}}}}}}}
             if let worst {
                 throw EngineError(description: "arm '\(arm.name)', level '\(arm.levels[worst.level].name)', step \(t): escalation multiplier \(worst.red), step-down multiplier \(worst.green) give a leave probability of \(worst.leave) > 1 (stay probability below zero)")
             }
             pop.level.removeLast(pop.count - count); pop.ageMonths.removeLast(pop.ageMonths.count - count)
             pop.monthsInLevel.removeLast(pop.monthsInLevel.count - count); pop.entryStep.removeLast(pop.entryStep.count - count)
             pop.mask.removeLast(pop.mask.count - count); pop.area.removeLast(pop.area.count - count); pop.id.removeLast(pop.id.count - count)
+            pop.pending.removeLast(pop.pending.count - count)
             reachedNow -= reachedExits
 
             // Entries at the end of the step: births then in-migrants, area by area.
