@@ -1,0 +1,36 @@
+#!/usr/bin/env python3
+"""Variance of paired differences between arms, from run folders.
+
+Usage: python3 scripts/paired_variance.py RUN_DIR [RUN_DIR ...]
+
+For each folder, reads replications.csv and prints, for every arm after the
+first, the mean, variance and Monte Carlo standard error of
+delta_cost_discounted and delta_qol_years_discounted. Run the same scenario
+and seed with and without `--independent-streams` to see what common random
+numbers buy (docs/performance.md). Standard library only.
+"""
+import csv
+import statistics
+import sys
+
+
+def summarise(folder):
+    with open(f"{folder}/replications.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    arms = list(dict.fromkeys(r["arm"] for r in rows))
+    for arm in arms[1:]:
+        for column in ("delta_cost_discounted", "delta_qol_years_discounted"):
+            xs = [float(r[column]) for r in rows if r["arm"] == arm]
+            if len(xs) < 2:
+                print(f"{folder}: {arm} {column}: fewer than 2 replications")
+                continue
+            var = statistics.variance(xs)
+            print(f"{folder}: {arm} − {arms[0]} {column}: n={len(xs)} mean={statistics.mean(xs):.6g} "
+                  f"variance={var:.4g} mcse={(var / len(xs)) ** 0.5:.4g}")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) < 2:
+        sys.exit(__doc__)
+    for folder in sys.argv[1:]:
+        summarise(folder)
