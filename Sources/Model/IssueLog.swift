@@ -64,8 +64,18 @@ final class IssueLog {
         return x
     }
 
+    /// A whole number; `12`, `12.0` and `1.2e1` all read as 12.
     func integer(_ tree: Tree, minimum: Int = 0) -> Int? {
-        guard case .scalar(let text) = tree.value, let x = Int(text.replacingOccurrences(of: "_", with: "")) else {
+        var parsed: Int? = nil
+        if case .scalar(let text) = tree.value {
+            let clean = text.replacingOccurrences(of: "_", with: "")
+            if let i = Int(clean) {
+                parsed = i
+            } else if let d = Double(clean), d.isFinite, d == d.rounded(), abs(d) < 1e15 {
+                parsed = Int(d)
+            }
+        }
+        guard let x = parsed else {
             add(tree, expected: "a whole number >= \(minimum)")
             return nil
         }

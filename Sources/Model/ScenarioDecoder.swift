@@ -78,7 +78,7 @@ struct ArmReader {
 
     func read(_ tree: Tree) -> ArmModel? {
         let before = log.issues.count
-        guard let top = log.fields(tree, allowed: ScenarioDecoder.topLevelKeys, what: "a scenario") else { return nil }
+        guard let top = log.fields(tree, allowed: ScenarioDecoder.armKeys, what: "a scenario") else { return nil }
 
         // time
         var stepMonths = 1, horizonYears = 10.0
@@ -248,8 +248,9 @@ struct ArmReader {
         }
         var costRate = 0.035, qolRate = 0.035
         if let dt = top["discounting"], let d = log.fields(dt, allowed: ["costRatePerYear", "qolRatePerYear"], what: "discount rates") {
-            if let v = d["costRatePerYear"] { costRate = log.number(v, .nonNegative) ?? costRate }
-            if let v = d["qolRatePerYear"] { qolRate = log.number(v, .nonNegative) ?? qolRate }
+            // A fraction per year: 0.035 is 3.5 %. Rates above 1 are almost always a percentage typed as a number.
+            if let v = d["costRatePerYear"] { costRate = log.number(v, .unit) ?? costRate }
+            if let v = d["qolRatePerYear"] { qolRate = log.number(v, .unit) ?? qolRate }
         }
         var timing = RewardTiming.halfCycle
         if let v = top["rewardTiming"] { timing = log.choice(v, RewardTiming.allCases.map { ($0.rawValue, $0) }) ?? timing }
@@ -273,6 +274,7 @@ struct ArmReader {
         switch unit {
         case .probabilitiesPerStep: return "probabilities per step, used as given"
         case .ratesPerYear: return "P = exp(Q · \(stepMonths)/12) from yearly rates Q"
+        case .probabilitiesPerYear where stepMonths % 12 == 0: return "P = A^\(stepMonths / 12) from the yearly matrix A"
         case .probabilitiesPerYear: return "P = A^(\(stepMonths)/12), principal root of the yearly matrix A"
         }
     }

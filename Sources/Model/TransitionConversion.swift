@@ -10,9 +10,11 @@ public enum TransitionUnit: String, Sendable, CaseIterable {
 
 /// Conversion of a baseline matrix to per-step probabilities.
 ///
-/// - rates:  P = exp(Q·dt), dt in years (Jones et al. 2017, "A note on the
-///   conversion of transition rates to probabilities", Med Decis Making 37(2)).
-/// - yearly probabilities: P = A^dt = exp(dt · log A) with the principal
+/// - rates:  P = exp(Q·dt), dt in years (Jones, Epstein & García-Mochón 2017,
+///   "A procedure for deriving formulas to convert transition rates to
+///   probabilities for multistate Markov models", Med Decis Making 37(7):779–789).
+/// - yearly probabilities, whole years per step: P = A^dt by repeated multiplication.
+/// - yearly probabilities, otherwise: P = A^dt = exp(dt · log A) with the principal
 ///   logarithm. A yearly matrix need not have a valid root: the embedding
 ///   problem (Kingman 1962; Israel, Rosenthal & Wei 2001, Math Finance 11(2)).
 ///   When the principal root has an entry below −1e-12 or does not exist, the
@@ -35,6 +37,8 @@ public enum TransitionConversion {
             return .success(matrix)
         case .ratesPerYear:
             p = MatrixFunctions.exp(MatrixFunctions.scale(matrix, dt))
+        case .probabilitiesPerYear where dt == dt.rounded() && dt >= 1:
+            p = (1..<Int(dt)).reduce(matrix) { acc, _ in MatrixFunctions.multiply(acc, matrix) }
         case .probabilitiesPerYear:
             guard let root = MatrixFunctions.power(matrix, dt) else { return .failure(.noRealRoot) }
             p = root

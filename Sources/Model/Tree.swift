@@ -57,7 +57,10 @@ public struct Tree: Sendable {
         case .mapping(let m):
             value = .mapping(m.map { pair in
                 let key = pair.key.scalar?.string ?? "\(pair.key)"
-                return (key: key, value: Tree(node: pair.value, path: Tree.join(path, key)))
+                var child = Tree(node: pair.value, path: Tree.join(path, key))
+                // Report a field at its key's line (a block mapping's own mark is its first entry's line).
+                if let keyLine = pair.key.mark?.line { child.line = keyLine }
+                return (key: key, value: child)
             })
         case .sequence(let s):
             value = .sequence(s.enumerated().map { i, n in Tree(node: n, path: "\(path)[\(i)]") })

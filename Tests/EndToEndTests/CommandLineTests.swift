@@ -122,4 +122,25 @@ struct CommandLineTests {
         #expect(bad.status != 0)
         #expect(bad.stderr.contains("--shard must be K/M with 1 <= K <= M"))
     }
+
+    @Test func interruptingARunWritesNothing() throws {
+        let scenario = try Self.write(Fixtures.smallScenario, name: "small.yaml")
+        let parent = Fixtures.temporaryFolder("girfec-e2e")
+        let out = parent + "/interrupted"
+        let process = Process()
+        process.executableURL = Self.executable
+        process.arguments = ["run", scenario, "--replications", "1000000", "--out", out, "--threads", "2"]
+        let err = Pipe()
+        process.standardError = err
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        Thread.sleep(forTimeInterval: 1.5)
+        process.interrupt()  // SIGINT, as Ctrl-C
+        let message = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 130)
+        #expect(message.contains("the run was interrupted; nothing was written"))
+        #expect(!FileManager.default.fileExists(atPath: out))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: parent).isEmpty)
+    }
 }
