@@ -19,12 +19,13 @@ final class IssueLog {
 
     /// The entries of a mapping, reporting keys outside `allowed` (with the
     /// closest allowed key as a suggestion) and a value that is not a mapping.
-    func fields(_ tree: Tree, allowed: [String], what: String) -> Fields? {
+    /// - Parameter reportUnknown: false when the keys were checked already.
+    func fields(_ tree: Tree, allowed: [String], what: String, reportUnknown: Bool = true) -> Fields? {
         guard case .mapping(let entries) = tree.value else {
             add(tree, expected: "\(what) (a mapping with keys among \(allowed.joined(separator: ", ")))")
             return nil
         }
-        for (key, value) in entries where !allowed.contains(key) {
+        for (key, value) in entries where reportUnknown && !allowed.contains(key) {
             let hint = Self.closest(to: key, among: allowed).map { " (did you mean '\($0)'?)" } ?? ""
             add(path: value.path, line: value.line, found: "unknown field '\(key)'",
                 expected: "one of \(allowed.joined(separator: ", "))\(hint)")

@@ -61,7 +61,7 @@ public enum ScenarioDecoder {
         if let first = arms.first {
             for arm in arms.dropFirst() where arm.levels.map(\.name) != first.levels.map(\.name)
                 || arm.areas != first.areas || arm.steps != first.steps || arm.stepMonths != first.stepMonths {
-                log.add(path: "arms.\(arm.name)", line: nil,
+                log.add(path: "arms.\(arm.name)", line: nil as Int?,
                         found: "levels, areas or time that differ from arm '\(first.name)'",
                         expected: "every arm to share levels (names and order), areas and time, so arms can be compared")
             }
@@ -78,7 +78,8 @@ struct ArmReader {
 
     func read(_ tree: Tree) -> ArmModel? {
         let before = log.issues.count
-        guard let top = log.fields(tree, allowed: ScenarioDecoder.armKeys, what: "a scenario") else { return nil }
+        // Top-level keys, of the base and of the arm's overrides, were checked in `decode`.
+        guard let top = log.fields(tree, allowed: ScenarioDecoder.armKeys, what: "a scenario", reportUnknown: false) else { return nil }
 
         // time
         var stepMonths = 1, horizonYears = 10.0

@@ -47,6 +47,12 @@ enum Interrupt {
     static let requested = Atomic<Bool>(false)
 
     static func install() {
+        // A parent may have blocked these signals (the mask is inherited across exec): unblock them.
+        var set = sigset_t()
+        sigemptyset(&set)
+        sigaddset(&set, SIGINT)
+        sigaddset(&set, SIGTERM)
+        pthread_sigmask(SIG_UNBLOCK, &set, nil)
         signal(SIGINT) { _ in Interrupt.requested.store(true, ordering: .relaxed) }
         signal(SIGTERM) { _ in Interrupt.requested.store(true, ordering: .relaxed) }
     }
