@@ -33,8 +33,8 @@ public struct ArmTables: Sendable {
     let baseGreen: [Double]
     /// Out-migration probability per step: 1 − exp(−rate·dt).
     let emigrationPerStep: Double
-    /// For each area: the practices reaching it and their shares.
-    let coverageByArea: [[(practice: Int, share: Double)]]
+    /// For each area and practice: the share of children it reaches (−1 if it does not reach the area).
+    let coverageShare: [[Double]]
     let ageCumulative: [Double]
 
     public init(arm: ArmModel) {
@@ -99,8 +99,8 @@ public struct ArmTables: Sendable {
         baseRed = br
         baseGreen = bg
         emigrationPerStep = 1 - exp(-arm.emigrationRatePerYear * arm.stepYears)
-        coverageByArea = arm.areas.indices.map { a in
-            arm.practices.enumerated().filter { $0.element.areas.contains(a) }.map { ($0.offset, $0.element.share) }
+        coverageShare = arm.areas.indices.map { a in
+            arm.practices.map { $0.areas.contains(a) ? $0.share : -1 }
         }
         var acc = 0.0
         ageCumulative = arm.ageDistribution.map { acc += $0.share; return acc }

@@ -300,12 +300,12 @@ public enum Engine {
         return band.fromMonths + Int(v * Double(band.toMonths - band.fromMonths))
     }
 
-    /// Coverage mask: bit k set when practice k reaches the child (one uniform per practice, always drawn).
+    /// Coverage mask: bit k set when practice k reaches the child (one uniform per practice, always drawn,
+    /// so that the stream stays aligned whatever the coverage).
     static func drawCoverage(_ stream: borrowing RandomStream, _ tables: ArmTables, area: Int) -> UInt8 {
         var m: UInt8 = 0
-        var draws = [Double](repeating: 0, count: tables.arm.practices.count)
-        for k in draws.indices { draws[k] = stream.uniform() }
-        for (k, share) in tables.coverageByArea[area] where draws[k] < share { m |= 1 << UInt8(k) }
+        let shares = tables.coverageShare[area]
+        for k in shares.indices where stream.uniform() < shares[k] { m |= 1 << UInt8(k) }
         return m
     }
 }

@@ -22,7 +22,7 @@ struct Bench: ParsableCommand {
     var steps: Int = 120
 
     @Option(help: "Replications to time.")
-    var replications: Int = 40
+    var replications: Int = 100
 
     @Option(help: "Worker threads (default: all cores).")
     var threads: Int = ProcessInfo.processInfo.activeProcessorCount
