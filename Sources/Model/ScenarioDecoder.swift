@@ -51,9 +51,25 @@ public enum ScenarioDecoder {
             armTrees = [("base", base)]
         }
 
+        // Each arm is read on its own. A problem every arm shares is the base's
+        // and is reported once; one that only some arms have is theirs, and
+        // says so even when it sits at a path of the base (an override that
+        // broke a base row, say).
         var arms: [ArmModel] = []
+        var armIssues: [(name: String, issues: [ValidationIssue])] = []
         for (armName, tree) in armTrees {
-            if let arm = ArmReader(log: log, armName: armName).read(tree) { arms.append(arm) }
+            let armLog = IssueLog(file: file)
+            if let arm = ArmReader(log: armLog, armName: armName).read(tree) { arms.append(arm) }
+            armIssues.append((armName, armLog.issues))
+        }
+        for (armName, issues) in armIssues {
+            for issue in issues {
+                let shared = armIssues.allSatisfy { $0.issues.contains(issue) }
+                let named = issue.path.hasPrefix("arms.\(armName).") || issue.found.contains("arm '\(armName)'")
+                log.add(path: issue.path, line: issue.line,
+                        found: shared || named ? issue.found : "\(issue.found) in arm '\(armName)'",
+                        expected: issue.expected)
+            }
         }
         if !log.issues.isEmpty || arms.count != armTrees.count {
             throw ScenarioError(file: file, issues: log.issues)

@@ -335,4 +335,33 @@ struct ValidationReportTests {
         let one = ScenarioError(file: "f.yaml", issues: [ValidationIssue(file: "f.yaml", line: 1, path: "a", found: "b", expected: "c")])
         #expect(one.description == "f.yaml: 1 problem:\n  - f.yaml:1: a: found b; expected c")
     }
+
+    @Test("a problem only one arm has names that arm, at the base's path")
+    func armSpecificProblemNamesTheArm() {
+        let text = """
+        time: {stepMonths: 1, horizonYears: 1}
+        levels:
+          A: {costPerChildYear: 0, qolWeight: 1}
+          B: {costPerChildYear: 0, qolWeight: 1}
+        population: {initialCounts: {A: 10}}
+        transitions:
+          unit: probabilitiesPerStep
+          matrix:
+            A: {A: 0.9, B: 0.1}
+            B: {A: 0.2, B: 0.8}
+        arms:
+          base: {}
+          other:
+            transitions: {matrix: {A: {B: 0.2}}}
+            levels: {A: {costPerChildYear: null}}
+        """
+        #expect(Fixtures.issues(text) == [
+            ValidationIssue(file: "test.yaml", line: 3, path: "levels.A.costPerChildYear",
+                            found: "nothing (the field is missing) in arm 'other'",
+                            expected: "cost of a child-year in this level, pounds >= 0"),
+            ValidationIssue(file: "test.yaml", line: 9, path: "transitions.matrix.A",
+                            found: "a row summing to 1.1 in arm 'other'",
+                            expected: "a row summing to 1 (within 1e-9)"),
+        ])
+    }
 }

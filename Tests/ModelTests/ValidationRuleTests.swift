@@ -115,7 +115,8 @@ struct ValidationRuleTests {
                                 line: .at("west: 20"))]),
         RuleCase(name: "unknown area in a practice's coverage", base: ScenarioText.rates,
                  edits: [("coverage: {areas: [north], share: 0.7}", "coverage: {areas: [north, nowhere], share: 0.7}")],
-                 issues: [.init("practice.relational.coverage.areas[1]", found: "unknown area 'nowhere'",
+                 // The `baseline` arm removes the base's practice, so only `wm2u` has the problem, and the message says so.
+                 issues: [.init("practice.relational.coverage.areas[1]", found: "unknown area 'nowhere' in arm 'wm2u'",
                                 expected: areaList, line: .at("nowhere"))]),
         RuleCase(name: "level named 'all'", base: ScenarioText.perStep,
                  edits: [("High: {costPerChildYear", "all: {costPerChildYear"),
@@ -209,7 +210,7 @@ struct ValidationRuleTests {
                               stepDownEffect: 0.4
                               timeToEffectYears: 0.5
                           """, "  relational: {intensity: 0.5, stepDownEffect: 0.4, timeToEffectYears: 0.5}")],
-                 issues: [.init("practice.relational.escalationEffect", found: missing,
+                 issues: [.init("practice.relational.escalationEffect", found: missing + " in arm 'wm2u'",
                                 expected: "a in [0, 1]: red probabilities are multiplied by (1 − a·s)",
                                 line: .at("relational: {intensity: 0.5"))]),
         RuleCase(name: "negative count", base: ScenarioText.rates,
