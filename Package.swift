@@ -48,7 +48,7 @@ let package = Package(
         /// Streaming, mergeable statistics: exact sums and bounded histograms.
         .target(name: "Analysis", dependencies: ["Stochastics"]),
         /// Replications in parallel, shards, common random numbers, progress.
-        .target(name: "Experiments", dependencies: ["Model", "Microsimulation", "Analysis"]),
+        .target(name: "Experiments", dependencies: ["Model", "Microsimulation", "Analysis", "Stochastics"]),
         /// CSV and JSON writers, the manifest, atomic output folders.
         .target(name: "Reports", dependencies: ["Experiments", "Analysis", "Model"]),
         /// The command-line tool.

@@ -3,6 +3,7 @@ import Dispatch
 import Foundation
 import Microsimulation
 import Model
+import Stochastics
 import Synchronization
 
 /// One replication's totals for one arm: a row of replications.csv.
@@ -32,12 +33,14 @@ public struct RunResult: Sendable {
 /// Why a run stopped.
 public enum RunError: Error, CustomStringConvertible {
     case engine(EngineError)
+    case gsl(GSLErrors.Failure)
     case cancelled
     case valueTooLarge(arm: String, quantity: String, value: Double)
 
     public var description: String {
         switch self {
         case .engine(let e): return "the engine stopped: \(e.description)"
+        case .gsl(let e): return "GSL reported an error: \(e.description)"
         case .cancelled: return "the run was interrupted; nothing was written"
         case .valueTooLarge(let arm, let q, let v):
             return "arm '\(arm)': \(q) reached \(v), beyond ±\(ExactMoments.largestMagnitude), the largest value the exact accumulators take"
@@ -103,13 +106,18 @@ public enum Runner {
                         steps += outcome.totals.childSteps
                     }
                     aggregator.add(records: records)
+                    try GSLErrors.check()
                 } catch let error as EngineError {
                     shared.failure.withLock { if $0 == nil { $0 = .engine(error) } }
                     break
                 } catch let error as RunError {
                     shared.failure.withLock { if $0 == nil { $0 = error } }
                     break
+                } catch let error as GSLErrors.Failure {
+                    shared.failure.withLock { if $0 == nil { $0 = .gsl(error) } }
+                    break
                 } catch {
+                    shared.failure.withLock { if $0 == nil { $0 = .engine(EngineError(description: "\(error)")) } }
                     break
                 }
                 let done = shared.done.wrappingAdd(1, ordering: .relaxed).newValue

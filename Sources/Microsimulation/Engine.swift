@@ -41,6 +41,7 @@ public struct ReplicationTotals: Sendable, Equatable {
 /// The engine stopped: a modulated stay probability went below zero.
 public struct EngineError: Error, CustomStringConvertible, Sendable {
     public var description: String
+    public init(description: String) { self.description = description }
 }
 
 /// Children of one replication, structure of arrays, reused across replications by one worker.
@@ -96,7 +97,6 @@ public enum Engine {
         let layout = tables.layout
         let n = arm.levels.count
         let steps = arm.steps
-        let slots = layout.slotCount
         var record = [Double](repeating: 0, count: layout.recordSize)
         let pop = population
         pop.removeAll()
@@ -147,7 +147,7 @@ public enum Engine {
         var entries = [Int](repeating: 0, count: n)
         var worst: (level: Int, leave: Double, red: Double, green: Double)? = nil
 
-        for t in 1...max(steps, 1) where steps > 0 {
+        for t in stride(from: 1, through: steps, by: 1) {
             for i in flows.indices { flows[i] = 0 }
             for i in 0..<n { exits[i] = 0; entries[i] = 0 }
             let tableBase = 2 * (t - 1) * masks * cohorts
@@ -253,9 +253,9 @@ public enum Engine {
                     let shares = purpose == .births ? arm.entryLevelShares : arm.immigrationLevelShares
                     for _ in 0..<number {
                         stream.move(to: address(.enteringChild, nextId))
-                        var u = stream.uniform(), l = 0, acc = shares[0]
+                        let u = stream.uniform()
+                        var l = 0, acc = shares[0]
                         while l < n - 1 && u >= acc { l += 1; acc += shares[l] }
-                        u = 0
                         let age = drawAge(stream, tables)
                         let m = drawCoverage(stream, tables, area: a)
                         pop.append(level: l, age: purpose == .births ? 0 : age, entry: t, mask: m, area: a, id: nextId)
@@ -284,7 +284,6 @@ public enum Engine {
                 record[layout.index(step: t, slot: layout.slot(.exits, level: level))] = Double(l < n ? exits[l] : exitsAll)
             }
         }
-        _ = slots
         let totals = Rewards.fill(record: &record, layout: layout, arm: arm, stocks: stockPath, reached: reachedPath,
                                   childrenEver: Int(nextId), childSteps: childSteps)
         return ReplicationOutcome(record: record, totals: totals)

@@ -85,7 +85,7 @@ public struct PracticeSchedule: Sendable {
         let dt = arm.stepYears
         var x = [[Double]](repeating: [Double](repeating: 0, count: k), count: steps)
         var cumulative = [[Double]](repeating: [Double](repeating: 0, count: k), count: steps + 1)
-        for t in 1...max(steps, 1) where steps > 0 {
+        for t in stride(from: 1, through: steps, by: 1) {
             let mid = (Double(t) - 0.5) * dt
             for p in 0..<k {
                 x[t - 1][p] = arm.practices[p].intensity.value(at: mid)

@@ -256,6 +256,13 @@ struct ArmReader {
             }
         }
 
+        // The practice multipliers are tabulated per (step, coverage mask, entry step): 16 bytes each.
+        let tableBytes = 16.0 * Double(steps) * Double(1 << practices.count) * Double(steps + 1)
+        if let pt = practiceTree, tableBytes > 2e9 {
+            log.add(pt, found: "\(practices.count) practice variables over \(steps) steps, which need \(String(format: "%.1f", tableBytes / 1e9)) GB of multiplier tables",
+                    expected: "at most 2 GB (16 bytes × steps × 2^practices × (steps + 1)): fewer practice variables or longer steps")
+        }
+
         // programme, discounting, timing
         var programmeCost = Trajectory(constant: 0)
         var perChildReached = 0.0

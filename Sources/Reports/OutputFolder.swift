@@ -61,11 +61,4 @@ public enum OutputFolder {
             throw Failure(description: "could not write \(path): \(error.localizedDescription); nothing was written")
         }
     }
-
-    /// The hidden work folder a run into `path` uses, for cleanup after an interrupt.
-    public static func partialPath(for path: String) -> String {
-        let target = URL(fileURLWithPath: path).standardizedFileURL
-        return target.deletingLastPathComponent()
-            .appendingPathComponent(".\(target.lastPathComponent).partial-\(ProcessInfo.processInfo.processIdentifier)").path
-    }
 }

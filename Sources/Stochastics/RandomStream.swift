@@ -44,20 +44,6 @@ public struct RandomStream: ~Copyable {
         return Int(gsl_ran_poisson(rng, mean))
     }
 
-    /// A Bernoulli variate (`gsl_ran_bernoulli`).
-    public func bernoulli(probability p: Double) -> Bool {
-        precondition(p >= 0 && p <= 1, "Bernoulli probability must be in [0, 1], but is \(p).")
-        return gsl_ran_bernoulli(rng, p) == 1
-    }
-
-    /// Index `i` with probability `cumulative[i] - cumulative[i-1]`, by inversion
-    /// of one uniform; `cumulative` ends at 1.
-    public func categorical(cumulative: [Double]) -> Int {
-        let u = uniform()
-        for (i, c) in cumulative.enumerated() where u < c { return i }
-        return cumulative.count - 1
-    }
-
     /// Lend the raw generator to a GSL call; it must not escape.
     public func withGenerator<R>(_ body: (UnsafeMutablePointer<gsl_rng>) throws -> R) rethrows -> R {
         try body(rng)

@@ -59,11 +59,6 @@ public struct StreamAddress: Hashable, Sendable, CustomStringConvertible {
     /// Counter word 3: purpose in the low byte, arm lane in the next.
     @inlinable public var purposeWord: UInt32 { UInt32(purpose.rawValue) | (UInt32(armLane) << 8) }
 
-    /// Counter words 1...3 and the key, the stream's identity in Philox terms.
-    public var philoxIdentity: [UInt32] {
-        [index, replication, purposeWord, key.0, key.1]
-    }
-
     public var description: String {
         "stream(seed \(seed), replication \(replication), \(purpose), arm lane \(armLane), index \(index))"
     }

@@ -79,7 +79,8 @@ struct Run: ParsableCommand {
         } catch {
             bar.finish()
             printError("girfec run: \(error.description)")
-            throw ExitCode(error == .cancelled ? 130 : 1)
+            if case .cancelled = error { throw ExitCode(130) }
+            throw ExitCode(1)
         }
         bar.finish()
         let state = RunState(scenarioFileName: (scenario as NSString).lastPathComponent, scenarioText: text, seed: seed,
@@ -94,10 +95,6 @@ struct Run: ParsableCommand {
         }
         if !quiet { print(Headline.text(state: state, scenario: model, out: out)) }
     }
-}
-
-extension RunError: Equatable {
-    public static func == (a: RunError, b: RunError) -> Bool { a.description == b.description }
 }
 
 /// The few numbers a user wants first, printed after a run.
