@@ -55,7 +55,7 @@ let package = Package(
         .executableTarget(
             name: "girfec",
             dependencies: [
-                "Experiments", "Reports", "Model",
+                "Experiments", "Reports", "Model", "Stochastics",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Stochastics
 
 @main
 struct Girfec: ParsableCommand {
@@ -15,6 +16,17 @@ struct Girfec: ParsableCommand {
         version: "0.1.0",
         subcommands: [Run.self, Validate.self, Merge.self, Bench.self]
     )
+
+    /// Install GSL's error handler before anything else, then run the command.
+    static func main() {
+        GSLErrors.install()
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            exit(withError: error)
+        }
+    }
 }
 
 /// Print to standard error.

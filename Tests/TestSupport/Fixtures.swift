@@ -63,10 +63,18 @@ public enum Fixtures {
         }
     }
 
-    /// A fresh empty temporary folder.
+    /// A fresh empty folder under one temporary folder per test process,
+    /// which is removed when the process ends.
     public static func temporaryFolder(_ name: String = "girfec-test") -> String {
-        let path = NSTemporaryDirectory() + "/\(name)-\(UUID().uuidString)"
+        let path = root + "/\(name)-\(UUID().uuidString)"
         try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         return path
     }
+
+    private static let root: String = {
+        let path = NSTemporaryDirectory() + "/girfec-tests-\(ProcessInfo.processInfo.processIdentifier)"
+        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        atexit { try? FileManager.default.removeItem(atPath: NSTemporaryDirectory() + "/girfec-tests-\(getpid())") }
+        return path
+    }()
 }
