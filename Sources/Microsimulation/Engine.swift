@@ -119,7 +119,7 @@ public enum Engine {
                     pop.append(level: l, age: age, entry: 0, mask: m, area: a, id: nextId)
                     nextId &+= 1
                     stock[l] += 1
-                    if m != 0 { reachedNow += 1 }
+                    if m != 0 && !tables.absorbing[l] { reachedNow += 1 }
                 }
             }
         }
@@ -217,6 +217,8 @@ public enum Engine {
                                  pGreen / max(tables.greenSum[from], .leastNonzeroMagnitude))
                     }
                     if to != from {
+                        // A child entering an absorbing level is no longer reached by practice.
+                        if absorbing[to] && mask[c] != 0 { reachedExits &+= 1 }
                         flow[from * n + to] += 1
                         level[c] = UInt8(to)
                         dur[c] = 0
@@ -261,7 +263,7 @@ public enum Engine {
                         pop.append(level: l, age: purpose == .births ? 0 : age, entry: t, mask: m, area: a, id: nextId)
                         nextId &+= 1
                         entries[l] += 1
-                        if m != 0 { reachedNow += 1 }
+                        if m != 0 && !tables.absorbing[l] { reachedNow += 1 }
                     }
                 }
             }

@@ -12,7 +12,7 @@ public enum Quantity: String, Sendable, CaseIterable {
     case entries
     /// Children leaving (ageing out and out-migration) during the step, by level left.
     case exits
-    /// Children covered by at least one practice variable at the end of the step.
+    /// Children covered by at least one practice variable, not in an absorbing level, at the end of the step.
     case childrenReached = "children_reached"
     /// Cost of the time children spent in a level during the step, pounds (level `all`: plus the programme).
     case cost

@@ -26,11 +26,11 @@ enum Summary {
                      "  arms: \(s.arms.map(\.name).joined(separator: ", ")) (differences are against '\(a.name)')",
                      "  levels: \(s.levels.joined(separator: ", "))",
                      "  areas: \(a.areas.joined(separator: ", "))",
-                     "  time: \(a.steps) steps of \(a.stepMonths) month\(a.stepMonths == 1 ? "" : "s") (\(a.horizonYears) years); reward timing \(a.rewardTiming.rawValue)",
+                     "  time: \(a.steps) steps of \(a.stepMonths) month\(a.stepMonths == 1 ? "" : "s") (\(a.horizonYears) years)",
                      "  initial children: \(a.initialCounts.flatMap { $0 }.reduce(0, +))"]
         for arm in s.arms {
             let practices = arm.practices.map(\.name)
-            lines.append("  arm \(arm.name): transitions \(arm.transitionConversion); practice: \(practices.isEmpty ? "none" : practices.joined(separator: ", "))")
+            lines.append("  arm \(arm.name): transitions \(arm.transitionConversion); practice: \(practices.isEmpty ? "none" : practices.joined(separator: ", ")); reward timing \(arm.rewardTiming.rawValue)")
         }
         return lines.joined(separator: "\n")
     }

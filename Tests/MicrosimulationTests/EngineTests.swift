@@ -179,4 +179,37 @@ struct EngineTests {
         #expect(abs(simpson.0 + simpson.1 + second.0 + second.1 - 2) < 1e-15)
         #expect(abs(simpson.0 - 1.0 / 3) < 1e-15 && abs(simpson.1 + second.0 - 4.0 / 3) < 1e-15)
     }
+
+    /// With everyone covered, children reached are the children not in an absorbing level.
+    @Test func childrenInAnAbsorbingLevelAreNotReached() throws {
+        let yaml = """
+        time: {stepMonths: 12, horizonYears: 10}
+        levels:
+          Well: {costPerChildYear: 0, qolWeight: 1}
+          Ill: {costPerChildYear: 0, qolWeight: 0.5}
+          Dead: {costPerChildYear: 0, qolWeight: 0, absorbing: true}
+        population:
+          initialCounts: {Well: 500, Ill: 100}
+          ageing: false
+          births: {perYear: 20, entryLevels: {Well: 1}}
+        transitions:
+          unit: probabilitiesPerYear
+          matrix:
+            Well: {Ill: 0.1, Dead: 0.02}
+            Ill: {Well: 0.2, Dead: 0.1}
+        practice:
+          everyone: {intensity: 0.5, escalationEffect: 0.2, stepDownEffect: 0.2}
+        programme: {costPerChildReachedPerYear: 100}
+        """
+        let arm = try Fixtures.scenario(yaml).arms[0]
+        let tables = ArmTables(arm: arm)
+        let layout = tables.layout
+        let record = try Engine.run(tables: tables, seed: 4, replication: 0).record
+        for t in 0...arm.steps {
+            let alive = record[layout.index(step: t, slot: layout.slot(.stock, level: 0))]
+                + record[layout.index(step: t, slot: layout.slot(.stock, level: 1))]
+            #expect(record[layout.index(step: t, slot: layout.slot(.childrenReached, level: nil))] == alive, "step \(t)")
+        }
+        #expect(record[layout.index(step: arm.steps, slot: layout.slot(.stock, level: 2))] > 0, "some children must have died")
+    }
 }
