@@ -45,6 +45,8 @@ let package = Package(
             name: "Microsimulation", dependencies: ["Model", "Stochastics"],
             swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
         ),
+        /// The aggregate stock-flow model: cohort and system-dynamics modes.
+        .target(name: "StockFlow", dependencies: ["Model"]),
         /// Streaming, mergeable statistics: exact sums and bounded histograms.
         .target(name: "Analysis", dependencies: ["Stochastics"]),
         /// Replications in parallel, shards, common random numbers, progress.
@@ -67,6 +69,7 @@ let package = Package(
         .testTarget(name: "ModelTests", dependencies: ["Model", "TestSupport"]),
         .testTarget(name: "MicrosimulationTests", dependencies: ["Microsimulation", "TestSupport"]),
         .testTarget(name: "AnalysisTests", dependencies: ["Analysis"]),
+        .testTarget(name: "StockFlowTests", dependencies: ["StockFlow", "Microsimulation", "TestSupport"]),
         .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "Reports", "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["girfec", "TestSupport"]),
     ]

@@ -10,34 +10,6 @@ public struct ReplicationOutcome: Sendable {
     public var totals: ReplicationTotals
 }
 
-/// A replication's summary: one small row of replications.csv.
-public struct ReplicationTotals: Sendable, Equatable {
-    /// Children ever in the model: initial plus every entry.
-    public var childrenEver: Int
-    public var childYears: Double
-    public var cost: Double
-    public var costDiscounted: Double
-    public var programmeCostDiscounted: Double
-    public var qolYears: Double
-    public var qolYearsDiscounted: Double
-    public var finalStocks: [Int]
-    public var childSteps: Int
-
-    public init(childrenEver: Int, childYears: Double, cost: Double, costDiscounted: Double,
-                programmeCostDiscounted: Double, qolYears: Double, qolYearsDiscounted: Double,
-                finalStocks: [Int], childSteps: Int) {
-        self.childrenEver = childrenEver
-        self.childYears = childYears
-        self.cost = cost
-        self.costDiscounted = costDiscounted
-        self.programmeCostDiscounted = programmeCostDiscounted
-        self.qolYears = qolYears
-        self.qolYearsDiscounted = qolYearsDiscounted
-        self.finalStocks = finalStocks
-        self.childSteps = childSteps
-    }
-}
-
 /// The engine stopped: a modulated stay probability went below zero.
 public struct EngineError: Error, CustomStringConvertible, Sendable {
     public var description: String
@@ -286,7 +258,8 @@ public enum Engine {
                 record[layout.index(step: t, slot: layout.slot(.exits, level: level))] = Double(l < n ? exits[l] : exitsAll)
             }
         }
-        let totals = Rewards.fill(record: &record, layout: layout, arm: arm, stocks: stockPath, reached: reachedPath,
+        let totals = Rewards.fill(record: &record, layout: layout, arm: arm,
+                                  stocks: stockPath.map { $0.map(Double.init) }, reached: reachedPath.map(Double.init),
                                   childrenEver: Int(nextId), childSteps: childSteps)
         return ReplicationOutcome(record: record, totals: totals)
     }

@@ -1,5 +1,33 @@
 import Foundation
-import Model
+
+/// A replication's summary: one small row of replications.csv.
+public struct ReplicationTotals: Sendable, Equatable {
+    /// Children ever in the model: initial plus every entry.
+    public var childrenEver: Int
+    public var childYears: Double
+    public var cost: Double
+    public var costDiscounted: Double
+    public var programmeCostDiscounted: Double
+    public var qolYears: Double
+    public var qolYearsDiscounted: Double
+    public var finalStocks: [Int]
+    public var childSteps: Int
+
+    public init(childrenEver: Int, childYears: Double, cost: Double, costDiscounted: Double,
+                programmeCostDiscounted: Double, qolYears: Double, qolYearsDiscounted: Double,
+                finalStocks: [Int], childSteps: Int) {
+        self.childrenEver = childrenEver
+        self.childYears = childYears
+        self.cost = cost
+        self.costDiscounted = costDiscounted
+        self.programmeCostDiscounted = programmeCostDiscounted
+        self.qolYears = qolYears
+        self.qolYearsDiscounted = qolYearsDiscounted
+        self.finalStocks = finalStocks
+        self.childSteps = childSteps
+    }
+}
+
 
 /// Costs and QoL from the stock path, by the arm's reward timing.
 ///
@@ -28,7 +56,7 @@ public enum Rewards {
         }
     }
 
-    static func fill(record: inout [Double], layout: RecordLayout, arm: ArmModel, stocks: [[Int]], reached: [Int],
+    public static func fill(record: inout [Double], layout: RecordLayout, arm: ArmModel, stocks: [[Double]], reached: [Double],
                      childrenEver: Int, childSteps: Int) -> ReplicationTotals {
         let n = arm.levels.count, dt = arm.stepYears
         let unitCost = arm.levels.map { $0.costPerChildYear + $0.addOnCostPerChildYear }
@@ -36,14 +64,14 @@ public enum Rewards {
         func discount(_ rate: Double, _ k: Int) -> Double { pow(1 + rate, -Double(k) * dt) }
         var totals = ReplicationTotals(childrenEver: childrenEver, childYears: 0, cost: 0, costDiscounted: 0,
                                        programmeCostDiscounted: 0, qolYears: 0, qolYearsDiscounted: 0,
-                                       finalStocks: stocks[arm.steps], childSteps: childSteps)
+                                       finalStocks: stocks[arm.steps].map { Int($0.rounded()) }, childSteps: childSteps)
         func put(_ t: Int, _ q: Quantity, _ level: Int?, _ v: Double) {
             record[layout.index(step: t, slot: layout.slot(q, level: level))] = v
         }
         for t in 0...arm.steps {
-            put(t, .childrenReached, nil, Double(reached[t]))
-            for l in 0..<n { put(t, .stock, l, Double(stocks[t][l])) }
-            put(t, .stock, nil, Double(stocks[t].reduce(0, +)))
+            put(t, .childrenReached, nil, reached[t])
+            for l in 0..<n { put(t, .stock, l, stocks[t][l]) }
+            put(t, .stock, nil, stocks[t].reduce(0, +))
         }
         var cumulativeCost = 0.0, cumulativeQol = 0.0
         for t in stride(from: 1, through: arm.steps, by: 1) {
@@ -53,7 +81,7 @@ public enum Rewards {
             for l in 0..<n {
                 var occupancy = 0.0, costD = 0.0, qolD = 0.0
                 for (k, w) in points where w > 0 {
-                    let s = Double(stocks[k][l]) * w * dt
+                    let s = stocks[k][l] * w * dt
                     occupancy += s
                     costD += s * unitCost[l] * discount(arm.costDiscountRatePerYear, k)
                     qolD += s * qol[l] * discount(arm.qolDiscountRatePerYear, k)
@@ -67,7 +95,7 @@ public enum Rewards {
             var programme = 0.0, programmeD = 0.0
             for (k, w) in points where w > 0 {
                 let rate = arm.programmeCostPerYear.value(at: Double(k) * dt)
-                    + arm.programmeCostPerChildReachedPerYear * Double(reached[k])
+                    + arm.programmeCostPerChildReachedPerYear * reached[k]
                 programme += w * dt * rate
                 programmeD += w * dt * rate * discount(arm.costDiscountRatePerYear, k)
             }

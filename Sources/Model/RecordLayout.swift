@@ -1,5 +1,3 @@
-import Model
-
 /// The quantities recorded per step: the output contract's `quantity` column.
 ///
 /// Raw values are the names written to CSV; documented in docs/outputs.md.

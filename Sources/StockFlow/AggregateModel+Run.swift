@@ -1,0 +1,393 @@
+import Foundation
+import Model
+
+/// The aggregate stock-flow model: the same validated `ArmModel` as the
+/// agent engine, deterministic, expected numbers of children per level.
+///
+/// State: stocks per (area, coverage mask) group, age class and level. Age
+/// classes are months of age when children age (a conveyor that moves by the
+/// step length each step, so ageing out at 18 is exact), or the age bands of
+/// the transition multipliers when they do not. Coverage groups have the
+/// expected shares of children each combination of practices reaches.
+///
+/// A step mirrors the agent engine's order (docs/methods.md, section 2):
+/// transitions, ageing, ageing out, out-migration, then entries. In `cohort`
+/// mode the transition is S·P(t), P modulated as for the agents; in `sd`
+/// mode the stocks follow dS/dt = S·Q(t) through the step with Q = log(P)/dt
+/// modulated the same way, integrated by Euler or RK4 (the same operator
+/// splitting: entries, ageing and exits at step ends).
+///
+/// When every child in a level shares one P (no practice heterogeneity, no
+/// duration dependence) cohort mode is the exact expectation of the agent
+/// model. What it cannot carry without extra stocks, it approximates and
+/// says so in `AggregateResult.approximations`:
+/// - duration dependence: each level's stationary mean leave multiplier,
+///   m̄ = Σ_d π_d m_d / Σ_d π_d with π_d the chance of staying d months at
+///   the baseline leave probability (the constant hazard with the same mean stay);
+/// - exposure: one mean per group (`meanField`) or per age stock (`stocks`);
+///   the effect is then f(mean exposure), not the mean of f (Jensen's inequality).
+public enum AggregateModel {
+    public static func run(arm: ArmModel, options: AggregateOptions = AggregateOptions()) throws(AggregateError) -> AggregateResult {
+        var engine = try Runner(arm: arm, options: options)
+        return engine.run()
+    }
+
+    /// Each level's stationary mean leave multiplier under duration dependence (1 without it).
+    public static func stationaryLeaveMultipliers(arm: ArmModel) -> [Double] {
+        let p = arm.transitionPerStep
+        return arm.levels.indices.map { l in
+            let bands = arm.durationMultipliers[l]
+            guard !bands.isEmpty else { return 1 }
+            let q = 1 - p[l][l]
+            func m(_ months: Int) -> Double { bands.last { $0.fromMonths <= months }?.leaveMultiplier ?? 1 }
+            let cap = bands.map(\.fromMonths).max() ?? 0
+            var survival = 1.0, weight = 0.0, weighted = 0.0, months = 0
+            while months < cap {
+                weight += survival
+                weighted += survival * m(months)
+                survival *= max(0, 1 - q * m(months))
+                months += arm.stepMonths
+            }
+            // Beyond the last band the leave probability is constant: a geometric tail.
+            let leave = q * m(cap)
+            let tail = leave > 0 ? survival / min(leave, 1) : 0
+            weight += tail
+            weighted += tail * m(cap)
+            return weight > 0 ? weighted / weight : 1
+        }
+    }
+
+    struct Group {
+        var area: Int
+        var mask: Int
+        var weight: Double
+    }
+
+    struct Runner {
+        let arm: ArmModel
+        let options: AggregateOptions
+        let n: Int
+        let groups: [Group]
+        /// Age in months of each class (ageing), or nil for band classes (no ageing).
+        let classAge: [Int]?
+        let classBand: [Int]
+        let classes: Int
+        let leaveMultiplier: [Double]
+        let generator: [[Double]]?
+        let schedule: PracticeSchedule
+        var approximations: [String] = []
+
+        init(arm: ArmModel, options: AggregateOptions) throws(AggregateError) {
+            self.arm = arm
+            self.options = options
+            n = arm.levels.count
+            schedule = PracticeSchedule(arm: arm)
+            var gs: [Group] = []
+            for a in arm.areas.indices {
+                for mask in 0..<(1 << arm.practices.count) {
+                    var w = 1.0
+                    for (k, p) in arm.practices.enumerated() {
+                        let covers = p.areas.contains(a)
+                        let on = mask & (1 << k) != 0
+                        w *= covers ? (on ? p.share : 1 - p.share) : (on ? 0 : 1)
+                    }
+                    if w > 0 { gs.append(Group(area: a, mask: mask, weight: w)) }
+                }
+            }
+            groups = gs
+            let bandOf = { (months: Int) in arm.ageMultipliers.lastIndex { $0.fromMonths <= months } ?? 0 }
+            if arm.ageing {
+                let top = arm.ageOutMonths ?? ((arm.ageDistribution.map(\.toMonths).max() ?? 1) + arm.steps * arm.stepMonths + 1)
+                classAge = Array(0..<max(top, 1))
+                classBand = classAge!.map(bandOf)
+            } else {
+                classAge = nil
+                classBand = Array(arm.ageMultipliers.indices)
+            }
+            classes = classBand.count
+            leaveMultiplier = AggregateModel.stationaryLeaveMultipliers(arm: arm)
+            if options.mode == .sd {
+                guard let log = MatrixFunctions.logarithm(arm.transitionPerStep) else {
+                    throw AggregateError("sd mode needs a generator Q = log(P)/dt, but the per-step matrix has no real logarithm; use --mode cohort")
+                }
+                var q = MatrixFunctions.scale(log, 1 / arm.stepYears)
+                for i in 0..<n {
+                    for j in 0..<n where i != j {
+                        if q[i][j] < -1e-9 {
+                            throw AggregateError("sd mode needs a generator Q = log(P)/dt with rates >= 0, but Q[\(arm.levels[i].name)][\(arm.levels[j].name)] = \(q[i][j]) (the per-step matrix is not embeddable); use --mode cohort")
+                        }
+                        q[i][j] = max(q[i][j], 0)
+                    }
+                    q[i][i] = -(0..<n).filter { $0 != i }.reduce(0) { $0 + q[i][$1] }
+                }
+                generator = q
+                let dt = options.dtYears ?? arm.stepYears
+                let substeps = arm.stepYears / dt
+                guard dt > 0, abs(substeps - substeps.rounded()) < 1e-9 else {
+                    throw AggregateError("--dt \(dt) years must be positive and divide the step of \(arm.stepYears) years into a whole number of parts")
+                }
+                approximations.append("sd mode: transitions in continuous time with Q = log(P)/dt, \(options.method.rawValue) with DT = \(dt) years; entries, ageing and exits at step ends")
+            } else {
+                generator = nil
+            }
+            if arm.durationMultipliers.contains(where: { !$0.isEmpty }) {
+                let named = arm.levels.indices.filter { !arm.durationMultipliers[$0].isEmpty }
+                    .map { "\(arm.levels[$0].name) \(String(format: "%.3f", leaveMultiplier[$0]))" }
+                approximations.append("duration dependence: replaced by each level's stationary mean leave multiplier (\(named.joined(separator: ", ")))")
+            }
+            if !arm.practices.isEmpty {
+                switch options.exposure {
+                case .meanField:
+                    approximations.append("exposure: one mean per area and coverage group (mean field); the effect of the mean exposure, not the mean effect")
+                case .stocks:
+                    if arm.immigrationPerYear.contains(where: { $0 > 0 }) {
+                        approximations.append("exposure: one mean per age stock; in-migrants' zero exposure is averaged into the stock they join")
+                    }
+                }
+            }
+        }
+
+        func index(_ g: Int, _ c: Int, _ l: Int) -> Int { (g * classes + c) * n + l }
+
+        /// Expected share of a set of children in each class, from age shares.
+        func classShares(_ bands: [AgeShare]) -> [Double] {
+            var shares = [Double](repeating: 0, count: classes)
+            for band in bands where band.toMonths > band.fromMonths {
+                let perMonth = band.share / Double(band.toMonths - band.fromMonths)
+                for month in band.fromMonths..<band.toMonths {
+                    let c: Int
+                    if classAge != nil { c = min(month, classes - 1) } else {
+                        c = arm.ageMultipliers.lastIndex { $0.fromMonths <= month } ?? 0
+                    }
+                    shares[c] += perMonth
+                }
+            }
+            return shares
+        }
+
+        mutating func run() -> AggregateResult {
+            let layout = RecordLayout(levelCount: n, steps: arm.steps)
+            var record = [Double](repeating: 0, count: layout.recordSize)
+            let k = arm.practices.count
+            let exposureCells = options.exposure == .stocks ? groups.count * classes : groups.count
+            var stock = [Double](repeating: 0, count: groups.count * classes * n)
+            var exposure = [Double](repeating: 0, count: exposureCells * max(k, 1))
+            let absorbing = arm.levels.map(\.absorbing)
+            let p = arm.transitionPerStep
+            let dt = arm.stepYears
+
+            // Initial children: each area's counts, split by coverage group and age.
+            let initialShares = classShares(arm.ageDistribution)
+            for (g, group) in groups.enumerated() {
+                for l in 0..<n {
+                    let count = Double(arm.initialCounts[group.area][l]) * group.weight
+                    for c in 0..<classes { stock[index(g, c, l)] += count * initialShares[c] }
+                }
+            }
+            let immigrantShares = classShares(arm.ageDistribution)
+            let newbornClass = classAge != nil ? 0 : (arm.ageMultipliers.lastIndex { $0.fromMonths <= 0 } ?? 0)
+
+            var stocksPath = [[Double]](repeating: [Double](repeating: 0, count: n), count: arm.steps + 1)
+            var reachedPath = [Double](repeating: 0, count: arm.steps + 1)
+            func summarise(_ t: Int) {
+                var levels = [Double](repeating: 0, count: n), reached = 0.0
+                for g in groups.indices {
+                    for c in 0..<classes {
+                        for l in 0..<n {
+                            let s = stock[index(g, c, l)]
+                            levels[l] += s
+                            if groups[g].mask != 0 && !absorbing[l] { reached += s }
+                        }
+                    }
+                }
+                stocksPath[t] = levels
+                reachedPath[t] = reached
+            }
+            summarise(0)
+            var childrenEver = stocksPath[0].reduce(0, +)
+            var childSteps = 0.0
+
+            for t in stride(from: 1, through: arm.steps, by: 1) {
+                childSteps += stocksPath[t - 1].reduce(0, +)
+                var flows = [Double](repeating: 0, count: n * n)
+                var exits = [Double](repeating: 0, count: n)
+                var entries = [Double](repeating: 0, count: n)
+                let x = k > 0 ? schedule.intensity[t - 1] : []
+
+                // 1. Transitions, cell by cell.
+                for (g, group) in groups.enumerated() {
+                    for c in 0..<classes {
+                        let e = options.exposure == .stocks ? (g * classes + c) * max(k, 1) : g * max(k, 1)
+                        var red = 1.0, green = 1.0
+                        for (kk, practice) in arm.practices.enumerated() where group.mask & (1 << kk) != 0 {
+                            let s = practice.effect.strength(intensity: x[kk], exposureYears: exposure[e + kk] + x[kk] * dt,
+                                                             timeToEffectYears: practice.timeToEffectYears)
+                            red *= 1 - practice.escalationEffect * s
+                            green *= 1 + practice.stepDownEffect * s
+                        }
+                        let band = arm.ageMultipliers[classBand[c]]
+                        var m = [[Double]](repeating: [Double](repeating: 1, count: n), count: n)
+                        for i in 0..<n {
+                            for j in 0..<n where j != i {
+                                m[i][j] = (j > i ? red * band.escalationMultiplier : green * band.stepDownMultiplier) * leaveMultiplier[i]
+                            }
+                        }
+                        var s = (0..<n).map { stock[index(g, c, $0)] }
+                        guard s.contains(where: { $0 > 0 }) else { continue }
+                        let moved: [Double]
+                        if let q = generator {
+                            moved = integrate(&s, q: q, multipliers: m, flows: &flows)
+                        } else {
+                            var next = [Double](repeating: 0, count: n)
+                            for i in 0..<n where s[i] > 0 {
+                                var out = 0.0
+                                for j in 0..<n where j != i {
+                                    let f = s[i] * p[i][j] * m[i][j]
+                                    next[j] += f
+                                    flows[i * n + j] += f
+                                    out += f
+                                }
+                                next[i] += s[i] - out
+                            }
+                            moved = next
+                        }
+                        for l in 0..<n { stock[index(g, c, l)] = moved[l] }
+                    }
+                }
+                // Exposure grows by x·dt for every covered child.
+                for (g, group) in groups.enumerated() {
+                    let cells = options.exposure == .stocks ? classes : 1
+                    for c in 0..<cells {
+                        let e = options.exposure == .stocks ? (g * classes + c) * max(k, 1) : g * max(k, 1)
+                        for kk in 0..<k where group.mask & (1 << kk) != 0 { exposure[e + kk] += x[kk] * dt }
+                    }
+                }
+
+                // 2. Ageing (a conveyor by the step length), ageing out, out-migration.
+                let pOut = 1 - exp(-arm.emigrationRatePerYear * dt)
+                var next = [Double](repeating: 0, count: stock.count)
+                var nextExposure = options.exposure == .stocks ? [Double](repeating: 0, count: exposure.count) : exposure
+                for g in groups.indices {
+                    for c in 0..<classes {
+                        let shift = classAge != nil ? arm.stepMonths : 0
+                        let target = c + shift
+                        let agedOut = classAge != nil && arm.ageOutMonths != nil && target >= arm.ageOutMonths!
+                        for l in 0..<n {
+                            let s = stock[index(g, c, l)]
+                            guard s > 0 else { continue }
+                            if absorbing[l] { next[index(g, c, l)] += s; continue }
+                            if agedOut { exits[l] += s; continue }
+                            let leaving = s * pOut
+                            exits[l] += leaving
+                            next[index(g, min(target, classes - 1), l)] += s - leaving
+                        }
+                        if options.exposure == .stocks && !agedOut {
+                            for kk in 0..<k {
+                                nextExposure[(g * classes + min(target, classes - 1)) * max(k, 1) + kk] = exposure[(g * classes + c) * max(k, 1) + kk]
+                            }
+                        }
+                    }
+                }
+                stock = next
+                exposure = nextExposure
+
+                // 3. Entries: births into the newborn class, in-migrants by age; zero exposure.
+                for (g, group) in groups.enumerated() {
+                    let births = arm.birthsPerYear[group.area] * dt * group.weight
+                    let immigrants = arm.immigrationPerYear[group.area] * dt * group.weight
+                    var added = [Double](repeating: 0, count: classes)
+                    if births > 0 {
+                        for l in 0..<n { stock[index(g, newbornClass, l)] += births * arm.entryLevelShares[l]; entries[l] += births * arm.entryLevelShares[l] }
+                        added[newbornClass] += births * (0..<n).filter { !absorbing[$0] }.reduce(0) { $0 + arm.entryLevelShares[$1] }
+                    }
+                    if immigrants > 0 {
+                        for c in 0..<classes where immigrantShares[c] > 0 {
+                            for l in 0..<n {
+                                let v = immigrants * immigrantShares[c] * arm.immigrationLevelShares[l]
+                                stock[index(g, c, l)] += v
+                                entries[l] += v
+                                if !absorbing[l] { added[c] += v }
+                            }
+                        }
+                    }
+                    guard k > 0, added.contains(where: { $0 > 0 }) else { continue }
+                    // Dilute the mean exposure of the stocks the newcomers join.
+                    if options.exposure == .stocks {
+                        for c in 0..<classes where added[c] > 0 {
+                            let present = (0..<n).filter { !absorbing[$0] }.reduce(0) { $0 + stock[index(g, c, $1)] }
+                            let before = present - added[c]
+                            for kk in 0..<k {
+                                let e = (g * classes + c) * k + kk
+                                exposure[e] = present > 0 ? exposure[e] * before / present : 0
+                            }
+                        }
+                    } else {
+                        var present = 0.0
+                        for c in 0..<classes { for l in 0..<n where !absorbing[l] { present += stock[index(g, c, l)] } }
+                        let newcomers = added.reduce(0, +)
+                        for kk in 0..<k { exposure[g * k + kk] = present > 0 ? exposure[g * k + kk] * (present - newcomers) / present : 0 }
+                    }
+                }
+                childrenEver += entries.reduce(0, +)
+
+                // 4. Record the step.
+                summarise(t)
+                for i in 0..<n {
+                    for j in 0..<n where i != j {
+                        record[layout.index(step: t, slot: layout.flowSlot(from: i, to: j))] = flows[i * n + j]
+                    }
+                }
+                for l in 0...n {
+                    let level: Int? = l < n ? l : nil
+                    record[layout.index(step: t, slot: layout.slot(.entries, level: level))] = l < n ? entries[l] : entries.reduce(0, +)
+                    record[layout.index(step: t, slot: layout.slot(.exits, level: level))] = l < n ? exits[l] : exits.reduce(0, +)
+                }
+            }
+            let totals = Rewards.fill(record: &record, layout: layout, arm: arm, stocks: stocksPath, reached: reachedPath,
+                                      childrenEver: Int(childrenEver.rounded()), childSteps: Int(childSteps.rounded()))
+            return AggregateResult(record: record, totals: totals, approximations: approximations)
+        }
+
+        /// Integrate dS/dt = S·Q̃ over one model step, Q̃_ij = q_ij·m_ij (i ≠ j),
+        /// accumulating the flows ∫ S_i Q̃_ij dt. Returns the stocks at the step's end.
+        func integrate(_ s: inout [Double], q: [[Double]], multipliers m: [[Double]], flows: inout [Double]) -> [Double] {
+            var rate = [[Double]](repeating: [Double](repeating: 0, count: n), count: n)
+            for i in 0..<n {
+                var out = 0.0
+                for j in 0..<n where j != i { rate[i][j] = q[i][j] * m[i][j]; out += rate[i][j] }
+                rate[i][i] = -out
+            }
+            let h = options.dtYears ?? arm.stepYears
+            let substeps = Int((arm.stepYears / h).rounded())
+            func derivative(_ y: [Double]) -> [Double] {
+                var d = [Double](repeating: 0, count: n)
+                for i in 0..<n where y[i] != 0 { for j in 0..<n { d[j] += y[i] * rate[i][j] } }
+                return d
+            }
+            func addFlows(_ y: [Double], _ weight: Double) {
+                for i in 0..<n where y[i] != 0 { for j in 0..<n where j != i { flows[i * n + j] += weight * y[i] * rate[i][j] } }
+            }
+            var y = s
+            for _ in 0..<substeps {
+                switch options.method {
+                case .euler:
+                    addFlows(y, h)
+                    let d = derivative(y)
+                    for i in 0..<n { y[i] += h * d[i] }
+                case .rk4:
+                    let k1 = derivative(y)
+                    let y2 = (0..<n).map { y[$0] + h / 2 * k1[$0] }
+                    let k2 = derivative(y2)
+                    let y3 = (0..<n).map { y[$0] + h / 2 * k2[$0] }
+                    let k3 = derivative(y3)
+                    let y4 = (0..<n).map { y[$0] + h * k3[$0] }
+                    let k4 = derivative(y4)
+                    addFlows(y, h / 6); addFlows(y2, h / 3); addFlows(y3, h / 3); addFlows(y4, h / 6)
+                    for i in 0..<n { y[i] += h / 6 * (k1[i] + 2 * k2[i] + 2 * k3[i] + k4[i]) }
+                }
+            }
+            s = y
+            return y
+        }
+    }
+}
