@@ -11,7 +11,10 @@ public struct Cell: Sendable, Equatable {
         self.quantiles = quantiles
     }
 
+    /// Add one replication's value; NaN (undefined, e.g. a mean stay with no
+    /// one leaving) is skipped, so `count` is the replications that define it.
     public mutating func add(_ x: Double) {
+        guard !x.isNaN else { return }
         moments.add(x)
         quantiles.add(x)
     }

@@ -117,11 +117,12 @@ public enum Engine {
         var flows = [Int](repeating: 0, count: n * n)
         var exits = [Int](repeating: 0, count: n)
         var entries = [Int](repeating: 0, count: n)
+        var staySum = [Int](repeating: 0, count: n), stayCount = [Int](repeating: 0, count: n)
         var worst: (level: Int, leave: Double, red: Double, green: Double)? = nil
 
         for t in stride(from: 1, through: steps, by: 1) {
             for i in flows.indices { flows[i] = 0 }
-            for i in 0..<n { exits[i] = 0; entries[i] = 0 }
+            for i in 0..<n { exits[i] = 0; entries[i] = 0; staySum[i] = 0; stayCount[i] = 0 }
             let tableBase = 2 * (t - 1) * masks * cohorts
             var reachedExits = 0
             var count = pop.count
@@ -148,6 +149,8 @@ public enum Engine {
             pop.id.withUnsafeMutableBufferPointer { ids in
             pop.pending.withUnsafeMutableBufferPointer { pending in
             flows.withUnsafeMutableBufferPointer { flow in
+            staySum.withUnsafeMutableBufferPointer { staySum in
+            stayCount.withUnsafeMutableBufferPointer { stayCount in
             exits.withUnsafeMutableBufferPointer { exit in
                 var c = 0
                 while c < count {
@@ -191,6 +194,8 @@ public enum Engine {
                     if to != from {
                         // A child entering an absorbing level is no longer reached by practice.
                         if absorbing[to] && mask[c] != 0 { reachedExits &+= 1 }
+                        staySum[from] &+= Int(dur[c]) &+ Int(stepMonths)
+                        stayCount[from] &+= 1
                         flow[from * n + to] += 1
                         level[c] = UInt8(to)
                         dur[c] = 0
@@ -201,6 +206,8 @@ public enum Engine {
                     let leaves = !absorbing[to] && ((hasAgeOut && age[c] >= ageOut) || Philox.unit(w1) < pOut)
                     if leaves {
                         exit[to] += 1
+                        staySum[to] &+= Int(dur[c])
+                        stayCount[to] &+= 1
                         if mask[c] != 0 { reachedExits += 1 }
                         count -= 1
                         level[c] = level[count]; age[c] = age[count]; dur[c] = dur[count]; entry[c] = entry[count]
@@ -209,7 +216,7 @@ public enum Engine {
                         c += 1
                     }
                 }
-            }}}}}}}}}}}}}}}}}}}}
+            }}}}}}}}}}}}}}}}}}}}}}
             if let worst {
                 throw EngineError(description: "arm '\(arm.name)', level '\(arm.levels[worst.level].name)', step \(t): escalation multiplier \(worst.red), step-down multiplier \(worst.green) give a leave probability of \(worst.leave) > 1 (stay probability below zero)")
             }
@@ -252,12 +259,17 @@ public enum Engine {
             stockPath[t] = stock
             reachedPath[t] = reachedNow
             let entriesAll = entries.reduce(0, +), exitsAll = exits.reduce(0, +)
+            let stayAll = staySum.reduce(0, +), leaversAll = stayCount.reduce(0, +)
             for l in 0...n {
                 let level: Int? = l < n ? l : nil
                 record[layout.index(step: t, slot: layout.slot(.entries, level: level))] = Double(l < n ? entries[l] : entriesAll)
                 record[layout.index(step: t, slot: layout.slot(.exits, level: level))] = Double(l < n ? exits[l] : exitsAll)
+                let (months, leavers) = l < n ? (staySum[l], stayCount[l]) : (stayAll, leaversAll)
+                record[layout.index(step: t, slot: layout.slot(.lengthOfStayYears, level: level))] =
+                    leavers > 0 ? Double(months) / Double(leavers) / 12 : .nan
             }
         }
+        layout.fillInflowOutflow(&record)
         let totals = Rewards.fill(record: &record, layout: layout, arm: arm,
                                   stocks: stockPath.map { $0.map(Double.init) }, reached: reachedPath.map(Double.init),
                                   childrenEver: Int(nextId), childSteps: childSteps)

@@ -10,6 +10,15 @@ public enum Quantity: String, Sendable, CaseIterable {
     case entries
     /// Children leaving (ageing out and out-migration) during the step, by level left.
     case exits
+    /// Children arriving in a level during the step: moves in plus entries.
+    case inflow
+    /// Children leaving a level during the step: moves out plus exits.
+    case outflow
+    /// Mean length of stay in a level, years. Agents: the completed stays of
+    /// the children who left it during the step (moves out and exits; a child
+    /// present at the start counts its stay from the start). Aggregate: the
+    /// stock at the start of the step divided by the outflow per year.
+    case lengthOfStayYears = "length_of_stay_years"
     /// Children covered by at least one practice variable, not in an absorbing level, at the end of the step.
     case childrenReached = "children_reached"
     /// Cost of the time children spent in a level during the step, pounds (level `all`: plus the programme).
@@ -31,7 +40,7 @@ public enum Quantity: String, Sendable, CaseIterable {
     }
 
     /// Integer-valued (counts of children).
-    public var isCount: Bool { [.stock, .flow, .entries, .exits, .childrenReached].contains(self) }
+    public var isCount: Bool { [.stock, .flow, .entries, .exits, .inflow, .outflow, .childrenReached].contains(self) }
     /// Defined at step 0 (a state, not something that happens during a step).
     public var atStepZero: Bool { [.stock, .childrenReached, .cumulativeCostDiscounted, .cumulativeQolYearsDiscounted].contains(self) }
 }
@@ -91,6 +100,29 @@ public struct RecordLayout: Sendable, Equatable {
     }
 
     public func offset(_ q: Quantity) -> Int { firstSlot[q]! }
+
+    /// Inflow and outflow of every level (and all levels) at every step, from
+    /// the flow, entries and exits already in `record`.
+    public func fillInflowOutflow(_ record: inout [Double]) {
+        let n = levelCount
+        for t in stride(from: 1, through: steps, by: 1) {
+            var inAll = 0.0, outAll = 0.0
+            for l in 0..<n {
+                var inflow = record[index(step: t, slot: slot(.entries, level: l))]
+                var outflow = record[index(step: t, slot: slot(.exits, level: l))]
+                for other in 0..<n where other != l {
+                    inflow += record[index(step: t, slot: flowSlot(from: other, to: l))]
+                    outflow += record[index(step: t, slot: flowSlot(from: l, to: other))]
+                }
+                record[index(step: t, slot: slot(.inflow, level: l))] = inflow
+                record[index(step: t, slot: slot(.outflow, level: l))] = outflow
+                inAll += inflow
+                outAll += outflow
+            }
+            record[index(step: t, slot: slot(.inflow, level: nil))] = inAll
+            record[index(step: t, slot: slot(.outflow, level: nil))] = outAll
+        }
+    }
 
     /// Index in the record of `slot` at `step`.
     public func index(step: Int, slot: Int) -> Int { step * slots.count + slot }

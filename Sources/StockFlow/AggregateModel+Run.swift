@@ -343,6 +343,18 @@ public enum AggregateModel {
                     record[layout.index(step: t, slot: layout.slot(.exits, level: level))] = l < n ? exits[l] : exits.reduce(0, +)
                 }
             }
+            layout.fillInflowOutflow(&record)
+            for t in stride(from: 1, through: arm.steps, by: 1) {
+                var stockAll = 0.0, outAll = 0.0
+                for l in 0...n {
+                    let level: Int? = l < n ? l : nil
+                    let stockBefore = l < n ? stocksPath[t - 1][l] : stockAll
+                    let outflow = l < n ? record[layout.index(step: t, slot: layout.slot(.outflow, level: l))] : outAll
+                    if l < n { stockAll += stockBefore; outAll += outflow }
+                    record[layout.index(step: t, slot: layout.slot(.lengthOfStayYears, level: level))] =
+                        outflow > 0 ? stockBefore * dt / outflow : .nan
+                }
+            }
             let totals = Rewards.fill(record: &record, layout: layout, arm: arm, stocks: stocksPath, reached: reachedPath,
                                       childrenEver: Int(childrenEver.rounded()), childSteps: Int(childSteps.rounded()))
             return AggregateResult(record: record, totals: totals, approximations: approximations)
