@@ -52,12 +52,12 @@ let package = Package(
         /// Replications in parallel, shards, common random numbers, progress.
         .target(name: "Experiments", dependencies: ["Model", "Microsimulation", "Analysis", "Stochastics"]),
         /// CSV and JSON writers, the manifest, atomic output folders.
-        .target(name: "Reports", dependencies: ["Experiments", "Analysis", "Model"]),
+        .target(name: "Reports", dependencies: ["Experiments", "Analysis", "Model", "StockFlow"]),
         /// The command-line tool.
         .executableTarget(
             name: "girfec",
             dependencies: [
-                "Experiments", "Reports", "Model", "Stochastics",
+                "Experiments", "Reports", "Model", "Stochastics", "StockFlow",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -69,7 +69,7 @@ let package = Package(
         .testTarget(name: "ModelTests", dependencies: ["Model", "TestSupport"]),
         .testTarget(name: "MicrosimulationTests", dependencies: ["Microsimulation", "TestSupport"]),
         .testTarget(name: "AnalysisTests", dependencies: ["Analysis"]),
-        .testTarget(name: "StockFlowTests", dependencies: ["StockFlow", "Microsimulation", "TestSupport"]),
+        .testTarget(name: "StockFlowTests", dependencies: ["StockFlow", "Microsimulation", "Experiments", "Reports", "TestSupport"]),
         .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "Reports", "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["girfec", "TestSupport"]),
     ]

@@ -2,6 +2,7 @@ import Analysis
 import Experiments
 import Foundation
 import Model
+import StockFlow
 
 /// The version of girfec written into every manifest.
 public enum GirfecVersion {
@@ -50,13 +51,17 @@ public enum RunFolder {
 
     public static let generator = "philox4x32-10 (Random123, Salmon et al. 2011) through a GSL gsl_rng type; addressed streams"
 
-    public static func files(state: RunState, scenario: Scenario, context: Context) -> [(name: String, bytes: [UInt8])] {
+    public static func files(state: RunState, scenario: Scenario, context: Context) throws(AggregateError) -> [(name: String, bytes: [UInt8])] {
         let bands = Tables.bands(scenario: scenario, aggregator: state.aggregator)
         let replications = Tables.replications(scenario: scenario, rows: state.rows)
         let manifest = manifestJSON(state: state, scenario: scenario, context: context)
+        let aggregates = try Comparison.Aggregates.run(scenario, options: state.aggregateOptions)
         return [
             ("bands.csv", Array(bands.utf8)),
             ("replications.csv", Array(replications.utf8)),
+            ("aggregate.csv", Array(Comparison.aggregateCSV(scenario, aggregates).utf8)),
+            ("comparison.csv", Array(Comparison.comparisonCSV(scenario, state.aggregator, aggregates).utf8)),
+            ("summary.json", Comparison.summaryJSON(scenario, state.aggregator, aggregates)),
             ("manifest.json", manifest),
             ("scenario.yaml", Array(state.scenarioText.utf8)),
             ("state.bin", state.encoded()),
@@ -97,7 +102,11 @@ public enum RunFolder {
             "wallSeconds": state.wallSeconds,
             "childSteps": state.childSteps,
             "childStepsPerSecond": perSecond,
-            "files": ["bands.csv", "replications.csv", "manifest.json", "scenario.yaml", "state.bin"],
+            "aggregateModel": [
+                "mode": state.aggregateOptions.mode.rawValue, "method": state.aggregateOptions.method.rawValue,
+                "dtYears": state.aggregateOptions.dtYears ?? arm0.stepYears, "exposure": state.aggregateOptions.exposure.rawValue,
+            ] as [String: Any],
+            "files": ["bands.csv", "replications.csv", "aggregate.csv", "comparison.csv", "summary.json", "manifest.json", "scenario.yaml", "state.bin"],
         ]
         let data = (try? JSONSerialization.data(withJSONObject: manifest, options: [.prettyPrinted, .sortedKeys])) ?? Data()
         return Array(data) + [10]

@@ -3,6 +3,7 @@ import Experiments
 import Foundation
 import Microsimulation
 import Model
+import StockFlow
 
 /// What `state.bin` keeps of a run or shard so that `girfec merge` can
 /// combine shards exactly: the scenario text, the plan, every aggregator
@@ -10,7 +11,7 @@ import Model
 /// with `girfec merge`, not by hand.
 public struct RunState: Sendable {
     public static let magic: [UInt8] = Array("GIRFECST".utf8)
-    public static let formatVersion: UInt32 = 1
+    public static let formatVersion: UInt32 = 2
 
     public var scenarioFileName: String
     public var scenarioText: String
@@ -24,10 +25,12 @@ public struct RunState: Sendable {
     public var childSteps: Int
     /// Summed over the merged parts.
     public var wallSeconds: Double
+    /// How the aggregate model beside the agents is run.
+    public var aggregateOptions: AggregateOptions
 
     public init(scenarioFileName: String, scenarioText: String, seed: UInt64, replications: Int,
                 commonRandomNumbers: Bool, covered: [Range<Int>], aggregator: Aggregator, rows: [ReplicationRow],
-                childSteps: Int, wallSeconds: Double) {
+                childSteps: Int, wallSeconds: Double, aggregateOptions: AggregateOptions = AggregateOptions()) {
         self.scenarioFileName = scenarioFileName
         self.scenarioText = scenarioText
         self.seed = seed
@@ -38,6 +41,7 @@ public struct RunState: Sendable {
         self.rows = rows
         self.childSteps = childSteps
         self.wallSeconds = wallSeconds
+        self.aggregateOptions = aggregateOptions
     }
 
     public var isComplete: Bool { covered == [0..<replications] || (replications == 0 && covered.isEmpty) }
@@ -73,6 +77,7 @@ public struct RunState: Sendable {
             if s.seed != result.seed { problems.append("seed \(s.seed) differs from \(first.source)'s \(result.seed)") }
             if s.replications != result.replications { problems.append("--replications \(s.replications) differs from \(first.source)'s \(result.replications)") }
             if s.commonRandomNumbers != result.commonRandomNumbers { problems.append("common random numbers \(s.commonRandomNumbers) differs from \(first.source)'s \(result.commonRandomNumbers)") }
+            if s.aggregateOptions != result.aggregateOptions { problems.append("aggregate model \(s.aggregateOptions.label) differs from \(first.source)'s \(result.aggregateOptions.label)") }
             if !problems.isEmpty {
                 throw MergeError(description: "\(source) is not a shard of the same run as \(first.source): " + problems.joined(separator: "; "))
             }
@@ -116,6 +121,8 @@ public struct RunState: Sendable {
         for r in covered { w.i64(r.lowerBound); w.i64(r.upperBound) }
         w.i64(childSteps)
         w.f64(wallSeconds)
+        w.string(aggregateOptions.mode.rawValue); w.f64(aggregateOptions.dtYears ?? .nan)
+        w.string(aggregateOptions.method.rawValue); w.string(aggregateOptions.exposure.rawValue)
         let agg = aggregator
         w.i64(agg.arms); w.i64(agg.steps); w.i64(agg.slots)
         for b in agg.integerSlots { w.u8(b ? 1 : 0) }
@@ -151,7 +158,12 @@ public struct RunState: Sendable {
             guard let lo = r.i64(), let hi = r.i64(), lo <= hi else { throw fail("bad replication range") }
             covered.append(lo..<hi)
         }
-        guard let childSteps = r.i64(), let wall = r.f64(), let arms = r.i64(), let steps = r.i64(), let slots = r.i64(),
+        guard let childSteps = r.i64(), let wall = r.f64(), let modeText = r.string(), let dt = r.f64(),
+              let methodText = r.string(), let exposureText = r.string(),
+              let mode = AggregateMode(rawValue: modeText), let method = IntegrationMethod(rawValue: methodText),
+              let exposure = ExposureTracking(rawValue: exposureText) else { throw fail("truncated header") }
+        let aggregateOptions = AggregateOptions(mode: mode, dtYears: dt.isNaN ? nil : dt, method: method, exposure: exposure)
+        guard let arms = r.i64(), let steps = r.i64(), let slots = r.i64(),
               arms > 0, steps >= 0, slots > 0, arms < 256, steps < 1 << 20, slots < 1 << 20 else { throw fail("truncated shape") }
         var integerSlots: [Bool] = []
         for _ in 0..<slots { guard let b = r.u8() else { throw fail("truncated slots") }; integerSlots.append(b == 1) }
@@ -184,7 +196,7 @@ public struct RunState: Sendable {
         return RunState(scenarioFileName: fileName, scenarioText: text, seed: seed, replications: n,
                         commonRandomNumbers: crn == 1, covered: covered,
                         aggregator: Aggregator(arms: arms, steps: steps, integerSlots: integerSlots, cells: cells),
-                        rows: rows, childSteps: childSteps, wallSeconds: wall)
+                        rows: rows, childSteps: childSteps, wallSeconds: wall, aggregateOptions: aggregateOptions)
     }
 }
 

@@ -213,6 +213,8 @@ public enum AggregateModel {
                 var exits = [Double](repeating: 0, count: n)
                 var entries = [Double](repeating: 0, count: n)
                 let x = k > 0 ? schedule.intensity[t - 1] : []
+                var m = [Double](repeating: 1, count: n * n)
+                var moved = [Double](repeating: 0, count: n)
 
                 // 1. Transitions, cell by cell.
                 for (g, group) in groups.enumerated() {
@@ -226,32 +228,34 @@ public enum AggregateModel {
                             green *= 1 + practice.stepDownEffect * s
                         }
                         let band = arm.ageMultipliers[classBand[c]]
-                        var m = [[Double]](repeating: [Double](repeating: 1, count: n), count: n)
+                        let base = index(g, c, 0)
+                        guard (0..<n).contains(where: { stock[base + $0] > 0 }) else { continue }
+                        // m[i][j]: the modulation of the move i → j, as for the agents.
                         for i in 0..<n {
                             for j in 0..<n where j != i {
-                                m[i][j] = (j > i ? red * band.escalationMultiplier : green * band.stepDownMultiplier) * leaveMultiplier[i]
+                                m[i * n + j] = (j > i ? red * band.escalationMultiplier : green * band.stepDownMultiplier) * leaveMultiplier[i]
                             }
                         }
-                        var s = (0..<n).map { stock[index(g, c, $0)] }
-                        guard s.contains(where: { $0 > 0 }) else { continue }
-                        let moved: [Double]
                         if let q = generator {
-                            moved = integrate(&s, q: q, multipliers: m, flows: &flows)
+                            var s = Array(stock[base..<base + n])
+                            integrate(&s, q: q, multipliers: m, flows: &flows)
+                            for l in 0..<n { stock[base + l] = s[l] }
                         } else {
-                            var next = [Double](repeating: 0, count: n)
-                            for i in 0..<n where s[i] > 0 {
+                            for l in 0..<n { moved[l] = 0 }
+                            for i in 0..<n {
+                                let si = stock[base + i]
+                                guard si > 0 else { continue }
                                 var out = 0.0
                                 for j in 0..<n where j != i {
-                                    let f = s[i] * p[i][j] * m[i][j]
-                                    next[j] += f
+                                    let f = si * p[i][j] * m[i * n + j]
+                                    moved[j] += f
                                     flows[i * n + j] += f
                                     out += f
                                 }
-                                next[i] += s[i] - out
+                                moved[i] += si - out
                             }
-                            moved = next
+                            for l in 0..<n { stock[base + l] = moved[l] }
                         }
-                        for l in 0..<n { stock[index(g, c, l)] = moved[l] }
                     }
                 }
                 // Exposure grows by x·dt for every covered child.
@@ -361,12 +365,12 @@ public enum AggregateModel {
         }
 
         /// Integrate dS/dt = S·Q̃ over one model step, Q̃_ij = q_ij·m_ij (i ≠ j),
-        /// accumulating the flows ∫ S_i Q̃_ij dt. Returns the stocks at the step's end.
-        func integrate(_ s: inout [Double], q: [[Double]], multipliers m: [[Double]], flows: inout [Double]) -> [Double] {
+        /// accumulating the flows ∫ S_i Q̃_ij dt; `s` ends as the stocks at the step's end.
+        func integrate(_ s: inout [Double], q: [[Double]], multipliers m: [Double], flows: inout [Double]) {
             var rate = [[Double]](repeating: [Double](repeating: 0, count: n), count: n)
             for i in 0..<n {
                 var out = 0.0
-                for j in 0..<n where j != i { rate[i][j] = q[i][j] * m[i][j]; out += rate[i][j] }
+                for j in 0..<n where j != i { rate[i][j] = q[i][j] * m[i * n + j]; out += rate[i][j] }
                 rate[i][i] = -out
             }
             let h = options.dtYears ?? arm.stepYears
@@ -399,7 +403,6 @@ public enum AggregateModel {
                 }
             }
             s = y
-            return y
         }
     }
 }

@@ -60,8 +60,14 @@ struct Merge: ParsableCommand {
         }
         let context = RunFolder.Context(command: CommandLine.arguments, scenarioPath: merged.scenarioFileName,
                                         shard: "merged from \(folders.count) folders", threads: 0, startedAt: Date())
-        do { try OutputFolder.write(RunFolder.files(state: merged, scenario: scenario, context: context), to: out) } catch {
+        do {
+            let files = try RunFolder.files(state: merged, scenario: scenario, context: context)
+            try OutputFolder.write(files, to: out)
+        } catch let error as OutputFolder.Failure {
             printError("girfec merge: \(error.description)")
+            throw ExitCode(1)
+        } catch {
+            printError("girfec merge: \(error); nothing was written")
             throw ExitCode(1)
         }
         print("merged \(folders.count) folders (\(merged.covered.reduce(0) { $0 + $1.count }) of \(merged.replications) replications) into \(out)")

@@ -5,6 +5,7 @@ import Foundation
 import Microsimulation
 import Model
 import Reports
+import StockFlow
 
 struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -43,6 +44,9 @@ struct Run: ParsableCommand {
     @Flag(help: "No progress bar and no summary.")
     var quiet = false
 
+    @OptionGroup(title: "The aggregate model beside the agents (aggregate.csv, comparison.csv, summary.json)")
+    var aggregate: AggregateFlags
+
     func validate() throws {
         guard replications >= 1 else { throw ValidationError("--replications must be at least 1, but is \(replications).") }
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1, but is \(threads).") }
@@ -68,6 +72,11 @@ struct Run: ParsableCommand {
             printError("girfec run: \(error.description)")
             throw ExitCode(invalidInputStatus)
         }
+        let aggregateOptions = try aggregate.options()
+        do { _ = try Comparison.Aggregates.run(model, options: aggregateOptions) } catch {
+            printError("girfec run: the aggregate model cannot run: \(error)\nNothing was run or written.")
+            throw ExitCode(invalidInputStatus)
+        }
         let shard = Shard(shard)!
         let plan = RunPlan(scenario: model, seed: seed, replications: replications, shard: shard, threads: threads,
                            commonRandomNumbers: !independentStreams)
@@ -86,11 +95,18 @@ struct Run: ParsableCommand {
         let state = RunState(scenarioFileName: (scenario as NSString).lastPathComponent, scenarioText: text, seed: seed,
                              replications: replications, commonRandomNumbers: !independentStreams,
                              covered: result.covered.isEmpty ? [] : [result.covered], aggregator: result.aggregator,
-                             rows: result.rows, childSteps: result.childSteps, wallSeconds: result.wallSeconds)
+                             rows: result.rows, childSteps: result.childSteps, wallSeconds: result.wallSeconds,
+                             aggregateOptions: aggregateOptions)
         let context = RunFolder.Context(command: CommandLine.arguments, scenarioPath: scenario, shard: shard.description,
                                         threads: threads, startedAt: started)
-        do { try OutputFolder.write(RunFolder.files(state: state, scenario: model, context: context), to: out) } catch {
+        do {
+            let files = try RunFolder.files(state: state, scenario: model, context: context)
+            try OutputFolder.write(files, to: out)
+        } catch let error as OutputFolder.Failure {
             printError("girfec run: \(error.description)")
+            throw ExitCode(1)
+        } catch {
+            printError("girfec run: \(error); nothing was written")
             throw ExitCode(1)
         }
         if !quiet { print(Headline.text(state: state, scenario: model, out: out)) }

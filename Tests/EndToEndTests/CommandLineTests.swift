@@ -50,7 +50,8 @@ struct CommandLineTests {
         #expect(r.status == 0, "stderr: \(r.stderr)")
         #expect(r.stdout.contains("practice − baseline: Δcost"))
         let files = try FileManager.default.contentsOfDirectory(atPath: out).sorted()
-        #expect(files == ["bands.csv", "manifest.json", "replications.csv", "scenario.yaml", "state.bin"])
+        #expect(files == ["aggregate.csv", "bands.csv", "comparison.csv", "manifest.json", "replications.csv", "scenario.yaml",
+                          "state.bin", "summary.json"])
         let bands = try String(contentsOfFile: out + "/bands.csv", encoding: .utf8)
         #expect(bands.hasPrefix("arm,step,time_years,quantity,level,from_level,to_level,replications,mean,mcse,ci_low,ci_high,p2_5,p5,p25,p50,p75,p95,p97_5\n"))
         #expect(bands.contains("\npractice,24,2,delta_cumulative_cost_discounted,all,,,6,"))
@@ -73,7 +74,7 @@ struct CommandLineTests {
         }
         let m = try Self.girfec(["merge", base + "/s2", base + "/s1", "--out", base + "/merged"])
         #expect(m.status == 0, "stderr: \(m.stderr)")
-        for file in ["bands.csv", "replications.csv"] {
+        for file in ["bands.csv", "replications.csv", "aggregate.csv", "comparison.csv", "summary.json"] {
             let a = try Data(contentsOf: URL(fileURLWithPath: base + "/whole/" + file))
             let b = try Data(contentsOf: URL(fileURLWithPath: base + "/merged/" + file))
             #expect(a == b, "\(file) differs between one run and merged shards")
@@ -142,5 +143,20 @@ struct CommandLineTests {
         #expect(message.contains("the run was interrupted; nothing was written"))
         #expect(!FileManager.default.fileExists(atPath: out))
         #expect(try FileManager.default.contentsOfDirectory(atPath: parent).isEmpty)
+    }
+
+    @Test func aggregateCommandWritesTheAggregateAlone() throws {
+        let scenario = try Self.write(Fixtures.smallScenario, name: "small.yaml")
+        let out = Fixtures.temporaryFolder("girfec-e2e") + "/aggregate"
+        let r = try Self.girfec(["aggregate", scenario, "--out", out, "--mode", "sd", "--method", "rk4", "--dt", "0.0208333333333333333"])
+        #expect(r.status == 0, "stderr: \(r.stderr)")
+        #expect(r.stdout.contains("aggregate model (sd-rk4/meanField) of 2 arms"))
+        let csv = try String(contentsOfFile: out + "/aggregate.csv", encoding: .utf8)
+        #expect(csv.hasPrefix("arm,step,time_years,quantity,level,from_level,to_level,value,mode\n"))
+        #expect(csv.contains("\npractice,24,2,stock,High,,,"))
+        let bad = try Self.girfec(["aggregate", scenario, "--out", out + "2", "--mode", "sd", "--dt", "0.03"])
+        #expect(bad.status == 2)
+        #expect(bad.stderr.contains("--dt 0.03 years must be positive and divide the step of 0.08333333333333333 years"))
+        #expect(!FileManager.default.fileExists(atPath: out + "2"))
     }
 }

@@ -1,0 +1,117 @@
+import ArgumentParser
+import Foundation
+import Model
+import Reports
+import StockFlow
+
+/// Flags that choose how the aggregate model runs, shared by `run` and `aggregate`.
+struct AggregateFlags: ParsableArguments {
+    @Option(name: .customLong("aggregate-mode"), help: "cohort: S(t) = S(t-1)·P(t); sd: dS/dt = S·Q(t) integrated within each step.")
+    var mode: String = AggregateMode.cohort.rawValue
+
+    @Option(name: .customLong("aggregate-dt"), help: "sd mode: integration step DT in years; must divide the model step (default: the model step).")
+    var dtYears: Double?
+
+    @Option(name: .customLong("aggregate-method"), help: "sd mode: euler (Stella and Vensim's default) or rk4.")
+    var method: String = IntegrationMethod.euler.rawValue
+
+    @Option(name: .customLong("aggregate-exposure"), help: "meanField: one mean exposure per area and coverage group; stocks: one per age stock.")
+    var exposure: String = ExposureTracking.meanField.rawValue
+
+    func options() throws -> AggregateOptions {
+        try Self.options(mode: mode, dtYears: dtYears, method: method, exposure: exposure)
+    }
+
+    static func options(mode: String, dtYears: Double?, method: String, exposure: String) throws -> AggregateOptions {
+        guard let m = AggregateMode(rawValue: mode) else {
+            throw ValidationError("--aggregate-mode must be one of \(AggregateMode.allCases.map(\.rawValue).joined(separator: ", ")), but is '\(mode)'.")
+        }
+        guard let i = IntegrationMethod(rawValue: method) else {
+            throw ValidationError("--aggregate-method must be one of \(IntegrationMethod.allCases.map(\.rawValue).joined(separator: ", ")), but is '\(method)'.")
+        }
+        guard let e = ExposureTracking(rawValue: exposure) else {
+            throw ValidationError("--aggregate-exposure must be one of \(ExposureTracking.allCases.map(\.rawValue).joined(separator: ", ")), but is '\(exposure)'.")
+        }
+        if let dtYears, !(dtYears > 0) { throw ValidationError("--aggregate-dt must be a positive number of years, but is \(dtYears).") }
+        return AggregateOptions(mode: m, dtYears: dtYears, method: i, exposure: e)
+    }
+}
+
+struct Aggregate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the aggregate stock-flow model alone: deterministic, in milliseconds.",
+        discussion: """
+        Reads the same scenario as `girfec run` and writes DIR/aggregate.csv (expected stocks, \
+        flows, entries, exits, costs and QoL per arm and step) and DIR/manifest.json. For fast \
+        what-ifs and calibration; `girfec run` writes the same file beside the agents' bands \
+        and compares them.
+        """)
+
+    @Argument(help: "The scenario file (YAML).")
+    var scenario: String
+
+    @Option(help: "Output folder: absent or empty (or use --overwrite).")
+    var out: String
+
+    @Option(help: "cohort or sd.")
+    var mode: String = AggregateMode.cohort.rawValue
+
+    @Option(name: .customLong("dt"), help: "sd mode: integration step DT in years (default: the model step).")
+    var dtYears: Double?
+
+    @Option(help: "sd mode: euler or rk4.")
+    var method: String = IntegrationMethod.euler.rawValue
+
+    @Option(help: "meanField or stocks.")
+    var exposure: String = ExposureTracking.meanField.rawValue
+
+    @Flag(help: "Replace the output folder if it holds files.")
+    var overwrite = false
+
+    func run() throws {
+        let options = try AggregateFlags.options(mode: mode, dtYears: dtYears, method: method, exposure: exposure)
+        let model: Scenario
+        let text: String
+        do {
+            model = try ScenarioDecoder.load(path: scenario)
+            text = try String(contentsOfFile: scenario, encoding: .utf8)
+        } catch let error as ScenarioError {
+            printError(error.description + "\nNothing was run or written.")
+            throw ExitCode(invalidInputStatus)
+        }
+        do { try OutputFolder.checkWritable(out, overwrite: overwrite) } catch {
+            printError("girfec aggregate: \(error.description)")
+            throw ExitCode(invalidInputStatus)
+        }
+        let start = Date()
+        let aggregates: Comparison.Aggregates
+        do { aggregates = try Comparison.Aggregates.run(model, options: options, attribution: false) } catch {
+            printError("girfec aggregate: \(error)\nNothing was written.")
+            throw ExitCode(invalidInputStatus)
+        }
+        let seconds = Date().timeIntervalSince(start)
+        let manifest: [String: Any] = [
+            "tool": "girfec", "version": GirfecVersion.string, "gitCommit": GirfecVersion.gitCommit() ?? "unknown",
+            "command": CommandLine.arguments,
+            "scenario": ["path": scenario, "sha256": SHA256.hex(Array(text.utf8)), "name": model.name,
+                         "arms": model.arms.map(\.name), "levels": model.levels] as [String: Any],
+            "aggregateModel": ["mode": options.mode.rawValue, "method": options.method.rawValue,
+                               "dtYears": options.dtYears ?? model.arms[0].stepYears, "exposure": options.exposure.rawValue] as [String: Any],
+            "approximations": Dictionary(uniqueKeysWithValues: zip(model.arms.map(\.name), aggregates.results.map(\.approximations))),
+            "wallSeconds": seconds,
+            "files": ["aggregate.csv", "manifest.json", "scenario.yaml"],
+        ]
+        let json = (try? JSONSerialization.data(withJSONObject: manifest, options: [.prettyPrinted, .sortedKeys])) ?? Data()
+        do {
+            try OutputFolder.write([("aggregate.csv", Array(Comparison.aggregateCSV(model, aggregates).utf8)),
+                                    ("manifest.json", Array(json) + [10]), ("scenario.yaml", Array(text.utf8))], to: out)
+        } catch {
+            printError("girfec aggregate: \(error.description)")
+            throw ExitCode(1)
+        }
+        print(String(format: "aggregate model (%@) of %d arms in %.1f ms; wrote %@", options.label, model.arms.count, seconds * 1000, out))
+        for (arm, r) in zip(model.arms, aggregates.results) where !r.approximations.isEmpty {
+            print("  \(arm.name): " + r.approximations.joined(separator: "; "))
+        }
+    }
+}
