@@ -11,11 +11,29 @@ public struct ReplicationRow: Sendable, Equatable {
     public var replication: Int
     public var arm: Int
     public var totals: ReplicationTotals
+    /// For a later arm: the first step from which its cumulative discounted
+    /// cost stays below the first arm's to the horizon; nil if it never does
+    /// (and for the first arm).
+    public var breakEvenStep: Int?
 
-    public init(replication: Int, arm: Int, totals: ReplicationTotals) {
+    public init(replication: Int, arm: Int, totals: ReplicationTotals, breakEvenStep: Int? = nil) {
         self.replication = replication
         self.arm = arm
         self.totals = totals
+        self.breakEvenStep = breakEvenStep
+    }
+
+    /// The break-even step of `record` against the first arm's `reference`:
+    /// the first step s with cumulative discounted cost below the reference's at every step from s on.
+    public static func breakEvenStep(_ record: [Double], reference: [Double], layout: RecordLayout) -> Int? {
+        let slot = layout.slot(.cumulativeCostDiscounted, level: nil)
+        var first: Int? = nil
+        for t in stride(from: layout.steps, through: 1, by: -1) {
+            let i = layout.index(step: t, slot: slot)
+            guard record[i] < reference[i] else { break }
+            first = t
+        }
+        return first
     }
 }
 
@@ -102,7 +120,8 @@ public enum Runner {
                                                          value: outcome.record[bad])
                         }
                         records.append(outcome.record)
-                        rows.append(ReplicationRow(replication: replication, arm: a, totals: outcome.totals))
+                        let breakEven = a > 0 ? ReplicationRow.breakEvenStep(outcome.record, reference: records[0], layout: layout) : nil
+                        rows.append(ReplicationRow(replication: replication, arm: a, totals: outcome.totals, breakEvenStep: breakEven))
                         steps += outcome.totals.childSteps
                     }
                     aggregator.add(records: records)

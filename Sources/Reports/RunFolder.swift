@@ -62,6 +62,7 @@ public enum RunFolder {
             ("aggregate.csv", Array(Comparison.aggregateCSV(scenario, aggregates).utf8)),
             ("comparison.csv", Array(Comparison.comparisonCSV(scenario, state.aggregator, aggregates).utf8)),
             ("summary.json", Comparison.summaryJSON(scenario, state.aggregator, aggregates)),
+            ("summary.csv", Array(Tables.summary(scenario: scenario, rows: state.rows, settings: state.costEffectiveness).utf8)),
             ("manifest.json", manifest),
             ("scenario.yaml", Array(state.scenarioText.utf8)),
             ("state.bin", state.encoded()),
@@ -106,7 +107,10 @@ public enum RunFolder {
                 "mode": state.aggregateOptions.mode.rawValue, "method": state.aggregateOptions.method.rawValue,
                 "dtYears": state.aggregateOptions.dtYears ?? arm0.stepYears, "exposure": state.aggregateOptions.exposure.rawValue,
             ] as [String: Any],
-            "files": ["bands.csv", "replications.csv", "aggregate.csv", "comparison.csv", "summary.json", "manifest.json", "scenario.yaml", "state.bin"],
+            "willingnessToPay": ["values": state.costEffectiveness.willingnessToPay,
+                                 "curveMaximum": state.costEffectiveness.curveMaximum, "curveStep": state.costEffectiveness.curveStep] as [String: Any],
+            "files": ["bands.csv", "replications.csv", "aggregate.csv", "comparison.csv", "summary.json", "summary.csv",
+                      "manifest.json", "scenario.yaml", "state.bin"],
         ]
         let data = (try? JSONSerialization.data(withJSONObject: manifest, options: [.prettyPrinted, .sortedKeys])) ?? Data()
         return Array(data) + [10]

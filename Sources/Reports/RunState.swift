@@ -27,10 +27,13 @@ public struct RunState: Sendable {
     public var wallSeconds: Double
     /// How the aggregate model beside the agents is run.
     public var aggregateOptions: AggregateOptions
+    /// Willingness-to-pay values for summary.csv.
+    public var costEffectiveness: CostEffectiveness.Settings
 
     public init(scenarioFileName: String, scenarioText: String, seed: UInt64, replications: Int,
                 commonRandomNumbers: Bool, covered: [Range<Int>], aggregator: Aggregator, rows: [ReplicationRow],
-                childSteps: Int, wallSeconds: Double, aggregateOptions: AggregateOptions = AggregateOptions()) {
+                childSteps: Int, wallSeconds: Double, aggregateOptions: AggregateOptions = AggregateOptions(),
+                costEffectiveness: CostEffectiveness.Settings = CostEffectiveness.Settings()) {
         self.scenarioFileName = scenarioFileName
         self.scenarioText = scenarioText
         self.seed = seed
@@ -42,6 +45,7 @@ public struct RunState: Sendable {
         self.childSteps = childSteps
         self.wallSeconds = wallSeconds
         self.aggregateOptions = aggregateOptions
+        self.costEffectiveness = costEffectiveness
     }
 
     public var isComplete: Bool { covered == [0..<replications] || (replications == 0 && covered.isEmpty) }
@@ -77,6 +81,7 @@ public struct RunState: Sendable {
             if s.seed != result.seed { problems.append("seed \(s.seed) differs from \(first.source)'s \(result.seed)") }
             if s.replications != result.replications { problems.append("--replications \(s.replications) differs from \(first.source)'s \(result.replications)") }
             if s.commonRandomNumbers != result.commonRandomNumbers { problems.append("common random numbers \(s.commonRandomNumbers) differs from \(first.source)'s \(result.commonRandomNumbers)") }
+            if s.costEffectiveness != result.costEffectiveness { problems.append("willingness-to-pay settings differ from \(first.source)'s") }
             if s.aggregateOptions != result.aggregateOptions { problems.append("aggregate model \(s.aggregateOptions.label) differs from \(first.source)'s \(result.aggregateOptions.label)") }
             if !problems.isEmpty {
                 throw MergeError(description: "\(source) is not a shard of the same run as \(first.source): " + problems.joined(separator: "; "))
@@ -123,6 +128,9 @@ public struct RunState: Sendable {
         w.f64(wallSeconds)
         w.string(aggregateOptions.mode.rawValue); w.f64(aggregateOptions.dtYears ?? .nan)
         w.string(aggregateOptions.method.rawValue); w.string(aggregateOptions.exposure.rawValue)
+        w.i64(costEffectiveness.willingnessToPay.count)
+        for v in costEffectiveness.willingnessToPay { w.f64(v) }
+        w.f64(costEffectiveness.curveMaximum); w.f64(costEffectiveness.curveStep)
         let agg = aggregator
         w.i64(agg.arms); w.i64(agg.steps); w.i64(agg.slots)
         for b in agg.integerSlots { w.u8(b ? 1 : 0) }
@@ -138,7 +146,7 @@ public struct RunState: Sendable {
             let t = row.totals
             w.i64(row.replication); w.i64(row.arm); w.i64(t.childrenEver); w.f64(t.childYears); w.f64(t.cost)
             w.f64(t.costDiscounted); w.f64(t.programmeCostDiscounted); w.f64(t.qolYears); w.f64(t.qolYearsDiscounted)
-            w.i64(t.childSteps); w.i64(t.finalStocks.count)
+            w.i64(t.childSteps); w.i64(row.breakEvenStep ?? -1); w.i64(t.finalStocks.count)
             for s in t.finalStocks { w.i64(s) }
         }
         return w.data
@@ -163,6 +171,11 @@ public struct RunState: Sendable {
               let mode = AggregateMode(rawValue: modeText), let method = IntegrationMethod(rawValue: methodText),
               let exposure = ExposureTracking(rawValue: exposureText) else { throw fail("truncated header") }
         let aggregateOptions = AggregateOptions(mode: mode, dtYears: dt.isNaN ? nil : dt, method: method, exposure: exposure)
+        guard let wtpCount = r.i64(), wtpCount >= 0, wtpCount < 1 << 16 else { throw fail("truncated header") }
+        var wtp: [Double] = []
+        for _ in 0..<wtpCount { guard let v = r.f64() else { throw fail("truncated header") }; wtp.append(v) }
+        guard let curveMaximum = r.f64(), let curveStep = r.f64() else { throw fail("truncated header") }
+        let ce = CostEffectiveness.Settings(willingnessToPay: wtp, curveMaximum: curveMaximum, curveStep: curveStep)
         guard let arms = r.i64(), let steps = r.i64(), let slots = r.i64(),
               arms > 0, steps >= 0, slots > 0, arms < 256, steps < 1 << 20, slots < 1 << 20 else { throw fail("truncated shape") }
         var integerSlots: [Bool] = []
@@ -185,18 +198,20 @@ public struct RunState: Sendable {
         for _ in 0..<rowCount {
             guard let rep = r.i64(), let arm = r.i64(), let ever = r.i64(), let years = r.f64(), let cost = r.f64(),
                   let costD = r.f64(), let prog = r.f64(), let qol = r.f64(), let qolD = r.f64(), let cs = r.i64(),
-                  let levels = r.i64(), levels >= 0, levels < 1 << 16 else { throw fail("truncated row") }
+                  let breakEven = r.i64(), let levels = r.i64(), levels >= 0, levels < 1 << 16 else { throw fail("truncated row") }
             var finals: [Int] = []
             for _ in 0..<levels { guard let s = r.i64() else { throw fail("truncated row") }; finals.append(s) }
             rows.append(ReplicationRow(replication: rep, arm: arm, totals: ReplicationTotals(
                 childrenEver: ever, childYears: years, cost: cost, costDiscounted: costD, programmeCostDiscounted: prog,
-                qolYears: qol, qolYearsDiscounted: qolD, finalStocks: finals, childSteps: cs)))
+                qolYears: qol, qolYearsDiscounted: qolD, finalStocks: finals, childSteps: cs),
+                breakEvenStep: breakEven >= 0 ? breakEven : nil))
         }
         guard r.atEnd else { throw fail("trailing bytes") }
         return RunState(scenarioFileName: fileName, scenarioText: text, seed: seed, replications: n,
                         commonRandomNumbers: crn == 1, covered: covered,
                         aggregator: Aggregator(arms: arms, steps: steps, integerSlots: integerSlots, cells: cells),
-                        rows: rows, childSteps: childSteps, wallSeconds: wall, aggregateOptions: aggregateOptions)
+                        rows: rows, childSteps: childSteps, wallSeconds: wall, aggregateOptions: aggregateOptions,
+                        costEffectiveness: ce)
     }
 }
 

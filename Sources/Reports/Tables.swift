@@ -37,10 +37,37 @@ public enum Tables {
         return out
     }
 
+    public static let summaryHeader = ["arm", "comparator", "measure", "willingness_to_pay", "replications", "mean", "mcse",
+                                       "ci_low", "ci_high", "p2_5", "p50", "p97_5"]
+
+    /// summary.csv: cost-effectiveness of every later arm against the first, from paired replications.
+    public static func summary(scenario: Scenario, rows: [ReplicationRow], settings: CostEffectiveness.Settings) -> String {
+        var out = CSV.row(summaryHeader)
+        let comparator = scenario.arms[0].name
+        var first: [Int: ReplicationTotals] = [:]
+        for row in rows where row.arm == 0 { first[row.replication] = row.totals }
+        for a in scenario.arms.indices.dropFirst() {
+            let pairs = rows.filter { $0.arm == a }.compactMap { row -> CostEffectiveness.Pair? in
+                guard let base = first[row.replication] else { return nil }
+                return CostEffectiveness.Pair(
+                    deltaCost: row.totals.costDiscounted - base.costDiscounted,
+                    deltaQol: row.totals.qolYearsDiscounted - base.qolYearsDiscounted,
+                    breakEvenYears: row.breakEvenStep.map { Double($0 * scenario.arms[0].stepMonths) / 12 })
+            }
+            for r in CostEffectiveness.summarise(pairs, willingnessToPay: settings.willingnessToPay, curve: settings.curve) {
+                out += CSV.row([CSV.text(scenario.arms[a].name), CSV.text(comparator), r.measure,
+                                r.willingnessToPay.map(CSV.number) ?? "", String(r.replications), CSV.number(r.mean),
+                                CSV.number(r.mcse), CSV.number(r.ciLow), CSV.number(r.ciHigh), CSV.number(r.p2_5),
+                                CSV.number(r.p50), CSV.number(r.p97_5)])
+            }
+        }
+        return out
+    }
+
     public static func replicationsHeader(levels: [String]) -> [String] {
         ["replication", "arm", "children_ever", "child_years", "cost", "cost_discounted", "programme_cost_discounted",
          "qol_years", "qol_years_discounted", "cost_discounted_per_child", "qol_years_discounted_per_child"]
-            + levels.map { "final_stock_\($0)" } + ["delta_cost_discounted", "delta_qol_years_discounted"]
+            + levels.map { "final_stock_\($0)" } + ["delta_cost_discounted", "delta_qol_years_discounted", "break_even_years"]
     }
 
     /// One row per replication and arm, with totals and the paired difference from the first arm.
@@ -57,7 +84,8 @@ public enum Tables {
                          CSV.number(t.costDiscounted / ever), CSV.number(t.qolYearsDiscounted / ever)]
             cells += t.finalStocks.map { String($0) }
             cells += [CSV.number(t.costDiscounted - (first?.costDiscounted ?? .nan)),
-                      CSV.number(t.qolYearsDiscounted - (first?.qolYearsDiscounted ?? .nan))]
+                      CSV.number(t.qolYearsDiscounted - (first?.qolYearsDiscounted ?? .nan)),
+                      row.breakEvenStep.map { CSV.number(Double($0 * scenario.arms[0].stepMonths) / 12) } ?? ""]
             out += CSV.row(cells)
         }
         return out

@@ -47,6 +47,26 @@ struct Run: ParsableCommand {
     @OptionGroup(title: "The aggregate model beside the agents (aggregate.csv, comparison.csv, summary.json)")
     var aggregate: AggregateFlags
 
+    @Option(help: "Willingness to pay per QoL-year for net monetary benefit in summary.csv, £, comma-separated.")
+    var wtp: String = "20000,30000"
+
+    @Option(help: "The acceptability curve in summary.csv runs from £0 to this, per QoL-year.")
+    var ceacMax: Double = 100_000
+
+    @Option(help: "Step of the acceptability curve, £ per QoL-year.")
+    var ceacStep: Double = 1_000
+
+    func costEffectivenessSettings() throws -> CostEffectiveness.Settings {
+        let values = wtp.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
+        guard !values.isEmpty, values.allSatisfy({ $0 != nil && $0! >= 0 && $0!.isFinite }) else {
+            throw ValidationError("--wtp must be comma-separated amounts >= 0 in £ per QoL-year, e.g. 20000,30000, but is '\(wtp)'.")
+        }
+        guard ceacMax >= 0, ceacStep > 0, ceacMax / ceacStep <= 100_000 else {
+            throw ValidationError("--ceac-max must be >= 0 and --ceac-step > 0 with at most 100000 points, but they are \(ceacMax) and \(ceacStep).")
+        }
+        return CostEffectiveness.Settings(willingnessToPay: values.map { $0! }, curveMaximum: ceacMax, curveStep: ceacStep)
+    }
+
     func validate() throws {
         guard replications >= 1 else { throw ValidationError("--replications must be at least 1, but is \(replications).") }
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1, but is \(threads).") }
@@ -73,6 +93,7 @@ struct Run: ParsableCommand {
             throw ExitCode(invalidInputStatus)
         }
         let aggregateOptions = try aggregate.options()
+        let ceSettings = try costEffectivenessSettings()
         do { _ = try Comparison.Aggregates.run(model, options: aggregateOptions) } catch {
             printError("girfec run: the aggregate model cannot run: \(error)\nNothing was run or written.")
             throw ExitCode(invalidInputStatus)
@@ -96,7 +117,7 @@ struct Run: ParsableCommand {
                              replications: replications, commonRandomNumbers: !independentStreams,
                              covered: result.covered.isEmpty ? [] : [result.covered], aggregator: result.aggregator,
                              rows: result.rows, childSteps: result.childSteps, wallSeconds: result.wallSeconds,
-                             aggregateOptions: aggregateOptions)
+                             aggregateOptions: aggregateOptions, costEffectiveness: ceSettings)
         let context = RunFolder.Context(command: CommandLine.arguments, scenarioPath: scenario, shard: shard.description,
                                         threads: threads, startedAt: started)
         do {

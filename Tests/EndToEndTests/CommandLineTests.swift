@@ -51,7 +51,11 @@ struct CommandLineTests {
         #expect(r.stdout.contains("practice − baseline: Δcost"))
         let files = try FileManager.default.contentsOfDirectory(atPath: out).sorted()
         #expect(files == ["aggregate.csv", "bands.csv", "comparison.csv", "manifest.json", "replications.csv", "scenario.yaml",
-                          "state.bin", "summary.json"])
+                          "state.bin", "summary.csv", "summary.json"])
+        let summary = try String(contentsOfFile: out + "/summary.csv", encoding: .utf8)
+        #expect(summary.hasPrefix("arm,comparator,measure,willingness_to_pay,replications,mean,mcse,ci_low,ci_high,p2_5,p50,p97_5\n"))
+        #expect(summary.contains("\npractice,baseline,net_monetary_benefit,20000,6,"))
+        #expect(summary.contains("\npractice,baseline,probability_cost_effective,100000,6,"))
         let bands = try String(contentsOfFile: out + "/bands.csv", encoding: .utf8)
         #expect(bands.hasPrefix("arm,step,time_years,quantity,level,from_level,to_level,replications,mean,mcse,ci_low,ci_high,p2_5,p5,p25,p50,p75,p95,p97_5\n"))
         #expect(bands.contains("\npractice,24,2,delta_cumulative_cost_discounted,all,,,6,"))
@@ -74,7 +78,7 @@ struct CommandLineTests {
         }
         let m = try Self.girfec(["merge", base + "/s2", base + "/s1", "--out", base + "/merged"])
         #expect(m.status == 0, "stderr: \(m.stderr)")
-        for file in ["bands.csv", "replications.csv", "aggregate.csv", "comparison.csv", "summary.json"] {
+        for file in ["bands.csv", "replications.csv", "aggregate.csv", "comparison.csv", "summary.json", "summary.csv"] {
             let a = try Data(contentsOf: URL(fileURLWithPath: base + "/whole/" + file))
             let b = try Data(contentsOf: URL(fileURLWithPath: base + "/merged/" + file))
             #expect(a == b, "\(file) differs between one run and merged shards")
