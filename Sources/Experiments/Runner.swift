@@ -110,10 +110,14 @@ public enum Runner {
                 let replication = range.lowerBound + i
                 do {
                     var records: [[Double]] = []
+                    var reference: [Double]? = nil
                     for (a, t) in tables.enumerated() {
+                        if a > 0, t.arm.reinvestment != nil, reference == nil {
+                            reference = Rewards.costRatePath(record: records[0], layout: layout, arm: tables[0].arm)
+                        }
                         let outcome = try Engine.run(tables: t, seed: plan.seed, replication: UInt32(replication),
                                                      armLane: plan.commonRandomNumbers ? 0 : UInt8(a),
-                                                     population: populations[a])
+                                                     population: populations[a], referenceCostPerYear: reference)
                         if let bad = outcome.record.firstIndex(where: { abs($0) > ExactMoments.largestMagnitude }) {
                             throw RunError.valueTooLarge(arm: t.arm.name,
                                                          quantity: layout.slots[bad % layout.slotCount].quantity.rawValue,

@@ -63,8 +63,11 @@ public final class Population {
 /// child meets the same numbers in every arm (common random numbers)
 /// whatever happens to other children.
 public enum Engine {
+    /// - Parameter referenceCostPerYear: the first arm's cost rate at each time point of this
+    ///   replication (0 ... steps), for the reinvestment loop; ignored without reinvestment.
     public static func run(tables: ArmTables, seed: UInt64, replication: UInt32, armLane: UInt8 = 0,
-                           population: Population = Population()) throws(EngineError) -> ReplicationOutcome {
+                           population: Population = Population(),
+                           referenceCostPerYear: [Double]? = nil) throws(EngineError) -> ReplicationOutcome {
         let arm = tables.arm
         let layout = tables.layout
         let n = arm.levels.count
@@ -120,6 +123,14 @@ public enum Engine {
         var staySum = [Int](repeating: 0, count: n), stayCount = [Int](repeating: 0, count: n)
         var worst: (level: Int, leave: Double, red: Double, green: Double)? = nil
 
+        // The reinvestment loop: intensity, exposure and multipliers computed step by step.
+        let loop = arm.reinvestment.flatMap { r in r.fraction > 0 ? r : nil }
+        let dynamic = loop != nil && referenceCostPerYear != nil
+        var loopState = loop.map { Reinvestment.State($0, stepYears: arm.stepYears) }
+        var cumulative = [[Double]](repeating: [Double](repeating: 0, count: arm.practices.count), count: dynamic ? steps + 1 : 0)
+        var stepMultipliers = [Double](repeating: 1, count: dynamic ? 2 * masks * cohorts : 0)
+        var money = [Double](repeating: 0, count: steps + 1)
+
         for t in stride(from: 1, through: steps, by: 1) {
             for i in flows.indices { flows[i] = 0 }
             for i in 0..<n { exits[i] = 0; entries[i] = 0; staySum[i] = 0; stayCount[i] = 0 }
@@ -127,10 +138,21 @@ public enum Engine {
             var reachedExits = 0
             var count = pop.count
             childSteps += count
+            if dynamic, let loop, let state = loopState {
+                var x = tables.schedule.intensity[t - 1]
+                x[loop.practice] = loop.intensity(planned: x[loop.practice], moneyPerYear: state.moneyPerYear)
+                for p in x.indices { cumulative[t][p] = cumulative[t - 1][p] + x[p] * arm.stepYears }
+                stepMultipliers.withUnsafeMutableBufferPointer {
+                    PracticeSchedule.fillStep(t, practices: arm.practices, intensity: x, cumulative: cumulative, cohorts: cohorts, into: $0)
+                }
+                money[t] = state.moneyPerYear
+            }
+            let multiplierSource = dynamic ? stepMultipliers : tables.schedule.multipliers
+            let multiplierBase = dynamic ? 0 : tableBase
             let odd = t % 2 == 1
             let position = UInt32((t - 1) / 2)
             let lastStep = UInt16(t - 1)
-            tables.schedule.multipliers.withUnsafeBufferPointer { mult in
+            multiplierSource.withUnsafeBufferPointer { mult in
             tables.baseRed.withUnsafeBufferPointer { baseRed in
             tables.baseGreen.withUnsafeBufferPointer { baseGreen in
             tables.redCumulative.withUnsafeBufferPointer { redCum in
@@ -170,7 +192,7 @@ public enum Engine {
                         w0 = b.2; w1 = b.3
                     }
                     let u = Philox.unit(w0)
-                    let mi = tableBase + 2 * (Int(mask[c]) * cohorts + Int(entry[c]))
+                    let mi = multiplierBase + 2 * (Int(mask[c]) * cohorts + Int(entry[c]))
                     let band = Int(ageBand[min(Int(age[c]), ageBandTop)])
                     let base = (from * ageBands + band) * durBands + Int(durBand[from * (durCap + 1) + min(Int(dur[c]), durCap)])
                     let pRed = baseRed[base] * mult[mi]
@@ -258,6 +280,11 @@ public enum Engine {
             for l in 0..<n { stock[l] += entries[l] - exits[l] }
             stockPath[t] = stock
             reachedPath[t] = reachedNow
+            if dynamic, let reference = referenceCostPerYear {
+                let own = Rewards.costRatePerYear(arm: arm, stocks: stock.map(Double.init), reached: Double(reachedNow),
+                                                  timeYears: Double(t) * arm.stepYears, preventionMoneyPerYear: money[t])
+                loopState?.record(savingsPerYear: reference[t] - own)
+            }
             let entriesAll = entries.reduce(0, +), exitsAll = exits.reduce(0, +)
             let stayAll = staySum.reduce(0, +), leaversAll = stayCount.reduce(0, +)
             for l in 0...n {
@@ -272,6 +299,7 @@ public enum Engine {
         layout.fillInflowOutflow(&record)
         let totals = Rewards.fill(record: &record, layout: layout, arm: arm,
                                   stocks: stockPath.map { $0.map(Double.init) }, reached: reachedPath.map(Double.init),
+                                  preventionMoneyPerYear: dynamic ? money : nil,
                                   childrenEver: Int(nextId), childSteps: childSteps)
         return ReplicationOutcome(record: record, totals: totals)
     }

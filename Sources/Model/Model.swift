@@ -165,6 +165,8 @@ public struct ArmModel: Sendable {
     public var costDiscountRatePerYear: Double
     public var qolDiscountRatePerYear: Double
     public var rewardTiming: RewardTiming
+    /// Savings reinvested in prevention (nil: no feedback).
+    public var reinvestment: Reinvestment? = nil
 
     public var stepYears: Double { Double(stepMonths) / 12 }
     public var horizonYears: Double { Double(steps * stepMonths) / 12 }

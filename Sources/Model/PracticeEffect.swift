@@ -94,29 +94,47 @@ public struct PracticeSchedule: Sendable {
         }
         intensity = x
         let cohorts = steps + 1
-        var table = [Double](repeating: 1, count: 2 * steps * masks * cohorts)
-        for t in stride(from: 1, through: steps, by: 1) {
-            for e in 0..<t {  // entry steps that can be present in step t
-                var strength = [Double](repeating: 0, count: k)
-                for p in 0..<k {
-                    let practice = arm.practices[p]
-                    strength[p] = practice.effect.strength(
-                        intensity: x[t - 1][p], exposureYears: cumulative[t][p] - cumulative[e][p],
-                        timeToEffectYears: practice.timeToEffectYears)
-                }
-                for mask in 0..<masks {
-                    var red = 1.0, green = 1.0
-                    for p in 0..<k where mask & (1 << p) != 0 {
-                        red *= 1 - arm.practices[p].escalationEffect * strength[p]
-                        green *= 1 + arm.practices[p].stepDownEffect * strength[p]
-                    }
-                    let i = 2 * (((t - 1) * masks + mask) * cohorts + e)
-                    table[i] = red
-                    table[i + 1] = green
-                }
+        let (stepCount, maskCount) = (steps, masks)
+        var table = [Double](repeating: 1, count: 2 * stepCount * maskCount * cohorts)
+        table.withUnsafeMutableBufferPointer { buffer in
+            for t in stride(from: 1, through: stepCount, by: 1) {
+                let row = UnsafeMutableBufferPointer(rebasing: buffer[2 * (t - 1) * maskCount * cohorts ..< 2 * t * maskCount * cohorts])
+                Self.fillStep(t, practices: arm.practices, intensity: x[t - 1], cumulative: cumulative, cohorts: cohorts, into: row)
             }
         }
         multipliers = table
+    }
+
+    /// One step's (red, green) multipliers for every mask and entry step:
+    /// `row[2 · (mask · cohorts + e)]` and the next. Entry steps from t on are
+    /// not filled (no such child is present in step t).
+    ///
+    /// - Parameters:
+    ///   - intensity: x_k in this step.
+    ///   - cumulative: C_k(u) for u = 0 ... t, exposure accumulated to the end of step u.
+    public static func fillStep(_ t: Int, practices: [Practice], intensity x: [Double], cumulative: [[Double]],
+                                cohorts: Int, into row: UnsafeMutableBufferPointer<Double>) {
+        let k = practices.count
+        let masks = 1 << k
+        var strength = [Double](repeating: 0, count: k)
+        for e in 0..<t {  // entry steps that can be present in step t
+            for p in 0..<k {
+                let practice = practices[p]
+                strength[p] = practice.effect.strength(
+                    intensity: x[p], exposureYears: cumulative[t][p] - cumulative[e][p],
+                    timeToEffectYears: practice.timeToEffectYears)
+            }
+            for mask in 0..<masks {
+                var red = 1.0, green = 1.0
+                for p in 0..<k where mask & (1 << p) != 0 {
+                    red *= 1 - practices[p].escalationEffect * strength[p]
+                    green *= 1 + practices[p].stepDownEffect * strength[p]
+                }
+                let i = 2 * (mask * cohorts + e)
+                row[i] = red
+                row[i + 1] = green
+            }
+        }
     }
 
     /// (red, green) multipliers in `step` (1-based) for coverage `mask` and entry step `entryStep`.

@@ -56,8 +56,29 @@ public enum Rewards {
         }
     }
 
+    /// The cost rate at a time point, £ per year: Σ_l stock_l · (cost_l + addOn_l) + programme cost
+    /// per year + cost per child reached × children reached + prevention money. Drives the reinvestment loop.
+    public static func costRatePerYear(arm: ArmModel, stocks: [Double], reached: Double, timeYears: Double,
+                                       preventionMoneyPerYear: Double) -> Double {
+        var rate = arm.programmeCostPerYear.value(at: timeYears) + arm.programmeCostPerChildReachedPerYear * reached
+            + preventionMoneyPerYear
+        for (l, level) in arm.levels.enumerated() { rate += stocks[l] * (level.costPerChildYear + level.addOnCostPerChildYear) }
+        return rate
+    }
+
+    /// The cost rate at every time point (0 ... steps) of a record: the reference path of the reinvestment loop.
+    public static func costRatePath(record: [Double], layout: RecordLayout, arm: ArmModel) -> [Double] {
+        (0...layout.steps).map { t in
+            let stocks = (0..<layout.levelCount).map { record[layout.index(step: t, slot: layout.slot(.stock, level: $0))] }
+            let reached = record[layout.index(step: t, slot: layout.slot(.childrenReached, level: nil))]
+            return costRatePerYear(arm: arm, stocks: stocks, reached: reached, timeYears: Double(t) * arm.stepYears,
+                                   preventionMoneyPerYear: 0)
+        }
+    }
+
+    /// - Parameter preventionMoneyPerYear: reinvested money at each time point (0 ... steps), part of the programme's cost.
     public static func fill(record: inout [Double], layout: RecordLayout, arm: ArmModel, stocks: [[Double]], reached: [Double],
-                     childrenEver: Int, childSteps: Int) -> ReplicationTotals {
+                            preventionMoneyPerYear: [Double]? = nil, childrenEver: Int, childSteps: Int) -> ReplicationTotals {
         let n = arm.levels.count, dt = arm.stepYears
         let unitCost = arm.levels.map { $0.costPerChildYear + $0.addOnCostPerChildYear }
         let qol = arm.levels.map(\.qolWeight)
@@ -95,7 +116,7 @@ public enum Rewards {
             var programme = 0.0, programmeD = 0.0
             for (k, w) in points where w > 0 {
                 let rate = arm.programmeCostPerYear.value(at: Double(k) * dt)
-                    + arm.programmeCostPerChildReachedPerYear * reached[k]
+                    + arm.programmeCostPerChildReachedPerYear * reached[k] + (preventionMoneyPerYear?[k] ?? 0)
                 programme += w * dt * rate
                 programmeD += w * dt * rate * discount(arm.costDiscountRatePerYear, k)
             }

@@ -4,7 +4,7 @@ import Foundation
 /// broken rule at once. The format is documented in docs/scenario-format.md.
 public enum ScenarioDecoder {
     static let topLevelKeys = ["name", "description", "time", "levels", "areas", "population", "transitions",
-                               "practice", "programme", "discounting", "rewardTiming", "arms"]
+                               "practice", "programme", "reinvestment", "discounting", "rewardTiming", "arms"]
     static let armKeys = topLevelKeys.filter { !["name", "description", "arms"].contains($0) }
     /// Practice variables per arm; coverage masks are bytes and the schedule has 2^k masks.
     public static let maximumPractices = 6
@@ -73,6 +73,10 @@ public enum ScenarioDecoder {
         }
         if !log.issues.isEmpty || arms.count != armTrees.count {
             throw ScenarioError(file: file, issues: log.issues)
+        }
+        if let first = arms.first, first.reinvestment != nil, arms.count > 1 {
+            log.add(path: "arms.\(first.name).reinvestment", line: nil as Int?, found: "reinvestment in the first arm",
+                    expected: "reinvestment only in later arms: savings are measured against the first arm")
         }
         if let first = arms.first {
             for arm in arms.dropFirst() where arm.levels.map(\.name) != first.levels.map(\.name)
@@ -276,6 +280,27 @@ struct ArmReader {
             if let v = d["costRatePerYear"] { costRate = log.number(v, .unit) ?? costRate }
             if let v = d["qolRatePerYear"] { qolRate = log.number(v, .unit) ?? qolRate }
         }
+        var reinvestment: Reinvestment? = nil
+        if let rt = top["reinvestment"], let r = log.fields(rt, allowed: ["fraction", "delayYears", "smoothingYears", "practice", "moneyScalePerYear"],
+                                                            what: "reinvestment of savings") {
+            let fraction = r.required("fraction", expected: "r in [0, 1]: the share of smoothed savings that funds prevention").flatMap { log.number($0, .unit) }
+            let delay = r["delayYears"].flatMap { log.number($0, .nonNegative) } ?? 1
+            let smoothing = r["smoothingYears"].flatMap { log.number($0, .nonNegative) } ?? 1
+            let scale = r.required("moneyScalePerYear", expected: "M0 > 0, pounds per year that close 63 % of the gap to full intensity")
+                .flatMap { log.number($0, .positive) }
+            var index: Int? = nil
+            if let pt = r.required("practice", expected: "the name of the practice variable the money raises"), let name = log.string(pt) {
+                index = practices.firstIndex { $0.name == name }
+                if index == nil {
+                    log.add(pt, found: "'\(name)', which is not a practice variable of this arm",
+                            expected: "one of the practice variables: \(practices.map(\.name).joined(separator: ", "))")
+                }
+            }
+            if let fraction, let scale, let index {
+                reinvestment = Reinvestment(fraction: fraction, delaySteps: Int((delay * 12 / Double(stepMonths)).rounded()),
+                                            smoothingYears: smoothing, practice: index, moneyScalePerYear: scale)
+            }
+        }
         var timing = RewardTiming.halfCycle
         if let v = top["rewardTiming"] { timing = log.choice(v, RewardTiming.allCases.map { ($0.rawValue, $0) }) ?? timing }
 
@@ -289,7 +314,7 @@ struct ArmReader {
             transitionPerStep: perStep, transitionConversion: conversion, ageMultipliers: ageMultipliers,
             durationMultipliers: durations, practices: practices, programmeCostPerYear: programmeCost,
             programmeCostPerChildReachedPerYear: perChildReached, costDiscountRatePerYear: costRate,
-            qolDiscountRatePerYear: qolRate, rewardTiming: timing)
+            qolDiscountRatePerYear: qolRate, rewardTiming: timing, reinvestment: reinvestment)
         checkStayProbabilities(arm, practiceTree: practiceTree ?? tree)
         return log.issues.count == before ? arm : nil
     }
@@ -534,9 +559,12 @@ struct ArmReader {
     }
 
     /// The rule of MODEL.md: with every multiplier at the largest value a
-    /// child can meet in a step, the stay probability must stay >= 0.
+    /// child can meet in a step, the stay probability must stay >= 0. With
+    /// reinvestment, the practice it funds is checked at full intensity.
     private func checkStayProbabilities(_ arm: ArmModel, practiceTree: Tree) {
-        let schedule = PracticeSchedule(arm: arm)
+        var worstCase = arm
+        if let r = arm.reinvestment, r.fraction > 0 { worstCase.practices[r.practice].intensity = Trajectory(constant: 1) }
+        let schedule = PracticeSchedule(arm: worstCase)
         let limits = StayCheck.firstViolations(arm: arm, schedule: schedule)
         for v in limits {
             log.add(practiceTree, found: v.description,

@@ -16,13 +16,18 @@ public enum Comparison {
         /// - Parameter attribution: also run the exposure-per-stock variant (for summary.json).
         public static func run(_ scenario: Scenario, options: AggregateOptions, attribution: Bool = true) throws(AggregateError) -> Aggregates {
             var results: [AggregateResult] = [], stocks: [AggregateResult] = []
-            for arm in scenario.arms {
-                let main = try AggregateModel.run(arm: arm, options: options)
+            let layout = RecordLayout(levelCount: scenario.levels.count, steps: scenario.arms[0].steps)
+            for (a, arm) in scenario.arms.enumerated() {
+                let reference = a > 0 && arm.reinvestment != nil
+                    ? Rewards.costRatePath(record: results[0].record, layout: layout, arm: scenario.arms[0]) : nil
+                let referenceStocks = a > 0 && arm.reinvestment != nil
+                    ? Rewards.costRatePath(record: stocks[0].record, layout: layout, arm: scenario.arms[0]) : nil
+                let main = try AggregateModel.run(arm: arm, options: options, referenceCostPerYear: reference)
                 results.append(main)
                 var variant = options
                 variant.exposure = .stocks
                 stocks.append(attribution && options.exposure != .stocks && !arm.practices.isEmpty
-                              ? try AggregateModel.run(arm: arm, options: variant) : main)
+                              ? try AggregateModel.run(arm: arm, options: variant, referenceCostPerYear: referenceStocks) : main)
             }
             return Aggregates(options: options, results: results, exposureStocks: stocks)
         }

@@ -27,9 +27,12 @@ import Model
 /// - exposure: one mean per group (`meanField`) or per age stock (`stocks`);
 ///   the effect is then f(mean exposure), not the mean of f (Jensen's inequality).
 public enum AggregateModel {
-    public static func run(arm: ArmModel, options: AggregateOptions = AggregateOptions()) throws(AggregateError) -> AggregateResult {
+    /// - Parameter referenceCostPerYear: the first arm's cost rate at each time point, for the
+    ///   reinvestment loop (ignored without reinvestment).
+    public static func run(arm: ArmModel, options: AggregateOptions = AggregateOptions(),
+                           referenceCostPerYear: [Double]? = nil) throws(AggregateError) -> AggregateResult {
         var engine = try Runner(arm: arm, options: options)
-        return engine.run()
+        return engine.run(referenceCostPerYear: referenceCostPerYear)
     }
 
     /// Each level's stationary mean leave multiplier under duration dependence (1 without it).
@@ -165,7 +168,7 @@ public enum AggregateModel {
             return shares
         }
 
-        mutating func run() -> AggregateResult {
+        mutating func run(referenceCostPerYear: [Double]?) -> AggregateResult {
             let layout = RecordLayout(levelCount: n, steps: arm.steps)
             var record = [Double](repeating: 0, count: layout.recordSize)
             let k = arm.practices.count
@@ -206,13 +209,20 @@ public enum AggregateModel {
             summarise(0)
             var childrenEver = stocksPath[0].reduce(0, +)
             var childSteps = 0.0
+            let loop = arm.reinvestment.flatMap { r in r.fraction > 0 && referenceCostPerYear != nil ? r : nil }
+            var loopState = loop.map { Reinvestment.State($0, stepYears: arm.stepYears) }
+            var money = [Double](repeating: 0, count: arm.steps + 1)
 
             for t in stride(from: 1, through: arm.steps, by: 1) {
                 childSteps += stocksPath[t - 1].reduce(0, +)
                 var flows = [Double](repeating: 0, count: n * n)
                 var exits = [Double](repeating: 0, count: n)
                 var entries = [Double](repeating: 0, count: n)
-                let x = k > 0 ? schedule.intensity[t - 1] : []
+                var x = k > 0 ? schedule.intensity[t - 1] : []
+                if let loop, let state = loopState {
+                    x[loop.practice] = loop.intensity(planned: x[loop.practice], moneyPerYear: state.moneyPerYear)
+                    money[t] = state.moneyPerYear
+                }
                 var m = [Double](repeating: 1, count: n * n)
                 var moved = [Double](repeating: 0, count: n)
 
@@ -336,6 +346,11 @@ public enum AggregateModel {
 
                 // 4. Record the step.
                 summarise(t)
+                if loop != nil, let reference = referenceCostPerYear {
+                    let own = Rewards.costRatePerYear(arm: arm, stocks: stocksPath[t], reached: reachedPath[t],
+                                                      timeYears: Double(t) * dt, preventionMoneyPerYear: money[t])
+                    loopState?.record(savingsPerYear: reference[t] - own)
+                }
                 for i in 0..<n {
                     for j in 0..<n where i != j {
                         record[layout.index(step: t, slot: layout.flowSlot(from: i, to: j))] = flows[i * n + j]
@@ -360,6 +375,7 @@ public enum AggregateModel {
                 }
             }
             let totals = Rewards.fill(record: &record, layout: layout, arm: arm, stocks: stocksPath, reached: reachedPath,
+                                      preventionMoneyPerYear: loop != nil ? money : nil,
                                       childrenEver: Int(childrenEver.rounded()), childSteps: Int(childSteps.rounded()))
             return AggregateResult(record: record, totals: totals, approximations: approximations)
         }

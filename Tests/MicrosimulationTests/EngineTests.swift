@@ -213,4 +213,38 @@ struct EngineTests {
         }
         #expect(record[layout.index(step: arm.steps, slot: layout.slot(.stock, level: 2))] > 0, "some children must have died")
     }
+
+    /// The reinvestment loop recomputes the practice multipliers step by step.
+    /// When its money cannot move intensity (an enormous M₀), the records equal
+    /// those of the precomputed table bit for bit; with a realistic M₀ and
+    /// positive savings, the arm spends money on prevention.
+    @Test func reinvestmentLoopMatchesTheStaticScheduleWhenMoneyHasNoEffect() throws {
+        let loop = "    reinvestment: {fraction: 0.5, delayYears: 0.25, smoothingYears: 0.5, practice: relational, moneyScalePerYear: SCALE}"
+        func arms(_ scale: String) throws -> [ArmModel] {
+            let yaml = Fixtures.smallScenario.replacingOccurrences(of: "    programme: {costPerYear: 50000}",
+                                                                   with: "    programme: {costPerYear: 50000}\n" + loop.replacingOccurrences(of: "SCALE", with: scale))
+            return try Fixtures.scenario(yaml).arms
+        }
+        let plain = try Fixtures.scenario(Fixtures.smallScenario).arms
+        let reference = try Engine.run(tables: ArmTables(arm: plain[0]), seed: 9, replication: 2).record
+        let layout = RecordLayout(levelCount: plain[0].levels.count, steps: plain[0].steps)
+        let path = Rewards.costRatePath(record: reference, layout: layout, arm: plain[0])
+        let staticRecord = try Engine.run(tables: ArmTables(arm: plain[1]), seed: 9, replication: 2).record
+        let inert = try arms("1e300")[1]
+        #expect(inert.reinvestment != nil)
+        let inertRecord = try Engine.run(tables: ArmTables(arm: inert), seed: 9, replication: 2, referenceCostPerYear: path).record
+        let programme = layout.slot(.programmeCost, level: nil)
+        for t in 0...layout.steps {
+            for s in 0..<layout.slotCount where s != programme {
+                let i = layout.index(step: t, slot: s)
+                #expect(inertRecord[i].bitPattern == staticRecord[i].bitPattern, "step \(t), \(layout.slots[s].quantity)")
+            }
+        }
+        // A reference £1m a year dearer: savings are positive, so money flows after the delay.
+        let dearer = path.map { $0 + 1_000_000 }
+        let active = try Engine.run(tables: ArmTables(arm: try arms("100000")[1]), seed: 9, replication: 2, referenceCostPerYear: dearer).record
+        let spent = (1...layout.steps).reduce(0.0) { $0 + active[layout.index(step: $1, slot: programme)] }
+        let planned = (1...layout.steps).reduce(0.0) { $0 + staticRecord[layout.index(step: $1, slot: programme)] }
+        #expect(spent > planned, "reinvested money is spent on prevention: \(spent) vs \(planned)")
+    }
 }

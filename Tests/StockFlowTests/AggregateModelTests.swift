@@ -124,6 +124,22 @@ struct AggregateModelTests {
     }
 }
 
+@Suite("Reinvestment in the aggregate model")
+struct ReinvestmentTests {
+    /// Reinvesting savings raises intensity: more money spent on prevention,
+    /// fewer children in the top level, than the same arm with fraction 0.
+    @Test func reinvestedSavingsBuyMorePractice() throws {
+        let scenario = try Fixtures.scenario(try String(contentsOfFile: "experiments/reinvestment/scenario.yaml", encoding: .utf8))
+        let aggregates = try Comparison.Aggregates.run(scenario, options: AggregateOptions(), attribution: false)
+        let layout = RecordLayout(levelCount: scenario.levels.count, steps: scenario.arms[0].steps)
+        let (without, with) = (aggregates.results[1].record, aggregates.results[2].record)
+        let top = layout.index(step: layout.steps, slot: layout.slot(.stock, level: scenario.levels.count - 1))
+        let programme = layout.index(step: layout.steps, slot: layout.slot(.programmeCost, level: nil))
+        #expect(with[programme] > without[programme])
+        #expect(with[top] < without[top], "top-level stock with reinvestment \(with[top]), without \(without[top])")
+    }
+}
+
 @Suite("Agents beside the aggregate")
 struct ComparisonTests {
     /// Everyone starts at 0 months in level A, where leaving is fast in the
