@@ -1,6 +1,16 @@
 #!/usr/bin/env bash
-# Install the system libraries if missing, then run every test.
+# Install what the tests need if missing (GSL, Random123, matplotlib,
+# pytest), then run every test: the Swift package and the figure scripts.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-dependencies.sh
 swift test
+bash scripts/install-python-deps.sh
+python="$(bash scripts/python.sh)"
+if ! "$python" -m pytest --version >/dev/null 2>&1; then
+  "$python" -m pip install --quiet pytest 2>/dev/null || {
+    sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends python3-pytest
+  }
+fi
+"$python" -m pytest scripts/tests -q
