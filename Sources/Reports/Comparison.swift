@@ -88,7 +88,7 @@ public enum Comparison {
             let band = aggregator.band(arm: row.arm, difference: row.difference, step: row.step, slot: row.slot)
             let a = value(aggregates.results, row, layout)
             let d = a - band.mean
-            let inside = band.count > 1 && a >= band.ciLow && a <= band.ciHigh
+            let inside = band.count > 1 && ((a >= band.ciLow && a <= band.ciHigh) || negligible(d, band))
             out += CSV.row(keys(scenario, row, layout) + [
                 CSV.number(band.mean), CSV.number(band.mcse), CSV.number(band.ciLow), CSV.number(band.ciHigh),
                 CSV.number(band.percentiles[0]), CSV.number(band.percentiles[6]), CSV.number(a), CSV.number(d),
@@ -99,10 +99,17 @@ public enum Comparison {
         return out
     }
 
-    /// Difference in Monte Carlo standard errors; an exact agreement of a value with no spread is 0.
+    /// Differences this small relative to the values are rounding, not disagreement.
+    static func negligible(_ d: Double, _ band: Band) -> Bool {
+        abs(d) <= 1e-9 * max(1, abs(band.mean))
+    }
+
+    /// Difference in Monte Carlo standard errors; agreement up to rounding is 0,
+    /// a real difference where the agents have no spread is ±infinity.
     static func zScore(_ d: Double, _ band: Band) -> Double {
         if d.isNaN || band.mcse.isNaN { return .nan }
-        if band.mcse == 0 { return d == 0 ? 0 : .infinity * (d < 0 ? -1 : 1) }
+        if negligible(d, band) { return 0 }
+        if band.mcse == 0 { return d < 0 ? -.infinity : .infinity }
         return d / band.mcse
     }
 
