@@ -70,19 +70,8 @@ struct Aggregate: ParsableCommand {
 
     func run() throws {
         let options = try AggregateFlags.options(mode: mode, dtYears: dtYears, method: method, exposure: exposure)
-        let model: Scenario
-        let text: String
-        do {
-            model = try ScenarioDecoder.load(path: scenario)
-            text = try String(contentsOfFile: scenario, encoding: .utf8)
-        } catch let error as ScenarioError {
-            printError(error.description + "\nNothing was run or written.")
-            throw ExitCode(invalidInputStatus)
-        }
-        do { try OutputFolder.checkWritable(out, overwrite: overwrite) } catch {
-            printError("girfec aggregate: \(error.description)")
-            throw ExitCode(invalidInputStatus)
-        }
+        let (model, text) = try loadScenarioOrExit(scenario)
+        try checkOutputOrExit(out, overwrite: overwrite, command: "aggregate")
         let start = Date()
         let aggregates: Comparison.Aggregates
         do { aggregates = try Comparison.Aggregates.run(model, options: options, attribution: false) } catch {
@@ -102,12 +91,9 @@ struct Aggregate: ParsableCommand {
             "files": ["aggregate.csv", "manifest.json", "scenario.yaml"],
         ]
         let json = (try? JSONSerialization.data(withJSONObject: manifest, options: [.prettyPrinted, .sortedKeys])) ?? Data()
-        do {
-            try OutputFolder.write([("aggregate.csv", Array(Comparison.aggregateCSV(model, aggregates).utf8)),
-                                    ("manifest.json", Array(json) + [10]), ("scenario.yaml", Array(text.utf8))], to: out)
-        } catch {
-            printError("girfec aggregate: \(error.description)")
-            throw ExitCode(1)
+        try writeFolderOrExit(out, command: "aggregate") {
+            [("aggregate.csv", Array(Comparison.aggregateCSV(model, aggregates).utf8)),
+             ("manifest.json", Array(json) + [10]), ("scenario.yaml", Array(text.utf8))]
         }
         print(String(format: "aggregate model (%@) of %d arms in %.1f ms; wrote %@", options.label, model.arms.count, seconds * 1000, out))
         for (arm, r) in zip(model.arms, aggregates.results) where !r.approximations.isEmpty {

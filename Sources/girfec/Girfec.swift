@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import Model
+import Reports
 import Stochastics
 
 @main
@@ -36,3 +38,38 @@ func printError(_ text: String) {
 
 /// Exit status for bad input (scenario or arguments): nothing was run.
 let invalidInputStatus: Int32 = 2
+
+/// Read and validate a scenario file; on any problem print them all and exit with status 2.
+func loadScenarioOrExit(_ path: String) throws -> (scenario: Scenario, text: String) {
+    do {
+        let scenario = try ScenarioDecoder.load(path: path)
+        return (scenario, try String(contentsOfFile: path, encoding: .utf8))
+    } catch let error as ScenarioError {
+        printError(error.description + "\nNothing was run or written.")
+        throw ExitCode(invalidInputStatus)
+    } catch {
+        printError("\(path): cannot be read (\(error.localizedDescription)). Nothing was run or written.")
+        throw ExitCode(invalidInputStatus)
+    }
+}
+
+/// Check, before any work, that `out` may receive results; otherwise exit with status 2.
+func checkOutputOrExit(_ out: String, overwrite: Bool, command: String) throws {
+    do { try OutputFolder.checkWritable(out, overwrite: overwrite) } catch {
+        printError("girfec \(command): \(error.description)")
+        throw ExitCode(invalidInputStatus)
+    }
+}
+
+/// Write a run folder whole; on failure say so and exit with status 1.
+func writeFolderOrExit(_ out: String, command: String, files: () throws -> [(name: String, bytes: [UInt8])]) throws {
+    do {
+        try OutputFolder.write(try files(), to: out)
+    } catch let error as OutputFolder.Failure {
+        printError("girfec \(command): \(error.description)")
+        throw ExitCode(1)
+    } catch {
+        printError("girfec \(command): \(error); nothing was written")
+        throw ExitCode(1)
+    }
+}

@@ -50,26 +50,14 @@ struct Merge: ParsableCommand {
             printError("girfec merge: the scenario stored in the shards no longer validates with this version:\n\(error.description)")
             throw ExitCode(invalidInputStatus)
         }
-        do { try OutputFolder.checkWritable(out, overwrite: overwrite) } catch {
-            printError("girfec merge: \(error.description)")
-            throw ExitCode(invalidInputStatus)
-        }
+        try checkOutputOrExit(out, overwrite: overwrite, command: "merge")
         if !merged.isComplete {
             let gaps = merged.missing.map { "\($0.lowerBound)..<\($0.upperBound)" }.joined(separator: ", ")
             printError("girfec merge: warning: replications \(gaps) of \(merged.replications) are missing; the bands cover the rest (manifest says complete: false)")
         }
         let context = RunFolder.Context(command: CommandLine.arguments, scenarioPath: merged.scenarioFileName,
                                         shard: "merged from \(folders.count) folders", threads: 0, startedAt: Date())
-        do {
-            let files = try RunFolder.files(state: merged, scenario: scenario, context: context)
-            try OutputFolder.write(files, to: out)
-        } catch let error as OutputFolder.Failure {
-            printError("girfec merge: \(error.description)")
-            throw ExitCode(1)
-        } catch {
-            printError("girfec merge: \(error); nothing was written")
-            throw ExitCode(1)
-        }
+        try writeFolderOrExit(out, command: "merge") { try RunFolder.files(state: merged, scenario: scenario, context: context) }
         print("merged \(folders.count) folders (\(merged.covered.reduce(0) { $0 + $1.count }) of \(merged.replications) replications) into \(out)")
     }
 }

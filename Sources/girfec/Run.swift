@@ -79,19 +79,8 @@ struct Run: ParsableCommand {
 
     func run() throws {
         let started = Date()
-        let model: Scenario
-        let text: String
-        do {
-            model = try ScenarioDecoder.load(path: scenario)
-            text = try String(contentsOfFile: scenario, encoding: .utf8)
-        } catch let error as ScenarioError {
-            printError(error.description + "\nNothing was run or written.")
-            throw ExitCode(invalidInputStatus)
-        }
-        do { try OutputFolder.checkWritable(out, overwrite: overwrite) } catch {
-            printError("girfec run: \(error.description)")
-            throw ExitCode(invalidInputStatus)
-        }
+        let (model, text) = try loadScenarioOrExit(scenario)
+        try checkOutputOrExit(out, overwrite: overwrite, command: "run")
         let aggregateOptions = try aggregate.options()
         let ceSettings = try costEffectivenessSettings()
         do { _ = try Comparison.Aggregates.run(model, options: aggregateOptions) } catch {
@@ -120,16 +109,7 @@ struct Run: ParsableCommand {
                              aggregateOptions: aggregateOptions, costEffectiveness: ceSettings)
         let context = RunFolder.Context(command: CommandLine.arguments, scenarioPath: scenario, shard: shard.description,
                                         threads: threads, startedAt: started)
-        do {
-            let files = try RunFolder.files(state: state, scenario: model, context: context)
-            try OutputFolder.write(files, to: out)
-        } catch let error as OutputFolder.Failure {
-            printError("girfec run: \(error.description)")
-            throw ExitCode(1)
-        } catch {
-            printError("girfec run: \(error); nothing was written")
-            throw ExitCode(1)
-        }
+        try writeFolderOrExit(out, command: "run") { try RunFolder.files(state: state, scenario: model, context: context) }
         if !quiet { print(Headline.text(state: state, scenario: model, out: out)) }
     }
 }
