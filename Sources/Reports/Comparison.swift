@@ -128,7 +128,7 @@ public enum Comparison {
                     let z = zScore(v - band.mean, band)
                     guard !z.isNaN else { continue }
                     total += 1
-                    if abs(z) <= Quantiles_t(band) { inside += 1 }
+                    if abs(z) <= criticalT(band) { inside += 1 }
                     if worst == nil || abs(z) > abs(worst!.z) { worst = (row, z, band, v) }
                 }
             }
@@ -158,7 +158,7 @@ public enum Comparison {
     }
 
     /// The t critical value the CI uses, for counting rows inside it.
-    static func Quantiles_t(_ band: Band) -> Double {
+    static func criticalT(_ band: Band) -> Double {
         band.mcse > 0 ? (band.ciHigh - band.mean) / band.mcse : 0
     }
 
