@@ -11,10 +11,11 @@ struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Simulate replications of every arm of a scenario and write bands and totals.",
         discussion: """
-        Writes DIR/bands.csv, DIR/replications.csv, DIR/manifest.json, DIR/scenario.yaml and \
-        DIR/state.bin (docs/outputs.md). The folder appears whole or not at all. \
-        The same scenario, seed and --replications give the same bands.csv and replications.csv \
-        bytes for any --threads and any --shard split merged with `girfec merge`.
+        Writes DIR/bands.csv, replications.csv, aggregate.csv, comparison.csv, summary.json, \
+        summary.csv, manifest.json, scenario.yaml and state.bin (docs/outputs.md). The folder \
+        appears whole or not at all. The same scenario, seed and --replications give the same \
+        bytes for any --threads and any --shard split merged with `girfec merge`. Draw figures \
+        with `python3 scripts/figures.py DIR`.
         """)
 
     @Argument(help: "The scenario file (YAML, docs/scenario-format.md).")
@@ -29,7 +30,7 @@ struct Run: ParsableCommand {
     @Option(help: "Output folder: absent or empty (or use --overwrite).")
     var out: String
 
-    @Option(help: "Worker threads (default: all cores).")
+    @Option(help: "Worker threads; the default is the number of cores.")
     var threads: Int = ProcessInfo.processInfo.activeProcessorCount
 
     @Option(help: "Run only shard K of M (1-based), e.g. 2/8; merge shard folders with `girfec merge`.")
