@@ -39,8 +39,8 @@ public final class Population {
         pending.removeAll(keepingCapacity: true)
     }
 
-    func append(level l: Int, age: Int, entry: Int, mask m: UInt8, area a: Int, id i: UInt32) {
-        level.append(UInt8(l)); ageMonths.append(UInt16(clamping: age)); monthsInLevel.append(0)
+    func append(level l: Int, age: Int, entry: Int, mask m: UInt8, area a: Int, id i: UInt32, monthsInLevel months: Int = 0) {
+        level.append(UInt8(l)); ageMonths.append(UInt16(clamping: age)); monthsInLevel.append(UInt16(clamping: months))
         entryStep.append(UInt16(entry)); mask.append(m); area.append(UInt8(a)); id.append(i); pending.append(0)
     }
 }
@@ -84,14 +84,21 @@ public enum Engine {
         var reachedNow = 0
         var nextId: UInt32 = 0
 
-        // Initial children: ids in order area by area, level by level.
+        // Initial children: ids in order area by area, level by level. Draws, in
+        // order: age (two), coverage (one per practice), then time already in the level (two).
+        let stays = arm.initialDurations == .stationary ? arm.levels.indices.map { StationaryStay(arm: arm, level: $0) } : []
         for (a, counts) in arm.initialCounts.enumerated() {
             for (l, count) in counts.enumerated() {
                 for _ in 0..<count {
                     stream.move(to: address(.initialChild, nextId))
                     let age = drawAge(stream, tables)
                     let m = drawCoverage(stream, tables, area: a)
-                    pop.append(level: l, age: age, entry: 0, mask: m, area: a, id: nextId)
+                    var months = 0
+                    if !stays.isEmpty && !arm.levels[l].absorbing {
+                        let u = stream.uniform(), v = stream.uniformPositive()
+                        months = stays[l].months(u: u, v: v)
+                    }
+                    pop.append(level: l, age: age, entry: 0, mask: m, area: a, id: nextId, monthsInLevel: months)
                     nextId &+= 1
                     stock[l] += 1
                     if m != 0 && !tables.absorbing[l] { reachedNow += 1 }

@@ -142,6 +142,8 @@ public struct ArmModel: Sendable {
     public var initialCounts: [[Int]]
     /// Age distribution of initial children and of in-migrants.
     public var ageDistribution: [AgeShare]
+    /// Months already spent in their level by children present at the start.
+    public var initialDurations: InitialDurations = .zero
     /// Whether children age; without ageing nobody ages out.
     public var ageing: Bool
     /// Age at which children leave, in months (nil: never).

@@ -159,6 +159,7 @@ struct ArmReader {
         // population
         var initial = [[Int]](repeating: [Int](repeating: 0, count: n), count: areas.count)
         var ageing = true
+        var initialDurations = InitialDurations.zero
         var ageOutYears: Double? = 18
         var ageDistribution: [AgeShare] = []
         var births = [Double](repeating: 0, count: areas.count)
@@ -167,7 +168,7 @@ struct ArmReader {
         var immigrationShares: [Double]? = nil
         var emigrationRate = 0.0
         if let pt = top.required("population", expected: "initial counts and, optionally, births, migration and ageing"),
-           let p = log.fields(pt, allowed: ["initialCounts", "ageDistribution", "ageing", "ageOutYears", "births", "migration"],
+           let p = log.fields(pt, allowed: ["initialCounts", "initialMonthsInLevel", "ageDistribution", "ageing", "ageOutYears", "births", "migration"],
                               what: "population settings") {
             if let ic = p.required("initialCounts", expected: areasDeclared
                 ? "a mapping from area names to counts per level" : "a mapping from level names to counts") {
@@ -185,6 +186,9 @@ struct ArmReader {
                 } else {
                     initial[0] = levelCounts(ic, levelNames)
                 }
+            }
+            if let v = p["initialMonthsInLevel"] {
+                initialDurations = log.choice(v, InitialDurations.allCases.map { ($0.rawValue, $0) }) ?? .zero
             }
             if let v = p["ageing"] { ageing = log.bool(v) ?? true }
             if let v = p["ageOutYears"] {
@@ -305,7 +309,7 @@ struct ArmReader {
         if let v = top["rewardTiming"] { timing = log.choice(v, RewardTiming.allCases.map { ($0.rawValue, $0) }) ?? timing }
 
         guard log.issues.count == before else { return nil }
-        let arm = ArmModel(
+        var arm = ArmModel(
             name: armName, levels: levels, areas: areas, stepMonths: stepMonths, steps: steps,
             initialCounts: initial, ageDistribution: ageDistribution, ageing: ageing,
             ageOutMonths: ageOutYears.map { Int(($0 * 12).rounded()) },
@@ -315,6 +319,7 @@ struct ArmReader {
             durationMultipliers: durations, practices: practices, programmeCostPerYear: programmeCost,
             programmeCostPerChildReachedPerYear: perChildReached, costDiscountRatePerYear: costRate,
             qolDiscountRatePerYear: qolRate, rewardTiming: timing, reinvestment: reinvestment)
+        arm.initialDurations = initialDurations
         checkStayProbabilities(arm, practiceTree: practiceTree ?? tree)
         return log.issues.count == before ? arm : nil
     }

@@ -37,26 +37,8 @@ public enum AggregateModel {
 
     /// Each level's stationary mean leave multiplier under duration dependence (1 without it).
     public static func stationaryLeaveMultipliers(arm: ArmModel) -> [Double] {
-        let p = arm.transitionPerStep
-        return arm.levels.indices.map { l in
-            let bands = arm.durationMultipliers[l]
-            guard !bands.isEmpty else { return 1 }
-            let q = 1 - p[l][l]
-            func m(_ months: Int) -> Double { bands.last { $0.fromMonths <= months }?.leaveMultiplier ?? 1 }
-            let cap = bands.map(\.fromMonths).max() ?? 0
-            var survival = 1.0, weight = 0.0, weighted = 0.0, months = 0
-            while months < cap {
-                weight += survival
-                weighted += survival * m(months)
-                survival *= max(0, 1 - q * m(months))
-                months += arm.stepMonths
-            }
-            // Beyond the last band the leave probability is constant: a geometric tail.
-            let leave = q * m(cap)
-            let tail = leave > 0 ? survival / min(leave, 1) : 0
-            weight += tail
-            weighted += tail * m(cap)
-            return weight > 0 ? weighted / weight : 1
+        arm.levels.indices.map { l in
+            arm.durationMultipliers[l].isEmpty ? 1 : StationaryStay(arm: arm, level: l).meanLeaveMultiplier
         }
     }
 

@@ -187,3 +187,73 @@ struct ComparisonTests {
         #expect(csv.hasPrefix(Comparison.comparisonHeader.joined(separator: ",") + "\n"))
     }
 }
+
+@Suite("Time already spent in a level at the start")
+struct InitialDurationTests {
+    static let yaml = """
+    time: {stepMonths: 1, horizonYears: 1}
+    levels:
+      A: {costPerChildYear: 0, qolWeight: 1}
+      B: {costPerChildYear: 0, qolWeight: 1}
+    population:
+      initialCounts: {A: 5000}
+      initialMonthsInLevel: MODE
+      ageing: false
+    transitions:
+      unit: ratesPerYear
+      matrix:
+        A: {B: 0.5}
+        B: {A: 0.5}
+      durationDependence:
+        A: [{fromMonths: 0, leaveMultiplier: 3}, {fromMonths: 12, leaveMultiplier: 0.3}]
+    """
+
+    /// The agents' outflow from A in the first step against the aggregate's
+    /// (which uses the stationary mean multiplier m̄): they agree when the
+    /// starting children's time in A is drawn from the stationary distribution,
+    /// and part when everyone starts at 0 months (multiplier 3 > m̄).
+    @Test(arguments: [("stationary", true), ("zero", false)])
+    func firstStepOutflow(mode: String, agrees: Bool) throws {
+        let scenario = try Fixtures.scenario(Self.yaml.replacingOccurrences(of: "MODE", with: mode))
+        let result = try Runner.run(RunPlan(scenario: scenario, seed: 4, replications: 60, threads: 2))
+        let aggregate = try AggregateModel.run(arm: scenario.arms[0])
+        let layout = RecordLayout(levelCount: 2, steps: scenario.arms[0].steps)
+        let slot = layout.flowSlot(from: 0, to: 1)
+        let band = result.aggregator.band(arm: 0, difference: false, step: 1, slot: slot)
+        let z = (aggregate.record[layout.index(step: 1, slot: slot)] - band.mean) / band.mcse
+        #expect((abs(z) < 4) == agrees, "mode \(mode): agents \(band.mean) ± \(band.mcse), aggregate \(aggregate.record[layout.index(step: 1, slot: slot)]), z = \(z)")
+    }
+
+    /// Draws from the stationary distribution have its mean, within 4 standard errors.
+    @Test func drawsFollowTheStationaryDistribution() throws {
+        let arm = try Fixtures.scenario(Self.yaml.replacingOccurrences(of: "MODE", with: "stationary")).arms[0]
+        let stay = StationaryStay(arm: arm, level: 0)
+        // Exact mean: head terms plus the geometric tail Σ_{k≥0} S_J (1−λ)^k (J + k) months.
+        let j = Double(stay.head.count), lambda = stay.tailLeave
+        let tailMass = stay.tailSurvival / lambda
+        let tailMean = stay.tailSurvival * (j / lambda + (1 - lambda) / (lambda * lambda))
+        let exact = (stay.head.enumerated().reduce(0.0) { $0 + Double($1.offset) * $1.element } + tailMean) / (stay.head.reduce(0, +) + tailMass)
+        var sum = 0.0, squares = 0.0
+        let n = 40_000
+        var u = SplitMix64(state: 1)
+        for _ in 0..<n {
+            let m = Double(stay.months(u: u.unit(), v: max(u.unit(), 1e-300)))
+            sum += m
+            squares += m * m
+        }
+        let mean = sum / Double(n), se = ((squares / Double(n) - mean * mean) / Double(n)).squareRoot()
+        #expect(abs(mean - exact) < 4 * se, "mean months \(mean) ± \(se), exact \(exact)")
+    }
+}
+
+/// A small deterministic generator for test inputs (Steele, Lea & Flood 2014).
+struct SplitMix64 {
+    var state: UInt64
+    mutating func unit() -> Double {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return Double((z ^ (z >> 31)) >> 11) * 0x1p-53
+    }
+}
