@@ -173,7 +173,10 @@ public enum Comparison {
         }
         if !arm.durationMultipliers.allSatisfy(\.isEmpty) {
             let levels = arm.levels.indices.filter { !arm.durationMultipliers[$0].isEmpty }.map { arm.levels[$0].name }
-            out.append("duration dependence: leaving \(levels.joined(separator: ", ")) depends on months spent there, which the aggregate replaces by a stationary mean multiplier; children who all start at 0 months leave faster early on than that mean")
+            let why = arm.initialDurations == .zero
+                ? "children who all start at 0 months leave at the first band's rate, not that mean"
+                : "the mix of months spent drifts from the stationary one as inflows change"
+            out.append("duration dependence: leaving \(levels.joined(separator: ", ")) depends on months spent there, which the aggregate replaces by a stationary mean multiplier; \(why)")
         }
         if !arm.practices.isEmpty && options.exposure == .meanField && abs(exposureStocks - band.mean) < 0.5 * gap {
             out.append("heterogeneity in exposure: carrying exposure per age stock instead of one mean per group closes most of the gap (aggregate \(String(format: "%.1f", exposureStocks)) vs agents \(String(format: "%.1f", band.mean))); the effect of the mean exposure is not the mean effect (non-linear effect)")
