@@ -11,8 +11,10 @@ import StockFlow
 /// with `girfec merge`, not by hand.
 public struct RunState: Sendable {
     public static let magic: [UInt8] = Array("GIRFECST".utf8)
-    public static let formatVersion: UInt32 = 2
+    public static let formatVersion: UInt32 = 3
 
+    /// The girfec version that wrote it; shards of different versions do not merge.
+    public var toolVersion: String = GirfecVersion.string
     public var scenarioFileName: String
     public var scenarioText: String
     public var seed: UInt64
@@ -78,6 +80,7 @@ public struct RunState: Sendable {
         for (source, s) in parts.dropFirst() {
             var problems: [String] = []
             if s.scenarioHash != result.scenarioHash { problems.append("scenario SHA-256 \(s.scenarioHash) differs from \(first.source)'s \(result.scenarioHash)") }
+            if s.toolVersion != result.toolVersion { problems.append("girfec version \(s.toolVersion) differs from \(first.source)'s \(result.toolVersion)") }
             if s.seed != result.seed { problems.append("seed \(s.seed) differs from \(first.source)'s \(result.seed)") }
             if s.replications != result.replications { problems.append("--replications \(s.replications) differs from \(first.source)'s \(result.replications)") }
             if s.commonRandomNumbers != result.commonRandomNumbers { problems.append("common random numbers \(s.commonRandomNumbers) differs from \(first.source)'s \(result.commonRandomNumbers)") }
@@ -117,6 +120,7 @@ public struct RunState: Sendable {
         var w = BinaryWriter()
         w.bytes(Self.magic)
         w.u32(Self.formatVersion)
+        w.string(toolVersion)
         w.string(scenarioFileName)
         w.string(scenarioText)
         w.u64(seed)
@@ -159,7 +163,7 @@ public struct RunState: Sendable {
         }
         guard let magic = r.bytes(magic.count), magic == Self.magic else { throw fail("not a girfec state file") }
         guard let version = r.u32(), version == formatVersion else { throw fail("unsupported format version") }
-        guard let fileName = r.string(), let text = r.string(), let seed = r.u64(), let n = r.i64(),
+        guard let toolVersion = r.string(), let fileName = r.string(), let text = r.string(), let seed = r.u64(), let n = r.i64(),
               let crn = r.u8(), let coveredCount = r.i64(), coveredCount >= 0, coveredCount < 1 << 30 else { throw fail("truncated header") }
         var covered: [Range<Int>] = []
         for _ in 0..<coveredCount {
@@ -207,11 +211,13 @@ public struct RunState: Sendable {
                 breakEvenStep: breakEven >= 0 ? breakEven : nil))
         }
         guard r.atEnd else { throw fail("trailing bytes") }
-        return RunState(scenarioFileName: fileName, scenarioText: text, seed: seed, replications: n,
+        var state = RunState(scenarioFileName: fileName, scenarioText: text, seed: seed, replications: n,
                         commonRandomNumbers: crn == 1, covered: covered,
                         aggregator: Aggregator(arms: arms, steps: steps, integerSlots: integerSlots, cells: cells),
                         rows: rows, childSteps: childSteps, wallSeconds: wall, aggregateOptions: aggregateOptions,
                         costEffectiveness: ce)
+        state.toolVersion = toolVersion
+        return state
     }
 }
 

@@ -26,7 +26,8 @@ struct Merge: ParsableCommand {
             printError("girfec merge: no folders given; expected one or more shard folders")
             throw ExitCode(invalidInputStatus)
         }
-        var parts: [(source: String, state: RunState)] = []
+        // Fold the shards in one at a time: memory holds the running total and one shard.
+        var total: (source: String, state: RunState)? = nil
         var problems: [String] = []
         for folder in folders {
             let path = (folder as NSString).appendingPathComponent("state.bin")
@@ -34,15 +35,19 @@ struct Merge: ParsableCommand {
                 problems.append("\(path): cannot be read; expected the state.bin of a `girfec run` folder")
                 continue
             }
-            do { parts.append((folder, try RunState.decode(Array(data), source: path))) } catch { problems.append(error.description) }
+            do {
+                let state = try RunState.decode(Array(data), source: path)
+                if let sofar = total {
+                    total = (sofar.source, try RunState.merge([sofar, (folder, state)]))
+                } else {
+                    total = (folder, state)
+                }
+            } catch {
+                problems.append(error.description)
+            }
         }
-        if !problems.isEmpty {
+        guard problems.isEmpty, let merged = total?.state else {
             printError("girfec merge: \(problems.count) problem\(problems.count == 1 ? "" : "s"):\n" + problems.map { "  - \($0)" }.joined(separator: "\n") + "\nNothing was written.")
-            throw ExitCode(invalidInputStatus)
-        }
-        let merged: RunState
-        do { merged = try RunState.merge(parts) } catch {
-            printError("girfec merge: \(error.description)\nNothing was written.")
             throw ExitCode(invalidInputStatus)
         }
         let scenario: Scenario
