@@ -1,8 +1,8 @@
 import Experiments
 import Foundation
 import Microsimulation
-import Reports
 import Model
+import Reports
 import StockFlow
 import Testing
 import TestSupport
@@ -142,31 +142,21 @@ struct ReinvestmentTests {
 
 @Suite("Agents beside the aggregate")
 struct ComparisonTests {
+    /// The first arm's entry of summary.json after `replications` agent replications.
+    static func firstArmSummary(_ scenario: Scenario, replications: Int) throws -> (arm: [String: Any], csv: String) {
+        let result = try Runner.run(RunPlan(scenario: scenario, seed: 2, replications: replications, threads: 2))
+        let aggregates = try Comparison.Aggregates.run(scenario, options: AggregateOptions())
+        let json = try JSONSerialization.jsonObject(with: Data(Comparison.summaryJSON(scenario, result.aggregator, aggregates))) as! [String: Any]
+        return ((json["comparison"] as! [[String: Any]])[0], Comparison.comparisonCSV(scenario, result.aggregator, aggregates))
+    }
+
     /// Everyone starts at 0 months in level A, where leaving is fast in the
     /// first year and slow after: the agents empty A faster early on than the
     /// aggregate's stationary mean hazard, and summary.json says why.
     @Test func durationDependenceIsNamedWhereTheModelsPart() throws {
-        let yaml = """
-        time: {stepMonths: 1, horizonYears: 3}
-        levels:
-          A: {costPerChildYear: 0, qolWeight: 1}
-          B: {costPerChildYear: 0, qolWeight: 1}
-        population:
-          initialCounts: {A: 2000}
-          ageing: false
-        transitions:
-          unit: ratesPerYear
-          matrix:
-            A: {B: 0.5}
-            B: {A: 0.5}
-          durationDependence:
-            A: [{fromMonths: 0, leaveMultiplier: 3}, {fromMonths: 12, leaveMultiplier: 0.3}]
-        """
-        let scenario = try Fixtures.scenario(yaml)
-        let result = try Runner.run(RunPlan(scenario: scenario, seed: 2, replications: 40, threads: 2))
-        let aggregates = try Comparison.Aggregates.run(scenario, options: AggregateOptions())
-        let json = try JSONSerialization.jsonObject(with: Data(Comparison.summaryJSON(scenario, result.aggregator, aggregates))) as! [String: Any]
-        let arm = (json["comparison"] as! [[String: Any]])[0]
+        let yaml = InitialDurationTests.yaml.replacingOccurrences(of: "horizonYears: 1", with: "horizonYears: 3")
+            .replacingOccurrences(of: "MODE", with: "zero").replacingOccurrences(of: "A: 5000", with: "A: 2000")
+        let (arm, _) = try Self.firstArmSummary(try Fixtures.scenario(yaml), replications: 40)
         let largest = arm["largestDifference"] as! [String: Any]
         #expect(abs(largest["z"] as! Double) > 4)
         let causes = arm["likelyCauses"] as! [String]
@@ -176,14 +166,9 @@ struct ComparisonTests {
     /// Without structure the aggregate lacks, the models agree within chance.
     @Test func agreementIsCalledChance() throws {
         let yaml = AggregateModelTests.twoState.replacingOccurrences(of: "stepMonths: 12, horizonYears: 1", with: "stepMonths: 1, horizonYears: 2")
-        let scenario = try Fixtures.scenario(yaml)
-        let result = try Runner.run(RunPlan(scenario: scenario, seed: 2, replications: 60, threads: 2))
-        let aggregates = try Comparison.Aggregates.run(scenario, options: AggregateOptions())
-        let json = try JSONSerialization.jsonObject(with: Data(Comparison.summaryJSON(scenario, result.aggregator, aggregates))) as! [String: Any]
-        let arm = (json["comparison"] as! [[String: Any]])[0]
+        let (arm, csv) = try Self.firstArmSummary(try Fixtures.scenario(yaml), replications: 60)
         let causes = arm["likelyCauses"] as! [String]
         #expect(causes.count == 1 && causes[0].hasPrefix("chance"), "\(causes)")
-        let csv = Comparison.comparisonCSV(scenario, result.aggregator, aggregates)
         #expect(csv.hasPrefix(Comparison.comparisonHeader.joined(separator: ",") + "\n"))
     }
 }
