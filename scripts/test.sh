@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Install what the tests need if missing (GSL, Random123, matplotlib,
-# pytest), then run every test: the Swift package and the figure scripts.
+# pytest; Slurm and munge are installed by scripts/slurm-local.sh), then run
+# every test: the Swift package, the figure scripts and a real single-node
+# Slurm run of shards plus merge.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-dependencies.sh

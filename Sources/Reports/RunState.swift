@@ -15,6 +15,8 @@ public struct RunState: Sendable {
 
     /// The girfec version that wrote it; shards of different versions do not merge.
     public var toolVersion: String = GirfecVersion.string
+    /// M of `--shard K/M` (1 for an unsharded run); shards of different splits do not merge.
+    public var shardCount: Int = 1
     public var scenarioFileName: String
     public var scenarioText: String
     public var seed: UInt64
@@ -81,6 +83,7 @@ public struct RunState: Sendable {
             var problems: [String] = []
             if s.scenarioHash != result.scenarioHash { problems.append("scenario SHA-256 \(s.scenarioHash) differs from \(first.source)'s \(result.scenarioHash)") }
             if s.toolVersion != result.toolVersion { problems.append("girfec version \(s.toolVersion) differs from \(first.source)'s \(result.toolVersion)") }
+            if s.shardCount != result.shardCount { problems.append("it is one of \(s.shardCount) shards, \(first.source) one of \(result.shardCount)") }
             if s.seed != result.seed { problems.append("seed \(s.seed) differs from \(first.source)'s \(result.seed)") }
             if s.replications != result.replications { problems.append("--replications \(s.replications) differs from \(first.source)'s \(result.replications)") }
             if s.commonRandomNumbers != result.commonRandomNumbers { problems.append("common random numbers \(s.commonRandomNumbers) differs from \(first.source)'s \(result.commonRandomNumbers)") }
@@ -121,6 +124,7 @@ public struct RunState: Sendable {
         w.bytes(Self.magic)
         w.u32(Self.formatVersion)
         w.string(toolVersion)
+        w.i64(shardCount)
         w.string(scenarioFileName)
         w.string(scenarioText)
         w.u64(seed)
@@ -163,7 +167,7 @@ public struct RunState: Sendable {
         }
         guard let magic = r.bytes(magic.count), magic == Self.magic else { throw fail("not a girfec state file") }
         guard let version = r.u32(), version == formatVersion else { throw fail("unsupported format version") }
-        guard let toolVersion = r.string(), let fileName = r.string(), let text = r.string(), let seed = r.u64(), let n = r.i64(),
+        guard let toolVersion = r.string(), let shardCount = r.i64(), let fileName = r.string(), let text = r.string(), let seed = r.u64(), let n = r.i64(),
               let crn = r.u8(), let coveredCount = r.i64(), coveredCount >= 0, coveredCount < 1 << 30 else { throw fail("truncated header") }
         var covered: [Range<Int>] = []
         for _ in 0..<coveredCount {
@@ -217,6 +221,7 @@ public struct RunState: Sendable {
                         rows: rows, childSteps: childSteps, wallSeconds: wall, aggregateOptions: aggregateOptions,
                         costEffectiveness: ce)
         state.toolVersion = toolVersion
+        state.shardCount = shardCount
         return state
     }
 }

@@ -21,6 +21,9 @@ struct Merge: ParsableCommand {
     @Flag(help: "Replace the output folder if it holds files.")
     var overwrite = false
 
+    @Flag(help: "Merge even when shards are missing (the bands then cover fewer replications; the manifest says complete: false).")
+    var allowPartial = false
+
     func run() throws {
         guard !folders.isEmpty else {
             printError("girfec merge: no folders given; expected one or more shard folders")
@@ -58,6 +61,10 @@ struct Merge: ParsableCommand {
         try checkOutputOrExit(out, overwrite: overwrite, command: "merge")
         if !merged.isComplete {
             let gaps = merged.missing.map { "\($0.lowerBound)..<\($0.upperBound)" }.joined(separator: ", ")
+            guard allowPartial else {
+                printError("girfec merge: replications \(gaps) of \(merged.replications) are missing: a shard was not given or did not finish; expected all \(merged.shardCount) shards, or pass --allow-partial. Nothing was written.")
+                throw ExitCode(invalidInputStatus)
+            }
             printError("girfec merge: warning: replications \(gaps) of \(merged.replications) are missing; the bands cover the rest (manifest says complete: false)")
         }
         let context = RunFolder.Context(command: CommandLine.arguments, scenarioPath: merged.scenarioFileName,

@@ -103,11 +103,12 @@ struct Run: ParsableCommand {
             throw ExitCode(1)
         }
         bar.finish()
-        let state = RunState(scenarioFileName: (scenario as NSString).lastPathComponent, scenarioText: text, seed: seed,
+        var state = RunState(scenarioFileName: (scenario as NSString).lastPathComponent, scenarioText: text, seed: seed,
                              replications: replications, commonRandomNumbers: !independentStreams,
                              covered: result.covered.isEmpty ? [] : [result.covered], aggregator: result.aggregator,
                              rows: result.rows, childSteps: result.childSteps, wallSeconds: result.wallSeconds,
                              aggregateOptions: aggregateOptions, costEffectiveness: ceSettings)
+        state.shardCount = shard.count
         let context = RunFolder.Context(command: CommandLine.arguments, scenarioPath: scenario, shard: shard.description,
                                         threads: threads, startedAt: started)
         try writeFolderOrExit(out, command: "run") { try RunFolder.files(state: state, scenario: model, context: context) }

@@ -83,9 +83,16 @@ struct CommandLineTests {
             let b = try Data(contentsOf: URL(fileURLWithPath: base + "/merged/" + file))
             #expect(a == b, "\(file) differs between one run and merged shards")
         }
-        let partial = try Self.girfec(["merge", base + "/s1", "--out", base + "/partial"])
+        let refused = try Self.girfec(["merge", base + "/s1", "--out", base + "/partial"])
+        #expect(refused.status == 2)
+        #expect(refused.stderr.contains("replications 2..<5 of 5 are missing: a shard was not given or did not finish; expected all 2 shards, or pass --allow-partial"))
+        #expect(!FileManager.default.fileExists(atPath: base + "/partial"))
+        let partial = try Self.girfec(["merge", base + "/s1", "--out", base + "/partial", "--allow-partial"])
         #expect(partial.status == 0)
         #expect(partial.stderr.contains("replications 2..<5 of 5 are missing"))
+        let mixed = try Self.girfec(["merge", base + "/s1", base + "/whole", "--out", base + "/mixed"])
+        #expect(mixed.status == 2)
+        #expect(mixed.stderr.contains("is not a shard of the same run"))
     }
 
     @Test func invalidScenarioReportsEverythingAndWritesNothing() throws {
@@ -162,5 +169,30 @@ struct CommandLineTests {
         #expect(bad.status == 2)
         #expect(bad.stderr.contains("--dt 0.03 years must be positive and divide the step of 0.08333333333333333 years"))
         #expect(!FileManager.default.fileExists(atPath: out + "2"))
+    }
+
+    @Test func slurmWritesAnArrayAndADependentMerge() throws {
+        let scenario = try Self.write(Fixtures.smallScenario, name: "small.yaml")
+        let out = Fixtures.temporaryFolder("girfec-e2e") + "/cluster"
+        let r = try Self.girfec(["slurm", scenario, "--replications", "40", "--shards", "4", "--seed", "7", "--out", out,
+                                 "--partition", "short", "--cpus-per-task", "2", "--time", "00:30:00"])
+        #expect(r.status == 0, "stderr: \(r.stderr)")
+        let root = URL(fileURLWithPath: out).standardizedFileURL.path
+        #expect(r.stdout.contains("bash '\(root)/slurm/submit.sh'"))
+        let array = try String(contentsOfFile: out + "/slurm/array.sbatch", encoding: .utf8)
+        #expect(array.contains("#SBATCH --array=1-4\n"))
+        #expect(array.contains("#SBATCH --partition=short\n"))
+        #expect(array.contains("#SBATCH --cpus-per-task=2\n"))
+        #expect(array.contains("--replications 40 --seed 7 --shard \"$k/4\""))
+        let merge = try String(contentsOfFile: out + "/slurm/merge.sbatch", encoding: .utf8)
+        #expect(merge.contains("merge '\(root)/shards'/shard-1 '\(root)/shards'/shard-2 '\(root)/shards'/shard-3 '\(root)/shards'/shard-4 --out '\(root)'/merged"))
+        let submit = try String(contentsOfFile: out + "/slurm/submit.sh", encoding: .utf8)
+        #expect(submit.contains("--dependency=afterok:"))
+        let again = try Self.girfec(["slurm", scenario, "--replications", "40", "--shards", "4", "--out", out])
+        #expect(again.status == 2)
+        #expect(again.stderr.contains("already holds job scripts"))
+        let bad = try Self.girfec(["slurm", scenario, "--replications", "3", "--shards", "4", "--out", out + "2"])
+        #expect(bad.status != 0)
+        #expect(bad.stderr.contains("--shards must be between 1 and --replications (3), but is 4."))
     }
 }
