@@ -37,6 +37,14 @@ public struct RunPlan: Sendable {
     public var threads: Int
     /// Arms share streams (the default). Off only to measure what common random numbers buy.
     public var commonRandomNumbers: Bool
+    /// Run this one replication of the N alone (it reproduces that replication's row bit for bit).
+    public var onlyReplication: Int? = nil
+
+    /// The replications this plan runs.
+    public var range: Range<Int> {
+        if let i = onlyReplication { return i..<(i + 1) }
+        return shard.replications(of: replications)
+    }
 
     public init(scenario: Scenario, seed: UInt64, replications: Int, shard: Shard = .whole, threads: Int,
                 commonRandomNumbers: Bool = true) {

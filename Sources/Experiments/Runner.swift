@@ -92,7 +92,7 @@ public enum Runner {
         let tables = plan.scenario.arms.map { ArmTables(arm: $0) }
         let layout = tables[0].layout
         let integerSlots = layout.slots.map(\.quantity.isCount)
-        let range = plan.shard.replications(of: plan.replications)
+        let range = plan.range
         let shared = Shared()
         let threads = max(1, min(plan.threads, max(range.count, 1)))
         let armCount = tables.count

@@ -36,6 +36,9 @@ struct Run: ParsableCommand {
     @Option(help: "Run only shard K of M (1-based), e.g. 2/8; merge shard folders with `girfec merge`.")
     var shard: String = "1/1"
 
+    @Option(help: "Run only replication I (0-based) of the N: its row in replications.csv is bit for bit the one of the full run.")
+    var replication: Int?
+
     @Flag(help: "Replace the output folder if it holds files.")
     var overwrite = false
 
@@ -76,6 +79,12 @@ struct Run: ParsableCommand {
             throw ValidationError("--shard \(shard) splits \(replications) replications into \(s.count) shards; expected at most one shard per replication.")
         }
         guard replications <= Int(UInt32.max) else { throw ValidationError("--replications must be below 2^32, but is \(replications).") }
+        if let replication {
+            guard replication >= 0, replication < replications else {
+                throw ValidationError("--replication must be between 0 and --replications − 1 (\(replications - 1)), but is \(replication).")
+            }
+            guard shard == "1/1" else { throw ValidationError("--replication and --shard cannot be combined: give one or the other.") }
+        }
     }
 
     func run() throws {
@@ -89,8 +98,9 @@ struct Run: ParsableCommand {
             throw ExitCode(invalidInputStatus)
         }
         let shard = Shard(shard)!
-        let plan = RunPlan(scenario: model, seed: seed, replications: replications, shard: shard, threads: threads,
+        var plan = RunPlan(scenario: model, seed: seed, replications: replications, shard: shard, threads: threads,
                            commonRandomNumbers: !independentStreams)
+        plan.onlyReplication = replication
         Interrupt.install()
         let bar = ProgressBar(label: "girfec run", enabled: !quiet && isatty(STDERR_FILENO) == 1)
         let result: RunResult
@@ -109,7 +119,8 @@ struct Run: ParsableCommand {
                              rows: result.rows, childSteps: result.childSteps, wallSeconds: result.wallSeconds,
                              aggregateOptions: aggregateOptions, costEffectiveness: ceSettings)
         state.shardCount = shard.count
-        let context = RunFolder.Context(command: CommandLine.arguments, scenarioPath: scenario, shard: shard.description,
+        let context = RunFolder.Context(command: CommandLine.arguments, scenarioPath: scenario,
+                                        shard: replication.map { "replication \($0) alone" } ?? shard.description,
                                         threads: threads, startedAt: started)
         try writeFolderOrExit(out, command: "run") { try RunFolder.files(state: state, scenario: model, context: context) }
         if !quiet { print(Headline.text(state: state, scenario: model, out: out)) }

@@ -195,4 +195,18 @@ struct CommandLineTests {
         #expect(bad.status != 0)
         #expect(bad.stderr.contains("--shards must be between 1 and --replications (3), but is 4."))
     }
+
+    @Test func oneReplicationAloneReproducesItsRow() throws {
+        let scenario = try Self.write(Fixtures.smallScenario, name: "small.yaml")
+        let base = Fixtures.temporaryFolder("girfec-e2e")
+        #expect(try Self.girfec(["run", scenario, "--replications", "5", "--seed", "4", "--out", base + "/all", "--quiet"]).status == 0)
+        let alone = try Self.girfec(["run", scenario, "--replications", "5", "--seed", "4", "--replication", "3", "--out", base + "/one", "--quiet"])
+        #expect(alone.status == 0, "stderr: \(alone.stderr)")
+        let all = try String(contentsOfFile: base + "/all/replications.csv", encoding: .utf8).split(separator: "\n")
+        let one = try String(contentsOfFile: base + "/one/replications.csv", encoding: .utf8).split(separator: "\n")
+        #expect(Array(one.dropFirst()) == all.filter { $0.hasPrefix("3,") }, "replication 3 alone differs from its rows in the full run")
+        #expect(one.count == 3)
+        let bad = try Self.girfec(["run", scenario, "--replications", "5", "--replication", "5", "--out", base + "/bad"])
+        #expect(bad.stderr.contains("--replication must be between 0 and --replications − 1 (4), but is 5."))
+    }
 }
