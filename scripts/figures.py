@@ -190,16 +190,22 @@ def _key(row, prefix=""):
     return (row["arm"], prefix + row["quantity"], row["level"], row["from_level"], row["to_level"])
 
 
+def _step_time(row, path, line):
+    """A row's step (int) and time in years, or a FigureError naming the file and line."""
+    step = _number(row["step"], path, line, "step")
+    time = _number(row["time_years"], path, line, "time_years")
+    if math.isnan(step) or math.isnan(time):
+        raise FigureError(f"{path}, line {line}: empty step or time_years")
+    return int(step), time
+
+
 def read_bands(path):
     rows = read_table(path, BANDS_COLUMNS)
     series = {}
     for i, row in enumerate(rows, start=2):
-        step = _number(row["step"], path, i, "step")
-        time = _number(row["time_years"], path, i, "time_years")
-        if math.isnan(step) or math.isnan(time):
-            raise FigureError(f"{path}, line {i}: empty step or time_years")
+        step, time = _step_time(row, path, i)
         values = {c: _number(row[c], path, i, c) for c in BANDS_NUMBERS}
-        series.setdefault(_key(row), Series()).add(int(step), time, values)
+        series.setdefault(_key(row), Series()).add(step, time, values)
     for s in series.values():
         s.sort()
     return series
@@ -212,13 +218,10 @@ def read_aggregate(path):
     rows = read_table(path, AGGREGATE_COLUMNS)
     series = {}
     for i, row in enumerate(rows, start=2):
-        step = _number(row["step"], path, i, "step")
-        time = _number(row["time_years"], path, i, "time_years")
-        if math.isnan(step) or math.isnan(time):
-            raise FigureError(f"{path}, line {i}: empty step or time_years")
+        step, time = _step_time(row, path, i)
         mode = (row.get("mode") or "").strip() or "aggregate"
         key = (mode,) + _key(row)
-        series.setdefault(key, Series()).add(int(step), time, {"value": _number(row["value"], path, i, "value")})
+        series.setdefault(key, Series()).add(step, time, {"value": _number(row["value"], path, i, "value")})
     for s in series.values():
         s.sort()
     return series

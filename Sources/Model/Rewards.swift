@@ -60,10 +60,15 @@ public enum Rewards {
     /// per year + cost per child reached × children reached + prevention money. Drives the reinvestment loop.
     public static func costRatePerYear(arm: ArmModel, stocks: [Double], reached: Double, timeYears: Double,
                                        preventionMoneyPerYear: Double) -> Double {
-        var rate = arm.programmeCostPerYear.value(at: timeYears) + arm.programmeCostPerChildReachedPerYear * reached
-            + preventionMoneyPerYear
+        var rate = programmeRatePerYear(arm: arm, reached: reached, timeYears: timeYears, preventionMoneyPerYear: preventionMoneyPerYear)
         for (l, level) in arm.levels.enumerated() { rate += stocks[l] * (level.costPerChildYear + level.addOnCostPerChildYear) }
         return rate
+    }
+
+    /// The programme's cost rate at a time point, £ per year: its cost per year + cost per
+    /// child reached × children reached + reinvested prevention money.
+    static func programmeRatePerYear(arm: ArmModel, reached: Double, timeYears: Double, preventionMoneyPerYear: Double) -> Double {
+        arm.programmeCostPerYear.value(at: timeYears) + arm.programmeCostPerChildReachedPerYear * reached + preventionMoneyPerYear
     }
 
     /// The cost rate at every time point (0 ... steps) of a record: the reference path of the reinvestment loop.
@@ -115,8 +120,8 @@ public enum Rewards {
             }
             var programme = 0.0, programmeD = 0.0
             for (k, w) in points where w > 0 {
-                let rate = arm.programmeCostPerYear.value(at: Double(k) * dt)
-                    + arm.programmeCostPerChildReachedPerYear * reached[k] + (preventionMoneyPerYear?[k] ?? 0)
+                let rate = programmeRatePerYear(arm: arm, reached: reached[k], timeYears: Double(k) * dt,
+                                                preventionMoneyPerYear: preventionMoneyPerYear?[k] ?? 0)
                 programme += w * dt * rate
                 programmeD += w * dt * rate * discount(arm.costDiscountRatePerYear, k)
             }
