@@ -34,7 +34,7 @@ let package = Package(
         /// Addressed random streams (master seed, replication, purpose) over GSL.
         .target(name: "Stochastics", dependencies: ["CGSL"]),
         /// Scenario values, YAML decoding, validation, transition conversion.
-        .target(name: "Model", dependencies: ["Stochastics", .product(name: "Yams", package: "Yams")]),
+        .target(name: "Model", dependencies: ["Stochastics", "CGSL", .product(name: "Yams", package: "Yams")]),
         /// The agent engine: one replication of one arm.
         ///
         /// Release builds drop overflow and precondition checks in this module
@@ -48,7 +48,7 @@ let package = Package(
         /// The aggregate stock-flow model: cohort and system-dynamics modes.
         .target(name: "StockFlow", dependencies: ["Model"]),
         /// Streaming, mergeable statistics: exact sums and bounded histograms.
-        .target(name: "Analysis", dependencies: ["Stochastics"]),
+        .target(name: "Analysis", dependencies: ["Stochastics", "CGSL"]),
         /// Replications in parallel, shards, common random numbers, progress.
         .target(name: "Experiments", dependencies: ["Model", "Microsimulation", "Analysis", "Stochastics"]),
         /// CSV and JSON writers, the manifest, atomic output folders.
@@ -68,7 +68,7 @@ let package = Package(
         .testTarget(name: "StochasticsTests", dependencies: ["Stochastics"]),
         .testTarget(name: "ModelTests", dependencies: ["Model", "TestSupport"]),
         .testTarget(name: "MicrosimulationTests", dependencies: ["Microsimulation", "TestSupport"]),
-        .testTarget(name: "AnalysisTests", dependencies: ["Analysis"]),
+        .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "Stochastics", "CGSL"]),
         .testTarget(name: "StockFlowTests", dependencies: ["StockFlow", "Microsimulation", "Experiments", "Reports", "TestSupport"]),
         .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "Reports", "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["girfec", "TestSupport"]),
