@@ -39,10 +39,33 @@ public struct RunPlan: Sendable {
     public var commonRandomNumbers: Bool
     /// Run this one replication of the N alone (it reproduces that replication's row bit for bit).
     public var onlyReplication: Int? = nil
+    /// Replications that share one parameter draw: replication i uses draw ⌊i / K⌋ (nested runs).
+    public var replicationsPerDraw: Int = 1
+    /// Ignore the scenario's parameter distributions and run its base case.
+    public var baseCase: Bool = false
+
+    /// The uncertainty that is drawn in this plan, if any.
+    public var activeUncertainty: Uncertainty? { baseCase ? nil : scenario.uncertainty }
+
+    /// Parameter draws the whole run uses: ⌈N / K⌉.
+    public var drawCount: Int { (replications + replicationsPerDraw - 1) / replicationsPerDraw }
+
+    /// The draw replication `replication` uses.
+    public func draw(of replication: Int) -> Int { replication / replicationsPerDraw }
+
+    /// Why this plan cannot run, if it cannot: a draws file shorter than the draws needed.
+    public var problem: String? {
+        guard let u = activeUncertainty, let available = u.drawsAvailable, available < drawCount else { return nil }
+        return "the draws file \(u.drawTable!.file) has \(available) draw\(available == 1 ? "" : "s"), but \(replications) replications at \(replicationsPerDraw) per draw need \(drawCount)"
+    }
+
+    /// Run exactly these replications (a batch of a run to a target precision).
+    public var batch: Range<Int>? = nil
 
     /// The replications this plan runs.
     public var range: Range<Int> {
         if let i = onlyReplication { return i..<(i + 1) }
+        if let batch { return batch }
         return shard.replications(of: replications)
     }
 

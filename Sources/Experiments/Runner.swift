@@ -15,12 +15,19 @@ public struct ReplicationRow: Sendable, Equatable {
     /// cost stays below the first arm's to the horizon; nil if it never does
     /// (and for the first arm).
     public var breakEvenStep: Int?
+    /// The parameter draw this replication used (0 without uncertainty).
+    public var draw: Int
+    /// Its parameter values, one per column of `Uncertainty.columns` (empty without uncertainty).
+    public var parameters: [Double]
 
-    public init(replication: Int, arm: Int, totals: ReplicationTotals, breakEvenStep: Int? = nil) {
+    public init(replication: Int, arm: Int, totals: ReplicationTotals, breakEvenStep: Int? = nil,
+                draw: Int = 0, parameters: [Double] = []) {
         self.replication = replication
         self.arm = arm
         self.totals = totals
         self.breakEvenStep = breakEvenStep
+        self.draw = draw
+        self.parameters = parameters
     }
 
     /// The break-even step of `record` against the first arm's `reference`:
@@ -54,6 +61,8 @@ public enum RunError: Error, CustomStringConvertible {
     case gsl(GSLErrors.Failure)
     case cancelled
     case valueTooLarge(arm: String, quantity: String, value: Double)
+    case parameters(replication: Int, draw: Int, columns: [String], values: [Double], problem: String)
+    case plan(String)
 
     public var description: String {
         switch self {
@@ -62,6 +71,10 @@ public enum RunError: Error, CustomStringConvertible {
         case .cancelled: return "the run was interrupted; nothing was written"
         case .valueTooLarge(let arm, let q, let v):
             return "arm '\(arm)': \(q) reached \(v), beyond ±\(ExactMoments.largestMagnitude), the largest value the exact accumulators take"
+        case .parameters(let r, let d, let columns, let values, let problem):
+            let listed = zip(columns, values).map { "\($0) = \($1)" }.joined(separator: ", ")
+            return "replication \(r) (parameter draw \(d)): the drawn values \(listed) make the scenario invalid:\n\(problem)\nNarrow the distributions (or truncate them) so every draw is a valid scenario."
+        case .plan(let text): return text
         }
     }
 }
@@ -89,26 +102,43 @@ public enum Runner {
     public static func run(_ plan: RunPlan, progress: @escaping @Sendable (Int, Int) -> Void = { _, _ in },
                            isCancelled: @escaping @Sendable () -> Bool = { false }) throws(RunError) -> RunResult {
         let start = Date()
-        let tables = plan.scenario.arms.map { ArmTables(arm: $0) }
-        let layout = tables[0].layout
+        if let problem = plan.problem { throw .plan(problem) }
+        let baseTables = plan.scenario.arms.map { ArmTables(arm: $0) }
+        let uncertainty = plan.activeUncertainty
+        let layout = baseTables[0].layout
         let integerSlots = layout.slots.map(\.quantity.isCount)
         let range = plan.range
         let shared = Shared()
         let threads = max(1, min(plan.threads, max(range.count, 1)))
-        let armCount = tables.count
+        let armCount = baseTables.count
 
         DispatchQueue.concurrentPerform(iterations: threads) { _ in
             var aggregator = Aggregator(arms: armCount, steps: layout.steps, integerSlots: integerSlots)
-            let populations = tables.map { _ in Population() }
+            let populations = baseTables.map { _ in Population() }
             var rows: [ReplicationRow] = []
             var steps = 0
+            // This worker's last parameter draw and its tables: consecutive replications often share one.
+            var tables = baseTables
+            var cachedDraw = -1
+            var values: [Double] = []
             while true {
                 let i = shared.next.wrappingAdd(1, ordering: .relaxed).oldValue
                 guard i < range.count else { break }
                 if isCancelled() { shared.failure.withLock { if $0 == nil { $0 = .cancelled } }; break }
                 if shared.failure.withLock({ $0 != nil }) { break }
                 let replication = range.lowerBound + i
+                let draw = uncertainty == nil ? 0 : plan.draw(of: replication)
                 do {
+                    if let uncertainty, draw != cachedDraw {
+                        values = uncertainty.values(draw: draw, seed: plan.seed)
+                        do {
+                            tables = try uncertainty.arms(values: values).map { ArmTables(arm: $0) }
+                        } catch {
+                            throw RunError.parameters(replication: replication, draw: draw, columns: uncertainty.columns,
+                                                      values: values, problem: "\(error)")
+                        }
+                        cachedDraw = draw
+                    }
                     var records: [[Double]] = []
                     var reference: [Double]? = nil
                     for (a, t) in tables.enumerated() {
@@ -125,7 +155,8 @@ public enum Runner {
                         }
                         records.append(outcome.record)
                         let breakEven = a > 0 ? ReplicationRow.breakEvenStep(outcome.record, reference: records[0], layout: layout) : nil
-                        rows.append(ReplicationRow(replication: replication, arm: a, totals: outcome.totals, breakEvenStep: breakEven))
+                        rows.append(ReplicationRow(replication: replication, arm: a, totals: outcome.totals, breakEvenStep: breakEven,
+                                                   draw: draw, parameters: values))
                         steps += outcome.totals.childSteps
                     }
                     aggregator.add(records: records)
@@ -158,5 +189,76 @@ public enum Runner {
         return RunResult(aggregator: total, rows: rows, covered: range,
                          childSteps: shared.childSteps.load(ordering: .relaxed),
                          wallSeconds: Date().timeIntervalSince(start))
+    }
+}
+
+/// A run that stops once an outcome's Monte Carlo standard error is small enough.
+public struct PrecisionTarget: Sendable {
+    public var outcome: Outcome
+    /// Stop when the MCSE of the outcome's mean is at most this (in the outcome's unit).
+    public var mcse: Double
+    /// The first batch, and the smallest later one.
+    public var batch: Int
+
+    public init(outcome: Outcome, mcse: Double, batch: Int = 100) {
+        self.outcome = outcome
+        self.mcse = mcse
+        self.batch = batch
+    }
+
+    /// The MCSE of the outcome's mean over `rows`. In a nested run the
+    /// replications of one draw are not independent, so the MCSE is taken
+    /// over draw means: sd(draw means)/√draws.
+    public func currentMCSE(_ rows: [ReplicationRow], replicationsPerDraw: Int) -> Double {
+        let values = outcome.values(rows)
+        guard replicationsPerDraw > 1 else { return SampleSummary(values).mcse }
+        let draws = rows.filter { $0.arm == outcome.arm }.map(\.draw)
+        var sums: [Int: (Double, Int)] = [:]
+        for (d, v) in zip(draws, values) { sums[d, default: (0, 0)].0 += v; sums[d, default: (0, 0)].1 += 1 }
+        return SampleSummary(sums.keys.sorted().map { sums[$0]!.0 / Double(sums[$0]!.1) }).mcse
+    }
+}
+
+extension Runner {
+    /// Run batches of replications 0, 1, 2, … until the MCSE of `target`'s
+    /// outcome is at most `target.mcse` or `plan.replications` (the cap) are run.
+    ///
+    /// After a batch of n replications with MCSE s, the next stops at
+    /// max(n + batch, ⌈1.1 · n · (s/target)²⌉) (MCSE falls as 1/√n), capped.
+    /// Batches depend only on results, never on threads or timing, so the
+    /// count used is reproducible and the result is byte-identical to a run
+    /// of that many replications.
+    public static func runToPrecision(_ plan: RunPlan, target: PrecisionTarget,
+                                      progress: @escaping @Sendable (Int, Int) -> Void = { _, _ in },
+                                      isCancelled: @escaping @Sendable () -> Bool = { false })
+        throws(RunError) -> (result: RunResult, mcse: Double, reached: Bool) {
+        let cap = plan.replications
+        var total: RunResult? = nil
+        var n = 0
+        var end = min(cap, max(target.batch, 2))
+        var mcse = Double.infinity
+        while true {
+            var part = plan
+            part.batch = n..<end
+            let done = n
+            let r = try run(part, progress: { d, _ in progress(done + d, cap) }, isCancelled: isCancelled)
+            if var t = total {
+                t.aggregator.merge(r.aggregator)
+                t.rows += r.rows
+                t.covered = 0..<end
+                t.childSteps += r.childSteps
+                t.wallSeconds += r.wallSeconds
+                total = t
+            } else {
+                total = r
+            }
+            n = end
+            mcse = target.currentMCSE(total!.rows, replicationsPerDraw: plan.replicationsPerDraw)
+            if mcse <= target.mcse || n >= cap { break }
+            let ratio = mcse / target.mcse
+            let projected = mcse.isFinite ? Int(min(Double(cap), (1.1 * Double(n) * ratio * ratio).rounded(.up))) : n + target.batch
+            end = min(cap, max(n + target.batch, projected))
+        }
+        return (total!, mcse, mcse <= target.mcse)
     }
 }

@@ -182,6 +182,9 @@ public struct Scenario: Sendable {
     public var name: String
     public var description: String
     public var arms: [ArmModel]
+    /// Uncertain parameters (probabilistic sensitivity analysis); nil: every value is fixed.
+    /// `arms` holds the file's own values: the base case.
+    public var uncertainty: Uncertainty? = nil
     public var levels: [String] { arms[0].levels.map(\.name) }
 
     public init(name: String, description: String, arms: [ArmModel]) {

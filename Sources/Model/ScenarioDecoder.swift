@@ -4,8 +4,8 @@ import Foundation
 /// broken rule at once. The format is documented in docs/scenario-format.md.
 public enum ScenarioDecoder {
     static let topLevelKeys = ["name", "description", "time", "levels", "areas", "population", "transitions",
-                               "practice", "programme", "reinvestment", "discounting", "rewardTiming", "arms"]
-    static let armKeys = topLevelKeys.filter { !["name", "description", "arms"].contains($0) }
+                               "practice", "programme", "reinvestment", "discounting", "rewardTiming", "arms", "uncertainty"]
+    static let armKeys = topLevelKeys.filter { !["name", "description", "arms", "uncertainty"].contains($0) }
     /// Practice variables per arm; coverage masks are bytes and the schedule has 2^k masks.
     public static let maximumPractices = 6
 
@@ -19,11 +19,18 @@ public enum ScenarioDecoder {
                 file: path, line: nil, path: "", found: "a file that cannot be read (\(error.localizedDescription))",
                 expected: "a readable UTF-8 YAML scenario file")])
         }
-        return try decode(yaml: text, file: path)
+        let folder = (path as NSString).deletingLastPathComponent
+        return try decode(yaml: text, file: path) { name in
+            let drawsPath = name.hasPrefix("/") || folder.isEmpty ? name : (folder as NSString).appendingPathComponent(name)
+            return try? String(contentsOfFile: drawsPath, encoding: .utf8)
+        }
     }
 
-    /// Validate YAML text; `file` names it in messages.
-    public static func decode(yaml: String, file: String) throws(ScenarioError) -> Scenario {
+    /// Validate YAML text; `file` names it in messages. `drawsText` reads
+    /// the draws file the `uncertainty` section names (relative to the
+    /// scenario file); nil means the file cannot be read.
+    public static func decode(yaml: String, file: String,
+                              drawsText: @escaping (String) -> String? = { _ in nil }) throws(ScenarioError) -> Scenario {
         let root = try Tree.parse(yaml: yaml, file: file)
         let log = IssueLog(file: file)
         guard let top = log.fields(root, allowed: topLevelKeys, what: "a scenario") else {
@@ -31,14 +38,26 @@ public enum ScenarioDecoder {
         }
         let name = top["name"].flatMap { log.string($0) } ?? (file as NSString).lastPathComponent
         let description = top["description"].flatMap { log.string($0) } ?? ""
+        guard let arms = readArms(root, file: file, log: log) else { throw ScenarioError(file: file, issues: log.issues) }
+        var scenario = Scenario(name: name, description: description, arms: arms)
+        if let ut = top["uncertainty"] {
+            scenario.uncertainty = UncertaintyReader(log: log, root: root, file: file, arms: arms, drawsText: drawsText).read(ut)
+        }
+        if !log.issues.isEmpty { throw ScenarioError(file: file, issues: log.issues) }
+        return scenario
+    }
 
-        // The base: everything but the arms.
-        guard case .mapping(let entries) = root.value else { throw ScenarioError(file: file, issues: log.issues) }
-        let base = Tree(value: .mapping(entries.filter { !["arms", "name", "description"].contains($0.key) }),
+    /// Every arm of a scenario tree, validated; nil (with the problems in
+    /// `log`) if any rule is broken.
+    static func readArms(_ root: Tree, file: String, log: IssueLog) -> [ArmModel]? {
+        guard case .mapping(let entries) = root.value else { return nil }
+        // The base: everything but the arms and what is not a model value.
+        let base = Tree(value: .mapping(entries.filter { !["arms", "name", "description", "uncertainty"].contains($0.key) }),
                         path: "", line: root.line)
+        let armsTree = entries.first { $0.key == "arms" }?.value
 
         var armTrees: [(String, Tree)] = []
-        if let armsTree = top["arms"], let arms = log.namedEntries(armsTree, what: "a mapping from arm names to overrides") {
+        if let armsTree, let arms = log.namedEntries(armsTree, what: "a mapping from arm names to overrides") {
             if arms.isEmpty { log.add(armsTree, expected: "at least one arm") }
             for (armName, override) in arms {
                 if case .null = override.value {
@@ -47,7 +66,7 @@ public enum ScenarioDecoder {
                     armTrees.append((armName, base.merging(override)))
                 }
             }
-        } else {
+        } else if armsTree == nil {
             armTrees = [("base", base)]
         }
 
@@ -55,6 +74,7 @@ public enum ScenarioDecoder {
         // and is reported once; one that only some arms have is theirs, and
         // says so even when it sits at a path of the base (an override that
         // broke a base row, say).
+        let before = log.issues.count
         var arms: [ArmModel] = []
         var armIssues: [(name: String, issues: [ValidationIssue])] = []
         for (armName, tree) in armTrees {
@@ -71,9 +91,7 @@ public enum ScenarioDecoder {
                         expected: issue.expected)
             }
         }
-        if !log.issues.isEmpty || arms.count != armTrees.count {
-            throw ScenarioError(file: file, issues: log.issues)
-        }
+        if log.issues.count != before || arms.count != armTrees.count || arms.isEmpty { return nil }
         if let first = arms.first, first.reinvestment != nil, arms.count > 1 {
             log.add(path: "arms.\(first.name).reinvestment", line: nil as Int?, found: "reinvestment in the first arm",
                     expected: "reinvestment only in later arms: savings are measured against the first arm")
@@ -86,8 +104,7 @@ public enum ScenarioDecoder {
                         expected: "every arm to share levels (names and order), areas and time, so arms can be compared")
             }
         }
-        if !log.issues.isEmpty { throw ScenarioError(file: file, issues: log.issues) }
-        return Scenario(name: name, description: description, arms: arms)
+        return log.issues.count == before ? arms : nil
     }
 }
 

@@ -40,6 +40,8 @@ public enum RunFolder {
         public var shard: String
         public var threads: Int
         public var startedAt: Date
+        /// A run to a target precision: outcome, target and achieved MCSE, replications used (manifest `precisionTarget`).
+        public var precision: [String: String]? = nil
         public init(command: [String], scenarioPath: String, shard: String, threads: Int, startedAt: Date) {
             self.command = command
             self.scenarioPath = scenarioPath
@@ -56,7 +58,7 @@ public enum RunFolder {
         let replications = Tables.replications(scenario: scenario, rows: state.rows)
         let manifest = manifestJSON(state: state, scenario: scenario, context: context)
         let aggregates = try Comparison.Aggregates.run(scenario, options: state.aggregateOptions)
-        return [
+        var files: [(name: String, bytes: [UInt8])] = [
             ("bands.csv", Array(bands.utf8)),
             ("replications.csv", Array(replications.utf8)),
             ("aggregate.csv", Array(Comparison.aggregateCSV(scenario, aggregates).utf8)),
@@ -67,6 +69,28 @@ public enum RunFolder {
             ("scenario.yaml", Array(state.scenarioText.utf8)),
             ("state.bin", state.encoded()),
         ]
+        if let u = state.drawnUncertainty(scenario) {
+            files.append(("parameters.csv", Array(Tables.parameters(columns: u.columns, rows: state.rows).utf8)))
+        }
+        return files
+    }
+
+    static func uncertaintyManifest(state: RunState, scenario: Scenario) -> Any {
+        guard let u = scenario.uncertainty else { return NSNull() }
+        var out: [String: Any] = [
+            "drawn": !state.baseCase,
+            "replicationsPerDraw": state.replicationsPerDraw,
+            "draws": (state.replications + state.replicationsPerDraw - 1) / state.replicationsPerDraw,
+            "parameters": u.parameters.map { p in
+                ["name": p.name, "path": p.path, "distribution": p.distribution.label, "source": p.source,
+                 "columns": p.columns, "streamIndex": p.streamIndex] as [String: Any]
+            },
+        ]
+        if let t = u.drawTable {
+            out["drawsFile"] = ["file": t.file, "sha256": SHA256.hex(Array(t.text.utf8)), "rows": t.rows.count,
+                                "columns": t.columns] as [String: Any]
+        }
+        return out
     }
 
     static func manifestJSON(state: RunState, scenario: Scenario, context: Context) -> [UInt8] {
@@ -110,7 +134,9 @@ public enum RunFolder {
             "willingnessToPay": ["values": state.costEffectiveness.willingnessToPay,
                                  "curveMaximum": state.costEffectiveness.curveMaximum, "curveStep": state.costEffectiveness.curveStep] as [String: Any],
             "files": ["bands.csv", "replications.csv", "aggregate.csv", "comparison.csv", "summary.json", "summary.csv",
-                      "manifest.json", "scenario.yaml", "state.bin"],
+                      "manifest.json", "scenario.yaml", "state.bin"] + (state.drawnUncertainty(scenario) == nil ? [] : ["parameters.csv"]),
+            "parameterUncertainty": uncertaintyManifest(state: state, scenario: scenario),
+            "precisionTarget": context.precision.map { $0 as Any } ?? NSNull(),
         ]
         let data = (try? JSONSerialization.data(withJSONObject: manifest, options: [.prettyPrinted, .sortedKeys])) ?? Data()
         return Array(data) + [10]

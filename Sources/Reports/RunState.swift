@@ -11,7 +11,7 @@ import StockFlow
 /// with `girfec merge`, not by hand.
 public struct RunState: Sendable {
     public static let magic: [UInt8] = Array("GIRFECST".utf8)
-    public static let formatVersion: UInt32 = 3
+    public static let formatVersion: UInt32 = 4
 
     /// The girfec version that wrote it; shards of different versions do not merge.
     public var toolVersion: String = GirfecVersion.string
@@ -33,6 +33,12 @@ public struct RunState: Sendable {
     public var aggregateOptions: AggregateOptions
     /// Willingness-to-pay values for summary.csv.
     public var costEffectiveness: CostEffectiveness.Settings
+    /// Replications per parameter draw (nested runs); 1 otherwise.
+    public var replicationsPerDraw: Int = 1
+    /// Whether the scenario's parameter distributions were ignored (`--base-case`).
+    public var baseCase: Bool = false
+    /// The text of the scenario's draws file, if it names one, so a merge needs only state files.
+    public var drawsText: String? = nil
 
     public init(scenarioFileName: String, scenarioText: String, seed: UInt64, replications: Int,
                 commonRandomNumbers: Bool, covered: [Range<Int>], aggregator: Aggregator, rows: [ReplicationRow],
@@ -68,6 +74,9 @@ public struct RunState: Sendable {
 
     public var scenarioHash: String { SHA256.hex(Array(scenarioText.utf8)) }
 
+    /// The scenario's uncertainty if this run drew it (not `--base-case`).
+    public func drawnUncertainty(_ scenario: Scenario) -> Uncertainty? { baseCase ? nil : scenario.uncertainty }
+
     // MARK: Merging
 
     public struct MergeError: Error, CustomStringConvertible {
@@ -88,6 +97,9 @@ public struct RunState: Sendable {
             if s.replications != result.replications { problems.append("--replications \(s.replications) differs from \(first.source)'s \(result.replications)") }
             if s.commonRandomNumbers != result.commonRandomNumbers { problems.append("common random numbers \(s.commonRandomNumbers) differs from \(first.source)'s \(result.commonRandomNumbers)") }
             if s.costEffectiveness != result.costEffectiveness { problems.append("willingness-to-pay settings differ from \(first.source)'s") }
+            if s.replicationsPerDraw != result.replicationsPerDraw { problems.append("--replications-per-draw \(s.replicationsPerDraw) differs from \(first.source)'s \(result.replicationsPerDraw)") }
+            if s.baseCase != result.baseCase { problems.append("--base-case \(s.baseCase) differs from \(first.source)'s \(result.baseCase)") }
+            if s.drawsText != result.drawsText { problems.append("the draws file differs from \(first.source)'s") }
             if s.aggregateOptions != result.aggregateOptions { problems.append("aggregate model \(s.aggregateOptions.label) differs from \(first.source)'s \(result.aggregateOptions.label)") }
             if !problems.isEmpty {
                 throw MergeError(description: "\(source) is not a shard of the same run as \(first.source): " + problems.joined(separator: "; "))
@@ -139,6 +151,8 @@ public struct RunState: Sendable {
         w.i64(costEffectiveness.willingnessToPay.count)
         for v in costEffectiveness.willingnessToPay { w.f64(v) }
         w.f64(costEffectiveness.curveMaximum); w.f64(costEffectiveness.curveStep)
+        w.i64(replicationsPerDraw); w.u8(baseCase ? 1 : 0)
+        w.u8(drawsText == nil ? 0 : 1); w.string(drawsText ?? "")
         let agg = aggregator
         w.i64(agg.arms); w.i64(agg.steps); w.i64(agg.slots)
         for b in agg.integerSlots { w.u8(b ? 1 : 0) }
@@ -156,6 +170,8 @@ public struct RunState: Sendable {
             w.f64(t.costDiscounted); w.f64(t.programmeCostDiscounted); w.f64(t.qolYears); w.f64(t.qolYearsDiscounted)
             w.i64(t.childSteps); w.i64(row.breakEvenStep ?? -1); w.i64(t.finalStocks.count)
             for s in t.finalStocks { w.i64(s) }
+            w.i64(row.draw); w.i64(row.parameters.count)
+            for v in row.parameters { w.f64(v) }
         }
         return w.data
     }
@@ -184,6 +200,9 @@ public struct RunState: Sendable {
         for _ in 0..<wtpCount { guard let v = r.f64() else { throw fail("truncated header") }; wtp.append(v) }
         guard let curveMaximum = r.f64(), let curveStep = r.f64() else { throw fail("truncated header") }
         let ce = CostEffectiveness.Settings(willingnessToPay: wtp, curveMaximum: curveMaximum, curveStep: curveStep)
+        guard let perDraw = r.i64(), perDraw >= 1, let baseCase = r.u8(), let hasDraws = r.u8(), let drawsText = r.string() else {
+            throw fail("truncated header")
+        }
         guard let arms = r.i64(), let steps = r.i64(), let slots = r.i64(),
               arms > 0, steps >= 0, slots > 0, arms < 256, steps < 1 << 20, slots < 1 << 20 else { throw fail("truncated shape") }
         var integerSlots: [Bool] = []
@@ -209,10 +228,13 @@ public struct RunState: Sendable {
                   let breakEven = r.i64(), let levels = r.i64(), levels >= 0, levels < 1 << 16 else { throw fail("truncated row") }
             var finals: [Int] = []
             for _ in 0..<levels { guard let s = r.i64() else { throw fail("truncated row") }; finals.append(s) }
+            guard let draw = r.i64(), let valueCount = r.i64(), valueCount >= 0, valueCount < 1 << 20 else { throw fail("truncated row") }
+            var values: [Double] = []
+            for _ in 0..<valueCount { guard let v = r.f64() else { throw fail("truncated row") }; values.append(v) }
             rows.append(ReplicationRow(replication: rep, arm: arm, totals: ReplicationTotals(
                 childrenEver: ever, childYears: years, cost: cost, costDiscounted: costD, programmeCostDiscounted: prog,
                 qolYears: qol, qolYearsDiscounted: qolD, finalStocks: finals, childSteps: cs),
-                breakEvenStep: breakEven >= 0 ? breakEven : nil))
+                breakEvenStep: breakEven >= 0 ? breakEven : nil, draw: draw, parameters: values))
         }
         guard r.atEnd else { throw fail("trailing bytes") }
         var state = RunState(scenarioFileName: fileName, scenarioText: text, seed: seed, replications: n,
@@ -222,6 +244,9 @@ public struct RunState: Sendable {
                         costEffectiveness: ce)
         state.toolVersion = toolVersion
         state.shardCount = shardCount
+        state.replicationsPerDraw = perDraw
+        state.baseCase = baseCase == 1
+        state.drawsText = hasDraws == 1 ? drawsText : nil
         return state
     }
 }

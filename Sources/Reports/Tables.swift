@@ -91,3 +91,17 @@ public enum Tables {
         return out
     }
 }
+
+extension Tables {
+    /// parameters.csv: one row per replication, its draw and the value of every uncertain field.
+    ///
+    /// Its header is the draws-file format (`uncertainty.draws`), so a run's
+    /// parameters can be fed back to another scenario.
+    public static func parameters(columns: [String], rows: [ReplicationRow]) -> String {
+        var out = CSV.row((["replication", "draw"] + columns).map(CSV.text))
+        for row in rows where row.arm == 0 {
+            out += CSV.row([String(row.replication), String(row.draw)] + row.parameters.map(CSV.number))
+        }
+        return out
+    }
+}

@@ -39,6 +39,21 @@ struct Run: ParsableCommand {
     @Option(help: "Run only replication I (0-based) of the N: its row in replications.csv is bit for bit the one of the full run.")
     var replication: Int?
 
+    @Option(help: "Replications per parameter draw (nested runs: outer draws × inner replications); replication i uses draw ⌊i/K⌋.")
+    var replicationsPerDraw: Int = 1
+
+    @Flag(help: "Ignore the scenario's parameter distributions (uncertainty section) and run the file's own values.")
+    var baseCase = false
+
+    @Option(help: "Add replications until the Monte Carlo standard error of --outcome's mean is at most this (in its unit); --replications is then the cap.")
+    var targetMcse: Double?
+
+    @Option(help: "The outcome --target-mcse watches: cost_discounted, qol_years_discounted, delta_cost_discounted, delta_qol_years_discounted or delta_net_benefit_<£>, optionally ARM:NAME.")
+    var outcome: String?
+
+    @Option(help: "With --target-mcse: the first batch of replications, and the smallest later one.")
+    var batch: Int = 100
+
     @Flag(help: "Replace the output folder if it holds files.")
     var overwrite = false
 
@@ -78,12 +93,23 @@ struct Run: ParsableCommand {
         guard s.count <= replications else {
             throw ValidationError("--shard \(shard) splits \(replications) replications into \(s.count) shards; expected at most one shard per replication.")
         }
+        guard replicationsPerDraw >= 1 else { throw ValidationError("--replications-per-draw must be at least 1, but is \(replicationsPerDraw).") }
         guard replications <= Int(UInt32.max) else { throw ValidationError("--replications must be below 2^32, but is \(replications).") }
         if let replication {
             guard replication >= 0, replication < replications else {
                 throw ValidationError("--replication must be between 0 and --replications − 1 (\(replications - 1)), but is \(replication).")
             }
             guard shard == "1/1" else { throw ValidationError("--replication and --shard cannot be combined: give one or the other.") }
+        }
+        if let targetMcse {
+            guard targetMcse > 0, targetMcse.isFinite else { throw ValidationError("--target-mcse must be a positive number, but is \(targetMcse).") }
+            guard outcome != nil else { throw ValidationError("--target-mcse needs --outcome NAME: the outcome whose Monte Carlo standard error is watched.") }
+            guard shard == "1/1", replication == nil else {
+                throw ValidationError("--target-mcse decides the replication count as it runs, so it cannot be combined with --shard or --replication.")
+            }
+            guard batch >= 2 else { throw ValidationError("--batch must be at least 2, but is \(batch).") }
+        } else if outcome != nil {
+            throw ValidationError("--outcome is used only with --target-mcse.")
         }
     }
 
@@ -101,11 +127,38 @@ struct Run: ParsableCommand {
         var plan = RunPlan(scenario: model, seed: seed, replications: replications, shard: shard, threads: threads,
                            commonRandomNumbers: !independentStreams)
         plan.onlyReplication = replication
+        plan.replicationsPerDraw = replicationsPerDraw
+        plan.baseCase = baseCase
+        if let problem = plan.problem {
+            printError("girfec run: \(problem). Nothing was run or written.")
+            throw ExitCode(invalidInputStatus)
+        }
         Interrupt.install()
+        var target: PrecisionTarget? = nil
+        if let targetMcse, let outcome {
+            do { target = PrecisionTarget(outcome: try Outcome.parse(outcome, arms: model.arms.map(\.name)), mcse: targetMcse, batch: batch) } catch {
+                printError("girfec run: --outcome: \(error.description). Nothing was run or written.")
+                throw ExitCode(invalidInputStatus)
+            }
+        }
         let bar = ProgressBar(label: "girfec run", enabled: !quiet && isatty(STDERR_FILENO) == 1)
-        let result: RunResult
+        var result: RunResult
+        var precision: [String: String]? = nil
         do {
-            result = try Runner.run(plan, progress: { bar.update(done: $0, total: $1) }, isCancelled: { Interrupt.isRequested })
+            if let target {
+                let r = try Runner.runToPrecision(plan, target: target, progress: { bar.update(done: $0, total: $1) },
+                                                  isCancelled: { Interrupt.isRequested })
+                result = r.result
+                precision = ["outcome": "\(model.arms[target.outcome.arm].name):\(target.outcome.name)",
+                             "targetMCSE": "\(target.mcse)", "achievedMCSE": "\(r.mcse)", "reached": "\(r.reached)",
+                             "replicationsUsed": "\(result.covered.count)", "replicationsCap": "\(replications)"]
+                let line = String(format: "%@: MCSE %.6g after %d replications (target %.6g%@)", precision!["outcome"]!, r.mcse,
+                                  result.covered.count, target.mcse, r.reached ? "" : "; NOT reached: the cap --replications \(replications) stopped the run")
+                bar.finish()
+                if !quiet || !r.reached { printError("girfec run: " + line) }
+            } else {
+                result = try Runner.run(plan, progress: { bar.update(done: $0, total: $1) }, isCancelled: { Interrupt.isRequested })
+            }
         } catch {
             bar.finish()
             printError("girfec run: \(error.description)")
@@ -114,14 +167,18 @@ struct Run: ParsableCommand {
         }
         bar.finish()
         var state = RunState(scenarioFileName: (scenario as NSString).lastPathComponent, scenarioText: text, seed: seed,
-                             replications: replications, commonRandomNumbers: !independentStreams,
+                             replications: target == nil ? replications : result.covered.count, commonRandomNumbers: !independentStreams,
                              covered: result.covered.isEmpty ? [] : [result.covered], aggregator: result.aggregator,
                              rows: result.rows, childSteps: result.childSteps, wallSeconds: result.wallSeconds,
                              aggregateOptions: aggregateOptions, costEffectiveness: ceSettings)
         state.shardCount = shard.count
-        let context = RunFolder.Context(command: CommandLine.arguments, scenarioPath: scenario,
+        state.replicationsPerDraw = replicationsPerDraw
+        state.baseCase = baseCase
+        state.drawsText = model.uncertainty?.drawTable?.text
+        var context = RunFolder.Context(command: CommandLine.arguments, scenarioPath: scenario,
                                         shard: replication.map { "replication \($0) alone" } ?? shard.description,
                                         threads: threads, startedAt: started)
+        context.precision = precision
         try writeFolderOrExit(out, command: "run") { try RunFolder.files(state: state, scenario: model, context: context) }
         if !quiet { print(Headline.text(state: state, scenario: model, out: out)) }
     }

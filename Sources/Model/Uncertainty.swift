@@ -1,0 +1,161 @@
+import Foundation
+import Stochastics
+
+/// A scenario value that is uncertain: where it is, how it is distributed, where the figure comes from.
+public struct UncertainParameter: Sendable {
+    /// The label the scenario gives it (a key of `uncertainty.parameters`).
+    public var name: String
+    /// The field path it replaces, e.g. `levels.Intensive.costPerChildYear`
+    /// or, for a Dirichlet row, `transitions.matrix.Universal`.
+    public var path: String
+    public var distribution: ParameterDistribution
+    /// For a Dirichlet row: the destination levels drawn, in order.
+    public var components: [String]
+    /// Where the distribution comes from, for the report.
+    public var source: String
+
+    /// Column names in parameters.csv and in a draws file: the scalar field paths.
+    public var columns: [String] { components.isEmpty ? [path] : components.map { "\(path).\($0)" } }
+    /// Its stream index: FNV-1a of the path, so its draws do not depend on other parameters.
+    public var streamIndex: UInt32 { fnv1a32(path) }
+}
+
+/// Parameter draws read from a CSV file, one row per draw.
+public struct DrawTable: Sendable {
+    /// The file name as the scenario gives it.
+    public var file: String
+    /// The file's text, kept so a merge reproduces the run without the file.
+    public var text: String
+    /// Scalar field paths, one per value column.
+    public var columns: [String]
+    /// Values per draw, in draw order.
+    public var rows: [[Double]]
+}
+
+/// Why a replication's parameter values cannot be used.
+public struct ParameterError: Error, CustomStringConvertible, Sendable {
+    public var description: String
+}
+
+/// Second-order uncertainty: the scenario's uncertain parameters, and how a
+/// replication's values become that replication's arms.
+///
+/// Draw d of parameter p is the first draw of the stream (seed, replication = d,
+/// purpose = parameters, index = FNV-1a(path of p)). Values replace the
+/// fields at their paths in the scenario's YAML tree before the arms are
+/// merged, so a parameter in the base is shared by every arm that does not
+/// override that field, and one under `arms.NAME` is that arm's alone; the
+/// arms are then validated by the same rules as the file.
+public struct Uncertainty: Sendable {
+    public var parameters: [UncertainParameter]
+    public var drawTable: DrawTable?
+    /// EVPPI parameter groups: name → parameter names. Every parameter is also a group on its own.
+    public var groups: [(name: String, parameters: [String])]
+    /// The scenario's YAML tree.
+    let root: Tree
+    let file: String
+    /// The value at each column's path in the file (nil where the file has none).
+    public let baseValues: [Double?]
+
+    /// All columns: the parameters', then the draws file's.
+    public var columns: [String] { parameters.flatMap(\.columns) + (drawTable?.columns ?? []) }
+
+    /// Draws the file offers (nil: unlimited).
+    public var drawsAvailable: Int? { drawTable?.rows.count }
+
+    /// Column indices of a group's parameters.
+    public func columnIndices(ofGroup names: [String]) -> [Int] {
+        var out: [Int] = []
+        var at = 0
+        for p in parameters {
+            if names.contains(p.name) { out += Array(at..<(at + p.columns.count)) }
+            at += p.columns.count
+        }
+        if let t = drawTable {
+            for (i, c) in t.columns.enumerated() where names.contains(c) { out.append(at + i) }
+        }
+        return out
+    }
+
+    /// The values of draw `draw`, one per column.
+    public func values(draw: Int, seed: UInt64) -> [Double] {
+        var out: [Double] = []
+        for p in parameters {
+            let stream = RandomStream(StreamAddress(seed: seed, replication: UInt32(draw), purpose: .parameters, index: p.streamIndex))
+            out += p.distribution.draw(stream)
+        }
+        if let t = drawTable { out += t.rows[draw] }
+        return out
+    }
+
+    /// Every column at its distribution's mean (draws-file columns at their mean over rows).
+    public var meanValues: [Double] {
+        var out = parameters.flatMap(\.distribution.mean)
+        if let t = drawTable, !t.rows.isEmpty {
+            out += t.columns.indices.map { c in t.rows.reduce(0) { $0 + $1[c] } / Double(t.rows.count) }
+        }
+        return out
+    }
+
+    /// Fixed-distribution parameters' own values and the file's values elsewhere: the base case.
+    public var baseCaseValues: [Double] {
+        zip(meanValues, baseValues).map { $1 ?? $0 }
+    }
+
+    /// The arms with these column values in place.
+    public func arms(values: [Double]) throws(ScenarioError) -> [ArmModel] {
+        let substituted = root.substituting(Dictionary(uniqueKeysWithValues: zip(columns, values.map(Self.text))))
+        let log = IssueLog(file: file)
+        guard let arms = ScenarioDecoder.readArms(substituted, file: file, log: log) else {
+            throw ScenarioError(file: file, issues: log.issues)
+        }
+        return arms
+    }
+
+    /// A number as YAML text: integers without a decimal point, others in the shortest form that reads back exactly.
+    static func text(_ x: Double) -> String {
+        x == x.rounded() && abs(x) < 9e15 ? String(Int(x)) : "\(x)"
+    }
+}
+
+extension Tree {
+    /// The value at field path `path` (as in messages: `a.b[2].c`), if any.
+    public func find(path target: String) -> Tree? {
+        if path == target { return self }
+        switch value {
+        case .mapping(let entries):
+            for (_, child) in entries where target.hasPrefix(child.path) {
+                if let hit = child.find(path: target) { return hit }
+            }
+        case .sequence(let items):
+            for child in items where target.hasPrefix(child.path) {
+                if let hit = child.find(path: target) { return hit }
+            }
+        default: break
+        }
+        return nil
+    }
+
+    /// The tree with the scalars at the given field paths replaced. A path
+    /// whose last key is missing from an existing mapping is added to it
+    /// (a matrix row's implied diagonal, say); the value keeps the place of
+    /// what it replaced, so messages still point into the file.
+    func substituting(_ scalars: [String: String]) -> Tree {
+        if let text = scalars[path] { return Tree(value: .scalar(text), path: path, line: line) }
+        switch value {
+        case .mapping(let entries):
+            var result = entries.map { (key: $0.key, value: $0.value.substituting(scalars)) }
+            let prefix = path.isEmpty ? "" : path + "."
+            for (p, text) in scalars where p.hasPrefix(prefix) {
+                let key = String(p.dropFirst(prefix.count))
+                guard !key.contains("."), !key.contains("["), !result.contains(where: { $0.key == key }) else { continue }
+                result.append((key: key, value: Tree(value: .scalar(text), path: p, line: line)))
+            }
+            return Tree(value: .mapping(result), path: path, line: line)
+        case .sequence(let items):
+            return Tree(value: .sequence(items.map { $0.substituting(scalars) }), path: path, line: line)
+        default:
+            return self
+        }
+    }
+}
