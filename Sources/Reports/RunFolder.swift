@@ -56,9 +56,22 @@ public enum RunFolder {
     public static func files(state: RunState, scenario: Scenario, context: Context) throws(AggregateError) -> [(name: String, bytes: [UInt8])] {
         let bands = Tables.bands(scenario: scenario, aggregator: state.aggregator)
         let replications = Tables.replications(scenario: scenario, rows: state.rows)
-        let manifest = manifestJSON(state: state, scenario: scenario, context: context)
+        var extra: [(name: String, bytes: [UInt8])] = []
+        var skipped: [String] = []
+        if let u = state.drawnUncertainty(scenario) {
+            extra.append(("parameters.csv", Array(Tables.parameters(columns: u.columns, rows: state.rows).utf8)))
+            extra.append(("uncertainty.csv", Array(UncertaintyTables.variance(
+                scenario: scenario, rows: state.rows, willingnessToPay: state.costEffectiveness.willingnessToPay).utf8)))
+            if let voi = UncertaintyTables.valueOfInformation(scenario: scenario, uncertainty: u, rows: state.rows,
+                                                              settings: state.costEffectiveness) {
+                extra.append(("voi.csv", Array(voi.csv.utf8)))
+                skipped = voi.skipped
+            }
+        }
+        let manifest = manifestJSON(state: state, scenario: scenario, context: context,
+                                    extraFiles: extra.map(\.name), skippedValueOfInformation: skipped)
         let aggregates = try Comparison.Aggregates.run(scenario, options: state.aggregateOptions)
-        var files: [(name: String, bytes: [UInt8])] = [
+        let files: [(name: String, bytes: [UInt8])] = [
             ("bands.csv", Array(bands.utf8)),
             ("replications.csv", Array(replications.utf8)),
             ("aggregate.csv", Array(Comparison.aggregateCSV(scenario, aggregates).utf8)),
@@ -69,10 +82,7 @@ public enum RunFolder {
             ("scenario.yaml", Array(state.scenarioText.utf8)),
             ("state.bin", state.encoded()),
         ]
-        if let u = state.drawnUncertainty(scenario) {
-            files.append(("parameters.csv", Array(Tables.parameters(columns: u.columns, rows: state.rows).utf8)))
-        }
-        return files
+        return files + extra
     }
 
     static func uncertaintyManifest(state: RunState, scenario: Scenario) -> Any {
@@ -93,7 +103,8 @@ public enum RunFolder {
         return out
     }
 
-    static func manifestJSON(state: RunState, scenario: Scenario, context: Context) -> [UInt8] {
+    static func manifestJSON(state: RunState, scenario: Scenario, context: Context, extraFiles: [String] = [],
+                             skippedValueOfInformation: [String] = []) -> [UInt8] {
         let iso = ISO8601DateFormatter()
         let arm0 = scenario.arms[0]
         let perSecond = state.wallSeconds > 0 ? Double(state.childSteps) / state.wallSeconds : 0
@@ -134,7 +145,8 @@ public enum RunFolder {
             "willingnessToPay": ["values": state.costEffectiveness.willingnessToPay,
                                  "curveMaximum": state.costEffectiveness.curveMaximum, "curveStep": state.costEffectiveness.curveStep] as [String: Any],
             "files": ["bands.csv", "replications.csv", "aggregate.csv", "comparison.csv", "summary.json", "summary.csv",
-                      "manifest.json", "scenario.yaml", "state.bin"] + (state.drawnUncertainty(scenario) == nil ? [] : ["parameters.csv"]),
+                      "manifest.json", "scenario.yaml", "state.bin"] + extraFiles,
+            "valueOfInformationSkipped": skippedValueOfInformation,
             "parameterUncertainty": uncertaintyManifest(state: state, scenario: scenario),
             "precisionTarget": context.precision.map { $0 as Any } ?? NSNull(),
         ]
