@@ -185,7 +185,33 @@ public struct Scenario: Sendable {
     /// Uncertain parameters (probabilistic sensitivity analysis); nil: every value is fixed.
     /// `arms` holds the file's own values: the base case.
     public var uncertainty: Uncertainty? = nil
+    /// The YAML tree it was read from and the file's name, for `setting(_:)`.
+    var tree: Tree? = nil
+    var file = ""
     public var levels: [String] { arms[0].levels.map(\.name) }
+
+    /// This scenario with the numbers at the given field paths replaced, and
+    /// validated again (its parameter distributions are dropped: the values are fixed).
+    public func setting(_ values: [(path: String, value: Double)]) throws(ScenarioError) -> Scenario {
+        guard let tree else { return self }
+        var problems: [ValidationIssue] = []
+        for (path, _) in values {
+            if let problem = tree.numberPathProblem(path) {
+                problems.append(ValidationIssue(file: file, line: nil, path: path, found: problem,
+                                                expected: "the field path of a number in the scenario file"))
+            }
+        }
+        if !problems.isEmpty { throw ScenarioError(file: file, issues: problems) }
+        let substituted = tree.substituting(Dictionary(values.map { ($0.path, Uncertainty.text($0.value)) }, uniquingKeysWith: { $1 }))
+        let log = IssueLog(file: file)
+        guard let arms = ScenarioDecoder.readArms(substituted, file: file, log: log) else {
+            throw ScenarioError(file: file, issues: log.issues)
+        }
+        var out = Scenario(name: name, description: description, arms: arms)
+        out.tree = substituted
+        out.file = file
+        return out
+    }
 
     public init(name: String, description: String, arms: [ArmModel]) {
         self.name = name

@@ -40,6 +40,8 @@ public enum ScenarioDecoder {
         let description = top["description"].flatMap { log.string($0) } ?? ""
         guard let arms = readArms(root, file: file, log: log) else { throw ScenarioError(file: file, issues: log.issues) }
         var scenario = Scenario(name: name, description: description, arms: arms)
+        scenario.tree = root
+        scenario.file = file
         if let ut = top["uncertainty"] {
             scenario.uncertainty = UncertaintyReader(log: log, root: root, file: file, arms: arms, drawsText: drawsText).read(ut)
         }

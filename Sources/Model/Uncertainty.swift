@@ -119,6 +119,25 @@ public struct Uncertainty: Sendable {
 }
 
 extension Tree {
+    /// Why a number cannot be set at `path`, or nil if it can: the path must
+    /// hold a number in the file, or be an entry of a transition row that
+    /// the file leaves implied (the diagonal, say).
+    public func numberPathProblem(_ path: String) -> String? {
+        if let first = path.split(separator: ".").first.map(String.init), ["name", "description", "uncertainty"].contains(first) {
+            return "'\(path)', which is not a model value"
+        }
+        if let t = find(path: path) {
+            if case .scalar(let s) = t.value, Double(s.replacingOccurrences(of: "_", with: "")) != nil { return nil }
+            return "'\(path)', which holds \(t.shortDescription)"
+        }
+        let parent = path.components(separatedBy: ".").dropLast().joined(separator: ".")
+        if path.hasPrefix("transitions.matrix.") || (path.hasPrefix("arms.") && path.contains(".transitions.matrix.")),
+           let pt = find(path: parent), case .mapping = pt.value {
+            return nil
+        }
+        return "'\(path)', which is not a value in the file"
+    }
+
     /// The value at field path `path` (as in messages: `a.b[2].c`), if any.
     public func find(path target: String) -> Tree? {
         if path == target { return self }

@@ -301,18 +301,9 @@ struct UncertaintyReader {
         for (i, c) in names.enumerated() {
             if c == "replication" { continue }
             if c == "draw" { drawIndex = i; continue }
-            guard let t = root.find(path: c), case .scalar(let s) = t.value, Double(s.replacingOccurrences(of: "_", with: "")) != nil else {
-                // A matrix entry the file leaves implied (the diagonal) may still be drawn.
-                let parent = c.components(separatedBy: ".").dropLast().joined(separator: ".")
-                if c.contains(".transitions.matrix.") || c.hasPrefix("transitions.matrix."), let pt = root.find(path: parent), case .mapping = pt.value {
-                    columns.append(c); valueIndex.append(i); continue
-                }
-                log.add(tree, found: "column \(i + 1) '\(c)' of \(where_) (line \(header.offset + 1)), which is not a number in the scenario file",
+            if let problem = root.numberPathProblem(c) {
+                log.add(tree, found: "column \(i + 1) of \(where_) (line \(header.offset + 1)): \(problem)",
                         expected: "columns that are field paths of numbers in the scenario (e.g. levels.Intensive.costPerChildYear)")
-                continue
-            }
-            if let first = c.split(separator: ".").first.map(String.init), Self.notModelValues.contains(first) {
-                log.add(tree, found: "column '\(c)' of \(where_)", expected: "paths of model values")
                 continue
             }
             columns.append(c); valueIndex.append(i)

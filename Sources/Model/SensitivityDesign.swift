@@ -1,0 +1,148 @@
+import Foundation
+
+/// A deterministic sensitivity analysis: which scenario values to vary and how,
+/// read from an experiment file (docs/sensitivity.md).
+///
+/// Every point is a copy of the scenario with some numbers replaced, run
+/// with the same seed and replications, so points differ by their values
+/// alone, not by chance (common random numbers across points; Law 2015,
+/// "Simulation Modeling and Analysis", §11.2).
+public struct SensitivityDesign: Sendable {
+    /// One run of the analysis: which family it belongs to and the values it sets.
+    public struct Point: Sendable {
+        /// `base`, `oneWay`, `twoWay` or `sweep`.
+        public var analysis: String
+        /// The entry's label in the experiment file (empty for the base).
+        public var name: String
+        /// Index within its analysis entry.
+        public var index: Int
+        /// `low` or `high` for a one-way point, empty otherwise.
+        public var bound: String
+        public var values: [(path: String, value: Double)]
+    }
+
+    /// The scenario file, resolved against the experiment file's folder.
+    public var scenarioPath: String
+    public var seed: UInt64
+    public var replications: Int
+    public var willingnessToPay: [Double]
+    public var points: [Point]
+
+    static let keys = ["scenario", "seed", "replications", "willingnessToPay", "oneWay", "twoWay", "sweeps"]
+
+    /// Read and check an experiment file; every problem at once, with its place.
+    public static func load(path: String) throws(ScenarioError) -> SensitivityDesign {
+        let text: String
+        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+            throw ScenarioError(file: path, issues: [ValidationIssue(file: path, line: nil, path: "",
+                found: "a file that cannot be read (\(error.localizedDescription))", expected: "a readable YAML experiment file")])
+        }
+        return try decode(yaml: text, file: path)
+    }
+
+    public static func decode(yaml: String, file: String) throws(ScenarioError) -> SensitivityDesign {
+        let root = try Tree.parse(yaml: yaml, file: file)
+        let log = IssueLog(file: file)
+        guard let f = log.fields(root, allowed: keys, what: "a sensitivity experiment") else { throw ScenarioError(file: file, issues: log.issues) }
+        var scenarioPath = ""
+        if let t = f.required("scenario", expected: "the scenario file, relative to this file"), let s = log.string(t) {
+            let folder = (file as NSString).deletingLastPathComponent
+            scenarioPath = s.hasPrefix("/") || folder.isEmpty ? s : (folder as NSString).appendingPathComponent(s)
+        }
+        var seed: UInt64 = 1
+        if let t = f["seed"] {
+            if case .scalar(let s) = t.value, let v = UInt64(s) { seed = v } else { log.add(t, expected: "a seed, a whole number from 0 to 2^64 − 1") }
+        }
+        let replications = f["replications"].flatMap { log.integer($0, minimum: 1) } ?? 100
+        var wtp = [20_000.0, 30_000]
+        if let t = f["willingnessToPay"], let items = log.list(t, what: "a list of amounts in £ per QoL-year") {
+            wtp = items.compactMap { log.number($0, .nonNegative) }
+        }
+
+        var points = [Point(analysis: "base", name: "", index: 0, bound: "", values: [])]
+        func pathOf(_ t: Tree?, _ where_: Tree) -> String? {
+            guard let t = t ?? nil else {
+                log.add(where_, found: "no path", expected: "path: the field path of a number in the scenario")
+                return nil
+            }
+            return log.string(t)
+        }
+        func valueList(_ f: Fields, _ owner: Tree) -> [Double]? {
+            if let t = f["values"] {
+                guard let items = log.list(t, what: "a list of numbers") else { return nil }
+                let v = items.compactMap { log.number($0) }
+                if v.count != items.count { return nil }
+                if v.isEmpty { log.add(t, expected: "at least one value") }
+                return v
+            }
+            guard let from = f.required("from", expected: "values: [...], or from, to and count").flatMap({ log.number($0) }),
+                  let to = f.required("to", expected: "the last value").flatMap({ log.number($0) }),
+                  let count = f.required("count", expected: "the number of evenly spaced values, >= 2").flatMap({ log.integer($0, minimum: 2) })
+            else { return nil }
+            return (0..<count).map { from + (to - from) * Double($0) / Double(count - 1) }
+        }
+
+        if let t = f["oneWay"], let entries = log.namedEntries(t, what: "a mapping from labels to {path, low, high}") {
+            for (name, e) in entries {
+                guard let ef = log.fields(e, allowed: ["path", "low", "high"], what: "a one-way entry"),
+                      let path = pathOf(ef["path"], e),
+                      let low = ef.required("low", expected: "the low value").flatMap({ log.number($0) }),
+                      let high = ef.required("high", expected: "the high value").flatMap({ log.number($0) }) else { continue }
+                points.append(Point(analysis: "oneWay", name: name, index: 0, bound: "low", values: [(path, low)]))
+                points.append(Point(analysis: "oneWay", name: name, index: 1, bound: "high", values: [(path, high)]))
+            }
+        }
+        if let t = f["twoWay"], let entries = log.namedEntries(t, what: "a mapping from labels to {x, y}") {
+            for (name, e) in entries {
+                guard let ef = log.fields(e, allowed: ["x", "y"], what: "a two-way grid"),
+                      let xt = ef.required("x", expected: "{path, values} (or from, to, count)"),
+                      let yt = ef.required("y", expected: "{path, values} (or from, to, count)"),
+                      let xf = log.fields(xt, allowed: ["path", "values", "from", "to", "count"], what: "an axis"),
+                      let yf = log.fields(yt, allowed: ["path", "values", "from", "to", "count"], what: "an axis"),
+                      let xp = pathOf(xf["path"], xt), let yp = pathOf(yf["path"], yt),
+                      let xs = valueList(xf, xt), let ys = valueList(yf, yt) else { continue }
+                if xs.count * ys.count > 400 { log.add(e, found: "a \(xs.count) × \(ys.count) grid", expected: "at most 400 points") }
+                var i = 0
+                for x in xs { for y in ys {
+                    points.append(Point(analysis: "twoWay", name: name, index: i, bound: "", values: [(xp, x), (yp, y)]))
+                    i += 1
+                } }
+            }
+        }
+        if let t = f["sweeps"], let entries = log.namedEntries(t, what: "a mapping from labels to {path, values}") {
+            for (name, e) in entries {
+                guard let ef = log.fields(e, allowed: ["path", "values", "from", "to", "count"], what: "a sweep"),
+                      let path = pathOf(ef["path"], e), let xs = valueList(ef, e) else { continue }
+                if xs.count > 400 { log.add(e, found: "\(xs.count) values", expected: "at most 400") }
+                for (i, x) in xs.sorted().enumerated() {
+                    points.append(Point(analysis: "sweep", name: name, index: i, bound: "", values: [(path, x)]))
+                }
+            }
+        }
+        if points.count == 1 && log.issues.isEmpty {
+            log.add(root, found: "no oneWay, twoWay or sweeps entries", expected: "at least one analysis")
+        }
+        if !log.issues.isEmpty { throw ScenarioError(file: file, issues: log.issues) }
+        return SensitivityDesign(scenarioPath: scenarioPath, seed: seed, replications: replications, willingnessToPay: wtp, points: points)
+    }
+
+    /// The scenario of every point, all checked before any runs: every
+    /// problem of every point at once, each naming its point.
+    public func scenarios(_ base: Scenario) throws(ScenarioError) -> [Scenario] {
+        var out: [Scenario] = []
+        var issues: [ValidationIssue] = []
+        for p in points {
+            do { out.append(try base.setting(p.values)) } catch {
+                let label = p.analysis == "base" ? "the base" : "\(p.analysis) '\(p.name)' point \(p.index)"
+                let set = p.values.map { "\($0.path) = \(Uncertainty.text($0.value))" }.joined(separator: ", ")
+                for i in error.issues where !issues.contains(where: { $0.path == i.path && $0.expected == i.expected }) {
+                    var issue = i
+                    issue.found = "\(i.found) at \(label) (\(set))"
+                    issues.append(issue)
+                }
+            }
+        }
+        if !issues.isEmpty { throw ScenarioError(file: base.file, issues: issues) }
+        return out
+    }
+}
