@@ -51,6 +51,8 @@ let package = Package(
         .target(name: "Analysis", dependencies: ["Stochastics", "CGSL"]),
         /// Replications in parallel, shards, common random numbers, progress.
         .target(name: "Experiments", dependencies: ["Model", "Microsimulation", "Analysis", "Stochastics"]),
+        /// Estimating transition dynamics from local data: flows, panel records, stock counts.
+        .target(name: "Calibration", dependencies: ["Model", "StockFlow", "Analysis", "Stochastics", "CGSL"]),
         /// CSV and JSON writers, the manifest, atomic output folders.
         .target(name: "Reports", dependencies: ["Experiments", "Analysis", "Model", "StockFlow"]),
         /// The command-line tool.
@@ -71,6 +73,7 @@ let package = Package(
         .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "Stochastics", "CGSL"]),
         .testTarget(name: "StockFlowTests", dependencies: ["StockFlow", "Microsimulation", "Experiments", "Reports", "TestSupport"]),
         .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "Reports", "TestSupport"]),
+        .testTarget(name: "CalibrationTests", dependencies: ["Calibration", "Model", "StockFlow", "Stochastics", "CGSL", "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["girfec", "TestSupport"]),
     ]
 )
