@@ -32,6 +32,14 @@ enum Summary {
             let practices = arm.practices.map(\.name)
             lines.append("  arm \(arm.name): transitions \(arm.transitionConversion); practice: \(practices.isEmpty ? "none" : practices.joined(separator: ", ")); reward timing \(arm.rewardTiming.rawValue)")
         }
+        if let u = s.uncertainty {
+            lines.append("  parameter uncertainty: \(u.parameters.count) distribution\(u.parameters.count == 1 ? "" : "s") over \(u.columns.count) value\(u.columns.count == 1 ? "" : "s")"
+                         + (u.drawTable.map { "; draws file \($0.file) with \($0.rows.count) rows" } ?? "")
+                         + (u.groups.isEmpty ? "" : "; EVPPI groups \(u.groups.map(\.name).joined(separator: ", "))"))
+            for p in u.parameters {
+                lines.append("    \(p.name): \(p.path) ~ \(p.distribution.label)")
+            }
+        }
         return lines.joined(separator: "\n")
     }
 }
