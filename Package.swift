@@ -54,7 +54,7 @@ let package = Package(
         /// Estimating transition dynamics from local data: flows, panel records, stock counts.
         .target(name: "Calibration", dependencies: ["Model", "StockFlow", "Analysis", "Stochastics", "CGSL"]),
         /// CSV and JSON writers, the manifest, atomic output folders.
-        .target(name: "Reports", dependencies: ["Experiments", "Analysis", "Model", "StockFlow"]),
+        .target(name: "Reports", dependencies: ["Experiments", "Analysis", "Model", "StockFlow", "Stochastics", "CGSL"]),
         /// The command-line tool.
         .executableTarget(
             name: "girfec",

@@ -19,6 +19,7 @@
 #include <gsl/gsl_randist.h>
 #include <gsl/gsl_cdf.h>
 #include <gsl/gsl_math.h>
+#include <gsl/gsl_statistics_double.h>
 #include <Random123/philox.h>
 #include <Random123/threefry.h>
 

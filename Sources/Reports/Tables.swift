@@ -40,13 +40,12 @@ public enum Tables {
     public static let summaryHeader = ["arm", "comparator", "measure", "willingness_to_pay", "replications", "mean", "mcse",
                                        "ci_low", "ci_high", "p2_5", "p50", "p97_5"]
 
-    /// summary.csv: cost-effectiveness of every later arm against the first, from paired replications.
-    public static func summary(scenario: Scenario, rows: [ReplicationRow], settings: CostEffectiveness.Settings) -> String {
-        var out = CSV.row(summaryHeader)
-        let comparator = scenario.arms[0].name
+    /// Cost-effectiveness of each later arm against the first, from paired replications.
+    public static func costEffectiveness(scenario: Scenario, rows: [ReplicationRow], willingnessToPay: [Double],
+                                         curve: [Double]) -> [(arm: Int, rows: [CostEffectiveness.Row])] {
         var first: [Int: ReplicationTotals] = [:]
         for row in rows where row.arm == 0 { first[row.replication] = row.totals }
-        for a in scenario.arms.indices.dropFirst() {
+        return scenario.arms.indices.dropFirst().map { a in
             let pairs = rows.filter { $0.arm == a }.compactMap { row -> CostEffectiveness.Pair? in
                 guard let base = first[row.replication] else { return nil }
                 return CostEffectiveness.Pair(
@@ -54,7 +53,16 @@ public enum Tables {
                     deltaQol: row.totals.qolYearsDiscounted - base.qolYearsDiscounted,
                     breakEvenYears: row.breakEvenStep.map { Double($0 * scenario.arms[0].stepMonths) / 12 })
             }
-            for r in CostEffectiveness.summarise(pairs, willingnessToPay: settings.willingnessToPay, curve: settings.curve) {
+            return (a, CostEffectiveness.summarise(pairs, willingnessToPay: willingnessToPay, curve: curve))
+        }
+    }
+
+    /// summary.csv: cost-effectiveness of every later arm against the first, from paired replications.
+    public static func summary(scenario: Scenario, rows: [ReplicationRow], settings: CostEffectiveness.Settings) -> String {
+        var out = CSV.row(summaryHeader)
+        let comparator = scenario.arms[0].name
+        for (a, results) in costEffectiveness(scenario: scenario, rows: rows, willingnessToPay: settings.willingnessToPay, curve: settings.curve) {
+            for r in results {
                 out += CSV.row([CSV.text(scenario.arms[a].name), CSV.text(comparator), r.measure,
                                 r.willingnessToPay.map(CSV.number) ?? "", String(r.replications), CSV.number(r.mean),
                                 CSV.number(r.mcse), CSV.number(r.ciLow), CSV.number(r.ciHigh), CSV.number(r.p2_5),

@@ -50,6 +50,17 @@ struct UncertaintyCommandTests {
         // 70 draws are too few for a two-parameter group with interactions: said, not hidden.
         #expect(manifest.contains("EVPPI of 'both'"))
 
+        // A report for a paper: parameters with distributions and sources, results, and how to reproduce.
+        let rep = try CommandLineTests.girfec(["report", out])
+        #expect(rep.status == 0, "stderr: \(rep.stderr)")
+        let md = try String(contentsOfFile: out + "/report.md", encoding: .utf8)
+        #expect(md.contains("| cost | `levels.High.costPerChildYear` | 10,000 | Gamma(shape 16, scale 625) |"), "\(md)")
+        #expect(md.contains("| a test |"))
+        #expect(md.contains("| practice − baseline: Δcost |"))
+        #expect(md.contains("girfec run psa.yaml --seed 4 --replications 140 --replications-per-draw 2 --out DIR"))
+        let tex = try String(contentsOfFile: out + "/report-tables.tex", encoding: .utf8)
+        #expect(tex.contains("\\begin{tabular}") && tex.contains("\\label{tab:results}") && tex.contains("levels.High.costPerChildYear"))
+
         // One replication alone: the same parameters and row.
         let alone = Fixtures.temporaryFolder("girfec-e2e") + "/alone"
         let a = try CommandLineTests.girfec(["run", file, "--replications", "140", "--replications-per-draw", "2", "--seed", "4",
