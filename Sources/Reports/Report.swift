@@ -164,6 +164,20 @@ public enum Report {
             } else {
                 md += ["", "One replication per draw: parameter uncertainty and chance are not separated (run with `--replications-per-draw K` for that)."]
             }
+            let importance = UncertaintyTables.importance(scenario: scenario, uncertainty: u, rows: rows)
+            let wanted = Set(arms.count > 1 ? ["delta_cost_discounted", "delta_qol_years_discounted"] : ["cost_discounted", "qol_years_discounted"])
+            let groupNames = Set(u.groups.map(\.name))
+            let top = importance.filter { wanted.contains($0.outcome.name) && !groupNames.contains($0.group) }
+            if !top.isEmpty {
+                var iRows: [[String]] = []
+                for name in wanted.sorted() {
+                    for r in top.filter({ $0.outcome.name == name }).prefix(5) {
+                        iRows.append([arms[r.outcome.arm], name, r.group, "\(fmt(r.share * 100, digits: 3)) %"])
+                    }
+                }
+                md += ["", "Parameters that drive the outcomes most: main-effect share of variance, Var(E[Y | θ])/Var(Y), by spline regression (importance.csv; biased up by about columns/draws):",
+                       "", table(["arm", "outcome", "parameter", "main-effect share"], iRows)]
+            }
             if arms.count > 1, let voi = UncertaintyTables.valueOfInformation(scenario: scenario, uncertainty: u, rows: rows,
                                                                                settings: CostEffectiveness.Settings(willingnessToPay: state.costEffectiveness.willingnessToPay, curveMaximum: 0, curveStep: 1)) {
                 let lines = voi.csv.split(separator: "\n").dropFirst().map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }

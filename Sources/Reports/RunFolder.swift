@@ -62,6 +62,7 @@ public enum RunFolder {
             extra.append(("parameters.csv", Array(Tables.parameters(columns: u.columns, rows: state.rows).utf8)))
             extra.append(("uncertainty.csv", Array(UncertaintyTables.variance(
                 scenario: scenario, rows: state.rows, willingnessToPay: state.costEffectiveness.willingnessToPay).utf8)))
+            extra.append(("importance.csv", Array(UncertaintyTables.importanceCSV(scenario: scenario, uncertainty: u, rows: state.rows).utf8)))
             if let voi = UncertaintyTables.valueOfInformation(scenario: scenario, uncertainty: u, rows: state.rows,
                                                               settings: state.costEffectiveness) {
                 extra.append(("voi.csv", Array(voi.csv.utf8)))
