@@ -185,6 +185,8 @@ public struct Scenario: Sendable {
     /// Uncertain parameters (probabilistic sensitivity analysis); nil: every value is fixed.
     /// `arms` holds the file's own values: the base case.
     public var uncertainty: Uncertainty? = nil
+    /// Files the scenario read besides itself (`include` fragments, the draws file): name → text.
+    public var attachedFiles: [String: String] = [:]
     /// The YAML tree it was read from and the file's name, for `setting(_:)`.
     var tree: Tree? = nil
     var file = ""

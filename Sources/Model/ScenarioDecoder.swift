@@ -4,8 +4,8 @@ import Foundation
 /// broken rule at once. The format is documented in docs/scenario-format.md.
 public enum ScenarioDecoder {
     static let topLevelKeys = ["name", "description", "time", "levels", "areas", "population", "transitions",
-                               "practice", "programme", "reinvestment", "discounting", "rewardTiming", "arms", "uncertainty"]
-    static let armKeys = topLevelKeys.filter { !["name", "description", "arms", "uncertainty"].contains($0) }
+                               "practice", "programme", "reinvestment", "discounting", "rewardTiming", "arms", "uncertainty", "include"]
+    static let armKeys = topLevelKeys.filter { !["name", "description", "arms", "uncertainty", "include"].contains($0) }
     /// Practice variables per arm; coverage masks are bytes and the schedule has 2^k masks.
     public static let maximumPractices = 6
 
@@ -21,17 +21,23 @@ public enum ScenarioDecoder {
         }
         let folder = (path as NSString).deletingLastPathComponent
         return try decode(yaml: text, file: path) { name in
-            let drawsPath = name.hasPrefix("/") || folder.isEmpty ? name : (folder as NSString).appendingPathComponent(name)
-            return try? String(contentsOfFile: drawsPath, encoding: .utf8)
+            let other = name.hasPrefix("/") || folder.isEmpty ? name : (folder as NSString).appendingPathComponent(name)
+            return try? String(contentsOfFile: other, encoding: .utf8)
         }
     }
 
-    /// Validate YAML text; `file` names it in messages. `drawsText` reads
-    /// the draws file the `uncertainty` section names (relative to the
-    /// scenario file); nil means the file cannot be read.
+    /// Validate YAML text; `file` names it in messages. `readFile` reads
+    /// the files the scenario names, relative to it (`include` fragments,
+    /// the `uncertainty.draws` file); nil means a file cannot be read.
     public static func decode(yaml: String, file: String,
-                              drawsText: @escaping (String) -> String? = { _ in nil }) throws(ScenarioError) -> Scenario {
-        let root = try Tree.parse(yaml: yaml, file: file)
+                              readFile: @escaping (String) -> String? = { _ in nil }) throws(ScenarioError) -> Scenario {
+        var attached: [String: String] = [:]
+        let reader: (String) -> String? = { name in
+            let text = readFile(name)
+            if let text { attached[name] = text }
+            return text
+        }
+        let root = try including(Tree.parse(yaml: yaml, file: file), file: file, readFile: reader)
         let log = IssueLog(file: file)
         guard let top = log.fields(root, allowed: topLevelKeys, what: "a scenario") else {
             throw ScenarioError(file: file, issues: log.issues)
@@ -43,10 +49,52 @@ public enum ScenarioDecoder {
         scenario.tree = root
         scenario.file = file
         if let ut = top["uncertainty"] {
-            scenario.uncertainty = UncertaintyReader(log: log, root: root, file: file, arms: arms, drawsText: drawsText).read(ut)
+            scenario.uncertainty = UncertaintyReader(log: log, root: root, file: file, arms: arms, drawsText: reader).read(ut)
         }
+        scenario.attachedFiles = attached
         if !log.issues.isEmpty { throw ScenarioError(file: file, issues: log.issues) }
         return scenario
+    }
+
+    /// The tree with its `include` fragments merged under it: each fragment
+    /// (a YAML mapping of model values, e.g. the `transitions` that
+    /// `girfec calibrate` fits) is read in order, and the file's own values
+    /// override what they give.
+    static func including(_ root: Tree, file: String, readFile: (String) -> String?) throws(ScenarioError) -> Tree {
+        guard case .mapping(let entries) = root.value, let includeTree = entries.first(where: { $0.key == "include" })?.value else { return root }
+        let log = IssueLog(file: file)
+        var names: [Tree] = []
+        switch includeTree.value {
+        case .scalar: names = [includeTree]
+        case .sequence(let items): names = items
+        default: log.add(includeTree, expected: "a file name, or a list of file names, of YAML fragments relative to the scenario")
+        }
+        var merged = Tree(value: .mapping([]), path: "", line: root.line)
+        for item in names {
+            guard let name = log.string(item) else { continue }
+            guard let text = readFile(name) else {
+                log.add(item, found: "'\(name)', a file that cannot be read", expected: "a readable YAML fragment, relative to the scenario file")
+                continue
+            }
+            let fragment: Tree
+            do { fragment = try Tree.parse(yaml: text, file: name) } catch {
+                for issue in error.issues {
+                    log.add(path: "include", line: item.line, found: "in '\(name)' line \(issue.line.map(String.init) ?? "?"): \(issue.found)", expected: issue.expected)
+                }
+                continue
+            }
+            guard case .mapping(let keys) = fragment.value else {
+                log.add(item, found: "'\(name)', which is not a YAML mapping", expected: "a mapping of scenario fields")
+                continue
+            }
+            for (key, _) in keys where !armKeys.contains(key) {
+                log.add(item, found: "field '\(key)' in '\(name)'", expected: "only model values in an included fragment: \(armKeys.joined(separator: ", "))")
+            }
+            merged = merged.merging(fragment)
+        }
+        if !log.issues.isEmpty { throw ScenarioError(file: file, issues: log.issues) }
+        let own = Tree(value: .mapping(entries.filter { $0.key != "include" }), path: "", line: root.line)
+        return merged.merging(own)
     }
 
     /// Every arm of a scenario tree, validated; nil (with the problems in

@@ -124,6 +124,7 @@ public enum RunFolder {
                 "areas": arm0.areas,
                 "stepMonths": arm0.stepMonths,
                 "steps": arm0.steps,
+                "attachedFiles": Dictionary(uniqueKeysWithValues: state.attachedFiles.map { ($0.key, SHA256.hex(Array($0.value.utf8))) }),
                 "transitionConversion": Dictionary(uniqueKeysWithValues: scenario.arms.map { ($0.name, $0.transitionConversion) }),
                 "rewardTiming": arm0.rewardTiming.rawValue,
             ] as [String: Any],

@@ -37,8 +37,9 @@ public struct RunState: Sendable {
     public var replicationsPerDraw: Int = 1
     /// Whether the scenario's parameter distributions were ignored (`--base-case`).
     public var baseCase: Bool = false
-    /// The text of the scenario's draws file, if it names one, so a merge needs only state files.
-    public var drawsText: String? = nil
+    /// The files the scenario read besides itself (include fragments, draws file): name → text,
+    /// so a merge or report needs only state files.
+    public var attachedFiles: [String: String] = [:]
 
     public init(scenarioFileName: String, scenarioText: String, seed: UInt64, replications: Int,
                 commonRandomNumbers: Bool, covered: [Range<Int>], aggregator: Aggregator, rows: [ReplicationRow],
@@ -99,7 +100,7 @@ public struct RunState: Sendable {
             if s.costEffectiveness != result.costEffectiveness { problems.append("willingness-to-pay settings differ from \(first.source)'s") }
             if s.replicationsPerDraw != result.replicationsPerDraw { problems.append("--replications-per-draw \(s.replicationsPerDraw) differs from \(first.source)'s \(result.replicationsPerDraw)") }
             if s.baseCase != result.baseCase { problems.append("--base-case \(s.baseCase) differs from \(first.source)'s \(result.baseCase)") }
-            if s.drawsText != result.drawsText { problems.append("the draws file differs from \(first.source)'s") }
+            if s.attachedFiles != result.attachedFiles { problems.append("the included or draws files differ from \(first.source)'s") }
             if s.aggregateOptions != result.aggregateOptions { problems.append("aggregate model \(s.aggregateOptions.label) differs from \(first.source)'s \(result.aggregateOptions.label)") }
             if !problems.isEmpty {
                 throw MergeError(description: "\(source) is not a shard of the same run as \(first.source): " + problems.joined(separator: "; "))
@@ -152,7 +153,8 @@ public struct RunState: Sendable {
         for v in costEffectiveness.willingnessToPay { w.f64(v) }
         w.f64(costEffectiveness.curveMaximum); w.f64(costEffectiveness.curveStep)
         w.i64(replicationsPerDraw); w.u8(baseCase ? 1 : 0)
-        w.u8(drawsText == nil ? 0 : 1); w.string(drawsText ?? "")
+        w.i64(attachedFiles.count)
+        for name in attachedFiles.keys.sorted() { w.string(name); w.string(attachedFiles[name]!) }
         let agg = aggregator
         w.i64(agg.arms); w.i64(agg.steps); w.i64(agg.slots)
         for b in agg.integerSlots { w.u8(b ? 1 : 0) }
@@ -200,8 +202,13 @@ public struct RunState: Sendable {
         for _ in 0..<wtpCount { guard let v = r.f64() else { throw fail("truncated header") }; wtp.append(v) }
         guard let curveMaximum = r.f64(), let curveStep = r.f64() else { throw fail("truncated header") }
         let ce = CostEffectiveness.Settings(willingnessToPay: wtp, curveMaximum: curveMaximum, curveStep: curveStep)
-        guard let perDraw = r.i64(), perDraw >= 1, let baseCase = r.u8(), let hasDraws = r.u8(), let drawsText = r.string() else {
+        guard let perDraw = r.i64(), perDraw >= 1, let baseCase = r.u8(), let attachedCount = r.i64(), attachedCount >= 0, attachedCount < 1 << 16 else {
             throw fail("truncated header")
+        }
+        var attached: [String: String] = [:]
+        for _ in 0..<attachedCount {
+            guard let name = r.string(), let text = r.string() else { throw fail("truncated header") }
+            attached[name] = text
         }
         guard let arms = r.i64(), let steps = r.i64(), let slots = r.i64(),
               arms > 0, steps >= 0, slots > 0, arms < 256, steps < 1 << 20, slots < 1 << 20 else { throw fail("truncated shape") }
@@ -246,7 +253,7 @@ public struct RunState: Sendable {
         state.shardCount = shardCount
         state.replicationsPerDraw = perDraw
         state.baseCase = baseCase == 1
-        state.drawsText = hasDraws == 1 ? drawsText : nil
+        state.attachedFiles = attached
         return state
     }
 }

@@ -54,7 +54,7 @@ struct Merge: ParsableCommand {
             throw ExitCode(invalidInputStatus)
         }
         let scenario: Scenario
-        do { scenario = try ScenarioDecoder.decode(yaml: merged.scenarioText, file: merged.scenarioFileName) { _ in merged.drawsText } } catch {
+        do { scenario = try ScenarioDecoder.decode(yaml: merged.scenarioText, file: merged.scenarioFileName) { merged.attachedFiles[$0] } } catch {
             printError("girfec merge: the scenario stored in the shards no longer validates with this version:\n\(error.description)")
             throw ExitCode(invalidInputStatus)
         }

@@ -28,7 +28,7 @@ struct ReportCommand: ParsableCommand {
         let scenario: Scenario
         do {
             state = try RunState.decode(Array(data), source: path)
-            scenario = try ScenarioDecoder.decode(yaml: state.scenarioText, file: state.scenarioFileName) { _ in state.drawsText }
+            scenario = try ScenarioDecoder.decode(yaml: state.scenarioText, file: state.scenarioFileName) { state.attachedFiles[$0] }
         } catch let error as RunState.MergeError {
             printError("girfec report: \(error.description)")
             throw ExitCode(invalidInputStatus)

@@ -174,7 +174,7 @@ struct Run: ParsableCommand {
         state.shardCount = shard.count
         state.replicationsPerDraw = replicationsPerDraw
         state.baseCase = baseCase
-        state.drawsText = model.uncertainty?.drawTable?.text
+        state.attachedFiles = model.attachedFiles
         var context = RunFolder.Context(command: CommandLine.arguments, scenarioPath: scenario,
                                         shard: replication.map { "replication \($0) alone" } ?? shard.description,
                                         threads: threads, startedAt: started)

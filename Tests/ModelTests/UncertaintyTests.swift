@@ -239,3 +239,48 @@ struct UncertaintyTests {
         }
     }
 }
+
+@Suite("Included fragments")
+struct IncludeTests {
+    static let withoutTransitions = Fixtures.smallScenario.replacingOccurrences(of: """
+    transitions:
+      unit: ratesPerYear
+      matrix:
+        Low: {Mid: 0.1, High: 0.01}
+        Mid: {Low: 0.3, High: 0.05}
+        High: {Low: 0.05, Mid: 0.3}
+    """, with: "include: fitted.yaml\n")
+
+    static let fragment = """
+    transitions:
+      unit: ratesPerYear
+      matrix:
+        Low: {Mid: 0.2, High: 0.01}
+        Mid: {Low: 0.3, High: 0.05}
+        High: {Low: 0.05, Mid: 0.3}
+    discounting: {costRatePerYear: 0.05}
+    """
+
+    @Test func aFragmentGivesWhatTheFileLeavesOutAndTheFileWins() throws {
+        #expect(Self.withoutTransitions.contains("include: fitted.yaml"))
+        let text = Self.withoutTransitions + "\ndiscounting: {costRatePerYear: 0.015}\n"
+        let s = try ScenarioDecoder.decode(yaml: text, file: "s.yaml") { $0 == "fitted.yaml" ? Self.fragment : nil }
+        #expect(s.arms[0].transitionConversion.contains("yearly rates"))
+        #expect(s.arms[0].costDiscountRatePerYear == 0.015, "the file's own value overrides the fragment's")
+        #expect(s.attachedFiles == ["fitted.yaml": Self.fragment])
+        let plain = try Fixtures.scenario(Fixtures.smallScenario)
+        #expect(s.arms[0].transitionPerStep[0][1] > plain.arms[0].transitionPerStep[0][1], "Low → Mid from the fragment (0.2, not 0.1)")
+    }
+
+    @Test func badIncludesAreReported() {
+        func issues(_ fragment: String?) -> String {
+            do {
+                _ = try ScenarioDecoder.decode(yaml: Self.withoutTransitions, file: "s.yaml") { _ in fragment }
+                return ""
+            } catch { return error.description }
+        }
+        #expect(issues(nil).contains("'fitted.yaml', a file that cannot be read"))
+        #expect(issues("arms: {a: {}}\n" + Self.fragment).contains("field 'arms' in 'fitted.yaml'"))
+        #expect(issues("- a\n- b").contains("'fitted.yaml', which is not a YAML mapping"))
+    }
+}
