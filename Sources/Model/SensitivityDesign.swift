@@ -79,7 +79,13 @@ public struct SensitivityDesign: Sendable {
                   let to = f.required("to", expected: "the last value").flatMap({ log.number($0) }),
                   let count = f.required("count", expected: "the number of evenly spaced values, >= 2").flatMap({ log.integer($0, minimum: 2) })
             else { return nil }
-            return (0..<count).map { from + (to - from) * Double($0) / Double(count - 1) }
+            // Rounded to 12 significant digits, so 0.2 + 0.4·1 prints as 0.6, not 0.6000000000000001.
+            return (0..<count).map { k in
+                let x = from + (to - from) * Double(k) / Double(count - 1)
+                guard x != 0, x.isFinite else { return x }
+                let scale = pow(10, 11 - floor(log10(abs(x))))
+                return (x * scale).rounded() / scale
+            }
         }
 
         if let t = f["oneWay"], let entries = log.namedEntries(t, what: "a mapping from labels to {path, low, high}") {
