@@ -3,8 +3,8 @@
 // girfec: an agent-based Monte Carlo microsimulation of children moving
 // between GIRFEC levels of support, with GSL random numbers.
 //
-// Benchmarks live in the nested package `experiments/benchmarks`, so their
-// dependencies never reach users of the library or the command.
+// Benchmarks are the `girfec bench` command (docs/performance.md), so no
+// benchmark dependency reaches users of the library or the command.
 
 import PackageDescription
 
