@@ -15,8 +15,10 @@ public enum RandomPurpose: UInt8, Sendable, CaseIterable {
     case enteringChild = 4
     /// A child's transition and out-migration in one step.
     case childStep = 5
-    /// Reserved for parameter draws (probabilistic sensitivity analysis).
+    /// Parameter draws (probabilistic sensitivity analysis): replication = draw, index = FNV-1a of the field path.
     case parameters = 6
+    /// Calibration: posterior draws and MCMC chains (`girfec calibrate`).
+    case calibration = 7
     /// Free for tests and tools; never used by the engine.
     case testing = 255
 }

@@ -1,0 +1,180 @@
+import Calibration
+import Foundation
+import Testing
+
+/// The issues a reading throws; records a test failure if it does not throw.
+private func issues(sourceLocation: SourceLocation = #_sourceLocation,
+                    _ read: () throws(CalibrationDataError) -> Void) -> [DataIssue] {
+    do {
+        try read()
+        Issue.record("the file was read but should have been refused", sourceLocation: sourceLocation)
+        return []
+    } catch {
+        return error.issues
+    }
+}
+
+private let levels = ["Universal", "Additional", "Intensive", "Compulsory"]
+
+/// One bad file and the single issue it must produce.
+struct BadFile: CustomTestStringConvertible, Sendable {
+    enum Kind: Sendable { case stocks, flows, panel }
+    var name: String
+    var kind: Kind
+    var text: String
+    var line: Int?
+    var column: String?
+    /// Text that must appear in the issue's `found` or `expected`.
+    var says: [String]
+    var testDescription: String { name }
+}
+
+@Suite("Calibration data files")
+struct DataFilesTests {
+    @Test func readsStocksWithQuotesCRLFByteOrderMarkAndColumnsInAnyOrder() throws {
+        let text = "\u{FEFF}area,date,level,count\r\n\"North, upper\",2024-03-31,Universal,1200\r\n\r\n"
+            + "south,2024-03-31,\"Additional\",  35 \r\n\"say \"\"hi\"\"\",2024-03-31,Intensive,0"
+        let rows = try DataFiles.stocks(csv: text, levels: levels)
+        #expect(rows == [
+            StockCount(date: Day(iso: "2024-03-31")!, area: "North, upper", level: "Universal", count: 1200, line: 2),
+            StockCount(date: Day(iso: "2024-03-31")!, area: "south", level: "Additional", count: 35, line: 4),
+            StockCount(date: Day(iso: "2024-03-31")!, area: "say \"hi\"", level: "Intensive", count: 0, line: 5),
+        ])
+    }
+
+    @Test func aQuotedCellMaySpanLinesAndLaterLineNumbersStayRight() throws {
+        let text = "date,area,level,count\n2024-03-31,\"two\nlines\",Universal,5\n2024-03-31,x,Universal,-1\n"
+        let found = issues { () throws(CalibrationDataError) in _ = try DataFiles.stocks(csv: text, levels: levels) }
+        #expect(found.count == 1)
+        #expect(found.first?.line == 4 && found.first?.column == "count")
+    }
+
+    @Test func readsFlowsWithEntriesAndExits() throws {
+        let text = """
+        period_start,period_end,area,from_level,to_level,count
+        2023-04-01,2024-04-01,north,Universal,Additional,40
+        2023-04-01,2024-04-01,north,entry,Universal,12
+        2023-04-01,2024-04-01,north,Intensive,exit,3
+        """
+        let rows = try DataFiles.flows(csv: text, levels: levels, areas: ["north", "south"])
+        #expect(rows.map(\.from) == ["Universal", "entry", "Intensive"])
+        #expect(rows.map(\.to) == ["Additional", "Universal", "exit"])
+        #expect(rows.map(\.count) == [40, 12, 3])
+        #expect(rows[0].periodEnd.years(since: rows[0].periodStart) == 366 / 365.25)
+    }
+
+    @Test func readsPanelWithAndWithoutAreas() throws {
+        let plain = "child_id,date,level\nc1,2020-01-10,Universal\nc2,2020-02-01,Additional\nc1,2021-01-10,Additional\n"
+        let p = try DataFiles.panel(csv: plain, levels: levels)
+        #expect(p.records.map(\.child) == ["c1", "c2", "c1"] && p.areaOfChild.isEmpty && p.areas.isEmpty)
+        let withArea = "child_id,date,level,area\nc1,2020-01-10,Universal,north\nc2,2020-02-01,Additional,south\nc1,2021-01-10,Additional,north\n"
+        let q = try DataFiles.panel(csv: withArea, levels: levels)
+        #expect(q.areas == ["north", "south"])
+        #expect(q.records(inArea: "north").map(\.line) == [2, 4])
+    }
+
+    static let badFiles: [BadFile] = [
+        BadFile(name: "missing column", kind: .stocks, text: "date,area,level\n2024-01-01,a,Universal\n",
+                line: 1, column: "count", says: ["no column 'count'"]),
+        BadFile(name: "unknown column", kind: .stocks, text: "date,area,level,count,notes\n2024-01-01,a,Universal,1,x\n",
+                line: 1, column: "notes", says: ["unknown column 'notes'"]),
+        BadFile(name: "repeated column", kind: .panel, text: "child_id,date,level,date\nc,2024-01-01,Universal,2024-01-01\n",
+                line: 1, column: "date", says: ["twice"]),
+        BadFile(name: "wrong cell count", kind: .stocks, text: "date,area,level,count\n2024-01-01,a,Universal\n",
+                line: 2, column: nil, says: ["3 cells", "4 cells"]),
+        BadFile(name: "bad date", kind: .stocks, text: "date,area,level,count\n31/01/2024,north,Universal,4\n",
+                line: 2, column: "date", says: ["'31/01/2024'", "YYYY-MM-DD"]),
+        BadFile(name: "impossible date", kind: .panel, text: "child_id,date,level\nc,2023-02-29,Universal\n",
+                line: 2, column: "date", says: ["'2023-02-29'"]),
+        BadFile(name: "unknown level lists the known ones", kind: .stocks, text: "date,area,level,count\n2024-01-01,north,Univrsal,4\n",
+                line: 2, column: "level", says: ["'Univrsal'", "'Universal', 'Additional', 'Intensive', 'Compulsory'"]),
+        BadFile(name: "unknown area", kind: .stocks, text: "date,area,level,count\n2024-01-01,east,Universal,4\n",
+                line: 2, column: "area", says: ["'east'", "'north', 'south'"]),
+        BadFile(name: "negative count", kind: .stocks, text: "date,area,level,count\n2024-01-01,north,Universal,-4\n",
+                line: 2, column: "count", says: ["negative count -4", "whole number ≥ 0"]),
+        BadFile(name: "non-integer count", kind: .flows,
+                text: "period_start,period_end,area,from_level,to_level,count\n2023-01-01,2024-01-01,north,Universal,Additional,2.5\n",
+                line: 2, column: "count", says: ["'2.5', not a whole number"]),
+        BadFile(name: "repeated stock", kind: .stocks,
+                text: "date,area,level,count\n2024-01-01,north,Universal,4\n2024-01-01,south,Universal,4\n2024-01-01,north,Universal,5\n",
+                line: 4, column: nil, says: ["first is on line 2"]),
+        BadFile(name: "period end not after start", kind: .flows,
+                text: "period_start,period_end,area,from_level,to_level,count\n2024-01-01,2024-01-01,north,Universal,Additional,2\n",
+                line: 2, column: "period_end", says: ["not after period_start 2024-01-01"]),
+        BadFile(name: "exit as from_level", kind: .flows,
+                text: "period_start,period_end,area,from_level,to_level,count\n2023-01-01,2024-01-01,north,exit,Additional,2\n",
+                line: 2, column: "from_level", says: ["'exit' is only a to_level"]),
+        BadFile(name: "entry as to_level", kind: .flows,
+                text: "period_start,period_end,area,from_level,to_level,count\n2023-01-01,2024-01-01,north,Universal,entry,2\n",
+                line: 2, column: "to_level", says: ["'entry' is only a from_level"]),
+        BadFile(name: "repeated flow", kind: .flows,
+                text: "period_start,period_end,area,from_level,to_level,count\n2023-01-01,2024-01-01,north,Universal,exit,2\n"
+                    + "2023-01-01,2024-01-01,north,Universal,exit,3\n",
+                line: 3, column: nil, says: ["first is on line 2", "one row per period, area, from_level and to_level"]),
+        BadFile(name: "child twice on one date", kind: .panel,
+                text: "child_id,date,level\nc1,2020-01-01,Universal\nc2,2020-01-01,Universal\nc1,2020-01-01,Additional\n",
+                line: 4, column: "date", says: ["'c1' seen a second time on 2020-01-01 (lines 2 and 4)"]),
+        BadFile(name: "child out of date order", kind: .panel,
+                text: "child_id,date,level\nc1,2021-01-01,Universal\nc2,2020-01-01,Universal\nc1,2020-06-01,Additional\n",
+                line: 4, column: "date", says: ["at line 4, after line 2 dated 2021-01-01", "date order"]),
+        BadFile(name: "child in two areas", kind: .panel,
+                text: "child_id,date,level,area\nc1,2020-01-01,Universal,north\nc1,2021-01-01,Universal,south\n",
+                line: 3, column: "area", says: ["in area 'north' on line 2"]),
+        BadFile(name: "unclosed quote", kind: .stocks, text: "date,area,level,count\n2024-01-01,\"north,Universal,4\n",
+                line: 2, column: nil, says: ["never closed"]),
+        BadFile(name: "empty file", kind: .flows, text: "\n\n", line: nil, column: nil, says: ["an empty file"]),
+        BadFile(name: "header only", kind: .panel, text: "child_id,date,level\n", line: nil, column: nil, says: ["no rows"]),
+    ]
+
+    @Test(arguments: badFiles)
+    func refusesABadFileNamingFileLineAndColumn(_ bad: BadFile) {
+        let areas = ["north", "south"]
+        let found: [DataIssue]
+        switch bad.kind {
+        case .stocks: found = issues { () throws(CalibrationDataError) in _ = try DataFiles.stocks(csv: bad.text, file: "s.csv", levels: levels, areas: areas) }
+        case .flows: found = issues { () throws(CalibrationDataError) in _ = try DataFiles.flows(csv: bad.text, file: "s.csv", levels: levels, areas: areas) }
+        case .panel: found = issues { () throws(CalibrationDataError) in _ = try DataFiles.panel(csv: bad.text, file: "s.csv", levels: levels, areas: areas) }
+        }
+        #expect(found.count == 1, "\(found)")
+        guard let issue = found.first else { return }
+        #expect(issue.file == "s.csv")
+        #expect(issue.line == bad.line)
+        #expect(issue.column == bad.column)
+        for text in bad.says {
+            #expect(issue.description.contains(text), "'\(text)' not in: \(issue.description)")
+        }
+    }
+
+    @Test func reportsEveryProblemOfAFileAtOnce() {
+        let text = """
+        period_start,period_end,area,from_level,to_level,count
+        2023-01-01,2024-01-01,north,Universal,Additional,-1
+        2023-01-01,2022-01-01,north,Universal,Intensive,2
+        2023-01-01,2024-01-01,north,Universal,Extra,2
+        2023-01-01,2024-01-01,north,Universal,exit
+        """
+        let found = issues { () throws(CalibrationDataError) in _ = try DataFiles.flows(csv: text, levels: levels) }
+        #expect(found.map(\.line) == [2, 3, 4, 5])
+        #expect(found.map(\.column) == ["count", "period_end", "to_level", nil])
+    }
+
+    @Test func listsFiftyIssuesAndCountsTheRest() {
+        let rows = (1...120).map { "2024-01-01,a\($0),Nowhere,1" }.joined(separator: "\n")
+        let found = issues { () throws(CalibrationDataError) in _ = try DataFiles.stocks(csv: "date,area,level,count\n" + rows, levels: levels) }
+        #expect(found.count == DataFiles.maximumListedIssues + 1)
+        #expect(found.last?.found == "70 more problems not listed")
+        #expect(found.dropLast().allSatisfy { $0.column == "level" })
+    }
+
+    @Test func readsFromAPathAndNamesAnUnreadableOne() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("girfec-datafiles-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("panel.csv").path
+        try "child_id,date,level\nc1,2020-01-10,Universal\n".write(toFile: path, atomically: true, encoding: .utf8)
+        #expect(try DataFiles.panel(atPath: path, levels: levels).records.count == 1)
+        let missing = dir.appendingPathComponent("stocks.csv").path
+        let found = issues { () throws(CalibrationDataError) in _ = try DataFiles.stocks(atPath: missing, levels: levels) }
+        #expect(found.first?.file == missing && found.first?.line == nil)
+    }
+}
