@@ -1,0 +1,517 @@
+#!/usr/bin/env python3
+"""Figures from a `girfec calibrate` output folder.
+
+Usage:
+    python3 scripts/calibration_figures.py DIR [--out FIGDIR] [--format png,pdf]
+
+DIR is a folder written by `girfec calibrate`. Each of these files is
+optional; a missing one is skipped with a note. Into DIR/figures/ (or
+--out) it draws, as PNG (200 dpi) unless --format says otherwise:
+
+  fit             from fit.csv
+                  (date,time_years,area,level,observed,fitted,fitted_low,fitted_high):
+                  one panel per level; per area (colour) the observed stocks
+                  (points), the fitted stocks (line) and the 95 % band of the
+                  fit (shaded, where fitted_low and fitted_high are given).
+                  The x axis is the date when every row has one, else
+                  time_years.
+  estimates       from estimates.csv
+                  (area,from_level,to_level,rate_per_year,rate_low,rate_high,method,identified):
+                  each yearly rate as a dot with its interval (whiskers) on a
+                  log axis, labelled "from → to", one panel per area, coloured
+                  by `identified` (identified, weak, not identified, or empty:
+                  not assessed; "weakly identified" is read as weak), marker
+                  by method. A rate of 0 cannot sit on a log axis: it is drawn
+                  as an open marker at the left edge.
+  identifiability from identifiability.csv
+                  (parameter,prior_width,posterior_width,width_ratio,verdict,max_abs_correlation,most_correlated_with):
+                  horizontal bars of width_ratio (posterior width / prior
+                  width; 1 means the data taught nothing about the parameter)
+                  with a reference line at 1, coloured by verdict, and the
+                  strongest posterior correlation written beside each bar.
+
+Every listed column must be present (other columns are ignored). Numbers may
+be empty where a value is optional (observed, fitted, the interval ends,
+widths, correlations); a malformed cell is an error that names the file, the
+line (and data row) and the column.
+
+Standard library and matplotlib only (scripts/install-python-deps.sh installs
+matplotlib). Exit status: 0 on success; 1 on a data error (the files without
+errors are still drawn); 2 on a usage error, including a DIR holding none of
+the three files.
+"""
+import argparse
+import csv
+import datetime
+import math
+import os
+import sys
+
+try:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+    from matplotlib.ticker import FuncFormatter
+except ImportError:  # reported by main(); the readers work without it
+    matplotlib = None
+    plt = None
+
+# Okabe & Ito (2008) colour-blind-safe palette (as scripts/figures.py).
+OKABE_ITO = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442"]
+FORMATS = ("png", "pdf", "svg")
+PNG_DPI = 200
+
+FIT_COLUMNS = ["date", "time_years", "area", "level", "observed", "fitted", "fitted_low", "fitted_high"]
+ESTIMATES_COLUMNS = ["area", "from_level", "to_level", "rate_per_year", "rate_low", "rate_high", "method",
+                     "identified"]
+IDENTIFIABILITY_COLUMNS = ["parameter", "prior_width", "posterior_width", "width_ratio", "verdict",
+                           "max_abs_correlation", "most_correlated_with"]
+
+# `identified` in estimates.csv and `verdict` in identifiability.csv: a colour and a legend label per value
+IDENTIFIED = {"identified": "identified", "weak": "weak", "weakly identified": "weak",
+              "not identified": "not identified", "": "not assessed"}
+VERDICT_COLOURS = {"identified": "#009E73", "weak": "#E69F00", "not identified": "#D55E00",
+                   "not assessed": "#0072B2"}
+VERDICT_ORDER = ["identified", "weak", "not identified", "not assessed"]
+OTHER_COLOURS = ["#CC79A7", "#56B4E9", "#000000", "#999999"]
+METHOD_MARKERS = {"flows": "o", "panel": "s", "stocks": "D"}
+OTHER_MARKERS = ["^", "v", "P", "X"]
+ARROW = "→"
+
+
+class CalibrationFigureError(Exception):
+    """A problem with an input file; the message names the file, and the line and column when it can."""
+
+
+# ---------------------------------------------------------------------------
+# Reading
+
+
+def where(path, line, column=None):
+    """`path, line L (data row R), column 'c'`: a place in a CSV file (the header is line 1)."""
+    text = f"{path}, line {line} (data row {line - 1})"
+    return f"{text}, column {column!r}" if column else text
+
+
+def number(row, column, path, line, required=False, low=None, high=None):
+    """A cell as a float; NaN when empty and not required; CalibrationFigureError naming the cell otherwise."""
+    text = (row.get(column) or "").strip()
+    if text == "":
+        if required:
+            raise CalibrationFigureError(f"{where(path, line, column)}: empty; expected a number")
+        return math.nan
+    try:
+        value = float(text)
+    except ValueError:
+        raise CalibrationFigureError(f"{where(path, line, column)}: found {text!r}; expected a number") from None
+    if not math.isfinite(value):
+        raise CalibrationFigureError(f"{where(path, line, column)}: found {text!r}; expected a finite number")
+    if low is not None and value < low:
+        raise CalibrationFigureError(f"{where(path, line, column)}: found {text}; expected a number ≥ {low:g}")
+    if high is not None and value > high:
+        raise CalibrationFigureError(f"{where(path, line, column)}: found {text}; expected a number ≤ {high:g}")
+    return value
+
+
+def text_cell(row, column, path, line, required=False):
+    value = (row.get(column) or "").strip()
+    if required and not value:
+        raise CalibrationFigureError(f"{where(path, line, column)}: empty; expected a name")
+    return value
+
+
+def read_csv(path, required):
+    """(line, row dict) pairs of a CSV file; CalibrationFigureError naming the file if columns are missing."""
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            reader = csv.DictReader(f)
+            header = reader.fieldnames
+            if not header:
+                raise CalibrationFigureError(f"{path}: empty file (no header row); expected the columns "
+                                             f"{','.join(required)}")
+            header = [h.strip() for h in header]
+            reader.fieldnames = header
+            missing = [c for c in required if c not in header]
+            if missing:
+                raise CalibrationFigureError(f"{path}, line 1 (header): missing column(s) {', '.join(missing)} "
+                                             f"(found: {', '.join(header)}; expected: {','.join(required)})")
+            rows = []
+            for row in reader:
+                if None in row:  # more cells than header names
+                    raise CalibrationFigureError(f"{where(path, reader.line_num)}: {len(header) + len(row[None])} "
+                                                 f"cells; expected {len(header)} (as the header)")
+                if any(v is None for v in row.values()):
+                    count = sum(v is not None for v in row.values())
+                    raise CalibrationFigureError(f"{where(path, reader.line_num)}: {count} cells; "
+                                                 f"expected {len(header)} (as the header)")
+                rows.append((reader.line_num, row))
+    except UnicodeDecodeError as e:
+        raise CalibrationFigureError(f"{path}: not UTF-8 text ({e})") from None
+    except csv.Error as e:
+        raise CalibrationFigureError(f"{path}: unreadable CSV ({e})") from None
+    return rows
+
+
+def check_interval(low, high, path, line, low_name, high_name):
+    if not math.isnan(low) and not math.isnan(high) and low > high:
+        raise CalibrationFigureError(f"{where(path, line, low_name)}: {low:g} is above {high_name} {high:g}; "
+                                     f"expected {low_name} ≤ {high_name}")
+
+
+def read_fit(path):
+    """fit.csv as a list of dicts with parsed values."""
+    out = []
+    for line, row in read_csv(path, FIT_COLUMNS):
+        date_text = text_cell(row, "date", path, line)
+        date = None
+        if date_text:
+            try:
+                if len(date_text) != 10:
+                    raise ValueError
+                date = datetime.date.fromisoformat(date_text)
+            except ValueError:
+                raise CalibrationFigureError(f"{where(path, line, 'date')}: found {date_text!r}; "
+                                             f"expected a date YYYY-MM-DD (or empty)") from None
+        r = {"date": date,
+             "time": number(row, "time_years", path, line, required=True),
+             "area": text_cell(row, "area", path, line, required=True),
+             "level": text_cell(row, "level", path, line, required=True)}
+        for c in ("observed", "fitted", "fitted_low", "fitted_high"):
+            r[c] = number(row, c, path, line)
+        check_interval(r["fitted_low"], r["fitted_high"], path, line, "fitted_low", "fitted_high")
+        out.append(r)
+    return out
+
+
+def read_estimates(path):
+    out = []
+    for line, row in read_csv(path, ESTIMATES_COLUMNS):
+        identified = text_cell(row, "identified", path, line)
+        if identified not in IDENTIFIED:
+            raise CalibrationFigureError(f"{where(path, line, 'identified')}: found {identified!r}; expected "
+                                         f"identified, weak, not identified or empty")
+        r = {"area": text_cell(row, "area", path, line),
+             "from": text_cell(row, "from_level", path, line, required=True),
+             "to": text_cell(row, "to_level", path, line, required=True),
+             "rate": number(row, "rate_per_year", path, line, required=True, low=0),
+             "low": number(row, "rate_low", path, line, low=0),
+             "high": number(row, "rate_high", path, line, low=0),
+             "method": text_cell(row, "method", path, line),
+             "identified": IDENTIFIED[identified]}
+        check_interval(r["low"], r["high"], path, line, "rate_low", "rate_high")
+        out.append(r)
+    return out
+
+
+def read_identifiability(path):
+    out = []
+    for line, row in read_csv(path, IDENTIFIABILITY_COLUMNS):
+        verdict = text_cell(row, "verdict", path, line)
+        out.append({"parameter": text_cell(row, "parameter", path, line, required=True),
+                    "prior_width": number(row, "prior_width", path, line, low=0),
+                    "posterior_width": number(row, "posterior_width", path, line, low=0),
+                    "ratio": number(row, "width_ratio", path, line, required=True, low=0),
+                    "verdict": IDENTIFIED.get(verdict, verdict) if verdict else "not assessed",
+                    "correlation": number(row, "max_abs_correlation", path, line, low=0, high=1),
+                    "partner": text_cell(row, "most_correlated_with", path, line)})
+    return out
+
+
+# ---------------------------------------------------------------------------
+# Pure helpers
+
+
+def unique(values):
+    """Distinct values in order of first appearance."""
+    return list(dict.fromkeys(values))
+
+
+def log_limits(values, pad=1.6):
+    """(low, high) for a log axis covering the positive values, padded by a factor; (0.01, 1) if none."""
+    positive = [v for v in values if not math.isnan(v) and v > 0]
+    if not positive:
+        return 0.01, 1.0
+    low, high = min(positive), max(positive)
+    if high / low < 10:  # at least a decade, centred on the values
+        mid = math.sqrt(low * high)
+        low, high = min(low, mid / math.sqrt(10)), max(high, mid * math.sqrt(10))
+    return low / pad, high * pad
+
+
+def verdict_colour(verdict, others):
+    """A fixed colour for the known verdicts; the next free colour for another text (remembered in `others`)."""
+    if verdict in VERDICT_COLOURS:
+        return VERDICT_COLOURS[verdict]
+    if verdict not in others:
+        others[verdict] = OTHER_COLOURS[len(others) % len(OTHER_COLOURS)]
+    return others[verdict]
+
+
+def method_marker(method, others):
+    if method in METHOD_MARKERS:
+        return METHOD_MARKERS[method]
+    if method not in others:
+        others[method] = OTHER_MARKERS[len(others) % len(OTHER_MARKERS)]
+    return others[method]
+
+
+def correlation_note(r):
+    """`|ρ| 0.97 with X` when the file gives a correlation, else empty."""
+    if math.isnan(r["correlation"]):
+        return ""
+    text = f"|ρ| {r['correlation']:.2f}"
+    return f"{text} with {r['partner']}" if r["partner"] else text
+
+
+def thousands(x, _pos=None):
+    """Tick label with thousands separators and a true minus sign: 12,500, −17.5, 0.25."""
+    text = f"{x:,.0f}" if abs(x) >= 1000 else f"{x:.6g}"
+    return "0" if text in ("-0", "0") else text.replace("-", "−")
+
+
+def rate_label(x, _pos=None):
+    """Log-axis tick label: 0.001, 0.01, 0.1, 1, 10."""
+    return f"{x:g}"
+
+
+# ---------------------------------------------------------------------------
+# Figures
+
+
+def save(fig, folder, name, formats):
+    written = []
+    for fmt in formats:
+        path = os.path.join(folder, f"{name}.{fmt}")
+        kwargs = {"bbox_inches": "tight", "pad_inches": 0.08}
+        if fmt == "png":
+            kwargs["dpi"] = PNG_DPI
+        if fmt == "pdf":
+            kwargs["metadata"] = {"CreationDate": None}  # same bytes on every run
+        if fmt == "svg":
+            kwargs["metadata"] = {"Date": None}
+        fig.savefig(path, format=fmt, **kwargs)
+        written.append(path)
+    plt.close(fig)
+    return written
+
+
+def legend_below(fig, handles, ncol):
+    if handles:
+        fig.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=ncol, frameon=False,
+                   fontsize=8.5)
+
+
+def fig_fit(rows, title, folder, formats):
+    levels = unique(r["level"] for r in rows)
+    areas = unique(r["area"] for r in rows)
+    use_dates = all(r["date"] is not None for r in rows)
+    x_of = (lambda r: r["date"]) if use_dates else (lambda r: r["time"])
+    ncols = 1 if len(levels) == 1 else 2
+    nrows = math.ceil(len(levels) / ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(4.6 * ncols + 0.6, 2.9 * nrows + 0.9), squeeze=False,
+                             sharex=True, layout="constrained")
+    flat = list(axes.flat)
+    for ax, level in zip(flat, levels):
+        for k, area in enumerate(areas):
+            colour = OKABE_ITO[k % len(OKABE_ITO)]
+            series = sorted((r for r in rows if r["level"] == level and r["area"] == area),
+                            key=lambda r: r["time"])
+            band = [r for r in series if not (math.isnan(r["fitted_low"]) or math.isnan(r["fitted_high"]))]
+            if band:
+                ax.fill_between([x_of(r) for r in band], [r["fitted_low"] for r in band],
+                                [r["fitted_high"] for r in band], color=colour, alpha=0.2, linewidth=0)
+            line = [r for r in series if not math.isnan(r["fitted"])]
+            if line:
+                ax.plot([x_of(r) for r in line], [r["fitted"] for r in line], color=colour, linewidth=1.5, zorder=3)
+            points = [r for r in series if not math.isnan(r["observed"])]
+            if points:
+                ax.scatter([x_of(r) for r in points], [r["observed"] for r in points], s=16, color=colour,
+                           edgecolors="white", linewidths=0.5, zorder=4)
+        ax.set_title(level, fontsize=10)
+        ax.set_ylabel("Children in level")
+        ax.yaxis.set_major_formatter(FuncFormatter(thousands))
+        ax.grid(alpha=0.25, linewidth=0.5)
+    for ax in flat[len(levels):]:
+        ax.set_visible(False)
+    for ax in flat[:len(levels)]:
+        ax.xaxis.set_tick_params(labelbottom=True)
+    for ax in flat[max(0, len(levels) - ncols):len(levels)]:
+        ax.set_xlabel("Census date" if use_dates else "Time (years)")
+    if use_dates:
+        fig.autofmt_xdate(rotation=30)
+    handles = [Line2D([], [], color=OKABE_ITO[k % len(OKABE_ITO)], linewidth=1.5, marker="o", markersize=4,
+                      label=f"{area}: observed (points), fitted (line)") for k, area in enumerate(areas)]
+    handles.append(Patch(color="0.55", alpha=0.2, label="95 % band of the fit"))
+    fig.suptitle(f"Observed and fitted stocks\n{title}", fontsize=11)
+    legend_below(fig, handles, ncol=min(3, len(handles)))
+    return save(fig, folder, "fit", formats)
+
+
+def fig_estimates(rows, title, folder, formats):
+    areas = unique(r["area"] for r in rows)
+    counts = [sum(1 for r in rows if r["area"] == a) for a in areas]
+    values = [v for r in rows for v in (r["rate"], r["low"], r["high"])]
+    xlim = log_limits(values)
+    height = 0.27 * len(rows) + 0.55 * len(areas) + 1.4
+    fig, axes = plt.subplots(len(areas), 1, figsize=(7.2, height), squeeze=False, sharex=True,
+                             gridspec_kw={"height_ratios": counts}, layout="constrained")
+    other_colours, other_markers, zero_seen = {}, {}, False
+    for ax, area in zip(axes[:, 0], areas):
+        mine = [r for r in rows if r["area"] == area]
+        ys = list(range(len(mine)))[::-1]  # first row at the top
+        for y, r in zip(ys, mine):
+            colour = verdict_colour(r["identified"], other_colours)
+            marker = method_marker(r["method"], other_markers)
+            low = r["low"] if not math.isnan(r["low"]) else None
+            high = r["high"] if not math.isnan(r["high"]) else None
+            if low is not None or high is not None:
+                a = max(low if low is not None else r["rate"], xlim[0])
+                b = max(high if high is not None else r["rate"], xlim[0])
+                ax.plot([a, b], [y, y], color=colour, linewidth=1.6, solid_capstyle="butt", zorder=2)
+                for end in (low, high):
+                    if end is not None:
+                        ax.plot([max(end, xlim[0])] * 2, [y - 0.18, y + 0.18], color=colour, linewidth=1.2)
+            if r["rate"] > 0:
+                ax.scatter([r["rate"]], [y], marker=marker, s=36, color=colour, edgecolors="black",
+                           linewidths=0.5, zorder=3)
+            else:
+                zero_seen = True
+                ax.scatter([xlim[0]], [y], marker=marker, s=36, facecolors="white", edgecolors=colour,
+                           linewidths=1.2, zorder=3, clip_on=False)
+        ax.set_yticks(ys)
+        ax.set_yticklabels([f"{r['from']} {ARROW} {r['to']}" for r in mine], fontsize=8.5)
+        ax.set_ylim(-0.7, len(mine) - 0.3)
+        ax.set_xscale("log")
+        ax.set_xlim(*xlim)
+        ax.xaxis.set_major_formatter(FuncFormatter(rate_label))
+        ax.grid(axis="x", which="both", alpha=0.25, linewidth=0.5)
+        if len(areas) > 1 or area:
+            ax.set_title(f"area: {area}" if area else "area: (none given)", fontsize=9.5, loc="left")
+    axes[-1, 0].set_xlabel("Rate per year (log scale); whiskers: the interval in rate_low – rate_high")
+    verdicts = unique(r["identified"] for r in rows)
+    handles = [Patch(color=verdict_colour(v, other_colours), label=v)
+               for v in VERDICT_ORDER + sorted(other_colours) if v in verdicts]
+    methods = unique(r["method"] for r in rows)
+    handles += [Line2D([], [], linestyle="", marker=method_marker(m, other_markers), color="0.4",
+                       markeredgecolor="black", markersize=6, label=f"method: {m or '(none)'}") for m in methods]
+    if zero_seen:
+        handles.append(Line2D([], [], linestyle="", marker="o", markerfacecolor="white", markeredgecolor="0.3",
+                              markersize=6, label="rate 0 (drawn at the left edge)"))
+    fig.suptitle(f"Estimated transition rates\n{title}", fontsize=11)
+    legend_below(fig, handles, ncol=min(4, len(handles)))
+    return save(fig, folder, "estimates", formats)
+
+
+def fig_identifiability(rows, title, folder, formats):
+    height = 0.3 * len(rows) + 1.8
+    fig, ax = plt.subplots(figsize=(7.6, height), layout="constrained")
+    other_colours = {}
+    ys = list(range(len(rows)))[::-1]
+    colours = [verdict_colour(r["verdict"], other_colours) for r in rows]
+    ratios = [r["ratio"] for r in rows]
+    ax.barh(ys, ratios, color=colours, height=0.65, zorder=2)
+    right = max(ratios + [1.0]) * 1.05
+    notes = [correlation_note(r) for r in rows]
+    if any(notes):
+        right *= 1.6  # room for the correlation notes
+    for y, ratio, note in zip(ys, ratios, notes):
+        if note:
+            ax.text(ratio + 0.01 * right, y, note, va="center", ha="left", fontsize=7.5, color="0.3")
+    ax.axvline(1.0, color="0.2", linewidth=1.0, linestyle=(0, (4, 2)), zorder=3)
+    ax.set_xlim(0, right)
+    ax.set_yticks(ys)
+    ax.set_yticklabels([r["parameter"] for r in rows], fontsize=8.5)
+    ax.set_ylim(-0.7, len(rows) - 0.3)
+    ax.set_xlabel("Posterior width / prior width")
+    ax.grid(axis="x", alpha=0.25, linewidth=0.5)
+    verdicts = unique(r["verdict"] for r in rows)
+    handles = [Patch(color=verdict_colour(v, other_colours), label=v)
+               for v in VERDICT_ORDER + sorted(other_colours) if v in verdicts]
+    handles.append(Line2D([], [], color="0.2", linewidth=1.0, linestyle=(0, (4, 2)),
+                          label="1: the data taught nothing"))
+    fig.suptitle(f"Identifiability: how much the data narrowed each parameter\n{title}", fontsize=11)
+    legend_below(fig, handles, ncol=min(4, len(handles)))
+    return save(fig, folder, "identifiability", formats)
+
+
+# ---------------------------------------------------------------------------
+# Command line
+
+JOBS = [("fit.csv", read_fit, fig_fit),
+        ("estimates.csv", read_estimates, fig_estimates),
+        ("identifiability.csv", read_identifiability, fig_identifiability)]
+
+
+def make_figures(folder, out, formats, note=print):
+    """Draw every figure whose file is present. Returns (written paths, error messages, files present)."""
+    title = os.path.basename(os.path.normpath(folder)) or folder
+    written, errors, present = [], [], []
+    plt.rcParams.update({"pdf.fonttype": 42, "ps.fonttype": 42, "font.size": 9, "svg.hashsalt": "girfec"})
+    for name, reader, draw in JOBS:
+        path = os.path.join(folder, name)
+        if not os.path.isfile(path):
+            note(f"note: {name} not found in {folder}: {name.replace('.csv', '')} figure skipped")
+            continue
+        present.append(name)
+        try:
+            rows = reader(path)
+        except CalibrationFigureError as e:
+            errors.append(str(e))
+            continue
+        if not rows:
+            note(f"note: {path} has a header and no rows: {name.replace('.csv', '')} figure skipped")
+            continue
+        os.makedirs(out, exist_ok=True)
+        written += draw(rows, title, out, formats)
+    return written, errors, present
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(prog="calibration_figures.py",
+                                description="Figures from a `girfec calibrate` output folder: fit, estimates, "
+                                            "identifiability.")
+    p.add_argument("folder", metavar="DIR", help="folder written by `girfec calibrate`")
+    p.add_argument("--out", metavar="FIGDIR", help="where to write the figures (default DIR/figures)")
+    p.add_argument("--format", default="png", metavar="LIST",
+                   help=f"comma-separated file formats among {', '.join(FORMATS)} (default png)")
+    args = p.parse_args(argv)
+    formats = [f.strip().lower() for f in args.format.split(",") if f.strip()]
+    bad = [f for f in formats if f not in FORMATS]
+    if bad or not formats:
+        p.error(f"--format: unknown format(s) {', '.join(bad) or '(none)'}; choose among {', '.join(FORMATS)}")
+    args.formats = list(dict.fromkeys(formats))
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    prog = "calibration_figures.py"
+    if not os.path.isdir(args.folder):
+        print(f"{prog}: error: {args.folder}: not a folder", file=sys.stderr)
+        return 2
+    if not any(os.path.isfile(os.path.join(args.folder, name)) for name, _, _ in JOBS):
+        print(f"{prog}: error: {args.folder} holds none of {', '.join(n for n, _, _ in JOBS)}: nothing to draw",
+              file=sys.stderr)
+        return 2
+    if plt is None:
+        print(f"{prog}: error: matplotlib is not installed; run scripts/install-python-deps.sh", file=sys.stderr)
+        return 1
+    out = args.out or os.path.join(args.folder, "figures")
+    written, errors, _ = make_figures(args.folder, out, args.formats, note=lambda m: print(m, file=sys.stderr))
+    for message in errors:
+        print(f"{prog}: error: {message}", file=sys.stderr)
+    for path in written:
+        print(path)
+    if errors:
+        return 1
+    if not written:
+        print(f"{prog}: error: no figure could be drawn from {args.folder}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
