@@ -59,7 +59,7 @@ let package = Package(
         .executableTarget(
             name: "girfec",
             dependencies: [
-                "Experiments", "Reports", "Model", "Stochastics", "StockFlow",
+                "Experiments", "Reports", "Model", "Stochastics", "StockFlow", "Calibration",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -16,7 +16,7 @@ struct Girfec: ParsableCommand {
         A result is reproducible from the scenario file, the seed and the tool version.
         """,
         version: "0.1.0",
-        subcommands: [Run.self, Validate.self, Merge.self, Aggregate.self, Sensitivity.self, ReportCommand.self, Slurm.self, Bench.self]
+        subcommands: [Run.self, Validate.self, Merge.self, Aggregate.self, Sensitivity.self, CalibrateCommand.self, ReportCommand.self, Slurm.self, Bench.self]
     )
 
     /// Install GSL's error handler before anything else, then run the command.

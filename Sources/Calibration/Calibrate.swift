@@ -1,0 +1,337 @@
+import CGSL
+import Foundation
+import Model
+import Stochastics
+
+/// `girfec calibrate`: read the data a configuration names, estimate, and
+/// produce the output files (docs/calibration.md).
+public enum Calibrate {
+    /// One estimated yearly rate, for estimates.csv.
+    public struct RateRow: Sendable {
+        public var areas: [String]
+        public var from: String
+        public var to: String
+        public var rate: Double
+        public var low: Double?
+        public var high: Double?
+        public var method: String
+        /// Stock-only fits: identified, weak, not identified; empty otherwise.
+        public var identified: String
+    }
+
+    /// What an estimator produced for one area (or the pooled areas).
+    public struct Fit: Sendable {
+        public var areas: [String]
+        public var rates: [RateRow]
+        /// Posterior (or sampling) draws of the level → level rates per year, keyed by scenario field path.
+        public var draws: [[String: Double]]
+        /// Extra files of this fit (fit.csv, identifiability.csv, ...).
+        public var files: [(name: String, text: String)] = []
+        /// Plain-language notes and warnings.
+        public var notes: [String] = []
+    }
+
+    /// The data files a configuration names, read and checked together: every problem of every file at once.
+    public struct Data: Sendable {
+        public var stocks: [StockCount] = []
+        public var flows: [FlowCount] = []
+        public var panel: PanelData? = nil
+    }
+
+    public static func read(_ config: CalibrationConfig, scenario: Scenario) throws(CalibrationDataError) -> Data {
+        let levels = scenario.levels
+        let areas = scenario.arms[0].areas == ["all"] ? nil : scenario.arms[0].areas
+        var data = Data()
+        var issues: [DataIssue] = []
+        if let p = config.stocksPath {
+            do { data.stocks = try DataFiles.stocks(atPath: p, levels: levels, areas: areas) } catch { issues += error.issues }
+        }
+        if let p = config.flowsPath {
+            do { data.flows = try DataFiles.flows(atPath: p, levels: levels, areas: areas) } catch { issues += error.issues }
+        }
+        if let p = config.panelPath {
+            do { data.panel = try DataFiles.panel(atPath: p, levels: levels, areas: areas) } catch { issues += error.issues }
+        }
+        if !issues.isEmpty { throw CalibrationDataError(issues: issues) }
+        return data
+    }
+
+    static func allowed(_ config: CalibrationConfig, default fallback: AllowedMoves) -> AllowedMoves {
+        switch config.allowedMoves {
+        case nil: return fallback
+        case "adjacent": return .adjacent
+        case "only": return .only(Set(config.explicitMoves.map { LevelMove($0.from, $0.to) }))
+        default: return .all
+        }
+    }
+
+    static func path(_ from: String, _ to: String) -> String { "transitions.matrix.\(from).\(to)" }
+
+    static func quantile(_ xs: [Double], _ p: Double) -> Double? {
+        guard !xs.isEmpty else { return nil }
+        let sorted = xs.sorted()
+        return sorted.withUnsafeBufferPointer { gsl_stats_quantile_from_sorted_data($0.baseAddress, 1, sorted.count, p) }
+    }
+
+    /// Yearly rates from a period's transition probabilities by the matrix logarithm:
+    /// Q = log(P)/Δ over the levels plus an absorbing `exit`, the generator whose
+    /// exp(Q·Δ) is P (Israel, Rosenthal & Wei 2001, Math Finance 11(2):245–265).
+    /// A logarithm with negative off-diagonal entries (the embedding problem) is
+    /// regularised by setting them and disallowed moves to 0 and re-balancing the
+    /// diagonal (their "diagonal adjustment"); nil when P has no real logarithm.
+    /// - Returns: from → to → rate (to ≠ from; `exit` included) and whether it was regularised.
+    static func logarithmRates(_ probabilities: [String: [String: Double]], levels: [String], periodYears: Double,
+                               allowed: AllowedMoves) -> (rates: [String: [String: Double]], regularised: Bool)? {
+        let states = levels + [FlowEnd.exit]
+        let n = states.count
+        var p = [[Double]](repeating: [Double](repeating: 0, count: n), count: n)
+        for (i, from) in states.enumerated() {
+            if i == n - 1 { p[i][i] = 1; continue }
+            guard let row = probabilities[from], !row.isEmpty else { p[i][i] = 1; continue }
+            for (j, to) in states.enumerated() { p[i][j] = row[to] ?? 0 }
+        }
+        guard let l = MatrixFunctions.logarithm(p) else { return nil }
+        var regularised = false
+        var out: [String: [String: Double]] = [:]
+        for i in 0..<(n - 1) where probabilities[states[i]] != nil {
+            var row: [String: Double] = [:]
+            for j in 0..<n where j != i {
+                let allowedMove = j == n - 1 ? (probabilities[states[i]]?[FlowEnd.exit] != nil) : allowed.allows(i, j, levels: levels)
+                var q = l[i][j] / periodYears
+                if q < -1e-12 && allowedMove { regularised = true }
+                if !allowedMove { q = 0 }
+                q = max(0, q)
+                if allowedMove { row[states[j]] = q }
+            }
+            out[states[i]] = row
+        }
+        return (out, regularised)
+    }
+
+    /// Flow counts → Dirichlet–multinomial posterior; rates by the matrix logarithm of each
+    /// period matrix (default) or the per-row competing-risks conversion; draws by GSL.
+    public static func fromFlows(_ config: CalibrationConfig, scenario: Scenario, data: Data) throws(CalibrationDataError) -> [Fit] {
+        let options = FlowEstimator.Options(concentration: config.concentration, allowed: allowed(config, default: .all),
+                                            pooling: config.pooled ? .pooled : .perArea)
+        let estimates = try FlowEstimator.estimate(flows: data.flows, stocks: data.stocks, levels: scenario.levels, options: options,
+                                                   flowsFile: config.flowsPath ?? "flows.csv", stocksFile: config.stocksPath ?? "stocks.csv")
+        return estimates.enumerated().map { k, e in
+            let stream = RandomStream(StreamAddress(seed: config.seed, replication: UInt32(k), purpose: .calibration, index: 1))
+            let flowDraws = e.draws(config.draws, from: stream)
+            let moves = allowed(config, default: .all)
+            var regularisedDraws = 0, failedDraws = 0
+            let useLogarithm = config.flowConversion == "matrixLogarithm"
+            let draws: [[String: [String: Double]]] = flowDraws.compactMap { d in
+                guard useLogarithm else { return d.ratesPerYear }
+                guard let r = logarithmRates(d.probabilities, levels: e.levels, periodYears: e.periodYears, allowed: moves) else {
+                    failedDraws += 1
+                    return nil
+                }
+                if r.regularised { regularisedDraws += 1 }
+                return r.rates
+            }
+            let meanRates = useLogarithm
+                ? logarithmRates(e.meanProbabilities, levels: e.levels, periodYears: e.periodYears, allowed: moves)?.rates ?? e.meanRatesPerYear
+                : e.meanRatesPerYear
+            var rates: [RateRow] = []
+            for (from, row) in meanRates.sorted(by: { e.levels.firstIndex(of: $0.key)! < e.levels.firstIndex(of: $1.key)! }) {
+                for to in e.destinations where row[to] != nil {
+                    let xs = draws.compactMap { $0[from]?[to] }
+                    rates.append(RateRow(areas: e.areas, from: from, to: to, rate: row[to]!, low: quantile(xs, 0.025),
+                                         high: quantile(xs, 0.975), method: "flows", identified: ""))
+                }
+            }
+            let keyed = draws.map { d in
+                Dictionary(uniqueKeysWithValues: d.flatMap { from, row in
+                    row.filter { $0.key != FlowEnd.exit }.map { (path(from, $0.key), $0.value) }
+                })
+            }
+            var notes = ["flows: \(e.periodCount) period table\(e.periodCount == 1 ? "" : "s") of \(String(format: "%.3g", e.periodYears)) years; rates by "
+                         + (useLogarithm ? "the matrix logarithm of each period matrix (Israel, Rosenthal & Wei 2001)" : "the competing-risks conversion of each row (Fleurence & Hollenbeak 2007)")]
+            if regularisedDraws > 0 { notes.append("flows: \(regularisedDraws) of \(flowDraws.count) draws had a logarithm with negative rates, set to 0 (diagonal adjustment; usual where a move does not happen directly)") }
+            if failedDraws > 0 { notes.append("flows: \(failedDraws) of \(flowDraws.count) draws had no real matrix logarithm and were left out") }
+            for row in e.rows { notes.append("flows: stayers of \(row.from) from \(row.stayersFrom.rawValue); \(row.atRisk) children at risk") }
+            if !e.entriesPerYear.isEmpty {
+                notes.append("flows: entries per year " + e.levels.compactMap { l in e.entriesPerYear[l].map { "\(l) \(String(format: "%.4g", $0))" } }.joined(separator: ", ")
+                             + " (set population.births / migration from these)")
+            }
+            return Fit(areas: e.areas, rates: rates, draws: keyed, notes: notes)
+        }
+    }
+
+    /// Panel records → maximum likelihood of Q; draws from the asymptotic normal of the log-rates.
+    public static func fromPanel(_ config: CalibrationConfig, scenario: Scenario, data: Data) throws(CalibrationDataError) -> [Fit] {
+        guard let panel = data.panel else { return [] }
+        let options = PanelEstimator.Options(allowed: allowed(config, default: .adjacent),
+                                             pooling: config.pooled ? .pooled : .perArea)
+        let estimates = try PanelEstimator.estimate(panel, levels: scenario.levels, options: options, file: config.panelPath ?? "panel.csv")
+        return estimates.enumerated().map { k, e in
+            let rates = e.rates.map { r in
+                RateRow(areas: e.areas, from: r.move.from, to: r.move.to, rate: r.rate, low: r.lower, high: r.upper, method: "panel", identified: "")
+            }
+            // Draws: log q ~ N(log q̂, Σ), Σ the inverse observed information (msm's normal approximation; Jackson 2011).
+            var draws: [[String: Double]] = []
+            if let cov = e.covarianceOfLogRates, let chol = Optimizer.cholesky(cov) {
+                let stream = RandomStream(StreamAddress(seed: config.seed, replication: UInt32(k), purpose: .calibration, index: 2))
+                for _ in 0..<config.draws {
+                    let z = (0..<e.rates.count).map { _ in stream.withGenerator { gsl_ran_ugaussian($0) } }
+                    var d: [String: Double] = [:]
+                    for (i, r) in e.rates.enumerated() {
+                        var x = log(r.rate)
+                        for j in 0...i { x += chol[i][j] * z[j] }
+                        d[path(r.move.from, r.move.to)] = exp(x)
+                    }
+                    draws.append(d)
+                }
+            }
+            var notes = ["panel: \(e.children) children, \(e.pairs) pairs of visits; log-likelihood \(String(format: "%.6g", e.logLikelihood)); \(e.converged ? "converged" : "NOT converged") after \(e.iterations) iterations"]
+            notes += e.notes.map { "panel: " + $0 }
+            if draws.isEmpty { notes.append("panel: no draws (the information matrix is singular): rates near 0 or not estimable") }
+            return Fit(areas: e.areas, rates: rates, draws: draws, notes: notes)
+        }
+    }
+
+    /// Stock counts alone → weighted least squares and an adaptive-Metropolis posterior on the
+    /// aggregate model, with identifiability verdicts and warnings (docs/calibration.md §5–6).
+    ///
+    /// Areas are pooled by summing their counts per (date, level): the scenario's aggregate model
+    /// gives the authority's totals. Per-area stock fits need one scenario per area.
+    public static func fromStocks(_ config: CalibrationConfig, scenario: Scenario, data: Data) throws(CalibrationDataError) -> [Fit] {
+        let file = config.stocksPath ?? "stocks.csv"
+        func fail(_ found: String, _ expected: String) -> CalibrationDataError {
+            CalibrationDataError(issues: [DataIssue(file: file, line: nil, column: nil, found: found, expected: expected)])
+        }
+        guard config.pooled else {
+            throw fail("areas: perArea with the stocks estimator", "areas: pooled (counts of all areas summed; per-area stock fits need one scenario per area)")
+        }
+        guard let startText = config.startDate, let origin = Day(iso: startText) else {
+            throw fail("stocks.startDate '\(config.startDate ?? "missing")'", "the scenario's time 0 as YYYY-MM-DD (the census of its initialCounts)")
+        }
+        // Census dates a year apart are 365 or 366 days, not 365.25: a last census up to a week past the
+        // horizon is read at the horizon.
+        let horizon = scenario.arms[0].horizonYears
+        let observations = try StockObservation.series(from: data.stocks, area: nil, origin: origin, levels: scenario.levels).map { o in
+            var o = o
+            if o.timeYears > horizon && o.timeYears - horizon <= 7 / 365.25 { o.timeYears = horizon }
+            return o
+        }
+        let paths = config.priors.map(\.path)
+        let problem: StockCalibrationProblem
+        let ls: StockLeastSquaresFit
+        let post: StockPosterior
+        do {
+            let simulator = try AggregateStockSimulator(scenario: scenario, parameterPaths: paths, observations: observations)
+            var constraints: [RateConstraint] = []
+            if config.allowedMoves == "adjacent" { constraints = RateConstraint.adjacentOnly(names: simulator.parameterNames, levels: scenario.levels) }
+            problem = try StockCalibrationProblem(simulator: simulator, priors: config.priors.map { .logNormal(median: $0.median, sdLog: $0.sdLog) },
+                                                  constraints: constraints)
+            ls = try StockEstimator.leastSquares(problem, settings: StockLeastSquaresSettings(seed: config.seed))
+            post = try StockEstimator.posterior(problem, settings: MCMCSettings(chains: config.chains, burnIn: config.burnIn,
+                                                                               samples: config.iterations, seed: config.seed))
+        } catch {
+            throw fail("a stock-only fit that cannot run (\(error.description))", "stock dates within the scenario's horizon from stocks.startDate, and free rates at transitions.matrix paths of a ratesPerYear scenario")
+        }
+        let report = Identifiability.assess(post, problem: problem, seed: config.seed)
+        let pathOf = Dictionary(uniqueKeysWithValues: zip(problem.simulator.parameterNames, paths))
+
+        var rates: [RateRow] = []
+        for (k, name) in post.names.enumerated() {
+            let parts = name.components(separatedBy: "→")
+            let s = post.summaries[k]
+            rates.append(RateRow(areas: ["all"], from: parts.first ?? name, to: parts.count > 1 ? parts[1] : "", rate: s.median,
+                                 low: s.q025, high: s.q975, method: "stocks",
+                                 identified: report.parameter(name)?.verdict.rawValue ?? ""))
+        }
+        // Draws for `girfec run`: evenly thinned posterior draws.
+        let all = post.draws
+        let stride = max(1, all.count / max(config.draws, 1))
+        let picked = Swift.stride(from: 0, to: all.count, by: stride).prefix(config.draws).map { all[$0] }
+        let draws = picked.map { d in Dictionary(uniqueKeysWithValues: zip(post.names, d).compactMap { n, v in pathOf[n].map { ($0, v) } }) }
+
+        // Observed against fitted: the posterior mean and 95 % band of the expected counts (200 draws).
+        var fitted: [[Double]] = []
+        let bandStride = max(1, all.count / 200)
+        for i in Swift.stride(from: 0, to: all.count, by: bandStride) {
+            if let mu = try? problem.simulator.stocks(problem.rates(free: all[i])) { fitted.append(mu) }
+        }
+        var fit = "date,time_years,area,level,observed,fitted,fitted_low,fitted_high\n"
+        for (j, o) in observations.enumerated() {
+            let xs = fitted.map { $0[j] }
+            let date = Day(daysSinceEpoch: origin.daysSinceEpoch + Int((o.timeYears * 365.25).rounded()))
+            fit += [date.description, number(o.timeYears), "all", cell(scenario.levels[o.level]), number(o.count),
+                    number(xs.isEmpty ? nil : xs.reduce(0, +) / Double(xs.count)), number(quantile(xs, 0.025)), number(quantile(xs, 0.975))].joined(separator: ",") + "\n"
+        }
+        var ident = "parameter,prior_width,posterior_width,width_ratio,verdict,max_abs_correlation,most_correlated_with\n"
+        for (k, p) in report.parameters.enumerated() {
+            var best = (0.0, "")
+            for (m, q) in report.parameters.enumerated() where m != k && abs(report.correlations[k][m]) > abs(best.0) {
+                best = (report.correlations[k][m], q.name)
+            }
+            ident += [cell(p.name), number(p.priorSD), number(p.posteriorSD), number(p.widthRatio), p.verdict.rawValue,
+                      number(abs(best.0)), cell(best.1)].joined(separator: ",") + "\n"
+        }
+        var posterior = "parameter,path,mean,sd,q2_5,median,q97_5,r_hat,ess_bulk,ess_tail,least_squares\n"
+        for (k, s) in post.summaries.enumerated() {
+            let lsIndex = ls.names.firstIndex(of: s.name)
+            posterior += [cell(s.name), cell(pathOf[s.name] ?? ""), number(s.mean), number(s.sd), number(s.q025), number(s.median),
+                          number(s.q975), number(s.rHat), number(s.essBulk), number(s.essTail),
+                          number(lsIndex.map { ls.rates[$0] })].joined(separator: ",") + "\n"
+            _ = k
+        }
+        var notes = ls.description.components(separatedBy: "\n").map { "stocks: " + $0 }
+        notes.append("stocks: " + post.description.components(separatedBy: "\n")[0])
+        notes.append("stocks: counts are treated as independent given the model's expectation; the same children are counted every year, so posterior widths are optimistic")
+        notes += report.warnings.map { "WARNING: " + $0 }
+        return [Fit(areas: ["all"], rates: rates, draws: draws,
+                    files: [("fit.csv", fit), ("identifiability.csv", ident), ("posterior.csv", posterior)], notes: notes)]
+    }
+
+    // MARK: Files
+
+    static func number(_ x: Double?) -> String {
+        guard let x, x.isFinite else { return "" }
+        return x == x.rounded() && abs(x) < 1e15 ? String(Int(x)) : "\(x)"
+    }
+
+    static func cell(_ s: String) -> String {
+        s.contains(",") || s.contains("\"") || s.contains("\n") ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
+    }
+
+    public static let estimatesHeader = "area,from_level,to_level,rate_per_year,rate_low,rate_high,method,identified"
+
+    public static func estimatesCSV(_ fits: [Fit]) -> String {
+        var out = estimatesHeader + "\n"
+        for f in fits {
+            for r in f.rates {
+                out += [cell(r.areas.joined(separator: ";")), cell(r.from), cell(r.to), number(r.rate), number(r.low), number(r.high),
+                        r.method, r.identified].joined(separator: ",") + "\n"
+            }
+        }
+        return out
+    }
+
+    /// The draws file `girfec run` reads (`uncertainty.draws`): a `draw` column, then one column per field path.
+    public static func drawsCSV(_ fit: Fit) -> String {
+        let columns = Array(Set(fit.draws.flatMap(\.keys))).sorted()
+        var out = (["draw"] + columns).map(cell).joined(separator: ",") + "\n"
+        for (i, d) in fit.draws.enumerated() {
+            out += ([String(i)] + columns.map { number(d[$0]) }).joined(separator: ",") + "\n"
+        }
+        return out
+    }
+
+    /// A scenario fragment (`include:`) with the fitted yearly rates of the level → level moves.
+    public static func fragment(_ fit: Fit, levels: [String], source: String) -> String {
+        var lines = ["# Fitted by girfec calibrate (\(source)).",
+                     "# Include it from a scenario (`include: THIS_FILE`) whose own file has no transitions.matrix:",
+                     "# the scenario's own values win over an included fragment. Exits and entries are not here:",
+                     "# see estimates.csv and set population.migration / births from them.",
+                     "transitions:", "  unit: ratesPerYear", "  matrix:"]
+        for from in levels {
+            let row = fit.rates.filter { $0.from == from && $0.to != FlowEnd.exit && levels.contains($0.to) && $0.rate.isFinite }
+            guard !row.isEmpty else { continue }
+            lines.append("    \(from): {" + row.map { "\($0.to): \(number($0.rate))" }.joined(separator: ", ") + "}")
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+}

@@ -1,0 +1,143 @@
+import Foundation
+
+/// What `girfec calibrate` is asked to do, read from a YAML file (docs/calibration.md).
+public struct CalibrationConfig: Sendable {
+    public enum Estimator: String, Sendable, CaseIterable {
+        /// Dirichlet–multinomial posterior per row from flow counts.
+        case flows
+        /// Maximum likelihood of the yearly rate matrix from panel records.
+        case panel
+        /// Least squares and a Bayesian posterior from stock counts alone.
+        case stocks
+    }
+
+    /// A prior on one free rate of a stock-only fit: log-normal on the rate per year.
+    public struct RatePrior: Sendable, Equatable {
+        public var path: String
+        /// Median of the prior, per year.
+        public var median: Double
+        /// Standard deviation of log(rate).
+        public var sdLog: Double
+    }
+
+    /// Files resolved against the configuration file's folder.
+    public var scenarioPath: String
+    public var stocksPath: String?
+    public var flowsPath: String?
+    public var panelPath: String?
+    public var estimator: Estimator
+    /// Estimate per area, or pooled over areas with shared dynamics.
+    public var pooled: Bool
+    /// `all`, `adjacent`, `only` (the explicit "From → To" moves), or nil when not given
+    /// (flows: all moves; panel: adjacent levels only).
+    public var allowedMoves: String?
+    public var explicitMoves: [(from: String, to: String)]
+    /// Posterior draws to write (draws.csv).
+    public var draws: Int
+    public var seed: UInt64
+    /// Dirichlet prior concentration per allowed destination (flows).
+    public var concentration: Double
+    /// Period probabilities to yearly rates: `matrixLogarithm` (default) or `competingRisks`.
+    public var flowConversion: String
+    /// The scenario's time 0 as a date (stock-only fits place census dates on the model's clock).
+    public var startDate: String?
+    /// Stock-only fits: the free rates (field paths) and their priors.
+    public var priors: [RatePrior]
+    /// Stock-only fits: MCMC chains and iterations per chain (after burn-in).
+    public var chains: Int
+    public var iterations: Int
+    public var burnIn: Int
+
+    static let keys = ["scenario", "data", "estimator", "areas", "allowedMoves", "draws", "seed", "flows", "stocks"]
+
+    public static func load(path: String) throws(ScenarioError) -> CalibrationConfig {
+        let text: String
+        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+            throw ScenarioError(file: path, issues: [ValidationIssue(file: path, line: nil, path: "",
+                found: "a file that cannot be read (\(error.localizedDescription))", expected: "a readable YAML calibration file")])
+        }
+        return try decode(yaml: text, file: path)
+    }
+
+    public static func decode(yaml: String, file: String) throws(ScenarioError) -> CalibrationConfig {
+        let root = try Tree.parse(yaml: yaml, file: file)
+        let log = IssueLog(file: file)
+        guard let f = log.fields(root, allowed: keys, what: "a calibration configuration") else { throw ScenarioError(file: file, issues: log.issues) }
+        let folder = (file as NSString).deletingLastPathComponent
+        func resolve(_ s: String) -> String { s.hasPrefix("/") || folder.isEmpty ? s : (folder as NSString).appendingPathComponent(s) }
+
+        var scenario = ""
+        if let t = f.required("scenario", expected: "the scenario file whose levels and areas the data use"), let s = log.string(t) { scenario = resolve(s) }
+        var stocks: String?, flows: String?, panel: String?
+        if let t = f.required("data", expected: "data: {stocks: FILE, flows: FILE, panel: FILE}, at least one"),
+           let d = log.fields(t, allowed: ["stocks", "flows", "panel"], what: "data files") {
+            stocks = d["stocks"].flatMap { log.string($0) }.map(resolve)
+            flows = d["flows"].flatMap { log.string($0) }.map(resolve)
+            panel = d["panel"].flatMap { log.string($0) }.map(resolve)
+            if stocks == nil && flows == nil && panel == nil { log.add(t, expected: "at least one of stocks, flows, panel") }
+        }
+        var estimator: Estimator = flows != nil ? .flows : panel != nil ? .panel : .stocks
+        if let t = f["estimator"] { estimator = log.choice(t, Estimator.allCases.map { ($0.rawValue, $0) }) ?? estimator }
+        let needed: String? = switch estimator {
+        case .flows: flows == nil ? "data.flows" : nil
+        case .panel: panel == nil ? "data.panel" : nil
+        case .stocks: stocks == nil ? "data.stocks" : nil
+        }
+        if let needed { log.add(path: "estimator", line: f["estimator"]?.line ?? root.line, found: "estimator \(estimator.rawValue) without \(needed)", expected: "the data file the estimator needs") }
+        var pooled = true
+        if let t = f["areas"] { pooled = log.choice(t, [("pooled", true), ("perArea", false)]) ?? true }
+        var allowed: String? = nil
+        var moves: [(String, String)] = []
+        if let t = f["allowedMoves"] {
+            if case .sequence(let items) = t.value {
+                allowed = "only"
+                for item in items {
+                    guard let s = log.string(item) else { continue }
+                    let parts = s.replacingOccurrences(of: "->", with: "→").components(separatedBy: "→").map { $0.trimmingCharacters(in: .whitespaces) }
+                    if parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty { moves.append((parts[0], parts[1])) } else {
+                        log.add(item, expected: "a move written 'From → To' (or 'From -> To')")
+                    }
+                }
+            } else {
+                allowed = log.choice(t, [("all", "all"), ("adjacent", "adjacent")])
+            }
+        }
+        let draws = f["draws"].flatMap { log.integer($0, minimum: 1) } ?? 1000
+        var seed: UInt64 = 1
+        if let t = f["seed"] {
+            if case .scalar(let s) = t.value, let v = UInt64(s) { seed = v } else { log.add(t, expected: "a seed, a whole number from 0 to 2^64 − 1") }
+        }
+        var concentration = 0.5
+        var conversion = "matrixLogarithm"
+        if let t = f["flows"], let ff = log.fields(t, allowed: ["concentration", "conversion"], what: "flow estimator settings") {
+            if let v = ff["concentration"] { concentration = log.number(v, .nonNegative) ?? concentration }
+            if let v = ff["conversion"] { conversion = log.choice(v, [("matrixLogarithm", "matrixLogarithm"), ("competingRisks", "competingRisks")]) ?? conversion }
+        }
+        var priors: [RatePrior] = []
+        var startDate: String? = nil
+        var chains = 4, iterations = 4000, burnIn = 2000
+        if let t = f["stocks"], let sf = log.fields(t, allowed: ["startDate", "free", "chains", "iterations", "burnIn"], what: "stock-only fit settings") {
+            if let v = sf["startDate"] { startDate = log.string(v) }
+            if let v = sf["chains"] { chains = log.integer(v, minimum: 2) ?? chains }
+            if let v = sf["iterations"] { iterations = log.integer(v, minimum: 100) ?? iterations }
+            if let v = sf["burnIn"] { burnIn = log.integer(v, minimum: 0) ?? burnIn }
+            if let v = sf["free"], let entries = log.namedEntries(v, what: "a mapping from field paths of yearly rates to {median, sdLog}") {
+                for (path, p) in entries {
+                    guard let pf = log.fields(p, allowed: ["median", "sdLog"], what: "a log-normal prior"),
+                          let median = pf.required("median", expected: "the prior median rate per year, > 0").flatMap({ log.number($0, .positive) }),
+                          let sd = pf.required("sdLog", expected: "the prior sd of log(rate), > 0").flatMap({ log.number($0, .positive) }) else { continue }
+                    priors.append(RatePrior(path: path, median: median, sdLog: sd))
+                }
+            }
+        }
+        if estimator == .stocks && priors.isEmpty {
+            log.add(path: "stocks.free", line: f["stocks"]?.line ?? root.line, found: "no free rates",
+                    expected: "stocks.free: the yearly rates to fit, each {median, sdLog} (a log-normal prior)")
+        }
+        if !log.issues.isEmpty { throw ScenarioError(file: file, issues: log.issues) }
+        return CalibrationConfig(scenarioPath: scenario, stocksPath: stocks, flowsPath: flows, panelPath: panel, estimator: estimator,
+                                 pooled: pooled, allowedMoves: allowed, explicitMoves: moves, draws: draws, seed: seed,
+                                 concentration: concentration, flowConversion: conversion, startDate: startDate, priors: priors, chains: chains,
+                                 iterations: iterations, burnIn: burnIn)
+    }
+}
