@@ -8,7 +8,7 @@ import Foundation
 /// which raises one practice variable's intensity with diminishing returns:
 ///
 /// ```
-/// Ŝ(t)  = Ŝ(t−1) + (S(t − delay) − Ŝ(t−1)) · dt / smoothingYears     (first-order smoothing)
+/// Ŝ(t)  = Ŝ(t−1) + (S(t − delay) − Ŝ(t−1)) · min(1, dt / smoothingYears)   (first-order smoothing)
 /// M(t)  = r · max(0, Ŝ(t))
 /// x(t)  = x₀(t) + (1 − x₀(t)) · (1 − exp(−M(t) / M₀))                 (diminishing returns)
 /// ```

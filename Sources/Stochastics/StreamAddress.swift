@@ -5,7 +5,7 @@ import CGSL
 ///
 /// Raw values are frozen: changing one changes every published result.
 public enum RandomPurpose: UInt8, Sendable, CaseIterable {
-    /// Age, area and coverage of a child present at the start.
+    /// Age and coverage of a child present at the start (its area and level come from `initialCounts`), and its months in level when they are drawn.
     case initialChild = 1
     /// How many children are born in a step, per area.
     case births = 2
