@@ -373,7 +373,7 @@ public struct FlowRow: Sendable, Equatable {
             let b = total - a
             if a <= 0 { return 0 }
             if b <= 1e-12 * total { return 1 }
-            return gsl_cdf_beta_Pinv(q, a, b)
+            return Quantiles.beta(q, a, b)
         }
         lower = alpha.map { quantile(tail, $0) }
         upper = alpha.map { quantile(1 - tail, $0) }

@@ -128,6 +128,7 @@ public enum Runner {
                 if shared.failure.withLock({ $0 != nil }) { break }
                 let replication = range.lowerBound + i
                 let draw = uncertainty == nil ? 0 : plan.draw(of: replication)
+                GSLErrors.reset()  // an error left on this thread by unrelated earlier work is not this replication's
                 do {
                     if let uncertainty, draw != cachedDraw {
                         values = uncertainty.values(draw: draw, seed: plan.seed)

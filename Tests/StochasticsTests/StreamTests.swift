@@ -1,5 +1,7 @@
 import CGSL
+import Foundation
 import Stochastics
+import Synchronization
 import Testing
 
 @Suite("Addressed random streams")
@@ -85,5 +87,30 @@ struct StreamTests {
         let n = 50_000, mean = 3.7
         let total = (0..<n).reduce(0) { acc, _ in acc + stream.poisson(mean: mean) }
         #expect(abs(Double(total) / Double(n) - mean) < 4 * (mean / Double(n)).squareRoot())
+    }
+}
+
+@Suite("GSL errors and quantiles")
+struct GSLErrorTests {
+    @Test func anErrorIsSeenOnlyOnTheThreadWhoseCallFailed() throws {
+        GSLErrors.install()
+        GSLErrors.reset()
+        let seenThere = Mutex<String?>(nil)
+        let thread = Thread {
+            GSLErrors.reset()
+            _ = gsl_cdf_binomial_P(1, 2.0, 3)  // p above 1: GSL_EDOM, recorded instead of aborting
+            do { try GSLErrors.check(); seenThere.withLock { $0 = "none" } } catch { seenThere.withLock { $0 = "\(error)" } }
+        }
+        thread.start()
+        while seenThere.withLock({ $0 == nil }) { usleep(1000) }
+        #expect(seenThere.withLock { $0 }?.contains("GSL error") == true, "\(String(describing: seenThere.withLock { $0 }))")
+        #expect(throws: Never.self) { try GSLErrors.check() }
+    }
+
+    @Test func betaQuantilesAreRightWhereGSLsNewtonIterationGivesUp() {
+        for (p, a, b) in [(0.025, 0.5, 200_000.0), (0.975, 3.0, 1e7), (0.5, 2.0, 6.0), (0.025, 5e5, 0.5)] {
+            let x = Quantiles.beta(p, a, b)
+            #expect(abs(gsl_cdf_beta_P(x, a, b) - p) < 1e-9, "Beta(\(a), \(b)) quantile \(p): \(x)")
+        }
     }
 }
