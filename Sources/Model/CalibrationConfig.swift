@@ -51,12 +51,7 @@ public struct CalibrationConfig: Sendable {
     static let keys = ["scenario", "data", "estimator", "areas", "allowedMoves", "draws", "seed", "flows", "stocks"]
 
     public static func load(path: String) throws(ScenarioError) -> CalibrationConfig {
-        let text: String
-        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
-            throw ScenarioError(file: path, issues: [ValidationIssue(file: path, line: nil, path: "",
-                found: "a file that cannot be read (\(error.localizedDescription))", expected: "a readable YAML calibration file")])
-        }
-        return try decode(yaml: text, file: path)
+        try decode(yaml: Tree.readText(path: path, what: "YAML calibration file"), file: path)
     }
 
     public static func decode(yaml: String, file: String) throws(ScenarioError) -> CalibrationConfig {
@@ -104,9 +99,7 @@ public struct CalibrationConfig: Sendable {
         }
         let draws = f["draws"].flatMap { log.integer($0, minimum: 1) } ?? 1000
         var seed: UInt64 = 1
-        if let t = f["seed"] {
-            if case .scalar(let s) = t.value, let v = UInt64(s) { seed = v } else { log.add(t, expected: "a seed, a whole number from 0 to 2^64 − 1") }
-        }
+        if let t = f["seed"] { seed = log.seed(t) ?? seed }
         var concentration = 0.5
         var conversion = "matrixLogarithm"
         if let t = f["flows"], let ff = log.fields(t, allowed: ["concentration", "conversion"], what: "flow estimator settings") {

@@ -99,6 +99,13 @@ final class IssueLog {
         return nil
     }
 
+    /// A master seed: a whole number from 0 to 2^64 − 1.
+    func seed(_ tree: Tree) -> UInt64? {
+        if case .scalar(let s) = tree.value, let v = UInt64(s) { return v }
+        add(tree, expected: "a seed, a whole number from 0 to 2^64 − 1")
+        return nil
+    }
+
     func string(_ tree: Tree) -> String? {
         guard case .scalar(let text) = tree.value else {
             add(tree, expected: "a text value")

@@ -11,14 +11,7 @@ public enum ScenarioDecoder {
 
     /// Read and validate the scenario file at `path`.
     public static func load(path: String) throws(ScenarioError) -> Scenario {
-        let text: String
-        do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
-        } catch {
-            throw ScenarioError(file: path, issues: [ValidationIssue(
-                file: path, line: nil, path: "", found: "a file that cannot be read (\(error.localizedDescription))",
-                expected: "a readable UTF-8 YAML scenario file")])
-        }
+        let text = try Tree.readText(path: path, what: "YAML scenario file")
         let folder = (path as NSString).deletingLastPathComponent
         return try decode(yaml: text, file: path) { name in
             let other = name.hasPrefix("/") || folder.isEmpty ? name : (folder as NSString).appendingPathComponent(name)

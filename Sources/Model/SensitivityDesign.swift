@@ -32,12 +32,7 @@ public struct SensitivityDesign: Sendable {
 
     /// Read and check an experiment file; every problem at once, with its place.
     public static func load(path: String) throws(ScenarioError) -> SensitivityDesign {
-        let text: String
-        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
-            throw ScenarioError(file: path, issues: [ValidationIssue(file: path, line: nil, path: "",
-                found: "a file that cannot be read (\(error.localizedDescription))", expected: "a readable YAML experiment file")])
-        }
-        return try decode(yaml: text, file: path)
+        try decode(yaml: Tree.readText(path: path, what: "YAML experiment file"), file: path)
     }
 
     public static func decode(yaml: String, file: String) throws(ScenarioError) -> SensitivityDesign {
@@ -50,9 +45,7 @@ public struct SensitivityDesign: Sendable {
             scenarioPath = s.hasPrefix("/") || folder.isEmpty ? s : (folder as NSString).appendingPathComponent(s)
         }
         var seed: UInt64 = 1
-        if let t = f["seed"] {
-            if case .scalar(let s) = t.value, let v = UInt64(s) { seed = v } else { log.add(t, expected: "a seed, a whole number from 0 to 2^64 − 1") }
-        }
+        if let t = f["seed"] { seed = log.seed(t) ?? seed }
         let replications = f["replications"].flatMap { log.integer($0, minimum: 1) } ?? 100
         var wtp = [20_000.0, 30_000]
         if let t = f["willingnessToPay"], let items = log.list(t, what: "a list of amounts in £ per QoL-year") {

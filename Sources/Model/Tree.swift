@@ -25,6 +25,14 @@ public struct Tree: Sendable {
         self.line = line
     }
 
+    /// The text of a YAML file, or the error a user sees when it cannot be read.
+    static func readText(path: String, what: String) throws(ScenarioError) -> String {
+        do { return try String(contentsOfFile: path, encoding: .utf8) } catch {
+            throw ScenarioError(file: path, issues: [ValidationIssue(file: path, line: nil, path: "",
+                found: "a file that cannot be read (\(error.localizedDescription))", expected: "a readable UTF-8 \(what)")])
+        }
+    }
+
     /// Parse YAML text. Errors carry the file name and the parser's line.
     public static func parse(yaml: String, file: String) throws(ScenarioError) -> Tree {
         let node: Node?
