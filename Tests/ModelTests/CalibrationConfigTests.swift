@@ -1,0 +1,36 @@
+import Model
+import Testing
+
+@Suite("Calibration configuration")
+struct CalibrationConfigTests {
+    @Test func defaultsFollowTheDataGiven() throws {
+        let c = try CalibrationConfig.decode(yaml: "scenario: s.yaml\ndata: {panel: p.csv, stocks: st.csv}\n", file: "/cal/c.yaml")
+        #expect(c.estimator == .panel, "panel data, no flows: the panel estimator")
+        #expect(c.scenarioPath == "/cal/s.yaml" && c.panelPath == "/cal/p.csv" && c.stocksPath == "/cal/st.csv")
+        #expect(c.pooled && c.allowedMoves == nil && c.draws == 1000 && c.concentration == 0.5 && c.flowConversion == "matrixLogarithm")
+        let moves = try CalibrationConfig.decode(yaml: "scenario: s.yaml\ndata: {flows: f.csv}\nallowedMoves: [\"A -> B\", \"B → A\"]\n", file: "c.yaml")
+        #expect(moves.allowedMoves == "only" && moves.explicitMoves.map { "\($0.from)>\($0.to)" } == ["A>B", "B>A"])
+    }
+
+    @Test func problemsAreReportedTogether() {
+        do {
+            _ = try CalibrationConfig.decode(yaml: """
+            scenario: s.yaml
+            data: {stock: s.csv}
+            estimator: stocks
+            allowedMoves: [A to B]
+            seed: -1
+            flows: {conversion: exact}
+            """, file: "c.yaml")
+            Issue.record("a bad configuration was accepted")
+        } catch {
+            let text = error.description
+            #expect(text.contains("unknown field 'stock'") && text.contains("did you mean 'stocks'?"), "\(text)")
+            #expect(text.contains("estimator stocks without data.stocks"), "\(text)")
+            #expect(text.contains("a move written 'From → To'"), "\(text)")
+            #expect(text.contains("c.yaml:5: seed"), "\(text)")
+            #expect(text.contains("one of matrixLogarithm, competingRisks"), "\(text)")
+            #expect(text.contains("stocks.free"), "\(text)")
+        }
+    }
+}
