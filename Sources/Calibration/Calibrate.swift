@@ -219,15 +219,22 @@ public enum Calibrate {
         let problem: StockCalibrationProblem
         let ls: StockLeastSquaresFit
         let post: StockPosterior
+        var withoutAudits: IdentifiabilityReport? = nil
         do {
             let simulator = try AggregateStockSimulator(scenario: scenario, parameterPaths: paths, observations: observations)
             var constraints: [RateConstraint] = []
             if config.allowedMoves == "adjacent" { constraints = RateConstraint.adjacentOnly(names: simulator.parameterNames, levels: scenario.levels) }
-            problem = try StockCalibrationProblem(simulator: simulator, priors: config.priors.map { .logNormal(median: $0.median, sdLog: $0.sdLog) },
-                                                  constraints: constraints)
+            let priors: [RatePrior] = config.priors.map { .logNormal(median: $0.median, sdLog: $0.sdLog) }
+            let mcmc = MCMCSettings(chains: config.chains, burnIn: config.burnIn, samples: config.iterations, seed: config.seed)
+            let audits = config.audits.map { RecordAudit(parameter: "\($0.from)→\($0.to)", atRisk: $0.atRisk, moved: $0.moved, years: $0.years) }
+            if !audits.isEmpty {
+                // The same fit without the audits, to show what they buy.
+                let plain = try StockCalibrationProblem(simulator: simulator, priors: priors, constraints: constraints)
+                withoutAudits = Identifiability.assess(try StockEstimator.posterior(plain, settings: mcmc), problem: plain, seed: config.seed)
+            }
+            problem = try StockCalibrationProblem(simulator: simulator, priors: priors, constraints: constraints, audits: audits)
             ls = try StockEstimator.leastSquares(problem, settings: StockLeastSquaresSettings(seed: config.seed))
-            post = try StockEstimator.posterior(problem, settings: MCMCSettings(chains: config.chains, burnIn: config.burnIn,
-                                                                               samples: config.iterations, seed: config.seed))
+            post = try StockEstimator.posterior(problem, settings: mcmc)
         } catch {
             throw fail("a stock-only fit that cannot run (\(error.description))", "stock dates within the scenario's horizon from stocks.startDate, and free rates at transitions.matrix paths of a ratesPerYear scenario")
         }
@@ -282,6 +289,11 @@ public enum Calibrate {
         notes.append("stocks: " + post.description.components(separatedBy: "\n")[0])
         notes.append("stocks: counts are treated as independent given the model's expectation; the same children are counted every year, so posterior widths are optimistic")
         notes += report.warnings.map { "WARNING: " + $0 }
+        if let before = withoutAudits {
+            let audited = config.audits.map { "\($0.from)→\($0.to) (\($0.moved) of \($0.atRisk) in \(number($0.years)) years)" }.joined(separator: ", ")
+            notes += report.effect(of: "the audit of \(audited)", comparedWith: before).description
+                .components(separatedBy: "\n").map { "stocks: " + $0 }
+        }
         return [Fit(areas: ["all"], rates: rates, draws: draws,
                     files: [("fit.csv", fit), ("identifiability.csv", ident), ("posterior.csv", posterior)], notes: notes)]
     }

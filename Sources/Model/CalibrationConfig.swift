@@ -43,6 +43,17 @@ public struct CalibrationConfig: Sendable {
     public var startDate: String?
     /// Stock-only fits: the free rates (field paths) and their priors.
     public var priors: [RatePrior]
+    /// A small audit of individual records for a stock-only fit: of `atRisk` children in the
+    /// from-level, `moved` made the move within `years`.
+    public struct Audit: Sendable, Equatable {
+        public var from: String
+        public var to: String
+        public var atRisk: Int
+        public var moved: Int
+        public var years: Double
+    }
+    /// Stock-only fits: audits of individual records (a constraint whose effect is shown).
+    public var audits: [Audit] = []
     /// Stock-only fits: MCMC chains and iterations per chain (after burn-in).
     public var chains: Int
     public var iterations: Int
@@ -109,7 +120,24 @@ public struct CalibrationConfig: Sendable {
         var priors: [RatePrior] = []
         var startDate: String? = nil
         var chains = 4, iterations = 4000, burnIn = 2000
-        if let t = f["stocks"], let sf = log.fields(t, allowed: ["startDate", "free", "chains", "iterations", "burnIn"], what: "stock-only fit settings") {
+        var audits: [Audit] = []
+        if let t = f["stocks"], let sf = log.fields(t, allowed: ["startDate", "free", "chains", "iterations", "burnIn", "audits"], what: "stock-only fit settings") {
+            if let v = sf["audits"], let items = log.list(v, what: "a list of {move: 'From → To', atRisk, moved, years}") {
+                for item in items {
+                    guard let af = log.fields(item, allowed: ["move", "atRisk", "moved", "years"], what: "an audit of individual records"),
+                          let move = af.required("move", expected: "the move audited, 'From → To'").flatMap({ log.string($0) }),
+                          let atRisk = af.required("atRisk", expected: "children followed in the from-level, >= 1").flatMap({ log.integer($0, minimum: 1) }),
+                          let moved = af.required("moved", expected: "how many of them made the move, 0 ... atRisk").flatMap({ log.integer($0, minimum: 0) }),
+                          let years = af.required("years", expected: "how long they were followed, years > 0").flatMap({ log.number($0, .positive) })
+                    else { continue }
+                    let parts = move.replacingOccurrences(of: "->", with: "→").components(separatedBy: "→").map { $0.trimmingCharacters(in: .whitespaces) }
+                    guard parts.count == 2, moved <= atRisk else {
+                        log.add(item, expected: "move 'From → To' and moved <= atRisk")
+                        continue
+                    }
+                    audits.append(Audit(from: parts[0], to: parts[1], atRisk: atRisk, moved: moved, years: years))
+                }
+            }
             if let v = sf["startDate"] { startDate = log.string(v) }
             if let v = sf["chains"] { chains = log.integer(v, minimum: 2) ?? chains }
             if let v = sf["iterations"] { iterations = log.integer(v, minimum: 100) ?? iterations }
@@ -128,9 +156,11 @@ public struct CalibrationConfig: Sendable {
                     expected: "stocks.free: the yearly rates to fit, each {median, sdLog} (a log-normal prior)")
         }
         if !log.issues.isEmpty { throw ScenarioError(file: file, issues: log.issues) }
-        return CalibrationConfig(scenarioPath: scenario, stocksPath: stocks, flowsPath: flows, panelPath: panel, estimator: estimator,
+        var config = CalibrationConfig(scenarioPath: scenario, stocksPath: stocks, flowsPath: flows, panelPath: panel, estimator: estimator,
                                  pooled: pooled, allowedMoves: allowed, explicitMoves: moves, draws: draws, seed: seed,
                                  concentration: concentration, flowConversion: conversion, startDate: startDate, priors: priors, chains: chains,
                                  iterations: iterations, burnIn: burnIn)
+        config.audits = audits
+        return config
     }
 }

@@ -10,6 +10,16 @@ struct CalibrationConfigTests {
         #expect(c.pooled && c.allowedMoves == nil && c.draws == 1000 && c.concentration == 0.5 && c.flowConversion == "matrixLogarithm")
         let moves = try CalibrationConfig.decode(yaml: "scenario: s.yaml\ndata: {flows: f.csv}\nallowedMoves: [\"A -> B\", \"B → A\"]\n", file: "c.yaml")
         #expect(moves.allowedMoves == "only" && moves.explicitMoves.map { "\($0.from)>\($0.to)" } == ["A>B", "B>A"])
+        let audit = try CalibrationConfig.decode(yaml: """
+        scenario: s.yaml
+        data: {stocks: s.csv}
+        stocks:
+          startDate: 2015-07-31
+          free: {transitions.matrix.A.B: {median: 0.1, sdLog: 1}}
+          audits: [{move: A → B, atRisk: 400, moved: 31, years: 1}]
+        """, file: "c.yaml")
+        #expect(audit.estimator == .stocks && audit.priors.map(\.path) == ["transitions.matrix.A.B"])
+        #expect(audit.audits == [CalibrationConfig.Audit(from: "A", to: "B", atRisk: 400, moved: 31, years: 1)])
     }
 
     @Test func problemsAreReportedTogether() {
