@@ -19,7 +19,7 @@ struct CalibrationConfigTests {
           audits: [{move: A → B, atRisk: 400, moved: 31, years: 1}]
         """, file: "c.yaml")
         #expect(audit.estimator == .stocks && audit.priors.map(\.path) == ["transitions.matrix.A.B"])
-        #expect(audit.audits == [CalibrationConfig.Audit(from: "A", to: "B", atRisk: 400, moved: 31, years: 1)])
+        #expect(audit.audits.map { "\($0.from)>\($0.to) \($0.moved)/\($0.atRisk) in \($0.years)" } == ["A>B 31/400 in 1.0"])
     }
 
     @Test func problemsAreReportedTogether() {
