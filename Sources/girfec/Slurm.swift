@@ -26,6 +26,12 @@ struct Slurm: ParsableCommand {
     @Option(help: "Master seed.")
     var seed: UInt64 = 1
 
+    @Option(help: "Replications per parameter draw (nested runs), passed to every shard's `girfec run`.")
+    var replicationsPerDraw: Int = 1
+
+    @Flag(help: "Ignore the scenario's parameter distributions, in every shard.")
+    var baseCase = false
+
     @Option(help: "Folder for scripts, logs, shard folders and the merged result (on a shared filesystem).")
     var out: String
 
@@ -51,6 +57,7 @@ struct Slurm: ParsableCommand {
     var overwrite = false
 
     func validate() throws {
+        guard replicationsPerDraw >= 1 else { throw ValidationError("--replications-per-draw must be at least 1, but is \(replicationsPerDraw).") }
         guard replications >= 1 else { throw ValidationError("--replications must be at least 1, but is \(replications).") }
         guard shards >= 1, shards <= replications else {
             throw ValidationError("--shards must be between 1 and --replications (\(replications)), but is \(shards).")
@@ -91,6 +98,7 @@ struct Slurm: ParsableCommand {
             "set -euo pipefail",
             "k=\"${SLURM_ARRAY_TASK_ID:?run this script with sbatch}\"",
             "exec \(q(binary)) run \(q(scenarioPath)) --replications \(replications) --seed \(seed) --shard \"$k/\(shards)\" \\",
+            "  --replications-per-draw \(replicationsPerDraw)\(baseCase ? " --base-case" : "") \\",
             "  --threads \"${SLURM_CPUS_PER_TASK:-1}\" --out \(q(shardsDir))/shard-\"$k\" --overwrite --quiet",
         ] as [String]).joined(separator: "\n") + "\n"
         let shardList = (1...shards).map { "\(q(shardsDir))/shard-\($0)" }.joined(separator: " ")

@@ -175,7 +175,8 @@ struct CommandLineTests {
         let scenario = try Self.write(Fixtures.smallScenario, name: "small.yaml")
         let out = Fixtures.temporaryFolder("girfec-e2e") + "/cluster"
         let r = try Self.girfec(["slurm", scenario, "--replications", "40", "--shards", "4", "--seed", "7", "--out", out,
-                                 "--partition", "short", "--cpus-per-task", "2", "--time", "00:30:00"])
+                                 "--partition", "short", "--cpus-per-task", "2", "--time", "00:30:00",
+                                 "--replications-per-draw", "5"])
         #expect(r.status == 0, "stderr: \(r.stderr)")
         let root = URL(fileURLWithPath: out).standardizedFileURL.path
         #expect(r.stdout.contains("bash '\(root)/slurm/submit.sh'"))
@@ -184,6 +185,7 @@ struct CommandLineTests {
         #expect(array.contains("#SBATCH --partition=short\n"))
         #expect(array.contains("#SBATCH --cpus-per-task=2\n"))
         #expect(array.contains("--replications 40 --seed 7 --shard \"$k/4\""))
+        #expect(array.contains("--replications-per-draw 5 \\\n"), "nested runs reach every shard")
         let merge = try String(contentsOfFile: out + "/slurm/merge.sbatch", encoding: .utf8)
         #expect(merge.contains("merge '\(root)/shards'/shard-1 '\(root)/shards'/shard-2 '\(root)/shards'/shard-3 '\(root)/shards'/shard-4 --out '\(root)'/merged"))
         let submit = try String(contentsOfFile: out + "/slurm/submit.sh", encoding: .utf8)
