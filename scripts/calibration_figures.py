@@ -59,10 +59,9 @@ except ImportError:  # reported by main(); the readers work without it
     matplotlib = None
     plt = None
 
-# Okabe & Ito (2008) colour-blind-safe palette (as scripts/figures.py).
-OKABE_ITO = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442"]
-FORMATS = ("png", "pdf", "svg")
-PNG_DPI = 200
+# The palette (Okabe & Ito 2008), formats and the reproducible `save` are scripts/figures.py's.
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from figures import FORMATS, OKABE_ITO, save  # noqa: E402  (a sibling script)
 
 FIT_COLUMNS = ["date", "time_years", "area", "level", "observed", "fitted", "fitted_low", "fitted_high"]
 ESTIMATES_COLUMNS = ["area", "from_level", "to_level", "rate_per_year", "rate_low", "rate_high", "method",
@@ -279,23 +278,6 @@ def rate_label(x, _pos=None):
 
 # ---------------------------------------------------------------------------
 # Figures
-
-
-def save(fig, folder, name, formats):
-    written = []
-    for fmt in formats:
-        path = os.path.join(folder, f"{name}.{fmt}")
-        kwargs = {"bbox_inches": "tight", "pad_inches": 0.08}
-        if fmt == "png":
-            kwargs["dpi"] = PNG_DPI
-        if fmt == "pdf":
-            kwargs["metadata"] = {"CreationDate": None}  # same bytes on every run
-        if fmt == "svg":
-            kwargs["metadata"] = {"Date": None}
-        fig.savefig(path, format=fmt, **kwargs)
-        written.append(path)
-    plt.close(fig)
-    return written
 
 
 def legend_below(fig, handles, ncol):
