@@ -67,11 +67,7 @@ public enum Calibrate {
 
     static func path(_ from: String, _ to: String) -> String { "transitions.matrix.\(from).\(to)" }
 
-    static func quantile(_ xs: [Double], _ p: Double) -> Double? {
-        guard !xs.isEmpty else { return nil }
-        let sorted = xs.sorted()
-        return sorted.withUnsafeBufferPointer { gsl_stats_quantile_from_sorted_data($0.baseAddress, 1, sorted.count, p) }
-    }
+    static func quantile(_ xs: [Double], _ p: Double) -> Double? { Quantiles.ofSample(xs, p) }
 
     /// Yearly rates from a period's transition probabilities by the matrix logarithm:
     /// Q = log(P)/Δ over the levels plus an absorbing `exit`, the generator whose

@@ -1,4 +1,5 @@
 import Model
+import Stochastics
 
 /// A per-replication outcome of one arm: what `--outcome`, sensitivity
 /// analysis and value of information summarise.
@@ -120,6 +121,8 @@ public struct SampleSummary: Sendable, Equatable {
     public var mean: Double
     public var standardDeviation: Double
     public var mcse: Double { count > 0 ? standardDeviation / Double(count).squareRoot() : .nan }
+    /// Half-width of the 95 % confidence interval for the mean: t(0.975, n − 1) · MCSE (NaN below 2 values).
+    public var halfWidth95: Double { count > 1 ? Quantiles.studentT(0.975, degreesOfFreedom: Double(count - 1)) * mcse : .nan }
 
     public init(_ xs: [Double]) {
         count = xs.count

@@ -204,7 +204,7 @@ public struct Scenario: Sendable {
             }
         }
         if !problems.isEmpty { throw ScenarioError(file: file, issues: problems) }
-        let substituted = tree.substituting(Dictionary(values.map { ($0.path, Uncertainty.text($0.value)) }, uniquingKeysWith: { $1 }))
+        let substituted = tree.substituting(Dictionary(values.map { ($0.path, IssueLog.format($0.value)) }, uniquingKeysWith: { $1 }))
         let log = IssueLog(file: file)
         guard let arms = ScenarioDecoder.readArms(substituted, file: file, log: log) else {
             throw ScenarioError(file: file, issues: log.issues)

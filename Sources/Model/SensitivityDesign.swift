@@ -133,7 +133,7 @@ public struct SensitivityDesign: Sendable {
         for p in points {
             do { out.append(try base.setting(p.values)) } catch {
                 let label = p.analysis == "base" ? "the base" : "\(p.analysis) '\(p.name)' point \(p.index)"
-                let set = p.values.map { "\($0.path) = \(Uncertainty.text($0.value))" }.joined(separator: ", ")
+                let set = p.values.map { "\($0.path) = \(IssueLog.format($0.value))" }.joined(separator: ", ")
                 for i in error.issues where !issues.contains(where: { $0.path == i.path && $0.expected == i.expected }) {
                     var issue = i
                     issue.found = "\(i.found) at \(label) (\(set))"

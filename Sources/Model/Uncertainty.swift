@@ -63,6 +63,13 @@ public struct Uncertainty: Sendable {
     /// Draws the file offers (nil: unlimited).
     public var drawsAvailable: Int? { drawTable?.rows.count }
 
+    /// What value-of-information and importance tables report on: every parameter and
+    /// draws-file column on its own, then each declared group.
+    public var reportedGroups: [(name: String, members: [String])] {
+        parameters.map { ($0.name, [$0.name]) } + (drawTable?.columns ?? []).map { ($0, [$0]) }
+            + groups.map { ($0.name, $0.parameters) }
+    }
+
     /// Column indices of a group's parameters.
     public func columnIndices(ofGroup names: [String]) -> [Int] {
         var out: [Int] = []
@@ -104,7 +111,7 @@ public struct Uncertainty: Sendable {
 
     /// The arms with these column values in place.
     public func arms(values: [Double]) throws(ScenarioError) -> [ArmModel] {
-        let substituted = root.substituting(Dictionary(uniqueKeysWithValues: zip(columns, values.map(Self.text))))
+        let substituted = root.substituting(Dictionary(uniqueKeysWithValues: zip(columns, values.map(IssueLog.format))))
         let log = IssueLog(file: file)
         guard let arms = ScenarioDecoder.readArms(substituted, file: file, log: log) else {
             throw ScenarioError(file: file, issues: log.issues)
@@ -112,10 +119,6 @@ public struct Uncertainty: Sendable {
         return arms
     }
 
-    /// A number as YAML text: integers without a decimal point, others in the shortest form that reads back exactly.
-    static func text(_ x: Double) -> String {
-        x == x.rounded() && abs(x) < 9e15 ? String(Int(x)) : "\(x)"
-    }
 }
 
 extension Tree {

@@ -39,12 +39,8 @@ public enum Report {
 
     static func describe(_ label: String, _ xs: [Double], money: Bool) -> Result {
         let s = SampleSummary(xs)
-        let half = s.count > 1 ? Quantiles.studentT(0.975, degreesOfFreedom: Double(s.count - 1)) * s.mcse : .nan
-        let sorted = xs.sorted()
-        func q(_ p: Double) -> Double {
-            guard !sorted.isEmpty else { return .nan }
-            return sorted.withUnsafeBufferPointer { gsl_stats_quantile_from_sorted_data($0.baseAddress, 1, sorted.count, p) }
-        }
+        let half = s.halfWidth95
+        func q(_ p: Double) -> Double { Quantiles.ofSample(xs, p) ?? .nan }
         return Result(label: label, mean: s.mean, ciLow: s.mean - half, ciHigh: s.mean + half, p2_5: q(0.025), p97_5: q(0.975), isMoney: money)
     }
 

@@ -19,7 +19,7 @@ public enum SensitivityTable {
             for a in arms.indices {
                 for outcome in Outcome.all(arm: a, willingnessToPay: design.willingnessToPay) {
                     let s = SampleSummary(outcome.values(pointRows))
-                    let half = s.count > 1 ? Quantiles.studentT(0.975, degreesOfFreedom: Double(s.count - 1)) * s.mcse : .nan
+                    let half = s.halfWidth95
                     out += CSV.row(cells + [CSV.text(arms[a]), outcome.name, String(s.count), CSV.number(s.mean),
                                             CSV.number(s.mcse), CSV.number(s.mean - half), CSV.number(s.mean + half)])
                 }

@@ -74,9 +74,7 @@ public enum UncertaintyTables {
         let meanQol = draws.map { d in (0..<arms).map { qol[d]![$0] / Double(count[d]![$0]) } }
         let values = draws.map { params[$0] ?? [] }
 
-        var groups: [(name: String, members: [String])] = uncertainty.parameters.map { ($0.name, [$0.name]) }
-        groups += (uncertainty.drawTable?.columns ?? []).map { ($0, [$0]) }
-        groups += uncertainty.groups.map { ($0.name, $0.parameters) }
+        let groups = uncertainty.reportedGroups
 
         var out = CSV.row(voiHeader)
         var skipped: [String] = []
@@ -116,9 +114,7 @@ public enum UncertaintyTables {
         for r in rows where r.arm == 0 { byDraw[r.draw] = r.parameters }
         let draws = byDraw.keys.sorted()
         guard draws.count >= 2 else { return [] }
-        var groups: [(name: String, members: [String])] = uncertainty.parameters.map { ($0.name, [$0.name]) }
-        groups += (uncertainty.drawTable?.columns ?? []).map { ($0, [$0]) }
-        groups += uncertainty.groups.map { ($0.name, $0.parameters) }
+        let groups = uncertainty.reportedGroups
         var out: [(outcome: Outcome, group: String, paths: String, draws: Int, share: Double)] = []
         for outcome in outcomes(arms: scenario.arms.count, willingnessToPay: []) {
             let armRows = rows.filter { $0.arm == outcome.arm }

@@ -26,6 +26,14 @@ public enum Quantiles {
         return (lo + hi) / 2
     }
 
+    /// The p-quantile of a sample (`gsl_stats_quantile_from_sorted_data`: linear
+    /// interpolation between order statistics); nil for an empty sample.
+    public static func ofSample(_ xs: [Double], _ p: Double) -> Double? {
+        guard !xs.isEmpty else { return nil }
+        let sorted = xs.sorted()
+        return sorted.withUnsafeBufferPointer { gsl_stats_quantile_from_sorted_data($0.baseAddress, 1, sorted.count, p) }
+    }
+
     /// Upper-tail probability of a chi-square variate (`gsl_cdf_chisq_Q`).
     public static func chiSquareUpperTail(_ x: Double, degreesOfFreedom: Double) -> Double {
         precondition(degreesOfFreedom > 0, "degrees of freedom must be > 0, but is \(degreesOfFreedom).")
