@@ -296,14 +296,13 @@ public enum Calibrate {
 
     // MARK: Files
 
+    /// A finite number as `CSV.number` writes it; nil and non-finite values as an empty cell.
     static func number(_ x: Double?) -> String {
         guard let x, x.isFinite else { return "" }
-        return x == x.rounded() && abs(x) < 1e15 ? String(Int(x)) : "\(x)"
+        return CSV.number(x)
     }
 
-    static func cell(_ s: String) -> String {
-        s.contains(",") || s.contains("\"") || s.contains("\n") ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
-    }
+    static func cell(_ s: String) -> String { CSV.text(s) }
 
     public static let estimatesHeader = "area,from_level,to_level,rate_per_year,rate_low,rate_high,method,identified"
 
