@@ -54,7 +54,12 @@ let package = Package(
         /// Estimating transition dynamics from local data: flows, panel records, stock counts.
         .target(name: "Calibration", dependencies: ["Model", "StockFlow", "Analysis", "Stochastics", "CGSL"]),
         /// CSV and JSON writers, the manifest, atomic output folders.
-        .target(name: "Reports", dependencies: ["Experiments", "Analysis", "Model", "StockFlow", "Stochastics", "CGSL"]),
+        .target(
+            name: "Reports", dependencies: ["Experiments", "Analysis", "Model", "StockFlow", "Stochastics", "CGSL"],
+            plugins: ["BuildInfoPlugin"]
+        ),
+        /// Writes the source commit into Reports when girfec is built (manifest `gitCommit`).
+        .plugin(name: "BuildInfoPlugin", capability: .buildTool(), path: "Sources/BuildInfoPlugin"),
         /// The command-line tool.
         .executableTarget(
             name: "girfec",

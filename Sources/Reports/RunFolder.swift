@@ -8,27 +8,9 @@ import StockFlow
 public enum GirfecVersion {
     public static let string = "0.1.0"
 
-    /// The git commit the tool was built from, when its source tree is still there.
-    public static func gitCommit() -> String? {
-        let sourceRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent()
-        func git(_ args: [String]) -> String? {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            p.arguments = ["git", "-C", sourceRoot.path] + args
-            let out = Pipe()
-            p.standardOutput = out
-            p.standardError = FileHandle.nullDevice
-            do { try p.run() } catch { return nil }
-            let data = out.fileHandleForReading.readDataToEndOfFile()
-            p.waitUntilExit()
-            guard p.terminationStatus == 0 else { return nil }
-            return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        }
-        guard let commit = git(["rev-parse", "HEAD"]) else { return nil }
-        let dirty = git(["status", "--porcelain", "--untracked-files=no"]).map { !$0.isEmpty } ?? false
-        return dirty ? commit + "-dirty" : commit
-    }
+    /// The git commit of the source tree girfec was built from, fixed at build
+    /// time (`Sources/BuildInfoPlugin`); nil if it was built outside a git checkout.
+    public static func gitCommit() -> String? { BuildInfo.gitCommit == "unknown" ? nil : BuildInfo.gitCommit }
 }
 
 /// Turns a run state into the files of a run folder (docs/outputs.md).

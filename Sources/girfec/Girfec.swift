@@ -15,7 +15,7 @@ struct Girfec: ParsableCommand {
         in parallel and writes confidence bands and per-replication totals (docs/outputs.md). \
         A result is reproducible from the scenario file, the seed and the tool version.
         """,
-        version: "0.1.0",
+        version: GirfecVersion.string,
         subcommands: [Run.self, Validate.self, Merge.self, Aggregate.self, Sensitivity.self, CalibrateCommand.self, ReportCommand.self, Slurm.self, Bench.self]
     )
 
