@@ -42,11 +42,12 @@ enum ScriptQuoting {
             }
             return quoted + "\""
         case .outputPath:
-            return quote(value.replacingOccurrences(of: "%", with: "%%"), for: .directive)
+            return outputPattern(folder: value, pattern: "")
         }
     }
 
-    /// The value of `#SBATCH --output=`: the literal `folder` followed by a trusted filename `pattern` such as `/shard-%a.out`.
+    /// The value of `#SBATCH --output=`: the literal `folder` (each `%` doubled) followed by a trusted filename
+    /// `pattern` such as `/shard-%a.out`, quoted as a directive.
     static func outputPattern(folder: String, pattern: String) -> String {
         quote(folder.replacingOccurrences(of: "%", with: "%%") + pattern, for: .directive)
     }

@@ -80,11 +80,12 @@ struct Slurm: ParsableCommand {
             found.append("--girfec: found an empty path; expected the girfec binary the compute nodes run")
         }
         if clean.contains("--out") { found += Self.outProblems(out, root: root) }
-        if clean.contains("--out"), ScriptQuoting.refusal(of: root, in: .outputPath) != nil {
-            found.append("--out, made absolute: \(ScriptQuoting.refusal(of: root, in: .outputPath)!)")
+        // Made absolute against the current folder, a clean value can still carry what the folder's name holds.
+        if clean.contains("--out"), let refusal = ScriptQuoting.refusal(of: root, in: .outputPath) {
+            found.append("--out, made absolute: \(refusal)")
         }
         if clean.contains("--girfec") || girfec == nil, let refusal = ScriptQuoting.refusal(of: binary, in: .shellWord) {
-            found.append("--girfec: the binary path \(refusal)")
+            found.append("--girfec (the binary the jobs run, made absolute): \(refusal)")
         }
         if clean.contains("the scenario path"), let refusal = ScriptQuoting.refusal(of: scenarioPath, in: .shellWord) {
             found.append("the scenario path, made absolute: \(refusal)")

@@ -183,6 +183,16 @@ struct SlurmScriptTests {
         #expect(Self.contents(folder) == ["home", "link-to-work", "small.yaml", "work"])
     }
 
+    @Test func aRelativeOutInACurrentFolderWithATabIsRefused() throws {
+        let (folder, scenario) = try Self.workspace()
+        let work = folder + "/a\tb"
+        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+        let r = try Self.girfec(["slurm", scenario, "--replications", "4", "--shards", "2", "--out", "c"], cwd: work)
+        #expect(r.status == 2)
+        #expect(r.stderr.contains("--out, made absolute: found a tab at position \(folder.count + 3) of '\(folder)/a\\tb/c'"), "\(r.stderr)")
+        #expect(Self.contents(work).isEmpty)
+    }
+
     @Test func aBackslashInTheOutputFolderIsRefused() throws {
         let (folder, scenario) = try Self.workspace()
         let r = try Self.girfec(["slurm", scenario, "--replications", "4", "--shards", "2", "--out", folder + "/a\\b"], cwd: folder)
