@@ -11,7 +11,11 @@ struct Slurm: ParsableCommand {
         shards into DIR/merged, run only after every shard succeeded: --dependency=afterok) and \
         DIR/slurm/submit.sh, and prints the command that submits both. A failed shard K can be \
         re-run alone with `sbatch --array=K DIR/slurm/array.sbatch`; it overwrites only its own \
-        folder. The merged folder is byte-identical to a single-machine run (docs/cluster.md).
+        folder. The merged folder is byte-identical to a single-machine run (docs/cluster.md). \
+        Every value is quoted for the shell and for sbatch's #SBATCH parser; values they cannot carry \
+        (control characters, a backslash in --out, --time/--mem/--partition outside sbatch's syntax) and \
+        an empty, root, current, home or ancestor --out are refused before anything is written \
+        (docs/cluster.md, section 8).
         """)
 
     @Argument(help: "The scenario file (YAML). Use a path the compute nodes can read.")
@@ -32,19 +36,19 @@ struct Slurm: ParsableCommand {
     @Flag(help: "Ignore the scenario's parameter distributions, in every shard.")
     var baseCase = false
 
-    @Option(help: "Folder for scripts, logs, shard folders and the merged result (on a shared filesystem).")
+    @Option(help: "Folder for scripts, logs, shard folders and the merged result (on a shared filesystem); no control characters or backslash (docs/cluster.md, section 8).")
     var out: String
 
-    @Option(help: "Slurm partition (default: the cluster's default).")
+    @Option(help: "Slurm partition, or several separated by commas (default: the cluster's default).")
     var partition: String?
 
-    @Option(help: "Time limit per shard, HH:MM:SS.")
+    @Option(help: "Time limit per shard: MM, MM:SS, HH:MM:SS, D-HH, D-HH:MM, D-HH:MM:SS or UNLIMITED.")
     var time: String = "01:00:00"
 
     @Option(help: "CPUs per shard; each shard runs that many threads.")
     var cpusPerTask: Int = 1
 
-    @Option(help: "Memory per shard, as sbatch --mem takes it (e.g. 2G).")
+    @Option(help: "Memory per shard: digits with an optional K, M, G or T (megabytes without one), e.g. 2G.")
     var mem: String = "2G"
 
     @Option(help: "The girfec binary the jobs run (default: this one). Must be reachable from the compute nodes.")
@@ -53,7 +57,7 @@ struct Slurm: ParsableCommand {
     @Flag(help: "Submit both jobs with sbatch (must be on the PATH).")
     var submit = false
 
-    @Flag(help: "Replace DIR's scripts if they exist.")
+    @Flag(help: "Replace DIR's scripts if they exist, and let the jobs replace DIR/shards and DIR/merged.")
     var overwrite = false
 
     /// Every problem with the options, each as "option: found …; expected …"; empty when the scripts can be written.
