@@ -1,4 +1,6 @@
+import ArgumentParser
 import Foundation
+import Reports
 import Synchronization
 
 /// A progress bar with an ETA on standard error, drawn only when it is a terminal.
@@ -42,20 +44,51 @@ final class ProgressBar: Sendable {
     }
 }
 
-/// Ctrl-C (SIGINT) or SIGTERM asks the run to stop at the next replication; nothing is written.
+/// Ctrl-C (SIGINT) or SIGTERM: a clean stop that writes nothing.
+///
+/// ``install()`` runs first in `main()`. In commands that write results the
+/// first signal only sets a flag, which the runner polls before each
+/// replication and the command checks between phases (``checkpoint(_:)``)
+/// and while writing; a second signal removes the partial folder being
+/// written and exits at once with status 130. Other commands exit at once.
 enum Interrupt {
     static let requested = Atomic<Bool>(false)
+    static let immediate = Atomic<Bool>(false)
 
     static func install() {
-        // A parent may have blocked these signals (the mask is inherited across exec): unblock them.
+        signal(SIGINT) { _ in Interrupt.handle() }
+        signal(SIGTERM) { _ in Interrupt.handle() }
+        // A parent may have blocked these signals (the mask is inherited across exec): unblock them,
+        // after the handler is in place, so that a signal pending since exec reaches it.
         var set = sigset_t()
         sigemptyset(&set)
         sigaddset(&set, SIGINT)
         sigaddset(&set, SIGTERM)
         pthread_sigmask(SIG_UNBLOCK, &set, nil)
-        signal(SIGINT) { _ in Interrupt.requested.store(true, ordering: .relaxed) }
-        signal(SIGTERM) { _ in Interrupt.requested.store(true, ordering: .relaxed) }
+    }
+
+    /// The signal handler: only async-signal-safe work (atomics, unlink, rmdir, write, _exit).
+    static func handle() {
+        if immediate.load(ordering: .relaxed) || requested.exchange(true, ordering: .relaxed) {
+            EmergencyCleanup.removeNow()
+            let message: StaticString = "\ngirfec: interrupted; stopped at once\n"
+            _ = write(STDERR_FILENO, message.utf8Start, message.utf8CodeUnitCount)
+            _exit(130)
+        }
+    }
+
+    /// From now on a signal stops the process at once (commands that do not poll).
+    static func stopAtOnce() {
+        immediate.store(true, ordering: .relaxed)
+        if isRequested { _exit(130) }
     }
 
     static var isRequested: Bool { requested.load(ordering: .relaxed) }
+
+    /// If a stop was requested: say that nothing was written and exit with status 130.
+    static func checkpoint(_ command: String) throws {
+        guard isRequested else { return }
+        printError("girfec \(command): the run was interrupted; nothing was written")
+        throw ExitCode(130)
+    }
 }
