@@ -212,6 +212,9 @@ public enum OutputFolder {
         }
         unlink(marker)
         commitGateForTests()
+        // From here a signal is held (EmergencyCleanup.isCommitting) until the folder is in place.
+        EmergencyCleanup.committing.store(true, ordering: .sequentiallyConsistent)
+        defer { EmergencyCleanup.committing.store(false, ordering: .sequentiallyConsistent) }
         if isCancelled() { discard(); throw Failure(.cancelled, "the run was interrupted; nothing was written") }
         EmergencyCleanup.clear()
 
@@ -432,6 +435,10 @@ public enum OutputFolder {
 /// that ``removeNow()`` uses only async-signal-safe calls (unlink, rmdir).
 public enum EmergencyCleanup {
     static let list = Atomic<Int>(0)
+    static let committing = Atomic<Bool>(false)
+
+    /// True while a finished folder is being put in place: a signal handler should only note the signal.
+    public static var isCommitting: Bool { committing.load(ordering: .sequentiallyConsistent) }
 
     static func set(_ paths: [String]) {
         let array = UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>.allocate(capacity: paths.count + 1)

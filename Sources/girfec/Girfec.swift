@@ -21,18 +21,14 @@ struct Girfec: ParsableCommand {
 
     /// Install the interrupt handler and GSL's error handler before anything else, then run the command.
     ///
-    /// Commands that write results (``InterruptibleCommand``) stop cleanly at
-    /// the next checkpoint on Ctrl-C; the others stop at once.
+    /// Commands that write a result folder (``InterruptibleCommand``) write
+    /// nothing when interrupted (docs/guarantees.md); the others just stop.
     static func main() {
         Interrupt.install()
         GSLErrors.install()
         do {
             var command = try parseAsRoot()
-            if let c = command as? InterruptibleCommand {
-                try Interrupt.checkpoint(c.commandName)
-            } else {
-                Interrupt.stopAtOnce()
-            }
+            if !(command is InterruptibleCommand) { Interrupt.forOtherCommands() }
             try command.run()
         } catch {
             exit(withError: error)
@@ -40,14 +36,8 @@ struct Girfec: ParsableCommand {
     }
 }
 
-/// A command that polls ``Interrupt`` and removes what it started writing when interrupted.
-protocol InterruptibleCommand {
-    var commandName: String { get }
-}
-
-extension InterruptibleCommand where Self: ParsableCommand {
-    var commandName: String { Self.configuration.commandName ?? "\(Self.self)".lowercased() }
-}
+/// A command that writes a result folder: interrupted, it writes nothing (docs/guarantees.md).
+protocol InterruptibleCommand {}
 
 /// Print to standard error.
 func printError(_ text: String) {
@@ -93,23 +83,29 @@ func checkOutputOrExit(_ out: String, overwrite: Bool, command: String, estimate
 func writeFolderOrExit(_ target: OutputFolder.Target, command: String, files: () throws -> [(name: String, bytes: [UInt8])]) throws {
     let built: [(name: String, bytes: [UInt8])]
     do {
-        try Interrupt.checkpoint(command)
         built = try files()
-        try Interrupt.checkpoint(command)
-    } catch let exit as ExitCode {
-        throw exit
     } catch {
         printError("girfec \(command): \(error); nothing was written")
         throw ExitCode(1)
     }
+    try Interrupt.checkpoint(command)
+    let written: OutputFolder.Written
+    Interrupt.beginPolling()
+    defer { Interrupt.endPolling() }
     do {
-        let written = try OutputFolder.write(built, to: target, isCancelled: { Interrupt.isRequested }) { printError("girfec \(command): note: \($0)") }
-        if case .beside(let path, let appeared) = written {
-            printError("girfec \(command): \(appeared.count) entr\(appeared.count == 1 ? "y" : "ies") (\(appeared.prefix(3).joined(separator: ", "))\(appeared.count > 3 ? ", ..." : "")) appeared in --out \(target.given) during the run; they were left untouched and the result was written to \(path) instead")
-            throw ExitCode(1)
-        }
-    } catch let error as OutputFolder.Failure {
+        written = try OutputFolder.write(built, to: target, isCancelled: { Interrupt.isRequested }) { printError("girfec \(command): note: \($0)") }
+    } catch {
         printError("girfec \(command): \(error.description)")
         throw ExitCode(error.kind == .cancelled ? 130 : 1)
+    }
+    Interrupt.endPolling()
+    if Interrupt.isRequested {
+        // The signal came while the finished folder was being put in place: it is complete, and kept.
+        printError("girfec \(command): interrupted after the result was complete; it was kept")
+        throw ExitCode(130)
+    }
+    if case .beside(let path, let appeared) = written {
+        printError("girfec \(command): \(appeared.count) entr\(appeared.count == 1 ? "y" : "ies") (\(appeared.prefix(3).joined(separator: ", "))\(appeared.count > 3 ? ", ..." : "")) appeared in --out \(target.given) during the run; they were left untouched and the result was written to \(path) instead")
+        throw ExitCode(1)
     }
 }

@@ -44,16 +44,20 @@ final class ProgressBar: Sendable {
     }
 }
 
-/// Ctrl-C (SIGINT) or SIGTERM: a clean stop that writes nothing.
+/// Ctrl-C (SIGINT) or SIGTERM: the command stops and writes nothing (exit status 130).
 ///
-/// ``install()`` runs first in `main()`. In commands that write results the
-/// first signal only sets a flag, which the runner polls before each
-/// replication and the command checks between phases (``checkpoint(_:)``)
-/// and while writing; a second signal removes the partial folder being
-/// written and exits at once with status 130. Other commands exit at once.
+/// ``install()`` runs first in `main()`. Outside a ``polling(_:)`` section a
+/// signal stops the process at once: the handler removes the partial folder
+/// being written, if any, says so and exits. Inside one (replications,
+/// sensitivity points, writing the partial folder) the first signal only sets
+/// a flag that the work polls, so it ends cleanly and says where it stopped; a
+/// second signal stops at once. While a finished folder is being put in place
+/// (a few renames) a signal is held until the folder is in place.
 enum Interrupt {
     static let requested = Atomic<Bool>(false)
-    static let immediate = Atomic<Bool>(false)
+    static let polled = Atomic<Bool>(false)
+    /// False for commands that do not write a result folder (their own files may be half-written).
+    static let writesNothingWhenStopped = Atomic<Bool>(true)
 
     static func install() {
         signal(SIGINT) { _ in Interrupt.handle() }
@@ -69,19 +73,29 @@ enum Interrupt {
 
     /// The signal handler: only async-signal-safe work (atomics, unlink, rmdir, write, _exit).
     static func handle() {
-        if immediate.load(ordering: .relaxed) || requested.exchange(true, ordering: .relaxed) {
-            EmergencyCleanup.removeNow()
-            let message: StaticString = "\ngirfec: interrupted; stopped at once\n"
-            _ = write(STDERR_FILENO, message.utf8Start, message.utf8CodeUnitCount)
-            _exit(130)
+        if EmergencyCleanup.isCommitting {
+            requested.store(true, ordering: .relaxed)
+            return
         }
+        let first = !requested.exchange(true, ordering: .relaxed)
+        if first && polled.load(ordering: .relaxed) { return }
+        EmergencyCleanup.removeNow()
+        let message: StaticString = writesNothingWhenStopped.load(ordering: .relaxed)
+            ? "\ngirfec: the run was interrupted; nothing was written\n" : "\ngirfec: interrupted\n"
+        _ = write(STDERR_FILENO, message.utf8Start, message.utf8CodeUnitCount)
+        _exit(130)
     }
 
-    /// From now on a signal stops the process at once (commands that do not poll).
-    static func stopAtOnce() {
-        immediate.store(true, ordering: .relaxed)
-        if isRequested { _exit(130) }
+    /// For a command that writes no result folder: a signal just stops it.
+    static func forOtherCommands() {
+        writesNothingWhenStopped.store(false, ordering: .relaxed)
     }
+
+    /// From now until ``endPolling()`` a first signal only sets the flag, which the work polls (``isRequested``).
+    static func beginPolling() { polled.store(true, ordering: .relaxed) }
+
+    /// Back to stopping at once; check ``checkpoint(_:)`` next for a stop asked for meanwhile.
+    static func endPolling() { polled.store(false, ordering: .relaxed) }
 
     static var isRequested: Bool { requested.load(ordering: .relaxed) }
 

@@ -148,6 +148,8 @@ struct Run: ParsableCommand, InterruptibleCommand {
         let bar = ProgressBar(label: "girfec run", enabled: !quiet && isatty(STDERR_FILENO) == 1)
         var result: RunResult
         var precision: [String: String]? = nil
+        Interrupt.beginPolling()
+        defer { Interrupt.endPolling() }
         do {
             if let target {
                 let r = try Runner.runToPrecision(plan, target: target, progress: { bar.update(done: $0, total: $1) },
@@ -170,6 +172,7 @@ struct Run: ParsableCommand, InterruptibleCommand {
             throw ExitCode(1)
         }
         bar.finish()
+        Interrupt.endPolling()
         try Interrupt.checkpoint("run")  // a stop asked for during the last replications, which no longer poll
         var state = RunState(scenarioFileName: PathText.lastComponent(of: scenario), scenarioText: text, seed: seed,
                              replications: target == nil ? replications : result.covered.count, commonRandomNumbers: !independentStreams,

@@ -61,6 +61,8 @@ struct Sensitivity: ParsableCommand, InterruptibleCommand {
         let total = scenarios.count * design.replications
         var rows: [[ReplicationRow]] = []
         var childSteps = 0
+        Interrupt.beginPolling()
+        defer { Interrupt.endPolling() }
         for (i, s) in scenarios.enumerated() {
             try Interrupt.checkpoint("sensitivity")
             let done = i * design.replications
@@ -79,6 +81,7 @@ struct Sensitivity: ParsableCommand, InterruptibleCommand {
             }
         }
         bar.finish()
+        Interrupt.endPolling()
         try Interrupt.checkpoint("sensitivity")
         let csv = SensitivityTable.csv(design: design, arms: scenario.arms.map(\.name), rows: rows)
         let experimentText = (try? String(contentsOfFile: experiment, encoding: .utf8)) ?? ""
