@@ -39,6 +39,8 @@ public enum OutputFolder {
     /// Entries girfec's own tools add to an output folder after it is written:
     /// `figures/` (scripts/*figures.py) and the files of `girfec report`.
     public static let derivedEntries: Set<String> = ["figures", "report.md", "report-tables.tex"]
+    /// The longest last component of `--out`: NAME_MAX (255) less room for `.NAME.replaced-PID`.
+    public static let maximumNameBytes = 255 - 32
     /// File types the figure scripts write into `figures/`.
     static let figureExtensions: Set<String> = ["png", "pdf", "svg"]
 
@@ -75,7 +77,7 @@ public enum OutputFolder {
 
     // MARK: - Checking before any work
 
-    /// Check, before any work, that `given` can receive a result, and prepare its parent.
+    /// Check, before any work, that `given` can receive a result; clean its parent's leftovers first.
     ///
     /// Refuses destructive paths, a file, a non-empty folder (unless
     /// `overwrite` and girfec made it), an unwritable parent, and a
@@ -87,6 +89,10 @@ public enum OutputFolder {
         let parent = PathText.folder(of: resolved)
         let name = PathText.lastComponent(of: resolved)
         let quoted = "\(option) '\(given)'"
+        // Room for the sibling names girfec uses (.NAME.partial-PID, .NAME.replaced-PID) within NAME_MAX (255 bytes).
+        guard name.utf8.count <= maximumNameBytes else {
+            throw Failure(.input, "\(quoted): its last component is \(name.utf8.count) bytes long; expected at most \(maximumNameBytes) bytes, to leave room for the hidden folder girfec writes first (.NAME.partial-PID). Nothing was run or written.")
+        }
         if isDirectory(parent) { cleanLeftovers(in: parent, note: note) }
 
         var info = stat()
@@ -198,7 +204,13 @@ public enum OutputFolder {
         for f in created where mkdir(f, 0o777) != 0 && errno != EEXIST {
             throw fail("cannot create the folder \(f) (\(errnoText()))")
         }
-        if exists(partial) { try? fm.removeItem(atPath: partial) }
+        if exists(partial) {
+            // Left by an earlier process with this id: removed only if it is recognisably girfec's.
+            guard self.exists(PathText.join(partial, partialMarker)) || notGirfecs(partial) == nil else {
+                throw Failure(.io, "could not write \(target.given): \(partial) exists and is not girfec's; move it away. Nothing was written")
+            }
+            try? fm.removeItem(atPath: partial)
+        }
         guard mkdir(partial, 0o777) == 0 else { throw fail("cannot create \(partial) (\(errnoText()))") }
         EmergencyCleanup.set([marker] + files.map { PathText.join(partial, $0.name) } + [partial])
         guard fm.createFile(atPath: marker, contents: Data("\(format) partial folder of process \(pid)\n".utf8)) else {

@@ -185,6 +185,10 @@ struct OutputFolderTests {
         #expect(full.status == 2)
         #expect(full.stderr.contains("--out 'huge': the results need about"))
         #expect(full.stderr.contains("free; expected enough free space"))
+        let long = String(repeating: "a", count: 240)
+        let tooLong = try Self.girfec(["run", "s.yaml", "--replications", "100000000", "--out", long], in: cwd)
+        #expect(tooLong.status == 2)
+        #expect(tooLong.stderr.contains("its last component is 240 bytes long; expected at most 223 bytes"))
         #expect(Date().timeIntervalSince(started) < 60, "the checks ran before the simulation")
         #expect(Self.entries(cwd) == ["s.yaml", "sentinel.txt"])
     }
