@@ -34,8 +34,10 @@ import Darwin
 public enum OutputFolder {
     /// The format identifier in every manifest girfec writes; `--overwrite` replaces only such folders.
     public static let format = "girfec-output-folder/1"
-    /// The file that marks a partial folder as girfec's while it is written.
+    /// The file that marks a partial folder as girfec's while it is written (format, process id, host).
     public static let partialMarker = ".girfec-partial"
+    /// The file added to an old folder while it is set aside as `.NAME.replaced-PID` (process id, host).
+    public static let replacedMarker = ".girfec-replaced"
     /// Entries girfec's own tools add to an output folder after it is written:
     /// `figures/` (scripts/*figures.py) and the files of `girfec report`.
     public static let derivedEntries: Set<String> = ["figures", "report.md", "report-tables.tex"]
@@ -93,7 +95,7 @@ public enum OutputFolder {
         guard name.utf8.count <= maximumNameBytes else {
             throw Failure(.input, "\(quoted): its last component is \(name.utf8.count) bytes long; expected at most \(maximumNameBytes) bytes, to leave room for the hidden folder girfec writes first (.NAME.partial-PID). Nothing was run or written.")
         }
-        if isDirectory(parent) { cleanLeftovers(in: parent, note: note) }
+        if isDirectory(parent) { cleanLeftovers(in: parent, writing: name, note: note) }
 
         var info = stat()
         if lstat(resolved, &info) == 0 {
@@ -212,8 +214,8 @@ public enum OutputFolder {
             try? fm.removeItem(atPath: partial)
         }
         guard mkdir(partial, 0o777) == 0 else { throw fail("cannot create \(partial) (\(errnoText()))") }
-        EmergencyCleanup.set([marker] + files.map { PathText.join(partial, $0.name) } + [partial])
-        guard fm.createFile(atPath: marker, contents: Data("\(format) partial folder of process \(pid)\n".utf8)) else {
+        EmergencyCleanup.set([marker] + files.map { PathText.join(partial, $0.name) } + [partial] + created.reversed())
+        guard fm.createFile(atPath: marker, contents: markerText(pid: pid)) else {
             throw fail("cannot write \(marker)")
         }
         for file in files {
@@ -246,15 +248,24 @@ public enum OutputFolder {
             }
             guard target.overwrite, (info.st_mode & S_IFMT) == S_IFDIR, notGirfecs(target.path) == nil else { break }
             // A girfec folder: it is replaced only with --overwrite, which `prepare` required.
-            if girfec_exchange_paths(partial, target.path) == 0 {
+            let mayExchange = ProcessInfo.processInfo.environment["GIRFEC_TEST_NO_EXCHANGE"] == nil  // tests of the fallback
+            if mayExchange && girfec_exchange_paths(partial, target.path) == 0 {
                 removeReplaced(partial, target: target, note: note)
                 return .atTarget
             }
+            // No exchange here (another system, or a filesystem such as NFS): set the old folder aside,
+            // marked with this host so that only girfec on this computer restores it after a kill.
             let replaced = PathText.join(target.parent, ".\(target.name).replaced-\(pid)")
-            guard rename(target.path, replaced) == 0 else { throw fail("cannot move \(target.path) aside (\(errnoText()))") }
+            let oldMarker = PathText.join(target.path, replacedMarker)
+            _ = fm.createFile(atPath: oldMarker, contents: markerText(pid: pid))
+            guard rename(target.path, replaced) == 0 else {
+                let problem = errnoText()
+                unlink(oldMarker)
+                throw fail("cannot move \(target.path) aside (\(problem))")
+            }
             if rename(partial, target.path) != 0 {
                 let problem = errnoText()
-                rename(replaced, target.path)
+                if rename(replaced, target.path) == 0 { unlink(oldMarker) }
                 throw fail("cannot rename \(partial) to \(target.path) (\(problem))")
             }
             removeReplaced(replaced, target: target, note: note)
@@ -306,7 +317,7 @@ public enum OutputFolder {
         guard let f = manifest["format"] as? String, f == format else {
             return "its manifest.json has no \"format\": \"\(format)\"; folders from girfec before this check lack it"
         }
-        let listed = Set((manifest["files"] as? [String]) ?? []).union(["manifest.json"])
+        let listed = Set((manifest["files"] as? [String]) ?? []).union(["manifest.json", replacedMarker])
         var strangers = contents(of: path).filter { !listed.contains($0) && !derivedEntries.contains($0) }.sorted()
         let figures = PathText.join(path, "figures")
         if exists(figures) {
@@ -328,18 +339,26 @@ public enum OutputFolder {
 
     /// Remove (or restore) what girfec processes that no longer exist left in `parent`.
     ///
-    /// `.NAME.partial-PID` of a dead process is removed if it carries
-    /// ``partialMarker`` or is a complete girfec folder; `.NAME.replaced-PID`
-    /// is moved back to NAME when NAME is missing (the process died inside
-    /// the swap), and removed when NAME exists. Anything else is named, not touched.
-    public static func cleanLeftovers(in parent: String, note: (String) -> Void) {
+    /// A leftover is acted on only if its process is gone (`kill(PID, 0)`
+    /// fails with ESRCH) and it is this computer's: its marker names this
+    /// host, or, without a marker, it is a leftover of `writing`, the folder
+    /// about to be written. (On a filesystem shared by several computers a
+    /// process id says nothing about the other computers' processes.)
+    /// `.NAME.partial-PID` is removed if it carries ``partialMarker`` or is
+    /// a complete girfec folder; `.NAME.replaced-PID` is moved back to NAME
+    /// when NAME is missing (the process died inside the swap), and removed
+    /// when NAME exists. Anything else is named, not touched.
+    public static func cleanLeftovers(in parent: String, writing: String, note: (String) -> Void) {
+        let host = hostName()
         for entry in contents(of: parent).sorted() {
             guard let leftover = Leftover(entry), leftover.pid != getpid(), !isAlive(leftover.pid) else { continue }
             let path = PathText.join(parent, entry)
             guard isDirectory(path) else { continue }
             let target = PathText.join(parent, leftover.name)
-            let recognised = exists(PathText.join(path, partialMarker)) || notGirfecs(path) == nil
-            guard recognised else {
+            let markerPath = PathText.join(path, leftover.kind == .partial ? partialMarker : replacedMarker)
+            let markerHost = FileManager.default.contents(atPath: markerPath).map { markerHostName(in: $0) }
+            guard markerHost.map({ $0 == host }) ?? (leftover.name == writing) else { continue }
+            guard markerHost != nil || notGirfecs(path) == nil else {
                 note("\(path) looks like a leftover of girfec process \(leftover.pid), which has ended, but is not recognisably girfec's; it was left untouched: remove it yourself if you do not need it")
                 continue
             }
@@ -351,6 +370,7 @@ public enum OutputFolder {
             case .replaced:
                 if !exists(target) {
                     if rename(path, target) == 0 {
+                        unlink(PathText.join(target, replacedMarker))
                         note("restored \(target) from \(path): girfec process \(leftover.pid) was stopped while replacing it")
                     }
                 } else if (try? FileManager.default.removeItem(atPath: path)) != nil {
@@ -358,6 +378,24 @@ public enum OutputFolder {
                 }
             }
         }
+    }
+
+    /// The text of a marker file: the format, this process and this host.
+    static func markerText(pid: pid_t) -> Data {
+        Data("\(format)\nprocess \(pid)\nhost \(hostName())\n".utf8)
+    }
+
+    /// The host a marker names ("" if none).
+    static func markerHostName(in data: Data) -> String {
+        let lines = String(decoding: data, as: UTF8.self).split(separator: "\n")
+        return lines.first { $0.hasPrefix("host ") }.map { String($0.dropFirst(5)) } ?? ""
+    }
+
+    /// This computer's name, as gethostname(2) gives it.
+    static func hostName() -> String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count - 1) == 0 else { return "" }
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     /// A `.NAME.partial-PID` or `.NAME.replaced-PID` entry.
@@ -443,7 +481,8 @@ public enum OutputFolder {
 
 /// The partial folder being written, for a signal handler to remove before exiting at once.
 ///
-/// Holds C strings (files first, the folder last) behind an atomic word, so
+/// Holds C strings (files first, then the folder and the parent folders
+/// created for it, deepest first) behind an atomic word, so
 /// that ``removeNow()`` uses only async-signal-safe calls (unlink, rmdir).
 public enum EmergencyCleanup {
     static let list = Atomic<Int>(0)

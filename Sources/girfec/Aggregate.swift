@@ -65,7 +65,7 @@ struct Aggregate: ParsableCommand, InterruptibleCommand {
     @Option(help: "meanField or stocks.")
     var exposure: String = ExposureTracking.meanField.rawValue
 
-    @Flag(help: "Replace the output folder if it holds files.")
+    @Flag(help: "Replace the output folder if girfec made it (never a folder of yours; docs/guarantees.md).")
     var overwrite = false
 
     func run() throws {

@@ -18,7 +18,7 @@ struct Merge: ParsableCommand, InterruptibleCommand {
     @Option(help: "Output folder: absent or empty (or use --overwrite).")
     var out: String
 
-    @Flag(help: "Replace the output folder if it holds files.")
+    @Flag(help: "Replace the output folder if girfec made it (never a folder of yours; docs/guarantees.md).")
     var overwrite = false
 
     @Flag(help: "Merge even when shards are missing (the bands then cover fewer replications; the manifest says complete: false).")

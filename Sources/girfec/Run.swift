@@ -54,7 +54,7 @@ struct Run: ParsableCommand, InterruptibleCommand {
     @Option(help: "With --target-mcse: the first batch of replications, and the smallest later one.")
     var batch: Int = 100
 
-    @Flag(help: "Replace the output folder if it holds files.")
+    @Flag(help: "Replace the output folder if girfec made it (never a folder of yours; docs/guarantees.md).")
     var overwrite = false
 
     @Flag(help: "Give each arm its own random streams instead of common random numbers (to measure what they buy).")
