@@ -124,4 +124,28 @@ static inline uint32_t girfec_philox_position(const gsl_rng *r) {
     return ((const girfec_philox_state *)r->state)->counter[0];
 }
 
+// MARK: - Renaming output folders
+
+#include <errno.h>
+#include <stdio.h>
+#if defined(__linux__)
+#include <fcntl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
+
+/// Exchange the two paths `a` and `b` (both must exist) in one step: Linux
+/// renameat2(2) with RENAME_EXCHANGE, reached through syscall(2), which Swift
+/// cannot call because it is variadic. Returns 0, or -1 with errno set
+/// (ENOSYS or EINVAL where the system or the filesystem cannot exchange).
+static inline int girfec_exchange_paths(const char *a, const char *b) {
+#if defined(__linux__) && defined(SYS_renameat2)
+    return (int)syscall(SYS_renameat2, AT_FDCWD, a, AT_FDCWD, b, 2u /* RENAME_EXCHANGE */);
+#else
+    (void)a; (void)b;
+    errno = ENOSYS;
+    return -1;
+#endif
+}
+
 #endif

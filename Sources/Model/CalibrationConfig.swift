@@ -69,7 +69,7 @@ public struct CalibrationConfig: Sendable {
         let root = try Tree.parse(yaml: yaml, file: file)
         let log = IssueLog(file: file)
         guard let f = log.fields(root, allowed: keys, what: "a calibration configuration") else { throw ScenarioError(file: file, issues: log.issues) }
-        let folder = (file as NSString).deletingLastPathComponent
+        let folder = PathText.folder(of: file)
         func resolve(_ s: String) -> String { s.hasPrefix("/") || folder.isEmpty ? s : (folder as NSString).appendingPathComponent(s) }
 
         var scenario = ""

@@ -12,7 +12,7 @@ public enum ScenarioDecoder {
     /// Read and validate the scenario file at `path`.
     public static func load(path: String) throws(ScenarioError) -> Scenario {
         let text = try Tree.readText(path: path, what: "YAML scenario file")
-        let folder = (path as NSString).deletingLastPathComponent
+        let folder = PathText.folder(of: path)
         return try decode(yaml: text, file: path) { name in
             let other = name.hasPrefix("/") || folder.isEmpty ? name : (folder as NSString).appendingPathComponent(name)
             return try? String(contentsOfFile: other, encoding: .utf8)
@@ -35,7 +35,7 @@ public enum ScenarioDecoder {
         guard let top = log.fields(root, allowed: topLevelKeys, what: "a scenario") else {
             throw ScenarioError(file: file, issues: log.issues)
         }
-        let name = top["name"].flatMap { log.string($0) } ?? (file as NSString).lastPathComponent
+        let name = top["name"].flatMap { log.string($0) } ?? PathText.lastComponent(of: file)
         let description = top["description"].flatMap { log.string($0) } ?? ""
         guard let arms = readArms(root, file: file, log: log) else { throw ScenarioError(file: file, issues: log.issues) }
         var scenario = Scenario(name: name, description: description, arms: arms)

@@ -41,7 +41,7 @@ public struct SensitivityDesign: Sendable {
         guard let f = log.fields(root, allowed: keys, what: "a sensitivity experiment") else { throw ScenarioError(file: file, issues: log.issues) }
         var scenarioPath = ""
         if let t = f.required("scenario", expected: "the scenario file, relative to this file"), let s = log.string(t) {
-            let folder = (file as NSString).deletingLastPathComponent
+            let folder = PathText.folder(of: file)
             scenarioPath = s.hasPrefix("/") || folder.isEmpty ? s : (folder as NSString).appendingPathComponent(s)
         }
         var seed: UInt64 = 1

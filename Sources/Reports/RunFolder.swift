@@ -92,6 +92,7 @@ public enum RunFolder {
         let arm0 = scenario.arms[0]
         let perSecond = state.wallSeconds > 0 ? Double(state.childSteps) / state.wallSeconds : 0
         let manifest: [String: Any] = [
+            "format": OutputFolder.format,
             "tool": "girfec",
             "version": GirfecVersion.string,
             "gitCommit": GirfecVersion.gitCommit() ?? "unknown",

@@ -37,7 +37,7 @@ struct AggregateFlags: ParsableArguments {
     }
 }
 
-struct Aggregate: ParsableCommand {
+struct Aggregate: ParsableCommand, InterruptibleCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run the aggregate stock-flow model alone: deterministic, in milliseconds.",
         discussion: """
@@ -65,13 +65,17 @@ struct Aggregate: ParsableCommand {
     @Option(help: "meanField or stocks.")
     var exposure: String = ExposureTracking.meanField.rawValue
 
-    @Flag(help: "Replace the output folder if it holds files.")
+    @Flag(help: "Replace the output folder if girfec made it (never a folder of yours; docs/guarantees.md).")
     var overwrite = false
 
     func run() throws {
         let options = try AggregateFlags.options(mode: mode, dtYears: dtYears, method: method, exposure: exposure)
         let (model, text) = try loadScenarioOrExit(scenario)
-        try checkOutputOrExit(out, overwrite: overwrite, command: "aggregate")
+        // aggregate.csv: one row per arm, step and record slot, about 100 bytes each; the scenario text; the manifest.
+        let slots = RecordLayout(levelCount: model.levels.count, steps: 0).slotCount
+        let rows: Double = Double(model.arms.count) * Double(model.arms[0].steps + 1) * Double(slots)
+        let estimate = Int64(min(rows * 100 + Double(text.utf8.count + 65_536), 1e18))
+        let target = try checkOutputOrExit(out, overwrite: overwrite, command: "aggregate", estimatedBytes: estimate)
         let start = Date()
         let aggregates: Comparison.Aggregates
         do { aggregates = try Comparison.Aggregates.run(model, options: options, attribution: false) } catch {
@@ -80,7 +84,7 @@ struct Aggregate: ParsableCommand {
         }
         let seconds = Date().timeIntervalSince(start)
         let manifest: [String: Any] = [
-            "tool": "girfec", "version": GirfecVersion.string, "gitCommit": GirfecVersion.gitCommit() ?? "unknown",
+            "format": OutputFolder.format, "tool": "girfec", "version": GirfecVersion.string, "gitCommit": GirfecVersion.gitCommit() ?? "unknown",
             "command": CommandLine.arguments,
             "scenario": ["path": scenario, "sha256": SHA256.hex(Array(text.utf8)), "name": model.name,
                          "arms": model.arms.map(\.name), "levels": model.levels] as [String: Any],
@@ -91,7 +95,7 @@ struct Aggregate: ParsableCommand {
             "files": ["aggregate.csv", "manifest.json", "scenario.yaml"],
         ]
         let json = (try? JSONSerialization.data(withJSONObject: manifest, options: [.prettyPrinted, .sortedKeys])) ?? Data()
-        try writeFolderOrExit(out, command: "aggregate") {
+        try writeFolderOrExit(target, command: "aggregate") {
             [("aggregate.csv", Array(Comparison.aggregateCSV(model, aggregates).utf8)),
              ("manifest.json", Array(json) + [10]), ("scenario.yaml", Array(text.utf8))]
         }

@@ -4,7 +4,7 @@ import Foundation
 import Model
 import Reports
 
-struct CalibrateCommand: ParsableCommand {
+struct CalibrateCommand: ParsableCommand, InterruptibleCommand {
     static let configuration = CommandConfiguration(
         commandName: "calibrate",
         abstract: "Estimate transition rates from local data: flow counts, panel records or stock counts.",
@@ -23,7 +23,7 @@ struct CalibrateCommand: ParsableCommand {
     @Option(help: "Output folder: absent or empty (or use --overwrite).")
     var out: String
 
-    @Flag(help: "Replace the output folder if it holds files.")
+    @Flag(help: "Replace the output folder if girfec made it (never a folder of yours; docs/guarantees.md).")
     var overwrite = false
 
     @Flag(help: "Print only problems.")
@@ -37,7 +37,12 @@ struct CalibrateCommand: ParsableCommand {
             throw ExitCode(invalidInputStatus)
         }
         let (scenario, scenarioText) = try loadScenarioOrExit(settings.scenarioPath)
-        try checkOutputOrExit(out, overwrite: overwrite, command: "calibrate")
+        // draws.csv dominates: a row per draw of about 24 bytes per level pair, per area fitted separately; diagnostics and fragments are small.
+        let levels = Double(scenario.levels.count)
+        let areas: Double = Double(max(scenario.arms[0].areas.count, 1))
+        let estimate = Int64(min(Double(settings.draws) * levels * levels * 24 * areas + 1_048_576, 1e18))
+        let target = try checkOutputOrExit(out, overwrite: overwrite, command: "calibrate", estimatedBytes: estimate)
+        try Interrupt.checkpoint("calibrate")
         let fits: [Calibrate.Fit]
         do throws(CalibrationDataError) {
             let data = try Calibrate.read(settings, scenario: scenario)
@@ -51,6 +56,7 @@ struct CalibrateCommand: ParsableCommand {
             throw ExitCode(invalidInputStatus)
         }
 
+        try Interrupt.checkpoint("calibrate")
         var files: [(name: String, bytes: [UInt8])] = [("estimates.csv", Array(Calibrate.estimatesCSV(fits).utf8))]
         for fit in fits {
             let suffix = fits.count == 1 ? "" : "-" + fit.areas.joined(separator: "+")
@@ -65,7 +71,7 @@ struct CalibrateCommand: ParsableCommand {
             if let d = FileManager.default.contents(atPath: p) { inputs[p] = SHA256.hex(Array(d)) }
         }
         let manifest: [String: Any] = [
-            "tool": "girfec", "version": GirfecVersion.string, "gitCommit": GirfecVersion.gitCommit() ?? "unknown",
+            "format": OutputFolder.format, "tool": "girfec", "version": GirfecVersion.string, "gitCommit": GirfecVersion.gitCommit() ?? "unknown",
             "command": CommandLine.arguments, "estimator": settings.estimator.rawValue,
             "areas": settings.pooled ? "pooled" : "perArea", "allowedMoves": settings.allowedMoves ?? "default",
             "seed": String(settings.seed), "draws": settings.draws, "inputsSHA256": inputs,
@@ -75,7 +81,7 @@ struct CalibrateCommand: ParsableCommand {
         ]
         let json = (try? JSONSerialization.data(withJSONObject: manifest, options: [.prettyPrinted, .sortedKeys])) ?? Data()
         files.append(("manifest.json", Array(json) + [10]))
-        try writeFolderOrExit(out, command: "calibrate") { files }
+        try writeFolderOrExit(target, command: "calibrate") { files }
         if !quiet {
             print("girfec calibrate: \(settings.estimator.rawValue) estimate of \(fits.count == 1 ? "pooled areas" : "\(fits.count) areas"); wrote \(out)")
             for n in notes where !n.hasPrefix("flows: stayers") { print("  " + n) }

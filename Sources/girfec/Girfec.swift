@@ -19,17 +19,25 @@ struct Girfec: ParsableCommand {
         subcommands: [Run.self, Validate.self, Merge.self, Aggregate.self, Sensitivity.self, CalibrateCommand.self, ReportCommand.self, Slurm.self, Bench.self]
     )
 
-    /// Install GSL's error handler before anything else, then run the command.
+    /// Install the interrupt handler and GSL's error handler before anything else, then run the command.
+    ///
+    /// Commands that write a result folder (``InterruptibleCommand``) write
+    /// nothing when interrupted (docs/guarantees.md); the others just stop.
     static func main() {
+        Interrupt.install()
         GSLErrors.install()
         do {
             var command = try parseAsRoot()
+            if !(command is InterruptibleCommand) { Interrupt.forOtherCommands() }
             try command.run()
         } catch {
             exit(withError: error)
         }
     }
 }
+
+/// A command that writes a result folder: interrupted, it writes nothing (docs/guarantees.md).
+protocol InterruptibleCommand {}
 
 /// Print to standard error.
 func printError(_ text: String) {
@@ -54,22 +62,50 @@ func loadScenarioOrExit(_ path: String) throws -> (scenario: Scenario, text: Str
 }
 
 /// Check, before any work, that `out` may receive results; otherwise exit with status 2.
-func checkOutputOrExit(_ out: String, overwrite: Bool, command: String) throws {
-    do { try OutputFolder.checkWritable(out, overwrite: overwrite) } catch {
+///
+/// Refuses destructive paths, folders girfec did not make (even with
+/// `--overwrite`), an unwritable parent and too little free space for
+/// `estimatedBytes` (docs/guarantees.md); leftovers of killed girfec runs in
+/// the parent are cleaned first, and said so.
+func checkOutputOrExit(_ out: String, overwrite: Bool, command: String, estimatedBytes: Int64 = 0) throws -> OutputFolder.Target {
+    do {
+        return try OutputFolder.prepare(out, overwrite: overwrite, estimatedBytes: estimatedBytes) { printError("girfec \(command): note: \($0)") }
+    } catch {
         printError("girfec \(command): \(error.description)")
         throw ExitCode(invalidInputStatus)
     }
 }
 
-/// Write a run folder whole; on failure say so and exit with status 1.
-func writeFolderOrExit(_ out: String, command: String, files: () throws -> [(name: String, bytes: [UInt8])]) throws {
+/// Write a result folder whole; on failure say so and exit with status 1 (130 if interrupted).
+///
+/// If entries appeared in the target during the run, they are kept, the
+/// result is written beside it, and the command says so and exits with status 1.
+func writeFolderOrExit(_ target: OutputFolder.Target, command: String, files: () throws -> [(name: String, bytes: [UInt8])]) throws {
+    let built: [(name: String, bytes: [UInt8])]
     do {
-        try OutputFolder.write(try files(), to: out)
-    } catch let error as OutputFolder.Failure {
-        printError("girfec \(command): \(error.description)")
-        throw ExitCode(1)
+        built = try files()
     } catch {
         printError("girfec \(command): \(error); nothing was written")
+        throw ExitCode(1)
+    }
+    try Interrupt.checkpoint(command)
+    let written: OutputFolder.Written
+    Interrupt.beginPolling()
+    defer { Interrupt.endPolling() }
+    do {
+        written = try OutputFolder.write(built, to: target, isCancelled: { Interrupt.isRequested }) { printError("girfec \(command): note: \($0)") }
+    } catch {
+        printError("girfec \(command): \(error.description)")
+        throw ExitCode(error.kind == .cancelled ? 130 : 1)
+    }
+    Interrupt.endPolling()
+    if Interrupt.isRequested {
+        // The signal came while the finished folder was being put in place: it is complete, and kept.
+        printError("girfec \(command): interrupted after the result was complete; it was kept")
+        throw ExitCode(130)
+    }
+    if case .beside(let path, let appeared) = written {
+        printError("girfec \(command): \(appeared.count) entr\(appeared.count == 1 ? "y" : "ies") (\(appeared.prefix(3).joined(separator: ", "))\(appeared.count > 3 ? ", ..." : "")) appeared in --out \(target.given) during the run; they were left untouched and the result was written to \(path) instead")
         throw ExitCode(1)
     }
 }

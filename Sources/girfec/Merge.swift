@@ -3,7 +3,7 @@ import Foundation
 import Model
 import Reports
 
-struct Merge: ParsableCommand {
+struct Merge: ParsableCommand, InterruptibleCommand {
     static let configuration = CommandConfiguration(
         abstract: "Merge shard folders of one run into one run folder.",
         discussion: """
@@ -18,7 +18,7 @@ struct Merge: ParsableCommand {
     @Option(help: "Output folder: absent or empty (or use --overwrite).")
     var out: String
 
-    @Flag(help: "Replace the output folder if it holds files.")
+    @Flag(help: "Replace the output folder if girfec made it (never a folder of yours; docs/guarantees.md).")
     var overwrite = false
 
     @Flag(help: "Merge even when shards are missing (the bands then cover fewer replications; the manifest says complete: false).")
@@ -29,10 +29,12 @@ struct Merge: ParsableCommand {
             printError("girfec merge: no folders given; expected one or more shard folders")
             throw ExitCode(invalidInputStatus)
         }
+        let target = try checkOutputOrExit(out, overwrite: overwrite, command: "merge")
         // Fold the shards in one at a time: memory holds the running total and one shard.
         var total: (source: String, state: RunState)? = nil
         var problems: [String] = []
         for folder in folders {
+            try Interrupt.checkpoint("merge")
             let path = (folder as NSString).appendingPathComponent("state.bin")
             guard let data = FileManager.default.contents(atPath: path) else {
                 problems.append("\(path): cannot be read; expected the state.bin of a `girfec run` folder")
@@ -58,7 +60,16 @@ struct Merge: ParsableCommand {
             printError("girfec merge: the scenario stored in the shards no longer validates with this version:\n\(error.description)")
             throw ExitCode(invalidInputStatus)
         }
-        try checkOutputOrExit(out, overwrite: overwrite, command: "merge")
+        do {
+            let covered = merged.covered.reduce(0) { $0 + $1.count }
+            let parameters = merged.rows.first?.parameters.count ?? 0
+            try OutputFolder.checkSpace(near: target.path, given: out, estimatedBytes: OutputEstimate.runFolder(
+                arms: scenario.arms.count, steps: scenario.arms[0].steps, levels: scenario.levels.count, replications: covered,
+                parameters: parameters, scenarioBytes: merged.scenarioText.utf8.count))
+        } catch {
+            printError("girfec merge: \(error.description)")
+            throw ExitCode(invalidInputStatus)
+        }
         if !merged.isComplete {
             let gaps = merged.missing.map { "\($0.lowerBound)..<\($0.upperBound)" }.joined(separator: ", ")
             guard allowPartial else {
@@ -69,7 +80,7 @@ struct Merge: ParsableCommand {
         }
         let context = RunFolder.Context(command: CommandLine.arguments, scenarioPath: merged.scenarioFileName,
                                         shard: "merged from \(folders.count) folders", threads: 0, startedAt: Date())
-        try writeFolderOrExit(out, command: "merge") { try RunFolder.files(state: merged, scenario: scenario, context: context) }
+        try writeFolderOrExit(target, command: "merge") { try RunFolder.files(state: merged, scenario: scenario, context: context) }
         print("merged \(folders.count) folders (\(merged.covered.reduce(0) { $0 + $1.count }) of \(merged.replications) replications) into \(out)")
     }
 }

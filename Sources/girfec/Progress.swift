@@ -1,4 +1,6 @@
+import ArgumentParser
 import Foundation
+import Reports
 import Synchronization
 
 /// A progress bar with an ETA on standard error, drawn only when it is a terminal.
@@ -42,20 +44,65 @@ final class ProgressBar: Sendable {
     }
 }
 
-/// Ctrl-C (SIGINT) or SIGTERM asks the run to stop at the next replication; nothing is written.
+/// Ctrl-C (SIGINT) or SIGTERM: the command stops and writes nothing (exit status 130).
+///
+/// ``install()`` runs first in `main()`. Outside a ``polling(_:)`` section a
+/// signal stops the process at once: the handler removes the partial folder
+/// being written, if any, says so and exits. Inside one (replications,
+/// sensitivity points, writing the partial folder) the first signal only sets
+/// a flag that the work polls, so it ends cleanly and says where it stopped; a
+/// second signal stops at once. While a finished folder is being put in place
+/// (a few renames) a signal is held until the folder is in place.
 enum Interrupt {
     static let requested = Atomic<Bool>(false)
+    static let polled = Atomic<Bool>(false)
+    /// False for commands that do not write a result folder (their own files may be half-written).
+    static let writesNothingWhenStopped = Atomic<Bool>(true)
 
     static func install() {
-        // A parent may have blocked these signals (the mask is inherited across exec): unblock them.
+        signal(SIGINT) { _ in Interrupt.handle() }
+        signal(SIGTERM) { _ in Interrupt.handle() }
+        // A parent may have blocked these signals (the mask is inherited across exec): unblock them,
+        // after the handler is in place, so that a signal pending since exec reaches it.
         var set = sigset_t()
         sigemptyset(&set)
         sigaddset(&set, SIGINT)
         sigaddset(&set, SIGTERM)
         pthread_sigmask(SIG_UNBLOCK, &set, nil)
-        signal(SIGINT) { _ in Interrupt.requested.store(true, ordering: .relaxed) }
-        signal(SIGTERM) { _ in Interrupt.requested.store(true, ordering: .relaxed) }
     }
 
+    /// The signal handler: only async-signal-safe work (atomics, unlink, rmdir, write, _exit).
+    static func handle() {
+        if EmergencyCleanup.isCommitting {
+            requested.store(true, ordering: .relaxed)
+            return
+        }
+        let first = !requested.exchange(true, ordering: .relaxed)
+        if first && polled.load(ordering: .relaxed) { return }
+        EmergencyCleanup.removeNow()
+        let message: StaticString = writesNothingWhenStopped.load(ordering: .relaxed)
+            ? "\ngirfec: the run was interrupted; nothing was written\n" : "\ngirfec: interrupted\n"
+        _ = write(STDERR_FILENO, message.utf8Start, message.utf8CodeUnitCount)
+        _exit(130)
+    }
+
+    /// For a command that writes no result folder: a signal just stops it.
+    static func forOtherCommands() {
+        writesNothingWhenStopped.store(false, ordering: .relaxed)
+    }
+
+    /// From now until ``endPolling()`` a first signal only sets the flag, which the work polls (``isRequested``).
+    static func beginPolling() { polled.store(true, ordering: .relaxed) }
+
+    /// Back to stopping at once; check ``checkpoint(_:)`` next for a stop asked for meanwhile.
+    static func endPolling() { polled.store(false, ordering: .relaxed) }
+
     static var isRequested: Bool { requested.load(ordering: .relaxed) }
+
+    /// If a stop was requested: say that nothing was written and exit with status 130.
+    static func checkpoint(_ command: String) throws {
+        guard isRequested else { return }
+        printError("girfec \(command): the run was interrupted; nothing was written")
+        throw ExitCode(130)
+    }
 }

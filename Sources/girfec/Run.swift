@@ -7,7 +7,7 @@ import Model
 import Reports
 import StockFlow
 
-struct Run: ParsableCommand {
+struct Run: ParsableCommand, InterruptibleCommand {
     static let configuration = CommandConfiguration(
         abstract: "Simulate replications of every arm of a scenario and write bands and totals.",
         discussion: """
@@ -54,7 +54,7 @@ struct Run: ParsableCommand {
     @Option(help: "With --target-mcse: the first batch of replications, and the smallest later one.")
     var batch: Int = 100
 
-    @Flag(help: "Replace the output folder if it holds files.")
+    @Flag(help: "Replace the output folder if girfec made it (never a folder of yours; docs/guarantees.md).")
     var overwrite = false
 
     @Flag(help: "Give each arm its own random streams instead of common random numbers (to measure what they buy).")
@@ -116,24 +116,28 @@ struct Run: ParsableCommand {
     func run() throws {
         let started = Date()
         let (model, text) = try loadScenarioOrExit(scenario)
-        try checkOutputOrExit(out, overwrite: overwrite, command: "run")
-        let aggregateOptions = try aggregate.options()
-        let ceSettings = try costEffectivenessSettings()
-        do { _ = try Comparison.Aggregates.run(model, options: aggregateOptions) } catch {
-            printError("girfec run: the aggregate model cannot run: \(error)\nNothing was run or written.")
-            throw ExitCode(invalidInputStatus)
-        }
         let shard = Shard(shard)!
         var plan = RunPlan(scenario: model, seed: seed, replications: replications, shard: shard, threads: threads,
                            commonRandomNumbers: !independentStreams)
         plan.onlyReplication = replication
         plan.replicationsPerDraw = replicationsPerDraw
         plan.baseCase = baseCase
+        let estimate = OutputEstimate.runFolder(arms: model.arms.count, steps: model.arms[0].steps, levels: model.levels.count,
+                                                replications: plan.range.count, parameters: plan.activeUncertainty?.columns.count ?? 0,
+                                                scenarioBytes: text.utf8.count)
+        let output = try checkOutputOrExit(out, overwrite: overwrite, command: "run", estimatedBytes: estimate)
+        try Interrupt.checkpoint("run")
+        let aggregateOptions = try aggregate.options()
+        let ceSettings = try costEffectivenessSettings()
+        do { _ = try Comparison.Aggregates.run(model, options: aggregateOptions) } catch {
+            printError("girfec run: the aggregate model cannot run: \(error)\nNothing was run or written.")
+            throw ExitCode(invalidInputStatus)
+        }
+        try Interrupt.checkpoint("run")
         if let problem = plan.problem {
             printError("girfec run: \(problem). Nothing was run or written.")
             throw ExitCode(invalidInputStatus)
         }
-        Interrupt.install()
         var target: PrecisionTarget? = nil
         if let targetMcse, let outcome {
             do { target = PrecisionTarget(outcome: try Outcome.parse(outcome, arms: model.arms.map(\.name)), mcse: targetMcse, batch: batch) } catch {
@@ -144,6 +148,8 @@ struct Run: ParsableCommand {
         let bar = ProgressBar(label: "girfec run", enabled: !quiet && isatty(STDERR_FILENO) == 1)
         var result: RunResult
         var precision: [String: String]? = nil
+        Interrupt.beginPolling()
+        defer { Interrupt.endPolling() }
         do {
             if let target {
                 let r = try Runner.runToPrecision(plan, target: target, progress: { bar.update(done: $0, total: $1) },
@@ -166,7 +172,9 @@ struct Run: ParsableCommand {
             throw ExitCode(1)
         }
         bar.finish()
-        var state = RunState(scenarioFileName: (scenario as NSString).lastPathComponent, scenarioText: text, seed: seed,
+        Interrupt.endPolling()
+        try Interrupt.checkpoint("run")  // a stop asked for during the last replications, which no longer poll
+        var state = RunState(scenarioFileName: PathText.lastComponent(of: scenario), scenarioText: text, seed: seed,
                              replications: target == nil ? replications : result.covered.count, commonRandomNumbers: !independentStreams,
                              covered: result.covered.isEmpty ? [] : [result.covered], aggregator: result.aggregator,
                              rows: result.rows, childSteps: result.childSteps, wallSeconds: result.wallSeconds,
@@ -179,7 +187,7 @@ struct Run: ParsableCommand {
                                         shard: replication.map { "replication \($0) alone" } ?? shard.description,
                                         threads: threads, startedAt: started)
         context.precision = precision
-        try writeFolderOrExit(out, command: "run") { try RunFolder.files(state: state, scenario: model, context: context) }
+        try writeFolderOrExit(output, command: "run") { try RunFolder.files(state: state, scenario: model, context: context) }
         if !quiet { print(Headline.text(state: state, scenario: model, out: out)) }
     }
 }

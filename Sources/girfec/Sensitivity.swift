@@ -4,7 +4,7 @@ import Foundation
 import Model
 import Reports
 
-struct Sensitivity: ParsableCommand {
+struct Sensitivity: ParsableCommand, InterruptibleCommand {
     static let configuration = CommandConfiguration(
         abstract: "One-way, two-way and sweep sensitivity analysis of a scenario, declared in an experiment file.",
         discussion: """
@@ -26,7 +26,7 @@ struct Sensitivity: ParsableCommand {
     @Option(help: "Worker threads; the default is the number of cores.")
     var threads: Int = ProcessInfo.processInfo.activeProcessorCount
 
-    @Flag(help: "Replace the output folder if it holds files.")
+    @Flag(help: "Replace the output folder if girfec made it (never a folder of yours; docs/guarantees.md).")
     var overwrite = false
 
     @Flag(help: "No progress bar.")
@@ -51,13 +51,20 @@ struct Sensitivity: ParsableCommand {
             printError(error.description + "\nNothing was run or written.")
             throw ExitCode(invalidInputStatus)
         }
-        try checkOutputOrExit(out, overwrite: overwrite, command: "sensitivity")
-        Interrupt.install()
+        // sensitivity.csv: a row per point, arm and outcome (a dozen outcomes, about 150 bytes a row); the two YAML texts; the manifest.
+        let experimentBytes = (try? FileManager.default.attributesOfItem(atPath: experiment)[.size] as? Int) ?? 0
+        let csvRows: Double = Double(scenarios.count) * Double(scenario.arms.count) * 12
+        let estimate = Int64(min(csvRows * 150 + Double(scenarioText.utf8.count + experimentBytes + 65_536), 1e18))
+        let target = try checkOutputOrExit(out, overwrite: overwrite, command: "sensitivity", estimatedBytes: estimate)
+        try Interrupt.checkpoint("sensitivity")
         let bar = ProgressBar(label: "girfec sensitivity", enabled: !quiet && isatty(STDERR_FILENO) == 1)
         let total = scenarios.count * design.replications
         var rows: [[ReplicationRow]] = []
         var childSteps = 0
+        Interrupt.beginPolling()
+        defer { Interrupt.endPolling() }
         for (i, s) in scenarios.enumerated() {
+            try Interrupt.checkpoint("sensitivity")
             let done = i * design.replications
             do {
                 let r = try Runner.run(RunPlan(scenario: s, seed: design.seed, replications: design.replications, threads: threads),
@@ -74,11 +81,13 @@ struct Sensitivity: ParsableCommand {
             }
         }
         bar.finish()
+        Interrupt.endPolling()
+        try Interrupt.checkpoint("sensitivity")
         let csv = SensitivityTable.csv(design: design, arms: scenario.arms.map(\.name), rows: rows)
         let experimentText = (try? String(contentsOfFile: experiment, encoding: .utf8)) ?? ""
         let wall = Date().timeIntervalSince(started)
         let manifest: [String: Any] = [
-            "tool": "girfec", "version": GirfecVersion.string, "gitCommit": GirfecVersion.gitCommit() ?? "unknown",
+            "format": OutputFolder.format, "tool": "girfec", "version": GirfecVersion.string, "gitCommit": GirfecVersion.gitCommit() ?? "unknown",
             "command": CommandLine.arguments,
             "experiment": ["path": experiment, "sha256": SHA256.hex(Array(experimentText.utf8))],
             "scenario": ["path": design.scenarioPath, "sha256": SHA256.hex(Array(scenarioText.utf8)), "name": scenario.name,
@@ -92,7 +101,7 @@ struct Sensitivity: ParsableCommand {
             "files": ["sensitivity.csv", "manifest.json", "experiment.yaml", "scenario.yaml"],
         ]
         let json = (try? JSONSerialization.data(withJSONObject: manifest, options: [.prettyPrinted, .sortedKeys])) ?? Data()
-        try writeFolderOrExit(out, command: "sensitivity") {
+        try writeFolderOrExit(target, command: "sensitivity") {
             [("sensitivity.csv", Array(csv.utf8)), ("manifest.json", Array(json) + [10]),
              ("experiment.yaml", Array(experimentText.utf8)), ("scenario.yaml", Array(scenarioText.utf8))]
         }

@@ -128,13 +128,16 @@ struct CommandLineTests {
         try "keep me".write(toFile: out + "/notes.txt", atomically: true, encoding: .utf8)
         let r = try Self.girfec(["run", scenario, "--out", out, "--replications", "2"])
         #expect(r.status == 2)
-        #expect(r.stderr.contains("already holds 1 entries (notes.txt); expected an absent or empty folder, or pass --overwrite"))
+        #expect(r.stderr.contains("already holds 1 entries (notes.txt); expected an absent or empty folder, it is not a folder girfec made, or not only that (it has no manifest.json), so --overwrite would not replace it either"))
         #expect(try String(contentsOfFile: out + "/notes.txt", encoding: .utf8) == "keep me")
         let bad = try Self.girfec(["run", scenario, "--out", out + "/x", "--shard", "3/2"])
         #expect(bad.status != 0)
         #expect(bad.stderr.contains("--shard must be K/M with 1 <= K <= M"))
     }
 
+    /// Ctrl-C stops a run and writes nothing, without sleeping for the child to get ready:
+    /// SIGINT is blocked in this thread before the spawn, so the child inherits the blocked
+    /// mask and the signal stays pending until girfec has installed its handler and unblocks it.
     @Test func interruptingARunWritesNothing() throws {
         let scenario = try Self.write(Fixtures.smallScenario, name: "small.yaml")
         let parent = Fixtures.temporaryFolder("girfec-e2e")
@@ -145,13 +148,19 @@ struct CommandLineTests {
         let err = Pipe()
         process.standardError = err
         process.standardOutput = FileHandle.nullDevice
+        var blocked = sigset_t(), previous = sigset_t()
+        sigemptyset(&blocked)
+        sigaddset(&blocked, SIGINT)
+        pthread_sigmask(SIG_BLOCK, &blocked, &previous)
+        defer { pthread_sigmask(SIG_SETMASK, &previous, nil) }
         try process.run()
-        Thread.sleep(forTimeInterval: 1.5)
-        process.interrupt()  // SIGINT, as Ctrl-C
+        process.interrupt()  // SIGINT, as Ctrl-C: pending in the child until girfec is ready for it
+        pthread_sigmask(SIG_SETMASK, &previous, nil)
         let message = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
+        #expect(process.terminationReason == .exit)
         #expect(process.terminationStatus == 130)
-        #expect(message.contains("the run was interrupted; nothing was written"))
+        #expect(message.contains("the run was interrupted; nothing was written"), "\(message)")
         #expect(!FileManager.default.fileExists(atPath: out))
         #expect(try FileManager.default.contentsOfDirectory(atPath: parent).isEmpty)
     }
