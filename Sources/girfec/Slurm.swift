@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Model
+import Reports
 
 struct Slurm: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -146,41 +147,18 @@ struct Slurm: ParsableCommand {
         return nil
     }
 
-    /// Why `out` may not be the folder `girfec slurm` writes into (it is empty, `/`, the current folder, the home
-    /// folder, or an ancestor of the current folder, followed through symbolic links), or an empty list.
+    /// Why `out` may not be the folder `girfec slurm` writes into, or an empty list: the refusals every
+    /// writing command shares (``OutputFolder/refuseDestructive(_:option:)``: empty, `/`, the current folder,
+    /// the home folder, a folder above either, after resolving links), or a file.
     static func outProblems(_ out: String, root: String) -> [String] {
-        if out.isEmpty {
-            return ["--out: found an empty path (an unset shell variable?); expected the folder for scripts, logs, shards and the merged result, e.g. /shared/me/run-1"]
+        do { _ = try OutputFolder.refuseDestructive(out, option: "--out") } catch {
+            return [error.description.replacingOccurrences(of: " Nothing was run or written.", with: "")]
         }
-        let target = resolved(root)
-        let cwd = resolved(FileManager.default.currentDirectoryPath)
-        let home = resolved(ProcessInfo.processInfo.environment["HOME"] ?? NSHomeDirectory())
-        let shown = ScriptQuoting.visible(out) + (target == out ? "" : " (\(ScriptQuoting.visible(target)))")
-        let expected = "expected a new folder, or one `girfec slurm` wrote before, below the current folder or elsewhere"
-        let why: String?
-        if target == "/" { why = "the root folder" }
-        else if target == cwd { why = "the current folder" }
-        else if target == home { why = "the home folder" }
-        else if cwd.hasPrefix(target + "/") { why = "an ancestor of the current folder" }
-        else { why = nil }
-        if let why { return ["--out: found \(shown), which is \(why); \(expected)"] }
         var isFolder: ObjCBool = false
         if FileManager.default.fileExists(atPath: root, isDirectory: &isFolder), !isFolder.boolValue {
-            return ["--out: found \(shown), which is a file; expected a folder"]
+            return ["--out: found \(ScriptQuoting.visible(out)), which is a file; expected a folder"]
         }
         return []
-    }
-
-    /// `path` made absolute, with `.` and `..` removed and symbolic links followed as far as the path exists.
-    static func resolved(_ path: String) -> String {
-        var existing = absolute(path), rest: [String] = []
-        while existing != "/", !FileManager.default.fileExists(atPath: existing) {
-            rest.insert((existing as NSString).lastPathComponent, at: 0)
-            existing = (existing as NSString).deletingLastPathComponent
-        }
-        var real = existing
-        if let r = realpath(existing, nil) { real = String(cString: r); free(r) }
-        return rest.reduce(real) { $0 == "/" ? "/" + $1 : $0 + "/" + $1 }
     }
 
     static func absolute(_ path: String) -> String {

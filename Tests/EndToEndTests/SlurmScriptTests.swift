@@ -165,11 +165,11 @@ struct SlurmScriptTests {
         try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
         try FileManager.default.createSymbolicLink(atPath: folder + "/link-to-work", withDestinationPath: work)
         let cases: [(out: String, says: String)] = [
-            ("", "--out: found an empty path (an unset shell variable?)"),
-            (".", "which is the current folder"), ("./", "which is the current folder"), (work, "which is the current folder"),
-            (folder + "/link-to-work", "which is the current folder"),
-            ("..", "which is an ancestor of the current folder"), (folder, "which is an ancestor of the current folder"),
-            ("/", "which is the root folder"), (home, "which is the home folder"), (home + "/../home/.", "which is the home folder"),
+            ("", "--out is empty; expected the name of a new folder"),
+            (".", "is the current folder"), ("./", "is the current folder"), (work, "is the current folder"),
+            (folder + "/link-to-work", "is the current folder"),
+            ("..", "a folder above the current folder"), (folder, "a folder above the current folder"),
+            ("/", "is the root folder"), (home, "is the home folder"), (home + "/../home/.", "is the home folder"),
             (scenario, "which is a file; expected a folder"),
         ]
         for (out, says) in cases {
