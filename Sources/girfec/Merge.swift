@@ -30,7 +30,8 @@ struct Merge: ParsableCommand {
             throw ExitCode(invalidInputStatus)
         }
         // Fold the shards in one at a time: memory holds the running total and one shard.
-        var total: (source: String, state: RunState)? = nil
+        // Every file is read and checked, so every problem of every file is reported at once.
+        var merger = RunState.Merger()
         var problems: [String] = []
         for folder in folders {
             let path = (folder as NSString).appendingPathComponent("state.bin")
@@ -40,15 +41,12 @@ struct Merge: ParsableCommand {
             }
             do {
                 let state = try RunState.decode(Array(data), source: path)
-                if let sofar = total {
-                    total = (sofar.source, try RunState.merge([sofar, (folder, state)]))
-                } else {
-                    total = (folder, state)
-                }
+                problems += merger.add(folder, state)
             } catch {
                 problems.append(error.description)
             }
         }
+        let total = merger.total
         guard problems.isEmpty, let merged = total?.state else {
             printError("girfec merge: \(problems.count) problem\(problems.count == 1 ? "" : "s"):\n" + problems.map { "  - \($0)" }.joined(separator: "\n") + "\nNothing was written.")
             throw ExitCode(invalidInputStatus)
@@ -62,7 +60,7 @@ struct Merge: ParsableCommand {
         if !merged.isComplete {
             let gaps = merged.missing.map { "\($0.lowerBound)..<\($0.upperBound)" }.joined(separator: ", ")
             guard allowPartial else {
-                printError("girfec merge: replications \(gaps) of \(merged.replications) are missing: a shard was not given or did not finish; expected all \(merged.shardCount) shards, or pass --allow-partial. Nothing was written.")
+                printError("girfec merge: replications \(gaps) of \(merged.replications) are missing: a shard was not given or did not finish; expected all \(merged.shardCount) shards, or pass --allow-partial (missing: shard \(merged.missingShards.joined(separator: ", ")) of \(merged.shardCount)). Nothing was written.")
                 throw ExitCode(invalidInputStatus)
             }
             printError("girfec merge: warning: replications \(gaps) of \(merged.replications) are missing; the bands cover the rest (manifest says complete: false)")
