@@ -442,9 +442,13 @@ public struct RunState: Sendable {
                 }
             }
         }
+        func hasControl(_ s: String) -> Bool { s.unicodeScalars.contains { $0.properties.generalCategory == .control } }
+        if toolVersion.isEmpty || hasControl(toolVersion) || fileName.isEmpty || hasControl(fileName) || attached.keys.contains(where: hasControl) {
+            problems.append("its girfec version, scenario file name or an attached file's name is empty or holds control characters")
+        }
         if SHA256.digest(Array(text.utf8)) != scenarioDigest { problems.append("its scenario text does not match the scenario SHA-256 in its header") }
         if !(0...(1 << 56)).contains(childSteps) { problems.append("its child-step count \(childSteps) is negative or implausibly large") }
-        if !(wall.isFinite && wall >= 0) { problems.append("its wall time \(wall) s is not a finite number >= 0") }
+        if !(wall == 0 || (1e-9...1e12).contains(wall)) { problems.append("its wall time \(wall) s is neither 0 nor between 1 ns and 10^12 s") }
         if !(dt.isNaN || (dt.isFinite && dt > 0)) { problems.append("its aggregate step \(dt) years is not a positive number") }
         if wtp.isEmpty || !wtp.allSatisfy({ $0.isFinite && $0 >= 0 }) { problems.append("its willingness-to-pay values are not finite amounts >= 0") }
         if !(curveMaximum.isFinite && curveMaximum >= 0 && curveStep.isFinite && curveStep > 0 && curveMaximum / curveStep <= 100_000) {
