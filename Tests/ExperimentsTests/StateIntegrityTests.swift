@@ -61,9 +61,9 @@ struct StateIntegrityTests {
         #expect(Self.refusal(bytes) == nil, "the intact file is refused: \(Self.refusal(bytes) ?? "")")
         #expect(try RunState.decode(bytes, source: "x").encoded() == bytes, "a decoded state re-encodes to other bytes")
         #expect(try RunState.decode(Self.minimal(replications: 3).encoded(), source: "x").rows.count == 3)
-        // Every byte of the header and the checksum, and every 7th byte between (7 is prime
+        // Every byte of the header and the checksum, and every 11th byte between (11 is prime
         // to the 4- and 8-byte fields, so every byte position within a field is hit).
-        let positions = Array(0..<256) + Array(stride(from: 256, to: bytes.count - 64, by: 7)) + Array(bytes.count - 64..<bytes.count)
+        let positions = Array(0..<256) + Array(stride(from: 256, to: bytes.count - 64, by: 11)) + Array(bytes.count - 64..<bytes.count)
         var accepted: [Int] = [], otherMessage: [Int: String] = [:]
         for i in positions {
             var damaged = bytes
@@ -80,8 +80,8 @@ struct StateIntegrityTests {
 
     @Test func everyTruncationIsRefused() throws {
         let bytes = try Self.minimal().encoded()
-        // Every length up to 256 bytes and in the last 64, and every 5th between.
-        let lengths = Array(0..<256) + Array(stride(from: 256, to: bytes.count - 64, by: 5)) + Array(bytes.count - 64..<bytes.count)
+        // Every length up to 256 bytes and in the last 64, and every 9th between.
+        let lengths = Array(0..<256) + Array(stride(from: 256, to: bytes.count - 64, by: 9)) + Array(bytes.count - 64..<bytes.count)
         var accepted: [Int] = [], unclear: [Int: String] = [:]
         for n in lengths {
             guard let message = Self.refusal(Array(bytes.prefix(n))) else { accepted.append(n); continue }
