@@ -9,7 +9,9 @@ struct Merge: ParsableCommand {
         discussion: """
         Each folder must come from `girfec run` with the same scenario file, --seed and \
         --replications, and a different --shard. Merging all M shards gives bands.csv and \
-        replications.csv byte-identical to one unsharded run.
+        replications.csv byte-identical to one unsharded run. Every state.bin is checked first \
+        (its SHA-256, then that it is consistent with the shard it names); every problem of every \
+        folder is listed, and nothing is written if there is one (docs/outputs.md).
         """)
 
     @Argument(help: "Shard folders written by `girfec run --shard K/M`.")
