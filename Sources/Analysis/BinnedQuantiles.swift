@@ -42,6 +42,42 @@ public struct BinnedQuantiles: Sendable, Equatable {
         self.bins = bins
     }
 
+    /// Why this state could not have been left by `add` and `merge`, or nil if it could.
+    ///
+    /// For a state read from a file: checked before it is merged or queried, so
+    /// that no bin index, count or exponent in it can trap or pick a wrong bin.
+    public var inconsistency: String? {
+        guard minimumExponent == 0 || minimumExponent == -40 else { return "its histogram's finest bin 2^\(minimumExponent) is neither 2^0 nor 2^−40" }
+        guard count > 0 else {
+            guard count == 0, bins.isEmpty, minimum == .infinity, maximum == -.infinity, exponent == minimumExponent, offset == 0 else {
+                return "its histogram counts \(count) values but is not empty"
+            }
+            return nil
+        }
+        guard count <= Int64(UInt32.max) else { return "its histogram counts \(count) values, more than 2^32 − 1" }
+        guard minimum.isFinite, maximum.isFinite, minimum <= maximum,
+              Swift.max(abs(minimum), abs(maximum)) <= ExactMoments.largestMagnitude else {
+            return "its histogram's range [\(minimum), \(maximum)] is not ordered finite values within ±\(ExactMoments.largestMagnitude)"
+        }
+        if bins.isEmpty {
+            guard minimum == maximum, exponent == minimumExponent, offset == 0 else { return "its histogram has no bins but more than one value" }
+            return nil
+        }
+        guard minimum < maximum else { return "its histogram has bins but one value" }
+        // The exponent first: `index` is safe only from the exponent `exponentNeeded` starts at.
+        let magnitude = Swift.max(abs(minimum), abs(maximum))
+        guard exponent >= minimumExponent, magnitude == 0 || exponent >= Int(magnitude.exponent) - 61,
+              exponent == Self.exponentNeeded(minimum, maximum, from: minimumExponent) else {
+            return "its histogram's bin width 2^\(exponent) is not the one its range [\(minimum), \(maximum)] gives"
+        }
+        guard bins.count <= Self.maximumBins, Self.index(minimum, exponent) == offset,
+              Self.index(maximum, exponent) == offset + Int64(bins.count) - 1, bins[0] > 0, bins[bins.count - 1] > 0 else {
+            return "its histogram's \(bins.count) bins do not span its range [\(minimum), \(maximum)]"
+        }
+        guard bins.reduce(Int64(0), { $0 + Int64($1) }) == count else { return "its histogram's bins do not add up to its count \(count)" }
+        return nil
+    }
+
     @inline(__always) static func index(_ x: Double, _ k: Int) -> Int64 {
         Int64((x * Double(sign: .plus, exponent: -k, significand: 1)).rounded(.down))
     }

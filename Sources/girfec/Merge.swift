@@ -9,7 +9,9 @@ struct Merge: ParsableCommand, InterruptibleCommand {
         discussion: """
         Each folder must come from `girfec run` with the same scenario file, --seed and \
         --replications, and a different --shard. Merging all M shards gives bands.csv and \
-        replications.csv byte-identical to one unsharded run.
+        replications.csv byte-identical to one unsharded run. Every state.bin is checked first \
+        (its SHA-256, then that it is consistent with the shard it names); every problem of every \
+        folder is listed, and nothing is written if there is one (docs/outputs.md).
         """)
 
     @Argument(help: "Shard folders written by `girfec run --shard K/M`.")
@@ -31,7 +33,8 @@ struct Merge: ParsableCommand, InterruptibleCommand {
         }
         let target = try checkOutputOrExit(out, overwrite: overwrite, command: "merge")
         // Fold the shards in one at a time: memory holds the running total and one shard.
-        var total: (source: String, state: RunState)? = nil
+        // Every file is read and checked, so every problem of every file is reported at once.
+        var merger = RunState.Merger()
         var problems: [String] = []
         for folder in folders {
             try Interrupt.checkpoint("merge")
@@ -42,15 +45,12 @@ struct Merge: ParsableCommand, InterruptibleCommand {
             }
             do {
                 let state = try RunState.decode(Array(data), source: path)
-                if let sofar = total {
-                    total = (sofar.source, try RunState.merge([sofar, (folder, state)]))
-                } else {
-                    total = (folder, state)
-                }
+                problems += merger.add(folder, state)
             } catch {
                 problems.append(error.description)
             }
         }
+        let total = merger.total
         guard problems.isEmpty, let merged = total?.state else {
             printError("girfec merge: \(problems.count) problem\(problems.count == 1 ? "" : "s"):\n" + problems.map { "  - \($0)" }.joined(separator: "\n") + "\nNothing was written.")
             throw ExitCode(invalidInputStatus)
@@ -73,7 +73,7 @@ struct Merge: ParsableCommand, InterruptibleCommand {
         if !merged.isComplete {
             let gaps = merged.missing.map { "\($0.lowerBound)..<\($0.upperBound)" }.joined(separator: ", ")
             guard allowPartial else {
-                printError("girfec merge: replications \(gaps) of \(merged.replications) are missing: a shard was not given or did not finish; expected all \(merged.shardCount) shards, or pass --allow-partial. Nothing was written.")
+                printError("girfec merge: replications \(gaps) of \(merged.replications) are missing: a shard was not given or did not finish; expected all \(merged.shardCount) shards, or pass --allow-partial (missing: shard \(merged.missingShards.joined(separator: ", ")) of \(merged.shardCount)). Nothing was written.")
                 throw ExitCode(invalidInputStatus)
             }
             printError("girfec merge: warning: replications \(gaps) of \(merged.replications) are missing; the bands cover the rest (manifest says complete: false)")

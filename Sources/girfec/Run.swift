@@ -179,7 +179,7 @@ struct Run: ParsableCommand, InterruptibleCommand {
                              covered: result.covered.isEmpty ? [] : [result.covered], aggregator: result.aggregator,
                              rows: result.rows, childSteps: result.childSteps, wallSeconds: result.wallSeconds,
                              aggregateOptions: aggregateOptions, costEffectiveness: ceSettings)
-        state.shardCount = shard.count
+        state.setShard(replication.map { Shard(index: $0 + 1, count: replications) } ?? shard)
         state.replicationsPerDraw = replicationsPerDraw
         state.baseCase = baseCase
         state.attachedFiles = model.attachedFiles

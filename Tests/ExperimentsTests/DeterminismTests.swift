@@ -9,10 +9,11 @@ import TestSupport
 struct DeterminismTests {
     static func outputs(_ plan: RunPlan) throws -> (bands: String, replications: String, state: RunState) {
         let result = try Runner.run(plan)
-        let state = RunState(scenarioFileName: "small.yaml", scenarioText: Fixtures.smallScenario, seed: plan.seed,
+        var state = RunState(scenarioFileName: "small.yaml", scenarioText: Fixtures.smallScenario, seed: plan.seed,
                              replications: plan.replications, commonRandomNumbers: plan.commonRandomNumbers,
                              covered: [result.covered], aggregator: result.aggregator, rows: result.rows,
                              childSteps: result.childSteps, wallSeconds: result.wallSeconds)
+        state.setShard(plan.shard)
         return (Tables.bands(scenario: plan.scenario, aggregator: state.aggregator),
                 Tables.replications(scenario: plan.scenario, rows: state.rows), state)
     }

@@ -93,7 +93,7 @@ struct ParameterUncertaintyRunTests {
             var state = RunState(scenarioFileName: "s.yaml", scenarioText: Self.yaml, seed: 3, replications: 5,
                                  commonRandomNumbers: true, covered: [r.covered], aggregator: r.aggregator, rows: r.rows,
                                  childSteps: r.childSteps, wallSeconds: 0)
-            state.shardCount = 2
+            state.setShard(Shard(index: k, count: 2))
             parts.append(("shard \(k)", try RunState.decode(state.encoded(), source: "shard \(k)")))
         }
         let merged = try RunState.merge(parts)
