@@ -100,7 +100,7 @@ class ScenarioMutator:
         files: dict[str, bytes | None] = {}
         notes = [path.relative_to(ROOT).as_posix()]
         lines = text.splitlines()
-        for _ in range(rng.choice([1, 1, 1, 2, 2, 3])):
+        for _ in range(rng.choice([1, 1, 1, 1, 2, 2, 3])):
             op = rng.choice(OPS)
             lines, note = op(self, rng, lines, files)
             notes.append(note)

@@ -143,3 +143,16 @@ def test_driver_exits_zero_when_every_case_is_handled(tmp_path, capsys):
     assert fuzz.main(["--binary", binary, "--seed", "1", "--cases", "6", "--kind", "scenario"]) == 0
     row = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("scenario "))
     assert row.split()[1:] == ["6", "0", "6", "0", "0", "0"]
+
+
+@pytest.mark.parametrize("status, code", [("open", 0), ("fixed", 1)])
+def test_findings_of_an_open_class_do_not_fail_the_run(tmp_path, capsys, status, code):
+    import json
+    binary = fake(tmp_path, "os.kill(os.getpid(), signal.SIGABRT) if sys.argv[1] == 'calibrate' else sys.exit(0)")
+    index = tmp_path / "index.json"
+    index.write_text(json.dumps({"classes": {"calibration/x": {"status": status,
+                                                                "signatures": ["^calibration: calibrate: SIGABRT"]}}}))
+    assert fuzz.main(["--binary", binary, "--seed", "1", "--cases", "2", "--kind", "calibration", "--no-backtrace",
+                      "--known", str(index)]) == code
+    out = capsys.readouterr().out
+    assert ("known, open: calibration/x" in out) == (status == "open")
