@@ -149,9 +149,9 @@ def _corrupt(rng: random.Random, name: str, text):
             factor = rng.choice([0, 1000, 10**6, 10**12, 10**17, 10**18])
             cap = rng.choice([2**63 - 1, 10**9])        # Int.max, or the readers' largest count
             key = rng.randrange(len(header))
-            match = rng.choice(body)[key]
+            match = rng.choice(body)[key] if rng.random() < 0.7 else None      # None: every row
             for r in body:
-                if len(r) > max(c, key) and r[key] == match and r[c].isdigit():
+                if len(r) > max(c, key) and (match is None or r[key] == match) and r[c].isdigit():
                     r[c] = str(min(int(r[c]) * factor, cap))
             return join_csv([header] + body), f"counts x{factor} (at most {cap}) where {header[key]} = {match!r}"
     if op == 7 and body:
