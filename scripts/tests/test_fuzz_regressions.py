@@ -70,7 +70,7 @@ def test_every_case_has_a_known_class():
 @pytest.mark.parametrize("folder", params())
 def test_replay(girfec, folder):
     case = load_case(folder)
-    result = run_case(girfec, case, timeout=30.0)
+    result = run_case(girfec, case, timeout=15.0)
     assert not result.bad, f"{result.outcome}: {result.signature}\n{result.stderr[-2000:]}"
     if result.returncode not in (0, None):
         assert (result.stderr + result.stdout).strip(), "a non-zero exit without a message"
