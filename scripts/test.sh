@@ -2,7 +2,9 @@
 # Install what the tests need if missing (GSL, Random123, matplotlib,
 # pytest; Slurm and munge are installed by scripts/slurm-local.sh), then run
 # every test: the Swift package, the figure scripts and a real single-node
-# Slurm run of shards plus merge.
+# Slurm run of shards plus merge; then a bounded fuzz run on the release
+# build (scripts/fuzz, fixed seed, 40 s per kind) and the replay of every
+# saved crashing input against it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-dependencies.sh
@@ -15,4 +17,10 @@ if ! "$python" -m pytest --version >/dev/null 2>&1; then
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends python3-pytest
   }
 fi
-"$python" -m pytest scripts/tests -q
+swift build -c release --product girfec
+girfec_release="$(swift build -c release --show-bin-path)/girfec"
+# test_fuzz_regressions.py replays the saved crashing inputs against the release build
+GIRFEC_BINARY="$girfec_release" "$python" -m pytest scripts/tests -q
+# findings of a class still "open" in scripts/fuzz/regressions/index.json are listed but do not fail
+"$python" scripts/fuzz/fuzz.py --binary "$girfec_release" --seed 20261205 --seconds 40 --kind all \
+  --known scripts/fuzz/regressions/index.json --save-crashes "${TMPDIR:-/tmp}/girfec-fuzz-findings"

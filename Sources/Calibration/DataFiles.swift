@@ -14,15 +14,18 @@ import Foundation
 ///   repeated or unknown.
 /// - Cells are separated by commas; a cell in double quotes may contain
 ///   commas, line breaks and doubled quotes (`""`). Unquoted cells are
-///   trimmed of spaces. Line ends may be LF or CRLF; a UTF-8 byte-order mark
-///   is ignored; blank lines are skipped.
+///   trimmed of spaces. Line ends may be LF or CRLF (or CR alone, in a file
+///   without LF); a stray CR in an LF file ends a record but not a line, so
+///   line numbers stay those of an editor. A UTF-8 byte-order mark is
+///   ignored; blank lines are skipped.
 /// - Every row has as many cells as the header.
 /// - Dates are `YYYY-MM-DD` (ISO 8601, proleptic Gregorian); a date converts
 ///   to years with 365.25 days a year (`Day.years(since:)`).
 /// - Levels are the scenario's level names, exactly (case-sensitive). When
 ///   the caller gives area names, an area must be one of them; otherwise any
 ///   non-empty name is an area.
-/// - Counts are whole numbers ≥ 0 (`12`, not `12.0`).
+/// - Counts are whole numbers from 0 to `DataFiles.maximumCount` (10⁹;
+///   `12`, not `12.0`), so that no sum of the counts of a file can overflow.
 ///
 /// File by file:
 ///
@@ -49,6 +52,10 @@ public enum DataFiles {
     public static let panelColumns = ["child_id", "date", "level"]
     /// At most this many issues are listed; one more issue says how many were left out.
     public static let maximumListedIssues = 50
+    /// The largest count a cell may hold: far above any authority's children, and small enough
+    /// that the sums and differences the estimators take of a file's counts stay far from
+    /// `Int.max` (a file would need 9·10⁹ rows to overflow).
+    public static let maximumCount = 1_000_000_000
 
     // MARK: stocks.csv
 
@@ -232,13 +239,17 @@ public enum DataFiles {
     // MARK: Implementation
 
     static func contents(of path: String) throws(CalibrationDataError) -> String {
-        do {
-            return try String(contentsOfFile: path, encoding: .utf8)
-        } catch {
-            throw CalibrationDataError(issues: [DataIssue(file: path, line: nil, column: nil,
-                                                          found: "a file that cannot be read as UTF-8 text (\(error.localizedDescription))",
-                                                          expected: "a readable CSV file")])
+        func fail(_ found: String) -> CalibrationDataError {
+            CalibrationDataError(issues: [DataIssue(file: path, line: nil, column: nil, found: found, expected: "a readable CSV file")])
         }
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) else { throw fail("no such file") }
+        if isFolder.boolValue { throw fail("a folder, not a file") }
+        guard let data = FileManager.default.contents(atPath: path) else { throw fail("a file that cannot be read (permissions?)") }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw fail("a file that is not UTF-8 text (save it as UTF-8 CSV)")
+        }
+        return text
     }
 }
 
@@ -313,6 +324,9 @@ enum CSVText {
         var line = 1, recordLine = 1
         var scalars = text.unicodeScalars[...]
         if scalars.first == "\u{FEFF}" { scalars = scalars.dropFirst() }
+        // A lone CR ends a record, but counts as a new line only in a file with CR line ends:
+        // elsewhere editors and `sed -n` do not see it, and counting it would shift later line numbers.
+        let loneCRIsLine = !text.unicodeScalars.contains("\n")
 
         func endCell() {
             let s = String(cell)
@@ -339,7 +353,7 @@ enum CSVText {
                     }
                     quoted = false
                 } else {
-                    if c == "\n" { line += 1 }
+                    if c == "\n" || (c == "\r" && loneCRIsLine) { line += 1 }
                     if c == "\r", next < scalars.endIndex, scalars[next] == "\n" { i = next; continue }
                     cell.append(c)
                 }
@@ -355,9 +369,10 @@ enum CSVText {
             } else if c == "," {
                 endCell()
             } else if c == "\n" || c == "\r" {
-                if c == "\r", next < scalars.endIndex, scalars[next] == "\n" { i = next }
+                var newLine = c == "\n" || loneCRIsLine
+                if c == "\r", next < scalars.endIndex, scalars[next] == "\n" { i = next; newLine = true }
                 endRecord()
-                line += 1
+                if newLine { line += 1 }
                 recordLine = line
             } else {
                 cell.append(c)
@@ -470,13 +485,16 @@ struct DataCellChecks {
     }
 
     func count(_ text: String, line: Int, column: String, log: inout DataIssueLog) -> Int? {
-        if let n = Int(text), n >= 0 { return n }
+        let maximum = DataFiles.maximumCount
+        if let n = Int(text), n >= 0, n <= maximum { return n }
         let found: String
+        let digits = !text.isEmpty && text.utf8.allSatisfy { $0 >= 48 && $0 <= 57 }
         if text.isEmpty { found = "an empty cell" }
-        else if let n = Int(text) { found = "a negative count \(n)" }
+        else if let n = Int(text), n < 0 { found = "a negative count \(n)" }
+        else if Int(text) != nil || digits { found = "a count of \(text), more than \(maximum)" }
         else if Double(text) != nil { found = "'\(text)', not a whole number" }
         else { found = "'\(text)'" }
-        log.add(line: line, column: column, found: found, expected: "a whole number ≥ 0")
+        log.add(line: line, column: column, found: found, expected: "a whole number from 0 to \(maximum)")
         return nil
     }
 }

@@ -373,10 +373,35 @@ public struct FlowRow: Sendable, Equatable {
             let b = total - a
             if a <= 0 { return 0 }
             if b <= 1e-12 * total { return 1 }
-            return Quantiles.beta(q, a, b)
+            return FlowRow.betaQuantile(q, a, b)
         }
         lower = alpha.map { quantile(tail, $0) }
         upper = alpha.map { quantile(1 - tail, $0) }
+    }
+}
+
+extension FlowRow {
+    /// Beyond this a + b, GSL's Beta quantile can take minutes (fuzz class calibration/large-count-hang:
+    /// counts of 10⁶ in flows.csv ran for ever), so the quantile is approximated instead.
+    public static let exactBetaLimit = 100_000.0
+
+    /// The q-quantile of Beta(a, b): exact (GSL) up to a + b = `exactBetaLimit`; above it, the
+    /// normal approximation when both a and b are at least 10⁴ (skewness below 0.02), and otherwise
+    /// the gamma limit of the smaller parameter, X ≈ G/(G + b) with G ~ Gamma(a, 1) (or its mirror).
+    public static func betaQuantile(_ q: Double, _ a: Double, _ b: Double) -> Double {
+        if a + b <= exactBetaLimit { return Quantiles.beta(q, a, b) }
+        let n = a + b
+        func normal() -> Double {
+            let mean = a / n, sd = (a * b / (n * n * (n + 1))).squareRoot()
+            return min(1, max(0, mean + gsl_cdf_ugaussian_Pinv(q) * sd))
+        }
+        if min(a, b) >= 10_000 { return normal() }
+        if a < b {
+            let g = gsl_cdf_gamma_Pinv(q, a, 1)
+            return g.isFinite ? g / (g + b) : normal()
+        }
+        let g = gsl_cdf_gamma_Pinv(1 - q, b, 1)
+        return g.isFinite ? 1 - g / (g + a) : normal()
     }
 }
 

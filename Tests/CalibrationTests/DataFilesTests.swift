@@ -49,6 +49,36 @@ struct DataFilesTests {
         #expect(found.first?.line == 4 && found.first?.column == "count")
     }
 
+    /// Issue 13: a stray CR in an LF file ended a line too, so every later line number was one too high.
+    @Test func aStrayCarriageReturnDoesNotShiftLaterLineNumbers() throws {
+        let text = "date,area,level,count\n2024-03-31,x,Universal,5\r\n2024-03-31,y\r,Universal,5\n2024-03-31,z,Universal,-1\n"
+        let found = issues { () throws(CalibrationDataError) in _ = try DataFiles.stocks(csv: text, levels: levels) }
+        #expect(found.map(\.line) == [3, 3, 4])
+        #expect(found.last?.column == "count")
+        // CR line ends throughout still number the lines.
+        let mac = "date,area,level,count\r2024-03-31,x,Universal,5\r2024-03-31,z,Universal,-1\r"
+        let crOnly = issues { () throws(CalibrationDataError) in _ = try DataFiles.stocks(csv: mac, levels: levels) }
+        #expect(crOnly.map(\.line) == [3])
+    }
+
+    /// Issue 13: a missing file was reported as "cannot be read as UTF-8".
+    @Test func aMissingFileOrAFolderIsSaidToBeSo() throws {
+        let missing = issues { () throws(CalibrationDataError) in
+            _ = try DataFiles.stocks(atPath: "/nonexistent/girfec/stocks.csv", levels: levels)
+        }
+        #expect(missing.map(\.found) == ["no such file"])
+        #expect(missing.first?.file == "/nonexistent/girfec/stocks.csv")
+        let folder = issues { () throws(CalibrationDataError) in
+            _ = try DataFiles.flows(atPath: NSTemporaryDirectory(), levels: levels)
+        }
+        #expect(folder.map(\.found) == ["a folder, not a file"])
+        let binary = FileManager.default.temporaryDirectory.appendingPathComponent("girfec-not-utf8-\(UUID().uuidString).csv")
+        try Data([0x64, 0x61, 0xFF, 0xFE, 0xC3]).write(to: binary)
+        defer { try? FileManager.default.removeItem(at: binary) }
+        let notText = issues { () throws(CalibrationDataError) in _ = try DataFiles.panel(atPath: binary.path, levels: levels) }
+        #expect(notText.map(\.found) == ["a file that is not UTF-8 text (save it as UTF-8 CSV)"])
+    }
+
     @Test func readsFlowsWithEntriesAndExits() throws {
         let text = """
         period_start,period_end,area,from_level,to_level,count
@@ -91,7 +121,17 @@ struct DataFilesTests {
         BadFile(name: "unknown area", kind: .stocks, text: "date,area,level,count\n2024-01-01,east,Universal,4\n",
                 line: 2, column: "area", says: ["'east'", "'north', 'south'"]),
         BadFile(name: "negative count", kind: .stocks, text: "date,area,level,count\n2024-01-01,north,Universal,-4\n",
-                line: 2, column: "count", says: ["negative count -4", "whole number ≥ 0"]),
+                line: 2, column: "count", says: ["negative count -4", "whole number from 0 to 1000000000"]),
+        // Fuzz class calibration/count-overflow: counts near Int.max passed the reader and trapped on
+        // summing in FlowEstimator; a count above 10⁹ is now refused as a cell.
+        BadFile(name: "count of Int.max", kind: .flows,
+                text: "period_start,period_end,area,from_level,to_level,count\n2023-01-01,2024-01-01,north,Universal,Additional,9223372036854775807\n",
+                line: 2, column: "count", says: ["a count of 9223372036854775807, more than 1000000000", "from 0 to 1000000000"]),
+        BadFile(name: "count one above the maximum", kind: .stocks, text: "date,area,level,count\n2024-01-01,north,Universal,1000000001\n",
+                line: 2, column: "count", says: ["a count of 1000000001, more than 1000000000"]),
+        BadFile(name: "count with more digits than Int holds", kind: .stocks,
+                text: "date,area,level,count\n2024-01-01,north,Universal,99999999999999999999999\n",
+                line: 2, column: "count", says: ["a count of 99999999999999999999999, more than 1000000000"]),
         BadFile(name: "non-integer count", kind: .flows,
                 text: "period_start,period_end,area,from_level,to_level,count\n2023-01-01,2024-01-01,north,Universal,Additional,2.5\n",
                 line: 2, column: "count", says: ["'2.5', not a whole number"]),

@@ -26,6 +26,34 @@ private func issues(sourceLocation: SourceLocation = #_sourceLocation,
 
 @Suite("Flow counts: Dirichlet–multinomial posterior and yearly rates")
 struct FlowEstimatorTests {
+    /// Fuzz class calibration/count-overflow: every count at the reader's maximum, pooled over
+    /// many areas, sums without overflow (counts near Int.max used to trap in the row sums).
+    /// Fuzz class calibration/large-count-hang: the approximate Beta quantiles used above
+    /// `FlowRow.exactBetaLimit` agree with GSL's exact ones where GSL still answers, within 15 % of
+    /// a posterior sd (the gamma limit's error is about √(a/b) sd; the normal's far less).
+    @Test(arguments: [(30_000.0, 100_000.0), (5.0, 1_000_000.0), (0.5, 1_000_000.0), (1_000_000.0, 0.5),
+                      (100_000.0, 500_000.0), (2_000.0, 200_000.0)])
+    func approximateBetaQuantilesAgreeWithTheExactOnes(a: Double, b: Double) {
+        for q in [0.025, 0.5, 0.975] {
+            let exact = Quantiles.beta(q, a, b)
+            let approximate = FlowRow.betaQuantile(q, a, b)
+            let sd = (a * b / ((a + b) * (a + b) * (a + b + 1))).squareRoot()
+            #expect(abs(approximate - exact) <= 0.15 * sd + 1e-12, "q \(q), a \(a), b \(b): \(approximate) vs \(exact)")
+        }
+    }
+
+    @Test func countsAtTheReadersMaximumPooledOverManyAreasDoNotOverflow() throws {
+        let big = DataFiles.maximumCount
+        let flows = (0..<200).flatMap { a in
+            [flow("Universal", "Additional", big, area: "a\(a)"), flow("Universal", "exit", big, area: "a\(a)"),
+             flow("Universal", "Universal", big, area: "a\(a)"), flow("Additional", "Universal", big, area: "a\(a)"),
+             flow("Additional", "Additional", big, area: "a\(a)"), flow("Intensive", "Intensive", big, area: "a\(a)")]
+        }
+        let e = try #require(try FlowEstimator.estimate(flows: flows, levels: levels,
+                                                        options: .init(pooling: .pooled)).first)
+        #expect(e.areas.count == 200)
+    }
+
     /// Coverage of the 95 % credible intervals over 400 synthetic data sets.
     ///
     /// Truth: 3 levels plus exit, every move allowed; 300, 200 and 150
