@@ -42,17 +42,19 @@ public enum StayCheck {
         }
     }
 
-    /// The first violating step of each level, if any.
-    public static func firstViolations(arm: ArmModel, schedule: PracticeSchedule) -> [Violation] {
+    /// The first violating step of each level, if any. A nil `schedule`
+    /// means no practice variables: every practice multiplier is 1, and no
+    /// table of steps × entry steps is built.
+    public static func firstViolations(arm: ArmModel, schedule: PracticeSchedule?) -> [Violation] {
         let sums = directionSums(arm.transitionPerStep)
         let hasEntries = arm.birthsPerYear.contains { $0 > 0 } || arm.immigrationPerYear.contains { $0 > 0 }
         var found: [Violation] = []
         for (i, level) in arm.levels.enumerated() where !level.absorbing {
             let leaveMax = arm.durationMultipliers[i].map(\.leaveMultiplier).max() ?? 1
             stepLoop: for t in stride(from: 1, through: arm.steps, by: 1) {
-                for mask in 0..<schedule.masks {
-                    for e in 0..<(hasEntries ? t : 1) {
-                        let m = schedule.multipliers(step: t, mask: mask, entryStep: e)
+                for mask in 0..<(schedule?.masks ?? 1) {
+                    for e in 0..<(hasEntries && schedule != nil ? t : 1) {
+                        let m = schedule?.multipliers(step: t, mask: mask, entryStep: e) ?? (red: 1.0, green: 1.0)
                         for band in arm.ageMultipliers {
                             let esc = m.red * band.escalationMultiplier * leaveMax
                             let down = m.green * band.stepDownMultiplier * leaveMax

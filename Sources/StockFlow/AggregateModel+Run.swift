@@ -111,6 +111,9 @@ public enum AggregateModel {
                 guard dt > 0, abs(substeps - substeps.rounded()) < 1e-9 else {
                     throw AggregateError("--dt \(dt) years must be positive and divide the step of \(arm.stepYears) years into a whole number of parts")
                 }
+                guard substeps <= 1_000_000 else {
+                    throw AggregateError("--dt \(dt) years divides the step of \(arm.stepYears) years into \(substeps) parts; expected at most 1000000")
+                }
                 approximations.append("sd mode: transitions in continuous time with Q = log(P)/dt, \(options.method.rawValue) with DT = \(dt) years; entries, ageing and exits at step ends")
             } else {
                 generator = nil
@@ -372,7 +375,7 @@ public enum AggregateModel {
                 rate[i][i] = -out
             }
             let h = options.dtYears ?? arm.stepYears
-            let substeps = Int((arm.stepYears / h).rounded())
+            let substeps = Int(exactly: (arm.stepYears / h).rounded()) ?? 1  // at most 10^6, checked in init
             func derivative(_ y: [Double]) -> [Double] {
                 var d = [Double](repeating: 0, count: n)
                 for i in 0..<n where y[i] != 0 { for j in 0..<n { d[j] += y[i] * rate[i][j] } }

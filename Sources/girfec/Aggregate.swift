@@ -62,6 +62,8 @@ struct Aggregate: ParsableCommand {
     @Option(help: "sd mode: euler or rk4.")
     var method: String = IntegrationMethod.euler.rawValue
 
+    @OptionGroup var resources: ResourceLimit
+
     @Option(help: "meanField or stocks.")
     var exposure: String = ExposureTracking.meanField.rawValue
 
@@ -71,6 +73,7 @@ struct Aggregate: ParsableCommand {
     func run() throws {
         let options = try AggregateFlags.options(mode: mode, dtYears: dtYears, method: method, exposure: exposure)
         let (model, text) = try loadScenarioOrExit(scenario)
+        try resources.check(model, file: scenario, threads: 0)
         try checkOutputOrExit(out, overwrite: overwrite, command: "aggregate")
         let start = Date()
         let aggregates: Comparison.Aggregates

@@ -23,6 +23,8 @@ struct Sensitivity: ParsableCommand {
     @Option(help: "Replications per point; overrides the experiment file's.")
     var replications: Int?
 
+    @OptionGroup var resources: ResourceLimit
+
     @Option(help: "Worker threads; the default is the number of cores.")
     var threads: Int = ProcessInfo.processInfo.activeProcessorCount
 
@@ -46,6 +48,7 @@ struct Sensitivity: ParsableCommand {
         }
         if let replications { design.replications = replications }
         let (scenario, scenarioText) = try loadScenarioOrExit(design.scenarioPath)
+        try resources.check(scenario, file: design.scenarioPath, threads: threads)
         let scenarios: [Scenario]
         do { scenarios = try design.scenarios(scenario) } catch {
             printError(error.description + "\nNothing was run or written.")

@@ -8,9 +8,12 @@ struct Validate: ParsableCommand {
     @Argument(help: "The scenario file (YAML).")
     var scenario: String
 
+    @OptionGroup var resources: ResourceLimit
+
     func run() throws {
-        do {
+        do throws(ScenarioError) {
             let s = try ScenarioDecoder.load(path: scenario)
+            if let problem = resources.problem(s, file: scenario) { throw problem }
             print(Summary.describe(s, file: scenario))
         } catch {
             printError(error.description)
