@@ -41,8 +41,9 @@ public struct ResourceEstimate: Sendable {
     public var dominant: Term? { terms.max { $0.bytes < $1.bytes } }
 
     /// The estimate for `threads` workers, each holding its own aggregator,
-    /// records and populations, plus the merged aggregator.
-    public init(scenario: Scenario, threads: Int = 1, aggregateModel: Bool = true) {
+    /// records and populations, plus the merged aggregator; without `agents`,
+    /// the aggregate model's part alone (`girfec aggregate`).
+    public init(scenario: Scenario, threads: Int = 1, agents: Bool = true, aggregateModel: Bool = true) {
         let arms = scenario.arms
         let first = arms[0]
         let n = Double(first.levels.count)
@@ -64,6 +65,7 @@ public struct ResourceEstimate: Sendable {
                           bytes: workers * armCount * (steps + 1) * slots * 8 * (aggregateModel ? 2 : 1),
                           remedy: "fewer steps, levels or --threads"))
 
+        if !agents { terms.removeSubrange(1...) }
         var alive = 0.0, ever = 0.0, childSteps = 0.0
         for arm in arms {
             let initial = arm.initialCounts.reduce(0.0) { $0 + $1.reduce(0.0) { $0 + Double($1) } }
@@ -75,9 +77,9 @@ public struct ResourceEstimate: Sendable {
             ever = max(ever, initial + perYear * horizon)
             childSteps += (initial + perYear * span / 2) * steps
         }
-        terms.append(Term(name: "the children's columns (\(Self.count(alive)) children alive at most × \(Int(Self.bytesPerChild)) bytes, per arm and thread)",
+        if agents { terms.append(Term(name: "the children's columns (\(Self.count(alive)) children alive at most × \(Int(Self.bytesPerChild)) bytes, per arm and thread)",
                           bytes: workers * armCount * alive * Self.bytesPerChild,
-                          remedy: "fewer initial children, births or in-migrants, or fewer --threads"))
+                          remedy: "fewer initial children, births or in-migrants, or fewer --threads")) }
         if aggregateModel {
             // Stocks per (area, coverage group) × age class × level, a few arrays of each.
             var state = 0.0
@@ -92,8 +94,8 @@ public struct ResourceEstimate: Sendable {
                               bytes: state, remedy: "an ageOutYears (fewer age classes), fewer areas or fewer practice variables"))
         }
         self.terms = terms
-        childStepsPerReplication = childSteps
-        childrenEver = ever
+        childStepsPerReplication = agents ? childSteps : 0
+        childrenEver = agents ? ever : 0
     }
 
     /// Why a run cannot start under `limitGiB`, or nil if it can, as an
@@ -110,6 +112,11 @@ public struct ResourceEstimate: Sendable {
         return ValidationIssue(file: file, line: nil, path: "(resources)",
             found: "an estimated \(Self.gib(bytes)) GiB of memory, most of it \(top.name) at \(Self.gib(top.bytes)) GiB",
             expected: "at most \(Self.gib(limit)) GiB: \(top.remedy); or raise the limit with \(option) if this machine has the memory")
+    }
+
+    /// One line for `girfec validate`: memory, and work per replication.
+    public var summary: String {
+        "about \(Self.gib(bytes)) GiB of memory with one thread, \(Self.count(childStepsPerReplication)) child-steps per replication"
     }
 
     static func gib(_ bytes: Double) -> String {

@@ -299,6 +299,14 @@ struct ArmReader {
                 if let v = m["outRatePerYear"] { emigrationRate = log.number(v, .ratePerYear) ?? 0 }
             }
         }
+        // Entries are drawn per step and area from a Poisson whose result has 32 bits.
+        for (field, perYear) in [("births.perYear", births), ("migration.inPerYear", immigration)] {
+            if let most = perYear.max(), most * Double(stepMonths) / 12 > 1e8 {
+                log.add(path: "population.\(field)", line: top["population"]?.line,
+                        found: "\(IssueLog.format(most)) children a year, \(IssueLog.format(most * Double(stepMonths) / 12)) in a step of \(stepMonths) months",
+                        expected: "at most 100000000 children per step and area: fewer, or shorter steps")
+            }
+        }
         if immigrationShares == nil {
             let totals = (0..<n).map { l in Double(initial.reduce(0) { $0 + $1[l] }) }
             let sum = totals.reduce(0, +)

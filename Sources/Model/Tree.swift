@@ -40,26 +40,32 @@ public struct Tree: Sendable {
     /// The text of a regular UTF-8 file of at most `maximumFileBytes`.
     /// Devices, FIFOs, folders and `/proc` files are refused before any read.
     public static func readRegularFile(_ path: String) -> Result<String, FileProblem> {
-        let attributes: [FileAttributeKey: Any]
-        do { attributes = try FileManager.default.attributesOfItem(atPath: path) } catch {
+        // stat follows symbolic links: a link to a regular file is fine, a link to a device is not.
+        var info = stat()
+        guard stat(path, &info) == 0 else {
             return .failure(FileProblem(found: "a file that does not exist or cannot be opened"))
         }
-        let type = attributes[.type] as? FileAttributeType
-        guard type == .typeRegular else {
+        let kind = info.st_mode & S_IFMT
+        guard kind == S_IFREG else {
             let what: String
-            switch type {
-            case .typeDirectory?: what = "a folder"
-            case .typeCharacterSpecial?, .typeBlockSpecial?: what = "a device"
-            case .typeSocket?: what = "a socket"
-            default: what = "a pipe or another special file"
+            switch kind {
+            case S_IFDIR: what = "a folder"
+            case S_IFCHR, S_IFBLK: what = "a device"
+            case S_IFIFO: what = "a pipe"
+            case S_IFSOCK: what = "a socket"
+            default: what = "a special file"
             }
             return .failure(FileProblem(found: "\(what), not a regular file"))
         }
-        let size = (attributes[.size] as? NSNumber)?.int64Value ?? 0
-        // /proc and /sys files say they are regular and empty; their text is not the user's data.
-        guard size > 0 || !(path.hasPrefix("/proc/") || path.hasPrefix("/sys/")) else {
+        // /proc and /sys files say they are regular; their text is the system's, not the user's data.
+        let canonical = realpath(path, nil).map { pointer in
+            defer { free(pointer) }
+            return String(cString: pointer)
+        } ?? path
+        guard !(canonical.hasPrefix("/proc/") || canonical.hasPrefix("/sys/")) else {
             return .failure(FileProblem(found: "a file of the kernel (/proc or /sys), not a regular file"))
         }
+        let size = Int64(info.st_size)
         guard size <= Int64(maximumFileBytes) else {
             return .failure(FileProblem(found: "a file of \(size) bytes, above the limit of \(maximumFileBytes) bytes (16 MiB)"))
         }

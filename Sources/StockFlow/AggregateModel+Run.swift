@@ -49,6 +49,11 @@ public enum AggregateModel {
     }
 
     struct Runner {
+        /// An expected count as a whole number; counts beyond Int's range (never from a validated scenario) saturate.
+        static func whole(_ x: Double) -> Int {
+            Int(exactly: x.rounded()) ?? (x > 0 ? Int.max : 0)
+        }
+
         let arm: ArmModel
         let options: AggregateOptions
         let n: Int
@@ -361,7 +366,7 @@ public enum AggregateModel {
             }
             let totals = Rewards.fill(record: &record, layout: layout, arm: arm, stocks: stocksPath, reached: reachedPath,
                                       preventionMoneyPerYear: loop != nil ? money : nil,
-                                      childrenEver: Int(childrenEver.rounded()), childSteps: Int(childSteps.rounded()))
+                                      childrenEver: Self.whole(childrenEver), childSteps: Self.whole(childSteps))
             return AggregateResult(record: record, totals: totals, approximations: approximations)
         }
 

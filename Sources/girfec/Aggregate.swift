@@ -73,7 +73,7 @@ struct Aggregate: ParsableCommand {
     func run() throws {
         let options = try AggregateFlags.options(mode: mode, dtYears: dtYears, method: method, exposure: exposure)
         let (model, text) = try loadScenarioOrExit(scenario)
-        try resources.check(model, file: scenario, threads: 0)
+        try resources.check(model, file: scenario, agents: false)
         try checkOutputOrExit(out, overwrite: overwrite, command: "aggregate")
         let start = Date()
         let aggregates: Comparison.Aggregates

@@ -14,14 +14,14 @@ struct ResourceLimit: ParsableArguments {
     }
 
     /// The problem, if `scenario` needs more than the limit.
-    func problem(_ scenario: Scenario, file: String, threads: Int = 1, aggregateModel: Bool = true) -> ScenarioError? {
-        let estimate = ResourceEstimate(scenario: scenario, threads: threads, aggregateModel: aggregateModel)
+    func problem(_ scenario: Scenario, file: String, threads: Int = 1, agents: Bool = true) -> ScenarioError? {
+        let estimate = ResourceEstimate(scenario: scenario, threads: threads, agents: agents)
         return estimate.problem(limitGiB: maxMemoryGb, file: file).map { ScenarioError(file: file, issues: [$0]) }
     }
 
     /// Exit with status 2, nothing written, when `scenario` needs more than the limit.
-    func check(_ scenario: Scenario, file: String, threads: Int = 1, aggregateModel: Bool = true) throws {
-        if let error = problem(scenario, file: file, threads: threads, aggregateModel: aggregateModel) {
+    func check(_ scenario: Scenario, file: String, threads: Int = 1, agents: Bool = true) throws {
+        if let error = problem(scenario, file: file, threads: threads, agents: agents) {
             printError(error.description + "\nNothing was run or written.")
             throw ExitCode(invalidInputStatus)
         }

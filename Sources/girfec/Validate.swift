@@ -30,7 +30,8 @@ enum Summary {
                      "  levels: \(s.levels.joined(separator: ", "))",
                      "  areas: \(a.areas.joined(separator: ", "))",
                      "  time: \(a.steps) steps of \(a.stepMonths) month\(a.stepMonths == 1 ? "" : "s") (\(a.horizonYears) years)",
-                     "  initial children: \(a.initialCounts.flatMap { $0 }.reduce(0, +))"]
+                     "  initial children: \(a.initialCounts.flatMap { $0 }.reduce(0, +))",
+                     "  resources: \(ResourceEstimate(scenario: s).summary)"]
         for arm in s.arms {
             let practices = arm.practices.map(\.name)
             lines.append("  arm \(arm.name): transitions \(arm.transitionConversion); practice: \(practices.isEmpty ? "none" : practices.joined(separator: ", ")); reward timing \(arm.rewardTiming.rawValue)")

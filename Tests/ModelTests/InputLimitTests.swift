@@ -40,6 +40,12 @@ struct InputLimitTests {
                           "  initialCounts: {Low: 100, Mid: 20, High: 5}\n  migration: {inPerYear: 1e18}")],
                  issues: [.init("population.migration.inPerYear", found: "1e+18", expected: "a number in [0, 100000000]",
                                 line: .at("inPerYear: 1e18"))]),
+        RuleCase(name: "10^8 births a year in two-year steps: 2·10^8 in one Poisson draw", base: ScenarioText.perStep,
+                 edits: [("time: {stepMonths: 1, horizonYears: 2}", "time: {stepMonths: 24, horizonYears: 2}"),
+                         ("  initialCounts: {Low: 100, Mid: 20, High: 5}",
+                          "  initialCounts: {Low: 100, Mid: 20, High: 5}\n  births: {perYear: 1e8}")],
+                 issues: [.init("population.births.perYear", found: "100000000 children a year, 200000000 in a step of 24 months",
+                                expected: "at most 100000000 children per step and area: fewer, or shorter steps", line: .at("population:"))]),
         RuleCase(name: "an age band to 1e9 years", base: ScenarioText.perStep,
                  edits: [("  initialCounts: {Low: 100, Mid: 20, High: 5}",
                           "  initialCounts: {Low: 100, Mid: 20, High: 5}\n  ageDistribution: [{fromYears: 0, toYears: 1e9, share: 1}]")],
@@ -179,14 +185,22 @@ struct InputLimitTests {
     func nonRegularFiles() throws {
         let folder = Fixtures.temporaryFolder("girfec-input-limits")
         let fifo = folder + "/fifo"
+        try? FileManager.default.removeItem(atPath: fifo)
         #expect(mkfifo(fifo, 0o600) == 0)
         let cases: [(String, String)] = [
             ("/proc/self/environ", "a file of the kernel (/proc or /sys), not a regular file"),
             (folder, "a folder, not a regular file"),
-            (fifo, "a pipe or another special file, not a regular file"),
+            (fifo, "a pipe, not a regular file"),
             ("/dev/zero", "a device, not a regular file"),
         ]
-        for (path, found) in cases {
+        // A link to a regular file is read; a link into /proc is not.
+        try "x: 1\n".write(toFile: folder + "/real.yaml", atomically: true, encoding: .utf8)
+        try? FileManager.default.removeItem(atPath: folder + "/link.yaml")
+        try? FileManager.default.removeItem(atPath: folder + "/environ")
+        try FileManager.default.createSymbolicLink(atPath: folder + "/link.yaml", withDestinationPath: folder + "/real.yaml")
+        try FileManager.default.createSymbolicLink(atPath: folder + "/environ", withDestinationPath: "/proc/self/environ")
+        #expect(try Tree.readRegularFile(folder + "/link.yaml").get() == "x: 1\n")
+        for (path, found) in cases + [(folder + "/environ", "a file of the kernel (/proc or /sys), not a regular file")] {
             guard case .failure(let problem) = Tree.readRegularFile(path) else {
                 Issue.record("\(path) was read")
                 continue
