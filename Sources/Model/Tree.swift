@@ -202,9 +202,9 @@ public struct Tree: Sendable {
         case .scanner(_, let problem, _, _), .parser(_, let problem, _, _), .composer(_, let problem, _, _):
             return problem
         case .duplicatedKeysInMapping(let duplicates, _):
-            return "the key\(duplicates.count == 1 ? "" : "s") \(duplicates.sorted().map { "'\($0)'" }.joined(separator: ", ")) repeated in one mapping"
+            return "the key\(duplicates.count == 1 ? "" : "s") \(duplicates.sorted().prefix(5).map { "'\(IssueLog.excerpt($0))'" }.joined(separator: ", ")) repeated in one mapping"
         default:
-            return "\(error)"
+            return IssueLog.excerpt("\(error)", limit: 200)
         }
     }
 

@@ -54,7 +54,7 @@ struct UncertaintyReader {
         var groups: [(name: String, parameters: [String])] = []
         if let gt = f["groups"], let entries = log.namedEntries(gt, what: "a mapping from group names to lists of parameter names") {
             let known = parameters.map(\.name) + (table?.columns ?? [])
-            for (name, value) in entries {
+            for (name, value) in entries where log.checkName(name, at: value, what: "group") {
                 guard let items = log.list(value, what: "a list of parameter names (or draws-file columns)") else { continue }
                 var members: [String] = []
                 for item in items {

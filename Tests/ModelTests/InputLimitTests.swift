@@ -156,6 +156,19 @@ struct InputLimitTests {
         #expect(issue.expected.hasSuffix("or raise the limit with --max-memory-gb if this machine has the memory"))
     }
 
+    @Test("10^9 children, 10^8 in each of ten cells, are refused under the default limit")
+    func aBillionChildren() throws {
+        let areas = (0..<10).map { "a\($0)" }
+        let text = edited(ScenarioText.perStep, [
+            ("population:\n  initialCounts: {Low: 100, Mid: 20, High: 5}",
+             "areas: [\(areas.joined(separator: ", "))]\npopulation:\n  initialCounts:\n"
+                + areas.map { "    \($0): {Low: 100000000}" }.joined(separator: "\n")),
+        ])
+        let scenario = try Fixtures.scenario(text)
+        let issue = try #require(ResourceEstimate(scenario: scenario).problem(limitGiB: ResourceEstimate.defaultLimitGiB, file: "test.yaml"))
+        #expect(issue.found.hasPrefix("an estimated 29.8 GiB of memory, most of it the children's columns (1000000000 children alive at most"))
+    }
+
     @Test("children beyond 32-bit numbering are refused")
     func childrenEver() throws {
         let text = edited(ScenarioText.perStep, [("horizonYears: 2", "horizonYears: 100"),
