@@ -425,6 +425,13 @@ struct ArmReader {
         return log.issues.count == before ? arm : nil
     }
 
+    /// Whether a list of bands has at most 250 (the engine numbers bands in a byte); reports it if not.
+    static func fewBands(_ items: [Tree], _ tree: Tree, _ log: IssueLog) -> Bool {
+        guard items.count > 250 else { return true }
+        log.add(tree, found: "\(items.count) bands", expected: "at most 250 bands")
+        return false
+    }
+
     /// Whole months in `years`, for a number of years a range check bounded.
     static func months(_ years: Double) -> Int { Int(exactly: (years * 12).rounded()) ?? 0 }
 
@@ -495,7 +502,8 @@ struct ArmReader {
     }
 
     private func readAgeDistribution(_ tree: Tree) -> [AgeShare]? {
-        guard let items = log.list(tree, what: "a list of {fromYears, toYears, share}") else { return nil }
+        guard let items = log.list(tree, what: "a list of {fromYears, toYears, share}"),
+              Self.fewBands(items, tree, log) else { return nil }
         var bands: [AgeShare] = []
         for item in items {
             guard let f = log.fields(item, allowed: ["fromYears", "toYears", "share"], what: "an age band") else { continue }
@@ -579,7 +587,8 @@ struct ArmReader {
     }
 
     private func readAgeMultipliers(_ tree: Tree) -> [AgeMultiplier]? {
-        guard let items = log.list(tree, what: "a list of {fromYears, escalationMultiplier, stepDownMultiplier}") else { return nil }
+        guard let items = log.list(tree, what: "a list of {fromYears, escalationMultiplier, stepDownMultiplier}"),
+              Self.fewBands(items, tree, log) else { return nil }
         var bands: [AgeMultiplier] = []
         for item in items {
             guard let f = log.fields(item, allowed: ["fromYears", "escalationMultiplier", "stepDownMultiplier"], what: "an age band") else { continue }
@@ -599,7 +608,8 @@ struct ArmReader {
     }
 
     private func readDurationBands(_ tree: Tree) -> [DurationMultiplier]? {
-        guard let items = log.list(tree, what: "a list of {fromMonths, leaveMultiplier}") else { return nil }
+        guard let items = log.list(tree, what: "a list of {fromMonths, leaveMultiplier}"),
+              Self.fewBands(items, tree, log) else { return nil }
         var bands: [DurationMultiplier] = []
         for item in items {
             guard let f = log.fields(item, allowed: ["fromMonths", "leaveMultiplier"], what: "a duration band"),
