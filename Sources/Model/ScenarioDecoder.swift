@@ -630,6 +630,8 @@ struct ArmReader {
     private func readTrajectory(_ tree: Tree, _ range: NumberRange, what: String) -> Trajectory? {
         if case .scalar = tree.value { return log.number(tree, range).map { Trajectory(constant: $0) } }
         guard let items = log.list(tree, what: "a number, or a list of {timeYears, value} points (\(what))") else { return nil }
+        // The value is looked up by a scan of the points at every step.
+        if items.count > 1000 { log.add(tree, found: "\(items.count) points", expected: "at most 1000 points"); return nil }
         var points: [(timeYears: Double, value: Double)] = []
         for item in items {
             guard let f = log.fields(item, allowed: ["timeYears", "value"], what: "a trajectory point"),

@@ -121,6 +121,9 @@ public struct SensitivityDesign: Sendable {
                 }
             }
         }
+        if points.count > 2001 {
+            log.add(root, found: "\(points.count - 1) points", expected: "at most 2000 points in one experiment (each is a whole run)")
+        }
         if points.count == 1 && log.issues.isEmpty {
             log.add(root, found: "no oneWay, twoWay or sweeps entries", expected: "at least one analysis")
         }

@@ -78,6 +78,19 @@ struct InputLimitTests {
         check(rule)
     }
 
+    @Test("a sweep of 10^12 values is refused before any value is made")
+    func hugeSweep() {
+        let yaml = "scenario: s.yaml\nsweeps:\n  cost: {path: levels.Low.costPerChildYear, from: 0, to: 1, count: 1e12}\n"
+        do {
+            _ = try SensitivityDesign.decode(yaml: yaml, file: "e.yaml")
+            Issue.record("expected a problem")
+        } catch {
+            #expect(error.issues.map(\.description) == [
+                "e.yaml:3: sweeps.cost.count: found 1000000000000; expected a whole number in [2, 400]",
+            ])
+        }
+    }
+
     @Test("60000 steps are refused at once, before any table is built")
     func sixtyThousandSteps() {
         let text = edited(ScenarioText.perStep, [("horizonYears: 2", "horizonYears: 5000")])
