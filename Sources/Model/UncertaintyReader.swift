@@ -27,7 +27,7 @@ struct UncertaintyReader {
         if let dt = f["draws"], let name = log.string(dt) {
             table = readDraws(name, at: dt)
         }
-        if parameters.isEmpty && table == nil {
+        if parameters.isEmpty && table == nil && f["draws"] == nil {
             log.add(tree, expected: "at least one parameter under uncertainty.parameters, or a draws file under uncertainty.draws")
         }
 
