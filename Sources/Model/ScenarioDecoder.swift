@@ -391,7 +391,7 @@ struct ArmReader {
             let delay = r["delayYears"].flatMap { log.number($0, .years) } ?? 1
             let smoothing = r["smoothingYears"].flatMap { log.number($0, .years) } ?? 1
             let scale = r.required("moneyScalePerYear", expected: "M0 > 0, pounds per year that close 63 % of the gap to full intensity")
-                .flatMap { log.number($0, NumberRange(low: 0, high: 1e12, lowOpen: true)) }
+                .flatMap { log.number($0, NumberRange(low: 0, high: 1e300, lowOpen: true)) }  // only divides money: exp(−m / M0)
             var index: Int? = nil
             if let pt = r.required("practice", expected: "the name of the practice variable the money raises"), let name = log.string(pt) {
                 index = practices.firstIndex { $0.name == name }
