@@ -27,8 +27,10 @@ public enum CostEffectiveness {
         }
 
         public var curve: [Double] {
-            guard curveStep > 0 else { return [0] }
-            return (0...Int((curveMaximum / curveStep).rounded(.down))).map { Double($0) * curveStep }
+            // At most 100000 points (what `run` allows), whatever settings a state file holds.
+            guard curveStep > 0, curveMaximum >= 0, curveMaximum.isFinite else { return [0] }
+            let last = Int(min((curveMaximum / curveStep).rounded(.down), 100_000))
+            return (0...last).map { Double($0) * curveStep }
         }
     }
 

@@ -70,7 +70,7 @@ public struct CalibrationConfig: Sendable {
         let log = IssueLog(file: file)
         guard let f = log.fields(root, allowed: keys, what: "a calibration configuration") else { throw ScenarioError(file: file, issues: log.issues) }
         let folder = PathText.folder(of: file)
-        func resolve(_ s: String) -> String { s.hasPrefix("/") || folder.isEmpty ? s : (folder as NSString).appendingPathComponent(s) }
+        func resolve(_ s: String) -> String { s.hasPrefix("/") || folder.isEmpty ? s : PathText.join(folder, s) }
 
         var scenario = ""
         if let t = f.required("scenario", expected: "the scenario file whose levels and areas the data use"), let s = log.string(t) { scenario = resolve(s) }
@@ -108,13 +108,13 @@ public struct CalibrationConfig: Sendable {
                 allowed = log.choice(t, [("all", "all"), ("adjacent", "adjacent")])
             }
         }
-        let draws = f["draws"].flatMap { log.integer($0, minimum: 1) } ?? 1000
+        let draws = f["draws"].flatMap { log.integer($0, minimum: 1, maximum: 1_000_000) } ?? 1000
         var seed: UInt64 = 1
         if let t = f["seed"] { seed = log.seed(t) ?? seed }
         var concentration = 0.5
         var conversion = "matrixLogarithm"
         if let t = f["flows"], let ff = log.fields(t, allowed: ["concentration", "conversion"], what: "flow estimator settings") {
-            if let v = ff["concentration"] { concentration = log.number(v, .nonNegative) ?? concentration }
+            if let v = ff["concentration"] { concentration = log.number(v, NumberRange(low: 0, high: 1e6)) ?? concentration }
             if let v = ff["conversion"] { conversion = log.choice(v, [("matrixLogarithm", "matrixLogarithm"), ("competingRisks", "competingRisks")]) ?? conversion }
         }
         var priors: [RatePrior] = []
@@ -126,9 +126,9 @@ public struct CalibrationConfig: Sendable {
                 for item in items {
                     guard let af = log.fields(item, allowed: ["move", "atRisk", "moved", "years"], what: "an audit of individual records"),
                           let move = af.required("move", expected: "the move audited, 'From → To'").flatMap({ log.string($0) }),
-                          let atRisk = af.required("atRisk", expected: "children followed in the from-level, >= 1").flatMap({ log.integer($0, minimum: 1) }),
-                          let moved = af.required("moved", expected: "how many of them made the move, 0 ... atRisk").flatMap({ log.integer($0, minimum: 0) }),
-                          let years = af.required("years", expected: "how long they were followed, years > 0").flatMap({ log.number($0, .positive) })
+                          let atRisk = af.required("atRisk", expected: "children followed in the from-level, >= 1").flatMap({ log.integer($0, minimum: 1, maximum: 1_000_000_000) }),
+                          let moved = af.required("moved", expected: "how many of them made the move, 0 ... atRisk").flatMap({ log.integer($0, minimum: 0, maximum: 1_000_000_000) }),
+                          let years = af.required("years", expected: "how long they were followed, years > 0").flatMap({ log.number($0, NumberRange(low: 0, high: 1000, lowOpen: true)) })
                     else { continue }
                     let parts = move.replacingOccurrences(of: "->", with: "→").components(separatedBy: "→").map { $0.trimmingCharacters(in: .whitespaces) }
                     guard parts.count == 2, moved <= atRisk else {
@@ -139,14 +139,14 @@ public struct CalibrationConfig: Sendable {
                 }
             }
             if let v = sf["startDate"] { startDate = log.string(v) }
-            if let v = sf["chains"] { chains = log.integer(v, minimum: 2) ?? chains }
-            if let v = sf["iterations"] { iterations = log.integer(v, minimum: 100) ?? iterations }
-            if let v = sf["burnIn"] { burnIn = log.integer(v, minimum: 0) ?? burnIn }
+            if let v = sf["chains"] { chains = log.integer(v, minimum: 2, maximum: 64) ?? chains }
+            if let v = sf["iterations"] { iterations = log.integer(v, minimum: 100, maximum: 1_000_000) ?? iterations }
+            if let v = sf["burnIn"] { burnIn = log.integer(v, minimum: 0, maximum: 1_000_000) ?? burnIn }
             if let v = sf["free"], let entries = log.namedEntries(v, what: "a mapping from field paths of yearly rates to {median, sdLog}") {
                 for (path, p) in entries {
                     guard let pf = log.fields(p, allowed: ["median", "sdLog"], what: "a log-normal prior"),
-                          let median = pf.required("median", expected: "the prior median rate per year, > 0").flatMap({ log.number($0, .positive) }),
-                          let sd = pf.required("sdLog", expected: "the prior sd of log(rate), > 0").flatMap({ log.number($0, .positive) }) else { continue }
+                          let median = pf.required("median", expected: "the prior median rate per year, > 0").flatMap({ log.number($0, NumberRange(low: 0, high: 1000, lowOpen: true)) }),
+                          let sd = pf.required("sdLog", expected: "the prior sd of log(rate), > 0").flatMap({ log.number($0, NumberRange(low: 0, high: 10, lowOpen: true)) }) else { continue }
                     priors.append(RatePrior(path: path, median: median, sdLog: sd))
                 }
             }

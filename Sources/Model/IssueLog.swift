@@ -65,26 +65,35 @@ final class IssueLog {
         return x
     }
 
-    /// A whole number; `12`, `12.0` and `1.2e1` all read as 12.
-    func integer(_ tree: Tree, minimum: Int = 0) -> Int? {
-        var parsed: Int? = nil
+    /// The largest whole number a field takes unless it says otherwise: well
+    /// inside Int64 and Double's exact integers, so sums and products of a
+    /// few such values cannot overflow.
+    static let largestWhole = 1_000_000_000_000
+
+    /// A whole number in [minimum, maximum]; `12`, `12.0` and `1.2e1` all read as 12.
+    func integer(_ tree: Tree, minimum: Int = 0, maximum: Int = IssueLog.largestWhole) -> Int? {
+        var parsed: Double? = nil
         if case .scalar(let text) = tree.value {
             let clean = text.replacingOccurrences(of: "_", with: "")
             if let i = Int(clean) {
-                parsed = i
-            } else if let d = Double(clean), d.isFinite, d == d.rounded(), abs(d) < 1e15 {
-                parsed = Int(d)
+                parsed = Double(i)
+            } else if let d = Double(clean), d.isFinite, d == d.rounded() {
+                parsed = d
             }
         }
         guard let x = parsed else {
             add(tree, expected: "a whole number >= \(minimum)")
             return nil
         }
-        guard x >= minimum else {
-            add(tree, found: "\(x)", expected: "a whole number >= \(minimum)")
+        guard x >= Double(minimum) else {
+            add(tree, found: Self.format(x), expected: "a whole number >= \(minimum)")
             return nil
         }
-        return x
+        guard x <= Double(maximum), let exact = Int(exactly: x) else {
+            add(tree, found: abs(x) < 1e15 ? Self.format(x) : nil, expected: "a whole number in [\(minimum), \(maximum)]")
+            return nil
+        }
+        return exact
     }
 
     func bool(_ tree: Tree) -> Bool? {
@@ -124,6 +133,54 @@ final class IssueLog {
 
     static func format(_ x: Double) -> String {
         x == x.rounded() && abs(x) < 1e15 ? String(Int(x)) : "\(x)"
+    }
+
+    /// Text from a user's file as a message shows it: control and format
+    /// characters escaped (`\n`, `\u{7}`), and at most `limit` characters,
+    /// so a message never carries whole lines of a file.
+    static func excerpt(_ text: String, limit: Int = 40) -> String {
+        var out = ""
+        var count = 0
+        for scalar in text.unicodeScalars {
+            if count == limit { return out + "…" }
+            switch scalar {
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default:
+                if Self.isControl(scalar) {
+                    out += "\\u{\(String(scalar.value, radix: 16))}"
+                } else {
+                    out.unicodeScalars.append(scalar)
+                }
+            }
+            count += 1
+        }
+        return out
+    }
+
+    /// Control (Cc) and format (Cf) characters, and line or paragraph separators.
+    static func isControl(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar.properties.generalCategory {
+        case .control, .format, .lineSeparator, .paragraphSeparator: return true
+        default: return false
+        }
+    }
+
+    /// Reports a name the user chose (level, area, arm, practice, parameter)
+    /// that is empty or holds control characters; true when it is fine.
+    @discardableResult
+    func checkName(_ name: String, at tree: Tree, what: String) -> Bool {
+        if name.isEmpty {
+            add(tree, found: "an empty \(what) name", expected: "a non-empty name")
+            return false
+        }
+        if name.unicodeScalars.contains(where: Self.isControl) {
+            add(tree, found: "\(what) name '\(Self.excerpt(name))', which holds a control character",
+                expected: "a name without control characters (line breaks, tabs, …)")
+            return false
+        }
+        return true
     }
 
     /// The allowed key within edit distance 3 of `key`, if any.
@@ -176,6 +233,24 @@ struct NumberRange {
     static let nonNegative = NumberRange(low: 0)
     static let positive = NumberRange(low: 0, lowOpen: true)
     static let unit = NumberRange(low: 0, high: 1)
+    /// Pounds (a cost per year or per child-year): up to a trillion.
+    static let money = NumberRange(low: 0, high: 1e12)
+    /// A time or duration in years.
+    static let years = NumberRange(low: 0, high: 1000)
+    /// An age in years.
+    static let ageYears = NumberRange(low: 0, high: 100)
+    /// A multiplier on a probability or an effect.
+    static let multiplier = NumberRange(low: 0, high: 1000)
+    /// Children per year (births, in-migrants) per area.
+    static let perYear = NumberRange(low: 0, high: 1e8)
+    /// A value a parameter distribution gives or bounds.
+    static let parameterValue = NumberRange(low: -1e12, high: 1e12)
+    /// A standard deviation or scale of a distribution.
+    static let spread = NumberRange(low: 0, high: 1e12, lowOpen: true)
+    /// A shape parameter of a distribution (beta's α and β, gamma's k), or a Dirichlet's size.
+    static let shape = NumberRange(low: 0, high: 1e9, lowOpen: true)
+    /// A rate per year (transition, emigration).
+    static let ratePerYear = NumberRange(low: 0, high: 1000)
 
     func contains(_ x: Double) -> Bool {
         if let low, lowOpen ? x <= low : x < low { return false }
@@ -188,7 +263,7 @@ struct NumberRange {
         case (nil, nil): return ""
         case (let l?, nil): return lowOpen ? "> \(IssueLog.format(l))" : ">= \(IssueLog.format(l))"
         case (nil, let h?): return "<= \(IssueLog.format(h))"
-        case (let l?, let h?): return "in [\(IssueLog.format(l)), \(IssueLog.format(h))]"
+        case (let l?, let h?): return "in \(lowOpen ? "(" : "[")\(IssueLog.format(l)), \(IssueLog.format(h))]"
         }
     }
 }

@@ -13,10 +13,23 @@ public enum ScenarioDecoder {
     public static func load(path: String) throws(ScenarioError) -> Scenario {
         let text = try Tree.readText(path: path, what: "YAML scenario file")
         let folder = PathText.folder(of: path)
-        return try decode(yaml: text, file: path) { name in
-            let other = name.hasPrefix("/") || folder.isEmpty ? name : (folder as NSString).appendingPathComponent(name)
-            return try? String(contentsOfFile: other, encoding: .utf8)
+        return try decode(yaml: text, file: path, reading: { name in attachedFile(name, folder: folder) })
+    }
+
+    /// The text of a file a scenario names (`include`, `uncertainty.draws`):
+    /// a path relative to the scenario's folder, naming a regular UTF-8 file
+    /// of at most 16 MiB. Absolute paths and `~` are refused, so a scenario
+    /// means the same on every machine and cannot point into the system.
+    public static func attachedFile(_ name: String, folder: String) -> Result<String, Tree.FileProblem> {
+        if name.isEmpty { return .failure(.init(found: "an empty file name")) }
+        if name.hasPrefix("/") || name.hasPrefix("~") {
+            return .failure(.init(found: "an absolute path"))
         }
+        if name.unicodeScalars.contains(where: IssueLog.isControl) {
+            return .failure(.init(found: "a file name with a control character"))
+        }
+        let full = folder.isEmpty ? name : PathText.join(folder, name)
+        return Tree.readRegularFile(full)
     }
 
     /// Validate YAML text; `file` names it in messages. `readFile` reads
@@ -24,11 +37,20 @@ public enum ScenarioDecoder {
     /// the `uncertainty.draws` file); nil means a file cannot be read.
     public static func decode(yaml: String, file: String,
                               readFile: @escaping (String) -> String? = { _ in nil }) throws(ScenarioError) -> Scenario {
+        try decode(yaml: yaml, file: file, reading: { name in
+            readFile(name).map { .success($0) } ?? .failure(.init(found: "a file that cannot be read"))
+        })
+    }
+
+    /// Validate YAML text; `reading` gives the text of a file the scenario
+    /// names, or why it cannot be read.
+    public static func decode(yaml: String, file: String,
+                              reading: @escaping (String) -> Result<String, Tree.FileProblem>) throws(ScenarioError) -> Scenario {
         var attached: [String: String] = [:]
-        let reader: (String) -> String? = { name in
-            let text = readFile(name)
-            if let text { attached[name] = text }
-            return text
+        let reader: (String) -> Result<String, Tree.FileProblem> = { name in
+            let result = reading(name)
+            if case .success(let text) = result { attached[name] = text }
+            return result
         }
         let root = try including(Tree.parse(yaml: yaml, file: file), file: file, readFile: reader)
         let log = IssueLog(file: file)
@@ -53,7 +75,7 @@ public enum ScenarioDecoder {
     /// (a YAML mapping of model values, e.g. the `transitions` that
     /// `girfec calibrate` fits) is read in order, and the file's own values
     /// override what they give.
-    static func including(_ root: Tree, file: String, readFile: (String) -> String?) throws(ScenarioError) -> Tree {
+    static func including(_ root: Tree, file: String, readFile: (String) -> Result<String, Tree.FileProblem>) throws(ScenarioError) -> Tree {
         guard case .mapping(let entries) = root.value, let includeTree = entries.first(where: { $0.key == "include" })?.value else { return root }
         let log = IssueLog(file: file)
         var names: [Tree] = []
@@ -65,23 +87,27 @@ public enum ScenarioDecoder {
         var merged = Tree(value: .mapping([]), path: "", line: root.line)
         for item in names {
             guard let name = log.string(item) else { continue }
-            guard let text = readFile(name) else {
-                log.add(item, found: "'\(name)', a file that cannot be read", expected: "a readable YAML fragment, relative to the scenario file")
+            let text: String
+            switch readFile(name) {
+            case .success(let t): text = t
+            case .failure(let problem):
+                log.add(item, found: "'\(IssueLog.excerpt(name, limit: 200))', \(problem.found)",
+                        expected: "a readable YAML fragment of at most 16 MiB, by a path relative to the scenario's folder")
                 continue
             }
             let fragment: Tree
             do { fragment = try Tree.parse(yaml: text, file: name) } catch {
                 for issue in error.issues {
-                    log.add(path: "include", line: item.line, found: "in '\(name)' line \(issue.line.map(String.init) ?? "?"): \(issue.found)", expected: issue.expected)
+                    log.add(path: "include", line: item.line, found: "in '\(IssueLog.excerpt(name, limit: 200))' line \(issue.line.map(String.init) ?? "?"): \(issue.found)", expected: issue.expected)
                 }
                 continue
             }
             guard case .mapping(let keys) = fragment.value else {
-                log.add(item, found: "'\(name)', which is not a YAML mapping", expected: "a mapping of scenario fields")
+                log.add(item, found: "'\(IssueLog.excerpt(name, limit: 200))', which is not a YAML mapping", expected: "a mapping of scenario fields")
                 continue
             }
             for (key, _) in keys where !armKeys.contains(key) {
-                log.add(item, found: "field '\(key)' in '\(name)'", expected: "only model values in an included fragment: \(armKeys.joined(separator: ", "))")
+                log.add(item, found: "field '\(IssueLog.excerpt(key))' in '\(IssueLog.excerpt(name, limit: 200))'", expected: "only model values in an included fragment: \(armKeys.joined(separator: ", "))")
             }
             merged = merged.merging(fragment)
         }
@@ -103,6 +129,7 @@ public enum ScenarioDecoder {
         if let armsTree, let arms = log.namedEntries(armsTree, what: "a mapping from arm names to overrides") {
             if arms.isEmpty { log.add(armsTree, expected: "at least one arm") }
             for (armName, override) in arms {
+                guard log.checkName(armName, at: override, what: "arm") else { continue }
                 if case .null = override.value {
                     armTrees.append((armName, base))
                 } else if log.fields(override, allowed: armKeys, what: "overrides for arm '\(armName)'") != nil {
@@ -164,11 +191,12 @@ struct ArmReader {
         // time
         var stepMonths = 1, horizonYears = 10.0
         if let t = top["time"], let f = log.fields(t, allowed: ["stepMonths", "horizonYears"], what: "time settings") {
-            if let v = f["stepMonths"] { stepMonths = log.integer(v, minimum: 1) ?? stepMonths }
-            if let v = f["horizonYears"] { horizonYears = log.number(v, .positive) ?? horizonYears }
+            if let v = f["stepMonths"] { stepMonths = log.integer(v, minimum: 1, maximum: 1200) ?? stepMonths }
+            if let v = f["horizonYears"] { horizonYears = log.number(v, NumberRange(low: 0, high: 5000, lowOpen: true)) ?? horizonYears }
         }
+        // Both are bounded above, so the step count is at most 60000 and converts exactly.
         let stepsExact = horizonYears * 12 / Double(stepMonths)
-        let steps = Int(stepsExact.rounded())
+        let steps = Int(exactly: stepsExact.rounded()) ?? 0
         if abs(stepsExact - Double(steps)) > 1e-9 || steps < 1 {
             log.add(path: "time.horizonYears", line: top["time"]?.line,
                     found: "\(horizonYears) years, which is \(stepsExact) steps of \(stepMonths) months",
@@ -185,17 +213,19 @@ struct ArmReader {
            let entries = log.namedEntries(lt, what: "a mapping from level names to their costs and QoL weights") {
             if entries.isEmpty { log.add(lt, expected: "at least one level") }
             for (name, value) in entries {
-                if name == "all" || name.isEmpty {
+                if name == "all" {
                     log.add(path: value.path, line: value.line, found: "level name '\(name)'",
                             expected: "a non-empty name other than 'all' (reserved for totals)")
+                } else {
+                    log.checkName(name, at: value, what: "level")
                 }
                 guard let f = log.fields(value, allowed: ["absorbing", "costPerChildYear", "addOnCostPerChildYear", "qolWeight"],
                                          what: "level settings") else { continue }
-                let cost = f.required("costPerChildYear", expected: "cost of a child-year in this level, pounds >= 0").flatMap { log.number($0, .nonNegative) }
+                let cost = f.required("costPerChildYear", expected: "cost of a child-year in this level, pounds >= 0").flatMap { log.number($0, .money) }
                 let qol = f.required("qolWeight", expected: "QoL weight of a year in this level, in [0, 1]").flatMap { log.number($0, .unit) }
                 levels.append(Level(name: name, absorbing: f["absorbing"].flatMap { log.bool($0) } ?? false,
                                     costPerChildYear: cost ?? 0,
-                                    addOnCostPerChildYear: f["addOnCostPerChildYear"].flatMap { log.number($0, .nonNegative) } ?? 0,
+                                    addOnCostPerChildYear: f["addOnCostPerChildYear"].flatMap { log.number($0, .money) } ?? 0,
                                     qolWeight: qol ?? 0))
             }
         }
@@ -209,7 +239,8 @@ struct ArmReader {
         var areas = ["all"]
         let areasDeclared = top["areas"] != nil
         if let at = top["areas"], let items = log.list(at, what: "a list of area names") {
-            let names = items.compactMap { log.string($0) }
+            let names = items.compactMap { item in log.string(item).map { (item, $0) } }
+                .filter { log.checkName($0.1, at: $0.0, what: "area") }.map(\.1)
             if names.isEmpty { log.add(at, expected: "at least one area name") }
             if Set(names).count != names.count { log.add(at, found: "repeated area names", expected: "distinct area names") }
             if names.count > 250 { log.add(at, found: "\(names.count) areas", expected: "at most 250 areas") }
@@ -252,10 +283,10 @@ struct ArmReader {
             }
             if let v = p["ageing"] { ageing = log.bool(v) ?? true }
             if let v = p["ageOutYears"] {
-                if case .null = v.value { ageOutYears = nil } else { ageOutYears = log.number(v, .positive) }
+                if case .null = v.value { ageOutYears = nil } else { ageOutYears = log.number(v, NumberRange(low: 0, high: 100, lowOpen: true)) }
             }
             if !ageing { ageOutYears = nil }
-            let defaultTop = Int(((ageOutYears ?? 18) * 12).rounded())
+            let defaultTop = Self.months(ageOutYears ?? 18)
             ageDistribution = [AgeShare(fromMonths: 0, toMonths: max(defaultTop, 1), share: 1)]
             if let v = p["ageDistribution"] { ageDistribution = readAgeDistribution(v) ?? ageDistribution }
             if let bt = p["births"], let b = log.fields(bt, allowed: ["perYear", "entryLevels"], what: "births settings") {
@@ -265,7 +296,15 @@ struct ArmReader {
             if let mt = p["migration"], let m = log.fields(mt, allowed: ["inPerYear", "inLevels", "outRatePerYear"], what: "migration settings") {
                 if let v = m["inPerYear"] { immigration = perArea(v, areas: areas, declared: areasDeclared) }
                 if let v = m["inLevels"] { immigrationShares = shares(v, levelNames) }
-                if let v = m["outRatePerYear"] { emigrationRate = log.number(v, .nonNegative) ?? 0 }
+                if let v = m["outRatePerYear"] { emigrationRate = log.number(v, .ratePerYear) ?? 0 }
+            }
+        }
+        // Entries are drawn per step and area from a Poisson whose result has 32 bits.
+        for (field, perYear) in [("births.perYear", births), ("migration.inPerYear", immigration)] {
+            if let most = perYear.max(), most * Double(stepMonths) / 12 > 1e8 {
+                log.add(path: "population.\(field)", line: top["population"]?.line,
+                        found: "\(IssueLog.format(most)) children a year, \(IssueLog.format(most * Double(stepMonths) / 12)) in a step of \(stepMonths) months",
+                        expected: "at most 100000000 children per step and area: fewer, or shorter steps")
             }
         }
         if immigrationShares == nil {
@@ -319,15 +358,16 @@ struct ArmReader {
             if entries.count > ScenarioDecoder.maximumPractices {
                 log.add(pt, found: "\(entries.count) practice variables", expected: "at most \(ScenarioDecoder.maximumPractices)")
             }
-            for (name, value) in entries {
+            for (name, value) in entries where log.checkName(name, at: value, what: "practice") {
                 if let p = readPractice(name: name, value, areas: areas) { practices.append(p) }
             }
         }
 
         // The practice multipliers are tabulated per (step, coverage mask, entry step): 16 bytes each.
         let tableBytes = 16.0 * Double(steps) * Double(1 << practices.count) * Double(steps + 1)
-        if let pt = practiceTree, tableBytes > 2e9 {
-            log.add(pt, found: "\(practices.count) practice variables over \(steps) steps, which need \(String(format: "%.1f", tableBytes / 1e9)) GB of multiplier tables",
+        let tableFits = tableBytes <= 2e9
+        if !tableFits {
+            log.add(practiceTree ?? top["time"] ?? tree, found: "\(practices.count) practice variables over \(steps) steps, which need \(String(format: "%.1f", tableBytes / 1e9)) GB of multiplier tables",
                     expected: "at most 2 GB (16 bytes × steps × 2^practices × (steps + 1)): fewer practice variables or longer steps")
         }
 
@@ -335,8 +375,8 @@ struct ArmReader {
         var programmeCost = Trajectory(constant: 0)
         var perChildReached = 0.0
         if let pt = top["programme"], let p = log.fields(pt, allowed: ["costPerYear", "costPerChildReachedPerYear"], what: "programme costs") {
-            if let v = p["costPerYear"] { programmeCost = readTrajectory(v, .nonNegative, what: "pounds per year") ?? programmeCost }
-            if let v = p["costPerChildReachedPerYear"] { perChildReached = log.number(v, .nonNegative) ?? 0 }
+            if let v = p["costPerYear"] { programmeCost = readTrajectory(v, .money, what: "pounds per year") ?? programmeCost }
+            if let v = p["costPerChildReachedPerYear"] { perChildReached = log.number(v, .money) ?? 0 }
         }
         var costRate = 0.035, qolRate = 0.035
         if let dt = top["discounting"], let d = log.fields(dt, allowed: ["costRatePerYear", "qolRatePerYear"], what: "discount rates") {
@@ -348,10 +388,10 @@ struct ArmReader {
         if let rt = top["reinvestment"], let r = log.fields(rt, allowed: ["fraction", "delayYears", "smoothingYears", "practice", "moneyScalePerYear"],
                                                             what: "reinvestment of savings") {
             let fraction = r.required("fraction", expected: "r in [0, 1]: the share of smoothed savings that funds prevention").flatMap { log.number($0, .unit) }
-            let delay = r["delayYears"].flatMap { log.number($0, .nonNegative) } ?? 1
-            let smoothing = r["smoothingYears"].flatMap { log.number($0, .nonNegative) } ?? 1
+            let delay = r["delayYears"].flatMap { log.number($0, .years) } ?? 1
+            let smoothing = r["smoothingYears"].flatMap { log.number($0, .years) } ?? 1
             let scale = r.required("moneyScalePerYear", expected: "M0 > 0, pounds per year that close 63 % of the gap to full intensity")
-                .flatMap { log.number($0, .positive) }
+                .flatMap { log.number($0, NumberRange(low: 0, high: 1e300, lowOpen: true)) }  // only divides money: exp(−m / M0)
             var index: Int? = nil
             if let pt = r.required("practice", expected: "the name of the practice variable the money raises"), let name = log.string(pt) {
                 index = practices.firstIndex { $0.name == name }
@@ -361,7 +401,7 @@ struct ArmReader {
                 }
             }
             if let fraction, let scale, let index {
-                reinvestment = Reinvestment(fraction: fraction, delaySteps: Int((delay * 12 / Double(stepMonths)).rounded()),
+                reinvestment = Reinvestment(fraction: fraction, delaySteps: Int(exactly: (delay * 12 / Double(stepMonths)).rounded()) ?? 0,
                                             smoothingYears: smoothing, practice: index, moneyScalePerYear: scale)
             }
         }
@@ -372,7 +412,7 @@ struct ArmReader {
         var arm = ArmModel(
             name: armName, levels: levels, areas: areas, stepMonths: stepMonths, steps: steps,
             initialCounts: initial, ageDistribution: ageDistribution, ageing: ageing,
-            ageOutMonths: ageOutYears.map { Int(($0 * 12).rounded()) },
+            ageOutMonths: ageOutYears.map { Self.months($0) },
             birthsPerYear: births, entryLevelShares: entryShares, immigrationPerYear: immigration,
             immigrationLevelShares: immigrationShares ?? entryShares, emigrationRatePerYear: emigrationRate,
             transitionPerStep: perStep, transitionConversion: conversion, ageMultipliers: ageMultipliers,
@@ -380,9 +420,20 @@ struct ArmReader {
             programmeCostPerChildReachedPerYear: perChildReached, costDiscountRatePerYear: costRate,
             qolDiscountRatePerYear: qolRate, rewardTiming: timing, reinvestment: reinvestment)
         arm.initialDurations = initialDurations
-        checkStayProbabilities(arm, practiceTree: practiceTree ?? tree)
+        // The check tabulates the practice multipliers; a table too big to build was reported above.
+        if tableFits { checkStayProbabilities(arm, practiceTree: practiceTree ?? tree) }
         return log.issues.count == before ? arm : nil
     }
+
+    /// Whether a list of bands has at most 250 (the engine numbers bands in a byte); reports it if not.
+    static func fewBands(_ items: [Tree], _ tree: Tree, _ log: IssueLog) -> Bool {
+        guard items.count > 250 else { return true }
+        log.add(tree, found: "\(items.count) bands", expected: "at most 250 bands")
+        return false
+    }
+
+    /// Whole months in `years`, for a number of years a range check bounded.
+    static func months(_ years: Double) -> Int { Int(exactly: (years * 12).rounded()) ?? 0 }
 
     private func describe(_ unit: TransitionUnit, stepMonths: Int) -> String {
         switch unit {
@@ -404,14 +455,14 @@ struct ArmReader {
                         expected: "one of the levels: \(levels.joined(separator: ", "))")
                 continue
             }
-            counts[l] = log.integer(value, minimum: 0) ?? 0
+            counts[l] = log.integer(value, minimum: 0, maximum: 100_000_000) ?? 0
         }
         return counts
     }
 
     private func perArea(_ tree: Tree, areas: [String], declared: Bool) -> [Double] {
         if case .scalar = tree.value {
-            let total = log.number(tree, .nonNegative) ?? 0
+            let total = log.number(tree, .perYear) ?? 0
             if !declared || areas.count == 1 { return [total] }
             log.add(tree, expected: "a mapping from area names to yearly numbers (areas are declared)")
             return [Double](repeating: 0, count: areas.count)
@@ -424,7 +475,7 @@ struct ArmReader {
                         expected: "one of the areas: \(areas.joined(separator: ", "))")
                 continue
             }
-            values[a] = log.number(value, .nonNegative) ?? 0
+            values[a] = log.number(value, .perYear) ?? 0
         }
         return values
     }
@@ -451,14 +502,15 @@ struct ArmReader {
     }
 
     private func readAgeDistribution(_ tree: Tree) -> [AgeShare]? {
-        guard let items = log.list(tree, what: "a list of {fromYears, toYears, share}") else { return nil }
+        guard let items = log.list(tree, what: "a list of {fromYears, toYears, share}"),
+              Self.fewBands(items, tree, log) else { return nil }
         var bands: [AgeShare] = []
         for item in items {
             guard let f = log.fields(item, allowed: ["fromYears", "toYears", "share"], what: "an age band") else { continue }
-            guard let from = f.required("fromYears", expected: "age in years >= 0").flatMap({ log.number($0, .nonNegative) }),
-                  let to = f.required("toYears", expected: "age in years > fromYears").flatMap({ log.number($0, .positive) }),
+            guard let from = f.required("fromYears", expected: "age in years >= 0").flatMap({ log.number($0, .ageYears) }),
+                  let to = f.required("toYears", expected: "age in years > fromYears").flatMap({ log.number($0, NumberRange(low: 0, high: 100, lowOpen: true)) }),
                   let share = f.required("share", expected: "a share in [0, 1]").flatMap({ log.number($0, .unit) }) else { continue }
-            let a = Int((from * 12).rounded()), b = Int((to * 12).rounded())
+            let a = Self.months(from), b = Self.months(to)
             if b <= a { log.add(item, found: "fromYears \(from), toYears \(to)", expected: "toYears above fromYears by at least a month") }
             bands.append(AgeShare(fromMonths: a, toMonths: b, share: share))
         }
@@ -493,7 +545,7 @@ struct ArmReader {
                     rowOK = false
                     continue
                 }
-                let range: NumberRange = unit == .ratesPerYear ? (i == j ? NumberRange(high: 0) : .nonNegative) : .unit
+                let range: NumberRange = unit == .ratesPerYear ? (i == j ? NumberRange(low: -250_000, high: 0) : .ratePerYear) : .unit
                 guard let x = log.number(value, range) else { rowOK = false; continue }
                 matrix[i][j] = x
                 if i == j { diagonalGiven = true }
@@ -535,14 +587,15 @@ struct ArmReader {
     }
 
     private func readAgeMultipliers(_ tree: Tree) -> [AgeMultiplier]? {
-        guard let items = log.list(tree, what: "a list of {fromYears, escalationMultiplier, stepDownMultiplier}") else { return nil }
+        guard let items = log.list(tree, what: "a list of {fromYears, escalationMultiplier, stepDownMultiplier}"),
+              Self.fewBands(items, tree, log) else { return nil }
         var bands: [AgeMultiplier] = []
         for item in items {
             guard let f = log.fields(item, allowed: ["fromYears", "escalationMultiplier", "stepDownMultiplier"], what: "an age band") else { continue }
-            guard let from = f.required("fromYears", expected: "age in years >= 0").flatMap({ log.number($0, .nonNegative) }) else { continue }
-            let esc = f["escalationMultiplier"].flatMap { log.number($0, .nonNegative) } ?? 1
-            let down = f["stepDownMultiplier"].flatMap { log.number($0, .nonNegative) } ?? 1
-            let months = Int((from * 12).rounded())
+            guard let from = f.required("fromYears", expected: "age in years >= 0").flatMap({ log.number($0, .ageYears) }) else { continue }
+            let esc = f["escalationMultiplier"].flatMap { log.number($0, .multiplier) } ?? 1
+            let down = f["stepDownMultiplier"].flatMap { log.number($0, .multiplier) } ?? 1
+            let months = Self.months(from)
             if let last = bands.last, months <= last.fromMonths {
                 log.add(item, found: "fromYears \(from)", expected: "bands in increasing order of fromYears")
             }
@@ -555,12 +608,13 @@ struct ArmReader {
     }
 
     private func readDurationBands(_ tree: Tree) -> [DurationMultiplier]? {
-        guard let items = log.list(tree, what: "a list of {fromMonths, leaveMultiplier}") else { return nil }
+        guard let items = log.list(tree, what: "a list of {fromMonths, leaveMultiplier}"),
+              Self.fewBands(items, tree, log) else { return nil }
         var bands: [DurationMultiplier] = []
         for item in items {
             guard let f = log.fields(item, allowed: ["fromMonths", "leaveMultiplier"], what: "a duration band"),
-                  let from = f.required("fromMonths", expected: "months in the level, >= 0").flatMap({ log.integer($0) }),
-                  let m = f.required("leaveMultiplier", expected: "a multiplier >= 0 on the chance of leaving").flatMap({ log.number($0, .nonNegative) })
+                  let from = f.required("fromMonths", expected: "months in the level, >= 0").flatMap({ log.integer($0, maximum: 1200) }),
+                  let m = f.required("leaveMultiplier", expected: "a multiplier >= 0 on the chance of leaving").flatMap({ log.number($0, .multiplier) })
             else { continue }
             if let last = bands.last, from <= last.fromMonths {
                 log.add(item, found: "fromMonths \(from)", expected: "bands in increasing order of fromMonths")
@@ -576,10 +630,12 @@ struct ArmReader {
     private func readTrajectory(_ tree: Tree, _ range: NumberRange, what: String) -> Trajectory? {
         if case .scalar = tree.value { return log.number(tree, range).map { Trajectory(constant: $0) } }
         guard let items = log.list(tree, what: "a number, or a list of {timeYears, value} points (\(what))") else { return nil }
+        // The value is looked up by a scan of the points at every step.
+        if items.count > 1000 { log.add(tree, found: "\(items.count) points", expected: "at most 1000 points"); return nil }
         var points: [(timeYears: Double, value: Double)] = []
         for item in items {
             guard let f = log.fields(item, allowed: ["timeYears", "value"], what: "a trajectory point"),
-                  let t = f.required("timeYears", expected: "time in years >= 0").flatMap({ log.number($0, .nonNegative) }),
+                  let t = f.required("timeYears", expected: "time in years >= 0").flatMap({ log.number($0, .years) }),
                   let v = f.required("value", expected: "a number \(range.phrase)").flatMap({ log.number($0, range) }) else { continue }
             if let last = points.last, t < last.timeYears {
                 log.add(item, found: "timeYears \(t) after \(last.timeYears)", expected: "points in non-decreasing order of timeYears")
@@ -598,8 +654,8 @@ struct ArmReader {
         let a = f.required("escalationEffect", expected: "a in [0, 1]: red probabilities are multiplied by (1 − a·s)")
             .flatMap { log.number($0, .unit) }
         let b = f.required("stepDownEffect", expected: "b >= 0: green probabilities are multiplied by (1 + b·s)")
-            .flatMap { log.number($0, .nonNegative) }
-        let tau = f["timeToEffectYears"].flatMap { log.number($0, .nonNegative) } ?? 1
+            .flatMap { log.number($0, .multiplier) }
+        let tau = f["timeToEffectYears"].flatMap { log.number($0, .years) } ?? 1
         var effect: any PracticeEffectFunction = SaturatingEffect()
         if let v = f["effectFunction"] {
             effect = log.choice(v, PracticeEffects.named.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }) ?? effect
@@ -629,7 +685,7 @@ struct ArmReader {
     private func checkStayProbabilities(_ arm: ArmModel, practiceTree: Tree) {
         var worstCase = arm
         if let r = arm.reinvestment, r.fraction > 0 { worstCase.practices[r.practice].intensity = Trajectory(constant: 1) }
-        let schedule = PracticeSchedule(arm: worstCase)
+        let schedule = worstCase.practices.isEmpty ? nil : PracticeSchedule(arm: worstCase)
         let limits = StayCheck.firstViolations(arm: arm, schedule: schedule)
         for v in limits {
             log.add(practiceTree, found: v.description,

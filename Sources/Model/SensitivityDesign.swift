@@ -42,14 +42,14 @@ public struct SensitivityDesign: Sendable {
         var scenarioPath = ""
         if let t = f.required("scenario", expected: "the scenario file, relative to this file"), let s = log.string(t) {
             let folder = PathText.folder(of: file)
-            scenarioPath = s.hasPrefix("/") || folder.isEmpty ? s : (folder as NSString).appendingPathComponent(s)
+            scenarioPath = s.hasPrefix("/") || folder.isEmpty ? s : PathText.join(folder, s)
         }
         var seed: UInt64 = 1
         if let t = f["seed"] { seed = log.seed(t) ?? seed }
-        let replications = f["replications"].flatMap { log.integer($0, minimum: 1) } ?? 100
+        let replications = f["replications"].flatMap { log.integer($0, minimum: 1, maximum: Int(UInt32.max)) } ?? 100
         var wtp = [20_000.0, 30_000]
         if let t = f["willingnessToPay"], let items = log.list(t, what: "a list of amounts in £ per QoL-year") {
-            wtp = items.compactMap { log.number($0, .nonNegative) }
+            wtp = items.compactMap { log.number($0, .money) }
         }
 
         var points = [Point(analysis: "base", name: "", index: 0, bound: "", values: [])]
@@ -63,14 +63,14 @@ public struct SensitivityDesign: Sendable {
         func valueList(_ f: Fields, _ owner: Tree) -> [Double]? {
             if let t = f["values"] {
                 guard let items = log.list(t, what: "a list of numbers") else { return nil }
-                let v = items.compactMap { log.number($0) }
+                let v = items.compactMap { log.number($0, .parameterValue) }
                 if v.count != items.count { return nil }
                 if v.isEmpty { log.add(t, expected: "at least one value") }
                 return v
             }
-            guard let from = f.required("from", expected: "values: [...], or from, to and count").flatMap({ log.number($0) }),
-                  let to = f.required("to", expected: "the last value").flatMap({ log.number($0) }),
-                  let count = f.required("count", expected: "the number of evenly spaced values, >= 2").flatMap({ log.integer($0, minimum: 2) })
+            guard let from = f.required("from", expected: "values: [...], or from, to and count").flatMap({ log.number($0, .parameterValue) }),
+                  let to = f.required("to", expected: "the last value").flatMap({ log.number($0, .parameterValue) }),
+                  let count = f.required("count", expected: "the number of evenly spaced values, >= 2").flatMap({ log.integer($0, minimum: 2, maximum: 400) })
             else { return nil }
             // Rounded to 12 significant digits, so 0.2 + 0.4·1 prints as 0.6, not 0.6000000000000001.
             return (0..<count).map { k in
@@ -82,17 +82,17 @@ public struct SensitivityDesign: Sendable {
         }
 
         if let t = f["oneWay"], let entries = log.namedEntries(t, what: "a mapping from labels to {path, low, high}") {
-            for (name, e) in entries {
+            for (name, e) in entries where log.checkName(name, at: e, what: "entry") {
                 guard let ef = log.fields(e, allowed: ["path", "low", "high"], what: "a one-way entry"),
                       let path = pathOf(ef["path"], e),
-                      let low = ef.required("low", expected: "the low value").flatMap({ log.number($0) }),
-                      let high = ef.required("high", expected: "the high value").flatMap({ log.number($0) }) else { continue }
+                      let low = ef.required("low", expected: "the low value").flatMap({ log.number($0, .parameterValue) }),
+                      let high = ef.required("high", expected: "the high value").flatMap({ log.number($0, .parameterValue) }) else { continue }
                 points.append(Point(analysis: "oneWay", name: name, index: 0, bound: "low", values: [(path, low)]))
                 points.append(Point(analysis: "oneWay", name: name, index: 1, bound: "high", values: [(path, high)]))
             }
         }
         if let t = f["twoWay"], let entries = log.namedEntries(t, what: "a mapping from labels to {x, y}") {
-            for (name, e) in entries {
+            for (name, e) in entries where log.checkName(name, at: e, what: "entry") {
                 guard let ef = log.fields(e, allowed: ["x", "y"], what: "a two-way grid"),
                       let xt = ef.required("x", expected: "{path, values} (or from, to, count)"),
                       let yt = ef.required("y", expected: "{path, values} (or from, to, count)"),
@@ -100,7 +100,10 @@ public struct SensitivityDesign: Sendable {
                       let yf = log.fields(yt, allowed: ["path", "values", "from", "to", "count"], what: "an axis"),
                       let xp = pathOf(xf["path"], xt), let yp = pathOf(yf["path"], yt),
                       let xs = valueList(xf, xt), let ys = valueList(yf, yt) else { continue }
-                if xs.count * ys.count > 400 { log.add(e, found: "a \(xs.count) × \(ys.count) grid", expected: "at most 400 points") }
+                if xs.count > 400 || ys.count > 400 || xs.count * ys.count > 400 {
+                    log.add(e, found: "a \(xs.count) × \(ys.count) grid", expected: "at most 400 points")
+                    continue
+                }
                 var i = 0
                 for x in xs { for y in ys {
                     points.append(Point(analysis: "twoWay", name: name, index: i, bound: "", values: [(xp, x), (yp, y)]))
@@ -109,14 +112,17 @@ public struct SensitivityDesign: Sendable {
             }
         }
         if let t = f["sweeps"], let entries = log.namedEntries(t, what: "a mapping from labels to {path, values}") {
-            for (name, e) in entries {
+            for (name, e) in entries where log.checkName(name, at: e, what: "entry") {
                 guard let ef = log.fields(e, allowed: ["path", "values", "from", "to", "count"], what: "a sweep"),
                       let path = pathOf(ef["path"], e), let xs = valueList(ef, e) else { continue }
-                if xs.count > 400 { log.add(e, found: "\(xs.count) values", expected: "at most 400") }
+                if xs.count > 400 { log.add(e, found: "\(xs.count) values", expected: "at most 400"); continue }
                 for (i, x) in xs.sorted().enumerated() {
                     points.append(Point(analysis: "sweep", name: name, index: i, bound: "", values: [(path, x)]))
                 }
             }
+        }
+        if points.count > 2001 {
+            log.add(root, found: "\(points.count - 1) points", expected: "at most 2000 points in one experiment (each is a whole run)")
         }
         if points.count == 1 && log.issues.isEmpty {
             log.add(root, found: "no oneWay, twoWay or sweeps entries", expected: "at least one analysis")

@@ -42,18 +42,34 @@ public enum StayCheck {
         }
     }
 
-    /// The first violating step of each level, if any.
-    public static func firstViolations(arm: ArmModel, schedule: PracticeSchedule) -> [Violation] {
+    /// The age bands no other band beats in both multipliers: the leave
+    /// probability grows with each, so only these can give its largest value.
+    static func paretoFront(_ bands: [AgeMultiplier]) -> [AgeMultiplier] {
+        let sorted = bands.sorted {
+            ($0.escalationMultiplier, $0.stepDownMultiplier) > ($1.escalationMultiplier, $1.stepDownMultiplier)
+        }
+        var front: [AgeMultiplier] = []
+        for band in sorted where front.last.map({ band.stepDownMultiplier > $0.stepDownMultiplier }) ?? true {
+            front.append(band)
+        }
+        return front
+    }
+
+    /// The first violating step of each level, if any. A nil `schedule`
+    /// means no practice variables: every practice multiplier is 1, and no
+    /// table of steps × entry steps is built.
+    public static func firstViolations(arm: ArmModel, schedule: PracticeSchedule?) -> [Violation] {
         let sums = directionSums(arm.transitionPerStep)
         let hasEntries = arm.birthsPerYear.contains { $0 > 0 } || arm.immigrationPerYear.contains { $0 > 0 }
+        let bands = paretoFront(arm.ageMultipliers)
         var found: [Violation] = []
         for (i, level) in arm.levels.enumerated() where !level.absorbing {
             let leaveMax = arm.durationMultipliers[i].map(\.leaveMultiplier).max() ?? 1
             stepLoop: for t in stride(from: 1, through: arm.steps, by: 1) {
-                for mask in 0..<schedule.masks {
-                    for e in 0..<(hasEntries ? t : 1) {
-                        let m = schedule.multipliers(step: t, mask: mask, entryStep: e)
-                        for band in arm.ageMultipliers {
+                for mask in 0..<(schedule?.masks ?? 1) {
+                    for e in 0..<(hasEntries && schedule != nil ? t : 1) {
+                        let m = schedule?.multipliers(step: t, mask: mask, entryStep: e) ?? (red: 1.0, green: 1.0)
+                        for band in bands {
                             let esc = m.red * band.escalationMultiplier * leaveMax
                             let down = m.green * band.stepDownMultiplier * leaveMax
                             let leave = sums[i].red * esc + sums[i].green * down

@@ -1,3 +1,4 @@
+import Foundation
 import Yams
 
 /// A YAML document as plain values that remember where they came from.
@@ -25,16 +26,83 @@ public struct Tree: Sendable {
         self.line = line
     }
 
+    /// Largest file a scenario, a fragment, a draws table or an experiment file may be.
+    public static let maximumFileBytes = 16 << 20
+    /// Largest number of values a YAML document may hold once its aliases are expanded.
+    public static let maximumNodes = 1_000_000
+
+    /// Why a file cannot be read, as a message's "found" says it.
+    public struct FileProblem: Error, Sendable {
+        public var found: String
+        public init(found: String) { self.found = found }
+    }
+
+    /// The text of a regular UTF-8 file of at most `maximumFileBytes`.
+    /// Devices, FIFOs, folders and `/proc` files are refused before any read.
+    public static func readRegularFile(_ path: String) -> Result<String, FileProblem> {
+        // stat follows symbolic links: a link to a regular file is fine, a link to a device is not.
+        var info = stat()
+        guard stat(path, &info) == 0 else {
+            return .failure(FileProblem(found: "a file that does not exist or cannot be opened"))
+        }
+        let kind = info.st_mode & S_IFMT
+        guard kind == S_IFREG else {
+            let what: String
+            switch kind {
+            case S_IFDIR: what = "a folder"
+            case S_IFCHR, S_IFBLK: what = "a device"
+            case S_IFIFO: what = "a pipe"
+            case S_IFSOCK: what = "a socket"
+            default: what = "a special file"
+            }
+            return .failure(FileProblem(found: "\(what), not a regular file"))
+        }
+        // /proc and /sys files say they are regular; their text is the system's, not the user's data.
+        let canonical = realpath(path, nil).map { pointer in
+            defer { free(pointer) }
+            return String(cString: pointer)
+        } ?? path
+        guard !(canonical.hasPrefix("/proc/") || canonical.hasPrefix("/sys/")) else {
+            return .failure(FileProblem(found: "a file of the kernel (/proc or /sys), not a regular file"))
+        }
+        let size = Int64(info.st_size)
+        guard size <= Int64(maximumFileBytes) else {
+            return .failure(FileProblem(found: "a file of \(size) bytes, above the limit of \(maximumFileBytes) bytes (16 MiB)"))
+        }
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            return .failure(FileProblem(found: "a file that cannot be opened"))
+        }
+        defer { try? handle.close() }
+        let data: Data
+        do { data = try handle.read(upToCount: maximumFileBytes + 1) ?? Data() } catch {
+            return .failure(FileProblem(found: "a file that cannot be read"))
+        }
+        guard data.count <= maximumFileBytes else {
+            return .failure(FileProblem(found: "a file above the limit of \(maximumFileBytes) bytes (16 MiB)"))
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            return .failure(FileProblem(found: "a file that is not UTF-8 text"))
+        }
+        return .success(text)
+    }
+
     /// The text of a YAML file, or the error a user sees when it cannot be read.
     static func readText(path: String, what: String) throws(ScenarioError) -> String {
-        do { return try String(contentsOfFile: path, encoding: .utf8) } catch {
+        switch readRegularFile(path) {
+        case .success(let text): return text
+        case .failure(let problem):
             throw ScenarioError(file: path, issues: [ValidationIssue(file: path, line: nil, path: "",
-                found: "a file that cannot be read (\(error.localizedDescription))", expected: "a readable UTF-8 \(what)")])
+                found: problem.found, expected: "a readable UTF-8 \(what) of at most 16 MiB")])
         }
     }
 
     /// Parse YAML text. Errors carry the file name and the parser's line.
     public static func parse(yaml: String, file: String) throws(ScenarioError) -> Tree {
+        guard yaml.utf8.count <= maximumFileBytes else {
+            throw ScenarioError(file: file, issues: [ValidationIssue(
+                file: file, line: nil, path: "", found: "a document of \(yaml.utf8.count) bytes",
+                expected: "a document of at most \(maximumFileBytes) bytes (16 MiB)")])
+        }
         let node: Node?
         do {
             node = try Yams.compose(yaml: yaml)
@@ -45,35 +113,74 @@ public struct Tree: Sendable {
                 expected: "a YAML mapping (see docs/scenario-format.md)")])
         } catch {
             throw ScenarioError(file: file, issues: [ValidationIssue(
-                file: file, line: nil, path: "", found: "unreadable YAML (\(error))",
+                file: file, line: nil, path: "", found: "unreadable YAML",
                 expected: "a YAML mapping")])
         }
         guard let node else {
             throw ScenarioError(file: file, issues: [ValidationIssue(
                 file: file, line: nil, path: "", found: "an empty document", expected: "a YAML mapping")])
         }
-        return Tree(node: node, path: "")
+        let builder = Builder(file: file)
+        let tree = builder.tree(node, path: "")
+        if !builder.issues.isEmpty { throw ScenarioError(file: file, issues: builder.issues) }
+        return tree
     }
 
-    init(node: Node, path: String) {
-        self.path = path
-        self.line = node.mark.map { $0.line }
-        switch node {
-        case .scalar(let s):
-            let isNull = s.style == .plain && ["", "~", "null", "Null", "NULL"].contains(s.string)
-            value = isNull ? .null : .scalar(s.string)
-        case .mapping(let m):
-            value = .mapping(m.map { pair in
-                let key = pair.key.scalar?.string ?? "\(pair.key)"
-                var child = Tree(node: pair.value, path: Tree.join(path, key))
-                // Report a field at its key's line (a block mapping's own mark is its first entry's line).
-                if let keyLine = pair.key.mark?.line { child.line = keyLine }
-                return (key: key, value: child)
-            })
-        case .sequence(let s):
-            value = .sequence(s.enumerated().map { i, n in Tree(node: n, path: "\(path)[\(i)]") })
-        case .alias:
-            value = .null
+    /// Builds a tree from Yams's nodes, counting values as aliases expand
+    /// (an alias bomb stops at `maximumNodes`) and refusing a key that
+    /// occurs twice once YAML types are dropped (`1` and `"1"`).
+    private final class Builder {
+        let file: String
+        var nodes = 0
+        var issues: [ValidationIssue] = []
+        var overflowed = false
+
+        init(file: String) { self.file = file }
+
+        func tree(_ node: Node, path: String) -> Tree {
+            nodes += 1
+            let line = node.mark.map { $0.line }
+            if nodes > Tree.maximumNodes {
+                if !overflowed {
+                    overflowed = true
+                    issues.append(ValidationIssue(file: file, line: line, path: path,
+                        found: "a document of more than \(Tree.maximumNodes) values once its aliases (*name) are expanded",
+                        expected: "at most \(Tree.maximumNodes) values: fewer aliases, or aliases of smaller values"))
+                }
+                return Tree(value: .null, path: path, line: line)
+            }
+            switch node {
+            case .scalar(let s):
+                let isNull = s.style == .plain && ["", "~", "null", "Null", "NULL"].contains(s.string)
+                return Tree(value: isNull ? .null : .scalar(s.string), path: path, line: line)
+            case .mapping(let m):
+                var seen: Set<String> = []
+                var entries: [(key: String, value: Tree)] = []
+                for pair in m {
+                    if overflowed { break }
+                    let key = pair.key.scalar?.string ?? "(a \(pair.key.mapping != nil ? "mapping" : "list") as a key)"
+                    var child = tree(pair.value, path: Tree.join(path, key))
+                    // Report a field at its key's line (a block mapping's own mark is its first entry's line).
+                    if let keyLine = pair.key.mark?.line { child.line = keyLine }
+                    if !seen.insert(key).inserted {
+                        issues.append(ValidationIssue(file: file, line: child.line, path: child.path,
+                            found: "the key '\(IssueLog.excerpt(key))' a second time in one mapping (YAML types 1 and \"1\" apart, girfec does not)",
+                            expected: "each key once in a mapping"))
+                        continue
+                    }
+                    entries.append((key: key, value: child))
+                }
+                return Tree(value: .mapping(entries), path: path, line: line)
+            case .sequence(let s):
+                var items: [Tree] = []
+                for (i, n) in s.enumerated() {
+                    if overflowed { break }
+                    items.append(tree(n, path: "\(path)[\(i)]"))
+                }
+                return Tree(value: .sequence(items), path: path, line: line)
+            case .alias:
+                return Tree(value: .null, path: path, line: line)
+            }
         }
     }
 
@@ -95,18 +202,20 @@ public struct Tree: Sendable {
         case .scanner(_, let problem, _, _), .parser(_, let problem, _, _), .composer(_, let problem, _, _):
             return problem
         case .duplicatedKeysInMapping(let duplicates, _):
-            return "the key\(duplicates.count == 1 ? "" : "s") \(duplicates.sorted().map { "'\($0)'" }.joined(separator: ", ")) repeated in one mapping"
+            return "the key\(duplicates.count == 1 ? "" : "s") \(duplicates.sorted().prefix(5).map { "'\(IssueLog.excerpt($0))'" }.joined(separator: ", ")) repeated in one mapping"
         default:
-            return "\(error)"
+            return IssueLog.excerpt("\(error)", limit: 200)
         }
     }
 
     /// A short rendering of this value for messages.
     public var shortDescription: String {
         switch value {
-        case .scalar(let s): return "'\(s)'"
+        case .scalar(let s): return "'\(IssueLog.excerpt(s))'"
         case .null: return "nothing (null)"
-        case .mapping(let m): return "a mapping with keys \(m.map(\.key).joined(separator: ", "))"
+        case .mapping(let m):
+            let keys = m.prefix(10).map { IssueLog.excerpt($0.key) }.joined(separator: ", ")
+            return "a mapping with keys \(keys)\(m.count > 10 ? ", … (\(m.count) in all)" : "")"
         case .sequence(let s): return "a list of \(s.count) items"
         }
     }

@@ -6,7 +6,7 @@ struct UncertaintyReader {
     let root: Tree
     let file: String
     let arms: [ArmModel]
-    let drawsText: (String) -> String?
+    let drawsText: (String) -> Result<String, Tree.FileProblem>
 
     static let distributions = ["fixed", "uniform", "normal", "logNormal", "beta", "gamma", "dirichlet"]
     static let parameterKeys = ["path", "distribution", "source", "value", "min", "max", "mean", "sd",
@@ -19,7 +19,7 @@ struct UncertaintyReader {
         guard let f = log.fields(tree, allowed: ["parameters", "draws", "groups"], what: "uncertainty settings") else { return nil }
         var parameters: [UncertainParameter] = []
         if let pt = f["parameters"], let entries = log.namedEntries(pt, what: "a mapping from parameter names to their distributions") {
-            for (name, value) in entries {
+            for (name, value) in entries where log.checkName(name, at: value, what: "parameter") {
                 if let p = readParameter(name: name, value) { parameters.append(p) }
             }
         }
@@ -27,7 +27,7 @@ struct UncertaintyReader {
         if let dt = f["draws"], let name = log.string(dt) {
             table = readDraws(name, at: dt)
         }
-        if parameters.isEmpty && table == nil {
+        if parameters.isEmpty && table == nil && f["draws"] == nil {
             log.add(tree, expected: "at least one parameter under uncertainty.parameters, or a draws file under uncertainty.draws")
         }
 
@@ -54,7 +54,7 @@ struct UncertaintyReader {
         var groups: [(name: String, parameters: [String])] = []
         if let gt = f["groups"], let entries = log.namedEntries(gt, what: "a mapping from group names to lists of parameter names") {
             let known = parameters.map(\.name) + (table?.columns ?? [])
-            for (name, value) in entries {
+            for (name, value) in entries where log.checkName(name, at: value, what: "group") {
                 guard let items = log.list(value, what: "a list of parameter names (or draws-file columns)") else { continue }
                 var members: [String] = []
                 for item in items {
@@ -134,8 +134,8 @@ struct UncertaintyReader {
                     expected: "the path of a single number (a transition row takes distribution: dirichlet)")
             return nil
         }
-        func number(_ key: String, _ range: NumberRange = .any) -> Double? { f[key].flatMap { log.number($0, range) } }
-        func need(_ key: String, _ what: String, _ range: NumberRange = .any) -> Double? {
+        func number(_ key: String, _ range: NumberRange = .parameterValue) -> Double? { f[key].flatMap { log.number($0, range) } }
+        func need(_ key: String, _ what: String, _ range: NumberRange = .parameterValue) -> Double? {
             f.required(key, expected: what).flatMap { log.number($0, range) }
         }
         let mean = number("mean") ?? fileValue
@@ -150,7 +150,7 @@ struct UncertaintyReader {
                 }
             }
         case "normal":
-            if let sd = need("sd", "the standard deviation, > 0", .positive) {
+            if let sd = need("sd", "the standard deviation, > 0", .spread) {
                 let lo = number("min"), hi = number("max")
                 if let lo, let hi, hi <= lo { log.add(tree, found: "min \(lo) and max \(hi)", expected: "max above min") }
                 else if let lo, mean < lo - 10 * sd { log.add(tree, found: "mean \(mean), min \(lo), sd \(sd)", expected: "a truncation that keeps most of the distribution") }
@@ -159,10 +159,10 @@ struct UncertaintyReader {
             }
         case "logNormal":
             if f["meanLog"] != nil || f["sdLog"] != nil {
-                if let m = need("meanLog", "μ, the mean of the logarithm"), let s = need("sdLog", "σ > 0, the sd of the logarithm", .positive) {
+                if let m = need("meanLog", "μ, the mean of the logarithm", NumberRange(low: -50, high: 50)), let s = need("sdLog", "σ > 0, the sd of the logarithm", NumberRange(low: 0, high: 10, lowOpen: true)) {
                     distribution = .logNormal(meanLog: m, sdLog: s)
                 }
-            } else if let s = need("sd", "the standard deviation, > 0 (or meanLog and sdLog)", .positive) {
+            } else if let s = need("sd", "the standard deviation, > 0 (or meanLog and sdLog)", .spread) {
                 if mean > 0 {
                     let v = log1p(s * s / (mean * mean))
                     distribution = .logNormal(meanLog: Foundation.log(mean) - v / 2, sdLog: v.squareRoot())
@@ -170,8 +170,8 @@ struct UncertaintyReader {
             }
         case "beta":
             if f["alpha"] != nil || f["beta"] != nil {
-                if let a = need("alpha", "α > 0", .positive), let b = need("beta", "β > 0", .positive) { distribution = .beta(alpha: a, beta: b) }
-            } else if let s = need("sd", "the standard deviation, > 0 (or alpha and beta)", .positive) {
+                if let a = need("alpha", "α > 0", .shape), let b = need("beta", "β > 0", .shape) { distribution = .beta(alpha: a, beta: b) }
+            } else if let s = need("sd", "the standard deviation, > 0 (or alpha and beta)", .spread) {
                 let c = mean * (1 - mean) / (s * s) - 1
                 if mean > 0, mean < 1, c > 0 { distribution = .beta(alpha: mean * c, beta: (1 - mean) * c) } else {
                     log.add(tree, found: "mean \(mean) and sd \(s)",
@@ -180,8 +180,8 @@ struct UncertaintyReader {
             }
         case "gamma":
             if f["shape"] != nil || f["scale"] != nil {
-                if let k = need("shape", "k > 0", .positive), let theta = need("scale", "θ > 0", .positive) { distribution = .gamma(shape: k, scale: theta) }
-            } else if let s = need("sd", "the standard deviation, > 0 (or shape and scale)", .positive) {
+                if let k = need("shape", "k > 0", .shape), let theta = need("scale", "θ > 0", .spread) { distribution = .gamma(shape: k, scale: theta) }
+            } else if let s = need("sd", "the standard deviation, > 0 (or shape and scale)", .spread) {
                 if mean > 0 { distribution = .gamma(shape: mean * mean / (s * s), scale: s * s / mean) } else {
                     log.add(tree, found: "mean \(mean)", expected: "a mean > 0 for a gamma distribution")
                 }
@@ -244,12 +244,12 @@ struct UncertaintyReader {
         }
         var alpha: [Double]
         if f["counts"] != nil {
-            guard let counts = levelMapping("counts", .nonNegative) else { return nil }
-            let prior = f["prior"].flatMap { log.number($0, .nonNegative) } ?? 0
+            guard let counts = levelMapping("counts", NumberRange(low: 0, high: 1e9)) else { return nil }
+            let prior = f["prior"].flatMap { log.number($0, NumberRange(low: 0, high: 1e9)) } ?? 0
             alpha = counts.map { $0 + prior }
         } else {
             guard let n = f.required("effectiveSampleSize", expected: "n > 0: α = n·p for the mean row p (or give counts)")
-                .flatMap({ log.number($0, .positive) }) else { return nil }
+                .flatMap({ log.number($0, .shape) }) else { return nil }
             var p = fileRow
             if f["mean"] != nil {
                 guard let m = levelMapping("mean", .unit) else { return nil }
@@ -283,11 +283,15 @@ struct UncertaintyReader {
     /// `draw` columns, as in parameters.csv), one row per draw. With a
     /// `draw` column, draw d is the row whose draw is d.
     private func readDraws(_ name: String, at tree: Tree) -> DrawTable? {
-        guard let text = drawsText(name) else {
-            log.add(tree, found: "'\(name)', a file that cannot be read", expected: "a readable CSV of draws, relative to the scenario file")
+        let text: String
+        switch drawsText(name) {
+        case .success(let t): text = t
+        case .failure(let problem):
+            log.add(tree, found: "'\(IssueLog.excerpt(name, limit: 200))', \(problem.found)",
+                    expected: "a readable CSV of draws of at most 16 MiB, by a path relative to the scenario's folder")
             return nil
         }
-        let where_ = "draws file \(name)"
+        let where_ = "draws file \(IssueLog.excerpt(name, limit: 200))"
         let lines = text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).map(String.init)
             .enumerated().filter { !$0.element.trimmingCharacters(in: .whitespaces).isEmpty }
         guard let header = lines.first else {
@@ -323,14 +327,14 @@ struct UncertaintyReader {
             var row: [Double] = []
             for (k, i) in valueIndex.enumerated() {
                 if let x = Double(cells[i]), x.isFinite { row.append(x) } else {
-                    if bad < 10 { log.add(tree, found: "'\(cells[i])' on line \(lineIndex + 1), column '\(columns[k])' of \(where_)", expected: "a finite number") }
+                    if bad < 10 { log.add(tree, found: "'\(IssueLog.excerpt(cells[i]))' on line \(lineIndex + 1), column '\(columns[k])' of \(where_)", expected: "a finite number") }
                     bad += 1
                 }
             }
             guard row.count == valueIndex.count else { continue }
             if let d = drawIndex {
                 guard let draw = Int(cells[d]), draw >= 0 else {
-                    if bad < 10 { log.add(tree, found: "draw '\(cells[d])' on line \(lineIndex + 1) of \(where_)", expected: "a draw number >= 0") }
+                    if bad < 10 { log.add(tree, found: "draw '\(IssueLog.excerpt(cells[d]))' on line \(lineIndex + 1) of \(where_)", expected: "a draw number >= 0") }
                     bad += 1; continue
                 }
                 if let seen = byDraw[draw], seen != row {

@@ -135,7 +135,7 @@ public enum RunFolder {
             "parameterUncertainty": uncertaintyManifest(state: state, scenario: scenario),
             "precisionTarget": context.precision.map { $0 as Any } ?? NSNull(),
         ]
-        let data = (try? JSONSerialization.data(withJSONObject: manifest, options: [.prettyPrinted, .sortedKeys])) ?? Data()
+        let data = (try? JSONSerialization.data(withJSONObject: manifest, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])) ?? Data()
         return Array(data) + [10]
     }
 }

@@ -49,6 +49,11 @@ public enum AggregateModel {
     }
 
     struct Runner {
+        /// An expected count as a whole number; counts beyond Int's range (never from a validated scenario) saturate.
+        static func whole(_ x: Double) -> Int {
+            Int(exactly: x.rounded()) ?? (x > 0 ? Int.max : 0)
+        }
+
         let arm: ArmModel
         let options: AggregateOptions
         let n: Int
@@ -110,6 +115,9 @@ public enum AggregateModel {
                 let substeps = arm.stepYears / dt
                 guard dt > 0, abs(substeps - substeps.rounded()) < 1e-9 else {
                     throw AggregateError("--dt \(dt) years must be positive and divide the step of \(arm.stepYears) years into a whole number of parts")
+                }
+                guard substeps <= 1_000_000 else {
+                    throw AggregateError("--dt \(dt) years divides the step of \(arm.stepYears) years into \(substeps) parts; expected at most 1000000")
                 }
                 approximations.append("sd mode: transitions in continuous time with Q = log(P)/dt, \(options.method.rawValue) with DT = \(dt) years; entries, ageing and exits at step ends")
             } else {
@@ -358,7 +366,7 @@ public enum AggregateModel {
             }
             let totals = Rewards.fill(record: &record, layout: layout, arm: arm, stocks: stocksPath, reached: reachedPath,
                                       preventionMoneyPerYear: loop != nil ? money : nil,
-                                      childrenEver: Int(childrenEver.rounded()), childSteps: Int(childSteps.rounded()))
+                                      childrenEver: Self.whole(childrenEver), childSteps: Self.whole(childSteps))
             return AggregateResult(record: record, totals: totals, approximations: approximations)
         }
 
@@ -372,7 +380,7 @@ public enum AggregateModel {
                 rate[i][i] = -out
             }
             let h = options.dtYears ?? arm.stepYears
-            let substeps = Int((arm.stepYears / h).rounded())
+            let substeps = Int(exactly: (arm.stepYears / h).rounded()) ?? 1  // at most 10^6, checked in init
             func derivative(_ y: [Double]) -> [Double] {
                 var d = [Double](repeating: 0, count: n)
                 for i in 0..<n where y[i] != 0 { for j in 0..<n { d[j] += y[i] * rate[i][j] } }

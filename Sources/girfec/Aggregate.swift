@@ -62,6 +62,8 @@ struct Aggregate: ParsableCommand, InterruptibleCommand {
     @Option(help: "sd mode: euler or rk4.")
     var method: String = IntegrationMethod.euler.rawValue
 
+    @OptionGroup var resources: ResourceLimit
+
     @Option(help: "meanField or stocks.")
     var exposure: String = ExposureTracking.meanField.rawValue
 
@@ -71,6 +73,7 @@ struct Aggregate: ParsableCommand, InterruptibleCommand {
     func run() throws {
         let options = try AggregateFlags.options(mode: mode, dtYears: dtYears, method: method, exposure: exposure)
         let (model, text) = try loadScenarioOrExit(scenario)
+        try resources.check(model, file: scenario, agents: false)
         // aggregate.csv: one row per arm, step and record slot, about 100 bytes each; the scenario text; the manifest.
         let slots = RecordLayout(levelCount: model.levels.count, steps: 0).slotCount
         let rows: Double = Double(model.arms.count) * Double(model.arms[0].steps + 1) * Double(slots)
@@ -94,7 +97,7 @@ struct Aggregate: ParsableCommand, InterruptibleCommand {
             "wallSeconds": seconds,
             "files": ["aggregate.csv", "manifest.json", "scenario.yaml"],
         ]
-        let json = (try? JSONSerialization.data(withJSONObject: manifest, options: [.prettyPrinted, .sortedKeys])) ?? Data()
+        let json = (try? JSONSerialization.data(withJSONObject: manifest, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])) ?? Data()
         try writeFolderOrExit(target, command: "aggregate") {
             [("aggregate.csv", Array(Comparison.aggregateCSV(model, aggregates).utf8)),
              ("manifest.json", Array(json) + [10]), ("scenario.yaml", Array(text.utf8))]

@@ -79,7 +79,7 @@ struct CalibrateCommand: ParsableCommand, InterruptibleCommand {
             "notes": notes, "startedAt": ISO8601DateFormatter().string(from: started),
             "wallSeconds": Date().timeIntervalSince(started), "files": files.map(\.name) + ["manifest.json"],
         ]
-        let json = (try? JSONSerialization.data(withJSONObject: manifest, options: [.prettyPrinted, .sortedKeys])) ?? Data()
+        let json = (try? JSONSerialization.data(withJSONObject: manifest, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])) ?? Data()
         files.append(("manifest.json", Array(json) + [10]))
         try writeFolderOrExit(target, command: "calibrate") { files }
         if !quiet {

@@ -38,7 +38,7 @@ struct Merge: ParsableCommand, InterruptibleCommand {
         var problems: [String] = []
         for folder in folders {
             try Interrupt.checkpoint("merge")
-            let path = (folder as NSString).appendingPathComponent("state.bin")
+            let path = PathText.join(folder, "state.bin")
             guard let data = FileManager.default.contents(atPath: path) else {
                 problems.append("\(path): cannot be read; expected the state.bin of a `girfec run` folder")
                 continue

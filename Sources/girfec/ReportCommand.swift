@@ -19,7 +19,7 @@ struct ReportCommand: ParsableCommand {
     var folder: String
 
     func run() throws {
-        let path = (folder as NSString).appendingPathComponent("state.bin")
+        let path = PathText.join(folder, "state.bin")
         guard let data = FileManager.default.contents(atPath: path) else {
             printError("girfec report: \(path) cannot be read; expected a folder written by `girfec run` or `girfec merge`.")
             throw ExitCode(invalidInputStatus)
@@ -36,14 +36,14 @@ struct ReportCommand: ParsableCommand {
             printError("girfec report: the scenario stored in \(path) does not validate with this version: \(error)")
             throw ExitCode(invalidInputStatus)
         }
-        let figureFolder = (folder as NSString).appendingPathComponent("figures")
+        let figureFolder = PathText.join(folder, "figures")
         let figures = ((try? FileManager.default.contentsOfDirectory(atPath: figureFolder)) ?? [])
             .filter { $0.hasSuffix(".png") }.sorted().map { "figures/\($0)" }
-        let manifestPath = (folder as NSString).appendingPathComponent("manifest.json")
+        let manifestPath = PathText.join(folder, "manifest.json")
         let commit = FileManager.default.contents(atPath: manifestPath)
             .flatMap { try? JSONSerialization.jsonObject(with: $0) as? [String: Any] }?["gitCommit"] as? String
         for (name, text) in Report.files(state: state, scenario: scenario, folder: folder, figures: figures, runCommit: commit) {
-            let target = (folder as NSString).appendingPathComponent(name)
+            let target = PathText.join(folder, name)
             do { try text.write(toFile: target, atomically: true, encoding: .utf8) } catch {
                 printError("girfec report: cannot write \(target): \(error.localizedDescription)")
                 throw ExitCode(1)

@@ -63,6 +63,8 @@ struct Run: ParsableCommand, InterruptibleCommand {
     @Flag(help: "No progress bar and no summary.")
     var quiet = false
 
+    @OptionGroup var resources: ResourceLimit
+
     @OptionGroup(title: "The aggregate model beside the agents (aggregate.csv, comparison.csv, summary.json)")
     var aggregate: AggregateFlags
 
@@ -116,6 +118,7 @@ struct Run: ParsableCommand, InterruptibleCommand {
     func run() throws {
         let started = Date()
         let (model, text) = try loadScenarioOrExit(scenario)
+        try resources.check(model, file: scenario, threads: threads)
         let shard = Shard(shard)!
         var plan = RunPlan(scenario: model, seed: seed, replications: replications, shard: shard, threads: threads,
                            commonRandomNumbers: !independentStreams)

@@ -23,6 +23,8 @@ struct Sensitivity: ParsableCommand, InterruptibleCommand {
     @Option(help: "Replications per point; overrides the experiment file's.")
     var replications: Int?
 
+    @OptionGroup var resources: ResourceLimit
+
     @Option(help: "Worker threads; the default is the number of cores.")
     var threads: Int = ProcessInfo.processInfo.activeProcessorCount
 
@@ -46,6 +48,7 @@ struct Sensitivity: ParsableCommand, InterruptibleCommand {
         }
         if let replications { design.replications = replications }
         let (scenario, scenarioText) = try loadScenarioOrExit(design.scenarioPath)
+        try resources.check(scenario, file: design.scenarioPath, threads: threads)
         let scenarios: [Scenario]
         do { scenarios = try design.scenarios(scenario) } catch {
             printError(error.description + "\nNothing was run or written.")
@@ -100,7 +103,7 @@ struct Sensitivity: ParsableCommand, InterruptibleCommand {
             "generator": RunFolder.generator,
             "files": ["sensitivity.csv", "manifest.json", "experiment.yaml", "scenario.yaml"],
         ]
-        let json = (try? JSONSerialization.data(withJSONObject: manifest, options: [.prettyPrinted, .sortedKeys])) ?? Data()
+        let json = (try? JSONSerialization.data(withJSONObject: manifest, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])) ?? Data()
         try writeFolderOrExit(target, command: "sensitivity") {
             [("sensitivity.csv", Array(csv.utf8)), ("manifest.json", Array(json) + [10]),
              ("experiment.yaml", Array(experimentText.utf8)), ("scenario.yaml", Array(scenarioText.utf8))]

@@ -8,9 +8,12 @@ struct Validate: ParsableCommand {
     @Argument(help: "The scenario file (YAML).")
     var scenario: String
 
+    @OptionGroup var resources: ResourceLimit
+
     func run() throws {
-        do {
+        do throws(ScenarioError) {
             let s = try ScenarioDecoder.load(path: scenario)
+            if let problem = resources.problem(s, file: scenario) { throw problem }
             print(Summary.describe(s, file: scenario))
         } catch {
             printError(error.description)
@@ -27,7 +30,8 @@ enum Summary {
                      "  levels: \(s.levels.joined(separator: ", "))",
                      "  areas: \(a.areas.joined(separator: ", "))",
                      "  time: \(a.steps) steps of \(a.stepMonths) month\(a.stepMonths == 1 ? "" : "s") (\(a.horizonYears) years)",
-                     "  initial children: \(a.initialCounts.flatMap { $0 }.reduce(0, +))"]
+                     "  initial children: \(a.initialCounts.flatMap { $0 }.reduce(0, +))",
+                     "  resources: \(ResourceEstimate(scenario: s).summary)"]
         for arm in s.arms {
             let practices = arm.practices.map(\.name)
             lines.append("  arm \(arm.name): transitions \(arm.transitionConversion); practice: \(practices.isEmpty ? "none" : practices.joined(separator: ", ")); reward timing \(arm.rewardTiming.rawValue)")

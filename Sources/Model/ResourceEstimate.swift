@@ -1,0 +1,130 @@
+import Foundation
+
+/// Memory and work a run of a validated scenario needs, estimated before anything is allocated.
+///
+/// Every term is computed in `Double` from the validated values, so the
+/// estimate itself cannot overflow or allocate. It is an estimate, not a
+/// bound: a term assumes typical sizes where the true size depends on the
+/// draws (the histogram bins of a cell, the children alive at once).
+public struct ResourceEstimate: Sendable {
+    /// One part of the memory a run needs.
+    public struct Term: Sendable {
+        /// What it is, as a message names it.
+        public var name: String
+        public var bytes: Double
+        /// What makes it smaller.
+        public var remedy: String
+    }
+
+    /// The default memory limit: three quarters of physical memory, at most 18 GiB.
+    public static var defaultLimitGiB: Double {
+        let physical = Double(ProcessInfo.processInfo.physicalMemory) / Double(1 << 30)
+        return max(1, min(18, (0.75 * physical).rounded(.down)))
+    }
+
+    /// Children a run may create in one replication of one arm: ids are 32-bit.
+    public static let maximumChildrenEver = 4.0e9
+    /// Estimated bytes of one aggregator cell: exact moments, the quantile
+    /// sketch, and a typical 256 of its at most 1024 bins.
+    static let bytesPerCell = 200.0 + 4 * 256
+    /// Bytes per child in the population columns, with room for growth.
+    static let bytesPerChild = 32.0
+
+    public var terms: [Term]
+    /// Child-steps of one replication, all arms together (agents only).
+    public var childStepsPerReplication: Double
+    /// Children created in one replication of the largest arm.
+    public var childrenEver: Double
+
+    public var bytes: Double { terms.reduce(0) { $0 + $1.bytes } }
+    /// The largest term.
+    public var dominant: Term? { terms.max { $0.bytes < $1.bytes } }
+
+    /// The estimate for `threads` workers, each holding its own aggregator,
+    /// records and populations, plus the merged aggregator; without `agents`,
+    /// the aggregate model's part alone (`girfec aggregate`).
+    public init(scenario: Scenario, threads: Int = 1, agents: Bool = true, aggregateModel: Bool = true) {
+        let arms = scenario.arms
+        let first = arms[0]
+        let n = Double(first.levels.count)
+        let steps = Double(first.steps)
+        let workers = Double(max(threads, 1))
+        let armCount = Double(arms.count)
+        // Slots: n(n − 1) flows, 5 totals-only quantities, the other 10 per level and in total.
+        let slots = n * (n - 1) + 5 + 10 * (n + 1)
+        let blocks = armCount + max(armCount - 1, 0)
+        var terms: [Term] = []
+
+        terms.append(Term(name: "the practice multiplier tables (16 bytes × steps × 2^practices × (steps + 1), per arm)",
+                          bytes: arms.reduce(0) { $0 + 16 * steps * pow(2, Double($1.practices.count)) * (steps + 1) },
+                          remedy: "fewer steps (longer stepMonths or a shorter horizonYears) or fewer practice variables"))
+        terms.append(Term(name: "the statistics cells (arms and differences × (steps + 1) × \(Int(slots)) quantities per step, for each of \(Int(workers)) threads and the total)",
+                          bytes: (workers + 1) * blocks * (steps + 1) * slots * Self.bytesPerCell,
+                          remedy: "fewer steps, levels, arms or --threads"))
+        terms.append(Term(name: "the per-replication records (arms × (steps + 1) × quantities × 8 bytes, per thread)",
+                          bytes: workers * armCount * (steps + 1) * slots * 8 * (aggregateModel ? 2 : 1),
+                          remedy: "fewer steps, levels or --threads"))
+
+        if !agents { terms.removeSubrange(1...) }
+        var alive = 0.0, ever = 0.0, childSteps = 0.0
+        for arm in arms {
+            let initial = arm.initialCounts.reduce(0.0) { $0 + $1.reduce(0.0) { $0 + Double($1) } }
+            let perYear = arm.birthsPerYear.reduce(0, +) + arm.immigrationPerYear.reduce(0, +)
+            let horizon = steps * arm.stepYears
+            // With ageing out at A years, at most about A years of entrants are alive at once.
+            let span = arm.ageOutMonths.map { min(horizon, Double($0) / 12) } ?? horizon
+            alive = max(alive, initial + perYear * span)
+            ever = max(ever, initial + perYear * horizon)
+            childSteps += (initial + perYear * span / 2) * steps
+        }
+        if agents { terms.append(Term(name: "the children's columns (\(Self.count(alive)) children alive at most × \(Int(Self.bytesPerChild)) bytes, per arm and thread)",
+                          bytes: workers * armCount * alive * Self.bytesPerChild,
+                          remedy: "fewer initial children, births or in-migrants, or fewer --threads")) }
+        if aggregateModel {
+            // Stocks per (area, coverage group) × age class × level, a few arrays of each.
+            var state = 0.0
+            for arm in arms {
+                let groups = Double(arm.areas.count) * pow(2, Double(arm.practices.count))
+                let ageClasses = arm.ageing
+                    ? Double(arm.ageOutMonths ?? ((arm.ageDistribution.map(\.toMonths).max() ?? 1) + arm.steps * arm.stepMonths + 1))
+                    : Double(arm.ageMultipliers.count)
+                state += 4 * 8 * groups * max(ageClasses, 1) * n
+            }
+            terms.append(Term(name: "the aggregate model's stocks (areas × coverage groups × age months × levels, per arm)",
+                              bytes: state, remedy: "an ageOutYears (fewer age classes), fewer areas or fewer practice variables"))
+        }
+        self.terms = terms
+        childStepsPerReplication = agents ? childSteps : 0
+        childrenEver = agents ? ever : 0
+    }
+
+    /// Why a run cannot start under `limitGiB`, or nil if it can, as an
+    /// issue of `file`: it names the largest term, what makes it smaller and
+    /// the option that raises the limit.
+    public func problem(limitGiB: Double, file: String, option: String = "--max-memory-gb") -> ValidationIssue? {
+        if childrenEver > Self.maximumChildrenEver {
+            return ValidationIssue(file: file, line: nil, path: "population",
+                found: "about \(Self.count(childrenEver)) children in one replication of one arm (initial children plus births and in-migrants over the horizon)",
+                expected: "at most \(Self.count(Self.maximumChildrenEver)) (children are numbered in 32 bits): fewer births or in-migrants, or a shorter horizon")
+        }
+        let limit = limitGiB * Double(1 << 30)
+        guard bytes > limit, let top = dominant else { return nil }
+        return ValidationIssue(file: file, line: nil, path: "(resources)",
+            found: "an estimated \(Self.gib(bytes)) GiB of memory, most of it \(top.name) at \(Self.gib(top.bytes)) GiB",
+            expected: "at most \(Self.gib(limit)) GiB: \(top.remedy); or raise the limit with \(option) if this machine has the memory")
+    }
+
+    /// One line for `girfec validate`: memory, and work per replication.
+    public var summary: String {
+        "about \(Self.gib(bytes)) GiB of memory with one thread, \(Self.count(childStepsPerReplication)) child-steps per replication"
+    }
+
+    static func gib(_ bytes: Double) -> String {
+        let g = bytes / Double(1 << 30)
+        return g >= 1e6 ? String(format: "%.3g", g) : String(format: "%.1f", g)
+    }
+
+    static func count(_ x: Double) -> String {
+        x < 1e15 ? String(Int(x.rounded())) : String(format: "%.3g", x)
+    }
+}
