@@ -38,43 +38,7 @@ public enum Calibrate {
         public var panel: PanelData? = nil
     }
 
-    /// Upper limits of the configuration's counts, checked before any file is read: the draws
-    /// are held in memory (one row of rates each) and the stock-only fit stores every MCMC sample.
-    public enum Limits {
-        public static let draws = 100_000
-        public static let chains = 64
-        public static let iterations = 10_000_000
-        public static let burnIn = 10_000_000
-        /// chains × (burnIn + iterations), the MCMC steps of a stock-only fit.
-        public static let mcmcSteps = 100_000_000
-    }
-
-    /// Refuse configuration values beyond `Limits`, naming the field, before anything is read or allocated.
-    public static func checkLimits(_ config: CalibrationConfig, file: String) throws(CalibrationDataError) {
-        var issues: [DataIssue] = []
-        func check(_ name: String, _ value: Int, _ limit: Int, _ why: String) {
-            if value > limit {
-                issues.append(DataIssue(file: file, line: nil, column: nil, found: "\(name): \(value), more than \(limit)",
-                                        expected: "\(name) at most \(limit) (\(why))"))
-            }
-        }
-        check("draws", config.draws, Limits.draws, "posterior draws are held in memory; 1000 is the default")
-        if config.estimator == .stocks {
-            check("stocks.chains", config.chains, Limits.chains, "4 is the default")
-            check("stocks.iterations", config.iterations, Limits.iterations, "per chain; 4000 is the default")
-            check("stocks.burnIn", config.burnIn, Limits.burnIn, "per chain; 2000 is the default")
-            if config.chains <= Limits.chains, config.iterations <= Limits.iterations, config.burnIn <= Limits.burnIn,
-               config.chains * (config.burnIn + config.iterations) > Limits.mcmcSteps {
-                issues.append(DataIssue(file: file, line: nil, column: "stocks",
-                                        found: "\(config.chains) chains × (\(config.burnIn) + \(config.iterations)) MCMC steps",
-                                        expected: "at most \(Limits.mcmcSteps) steps in all"))
-            }
-        }
-        if !issues.isEmpty { throw CalibrationDataError(issues: issues) }
-    }
-
-    public static func read(_ config: CalibrationConfig, scenario: Scenario, configFile: String = "the calibration file") throws(CalibrationDataError) -> Data {
-        try checkLimits(config, file: configFile)
+    public static func read(_ config: CalibrationConfig, scenario: Scenario) throws(CalibrationDataError) -> Data {
         let levels = scenario.levels
         let areas = scenario.arms[0].areas == ["all"] ? nil : scenario.arms[0].areas
         var data = Data()

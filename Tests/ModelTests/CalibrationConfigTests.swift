@@ -43,4 +43,23 @@ struct CalibrationConfigTests {
             #expect(text.contains("stocks.free"), "\(text)")
         }
     }
+
+    /// Fuzz class calibration/huge-draws: `draws` near Int.max was accepted and the draws grew until
+    /// the allocation aborted. Counts of the configuration have upper limits, named with line and field.
+    @Test func hugeCountsAreRefusedWithTheirLimits() {
+        do {
+            _ = try CalibrationConfig.decode(yaml: """
+            scenario: s.yaml
+            data: {stocks: st.csv}
+            draws: 9223372036854775807
+            stocks: {startDate: 2015-07-31, free: {transitions.matrix.A.B: {median: 0.1, sdLog: 1}}, chains: 1000000, iterations: 10000000}
+            """, file: "c.yaml")
+            Issue.record("huge settings were accepted")
+        } catch {
+            let text = error.description
+            #expect(text.contains("c.yaml:3: draws") && text.contains("9223372036854775807"), "\(text)")
+            #expect(text.contains("c.yaml:4: stocks.chains") && text.contains("1000000"), "\(text)")
+            #expect(text.contains("c.yaml:4: stocks.iterations"), "\(text)")
+        }
+    }
 }
