@@ -5,10 +5,14 @@ Three real shards of `experiments/examples/minimal.yaml` (6 replications,
 case copies them and damages one `state.bin` (bit flips, bytes set, 64-bit
 words set to extreme values, truncation, extension, blocks swapped or
 duplicated), or the set of shards (one given twice, one replaced by
-another's state), then merges.
+another's state), then merges. In most cases the damaged file is then
+re-signed (its length field and trailing SHA-256 recomputed, as
+`docs/outputs.md` lays them out), so that the damage reaches the decoder's
+bounds and consistency checks instead of stopping at the checksum.
 """
 from __future__ import annotations
 
+import hashlib
 import random
 import struct
 import subprocess
@@ -54,6 +58,9 @@ class StateCorrupter:
             data, note = corrupt(rng, files[key], [files[f"shard-{j}/state.bin"] for j in range(1, SHARDS + 1)])
             files[key] = data
             notes.append(f"shard-{k}: {note}")
+        if rng.random() < 0.7 and len(files[key]) >= HEADER_MIN + DIGEST:
+            files[key] = resign(files[key])
+            notes.append(f"shard-{k}: re-signed")
         shards = [f"shard-{j}" for j in range(1, SHARDS + 1)]
         if rng.random() < 0.1:
             extra = rng.choice(["duplicate", "missing", "reorder"])
@@ -66,6 +73,17 @@ class StateCorrupter:
             notes.append(f"shards {extra}: {' '.join(shards)}")
         command = [GIRFEC, "merge", *shards, "--out", "merged"]
         return Case("state", f"m{index:06d}", files, [command], ["merged"], True, "; ".join(notes))
+
+
+HEADER_MIN = 20  # magic (8), format version (4), whole file length (8)
+DIGEST = 32      # the trailing SHA-256 of every byte before it
+
+
+def resign(data: bytes) -> bytes:
+    """Recompute the length field (offset 12) and the trailing SHA-256 of a damaged state.bin."""
+    body = bytearray(data[:-DIGEST])
+    body[12:20] = struct.pack("<Q", len(data))
+    return bytes(body) + hashlib.sha256(bytes(body)).digest()
 
 
 def corrupt(rng: random.Random, data: bytes, others: list[bytes]) -> tuple[bytes, str]:

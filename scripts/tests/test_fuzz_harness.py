@@ -156,3 +156,15 @@ def test_findings_of_an_open_class_do_not_fail_the_run(tmp_path, capsys, status,
                       "--known", str(index)]) == code
     out = capsys.readouterr().out
     assert ("known, open: calibration/x" in out) == (status == "open")
+
+
+def test_resign_recomputes_the_length_field_and_the_trailing_digest():
+    import hashlib
+    import struct
+    from state_corrupter import resign
+    damaged = bytes(range(256)) * 2
+    signed = resign(damaged)
+    assert len(signed) == len(damaged)
+    assert struct.unpack("<Q", signed[12:20])[0] == len(damaged)
+    assert signed[-32:] == hashlib.sha256(signed[:-32]).digest()
+    assert signed[:12] == damaged[:12] and signed[20:-32] == damaged[20:-32]
