@@ -106,7 +106,7 @@ public enum OutputFolder {
             }
             let entries = contents(of: resolved)
             if !entries.isEmpty {
-                let listed = "\(entries.count) entries (\(entries.sorted().prefix(3).joined(separator: ", "))\(entries.count > 3 ? ", ..." : ""))"
+                let listed = "\(entries.count) entr\(entries.count == 1 ? "y" : "ies") (\(entries.sorted().prefix(3).joined(separator: ", "))\(entries.count > 3 ? ", ..." : ""))"
                 let reason = notGirfecs(resolved)
                 if !overwrite {
                     let advice = reason == nil

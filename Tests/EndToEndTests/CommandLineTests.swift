@@ -128,7 +128,7 @@ struct CommandLineTests {
         try "keep me".write(toFile: out + "/notes.txt", atomically: true, encoding: .utf8)
         let r = try Self.girfec(["run", scenario, "--out", out, "--replications", "2"])
         #expect(r.status == 2)
-        #expect(r.stderr.contains("already holds 1 entries (notes.txt); expected an absent or empty folder, it is not a folder girfec made, or not only that (it has no manifest.json), so --overwrite would not replace it either"))
+        #expect(r.stderr.contains("already holds 1 entry (notes.txt); expected an absent or empty folder, it is not a folder girfec made, or not only that (it has no manifest.json), so --overwrite would not replace it either"))
         #expect(try String(contentsOfFile: out + "/notes.txt", encoding: .utf8) == "keep me")
         let bad = try Self.girfec(["run", scenario, "--out", out + "/x", "--shard", "3/2"])
         #expect(bad.status != 0)

@@ -113,7 +113,7 @@ struct OutputFolderTests {
         try "data".write(toFile: cwd + "/mine/data.csv", atomically: true, encoding: .utf8)
         let stranger = try Self.girfec(["run", "s.yaml", "--replications", "2", "--out", "mine", "--overwrite"], in: cwd)
         #expect(stranger.status == 2)
-        #expect(stranger.stderr.contains("--out 'mine' holds 1 entries (data.csv) and is not a folder girfec made, or not only that (it has no manifest.json); --overwrite replaces only a folder girfec wrote"))
+        #expect(stranger.stderr.contains("--out 'mine' holds 1 entry (data.csv) and is not a folder girfec made, or not only that (it has no manifest.json); --overwrite replaces only a folder girfec wrote"))
         #expect(Self.entries(cwd + "/mine") == ["data.csv"])
 
         // A run folder, with the figures and report girfec's tools add: replaced.
