@@ -50,8 +50,8 @@ public struct ResourceEstimate: Sendable {
         let steps = Double(first.steps)
         let workers = Double(max(threads, 1))
         let armCount = Double(arms.count)
-        // Slots: n(n − 1) flows, 5 totals-only quantities, the other 10 per level and in total.
-        let slots = n * (n - 1) + 5 + 10 * (n + 1)
+        // Record slots per step, as the engine lays them out (levels are at most a few hundred).
+        let slots = Double(RecordLayout(levelCount: first.levels.count, steps: 0).slotCount)
         let blocks = armCount + max(armCount - 1, 0)
         var terms: [Term] = []
 
