@@ -114,6 +114,23 @@ public struct ResourceEstimate: Sendable {
             expected: "at most \(Self.gib(limit)) GiB: \(top.remedy); or raise the limit with \(option) if this machine has the memory")
     }
 
+    /// The default work limit of a run, in child-steps: 10^13, about a day at the
+    /// 1.1×10^8 child-steps per second of 2 cores (docs/performance.md).
+    public static let defaultChildStepLimit = 1e13
+    /// Child-steps per second assumed for the time a message states (2 cores, release build).
+    static let childStepsPerSecond = 1.0e8
+
+    /// Why `runs` replications (times sensitivity points) are too much work under
+    /// `limit` child-steps, or nil: the total, the time it would take, and how to raise it.
+    public func workProblem(runs: Int, limit: Double, file: String, option: String = "--max-child-steps") -> ValidationIssue? {
+        let total = childStepsPerReplication * Double(max(runs, 0))
+        guard total > limit else { return nil }
+        let hours = total / Self.childStepsPerSecond / 3600
+        return ValidationIssue(file: file, line: nil, path: "(resources)",
+            found: "an estimated \(Self.count(total)) child-steps (\(runs) runs × \(Self.count(childStepsPerReplication)) per replication), about \(Self.count(hours)) hours at 10^8 child-steps per second",
+            expected: "at most \(Self.count(limit)): fewer replications, a shorter horizon or fewer children; or raise the limit with \(option) if you mean it")
+    }
+
     /// One line for `girfec validate`: memory, and work per replication.
     public var summary: String {
         "about \(Self.gib(bytes)) GiB of memory with one thread, \(Self.count(childStepsPerReplication)) child-steps per replication"

@@ -118,7 +118,8 @@ struct Run: ParsableCommand, InterruptibleCommand {
     func run() throws {
         let started = Date()
         let (model, text) = try loadScenarioOrExit(scenario)
-        try resources.check(model, file: scenario, threads: threads)
+        let shardReplications = replication != nil ? 1 : (replications + Shard(shard)!.count - 1) / Shard(shard)!.count
+        try resources.check(model, file: scenario, threads: threads, runs: shardReplications)
         let shard = Shard(shard)!
         var plan = RunPlan(scenario: model, seed: seed, replications: replications, shard: shard, threads: threads,
                            commonRandomNumbers: !independentStreams)

@@ -48,12 +48,13 @@ struct Sensitivity: ParsableCommand, InterruptibleCommand {
         }
         if let replications { design.replications = replications }
         let (scenario, scenarioText) = try loadScenarioOrExit(design.scenarioPath)
-        try resources.check(scenario, file: design.scenarioPath, threads: threads)
         let scenarios: [Scenario]
         do { scenarios = try design.scenarios(scenario) } catch {
             printError(error.description + "\nNothing was run or written.")
             throw ExitCode(invalidInputStatus)
         }
+        try resources.check(scenario, file: design.scenarioPath, threads: threads,
+                            runs: design.replications.multipliedReportingOverflow(by: scenarios.count).partialValue)
         // sensitivity.csv: a row per point, arm and outcome (a dozen outcomes, about 150 bytes a row); the two YAML texts; the manifest.
         let experimentBytes = (try? FileManager.default.attributesOfItem(atPath: experiment)[.size] as? Int) ?? 0
         let csvRows: Double = Double(scenarios.count) * Double(scenario.arms.count) * 12
