@@ -28,14 +28,9 @@ struct Slurm: ParsableCommand {
     @Option(help: "Number of shards (array tasks).")
     var shards: Int
 
-    @Option(help: "Master seed.")
-    var seed: UInt64 = 1
-
-    @Option(help: "Replications per parameter draw (nested runs), passed to every shard's `girfec run`.")
-    var replicationsPerDraw: Int = 1
-
-    @Flag(help: "Ignore the scenario's parameter distributions, in every shard.")
-    var baseCase = false
+    /// The options of `girfec run` that its results depend on, written into every shard's command (``RunOptions/arguments()``).
+    @OptionGroup(title: "Passed to every shard's `girfec run`")
+    var options: RunOptions
 
     @Option(help: "Folder for scripts, logs, shard folders and the merged result (on a shared filesystem); no control characters or backslash (docs/cluster.md, section 8).")
     var out: String
@@ -69,7 +64,6 @@ struct Slurm: ParsableCommand {
         if shards < 1 || (replications >= 1 && shards > replications) {
             found.append("--shards must be between 1 and --replications (\(replications)), but is \(shards).")
         }
-        if replicationsPerDraw < 1 { found.append("--replications-per-draw must be at least 1, but is \(replicationsPerDraw).") }
         if cpusPerTask < 1 { found.append("--cpus-per-task must be at least 1, but is \(cpusPerTask).") }
         let texts: [(option: String, value: String?, context: ScriptQuoting.Context)] = [
             ("the scenario path", scenario, .shellWord), ("--out", out, .outputPath), ("--girfec", girfec, .shellWord),
@@ -199,8 +193,8 @@ struct Slurm: ParsableCommand {
                       "#SBATCH --output=\(ScriptQuoting.outputPattern(folder: logs, pattern: "/shard-%a.out"))"] + header + [
             "set -euo pipefail",
             "k=\"${SLURM_ARRAY_TASK_ID:?run this script with sbatch}\"",
-            "exec \(q(binary)) run \(q(scenarioPath)) --replications \(replications) --seed \(seed) --shard \"$k/\(shards)\" \\",
-            "  --replications-per-draw \(replicationsPerDraw)\(baseCase ? " --base-case" : "") \\",
+            "exec \(q(binary)) run \(q(scenarioPath)) --replications \(replications) --shard \"$k/\(shards)\" \\",
+            "  \(Self.shellWords(options.arguments())) \\",
             "  --threads \"${SLURM_CPUS_PER_TASK:-1}\" --out \(q(shardsDir))/shard-\"$k\" --overwrite --quiet",
         ] as [String]).joined(separator: "\n") + "\n"
         let shardList = (1...shards).map { "\(q(shardsDir))/shard-\($0)" }.joined(separator: " ")
@@ -246,6 +240,15 @@ struct Slurm: ParsableCommand {
         try p.run()
         p.waitUntilExit()
         if p.terminationStatus != 0 { throw ExitCode(p.terminationStatus) }
+    }
+
+    /// `arguments` as shell words: option names (`--` and lower-case letters, digits and `-`) bare, every value quoted.
+    static func shellWords(_ arguments: [String]) -> String {
+        let nameScalars = Set("abcdefghijklmnopqrstuvwxyz0123456789-".unicodeScalars)
+        return arguments.map { word in
+            word.hasPrefix("--") && word.unicodeScalars.allSatisfy { nameScalars.contains($0) }
+                ? word : ScriptQuoting.quote(word, for: .shellWord)
+        }.joined(separator: " ")
     }
 
     static func which(_ name: String) -> String? {
