@@ -126,7 +126,7 @@ enum ArgumentText {
     /// `value` as text that `Double(_:)` reads back to the same value: whole numbers without ".0", others
     /// in Swift's shortest round-trip form (e.g. 0.1, 1e-05).
     static func number(_ value: Double) -> String {
-        if value.isFinite, value == value.rounded(), abs(value) < 1e15, !(value == 0 && value.sign == .minus) { return String(Int64(value)) }
+        if value.isFinite, value == value.rounded(), abs(value) < 9e18, !(value == 0 && value.sign == .minus) { return String(Int64(value)) }
         return value.description
     }
 }

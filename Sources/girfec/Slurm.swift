@@ -169,8 +169,15 @@ struct Slurm: ParsableCommand {
             printError("girfec slurm: \(problems.count) problem\(problems.count == 1 ? "" : "s"):\n"
                 + problems.map { "  - \($0)" }.joined(separator: "\n") + "\nNothing was written.")
         }
-        if ScriptQuoting.refusal(of: scenario, in: .shellWord) == nil { _ = try loadScenarioOrExit(scenario) }
+        let model = ScriptQuoting.refusal(of: scenario, in: .shellWord) == nil ? try loadScenarioOrExit(scenario).scenario : nil
         if !problems.isEmpty { throw ExitCode(invalidInputStatus) }
+        // What every shard would refuse before running (an integration step that does not divide the model's) is refused here.
+        if let model {
+            do { _ = try Comparison.Aggregates.run(model, options: options.aggregate.options, attribution: false) } catch {
+                printError("girfec slurm: the aggregate model cannot run with these options: \(error)\nNothing was written.")
+                throw ExitCode(invalidInputStatus)
+            }
+        }
         let slurmDir = root + "/slurm", logs = root + "/slurm/logs", shardsDir = root + "/shards"
         let fm = FileManager.default
         if !overwrite {
