@@ -8,7 +8,8 @@ struct Slurm: ParsableCommand {
         abstract: "Write (and optionally submit) a Slurm job array of shards plus a merge job.",
         discussion: """
         Writes DIR/slurm/array.sbatch (one array task per shard: SLURM_ARRAY_TASK_ID becomes \
-        --shard K/M, output in DIR/shards/shard-K), DIR/slurm/merge.sbatch (girfec merge of all \
+        --shard K/M, output in DIR/shards/shard-K, and every run option below is passed on: \
+        docs/cluster.md, section 2), DIR/slurm/merge.sbatch (girfec merge of all \
         shards into DIR/merged, run only after every shard succeeded: --dependency=afterok) and \
         DIR/slurm/submit.sh, and prints the command that submits both. A failed shard K can be \
         re-run alone with `sbatch --array=K DIR/slurm/array.sbatch`; it overwrites only its own \
