@@ -49,8 +49,7 @@ struct Aggregate: ParsableCommand, InterruptibleCommand {
     @Argument(help: "The scenario file (YAML).")
     var scenario: String
 
-    @Option(help: "Output folder: absent or empty (or use --overwrite).")
-    var out: String
+    @OptionGroup var output: OutputOptions
 
     @Option(help: "cohort: S(t) = S(t-1)·P(t); sd: dS/dt = S·Q(t) integrated within each step.")
     var mode: AggregateMode = .cohort
@@ -66,9 +65,6 @@ struct Aggregate: ParsableCommand, InterruptibleCommand {
     @Option(help: "meanField: one mean exposure per area and coverage group; stocks: one per age stock.")
     var exposure: ExposureTracking = .meanField
 
-    @Flag(help: "Replace the output folder if girfec made it (never a folder of yours; docs/guarantees.md).")
-    var overwrite = false
-
     func validate() throws { try AggregateFlags.checkStep(dtYears, option: "--dt") }
 
     func run() throws {
@@ -79,7 +75,7 @@ struct Aggregate: ParsableCommand, InterruptibleCommand {
         let slots = RecordLayout(levelCount: model.levels.count, steps: 0).slotCount
         let rows: Double = Double(model.arms.count) * Double(model.arms[0].steps + 1) * Double(slots)
         let estimate = Int64(min(rows * 100 + Double(text.utf8.count + 65_536), 1e18))
-        let target = try checkOutputOrExit(out, overwrite: overwrite, command: "aggregate", estimatedBytes: estimate)
+        let target = try output.prepare(command: "aggregate", estimatedBytes: estimate)
         let start = Date()
         let aggregates: Comparison.Aggregates
         do { aggregates = try Comparison.Aggregates.run(model, options: options, attribution: false) } catch {
@@ -103,7 +99,7 @@ struct Aggregate: ParsableCommand, InterruptibleCommand {
             [("aggregate.csv", Array(Comparison.aggregateCSV(model, aggregates).utf8)),
              ("manifest.json", Array(json) + [10]), ("scenario.yaml", Array(text.utf8))]
         }
-        print(String(format: "aggregate model (%@) of %d arms in %.1f ms; wrote %@", options.label, model.arms.count, seconds * 1000, out))
+        print(String(format: "aggregate model (%@) of %d arms in %.1f ms; wrote %@", options.label, model.arms.count, seconds * 1000, output.out))
         for (arm, r) in zip(model.arms, aggregates.results) where !r.approximations.isEmpty {
             print("  \(arm.name): " + r.approximations.joined(separator: "; "))
         }

@@ -24,8 +24,7 @@ struct Run: ParsableCommand, InterruptibleCommand {
     @Option(help: "Replications in the whole run (all shards together).")
     var replications: Int = 1000
 
-    @Option(help: "Output folder: absent or empty (or use --overwrite).")
-    var out: String
+    @OptionGroup var output: OutputOptions
 
     @Option(help: "Worker threads; the default is the number of cores.")
     var threads: Int = ProcessInfo.processInfo.activeProcessorCount
@@ -45,9 +44,6 @@ struct Run: ParsableCommand, InterruptibleCommand {
 
     @Option(help: "With --target-mcse: the first batch of replications, and the smallest later one.")
     var batch: Int = 100
-
-    @Flag(help: "Replace the output folder if girfec made it (never a folder of yours; docs/guarantees.md).")
-    var overwrite = false
 
     @Flag(help: "No progress bar and no summary.")
     var quiet = false
@@ -95,7 +91,7 @@ struct Run: ParsableCommand, InterruptibleCommand {
         let estimate = OutputEstimate.runFolder(arms: model.arms.count, steps: model.arms[0].steps, levels: model.levels.count,
                                                 replications: plan.range.count, parameters: plan.activeUncertainty?.columns.count ?? 0,
                                                 scenarioBytes: text.utf8.count)
-        let output = try checkOutputOrExit(out, overwrite: overwrite, command: "run", estimatedBytes: estimate)
+        let folder = try output.prepare(command: "run", estimatedBytes: estimate)
         try Interrupt.checkpoint("run")
         let aggregateOptions = options.aggregate.options
         let ceSettings = options.costEffectiveness.settings
@@ -157,8 +153,8 @@ struct Run: ParsableCommand, InterruptibleCommand {
                                         shard: replication.map { "replication \($0) alone" } ?? shard.description,
                                         threads: threads, startedAt: started)
         context.precision = precision
-        try writeFolderOrExit(output, command: "run") { try RunFolder.files(state: state, scenario: model, context: context) }
-        if !quiet { print(Headline.text(state: state, scenario: model, out: out)) }
+        try writeFolderOrExit(folder, command: "run") { try RunFolder.files(state: state, scenario: model, context: context) }
+        if !quiet { print(Headline.text(state: state, scenario: model, out: output.out)) }
     }
 }
 

@@ -149,6 +149,6 @@ struct RunOptionsTests {
         let run = try Run.parse(Array(argv.dropFirst()))
         #expect(run.options.arguments() == expected)
         #expect(run.scenario == scenario && run.replications == 10 && run.shard == Shard(index: 2, count: 3))
-        #expect(run.out == out + "/shards/shard-2" && run.overwrite && run.quiet && run.threads == 1)
+        #expect(run.output.out == out + "/shards/shard-2" && run.output.overwrite && run.quiet && run.threads == 1)
     }
 }
