@@ -12,10 +12,22 @@ public struct Shard: Sendable, Equatable, CustomStringConvertible {
 
     public static let whole = Shard(index: 1, count: 1)
 
-    /// Parse "K/M".
-    public init?(_ text: String) {
-        let parts = text.split(separator: "/")
-        guard parts.count == 2, let k = Int(parts[0]), let m = Int(parts[1]), m >= 1, k >= 1, k <= m else { return nil }
+    /// Why a text is not a shard "K/M": what was found and what is expected.
+    public struct ParseError: Error, CustomStringConvertible, Sendable {
+        public var description: String
+    }
+
+    /// Parse "K/M" with 1 <= K <= M, or say what is wrong with `text`.
+    public init(parsing text: String) throws(ParseError) {
+        let expected = "expected K/M, shard K of M with 1 <= K <= M, e.g. 2/8"
+        let parts = text.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count == 2, let k = Int(parts[0]), let m = Int(parts[1]) else {
+            throw ParseError(description: "found '\(text)'; \(expected)")
+        }
+        guard m >= 1, k >= 1, k <= m else {
+            let why = m < 1 ? "M = \(m) is below 1" : k < 1 ? "K = \(k) is below 1" : "K = \(k) is above M = \(m)"
+            throw ParseError(description: "found '\(text)', where \(why); \(expected)")
+        }
         self.init(index: k, count: m)
     }
 

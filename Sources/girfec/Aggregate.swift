@@ -4,36 +4,35 @@ import Model
 import Reports
 import StockFlow
 
-/// Flags that choose how the aggregate model runs, shared by `run` and `aggregate`.
+/// Flags that choose how the aggregate model runs beside the agents in `run` (and every shard of `slurm`).
 struct AggregateFlags: ParsableArguments {
     @Option(name: .customLong("aggregate-mode"), help: "cohort: S(t) = S(t-1)·P(t); sd: dS/dt = S·Q(t) integrated within each step.")
-    var mode: String = AggregateMode.cohort.rawValue
+    var mode: AggregateMode = .cohort
 
     @Option(name: .customLong("aggregate-dt"), help: "sd mode: integration step DT in years; must divide the model step (default: the model step).")
     var dtYears: Double?
 
     @Option(name: .customLong("aggregate-method"), help: "sd mode: euler (Stella and Vensim's default) or rk4.")
-    var method: String = IntegrationMethod.euler.rawValue
+    var method: IntegrationMethod = .euler
 
     @Option(name: .customLong("aggregate-exposure"), help: "meanField: one mean exposure per area and coverage group; stocks: one per age stock.")
-    var exposure: String = ExposureTracking.meanField.rawValue
+    var exposure: ExposureTracking = .meanField
 
-    func options() throws -> AggregateOptions {
-        try Self.options(mode: mode, dtYears: dtYears, method: method, exposure: exposure)
+    func validate() throws { try Self.checkStep(dtYears, option: "--aggregate-dt") }
+
+    var options: AggregateOptions { AggregateOptions(mode: mode, dtYears: dtYears, method: method, exposure: exposure) }
+
+    /// The flags as command-line arguments that parse back to the same values; an unset DT is left out.
+    func arguments() -> [String] {
+        ["--aggregate-mode", mode.rawValue] + (dtYears.map { ["--aggregate-dt", ArgumentText.number($0)] } ?? [])
+            + ["--aggregate-method", method.rawValue, "--aggregate-exposure", exposure.rawValue]
     }
 
-    static func options(mode: String, dtYears: Double?, method: String, exposure: String) throws -> AggregateOptions {
-        guard let m = AggregateMode(rawValue: mode) else {
-            throw ValidationError("--aggregate-mode must be one of \(AggregateMode.allCases.map(\.rawValue).joined(separator: ", ")), but is '\(mode)'.")
+    /// Refuse an integration step that is not a positive number of years.
+    static func checkStep(_ dtYears: Double?, option: String) throws {
+        if let dtYears, !(dtYears > 0) || !dtYears.isFinite {
+            throw ValidationError("\(option) must be a positive number of years, but is \(dtYears).")
         }
-        guard let i = IntegrationMethod(rawValue: method) else {
-            throw ValidationError("--aggregate-method must be one of \(IntegrationMethod.allCases.map(\.rawValue).joined(separator: ", ")), but is '\(method)'.")
-        }
-        guard let e = ExposureTracking(rawValue: exposure) else {
-            throw ValidationError("--aggregate-exposure must be one of \(ExposureTracking.allCases.map(\.rawValue).joined(separator: ", ")), but is '\(exposure)'.")
-        }
-        if let dtYears, !(dtYears > 0) { throw ValidationError("--aggregate-dt must be a positive number of years, but is \(dtYears).") }
-        return AggregateOptions(mode: m, dtYears: dtYears, method: i, exposure: e)
     }
 }
 
@@ -50,35 +49,33 @@ struct Aggregate: ParsableCommand, InterruptibleCommand {
     @Argument(help: "The scenario file (YAML).")
     var scenario: String
 
-    @Option(help: "Output folder: absent or empty (or use --overwrite).")
-    var out: String
+    @OptionGroup var output: OutputOptions
 
-    @Option(help: "cohort or sd.")
-    var mode: String = AggregateMode.cohort.rawValue
+    @Option(help: "cohort: S(t) = S(t-1)·P(t); sd: dS/dt = S·Q(t) integrated within each step.")
+    var mode: AggregateMode = .cohort
 
     @Option(name: .customLong("dt"), help: "sd mode: integration step DT in years (default: the model step).")
     var dtYears: Double?
 
     @Option(help: "sd mode: euler or rk4.")
-    var method: String = IntegrationMethod.euler.rawValue
+    var method: IntegrationMethod = .euler
 
     @OptionGroup var resources: ResourceLimit
 
-    @Option(help: "meanField or stocks.")
-    var exposure: String = ExposureTracking.meanField.rawValue
+    @Option(help: "meanField: one mean exposure per area and coverage group; stocks: one per age stock.")
+    var exposure: ExposureTracking = .meanField
 
-    @Flag(help: "Replace the output folder if girfec made it (never a folder of yours; docs/guarantees.md).")
-    var overwrite = false
+    func validate() throws { try AggregateFlags.checkStep(dtYears, option: "--dt") }
 
     func run() throws {
-        let options = try AggregateFlags.options(mode: mode, dtYears: dtYears, method: method, exposure: exposure)
+        let options = AggregateOptions(mode: mode, dtYears: dtYears, method: method, exposure: exposure)
         let (model, text) = try loadScenarioOrExit(scenario)
         try resources.check(model, file: scenario, agents: false)
         // aggregate.csv: one row per arm, step and record slot, about 100 bytes each; the scenario text; the manifest.
         let slots = RecordLayout(levelCount: model.levels.count, steps: 0).slotCount
         let rows: Double = Double(model.arms.count) * Double(model.arms[0].steps + 1) * Double(slots)
         let estimate = Int64(min(rows * 100 + Double(text.utf8.count + 65_536), 1e18))
-        let target = try checkOutputOrExit(out, overwrite: overwrite, command: "aggregate", estimatedBytes: estimate)
+        let target = try output.prepare(command: "aggregate", estimatedBytes: estimate)
         let start = Date()
         let aggregates: Comparison.Aggregates
         do { aggregates = try Comparison.Aggregates.run(model, options: options, attribution: false) } catch {
@@ -102,7 +99,7 @@ struct Aggregate: ParsableCommand, InterruptibleCommand {
             [("aggregate.csv", Array(Comparison.aggregateCSV(model, aggregates).utf8)),
              ("manifest.json", Array(json) + [10]), ("scenario.yaml", Array(text.utf8))]
         }
-        print(String(format: "aggregate model (%@) of %d arms in %.1f ms; wrote %@", options.label, model.arms.count, seconds * 1000, out))
+        print(String(format: "aggregate model (%@) of %d arms in %.1f ms; wrote %@", options.label, model.arms.count, seconds * 1000, output.out))
         for (arm, r) in zip(model.arms, aggregates.results) where !r.approximations.isEmpty {
             print("  \(arm.name): " + r.approximations.joined(separator: "; "))
         }

@@ -20,11 +20,7 @@ struct CalibrateCommand: ParsableCommand, InterruptibleCommand {
     @Argument(help: "The calibration file (YAML, docs/calibration.md).")
     var config: String
 
-    @Option(help: "Output folder: absent or empty (or use --overwrite).")
-    var out: String
-
-    @Flag(help: "Replace the output folder if girfec made it (never a folder of yours; docs/guarantees.md).")
-    var overwrite = false
+    @OptionGroup var output: OutputOptions
 
     @Flag(help: "Print only problems.")
     var quiet = false
@@ -41,7 +37,7 @@ struct CalibrateCommand: ParsableCommand, InterruptibleCommand {
         let levels = Double(scenario.levels.count)
         let areas: Double = Double(max(scenario.arms[0].areas.count, 1))
         let estimate = Int64(min(Double(settings.draws) * levels * levels * 24 * areas + 1_048_576, 1e18))
-        let target = try checkOutputOrExit(out, overwrite: overwrite, command: "calibrate", estimatedBytes: estimate)
+        let target = try output.prepare(command: "calibrate", estimatedBytes: estimate)
         try Interrupt.checkpoint("calibrate")
         let fits: [Calibrate.Fit]
         do throws(CalibrationDataError) {
@@ -83,7 +79,7 @@ struct CalibrateCommand: ParsableCommand, InterruptibleCommand {
         files.append(("manifest.json", Array(json) + [10]))
         try writeFolderOrExit(target, command: "calibrate") { files }
         if !quiet {
-            print("girfec calibrate: \(settings.estimator.rawValue) estimate of \(fits.count == 1 ? "pooled areas" : "\(fits.count) areas"); wrote \(out)")
+            print("girfec calibrate: \(settings.estimator.rawValue) estimate of \(fits.count == 1 ? "pooled areas" : "\(fits.count) areas"); wrote \(output.out)")
             for n in notes where !n.hasPrefix("flows: stayers") { print("  " + n) }
         }
     }

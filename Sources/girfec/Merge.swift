@@ -17,11 +17,7 @@ struct Merge: ParsableCommand, InterruptibleCommand {
     @Argument(help: "Shard folders written by `girfec run --shard K/M`.")
     var folders: [String]
 
-    @Option(help: "Output folder: absent or empty (or use --overwrite).")
-    var out: String
-
-    @Flag(help: "Replace the output folder if girfec made it (never a folder of yours; docs/guarantees.md).")
-    var overwrite = false
+    @OptionGroup var output: OutputOptions
 
     @Flag(help: "Merge even when shards are missing (the bands then cover fewer replications; the manifest says complete: false).")
     var allowPartial = false
@@ -31,7 +27,7 @@ struct Merge: ParsableCommand, InterruptibleCommand {
             printError("girfec merge: no folders given; expected one or more shard folders")
             throw ExitCode(invalidInputStatus)
         }
-        let target = try checkOutputOrExit(out, overwrite: overwrite, command: "merge")
+        let target = try output.prepare(command: "merge")
         // Fold the shards in one at a time: memory holds the running total and one shard.
         // Every file is read and checked, so every problem of every file is reported at once.
         var merger = RunState.Merger()
@@ -63,7 +59,7 @@ struct Merge: ParsableCommand, InterruptibleCommand {
         do {
             let covered = merged.covered.reduce(0) { $0 + $1.count }
             let parameters = merged.rows.first?.parameters.count ?? 0
-            try OutputFolder.checkSpace(near: target.path, given: out, estimatedBytes: OutputEstimate.runFolder(
+            try OutputFolder.checkSpace(near: target.path, given: output.out, estimatedBytes: OutputEstimate.runFolder(
                 arms: scenario.arms.count, steps: scenario.arms[0].steps, levels: scenario.levels.count, replications: covered,
                 parameters: parameters, scenarioBytes: merged.scenarioText.utf8.count))
         } catch {
@@ -81,6 +77,6 @@ struct Merge: ParsableCommand, InterruptibleCommand {
         let context = RunFolder.Context(command: CommandLine.arguments, scenarioPath: merged.scenarioFileName,
                                         shard: "merged from \(folders.count) folders", threads: 0, startedAt: Date())
         try writeFolderOrExit(target, command: "merge") { try RunFolder.files(state: merged, scenario: scenario, context: context) }
-        print("merged \(folders.count) folders (\(merged.covered.reduce(0) { $0 + $1.count }) of \(merged.replications) replications) into \(out)")
+        print("merged \(folders.count) folders (\(merged.covered.reduce(0) { $0 + $1.count }) of \(merged.replications) replications) into \(output.out)")
     }
 }

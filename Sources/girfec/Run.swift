@@ -24,26 +24,17 @@ struct Run: ParsableCommand, InterruptibleCommand {
     @Option(help: "Replications in the whole run (all shards together).")
     var replications: Int = 1000
 
-    @Option(help: "Master seed (0 ... 2^64-1); with the scenario and version it fixes every number.")
-    var seed: UInt64 = 1
-
-    @Option(help: "Output folder: absent or empty (or use --overwrite).")
-    var out: String
+    @OptionGroup var output: OutputOptions
 
     @Option(help: "Worker threads; the default is the number of cores.")
     var threads: Int = ProcessInfo.processInfo.activeProcessorCount
 
-    @Option(help: "Run only shard K of M (1-based), e.g. 2/8; merge shard folders with `girfec merge`.")
-    var shard: String = "1/1"
+    @Option(help: "Run only shard K of M (1-based), e.g. 2/8; merge shard folders with `girfec merge` (default: 1/1, the whole run).",
+            transform: { try Shard(parsing: $0) })
+    var shard: Shard = .whole
 
     @Option(help: "Run only replication I (0-based) of the N: its row in replications.csv is bit for bit the one of the full run.")
     var replication: Int?
-
-    @Option(help: "Replications per parameter draw (nested runs: outer draws × inner replications); replication i uses draw ⌊i/K⌋.")
-    var replicationsPerDraw: Int = 1
-
-    @Flag(help: "Ignore the scenario's parameter distributions (uncertainty section) and run the file's own values.")
-    var baseCase = false
 
     @Option(help: "Add replications until the Monte Carlo standard error of --outcome's mean is at most this (in its unit); --replications is then the cap.")
     var targetMcse: Double?
@@ -54,59 +45,29 @@ struct Run: ParsableCommand, InterruptibleCommand {
     @Option(help: "With --target-mcse: the first batch of replications, and the smallest later one.")
     var batch: Int = 100
 
-    @Flag(help: "Replace the output folder if girfec made it (never a folder of yours; docs/guarantees.md).")
-    var overwrite = false
-
-    @Flag(help: "Give each arm its own random streams instead of common random numbers (to measure what they buy).")
-    var independentStreams = false
-
     @Flag(help: "No progress bar and no summary.")
     var quiet = false
 
-    @OptionGroup var resources: ResourceLimit
-
-    @OptionGroup(title: "The aggregate model beside the agents (aggregate.csv, comparison.csv, summary.json)")
-    var aggregate: AggregateFlags
-
-    @Option(help: "Willingness to pay per QoL-year for net monetary benefit in summary.csv, £, comma-separated.")
-    var wtp: String = "20000,30000"
-
-    @Option(help: "The acceptability curve in summary.csv runs from £0 to this, per QoL-year.")
-    var ceacMax: Double = 100_000
-
-    @Option(help: "Step of the acceptability curve, £ per QoL-year.")
-    var ceacStep: Double = 1_000
-
-    func costEffectivenessSettings() throws -> CostEffectiveness.Settings {
-        let values = wtp.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
-        guard !values.isEmpty, values.allSatisfy({ $0 != nil && $0! >= 0 && $0!.isFinite }) else {
-            throw ValidationError("--wtp must be comma-separated amounts >= 0 in £ per QoL-year, e.g. 20000,30000, but is '\(wtp)'.")
-        }
-        guard ceacMax >= 0, ceacStep > 0, ceacMax / ceacStep <= 100_000 else {
-            throw ValidationError("--ceac-max must be >= 0 and --ceac-step > 0 with at most 100000 points, but they are \(ceacMax) and \(ceacStep).")
-        }
-        return CostEffectiveness.Settings(willingnessToPay: values.map { $0! }, curveMaximum: ceacMax, curveStep: ceacStep)
-    }
+    /// What the results depend on; `girfec slurm` forwards all of it to every shard.
+    @OptionGroup var options: RunOptions
 
     func validate() throws {
         guard replications >= 1 else { throw ValidationError("--replications must be at least 1, but is \(replications).") }
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1, but is \(threads).") }
-        guard let s = Shard(shard) else { throw ValidationError("--shard must be K/M with 1 <= K <= M, e.g. 2/8, but is '\(shard)'.") }
-        guard s.count <= replications else {
-            throw ValidationError("--shard \(shard) splits \(replications) replications into \(s.count) shards; expected at most one shard per replication.")
+        guard shard.count <= replications else {
+            throw ValidationError("--shard \(shard) splits \(replications) replications into \(shard.count) shards; expected at most one shard per replication.")
         }
-        guard replicationsPerDraw >= 1 else { throw ValidationError("--replications-per-draw must be at least 1, but is \(replicationsPerDraw).") }
         guard replications <= Int(UInt32.max) else { throw ValidationError("--replications must be below 2^32, but is \(replications).") }
         if let replication {
             guard replication >= 0, replication < replications else {
                 throw ValidationError("--replication must be between 0 and --replications − 1 (\(replications - 1)), but is \(replication).")
             }
-            guard shard == "1/1" else { throw ValidationError("--replication and --shard cannot be combined: give one or the other.") }
+            guard shard == .whole else { throw ValidationError("--replication and --shard cannot be combined: give one or the other.") }
         }
         if let targetMcse {
             guard targetMcse > 0, targetMcse.isFinite else { throw ValidationError("--target-mcse must be a positive number, but is \(targetMcse).") }
             guard outcome != nil else { throw ValidationError("--target-mcse needs --outcome NAME: the outcome whose Monte Carlo standard error is watched.") }
-            guard shard == "1/1", replication == nil else {
+            guard shard == .whole, replication == nil else {
                 throw ValidationError("--target-mcse decides the replication count as it runs, so it cannot be combined with --shard or --replication.")
             }
             guard batch >= 2 else { throw ValidationError("--batch must be at least 2, but is \(batch).") }
@@ -118,9 +79,10 @@ struct Run: ParsableCommand, InterruptibleCommand {
     func run() throws {
         let started = Date()
         let (model, text) = try loadScenarioOrExit(scenario)
-        let shardReplications = replication != nil ? 1 : (replications + Shard(shard)!.count - 1) / Shard(shard)!.count
-        try resources.check(model, file: scenario, threads: threads, runs: shardReplications)
-        let shard = Shard(shard)!
+        let seed = options.seed, replicationsPerDraw = options.replicationsPerDraw, baseCase = options.baseCase
+        let independentStreams = options.independentStreams
+        let shardReplications = replication != nil ? 1 : (replications + shard.count - 1) / shard.count
+        try options.resources.check(model, file: scenario, threads: threads, runs: shardReplications)
         var plan = RunPlan(scenario: model, seed: seed, replications: replications, shard: shard, threads: threads,
                            commonRandomNumbers: !independentStreams)
         plan.onlyReplication = replication
@@ -129,10 +91,10 @@ struct Run: ParsableCommand, InterruptibleCommand {
         let estimate = OutputEstimate.runFolder(arms: model.arms.count, steps: model.arms[0].steps, levels: model.levels.count,
                                                 replications: plan.range.count, parameters: plan.activeUncertainty?.columns.count ?? 0,
                                                 scenarioBytes: text.utf8.count)
-        let output = try checkOutputOrExit(out, overwrite: overwrite, command: "run", estimatedBytes: estimate)
+        let folder = try output.prepare(command: "run", estimatedBytes: estimate)
         try Interrupt.checkpoint("run")
-        let aggregateOptions = try aggregate.options()
-        let ceSettings = try costEffectivenessSettings()
+        let aggregateOptions = options.aggregate.options
+        let ceSettings = options.costEffectiveness.settings
         do { _ = try Comparison.Aggregates.run(model, options: aggregateOptions) } catch {
             printError("girfec run: the aggregate model cannot run: \(error)\nNothing was run or written.")
             throw ExitCode(invalidInputStatus)
@@ -191,8 +153,8 @@ struct Run: ParsableCommand, InterruptibleCommand {
                                         shard: replication.map { "replication \($0) alone" } ?? shard.description,
                                         threads: threads, startedAt: started)
         context.precision = precision
-        try writeFolderOrExit(output, command: "run") { try RunFolder.files(state: state, scenario: model, context: context) }
-        if !quiet { print(Headline.text(state: state, scenario: model, out: out)) }
+        try writeFolderOrExit(folder, command: "run") { try RunFolder.files(state: state, scenario: model, context: context) }
+        if !quiet { print(Headline.text(state: state, scenario: model, out: output.out)) }
     }
 }
 

@@ -17,8 +17,7 @@ struct Sensitivity: ParsableCommand, InterruptibleCommand {
     @Argument(help: "The experiment file (YAML, docs/sensitivity.md).")
     var experiment: String
 
-    @Option(help: "Output folder: absent or empty (or use --overwrite).")
-    var out: String
+    @OptionGroup var output: OutputOptions
 
     @Option(help: "Replications per point; overrides the experiment file's.")
     var replications: Int?
@@ -27,9 +26,6 @@ struct Sensitivity: ParsableCommand, InterruptibleCommand {
 
     @Option(help: "Worker threads; the default is the number of cores.")
     var threads: Int = ProcessInfo.processInfo.activeProcessorCount
-
-    @Flag(help: "Replace the output folder if girfec made it (never a folder of yours; docs/guarantees.md).")
-    var overwrite = false
 
     @Flag(help: "No progress bar.")
     var quiet = false
@@ -59,7 +55,7 @@ struct Sensitivity: ParsableCommand, InterruptibleCommand {
         let experimentBytes = (try? FileManager.default.attributesOfItem(atPath: experiment)[.size] as? Int) ?? 0
         let csvRows: Double = Double(scenarios.count) * Double(scenario.arms.count) * 12
         let estimate = Int64(min(csvRows * 150 + Double(scenarioText.utf8.count + experimentBytes + 65_536), 1e18))
-        let target = try checkOutputOrExit(out, overwrite: overwrite, command: "sensitivity", estimatedBytes: estimate)
+        let target = try output.prepare(command: "sensitivity", estimatedBytes: estimate)
         try Interrupt.checkpoint("sensitivity")
         let bar = ProgressBar(label: "girfec sensitivity", enabled: !quiet && isatty(STDERR_FILENO) == 1)
         let total = scenarios.count * design.replications
@@ -110,7 +106,7 @@ struct Sensitivity: ParsableCommand, InterruptibleCommand {
              ("experiment.yaml", Array(experimentText.utf8)), ("scenario.yaml", Array(scenarioText.utf8))]
         }
         if !quiet {
-            print(String(format: "%d points × %d replications in %.1f s; wrote %@", design.points.count, design.replications, wall, out))
+            print(String(format: "%d points × %d replications in %.1f s; wrote %@", design.points.count, design.replications, wall, output.out))
         }
     }
 }

@@ -8,7 +8,8 @@ struct Slurm: ParsableCommand {
         abstract: "Write (and optionally submit) a Slurm job array of shards plus a merge job.",
         discussion: """
         Writes DIR/slurm/array.sbatch (one array task per shard: SLURM_ARRAY_TASK_ID becomes \
-        --shard K/M, output in DIR/shards/shard-K), DIR/slurm/merge.sbatch (girfec merge of all \
+        --shard K/M, output in DIR/shards/shard-K, and every run option below is passed on: \
+        docs/cluster.md, section 2), DIR/slurm/merge.sbatch (girfec merge of all \
         shards into DIR/merged, run only after every shard succeeded: --dependency=afterok) and \
         DIR/slurm/submit.sh, and prints the command that submits both. A failed shard K can be \
         re-run alone with `sbatch --array=K DIR/slurm/array.sbatch`; it overwrites only its own \
@@ -28,14 +29,9 @@ struct Slurm: ParsableCommand {
     @Option(help: "Number of shards (array tasks).")
     var shards: Int
 
-    @Option(help: "Master seed.")
-    var seed: UInt64 = 1
-
-    @Option(help: "Replications per parameter draw (nested runs), passed to every shard's `girfec run`.")
-    var replicationsPerDraw: Int = 1
-
-    @Flag(help: "Ignore the scenario's parameter distributions, in every shard.")
-    var baseCase = false
+    /// The options of `girfec run` that its results depend on, written into every shard's command (``RunOptions/arguments()``).
+    @OptionGroup(title: "Passed to every shard's `girfec run`")
+    var options: RunOptions
 
     @Option(help: "Folder for scripts, logs, shard folders and the merged result (on a shared filesystem); no control characters or backslash (docs/cluster.md, section 8).")
     var out: String
@@ -69,7 +65,6 @@ struct Slurm: ParsableCommand {
         if shards < 1 || (replications >= 1 && shards > replications) {
             found.append("--shards must be between 1 and --replications (\(replications)), but is \(shards).")
         }
-        if replicationsPerDraw < 1 { found.append("--replications-per-draw must be at least 1, but is \(replicationsPerDraw).") }
         if cpusPerTask < 1 { found.append("--cpus-per-task must be at least 1, but is \(cpusPerTask).") }
         let texts: [(option: String, value: String?, context: ScriptQuoting.Context)] = [
             ("the scenario path", scenario, .shellWord), ("--out", out, .outputPath), ("--girfec", girfec, .shellWord),
@@ -175,8 +170,15 @@ struct Slurm: ParsableCommand {
             printError("girfec slurm: \(problems.count) problem\(problems.count == 1 ? "" : "s"):\n"
                 + problems.map { "  - \($0)" }.joined(separator: "\n") + "\nNothing was written.")
         }
-        if ScriptQuoting.refusal(of: scenario, in: .shellWord) == nil { _ = try loadScenarioOrExit(scenario) }
+        let model = ScriptQuoting.refusal(of: scenario, in: .shellWord) == nil ? try loadScenarioOrExit(scenario).scenario : nil
         if !problems.isEmpty { throw ExitCode(invalidInputStatus) }
+        // What every shard would refuse before running (an integration step that does not divide the model's) is refused here.
+        if let model {
+            do { _ = try Comparison.Aggregates.run(model, options: options.aggregate.options, attribution: false) } catch {
+                printError("girfec slurm: the aggregate model cannot run with these options: \(error)\nNothing was written.")
+                throw ExitCode(invalidInputStatus)
+            }
+        }
         let slurmDir = root + "/slurm", logs = root + "/slurm/logs", shardsDir = root + "/shards"
         let fm = FileManager.default
         if !overwrite {
@@ -199,8 +201,8 @@ struct Slurm: ParsableCommand {
                       "#SBATCH --output=\(ScriptQuoting.outputPattern(folder: logs, pattern: "/shard-%a.out"))"] + header + [
             "set -euo pipefail",
             "k=\"${SLURM_ARRAY_TASK_ID:?run this script with sbatch}\"",
-            "exec \(q(binary)) run \(q(scenarioPath)) --replications \(replications) --seed \(seed) --shard \"$k/\(shards)\" \\",
-            "  --replications-per-draw \(replicationsPerDraw)\(baseCase ? " --base-case" : "") \\",
+            "exec \(q(binary)) run \(q(scenarioPath)) --replications \(replications) --shard \"$k/\(shards)\" \\",
+            "  \(Self.shellWords(options.arguments())) \\",
             "  --threads \"${SLURM_CPUS_PER_TASK:-1}\" --out \(q(shardsDir))/shard-\"$k\" --overwrite --quiet",
         ] as [String]).joined(separator: "\n") + "\n"
         let shardList = (1...shards).map { "\(q(shardsDir))/shard-\($0)" }.joined(separator: " ")
@@ -246,6 +248,15 @@ struct Slurm: ParsableCommand {
         try p.run()
         p.waitUntilExit()
         if p.terminationStatus != 0 { throw ExitCode(p.terminationStatus) }
+    }
+
+    /// `arguments` as shell words: option names (`--` and lower-case letters, digits and `-`) bare, every value quoted.
+    static func shellWords(_ arguments: [String]) -> String {
+        let nameScalars = Set("abcdefghijklmnopqrstuvwxyz0123456789-".unicodeScalars)
+        return arguments.map { word in
+            word.hasPrefix("--") && word.unicodeScalars.allSatisfy { nameScalars.contains($0) }
+                ? word : ScriptQuoting.quote(word, for: .shellWord)
+        }.joined(separator: " ")
     }
 
     static func which(_ name: String) -> String? {

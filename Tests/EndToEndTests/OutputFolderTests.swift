@@ -196,7 +196,8 @@ struct OutputFolderTests {
         let underFile = try Self.girfec(["run", "s.yaml", "--replications", "100000000", "--out", "sentinel.txt/run"], in: cwd)
         #expect(underFile.status == 2)
         #expect(underFile.stderr.contains("\(cwd)/sentinel.txt is a file, not a folder; expected --out inside a folder"))
-        let full = try Self.girfec(["run", "s.yaml", "--replications", "4000000000", "--max-child-steps", "1e16", "--out", "huge"], in: cwd)
+        // --max-child-steps: 4·10^9 replications are more work than the default limit, which is checked first.
+        let full = try Self.girfec(["run", "s.yaml", "--replications", "4000000000", "--max-child-steps", "1e20", "--out", "huge"], in: cwd)
         #expect(full.status == 2)
         #expect(full.stderr.contains("--out 'huge': the results need about"))
         #expect(full.stderr.contains("free; expected enough free space"))

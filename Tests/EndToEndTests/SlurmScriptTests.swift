@@ -265,7 +265,9 @@ struct SlurmScriptTests {
                                     environment: environment.merging(["SLURM_ARRAY_TASK_ID": "2", "SLURM_CPUS_PER_TASK": "3"]) { $1 })
         #expect(shard.status == 0, "\(shard.stderr)")
         #expect(try String(contentsOfFile: record, encoding: .utf8).split(separator: "\0").map(String.init) == [
-            "run", scenario, "--replications", "4", "--seed", "3", "--shard", "2/2", "--replications-per-draw", "1",
+            "run", scenario, "--replications", "4", "--shard", "2/2", "--seed", "3", "--replications-per-draw", "1",
+            "--aggregate-mode", "cohort", "--aggregate-method", "euler", "--aggregate-exposure", "meanField",
+            "--wtp", "20000,30000", "--ceac-max", "100000", "--ceac-step", "1000", "--max-child-steps", "10000000000000",
             "--threads", "3", "--out", out + "/shards/shard-2", "--overwrite", "--quiet"])
         try? fm.removeItem(atPath: record)
         let merge = try Self.launch("/bin/bash", [out + "/slurm/merge.sbatch"], cwd: work, environment: environment)

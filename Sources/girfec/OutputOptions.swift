@@ -1,0 +1,16 @@
+import ArgumentParser
+import Reports
+
+/// `--out` and `--overwrite`, shared by every command that writes a result folder.
+struct OutputOptions: ParsableArguments {
+    @Option(help: "Output folder: absent or empty (or use --overwrite).")
+    var out: String
+
+    @Flag(help: "Replace the output folder if girfec made it (never a folder of yours; docs/guarantees.md).")
+    var overwrite = false
+
+    /// Check, before any work, that `--out` may receive about `estimatedBytes`; otherwise exit with status 2.
+    func prepare(command: String, estimatedBytes: Int64 = 0) throws -> OutputFolder.Target {
+        try checkOutputOrExit(out, overwrite: overwrite, command: command, estimatedBytes: estimatedBytes)
+    }
+}
