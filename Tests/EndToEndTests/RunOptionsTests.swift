@@ -67,7 +67,7 @@ struct RunOptionsTests {
         #expect(options.resources.maxChildSteps == 1.5e14 && options.resources.maxMemoryGb == 1.5)
     }
 
-    @Test(arguments: [0.1, 0.1 + 0.2, 1.0 / 3, 1e-7, 5e-324, 1e300, 123_456_789.123, 1e15, 1e15 + 1, 2e15, 9e18, 20_000, 0, -0.0, 0.3])
+    @Test(arguments: [0.1, 0.1 + 0.2, 1.0 / 3, 1e-7, Double.leastNonzeroMagnitude, 1e300, 123_456_789.123, 1e15, 1e15 + 1, 2e15, 9e18, 20_000, 0, -0.0, 0.3])
     func numbersAreWrittenSoTheyReadBackExactly(value: Double) {
         let text = ArgumentText.number(value)
         #expect(Double(text)?.bitPattern == value.bitPattern, "\(value) written as \(text)")
