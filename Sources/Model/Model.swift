@@ -110,7 +110,7 @@ public struct Practice: Sendable {
     public var stepDownEffect: Double
     /// τ, years of exposure to most of the effect.
     public var timeToEffectYears: Double
-    /// s = f(x, E, τ); the saturating form of MODEL.md by default.
+    /// s = f(x, E, τ); the saturating form of docs/methods.md §4 by default.
     public var effect: any PracticeEffectFunction
 
     public init(name: String, intensity: Trajectory, areas: [Int], share: Double, escalationEffect: Double,

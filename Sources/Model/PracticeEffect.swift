@@ -16,7 +16,7 @@ public protocol PracticeEffectFunction: Sendable {
     func strength(intensity x: Double, exposureYears: Double, timeToEffectYears tau: Double) -> Double
 }
 
-/// The cumulative, saturating effect of MODEL.md:
+/// The cumulative, saturating effect (docs/methods.md §4):
 ///
 /// ```
 /// s = x · (1 − exp(−E / τ))

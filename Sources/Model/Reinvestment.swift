@@ -1,6 +1,6 @@
 import Foundation
 
-/// The optional feedback of MODEL.md: savings reinvested in prevention.
+/// The optional feedback of docs/methods.md §10: savings reinvested in prevention.
 ///
 /// Savings are the first arm's cost rate minus this arm's, in the same
 /// replication (£ per year, all spending, prevention money included). A

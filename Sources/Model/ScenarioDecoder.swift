@@ -679,7 +679,7 @@ struct ArmReader {
                         stepDownEffect: b, timeToEffectYears: tau, effect: effect)
     }
 
-    /// The rule of MODEL.md: with every multiplier at the largest value a
+    /// The stay probability check (docs/scenario-format.md §9): with every multiplier at the largest value a
     /// child can meet in a step, the stay probability must stay >= 0. With
     /// reinvestment, the practice it funds is checked at full intensity.
     private func checkStayProbabilities(_ arm: ArmModel, practiceTree: Tree) {

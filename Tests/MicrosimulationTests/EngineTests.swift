@@ -9,7 +9,7 @@ import TestSupport
 struct EngineTests {
     /// One yearly step of 100,000 children in level B, with a practice of
     /// immediate effect at intensity x = 0.5 covering everyone. Observed
-    /// destinations against the modulated probabilities of MODEL.md:
+    /// destinations against the modulated probabilities of docs/methods.md §4:
     /// red × (1 − a·x), green × (1 + b·x), stay the rest. Chi-square with 3
     /// degrees of freedom; the test fails when p < 0.001 (fixed seed).
     @Test func oneStepFrequenciesMatchModulatedProbabilities() throws {
