@@ -1,4 +1,5 @@
 import Foundation
+import Model
 
 /// Readers for the three calibration data files: stocks.csv, flows.csv and panel.csv.
 ///
@@ -85,7 +86,7 @@ public enum DataFiles {
             let key = "\(date)\u{1F}\(area)\u{1F}\(level)"
             if let first = seen[key] {
                 log.add(line: row.line, column: nil,
-                        found: "a second row for \(date), area '\(area)', level '\(level)' (the first is on line \(first))",
+                        found: "a second row for \(date), area '\(MessageText.excerpt(area))', level '\(level)' (the first is on line \(first))",
                         expected: "one row per date, area and level")
                 continue
             }
@@ -151,7 +152,7 @@ public enum DataFiles {
             let key = "\(start)\u{1F}\(end)\u{1F}\(area)\u{1F}\(from)\u{1F}\(to)"
             if let first = seen[key] {
                 log.add(line: row.line, column: nil,
-                        found: "a second row for \(start) to \(end), area '\(area)', '\(from)' to '\(to)' (the first is on line \(first))",
+                        found: "a second row for \(start) to \(end), area '\(MessageText.excerpt(area))', '\(from)' to '\(to)' (the first is on line \(first))",
                         expected: "one row per period, area, from_level and to_level")
                 continue
             }
@@ -202,7 +203,7 @@ public enum DataFiles {
             if hasArea, !child.isEmpty, let area = check.area(cells["area"]!, line: row.line, column: "area", log: &log) {
                 if let first = areaOfChild[child], first.area != area {
                     log.add(line: row.line, column: "area",
-                            found: "'\(area)' for child '\(child)', who is in area '\(first.area)' on line \(first.line)",
+                            found: "'\(MessageText.excerpt(area))' for child '\(MessageText.excerpt(child))', who is in area '\(MessageText.excerpt(first.area))' on line \(first.line)",
                             expected: "one area per child")
                 } else if areaOfChild[child] == nil {
                     areaOfChild[child] = (area, row.line)
@@ -211,14 +212,14 @@ public enum DataFiles {
             guard !child.isEmpty, let date else { continue }
             if let other = datesOfChild[child, default: [:]][date] {
                 log.add(line: row.line, column: "date",
-                        found: "child '\(child)' seen a second time on \(date) (lines \(other) and \(row.line))",
+                        found: "child '\(MessageText.excerpt(child))' seen a second time on \(date) (lines \(other) and \(row.line))",
                         expected: "at most one record per child and date")
                 continue
             }
             datesOfChild[child, default: [:]][date] = row.line
             if let latest = latestOfChild[child], date < latest.day {
                 log.add(line: row.line, column: "date",
-                        found: "child '\(child)' on \(date) at line \(row.line), after line \(latest.line) dated \(latest.day)",
+                        found: "child '\(MessageText.excerpt(child))' on \(date) at line \(row.line), after line \(latest.line) dated \(latest.day)",
                         expected: "each child's rows in date order")
             } else {
                 latestOfChild[child] = (date, row.line)
@@ -238,18 +239,18 @@ public enum DataFiles {
 
     // MARK: Implementation
 
+    /// Largest calibration data file read, in bytes: a panel of 10^6 records fits many times over.
+    public static let maximumFileBytes = 512 << 20
+
+    /// The text of a calibration data file: a regular UTF-8 file (not a folder, device, pipe or
+    /// `/proc` file) of at most `maximumFileBytes`; any other is one problem naming what was found.
     static func contents(of path: String) throws(CalibrationDataError) -> String {
-        func fail(_ found: String) -> CalibrationDataError {
-            CalibrationDataError(issues: [DataIssue(file: path, line: nil, column: nil, found: found, expected: "a readable CSV file")])
+        switch Tree.readRegularFile(path, maximumBytes: maximumFileBytes) {
+        case .success(let text): return text
+        case .failure(let problem):
+            throw CalibrationDataError(issues: [DataIssue(file: path, line: nil, column: nil, found: problem.found,
+                                                          expected: "a readable CSV file of UTF-8 text")])
         }
-        var isFolder: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) else { throw fail("no such file") }
-        if isFolder.boolValue { throw fail("a folder, not a file") }
-        guard let data = FileManager.default.contents(atPath: path) else { throw fail("a file that cannot be read (permissions?)") }
-        guard let text = String(data: data, encoding: .utf8) else {
-            throw fail("a file that is not UTF-8 text (save it as UTF-8 CSV)")
-        }
-        return text
     }
 }
 
@@ -409,20 +410,23 @@ struct CSVTable {
         for (i, raw) in header.cells.enumerated() {
             let name = raw
             if !known.contains(name) {
-                log.add(line: header.line, column: name.isEmpty ? "(column \(i + 1))" : name,
-                        found: "an unknown column '\(name)' in the header", expected: "the columns \(knownText)")
+                log.add(line: header.line, column: name.isEmpty ? "(column \(i + 1))" : MessageText.excerpt(name),
+                        found: "an unknown column '\(MessageText.excerpt(name))' in the header", expected: "the columns \(knownText)")
                 ok = false
             } else if index[name] != nil {
-                log.add(line: header.line, column: name, found: "the column '\(name)' twice in the header",
+                log.add(line: header.line, column: name, found: "the column '\(MessageText.excerpt(name))' twice in the header",
                         expected: "each column once")
                 ok = false
             } else {
                 index[name] = i
             }
         }
-        for name in required where index[name] == nil {
-            log.add(line: header.line, column: name, found: "no column '\(name)' in the header (\(header.cells.joined(separator: ",")))",
-                    expected: "the columns \(knownText)")
+        // Missing columns in one problem; the header's own cells were named above if unknown.
+        let missing = required.filter { index[$0] == nil }
+        if !missing.isEmpty {
+            let names = missing.map { "'\($0)'" }.joined(separator: ", ")
+            log.add(line: header.line, column: missing.count == 1 ? missing[0] : nil,
+                    found: "no column\(missing.count == 1 ? "" : "s") \(names) in the header", expected: "the columns \(knownText)")
             ok = false
         }
         guard ok else { return nil }
@@ -458,7 +462,7 @@ struct DataCellChecks {
 
     func day(_ text: String, line: Int, column: String, log: inout DataIssueLog) -> Day? {
         if let d = Day(iso: text) { return d }
-        log.add(line: line, column: column, found: text.isEmpty ? "an empty cell" : "'\(text)'",
+        log.add(line: line, column: column, found: text.isEmpty ? "an empty cell" : "'\(MessageText.excerpt(text))'",
                 expected: "a date as YYYY-MM-DD (e.g. 2024-03-31)")
         return nil
     }
@@ -466,7 +470,7 @@ struct DataCellChecks {
     func level(_ text: String, line: Int, column: String, log: inout DataIssueLog, extra: String? = nil) -> String? {
         if levels.contains(text) || text == extra { return text }
         let also = extra.map { " or '\($0)'" } ?? ""
-        log.add(line: line, column: column, found: text.isEmpty ? "an empty cell" : "an unknown level '\(text)'",
+        log.add(line: line, column: column, found: text.isEmpty ? "an empty cell" : "an unknown level '\(MessageText.excerpt(text))'",
                 expected: "one of the levels \(levelList)\(also)")
         return nil
     }
@@ -478,7 +482,7 @@ struct DataCellChecks {
             return nil
         }
         if let areas, !areas.contains(text) {
-            log.add(line: line, column: column, found: "an unknown area '\(text)'", expected: "one of the areas \(areaList)")
+            log.add(line: line, column: column, found: "an unknown area '\(MessageText.excerpt(text))'", expected: "one of the areas \(areaList)")
             return nil
         }
         return text
@@ -491,9 +495,9 @@ struct DataCellChecks {
         let digits = !text.isEmpty && text.utf8.allSatisfy { $0 >= 48 && $0 <= 57 }
         if text.isEmpty { found = "an empty cell" }
         else if let n = Int(text), n < 0 { found = "a negative count \(n)" }
-        else if Int(text) != nil || digits { found = "a count of \(text), more than \(maximum)" }
-        else if Double(text) != nil { found = "'\(text)', not a whole number" }
-        else { found = "'\(text)'" }
+        else if Int(text) != nil || digits { found = "a count of \(MessageText.excerpt(text)), more than \(maximum)" }
+        else if Double(text) != nil { found = "'\(MessageText.excerpt(text))', not a whole number" }
+        else { found = "'\(MessageText.excerpt(text))'" }
         log.add(line: line, column: column, found: found, expected: "a whole number from 0 to \(maximum)")
         return nil
     }

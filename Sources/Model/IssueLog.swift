@@ -135,29 +135,6 @@ final class IssueLog {
         x == x.rounded() && abs(x) < 1e15 ? String(Int(x)) : "\(x)"
     }
 
-    /// Text from a user's file as a message shows it: control and format
-    /// characters escaped (`\n`, `\u{7}`), and at most `limit` characters,
-    /// so a message never carries whole lines of a file.
-    static func excerpt(_ text: String, limit: Int = 40) -> String {
-        var out = ""
-        var count = 0
-        for scalar in text.unicodeScalars {
-            if count == limit { return out + "…" }
-            switch scalar {
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if Self.isControl(scalar) {
-                    out += "\\u{\(String(scalar.value, radix: 16))}"
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-            count += 1
-        }
-        return out
-    }
 
     /// Control (Cc) and format (Cf) characters, and line or paragraph separators.
     static func isControl(_ scalar: Unicode.Scalar) -> Bool {
@@ -176,7 +153,7 @@ final class IssueLog {
             return false
         }
         if name.unicodeScalars.contains(where: Self.isControl) {
-            add(tree, found: "\(what) name '\(Self.excerpt(name))', which holds a control character",
+            add(tree, found: "\(what) name '\(MessageText.excerpt(name))', which holds a control character",
                 expected: "a name without control characters (line breaks, tabs, …)")
             return false
         }
@@ -265,5 +242,32 @@ struct NumberRange {
         case (nil, let h?): return "<= \(IssueLog.format(h))"
         case (let l?, let h?): return "in \(lowOpen ? "(" : "[")\(IssueLog.format(l)), \(IssueLog.format(h))]"
         }
+    }
+}
+
+/// Text from users' files as girfec's messages quote it.
+public enum MessageText {
+    /// Text from a user's file as a message shows it: control and format
+    /// characters escaped (`\n`, `\u{7}`), and at most `limit` characters,
+    /// so a message never carries whole lines of a file.
+    public static func excerpt(_ text: String, limit: Int = 40) -> String {
+        var out = ""
+        var count = 0
+        for scalar in text.unicodeScalars {
+            if count == limit { return out + "…" }
+            switch scalar {
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default:
+                if IssueLog.isControl(scalar) {
+                    out += "\\u{\(String(scalar.value, radix: 16))}"
+                } else {
+                    out.unicodeScalars.append(scalar)
+                }
+            }
+            count += 1
+        }
+        return out
     }
 }

@@ -91,23 +91,23 @@ public enum ScenarioDecoder {
             switch readFile(name) {
             case .success(let t): text = t
             case .failure(let problem):
-                log.add(item, found: "'\(IssueLog.excerpt(name, limit: 200))', \(problem.found)",
+                log.add(item, found: "'\(MessageText.excerpt(name, limit: 200))', \(problem.found)",
                         expected: "a readable YAML fragment of at most 16 MiB, by a path relative to the scenario's folder")
                 continue
             }
             let fragment: Tree
             do { fragment = try Tree.parse(yaml: text, file: name) } catch {
                 for issue in error.issues {
-                    log.add(path: "include", line: item.line, found: "in '\(IssueLog.excerpt(name, limit: 200))' line \(issue.line.map(String.init) ?? "?"): \(issue.found)", expected: issue.expected)
+                    log.add(path: "include", line: item.line, found: "in '\(MessageText.excerpt(name, limit: 200))' line \(issue.line.map(String.init) ?? "?"): \(issue.found)", expected: issue.expected)
                 }
                 continue
             }
             guard case .mapping(let keys) = fragment.value else {
-                log.add(item, found: "'\(IssueLog.excerpt(name, limit: 200))', which is not a YAML mapping", expected: "a mapping of scenario fields")
+                log.add(item, found: "'\(MessageText.excerpt(name, limit: 200))', which is not a YAML mapping", expected: "a mapping of scenario fields")
                 continue
             }
             for (key, _) in keys where !armKeys.contains(key) {
-                log.add(item, found: "field '\(IssueLog.excerpt(key))' in '\(IssueLog.excerpt(name, limit: 200))'", expected: "only model values in an included fragment: \(armKeys.joined(separator: ", "))")
+                log.add(item, found: "field '\(MessageText.excerpt(key))' in '\(MessageText.excerpt(name, limit: 200))'", expected: "only model values in an included fragment: \(armKeys.joined(separator: ", "))")
             }
             merged = merged.merging(fragment)
         }

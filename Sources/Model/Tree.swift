@@ -37,13 +37,14 @@ public struct Tree: Sendable {
         public init(found: String) { self.found = found }
     }
 
-    /// The text of a regular UTF-8 file of at most `maximumFileBytes`.
+    /// The text of a regular UTF-8 file of at most `maximumBytes` (by default `maximumFileBytes`).
     /// Devices, FIFOs, folders and `/proc` files are refused before any read.
-    public static func readRegularFile(_ path: String) -> Result<String, FileProblem> {
+    public static func readRegularFile(_ path: String, maximumBytes: Int = maximumFileBytes) -> Result<String, FileProblem> {
         // stat follows symbolic links: a link to a regular file is fine, a link to a device is not.
         var info = stat()
         guard stat(path, &info) == 0 else {
-            return .failure(FileProblem(found: "a file that does not exist or cannot be opened"))
+            return .failure(FileProblem(found: errno == ENOENT || errno == ENOTDIR ? "no such file"
+                                                : "a file that cannot be opened (\(String(cString: strerror(errno))))"))
         }
         let kind = info.st_mode & S_IFMT
         guard kind == S_IFREG else {
@@ -66,22 +67,22 @@ public struct Tree: Sendable {
             return .failure(FileProblem(found: "a file of the kernel (/proc or /sys), not a regular file"))
         }
         let size = Int64(info.st_size)
-        guard size <= Int64(maximumFileBytes) else {
-            return .failure(FileProblem(found: "a file of \(size) bytes, above the limit of \(maximumFileBytes) bytes (16 MiB)"))
+        guard size <= Int64(maximumBytes) else {
+            return .failure(FileProblem(found: "a file of \(size) bytes, above the limit of \(maximumBytes) bytes (\(maximumBytes >> 20) MiB)"))
         }
         guard let handle = FileHandle(forReadingAtPath: path) else {
             return .failure(FileProblem(found: "a file that cannot be opened"))
         }
         defer { try? handle.close() }
         let data: Data
-        do { data = try handle.read(upToCount: maximumFileBytes + 1) ?? Data() } catch {
+        do { data = try handle.read(upToCount: maximumBytes + 1) ?? Data() } catch {
             return .failure(FileProblem(found: "a file that cannot be read"))
         }
-        guard data.count <= maximumFileBytes else {
-            return .failure(FileProblem(found: "a file above the limit of \(maximumFileBytes) bytes (16 MiB)"))
+        guard data.count <= maximumBytes else {
+            return .failure(FileProblem(found: "a file above the limit of \(maximumBytes) bytes (\(maximumBytes >> 20) MiB)"))
         }
         guard let text = String(data: data, encoding: .utf8) else {
-            return .failure(FileProblem(found: "a file that is not UTF-8 text"))
+            return .failure(FileProblem(found: "a file that is not UTF-8 text (save it as UTF-8)"))
         }
         return .success(text)
     }
@@ -164,7 +165,7 @@ public struct Tree: Sendable {
                     if let keyLine = pair.key.mark?.line { child.line = keyLine }
                     if !seen.insert(key).inserted {
                         issues.append(ValidationIssue(file: file, line: child.line, path: child.path,
-                            found: "the key '\(IssueLog.excerpt(key))' a second time in one mapping (YAML types 1 and \"1\" apart, girfec does not)",
+                            found: "the key '\(MessageText.excerpt(key))' a second time in one mapping (YAML types 1 and \"1\" apart, girfec does not)",
                             expected: "each key once in a mapping"))
                         continue
                     }
@@ -202,19 +203,19 @@ public struct Tree: Sendable {
         case .scanner(_, let problem, _, _), .parser(_, let problem, _, _), .composer(_, let problem, _, _):
             return problem
         case .duplicatedKeysInMapping(let duplicates, _):
-            return "the key\(duplicates.count == 1 ? "" : "s") \(duplicates.sorted().prefix(5).map { "'\(IssueLog.excerpt($0))'" }.joined(separator: ", ")) repeated in one mapping"
+            return "the key\(duplicates.count == 1 ? "" : "s") \(duplicates.sorted().prefix(5).map { "'\(MessageText.excerpt($0))'" }.joined(separator: ", ")) repeated in one mapping"
         default:
-            return IssueLog.excerpt("\(error)", limit: 200)
+            return MessageText.excerpt("\(error)", limit: 200)
         }
     }
 
     /// A short rendering of this value for messages.
     public var shortDescription: String {
         switch value {
-        case .scalar(let s): return "'\(IssueLog.excerpt(s))'"
+        case .scalar(let s): return "'\(MessageText.excerpt(s))'"
         case .null: return "nothing (null)"
         case .mapping(let m):
-            let keys = m.prefix(10).map { IssueLog.excerpt($0.key) }.joined(separator: ", ")
+            let keys = m.prefix(10).map { MessageText.excerpt($0.key) }.joined(separator: ", ")
             return "a mapping with keys \(keys)\(m.count > 10 ? ", … (\(m.count) in all)" : "")"
         case .sequence(let s): return "a list of \(s.count) items"
         }

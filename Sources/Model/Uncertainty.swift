@@ -127,18 +127,18 @@ extension Tree {
     /// the file leaves implied (the diagonal, say).
     public func numberPathProblem(_ path: String) -> String? {
         if let first = path.split(separator: ".").first.map(String.init), ["name", "description", "uncertainty"].contains(first) {
-            return "'\(IssueLog.excerpt(path, limit: 80))', which is not a model value"
+            return "'\(MessageText.excerpt(path, limit: 80))', which is not a model value"
         }
         if let t = find(path: path) {
             if case .scalar(let s) = t.value, Double(s.replacingOccurrences(of: "_", with: "")) != nil { return nil }
-            return "'\(IssueLog.excerpt(path, limit: 80))', which holds \(t.shortDescription)"
+            return "'\(MessageText.excerpt(path, limit: 80))', which holds \(t.shortDescription)"
         }
         let parent = path.components(separatedBy: ".").dropLast().joined(separator: ".")
         if path.hasPrefix("transitions.matrix.") || (path.hasPrefix("arms.") && path.contains(".transitions.matrix.")),
            let pt = find(path: parent), case .mapping = pt.value {
             return nil
         }
-        return "'\(IssueLog.excerpt(path, limit: 80))', which is not a value in the file"
+        return "'\(MessageText.excerpt(path, limit: 80))', which is not a value in the file"
     }
 
     /// The value at field path `path` (as in messages: `a.b[2].c`), if any.

@@ -287,11 +287,11 @@ struct UncertaintyReader {
         switch drawsText(name) {
         case .success(let t): text = t
         case .failure(let problem):
-            log.add(tree, found: "'\(IssueLog.excerpt(name, limit: 200))', \(problem.found)",
+            log.add(tree, found: "'\(MessageText.excerpt(name, limit: 200))', \(problem.found)",
                     expected: "a readable CSV of draws of at most 16 MiB, by a path relative to the scenario's folder")
             return nil
         }
-        let where_ = "draws file \(IssueLog.excerpt(name, limit: 200))"
+        let where_ = "draws file \(MessageText.excerpt(name, limit: 200))"
         let lines = text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).map(String.init)
             .enumerated().filter { !$0.element.trimmingCharacters(in: .whitespaces).isEmpty }
         guard let header = lines.first else {
@@ -327,14 +327,14 @@ struct UncertaintyReader {
             var row: [Double] = []
             for (k, i) in valueIndex.enumerated() {
                 if let x = Double(cells[i]), x.isFinite { row.append(x) } else {
-                    if bad < 10 { log.add(tree, found: "'\(IssueLog.excerpt(cells[i]))' on line \(lineIndex + 1), column '\(columns[k])' of \(where_)", expected: "a finite number") }
+                    if bad < 10 { log.add(tree, found: "'\(MessageText.excerpt(cells[i]))' on line \(lineIndex + 1), column '\(columns[k])' of \(where_)", expected: "a finite number") }
                     bad += 1
                 }
             }
             guard row.count == valueIndex.count else { continue }
             if let d = drawIndex {
                 guard let draw = Int(cells[d]), draw >= 0 else {
-                    if bad < 10 { log.add(tree, found: "draw '\(IssueLog.excerpt(cells[d]))' on line \(lineIndex + 1) of \(where_)", expected: "a draw number >= 0") }
+                    if bad < 10 { log.add(tree, found: "draw '\(MessageText.excerpt(cells[d]))' on line \(lineIndex + 1) of \(where_)", expected: "a draw number >= 0") }
                     bad += 1; continue
                 }
                 if let seen = byDraw[draw], seen != row {

@@ -71,12 +71,12 @@ struct DataFilesTests {
         let folder = issues { () throws(CalibrationDataError) in
             _ = try DataFiles.flows(atPath: NSTemporaryDirectory(), levels: levels)
         }
-        #expect(folder.map(\.found) == ["a folder, not a file"])
+        #expect(folder.map(\.found) == ["a folder, not a regular file"])
         let binary = FileManager.default.temporaryDirectory.appendingPathComponent("girfec-not-utf8-\(UUID().uuidString).csv")
         try Data([0x64, 0x61, 0xFF, 0xFE, 0xC3]).write(to: binary)
         defer { try? FileManager.default.removeItem(at: binary) }
         let notText = issues { () throws(CalibrationDataError) in _ = try DataFiles.panel(atPath: binary.path, levels: levels) }
-        #expect(notText.map(\.found) == ["a file that is not UTF-8 text (save it as UTF-8 CSV)"])
+        #expect(notText.map(\.found) == ["a file that is not UTF-8 text (save it as UTF-8)"])
     }
 
     @Test func readsFlowsWithEntriesAndExits() throws {
@@ -183,6 +183,24 @@ struct DataFilesTests {
         for text in bad.says {
             #expect(issue.description.contains(text), "'\(text)' not in: \(issue.description)")
         }
+    }
+
+    /// A file that is not the data at all (a system file named by mistake): its header's cells
+    /// are quoted at most 40 characters each, the missing columns are one problem, and a file
+    /// of the kernel is refused before it is read.
+    @Test func aStrangersFileIsNeverEchoedInFull() {
+        let secret = "root:x:0:0:root:/root:/bin/bash and a long secret line that must not be echoed in full"
+        let found = issues { () throws(CalibrationDataError) in
+            _ = try DataFiles.flows(csv: secret + "\nx\n", file: "f.csv", levels: levels, areas: nil)
+        }
+        #expect(found.map(\.description).allSatisfy { !$0.contains("secret line") }, "\(found)")
+        #expect(found.contains { $0.column == nil && $0.found == "no columns 'period_start', 'period_end', 'area', 'from_level', 'to_level', 'count' in the header" },
+                "\(found)")
+        #expect(found.contains { $0.found.hasPrefix("an unknown column 'root:x:0:0:root:/root:/bin/bash and a lo…'") }, "\(found)")
+        let kernel = issues { () throws(CalibrationDataError) in
+            _ = try DataFiles.flows(atPath: "/proc/self/environ", levels: levels, areas: nil)
+        }
+        #expect(kernel.map(\.found) == ["a file of the kernel (/proc or /sys), not a regular file"])
     }
 
     @Test func reportsEveryProblemOfAFileAtOnce() {

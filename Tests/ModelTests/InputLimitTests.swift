@@ -138,8 +138,8 @@ struct InputLimitTests {
 
     @Test("a message shows at most 40 characters of a value, control characters escaped")
     func excerpts() {
-        #expect(IssueLog.excerpt("a\r\nb\u{7}") == "a\\r\\nb\\u{7}")
-        #expect(IssueLog.excerpt(String(repeating: "x", count: 100)) == String(repeating: "x", count: 40) + "…")
+        #expect(MessageText.excerpt("a\r\nb\u{7}") == "a\\r\\nb\\u{7}")
+        #expect(MessageText.excerpt(String(repeating: "x", count: 100)) == String(repeating: "x", count: 40) + "…")
         let long = Tree(value: .scalar(String(repeating: "secret ", count: 50)), path: "p", line: 1)
         #expect(long.shortDescription.count < 50)
     }

@@ -311,7 +311,7 @@ struct ValidationReportTests {
         } catch {
             #expect(error.issues.count == 1)
             #expect(error.issues.first?.file == absent)
-            #expect(error.issues.first?.found == "a file that does not exist or cannot be opened")
+            #expect(error.issues.first?.found == "no such file")
             #expect(error.issues.first?.expected == "a readable UTF-8 YAML scenario file of at most 16 MiB")
         }
     }
