@@ -23,10 +23,14 @@ struct CommandLineTests {
         return root.appendingPathComponent(".build/debug/girfec")
     }()
 
-    static func girfec(_ arguments: [String]) throws -> Outcome {
+    /// Run `executable` with `arguments`, in `cwd` if given, with `environment` added to this process's.
+    static func launch(_ executable: String, _ arguments: [String], cwd: String? = nil,
+                       environment: [String: String] = [:]) throws -> Outcome {
         let process = Process()
-        process.executableURL = executable
+        process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
+        if let cwd { process.currentDirectoryURL = URL(fileURLWithPath: cwd) }
+        if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err
@@ -35,6 +39,11 @@ struct CommandLineTests {
         process.waitUntilExit()
         return Outcome(status: process.terminationStatus, stdout: String(decoding: o, as: UTF8.self),
                        stderr: String(decoding: e, as: UTF8.self))
+    }
+
+    /// Run the built girfec, in `cwd` if given, with `environment` added to this process's.
+    static func girfec(_ arguments: [String], cwd: String? = nil, environment: [String: String] = [:]) throws -> Outcome {
+        try launch(executable.path, arguments, cwd: cwd, environment: environment)
     }
 
     static func write(_ text: String, name: String) throws -> String {

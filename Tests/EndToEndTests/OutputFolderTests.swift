@@ -12,19 +12,7 @@ struct OutputFolderTests {
 
     /// Run girfec in `cwd` with `environment` added to this process's.
     static func girfec(_ arguments: [String], in cwd: String, environment: [String: String] = [:]) throws -> Outcome {
-        let process = Process()
-        process.executableURL = CommandLineTests.executable
-        process.arguments = arguments
-        process.currentDirectoryURL = URL(fileURLWithPath: cwd)
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Outcome(status: process.terminationStatus, stdout: String(decoding: o, as: UTF8.self),
-                       stderr: String(decoding: e, as: UTF8.self))
+        try CommandLineTests.girfec(arguments, cwd: cwd, environment: environment)
     }
 
     /// A working folder holding the small scenario (`s.yaml`) and a sentinel file.

@@ -15,18 +15,10 @@ struct ProvenanceTests {
         try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: bin + "/git")
         let scenario = try CommandLineTests.write(Fixtures.smallScenario, name: "small.yaml")
 
-        let process = Process()
-        process.executableURL = CommandLineTests.executable
-        process.arguments = ["run", scenario, "--replications", "2", "--out", folder + "/run", "--quiet"]
-        process.currentDirectoryURL = URL(fileURLWithPath: folder)
-        var environment = ProcessInfo.processInfo.environment
-        environment["PATH"] = bin + ":" + (environment["PATH"] ?? "/usr/bin:/bin")
-        process.environment = environment
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0)
+        let path = bin + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")
+        let run = try CommandLineTests.girfec(["run", scenario, "--replications", "2", "--out", folder + "/run", "--quiet"],
+                                              cwd: folder, environment: ["PATH": path])
+        #expect(run.status == 0, "\(run.stderr)")
 
         #expect(!FileManager.default.fileExists(atPath: marker), "girfec ran the git on PATH")
         let manifest = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder + "/run/manifest.json"))) as? [String: Any]

@@ -8,27 +8,11 @@ struct SlurmScriptTests {
     /// A folder name with everything a shell or sbatch could misread.
     static let awkward = "r x'q\"$(touch PWNED)`touch PWNED`;#%a%%j é子"
 
-    struct Outcome {
-        var status: Int32
-        var stdout: String
-        var stderr: String
-    }
+    typealias Outcome = CommandLineTests.Outcome
 
     /// Run `executable` with `arguments` in `cwd`, with `environment` added to this process's.
     static func launch(_ executable: String, _ arguments: [String], cwd: String, environment: [String: String] = [:]) throws -> Outcome {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.currentDirectoryURL = URL(fileURLWithPath: cwd)
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Outcome(status: process.terminationStatus, stdout: String(decoding: o, as: UTF8.self),
-                       stderr: String(decoding: e, as: UTF8.self))
+        try CommandLineTests.launch(executable, arguments, cwd: cwd, environment: environment)
     }
 
     static func girfec(_ arguments: [String], cwd: String, environment: [String: String] = [:]) throws -> Outcome {
