@@ -50,10 +50,13 @@ public enum OutputFolder {
     public struct Failure: Error, CustomStringConvertible {
         public enum Kind: Sendable { case input, io, cancelled }
         public var kind: Kind
-        public var description: String
-        init(_ kind: Kind, _ description: String) {
+        /// What is wrong and what is expected, without what the command did about it.
+        public var problem: String
+        /// The problem, followed for bad input by "Nothing was run or written."
+        public var description: String { kind == .input ? problem + " Nothing was run or written." : problem }
+        init(_ kind: Kind, _ problem: String) {
             self.kind = kind
-            self.description = description
+            self.problem = problem
         }
     }
 
@@ -93,7 +96,7 @@ public enum OutputFolder {
         let quoted = "\(option) '\(given)'"
         // Room for the sibling names girfec uses (.NAME.partial-PID, .NAME.replaced-PID) within NAME_MAX (255 bytes).
         guard name.utf8.count <= maximumNameBytes else {
-            throw Failure(.input, "\(quoted): its last component is \(name.utf8.count) bytes long; expected at most \(maximumNameBytes) bytes, to leave room for the hidden folder girfec writes first (.NAME.partial-PID). Nothing was run or written.")
+            throw Failure(.input, "\(quoted): its last component is \(name.utf8.count) bytes long; expected at most \(maximumNameBytes) bytes, to leave room for the hidden folder girfec writes first (.NAME.partial-PID).")
         }
         if isDirectory(parent) { cleanLeftovers(in: parent, writing: name, note: note) }
 
@@ -102,7 +105,7 @@ public enum OutputFolder {
             let isFolder = (info.st_mode & S_IFMT) == S_IFDIR
             let followsToFolder = (info.st_mode & S_IFMT) == S_IFLNK && isDirectory(resolved)
             guard isFolder || followsToFolder else {
-                throw Failure(.input, "\(quoted) is a file; expected a folder name (absent, or an empty folder). Nothing was run or written.")
+                throw Failure(.input, "\(quoted) is a file; expected a folder name (absent, or an empty folder).")
             }
             let entries = contents(of: resolved)
             if !entries.isEmpty {
@@ -112,10 +115,10 @@ public enum OutputFolder {
                     let advice = reason == nil
                         ? "or pass --overwrite to replace it"
                         : "it is not a folder girfec made, or not only that (\(reason!)), so --overwrite would not replace it either: choose another \(option), or move its entries away yourself"
-                    throw Failure(.input, "\(quoted) already holds \(listed); expected an absent or empty folder, \(advice). Nothing was run or written.")
+                    throw Failure(.input, "\(quoted) already holds \(listed); expected an absent or empty folder, \(advice).")
                 }
                 if let reason {
-                    throw Failure(.input, "\(quoted) holds \(listed) and is not a folder girfec made, or not only that (\(reason)); --overwrite replaces only a folder girfec wrote. Choose another \(option), or move its entries away yourself. Nothing was run or written.")
+                    throw Failure(.input, "\(quoted) holds \(listed) and is not a folder girfec made, or not only that (\(reason)); --overwrite replaces only a folder girfec wrote. Choose another \(option), or move its entries away yourself.")
                 }
             }
         }
@@ -124,11 +127,11 @@ public enum OutputFolder {
         var folder = parent
         while !folder.isEmpty, folder != "/", !exists(folder) { folder = PathText.folder(of: folder) }
         if !isDirectory(folder) {
-            throw Failure(.input, "\(quoted): \(folder) is a file, not a folder; expected \(option) inside a folder. Nothing was run or written.")
+            throw Failure(.input, "\(quoted): \(folder) is a file, not a folder; expected \(option) inside a folder.")
         }
         let probe = PathText.join(folder, ".\(name).probe-\(getpid())")
         guard mkdir(probe, 0o700) == 0 else {
-            throw Failure(.input, "\(quoted): cannot write in \(folder) (\(errnoText())); expected a folder you can write to. Nothing was run or written.")
+            throw Failure(.input, "\(quoted): cannot write in \(folder) (\(errnoText())); expected a folder you can write to.")
         }
         rmdir(probe)
         try checkSpace(near: resolved, given: given, option: option, estimatedBytes: estimatedBytes)
@@ -143,13 +146,13 @@ public enum OutputFolder {
         guard statvfs(folder, &s) == 0 else { return }
         let free = Int64(clamping: UInt64(s.f_bavail) &* UInt64(s.f_frsize))
         if estimatedBytes > free {
-            throw Failure(.input, "\(option) '\(given)': the results need about \(bytesText(estimatedBytes)) (an estimate), but the filesystem of \(folder) has \(bytesText(free)) free; expected enough free space: free some, choose another \(option), or run fewer replications. Nothing was run or written.")
+            throw Failure(.input, "\(option) '\(given)': the results need about \(bytesText(estimatedBytes)) (an estimate), but the filesystem of \(folder) has \(bytesText(free)) free; expected enough free space: free some, choose another \(option), or run fewer replications.")
         }
     }
 
     /// The resolved absolute path of `given`, or a refusal if writing there could destroy the user's files.
     public static func refuseDestructive(_ given: String, option: String = "--out") throws(Failure) -> String {
-        let advice = "girfec replaces the whole \(option) folder, so it refuses /, the current folder, the home folder and any folder above them. Nothing was run or written."
+        let advice = "girfec replaces the whole \(option) folder, so it refuses /, the current folder, the home folder and any folder above them."
         guard !given.isEmpty else {
             throw Failure(.input, "\(option) is empty; expected the name of a new folder for the results, e.g. \(option) results/run1 (an unset shell variable gives an empty value). \(advice)")
         }

@@ -147,7 +147,7 @@ struct Slurm: ParsableCommand {
     /// the home folder, a folder above either, after resolving links), or a file.
     static func outProblems(_ out: String, root: String) -> [String] {
         do { _ = try OutputFolder.refuseDestructive(out, option: "--out") } catch {
-            return [error.description.replacingOccurrences(of: " Nothing was run or written.", with: "")]
+            return [error.problem]
         }
         var isFolder: ObjCBool = false
         if FileManager.default.fileExists(atPath: root, isDirectory: &isFolder), !isFolder.boolValue {

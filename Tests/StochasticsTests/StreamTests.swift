@@ -96,13 +96,15 @@ struct GSLErrorTests {
         GSLErrors.install()
         GSLErrors.reset()
         let seenThere = Mutex<String?>(nil)
+        let done = DispatchSemaphore(value: 0)
         let thread = Thread {
             GSLErrors.reset()
             _ = gsl_cdf_binomial_P(1, 2.0, 3)  // p above 1: GSL_EDOM, recorded instead of aborting
             do { try GSLErrors.check(); seenThere.withLock { $0 = "none" } } catch { seenThere.withLock { $0 = "\(error)" } }
+            done.signal()
         }
         thread.start()
-        while seenThere.withLock({ $0 == nil }) { usleep(1000) }
+        done.wait()
         #expect(seenThere.withLock { $0 }?.contains("GSL error") == true, "\(String(describing: seenThere.withLock { $0 }))")
         #expect(throws: Never.self) { try GSLErrors.check() }
     }

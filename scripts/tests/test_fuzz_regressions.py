@@ -7,15 +7,15 @@ marked "open" in scripts/fuzz/regressions/index.json and replayed as
 expected failures (non-strict); mark a class "fixed" once its fix is in.
 
 The binary is $GIRFEC_BINARY if set (scripts/test.sh gives the release
-build), else the debug build, built here as in test_slurm.py.
+build), else the debug build (scripts/tests/girfec_build.py).
 """
 import json
-import os
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from girfec_build import girfec_binary
 
 ROOT = Path(__file__).resolve().parents[2]
 FUZZ = ROOT / "scripts" / "fuzz"
@@ -28,13 +28,6 @@ INDEX = json.loads((REGRESSIONS / "index.json").read_text())
 CASES = sorted(p.parent for p in REGRESSIONS.glob("*/*/case.json"))
 
 
-def girfec_binary():
-    if os.environ.get("GIRFEC_BINARY"):
-        return str(Path(os.environ["GIRFEC_BINARY"]).resolve())
-    subprocess.run(["swift", "build", "--product", "girfec"], cwd=ROOT, check=True, capture_output=True)
-    bin_dir = subprocess.run(["swift", "build", "--show-bin-path"], cwd=ROOT, check=True,
-                             capture_output=True, text=True).stdout.strip()
-    return str(Path(bin_dir) / "girfec")
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,6 @@ Starts a single-node Slurm on this machine with scripts/slurm-local.sh
 (Debian's slurm-wlm and munge; needs root or sudo) and stops it afterwards.
 When Slurm cannot start, the test fails with Slurm's own messages.
 """
-import functools
 import json
 import os
 import re
@@ -16,17 +15,13 @@ from pathlib import Path
 
 import pytest
 
+from girfec_build import girfec_binary
+
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIO = ROOT / "experiments" / "examples" / "areas-and-coverage.yaml"
 TABLES = ["bands.csv", "replications.csv", "aggregate.csv", "comparison.csv", "summary.csv", "summary.json"]
 
 
-@functools.cache
-def girfec_binary():
-    subprocess.run(["swift", "build", "--product", "girfec"], cwd=ROOT, check=True, capture_output=True)
-    bin_dir = subprocess.run(["swift", "build", "--show-bin-path"], cwd=ROOT, check=True,
-                             capture_output=True, text=True).stdout.strip()
-    return str(Path(bin_dir) / "girfec")
 
 
 @pytest.fixture(scope="module")
