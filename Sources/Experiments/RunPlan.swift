@@ -31,9 +31,11 @@ public struct Shard: Sendable, Equatable, CustomStringConvertible {
         self.init(index: k, count: m)
     }
 
+    /// Replications ⌊(K−1)·N/M⌋ ..< ⌊K·N/M⌋ of `total` = N, computed in 128 bits so that
+    /// no K ≤ M and N < 2^32 can overflow (the callers check those bounds).
     public func replications(of total: Int) -> Range<Int> {
-        let lo = (index - 1) * total / count, hi = index * total / count
-        return lo..<hi
+        let lo = Int128(index - 1) * Int128(total) / Int128(count), hi = Int128(index) * Int128(total) / Int128(count)
+        return Int(lo)..<Int(hi)
     }
 
     public var description: String { "\(index)/\(count)" }

@@ -77,14 +77,7 @@ public struct RunState: Sendable {
     }
 
     /// The replications shard K of this run's M runs.
-    public func replications(ofShard k: Int) -> Range<Int> { Self.shardRange(k, of: shardCount, replications: replications) }
-
-    /// Replications ⌊(K−1)·N/M⌋ ..< ⌊K·N/M⌋, as `Shard.replications(of:)` assigns them, computed
-    /// without overflow for any K ≤ M ≤ N < 2^32 (the caller checks those bounds).
-    static func shardRange(_ k: Int, of m: Int, replications n: Int) -> Range<Int> {
-        let lo = Int128(k - 1) * Int128(n) / Int128(m), hi = Int128(k) * Int128(n) / Int128(m)
-        return Int(lo)..<Int(hi)
-    }
+    public func replications(ofShard k: Int) -> Range<Int> { Shard(index: k, count: shardCount).replications(of: replications) }
 
     /// The shards of the M not held, as "K" or "K–L" runs, ascending (for messages).
     public var missingShards: [String] {
@@ -435,7 +428,7 @@ public struct RunState: Sendable {
             if !shardsValid {
                 problems.append("its shard list \(shardList.map(String.init).joined(separator: ", ")) is not ascending shard numbers within 1 ... \(m)")
             } else if rangesValid {
-                let expected = union(shardList.map { shardRange($0, of: m, replications: n) })
+                let expected = union(shardList.map { Shard(index: $0, count: m).replications(of: n) })
                 if covered != expected {
                     let names = shardList.map { "\($0)/\(m)" }.joined(separator: ", ")
                     problems.append("it covers replications \(describe(covered)), but shard\(shardList.count == 1 ? "" : "s") \(names) of \(n) replications cover\(shardList.count == 1 ? "s" : "") \(describe(expected))")
