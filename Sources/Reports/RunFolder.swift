@@ -92,11 +92,6 @@ public enum RunFolder {
         let arm0 = scenario.arms[0]
         let perSecond = state.wallSeconds > 0 ? Double(state.childSteps) / state.wallSeconds : 0
         let manifest: [String: Any] = [
-            "format": OutputFolder.format,
-            "tool": "girfec",
-            "version": GirfecVersion.string,
-            "gitCommit": GirfecVersion.gitCommit() ?? "unknown",
-            "command": context.command,
             "scenario": [
                 "path": context.scenarioPath,
                 "fileName": state.scenarioFileName,
@@ -135,7 +130,6 @@ public enum RunFolder {
             "parameterUncertainty": uncertaintyManifest(state: state, scenario: scenario),
             "precisionTarget": context.precision.map { $0 as Any } ?? NSNull(),
         ]
-        let data = (try? JSONSerialization.data(withJSONObject: manifest, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])) ?? Data()
-        return Array(data) + [10]
+        return Manifest.json(command: context.command, manifest)
     }
 }

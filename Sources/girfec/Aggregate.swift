@@ -84,8 +84,6 @@ struct Aggregate: ParsableCommand, InterruptibleCommand {
         }
         let seconds = Date().timeIntervalSince(start)
         let manifest: [String: Any] = [
-            "format": OutputFolder.format, "tool": "girfec", "version": GirfecVersion.string, "gitCommit": GirfecVersion.gitCommit() ?? "unknown",
-            "command": CommandLine.arguments,
             "scenario": ["path": scenario, "sha256": SHA256.hex(Array(text.utf8)), "name": model.name,
                          "arms": model.arms.map(\.name), "levels": model.levels] as [String: Any],
             "aggregateModel": ["mode": options.mode.rawValue, "method": options.method.rawValue,
@@ -94,10 +92,10 @@ struct Aggregate: ParsableCommand, InterruptibleCommand {
             "wallSeconds": seconds,
             "files": ["aggregate.csv", "manifest.json", "scenario.yaml"],
         ]
-        let json = (try? JSONSerialization.data(withJSONObject: manifest, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])) ?? Data()
+        let json = Manifest.json(command: CommandLine.arguments, manifest)
         try writeFolderOrExit(target, command: "aggregate") {
             [("aggregate.csv", Array(Comparison.aggregateCSV(model, aggregates).utf8)),
-             ("manifest.json", Array(json) + [10]), ("scenario.yaml", Array(text.utf8))]
+             ("manifest.json", json), ("scenario.yaml", Array(text.utf8))]
         }
         print(String(format: "aggregate model (%@) of %d arms in %.1f ms; wrote %@", options.label, model.arms.count, seconds * 1000, output.out))
         for (arm, r) in zip(model.arms, aggregates.results) where !r.approximations.isEmpty {

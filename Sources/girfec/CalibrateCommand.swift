@@ -67,16 +67,14 @@ struct CalibrateCommand: ParsableCommand, InterruptibleCommand {
             if let d = FileManager.default.contents(atPath: p) { inputs[p] = SHA256.hex(Array(d)) }
         }
         let manifest: [String: Any] = [
-            "format": OutputFolder.format, "tool": "girfec", "version": GirfecVersion.string, "gitCommit": GirfecVersion.gitCommit() ?? "unknown",
-            "command": CommandLine.arguments, "estimator": settings.estimator.rawValue,
+            "estimator": settings.estimator.rawValue,
             "areas": settings.pooled ? "pooled" : "perArea", "allowedMoves": settings.allowedMoves ?? "default",
             "seed": String(settings.seed), "draws": settings.draws, "inputsSHA256": inputs,
             "scenario": ["path": settings.scenarioPath, "name": scenario.name, "sha256": SHA256.hex(Array(scenarioText.utf8))] as [String: Any],
             "notes": notes, "startedAt": ISO8601DateFormatter().string(from: started),
             "wallSeconds": Date().timeIntervalSince(started), "files": files.map(\.name) + ["manifest.json"],
         ]
-        let json = (try? JSONSerialization.data(withJSONObject: manifest, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])) ?? Data()
-        files.append(("manifest.json", Array(json) + [10]))
+        files.append(("manifest.json", Manifest.json(command: CommandLine.arguments, manifest)))
         try writeFolderOrExit(target, command: "calibrate") { files }
         if !quiet {
             print("girfec calibrate: \(settings.estimator.rawValue) estimate of \(fits.count == 1 ? "pooled areas" : "\(fits.count) areas"); wrote \(output.out)")

@@ -87,8 +87,6 @@ struct Sensitivity: ParsableCommand, InterruptibleCommand {
         let experimentText = (try? String(contentsOfFile: experiment, encoding: .utf8)) ?? ""
         let wall = Date().timeIntervalSince(started)
         let manifest: [String: Any] = [
-            "format": OutputFolder.format, "tool": "girfec", "version": GirfecVersion.string, "gitCommit": GirfecVersion.gitCommit() ?? "unknown",
-            "command": CommandLine.arguments,
             "experiment": ["path": experiment, "sha256": SHA256.hex(Array(experimentText.utf8))],
             "scenario": ["path": design.scenarioPath, "sha256": SHA256.hex(Array(scenarioText.utf8)), "name": scenario.name,
                          "arms": scenario.arms.map(\.name)] as [String: Any],
@@ -100,9 +98,9 @@ struct Sensitivity: ParsableCommand, InterruptibleCommand {
             "generator": RunFolder.generator,
             "files": ["sensitivity.csv", "manifest.json", "experiment.yaml", "scenario.yaml"],
         ]
-        let json = (try? JSONSerialization.data(withJSONObject: manifest, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])) ?? Data()
+        let json = Manifest.json(command: CommandLine.arguments, manifest)
         try writeFolderOrExit(target, command: "sensitivity") {
-            [("sensitivity.csv", Array(csv.utf8)), ("manifest.json", Array(json) + [10]),
+            [("sensitivity.csv", Array(csv.utf8)), ("manifest.json", json),
              ("experiment.yaml", Array(experimentText.utf8)), ("scenario.yaml", Array(scenarioText.utf8))]
         }
         if !quiet {
