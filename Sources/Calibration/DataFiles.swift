@@ -308,97 +308,18 @@ struct DataIssueLog {
     }
 }
 
-/// One CSV record: its cells and the line it starts on.
-struct CSVRecord {
-    var line: Int
-    var cells: [String]
-}
-
-/// RFC 4180 records with quoted cells (commas, doubled quotes and line breaks inside),
-/// LF or CRLF line ends, and blank lines skipped.
-enum CSVText {
-    static func records(_ text: String, log: inout DataIssueLog) -> [CSVRecord] {
-        var records: [CSVRecord] = []
-        var cells: [String] = []
-        var cell = String.UnicodeScalarView()
-        var quoted = false, wasQuoted = false
-        var line = 1, recordLine = 1
-        var scalars = text.unicodeScalars[...]
-        if scalars.first == "\u{FEFF}" { scalars = scalars.dropFirst() }
-        // A lone CR ends a record, but counts as a new line only in a file with CR line ends:
-        // elsewhere editors and `sed -n` do not see it, and counting it would shift later line numbers.
-        let loneCRIsLine = !text.unicodeScalars.contains("\n")
-
-        func endCell() {
-            let s = String(cell)
-            cells.append(wasQuoted ? s : s.trimmingCharacters(in: .whitespaces))
-            cell = String.UnicodeScalarView()
-            wasQuoted = false
-        }
-        func endRecord() {
-            endCell()
-            if !(cells.count == 1 && cells[0].isEmpty) { records.append(CSVRecord(line: recordLine, cells: cells)) }
-            cells = []
-        }
-
-        var i = scalars.startIndex
-        while i < scalars.endIndex {
-            let c = scalars[i]
-            let next = scalars.index(after: i)
-            if quoted {
-                if c == "\"" {
-                    if next < scalars.endIndex, scalars[next] == "\"" {
-                        cell.append("\"")
-                        i = scalars.index(after: next)
-                        continue
-                    }
-                    quoted = false
-                } else {
-                    if c == "\n" || (c == "\r" && loneCRIsLine) { line += 1 }
-                    if c == "\r", next < scalars.endIndex, scalars[next] == "\n" { i = next; continue }
-                    cell.append(c)
-                }
-            } else if c == "\"" {
-                // A quote opens a quoted cell only at the start of a cell.
-                if String(cell).trimmingCharacters(in: .whitespaces).isEmpty {
-                    cell = String.UnicodeScalarView()
-                    quoted = true
-                    wasQuoted = true
-                } else {
-                    cell.append(c)
-                }
-            } else if c == "," {
-                endCell()
-            } else if c == "\n" || c == "\r" {
-                var newLine = c == "\n" || loneCRIsLine
-                if c == "\r", next < scalars.endIndex, scalars[next] == "\n" { i = next; newLine = true }
-                endRecord()
-                if newLine { line += 1 }
-                recordLine = line
-            } else {
-                cell.append(c)
-            }
-            i = scalars.index(after: i)
-        }
-        if quoted {
-            log.add(line: recordLine, column: nil, found: "a quoted cell that is never closed",
-                    expected: "a closing double quote")
-            return records
-        }
-        if !cells.isEmpty || !String(cell).isEmpty || wasQuoted { endRecord() }
-        return records
-    }
-}
-
 /// A CSV file with a checked header: the column of each name, and the data rows.
 struct CSVTable {
     let columns: [String]
     let index: [String: Int]
-    let rows: [CSVRecord]
+    let rows: [CSV.Record]
 
     /// Nil (with issues logged) when the file is empty or the header is wrong.
     init?(text: String, required: [String], optional: [String], log: inout DataIssueLog) {
-        let records = CSVText.records(text, log: &log)
+        let (records, unclosedQuote) = CSV.records(text)
+        if let line = unclosedQuote {
+            log.add(line: line, column: nil, found: "a quoted cell that is never closed", expected: "a closing double quote")
+        }
         guard let header = records.first else {
             log.add(line: nil, column: nil, found: "an empty file", expected: "a header: \(required.joined(separator: ","))")
             return nil
@@ -436,7 +357,7 @@ struct CSVTable {
     }
 
     /// The cells of a row by column name; nil (with an issue) if the row has the wrong number of cells.
-    func cells(_ row: CSVRecord, log: inout DataIssueLog) -> [String: String]? {
+    func cells(_ row: CSV.Record, log: inout DataIssueLog) -> [String: String]? {
         guard row.cells.count == columns.count else {
             log.add(line: row.line, column: nil, found: "\(row.cells.count) cell\(row.cells.count == 1 ? "" : "s")",
                     expected: "\(columns.count) cells, as in the header (\(columns.joined(separator: ",")))")

@@ -30,4 +30,88 @@ public enum CSV {
     /// One row: cells joined by commas, ended by a line feed. Cells must
     /// already be formatted by `text` or `number`.
     public static func row(_ cells: [String]) -> String { cells.joined(separator: ",") + "\n" }
+
+    // MARK: Reading
+
+    /// One record read from a CSV text: its cells and the line it starts on (from 1).
+    public struct Record: Sendable, Equatable {
+        public var line: Int
+        public var cells: [String]
+    }
+
+    /// The records of a CSV text (RFC 4180): quoted cells may hold commas, doubled
+    /// quotes and line breaks; LF, CRLF or CR line ends; a leading byte-order mark
+    /// and blank lines skipped; unquoted cells trimmed of spaces; a CRLF inside a
+    /// quoted cell read as LF.
+    ///
+    /// - Returns: the records, and the line of a quoted cell never closed (then
+    ///   the records before it only), or nil.
+    /// - Complexity: O(n) in the length of the text.
+    public static func records(_ text: String) -> (records: [Record], unclosedQuoteAt: Int?) {
+        var records: [Record] = []
+        var cells: [String] = []
+        var cell = String.UnicodeScalarView()
+        var quoted = false, wasQuoted = false
+        var line = 1, recordLine = 1
+        var scalars = text.unicodeScalars[...]
+        if scalars.first == "\u{FEFF}" { scalars = scalars.dropFirst() }
+        // A lone CR ends a record, but counts as a new line only in a file with CR line ends:
+        // elsewhere editors and `sed -n` do not see it, and counting it would shift later line numbers.
+        let loneCRIsLine = !text.unicodeScalars.contains("\n")
+
+        func endCell() {
+            let s = String(cell)
+            cells.append(wasQuoted ? s : s.trimmingCharacters(in: .whitespaces))
+            cell = String.UnicodeScalarView()
+            wasQuoted = false
+        }
+        func endRecord() {
+            endCell()
+            if !(cells.count == 1 && cells[0].isEmpty) { records.append(Record(line: recordLine, cells: cells)) }
+            cells = []
+        }
+
+        var i = scalars.startIndex
+        while i < scalars.endIndex {
+            let c = scalars[i]
+            let next = scalars.index(after: i)
+            if quoted {
+                if c == "\"" {
+                    if next < scalars.endIndex, scalars[next] == "\"" {
+                        cell.append("\"")
+                        i = scalars.index(after: next)
+                        continue
+                    }
+                    quoted = false
+                } else {
+                    if c == "\n" || (c == "\r" && loneCRIsLine) { line += 1 }
+                    if c == "\r", next < scalars.endIndex, scalars[next] == "\n" { i = next; continue }
+                    cell.append(c)
+                }
+            } else if c == "\"" {
+                // A quote opens a quoted cell only at the start of a cell.
+                if String(cell).trimmingCharacters(in: .whitespaces).isEmpty {
+                    cell = String.UnicodeScalarView()
+                    quoted = true
+                    wasQuoted = true
+                } else {
+                    cell.append(c)
+                }
+            } else if c == "," {
+                endCell()
+            } else if c == "\n" || c == "\r" {
+                var newLine = c == "\n" || loneCRIsLine
+                if c == "\r", next < scalars.endIndex, scalars[next] == "\n" { i = next; newLine = true }
+                endRecord()
+                if newLine { line += 1 }
+                recordLine = line
+            } else {
+                cell.append(c)
+            }
+            i = scalars.index(after: i)
+        }
+        if quoted { return (records, recordLine) }
+        if !cells.isEmpty || !String(cell).isEmpty || wasQuoted { endRecord() }
+        return (records, nil)
+    }
 }
