@@ -114,17 +114,6 @@ enum GoldenFolder {
     /// how it was typed, with how many threads, and from which commit girfec was built.
     static let volatileManifestKeys = ["childStepsPerSecond", "command", "gitCommit", "startedAt", "threads", "wallSeconds"]
 
-    /// The built `girfec` next to this test bundle.
-    static let executable: String = {
-        var dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        for _ in 0..<4 {
-            let candidate = dir.appendingPathComponent("girfec")
-            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate.path }
-            dir = dir.deletingLastPathComponent()
-        }
-        return testFolder.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent(".build/debug/girfec").path
-    }()
-
     struct CommandFailed: Error, CustomStringConvertible {
         var description: String
     }
@@ -132,7 +121,7 @@ enum GoldenFolder {
     /// Run `girfec arguments` in `cwd`; a failure carries its status and standard error.
     static func girfec(_ arguments: [String], cwd: String) throws {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
+        process.executableURL = Fixtures.girfecExecutable
         process.arguments = arguments
         process.currentDirectoryURL = URL(fileURLWithPath: cwd)
         let err = Pipe()
