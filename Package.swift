@@ -19,6 +19,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
     ],
+    // Every target lists exactly the modules its files import (checked by
+    // scripts/check-imports.py in scripts/lint.sh; docs/testing.md).
     targets: [
         // MARK: - Implementation details
 
@@ -70,9 +72,6 @@ let package = Package(
         ),
 
         // MARK: - Unit test bundles
-        //
-        // Every target lists exactly the modules its files import (checked by
-        // `swift build --build-tests --explicit-target-dependency-import-check error`).
 
         .target(name: "TestSupport", dependencies: ["Model"], path: "Tests/TestSupport"),
         .testTarget(name: "StochasticsTests", dependencies: ["Stochastics", "CGSL"]),
