@@ -19,6 +19,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
     ],
+    // Every target lists exactly the modules its files import (checked by
+    // scripts/check-imports.py in scripts/lint.sh; docs/testing.md).
     targets: [
         // MARK: - Implementation details
 
@@ -42,7 +44,7 @@ let package = Package(
         /// `girfec bench` (docs/performance.md). Its inputs are validated before
         /// any work, and debug builds, which the tests use, keep every check.
         .target(
-            name: "Microsimulation", dependencies: ["Model", "Stochastics"],
+            name: "Microsimulation", dependencies: ["Model", "Stochastics", "CGSL"],
             swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
         ),
         /// The aggregate stock-flow model: cohort and system-dynamics modes.
@@ -52,10 +54,10 @@ let package = Package(
         /// Replications in parallel, shards, common random numbers, progress.
         .target(name: "Experiments", dependencies: ["Model", "Microsimulation", "Analysis", "Stochastics"]),
         /// Estimating transition dynamics from local data: flows, panel records, stock counts.
-        .target(name: "Calibration", dependencies: ["Model", "StockFlow", "Analysis", "Stochastics", "CGSL"]),
+        .target(name: "Calibration", dependencies: ["Model", "StockFlow", "Stochastics", "CGSL"]),
         /// CSV and JSON writers, the manifest, atomic output folders.
         .target(
-            name: "Reports", dependencies: ["Experiments", "Analysis", "Model", "StockFlow", "Stochastics", "CGSL"],
+            name: "Reports", dependencies: ["Experiments", "Microsimulation", "Analysis", "Model", "StockFlow", "Stochastics", "CGSL"],
             plugins: ["BuildInfoPlugin"]
         ),
         /// Writes the source commit into Reports when girfec is built (manifest `gitCommit`).
@@ -64,21 +66,32 @@ let package = Package(
         .executableTarget(
             name: "girfec",
             dependencies: [
-                "Experiments", "Reports", "Model", "Stochastics", "StockFlow", "Calibration",
+                "Experiments", "Reports", "Model", "Microsimulation", "Analysis", "Stochastics", "StockFlow", "Calibration", "CGSL",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
 
         // MARK: - Unit test bundles
 
-        .target(name: "TestSupport", dependencies: ["Model", "Experiments"], path: "Tests/TestSupport"),
-        .testTarget(name: "StochasticsTests", dependencies: ["Stochastics"]),
-        .testTarget(name: "ModelTests", dependencies: ["Model", "TestSupport"]),
-        .testTarget(name: "MicrosimulationTests", dependencies: ["Microsimulation", "TestSupport"]),
+        .target(name: "TestSupport", dependencies: ["Model"], path: "Tests/TestSupport"),
+        .testTarget(name: "StochasticsTests", dependencies: ["Stochastics", "CGSL"]),
+        .testTarget(name: "ModelTests", dependencies: ["Model", "Stochastics", "CGSL", "TestSupport"]),
+        .testTarget(name: "MicrosimulationTests", dependencies: ["Microsimulation", "Model", "Stochastics", "TestSupport"]),
         .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "Stochastics", "CGSL"]),
-        .testTarget(name: "StockFlowTests", dependencies: ["StockFlow", "Microsimulation", "Experiments", "Reports", "TestSupport"]),
-        .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "Reports", "TestSupport"]),
+        .testTarget(name: "StockFlowTests", dependencies: ["StockFlow", "Model", "Microsimulation", "Experiments", "Reports", "TestSupport"]),
+        .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "Analysis", "Model", "Reports", "TestSupport"]),
         .testTarget(name: "CalibrationTests", dependencies: ["Calibration", "Model", "StockFlow", "Stochastics", "CGSL", "TestSupport"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["girfec", "TestSupport"]),
+        .testTarget(
+            name: "EndToEndTests",
+            dependencies: ["girfec", "Experiments", "Model", "TestSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        /// Golden output folders: every file of `girfec run` and `girfec report` for small
+        /// scenarios, byte for byte (docs/testing.md). `girfec` is a dependency so that the
+        /// command the test launches is built first.
+        .testTarget(
+            name: "ReportsTests",
+            dependencies: ["girfec", "Reports", "Experiments", "TestSupport"],
+            exclude: ["Golden", "Scenarios"]
+        ),
     ]
 )

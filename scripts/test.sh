@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # Install what the tests need if missing (GSL, Random123, matplotlib,
-# pytest; Slurm and munge are installed by scripts/slurm-local.sh), then run
-# every test: the Swift package, the figure scripts and a real single-node
+# pytest; Slurm and munge are installed by scripts/slurm-local.sh), then check
+# style and package imports (scripts/lint.sh, under a minute) and run every
+# test: the Swift package, the figure scripts and a real single-node
 # Slurm run of shards plus merge; then a bounded fuzz run on the release
 # build (scripts/fuzz, fixed seed, 40 s per kind) and the replay of every
 # saved crashing input against it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-dependencies.sh
-swift test
 bash scripts/install-python-deps.sh
+bash scripts/lint.sh
+swift test
 python="$(bash scripts/python.sh)"
 if ! "$python" -m pytest --version >/dev/null 2>&1; then
   "$python" -m pip install --quiet pytest 2>/dev/null || {

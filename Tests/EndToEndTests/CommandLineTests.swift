@@ -12,16 +12,7 @@ struct CommandLineTests {
     }
 
     /// The built `girfec` next to this test bundle.
-    static let executable: URL = {
-        var dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        for _ in 0..<4 {
-            let candidate = dir.appendingPathComponent("girfec")
-            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
-            dir = dir.deletingLastPathComponent()
-        }
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        return root.appendingPathComponent(".build/debug/girfec")
-    }()
+    static let executable = Fixtures.girfecExecutable
 
     /// Run `executable` with `arguments`, in `cwd` if given, with `environment` added to this process's.
     static func launch(_ executable: String, _ arguments: [String], cwd: String? = nil,

@@ -63,6 +63,19 @@ public enum Fixtures {
         }
     }
 
+    /// The built `girfec` next to the running test bundle, for tests that launch it as a user does;
+    /// `.build/debug/girfec` if it is not found there.
+    public static let girfecExecutable: URL = {
+        var dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        for _ in 0..<4 {
+            let candidate = dir.appendingPathComponent("girfec")
+            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+            dir = dir.deletingLastPathComponent()
+        }
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        return root.appendingPathComponent(".build/debug/girfec")
+    }()
+
     /// A fresh empty folder under one temporary folder per test process,
     /// which is removed when the process ends.
     public static func temporaryFolder(_ name: String = "girfec-test") -> String {
