@@ -125,6 +125,15 @@ struct StepKernel {
     ///   level), or the first child whose leave probability exceeds 1 (the step is then abandoned).
     func advance(_ children: inout Population.Columns, step t: Int, multipliers: UnsafePointer<Double>,
                  tally: borrowing StepTally) -> (reachedExits: Int, violation: Violation?) {
+        // One copy of the loop per parity of t, so the choice of Philox words is not re-tested per child.
+        t % 2 == 1 ? sweep(&children, step: t, odd: true, multipliers: multipliers, tally: tally)
+                   : sweep(&children, step: t, odd: false, multipliers: multipliers, tally: tally)
+    }
+
+    /// `advance` for a step of the given parity (`odd` = t is odd).
+    @inline(__always)
+    private func sweep(_ children: inout Population.Columns, step t: Int, odd: Bool, multipliers: UnsafePointer<Double>,
+                       tally: borrowing StepTally) -> (reachedExits: Int, violation: Violation?) {
         // Everything the loop reads but never changes, in locals, so nothing is reloaded per child.
         let n = levelCount, lastTarget = levelCount &- 1
         let ageBands = ageBands, durationBands = durationBands, durationCap = durationCap
@@ -144,7 +153,6 @@ struct StepKernel {
         let level = columns.level, age = columns.ageMonths, months = columns.monthsInLevel
         let entry = columns.entryStep, mask = columns.mask, id = columns.id, pending = columns.pending
 
-        let odd = t % 2 == 1
         let position = UInt32(truncatingIfNeeded: (t - 1) / 2)  // t ≤ 60,000
         let lastStep = UInt16(truncatingIfNeeded: t - 1)
         var reachedExits = 0
