@@ -125,9 +125,11 @@ struct StepKernel {
     ///   level), or the first child whose leave probability exceeds 1 (the step is then abandoned).
     func advance(_ children: inout Population.Columns, step t: Int, multipliers: UnsafePointer<Double>,
                  tally: borrowing StepTally) -> (reachedExits: Int, violation: Violation?) {
+        // Checked once per step: the tally's flows and per-level counts are this arm's size.
+        precondition(tally.levelCount == levelCount, "step tally of another arm")
         // One copy of the loop per parity of t, so the choice of Philox words is not re-tested per child.
-        t % 2 == 1 ? sweep(&children, step: t, odd: true, multipliers: multipliers, tally: tally)
-                   : sweep(&children, step: t, odd: false, multipliers: multipliers, tally: tally)
+        return t % 2 == 1 ? sweep(&children, step: t, odd: true, multipliers: multipliers, tally: tally)
+                          : sweep(&children, step: t, odd: false, multipliers: multipliers, tally: tally)
     }
 
     /// `advance` for a step of the given parity (`odd` = t is odd).
