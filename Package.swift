@@ -39,14 +39,12 @@ let package = Package(
         .target(name: "Model", dependencies: ["Stochastics", "CGSL", .product(name: "Yams", package: "Yams")]),
         /// The agent engine: one replication of one arm.
         ///
-        /// Release builds drop overflow and precondition checks in this module
-        /// only (-Ounchecked): +15–20 % child-steps per second, measured with
-        /// `girfec bench` (docs/performance.md). Its inputs are validated before
-        /// any work, and debug builds, which the tests use, keep every check.
-        .target(
-            name: "Microsimulation", dependencies: ["Model", "Stochastics", "CGSL"],
-            swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
-        ),
+        /// Built with the same settings as every module (no unsafe flags, so
+        /// `GirfecKit` stays usable as a versioned dependency). Its hot loop
+        /// gets its speed from raw pointers to tables and columns whose bounds
+        /// hold by construction, and wrapping arithmetic only where no overflow
+        /// is possible (StepKernel.swift; measured in docs/performance.md).
+        .target(name: "Microsimulation", dependencies: ["Model", "Stochastics", "CGSL"]),
         /// The aggregate stock-flow model: cohort and system-dynamics modes.
         .target(name: "StockFlow", dependencies: ["Model"]),
         /// Streaming, mergeable statistics: exact sums and bounded histograms.

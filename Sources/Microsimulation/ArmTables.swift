@@ -11,31 +11,67 @@ public struct ArmTables: Sendable {
     /// Baseline escalation and step-down probability per step, per level.
     let redSum: [Double]
     let greenSum: [Double]
-    /// Conditional destinations of an escalation (resp. step-down) from each
-    /// level: targets and cumulative conditional probabilities, `levelCount` wide.
-    let redTargets: [UInt8], redCumulative: [Double]
-    let greenTargets: [UInt8], greenCumulative: [Double]
-    let absorbing: [Bool]
-    /// Age band of each age in months (ages past the end use the last entry).
-    let ageBandOfMonth: [UInt8]
-    let escalationByAgeBand: [Double]
-    let stepDownByAgeBand: [Double]
-    /// Duration band per level and month in level: [level * (durationCap + 1) + months].
-    let durationBand: [UInt8]
+    /// Age bands of the age multipliers (at least one).
+    let ageBandCount: Int
+    /// Largest `fromMonths` of any duration band: months in level from which the band no longer changes.
     let durationCap: Int
-    /// Leave multiplier per level and band: [level * durationBandsMax + band].
-    let leaveMultiplier: [Double]
+    /// Duration bands of the level with the most (at least one).
     let durationBandsMax: Int
-    /// R_i · escalation_b · leave_{i,d} and G_i · stepDown_b · leave_{i,d} at
-    /// [(level · ageBands + ageBand) · durationBandsMax + durationBand]: the
-    /// leave probabilities before practice multipliers.
-    let baseRed: [Double]
-    let baseGreen: [Double]
     /// Out-migration probability per step: 1 − exp(−rate·dt).
     let emigrationPerStep: Double
     /// For each area and practice: the share of children it reaches (−1 if it does not reach the area).
     let coverageShare: [[Double]]
     let ageCumulative: [Double]
+    /// The tables read per child-step.
+    let lookup: Lookup
+
+    /// The tables the engine reads per child-step, in storage allocated here
+    /// and freed in `deinit`, so that the engine can read them through plain
+    /// pointers while it holds the `ArmTables` value. Written only in `init`,
+    /// read-only afterwards: safe to share between threads.
+    ///
+    /// The index bounds the engine relies on hold by construction (see `ArmTables.init`):
+    /// every entry of `redTargets` and `greenTargets` is a level (< `levelCount`), every
+    /// entry of `ageBandOfMonth` is < `ageBandCount`, every entry of `durationBand` is
+    /// < `durationBandsMax`.
+    final class Lookup: @unchecked Sendable {
+        /// Conditional destinations of an escalation (resp. step-down) from each
+        /// level: targets and cumulative conditional probabilities, [level · levelCount + k].
+        let redTargets: UnsafeBufferPointer<UInt8>, redCumulative: UnsafeBufferPointer<Double>
+        let greenTargets: UnsafeBufferPointer<UInt8>, greenCumulative: UnsafeBufferPointer<Double>
+        /// Per level.
+        let absorbing: UnsafeBufferPointer<Bool>
+        /// Age band of each age in months (ages past the end use the last entry).
+        let ageBandOfMonth: UnsafeBufferPointer<UInt8>
+        /// Duration band per level and month in level: [level · (durationCap + 1) + months].
+        let durationBand: UnsafeBufferPointer<UInt8>
+        /// R_i · escalation_b · leave_{i,d} and G_i · stepDown_b · leave_{i,d} at
+        /// [(level · ageBands + ageBand) · durationBandsMax + durationBand]: the
+        /// leave probabilities before practice multipliers.
+        let baseRed: UnsafeBufferPointer<Double>
+        let baseGreen: UnsafeBufferPointer<Double>
+
+        init(redTargets: [UInt8], redCumulative: [Double], greenTargets: [UInt8], greenCumulative: [Double],
+             absorbing: [Bool], ageBandOfMonth: [UInt8], durationBand: [UInt8], baseRed: [Double], baseGreen: [Double]) {
+            self.redTargets = Self.copy(redTargets); self.redCumulative = Self.copy(redCumulative)
+            self.greenTargets = Self.copy(greenTargets); self.greenCumulative = Self.copy(greenCumulative)
+            self.absorbing = Self.copy(absorbing); self.ageBandOfMonth = Self.copy(ageBandOfMonth)
+            self.durationBand = Self.copy(durationBand)
+            self.baseRed = Self.copy(baseRed); self.baseGreen = Self.copy(baseGreen)
+        }
+
+        deinit {
+            redTargets.deallocate(); redCumulative.deallocate(); greenTargets.deallocate(); greenCumulative.deallocate()
+            absorbing.deallocate(); ageBandOfMonth.deallocate(); durationBand.deallocate()
+            baseRed.deallocate(); baseGreen.deallocate()
+        }
+
+        private static func copy<T>(_ values: [T]) -> UnsafeBufferPointer<T> {
+            let buffer = UnsafeMutableBufferPointer<T>.allocate(capacity: values.count)
+            _ = buffer.initialize(from: values)
+            return UnsafeBufferPointer(buffer)
+        }
+    }
 
     public init(arm: ArmModel) {
         self.arm = arm
@@ -43,6 +79,14 @@ public struct ArmTables: Sendable {
         layout = RecordLayout(levelCount: arm.levels.count, steps: arm.steps)
         let n = arm.levels.count
         levelCount = n
+        // What the engine's unchecked accesses rely on beyond the tables built below. The
+        // scenario decoder guarantees all of it; an arm built by hand must too.
+        precondition(n >= 1 && n <= 250, "an arm needs 1 to 250 levels, not \(n)")
+        precondition(arm.initialCounts.allSatisfy { $0.count == n }, "initial counts need one entry per level")
+        precondition(arm.durationMultipliers.count == n, "duration multipliers need one list per level")
+        precondition(!arm.ageMultipliers.isEmpty, "age multipliers need at least one band")
+        precondition(arm.practices.count <= 8, "coverage masks hold at most 8 practices")
+        precondition(arm.steps >= 0 && arm.steps <= 60_000, "entry steps are stored in 16 bits")
         let sums = StayCheck.directionSums(arm.transitionPerStep)
         redSum = sums.map(\.red)
         greenSum = sums.map(\.green)
@@ -63,16 +107,14 @@ public struct ArmTables: Sendable {
             if r > 0 { rc[i * n + r - 1] = 1; for k in r..<n { rt[i * n + k] = rt[i * n + r - 1] } }
             if g > 0 { gc[i * n + g - 1] = 1; for k in g..<n { gt[i * n + k] = gt[i * n + g - 1] } }
         }
-        redTargets = rt; redCumulative = rc; greenTargets = gt; greenCumulative = gc
-        absorbing = arm.levels.map(\.absorbing)
 
         let maxAge = (arm.ageOutMonths ?? (arm.ageDistribution.map(\.toMonths).max() ?? 0) + arm.steps * arm.stepMonths) + 1
         let bands = arm.ageMultipliers
-        ageBandOfMonth = (0...min(maxAge, Int(UInt16.max))).map { m in
+        // lastIndex is an index of `bands`, so every entry is < bands.count = ageBandCount.
+        let ageBandOfMonth = (0...min(maxAge, Int(UInt16.max))).map { m in
             UInt8(bands.lastIndex { $0.fromMonths <= m } ?? 0)
         }
-        escalationByAgeBand = bands.map(\.escalationMultiplier)
-        stepDownByAgeBand = bands.map(\.stepDownMultiplier)
+        ageBandCount = bands.count
 
         let cap = (arm.durationMultipliers.flatMap { $0.map(\.fromMonths) }.max() ?? 0)
         durationCap = cap
@@ -83,10 +125,9 @@ public struct ArmTables: Sendable {
         for l in 0..<n {
             let list = arm.durationMultipliers[l]
             for (b, band) in list.enumerated() { lm[l * bandsMax + b] = band.leaveMultiplier }
+            // An index of `list` (or 0), so < max(1, list.count) <= bandsMax.
             for m in 0...cap { db[l * (cap + 1) + m] = UInt8(list.lastIndex { $0.fromMonths <= m } ?? 0) }
         }
-        durationBand = db
-        leaveMultiplier = lm
         var br: [Double] = [], bg: [Double] = []
         for l in 0..<n {
             for b in bands.indices {
@@ -96,8 +137,9 @@ public struct ArmTables: Sendable {
                 }
             }
         }
-        baseRed = br
-        baseGreen = bg
+        lookup = Lookup(redTargets: rt, redCumulative: rc, greenTargets: gt, greenCumulative: gc,
+                        absorbing: arm.levels.map(\.absorbing), ageBandOfMonth: ageBandOfMonth, durationBand: db,
+                        baseRed: br, baseGreen: bg)
         emigrationPerStep = 1 - exp(-arm.emigrationRatePerYear * arm.stepYears)
         coverageShare = arm.areas.indices.map { a in
             arm.practices.map { $0.areas.contains(a) ? $0.share : -1 }

@@ -247,4 +247,54 @@ struct EngineTests {
         let planned = (1...layout.steps).reduce(0.0) { $0 + staticRecord[layout.index(step: $1, slot: programme)] }
         #expect(spent > planned, "reinvested money is spent on prevention: \(spent) vs \(planned)")
     }
+
+    /// A worker's population is reused across replications and arms and grows
+    /// when entries outnumber its capacity: every record equals the one from a
+    /// fresh population (bit for bit).
+    @Test func reusedPopulationGivesTheRecordsOfAFreshOne() throws {
+        let small = try Fixtures.scenario(Fixtures.smallScenario).arms
+        // Many more children and births than the small arms: the columns must grow, and keep what they hold.
+        let larger = Fixtures.smallScenario
+            .replacingOccurrences(of: "north: {Low: 300, Mid: 60, High: 20}", with: "north: {Low: 3000, Mid: 600, High: 200}")
+            .replacingOccurrences(of: "perYear: {north: 30, south: 20}", with: "perYear: {north: 3000, south: 2000}")
+        let big = try Fixtures.scenario(larger).arms
+        let population = Population()
+        for (r, arm) in [small[0], big[1], small[1], big[0], small[0]].enumerated() {
+            let tables = ArmTables(arm: arm)
+            let reused = try Engine.run(tables: tables, seed: 5, replication: UInt32(r), population: population).record
+            let fresh = try Engine.run(tables: tables, seed: 5, replication: UInt32(r)).record
+            #expect(reused.map(\.bitPattern) == fresh.map(\.bitPattern), "run \(r), arm \(arm.name)")
+        }
+    }
+
+    /// The engine's own check on leave probabilities, for arms that did not come through the
+    /// decoder's validation: B's only move is a step-down of 0.25 per step; with an immediate
+    /// effect at intensity 1 and b = 4 it becomes 0.25 · (1 + 4) = 1.25 > 1 in step 1.
+    @Test func aLeaveProbabilityAboveOneStopsTheEngineWithArmLevelAndStep() throws {
+        let yaml = """
+        time: {stepMonths: 12, horizonYears: 2}
+        levels:
+          A: {costPerChildYear: 0, qolWeight: 1}
+          B: {costPerChildYear: 0, qolWeight: 1}
+        population:
+          initialCounts: {B: 10}
+          ageing: false
+        transitions:
+          unit: probabilitiesPerStep
+          matrix:
+            A: {B: 0.1}
+            B: {A: 0.25}
+        practice:
+          p: {intensity: 1, escalationEffect: 0, stepDownEffect: 0.5, effectFunction: immediate}
+        """
+        var arm = try Fixtures.scenario(yaml).arms[0]
+        arm.practices[0].stepDownEffect = 4
+        #expect(throws: EngineError.self) { try Engine.run(tables: ArmTables(arm: arm), seed: 1, replication: 0) }
+        do {
+            _ = try Engine.run(tables: ArmTables(arm: arm), seed: 1, replication: 0)
+        } catch {
+            #expect(error.description == "arm '\(arm.name)', level 'B', step 1: escalation multiplier 0.0, step-down multiplier 5.0 "
+                    + "give a leave probability of 1.25 > 1 (stay probability below zero)")
+        }
+    }
 }

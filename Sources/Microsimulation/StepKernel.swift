@@ -1,0 +1,238 @@
+import CGSL
+import Model
+import Stochastics
+
+/// What one step's moves, exits, entries and ended stays add up to, per level.
+///
+/// One allocation of n·n + 4·n counts, zeroed at the start of each step and
+/// freed with the tally (not copyable, so it has exactly one owner).
+struct StepTally: ~Copyable {
+    let levelCount: Int
+    private let storage: UnsafeMutableBufferPointer<Int>
+    /// Moves from level i to level j during the step, at [i · n + j].
+    let flows: UnsafeMutableBufferPointer<Int>
+    /// Children who left the system from each level (ageing out, out-migration).
+    let exits: UnsafeMutableBufferPointer<Int>
+    /// Children who joined each level at the end of the step (births, in-migrants).
+    let entries: UnsafeMutableBufferPointer<Int>
+    /// Months in the level of the stays that ended in the step, summed, and their number.
+    let stayMonths: UnsafeMutableBufferPointer<Int>
+    let stays: UnsafeMutableBufferPointer<Int>
+
+    init(levelCount n: Int) {
+        levelCount = n
+        storage = .allocate(capacity: n * n + 4 * n)
+        storage.initialize(repeating: 0)
+        flows = UnsafeMutableBufferPointer(rebasing: storage[0 ..< n * n])
+        exits = UnsafeMutableBufferPointer(rebasing: storage[n * n ..< n * n + n])
+        entries = UnsafeMutableBufferPointer(rebasing: storage[n * n + n ..< n * n + 2 * n])
+        stayMonths = UnsafeMutableBufferPointer(rebasing: storage[n * n + 2 * n ..< n * n + 3 * n])
+        stays = UnsafeMutableBufferPointer(rebasing: storage[n * n + 3 * n ..< n * n + 4 * n])
+    }
+
+    deinit { storage.deallocate() }
+
+    func reset() { storage.update(repeating: 0) }
+}
+
+/// Transitions, ageing and exits of every child present in one step
+/// (steps 1–3 of `Engine`), over raw pointers to the arm's tables.
+///
+/// Holds no references: `Engine.run` keeps the `ArmTables` it was made from,
+/// and so the storage its pointers address, alive for the whole replication.
+/// Every unchecked access below is in bounds by construction; each says why.
+/// The invariants it relies on:
+/// - a child's level is < n: levels are written only from 0 ..< n (initial
+///   children and entries) or from `redTargets`/`greenTargets`, whose entries are levels;
+/// - a child's coverage mask is < `masks` = 2^practices (one bit per practice);
+/// - a child present in step t entered at a step ≤ t − 1 < `cohorts` = steps + 1;
+/// - `ArmTables` sizes: `absorbing` n, targets and cumulatives n·n,
+///   `ageBandOfMonth` ageBandTop + 1, `durationBand` n·(durationCap + 1), `baseRed`
+///   and `baseGreen` n·ageBands·durationBands, with band entries below their counts.
+/// The index arithmetic uses wrapping operators (`&+`, `&*`): every index is
+/// below the size of a table that exists in memory, so no intermediate value
+/// comes near `Int.max`.
+struct StepKernel {
+    let levelCount: Int
+    let ageBands: Int
+    let durationBands: Int
+    let durationCap: Int
+    let ageBandTop: Int
+    let cohorts: Int
+    let absorbing: UnsafePointer<Bool>
+    let redTargets: UnsafePointer<UInt8>, redCumulative: UnsafePointer<Double>
+    let greenTargets: UnsafePointer<UInt8>, greenCumulative: UnsafePointer<Double>
+    let ageBandOfMonth: UnsafePointer<UInt8>
+    let durationBand: UnsafePointer<UInt8>
+    let baseRed: UnsafePointer<Double>, baseGreen: UnsafePointer<Double>
+    let stepMonths: UInt16
+    /// Ages and months in level at or above this stop growing (UInt16.max − stepMonths).
+    let growthLimit: UInt16
+    let ageOutMonths: UInt16
+    let hasAgeOut: Bool
+    let ageing: Bool
+    let emigrationPerStep: Double
+    /// The stream (childStep, child id) of this replication: Philox key and counter words 2 and 3.
+    let key: (UInt32, UInt32)
+    let replication: UInt32
+    let purposeWord: UInt32
+
+    /// A child whose modulated leave probability went above 1.
+    struct Violation {
+        var level: Int
+        var red: Double
+        var green: Double
+    }
+
+    init(tables: ArmTables, childSteps address: StreamAddress) {
+        let arm = tables.arm
+        let lookup = tables.lookup
+        levelCount = tables.levelCount
+        ageBands = tables.ageBandCount
+        durationBands = tables.durationBandsMax
+        durationCap = tables.durationCap
+        ageBandTop = lookup.ageBandOfMonth.count - 1
+        cohorts = arm.steps + 1
+        // Every table has at least one element (n ≥ 1, at least one age and one duration band), so
+        // each base address exists.
+        absorbing = lookup.absorbing.baseAddress!
+        redTargets = lookup.redTargets.baseAddress!; redCumulative = lookup.redCumulative.baseAddress!
+        greenTargets = lookup.greenTargets.baseAddress!; greenCumulative = lookup.greenCumulative.baseAddress!
+        ageBandOfMonth = lookup.ageBandOfMonth.baseAddress!
+        durationBand = lookup.durationBand.baseAddress!
+        baseRed = lookup.baseRed.baseAddress!; baseGreen = lookup.baseGreen.baseAddress!
+        precondition(lookup.baseRed.count == levelCount * ageBands * durationBands
+                     && lookup.durationBand.count == levelCount * (durationCap + 1)
+                     && lookup.redTargets.count == levelCount * levelCount, "engine tables of inconsistent sizes")
+        stepMonths = UInt16(arm.stepMonths)
+        growthLimit = UInt16.max - stepMonths
+        ageOutMonths = arm.ageOutMonths.map { UInt16(clamping: $0) } ?? UInt16.max
+        hasAgeOut = arm.ageOutMonths != nil
+        ageing = arm.ageing
+        emigrationPerStep = tables.emigrationPerStep
+        key = address.key
+        replication = address.replication
+        purposeWord = address.purposeWord
+    }
+
+    /// Moves, ages and removes the children of step `t`; children who leave the
+    /// system are removed from `children`, their place taken by the last child.
+    ///
+    /// - Parameters:
+    ///   - multipliers: step t's (red, green) practice multipliers, at
+    ///     `2 · (mask · cohorts + entryStep)` and the next; 2 · masks · cohorts values.
+    /// - Returns: the children reached by practice who left it (exit, or an absorbing
+    ///   level), or the first child whose leave probability exceeds 1 (the step is then abandoned).
+    func advance(_ children: inout Population.Columns, step t: Int, multipliers: UnsafePointer<Double>,
+                 tally: borrowing StepTally) -> (reachedExits: Int, violation: Violation?) {
+        // Checked once per step: the tally's flows and per-level counts are this arm's size.
+        precondition(tally.levelCount == levelCount, "step tally of another arm")
+        // One copy of the loop per parity of t, so the choice of Philox words is not re-tested per child.
+        return t % 2 == 1 ? sweep(&children, step: t, odd: true, multipliers: multipliers, tally: tally)
+                          : sweep(&children, step: t, odd: false, multipliers: multipliers, tally: tally)
+    }
+
+    /// `advance` for a step of the given parity (`odd` = t is odd).
+    @inline(__always)
+    private func sweep(_ children: inout Population.Columns, step t: Int, odd: Bool, multipliers: UnsafePointer<Double>,
+                       tally: borrowing StepTally) -> (reachedExits: Int, violation: Violation?) {
+        // Everything the loop reads but never changes, in locals, so nothing is reloaded per child.
+        let n = levelCount, lastTarget = levelCount &- 1
+        let ageBands = ageBands, durationBands = durationBands, durationCap = durationCap
+        let ageBandTop = ageBandTop, cohorts = cohorts
+        let absorbing = absorbing, ageBandOfMonth = ageBandOfMonth, durationBand = durationBand
+        let redTargets = redTargets, redCumulative = redCumulative
+        let greenTargets = greenTargets, greenCumulative = greenCumulative
+        let baseRed = baseRed, baseGreen = baseGreen
+        let stepMonths = stepMonths, growthLimit = growthLimit, ageOutMonths = ageOutMonths
+        let hasAgeOut = hasAgeOut, ageing = ageing, emigrationPerStep = emigrationPerStep
+        let (k0, k1) = key
+        let replication = replication, purposeWord = purposeWord
+        let flows = tally.flows.baseAddress!, exits = tally.exits.baseAddress!
+        let stayMonths = tally.stayMonths.baseAddress!, stays = tally.stays.baseAddress!
+        var columns = children
+        defer { children = columns }
+        let level = columns.level, age = columns.ageMonths, months = columns.monthsInLevel
+        let entry = columns.entryStep, mask = columns.mask, id = columns.id, pending = columns.pending
+
+        let position = UInt32(truncatingIfNeeded: (t - 1) / 2)  // t ≤ 60,000
+        let lastStep = UInt16(truncatingIfNeeded: t - 1)
+        var reachedExits = 0
+        var c = 0
+        // c < columns.count ≤ capacity throughout: element c of every column is initialised.
+        while c < columns.count {
+            let from = Int(level[c])  // < n (invariant), so in bounds of `absorbing` and below
+            if absorbing[from] { c &+= 1; continue }  // c < count, so c + 1 does not overflow
+            // Two words for this step: computed in odd steps (and for children
+            // who were not here in the previous step), kept otherwise.
+            let w0: UInt32, w1: UInt32
+            if odd {
+                let b = girfec_philox4x32(position, id[c], replication, purposeWord, k0, k1).v
+                w0 = b.0; w1 = b.1
+                pending[c] = UInt64(b.2) | UInt64(b.3) << 32
+            } else if entry[c] < lastStep {
+                w0 = UInt32(truncatingIfNeeded: pending[c]); w1 = UInt32(truncatingIfNeeded: pending[c] >> 32)
+            } else {
+                let b = girfec_philox4x32(position, id[c], replication, purposeWord, k0, k1).v
+                w0 = b.2; w1 = b.3
+            }
+            let u = Philox.unit(w0)
+            // mask < masks and entry ≤ t − 1 < cohorts, so mi + 1 < 2 · masks · cohorts.
+            let mi = 2 &* (Int(mask[c]) &* cohorts &+ Int(entry[c]))
+            // min(…, ageBandTop) keeps the age in the table; its entry is < ageBands.
+            let ageBand = Int(ageBandOfMonth[min(Int(age[c]), ageBandTop)])
+            // from < n and min(…, durationCap) ≤ durationCap: within n · (durationCap + 1); the band < durationBands.
+            let durBand = Int(durationBand[from &* (durationCap &+ 1) &+ min(Int(months[c]), durationCap)])
+            // < n · ageBands · durationBands, the size of baseRed and baseGreen.
+            let base = (from &* ageBands &+ ageBand) &* durationBands &+ durBand
+            let pRed = baseRed[base] * multipliers[mi]
+            let pGreen = baseGreen[base] * multipliers[mi &+ 1]
+            if pRed + pGreen > 1 + 1e-12 { return (reachedExits, Violation(level: from, red: pRed, green: pGreen)) }
+            var to = from
+            if u < pRed {
+                to = Self.destination(u / pRed, row: from &* n, last: lastTarget, cumulative: redCumulative, targets: redTargets)
+            } else if u < pRed + pGreen {
+                to = Self.destination((u - pRed) / pGreen, row: from &* n, last: lastTarget,
+                                      cumulative: greenCumulative, targets: greenTargets)
+            }
+            // `to` is a level (< n) either way. The counters below grow by at most one, or one
+            // stay of at most 65,535 + stepMonths months, per child-step: far from Int.max.
+            if to != from {
+                // A child entering an absorbing level is no longer reached by practice.
+                if absorbing[to] && mask[c] != 0 { reachedExits &+= 1 }
+                stayMonths[from] &+= Int(months[c]) &+ Int(stepMonths)
+                stays[from] &+= 1
+                flows[from &* n &+ to] &+= 1
+                level[c] = UInt8(truncatingIfNeeded: to)  // to < n ≤ 250
+                months[c] = 0
+            } else {
+                // Saturating: stops below UInt16.max, so the wrapping add never wraps.
+                months[c] = months[c] &+ (months[c] < growthLimit ? stepMonths : 0)
+            }
+            if ageing { age[c] = age[c] &+ (age[c] < growthLimit ? stepMonths : 0) }
+            let leaves = !absorbing[to] && ((hasAgeOut && age[c] >= ageOutMonths) || Philox.unit(w1) < emigrationPerStep)
+            if leaves {
+                exits[to] &+= 1
+                stayMonths[to] &+= Int(months[c])
+                stays[to] &+= 1
+                if mask[c] != 0 { reachedExits &+= 1 }
+                columns.removeSwapping(at: c)  // c < count
+            } else {
+                c &+= 1
+            }
+        }
+        return (reachedExits, nil)
+    }
+
+    /// The destination of a move in one direction: the first k with v < cumulative[row + k]
+    /// (the last, k = `last`, if none), as a level.
+    ///
+    /// - Precondition: `row` = from · n and `last` = n − 1, so every index read is < n · n.
+    @inline(__always)
+    static func destination(_ v: Double, row: Int, last: Int, cumulative: UnsafePointer<Double>,
+                            targets: UnsafePointer<UInt8>) -> Int {
+        var k = 0
+        while k < last && v >= cumulative[row &+ k] { k &+= 1 }
+        return Int(targets[row &+ k])
+    }
+}
