@@ -79,6 +79,6 @@ let package = Package(
         .testTarget(name: "StockFlowTests", dependencies: ["StockFlow", "Microsimulation", "Experiments", "Reports", "TestSupport"]),
         .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "Reports", "TestSupport"]),
         .testTarget(name: "CalibrationTests", dependencies: ["Calibration", "Model", "StockFlow", "Stochastics", "CGSL", "TestSupport"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["girfec", "TestSupport"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["girfec", "Reports", "TestSupport"]),
     ]
 )

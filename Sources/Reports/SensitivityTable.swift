@@ -18,10 +18,9 @@ public enum SensitivityTable {
                          v.count > 1 ? CSV.text(v[1].path) : "", v.count > 1 ? CSV.number(v[1].value) : "", point.bound]
             for a in arms.indices {
                 for outcome in Outcome.all(arm: a, willingnessToPay: design.willingnessToPay) {
-                    let s = SampleSummary(outcome.values(pointRows))
-                    let half = s.halfWidth95
+                    let s = outcome.statistics(pointRows, replicationsPerDraw: 1)
                     out += CSV.row(cells + [CSV.text(arms[a]), outcome.name, String(s.count), CSV.number(s.mean),
-                                            CSV.number(s.mcse), CSV.number(s.mean - half), CSV.number(s.mean + half)])
+                                            CSV.number(s.mcse), CSV.number(s.ciLow), CSV.number(s.ciHigh)])
                 }
             }
         }
