@@ -50,8 +50,6 @@ public struct RunResults: Sendable {
         public var skipped: [String]
     }
 
-    /// Replications behind the statistics (covered).
-    public var replications: Int
     public var replicationsPerDraw: Int
     /// Every arm's levels (`Outcome.all` with no willingness to pay), then later arms' differences and net benefits.
     public var outcomes: [OutcomeResult]
@@ -73,7 +71,6 @@ public struct RunResults: Sendable {
     public init(scenario: Scenario, rows: [ReplicationRow], aggregator: Aggregator, replicationsPerDraw: Int,
                 uncertainty: Uncertainty?, settings: CostEffectiveness.Settings) {
         let arms = scenario.arms.count
-        replications = rows.count / max(arms, 1)
         self.replicationsPerDraw = replicationsPerDraw
         costEffectiveness = Self.costEffectiveness(scenario: scenario, rows: rows, replicationsPerDraw: replicationsPerDraw,
                                                    settings: settings)
@@ -257,5 +254,23 @@ public struct RunResults: Sendable {
             }
         }
         return ValueOfInformationResult(rows: out, skipped: skipped)
+    }
+}
+
+/// What sensitivity.csv shows: the statistics of every outcome of every arm
+/// at each point of a sensitivity design, computed once (`SampleStatistics`).
+public struct SensitivityResults: Sendable {
+    /// Per point, in the design's order: every arm's outcomes (`Outcome.all` at the design's willingness to pay).
+    public var points: [[RunResults.OutcomeResult]]
+
+    /// - Parameter rows: each point's replication rows, in the design's point order.
+    public init(design: SensitivityDesign, arms: Int, rows: [[ReplicationRow]]) {
+        points = rows.map { pointRows in
+            (0..<arms).flatMap { a in
+                Outcome.all(arm: a, willingnessToPay: design.willingnessToPay).map {
+                    RunResults.OutcomeResult(outcome: $0, statistics: $0.statistics(pointRows, replicationsPerDraw: 1))
+                }
+            }
+        }
     }
 }
