@@ -1,6 +1,5 @@
 import Analysis
 import Model
-import Stochastics
 
 /// A per-replication outcome of one arm: what `--outcome`, sensitivity
 /// analysis and value of information summarise.

@@ -1,9 +1,7 @@
 import Analysis
-import CGSL
 import Experiments
 import Foundation
 import Model
-import Stochastics
 
 /// A Markdown report and LaTeX tables of a run folder, for a paper's supplement (`girfec report`).
 ///
