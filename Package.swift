@@ -52,10 +52,10 @@ let package = Package(
         /// Replications in parallel, shards, common random numbers, progress.
         .target(name: "Experiments", dependencies: ["Model", "Microsimulation", "Analysis", "Stochastics"]),
         /// Estimating transition dynamics from local data: flows, panel records, stock counts.
-        .target(name: "Calibration", dependencies: ["Model", "StockFlow", "Stochastics", "CGSL"]),
+        .target(name: "Calibration", dependencies: ["Model", "StockFlow", "Analysis", "Stochastics", "CGSL"]),
         /// CSV and JSON writers, the manifest, atomic output folders.
         .target(
-            name: "Reports", dependencies: ["Experiments", "Microsimulation", "Analysis", "Model", "StockFlow", "Stochastics", "CGSL"],
+            name: "Reports", dependencies: ["Experiments", "Microsimulation", "Analysis", "Model", "StockFlow", "CGSL"],
             plugins: ["BuildInfoPlugin"]
         ),
         /// Writes the source commit into Reports when girfec is built (manifest `gitCommit`).
@@ -76,12 +76,12 @@ let package = Package(
         .testTarget(name: "ModelTests", dependencies: ["Model", "Stochastics", "CGSL", "TestSupport"]),
         .testTarget(name: "MicrosimulationTests", dependencies: ["Microsimulation", "Model", "Stochastics", "TestSupport"]),
         .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "Stochastics", "CGSL"]),
-        .testTarget(name: "StockFlowTests", dependencies: ["StockFlow", "Model", "Microsimulation", "Experiments", "Reports", "TestSupport"]),
+        .testTarget(name: "StockFlowTests", dependencies: ["StockFlow", "Model", "Analysis", "Microsimulation", "Experiments", "Reports", "TestSupport"]),
         .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "Analysis", "Model", "Reports", "TestSupport"]),
         .testTarget(name: "CalibrationTests", dependencies: ["Calibration", "Model", "StockFlow", "Stochastics", "CGSL", "TestSupport"]),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["girfec", "Experiments", "Model", "TestSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["girfec", "Experiments", "Model", "Reports", "TestSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         /// Golden output folders: every file of `girfec run` and `girfec report` for small
         /// scenarios, byte for byte (docs/testing.md). `girfec` is a dependency so that the

@@ -25,34 +25,17 @@ public struct Cell: Sendable, Equatable {
     }
 }
 
-/// What bands.csv says about one cell.
-public struct Band: Sendable, Equatable {
-    public static let percentiles: [(label: String, q: Double)] = [
-        ("p2_5", 0.025), ("p5", 0.05), ("p25", 0.25), ("p50", 0.5), ("p75", 0.75), ("p95", 0.95), ("p97_5", 0.975),
-    ]
-    public var count: Int64
-    public var mean: Double
-    /// Monte Carlo standard error of the mean, s/√n.
-    public var mcse: Double
-    /// 95 % confidence interval for the mean: mean ± t(0.975, n − 1) · mcse.
-    public var ciLow: Double
-    public var ciHigh: Double
-    /// Percentiles across replications, in the order of `Band.percentiles`.
-    public var percentiles: [Double]
+/// What bands.csv says about one cell: the shared statistics of a quantity across replications.
+public typealias Band = SampleStatistics
 
+extension SampleStatistics {
+    /// The statistics of a streaming cell: mean and standard deviation from its
+    /// exact sums, MCSE and CI by `Statistics`, percentiles located to its
+    /// histogram's bins (`BinnedQuantiles.quantiles`).
     public init(_ cell: Cell) {
-        count = cell.moments.count
-        mean = cell.moments.mean
-        mcse = cell.moments.standardError
-        if count > 1 {
-            let t = Quantiles.studentT(0.975, degreesOfFreedom: Double(count - 1))
-            ciLow = mean - t * mcse
-            ciHigh = mean + t * mcse
-        } else {
-            ciLow = .nan
-            ciHigh = .nan
-        }
-        percentiles = cell.quantiles.quantiles(Band.percentiles.map(\.q))
+        self.init(count: Int(cell.moments.count), mean: cell.moments.mean,
+                  standardDeviation: cell.moments.standardDeviation,
+                  percentiles: cell.quantiles.quantiles(Statistics.percentiles.map(\.p)), exactPercentiles: false)
     }
 }
 
@@ -114,5 +97,25 @@ public struct Aggregator: Sendable, Equatable {
 
     public func band(arm: Int, difference: Bool, step: Int, slot: Int) -> Band {
         Band(cells[index(arm: arm, difference: difference, step: step, slot: slot)])
+    }
+}
+
+/// The statistics of every row of bands.csv: a cell's streaming statistics,
+/// or, for a cell whose values are also a run's per-replication outcomes (see
+/// `RunResults`), those outcomes' exact statistics, so that one computed value
+/// is shown wherever the quantity appears.
+public struct BandTable: Sendable {
+    public let aggregator: Aggregator
+    /// Exact statistics by cell index (`Aggregator.index`).
+    public let exact: [Int: SampleStatistics]
+
+    public init(aggregator: Aggregator, exact: [Int: SampleStatistics] = [:]) {
+        self.aggregator = aggregator
+        self.exact = exact
+    }
+
+    public func band(arm: Int, difference: Bool, step: Int, slot: Int) -> SampleStatistics {
+        let i = aggregator.index(arm: arm, difference: difference, step: step, slot: slot)
+        return exact[i] ?? SampleStatistics(aggregator.cells[i])
     }
 }

@@ -172,32 +172,40 @@ public struct BinnedQuantiles: Sendable, Equatable {
         for (i, c) in theirs.bins.enumerated() where c != 0 { bins[Int(theirs.offset + Int64(i) - offset)] += c }
     }
 
-    /// The q-quantile (0 ≤ q ≤ 1) as the nearest-rank order statistic x_(r),
-    /// r = round(q·(n − 1)) counted from 0, located to its bin: the bin's
+    /// The q-quantile (0 ≤ q ≤ 1) by the same definition as exact sample
+    /// quantiles (`Statistics.quantile`, Hyndman & Fan type 7): with
+    /// h = q·(n − 1), x₍⌊h⌋₎ + (h − ⌊h⌋)·(x₍⌊h⌋+1₎ − x₍⌊h⌋₎), where each order
+    /// statistic x₍ᵣ₎ (r counted from 0) is located to its bin: the bin's
     /// middle (for counts, the middle integer), clamped to [min, max]; r = 0
-    /// and r = n − 1 give min and max exactly.
+    /// and r = n − 1 are min and max exactly. For counts in bins of width 1
+    /// every order statistic is exact, so the quantile is too.
     public func quantile(_ q: Double) -> Double { quantiles([q])[0] }
 
-    /// Several quantiles in one pass over the bins; `qs` in increasing order.
+    /// Several quantiles in one pass over the bins; `qs` in any order.
     public func quantiles(_ qs: [Double]) -> [Double] {
         guard count > 0 else { return qs.map { _ in .nan } }
         if bins.isEmpty { return qs.map { _ in minimum } }
         let width = Double(sign: .plus, exponent: exponent, significand: 1)
-        var out = [Double](repeating: maximum, count: qs.count)
-        var next = 0
+        // Ranks ⌊h⌋ and ⌊h⌋ + 1 of every q, located in one pass in increasing order.
+        let positions = qs.map { $0 * Double(count - 1) }
+        let ranks = Set(positions.flatMap { h -> [Int64] in let r = Int64(h.rounded(.down)); return [r, r + 1] }).sorted()
+        var located: [Int64: Double] = [:]
         var cumulative: Int64 = 0
         var bin = 0
-        while next < qs.count {
-            let r = Int64((qs[next] * Double(count - 1)).rounded())
-            if r <= 0 { out[next] = minimum; next += 1; continue }
-            if r >= count - 1 { out[next] = maximum; next += 1; continue }
+        for r in ranks {
+            if r <= 0 { located[r] = minimum; continue }
+            if r >= count - 1 { located[r] = maximum; continue }
             while bin < bins.count && cumulative + Int64(bins[bin]) <= r { cumulative += Int64(bins[bin]); bin += 1 }
-            guard bin < bins.count else { break }
+            guard bin < bins.count else { located[r] = maximum; continue }
             let low = Double(offset + Int64(bin)) * width
             let middle = minimumExponent >= 0 ? (low + ((width - 1) / 2).rounded(.down)) : low + width / 2
-            out[next] = Swift.min(Swift.max(middle, minimum), maximum)
-            next += 1
+            located[r] = Swift.min(Swift.max(middle, minimum), maximum)
         }
-        return out
+        // The interpolation of `gsl_stats_quantile_from_sorted_data`, so exact bins give the exact quantile bit for bit.
+        return positions.map { h in
+            let r = Int64(h.rounded(.down)), delta = h - Double(r)
+            if r >= count - 1 { return located[r]! }
+            return (1 - delta) * located[r]! + delta * located[r + 1]!
+        }
     }
 }

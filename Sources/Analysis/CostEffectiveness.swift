@@ -40,10 +40,13 @@ public enum CostEffectiveness {
         public var deltaQol: Double
         /// Years to break even; nil if the arm never does within the horizon.
         public var breakEvenYears: Double?
-        public init(deltaCost: Double, deltaQol: Double, breakEvenYears: Double?) {
+        /// The parameter draw of the replication in a nested run, where draws are the units of the MCSE; nil otherwise.
+        public var draw: Int?
+        public init(deltaCost: Double, deltaQol: Double, breakEvenYears: Double?, draw: Int? = nil) {
             self.deltaCost = deltaCost
             self.deltaQol = deltaQol
             self.breakEvenYears = breakEvenYears
+            self.draw = draw
         }
     }
 
@@ -56,55 +59,63 @@ public enum CostEffectiveness {
         public var mcse: Double = .nan
         public var ciLow: Double = .nan
         public var ciHigh: Double = .nan
-        public var p2_5: Double = .nan
-        public var p50: Double = .nan
-        public var p97_5: Double = .nan
-    }
+        /// The statistics of a measure that is a mean over replications (not of a probability or the ICER):
+        /// the one value that every output showing this measure takes.
+        public var statistics: SampleStatistics? = nil
+        public var p2_5: Double { statistics?.p2_5 ?? .nan }
+        public var p50: Double { statistics?.p50 ?? .nan }
+        public var p97_5: Double { statistics?.p97_5 ?? .nan }
 
-    /// Mean, MCSE, t-based 95 % CI for the mean, and exact nearest-rank percentiles.
-    static func describe(_ measure: String, _ xs: [Double], wtp: Double? = nil) -> Row {
-        var m = ExactMoments()
-        for x in xs { m.add(x) }
-        var row = Row(measure: measure, willingnessToPay: wtp, replications: xs.count, mean: m.mean)
-        guard !xs.isEmpty else { return row }
-        let sorted = xs.sorted()
-        func q(_ p: Double) -> Double { sorted[Int((p * Double(sorted.count - 1)).rounded())] }
-        row.p2_5 = q(0.025); row.p50 = q(0.5); row.p97_5 = q(0.975)
-        if xs.count > 1 {
-            let t = Quantiles.studentT(0.975, degreesOfFreedom: Double(xs.count - 1))
-            row.mcse = m.standardError
-            row.ciLow = row.mean - t * row.mcse
-            row.ciHigh = row.mean + t * row.mcse
+        init(measure: String, willingnessToPay: Double?, replications: Int, mean: Double, mcse: Double = .nan,
+             ciLow: Double = .nan, ciHigh: Double = .nan) {
+            self.measure = measure
+            self.willingnessToPay = willingnessToPay
+            self.replications = replications
+            self.mean = mean
+            self.mcse = mcse
+            self.ciLow = ciLow
+            self.ciHigh = ciHigh
         }
-        return row
+
+        /// A row of a mean over replications: `SampleStatistics` (docs/methods.md, "Statistics used by all outputs").
+        init(measure: String, willingnessToPay: Double? = nil, _ s: SampleStatistics) {
+            self.init(measure: measure, willingnessToPay: willingnessToPay, replications: s.count, mean: s.mean,
+                      mcse: s.mcse, ciLow: s.ciLow, ciHigh: s.ciHigh)
+            statistics = s
+        }
     }
 
     /// A proportion with its standard error √(p(1−p)/n) and Wilson's 95 % score interval
-    /// (Wilson 1927, JASA 22:209–212), which stays inside [0, 1].
+    /// (Wilson 1927, JASA 22:209–212), which stays inside [0, 1] and is exactly 0 (1) at its
+    /// lower (upper) end when no (every) replication is a hit.
     static func proportion(_ measure: String, _ hits: Int, _ n: Int, wtp: Double? = nil) -> Row {
         guard n > 0 else { return Row(measure: measure, willingnessToPay: wtp, replications: 0, mean: .nan) }
-        let p = Double(hits) / Double(n), z = 1.959963984540054, nn = Double(n)
+        let p = Double(hits) / Double(n), z = Quantiles.standardNormal(0.975), nn = Double(n)
         let centre = (p + z * z / (2 * nn)) / (1 + z * z / nn)
         let half = z / (1 + z * z / nn) * (p * (1 - p) / nn + z * z / (4 * nn * nn)).squareRoot()
         return Row(measure: measure, willingnessToPay: wtp, replications: n, mean: p, mcse: (p * (1 - p) / nn).squareRoot(),
-                   ciLow: max(0, centre - half), ciHigh: min(1, centre + half))
+                   ciLow: hits == 0 ? 0 : max(0, centre - half), ciHigh: hits == n ? 1 : min(1, centre + half))
     }
 
     /// Every summary row for one arm: differences, ICER, NMB at `willingnessToPay`,
     /// the probabilities, break-even, and the acceptability curve over `curve`.
+    /// Means over replications are `SampleStatistics` grouped by draw.
     public static func summarise(_ pairs: [Pair], willingnessToPay: [Double], curve: [Double]) -> [Row] {
         let n = pairs.count
-        var rows = [describe("delta_cost_discounted", pairs.map(\.deltaCost)),
-                    describe("delta_qol_years_discounted", pairs.map(\.deltaQol))]
+        let draws: [Int]? = pairs.allSatisfy { $0.draw != nil } ? pairs.map { $0.draw! } : nil
+        var rows = [Row(measure: "delta_cost_discounted", SampleStatistics(pairs.map(\.deltaCost), groups: draws)),
+                    Row(measure: "delta_qol_years_discounted", SampleStatistics(pairs.map(\.deltaQol), groups: draws))]
         let meanCost = rows[0].mean, meanQol = rows[1].mean
         rows.append(Row(measure: "icer", willingnessToPay: nil, replications: n, mean: meanQol != 0 ? meanCost / meanQol : .nan))
         for wtp in willingnessToPay {
-            rows.append(describe("net_monetary_benefit", pairs.map { wtp * $0.deltaQol - $0.deltaCost }, wtp: wtp))
+            rows.append(Row(measure: "net_monetary_benefit", willingnessToPay: wtp,
+                            SampleStatistics(pairs.map { wtp * $0.deltaQol - $0.deltaCost }, groups: draws)))
         }
         rows.append(proportion("probability_win_win", pairs.filter { $0.deltaCost < 0 && $0.deltaQol > 0 }.count, n))
         rows.append(proportion("probability_cost_saving", pairs.filter { $0.deltaCost < 0 }.count, n))
         rows.append(proportion("probability_breaks_even", pairs.filter { $0.breakEvenYears != nil }.count, n))
-        rows.append(describe("break_even_years", pairs.compactMap(\.breakEvenYears)))
+        let breaking = pairs.filter { $0.breakEvenYears != nil }
+        rows.append(Row(measure: "break_even_years", SampleStatistics(breaking.map { $0.breakEvenYears! }, groups: draws == nil ? nil : breaking.map { $0.draw! })))
         for wtp in curve {
             rows.append(proportion("probability_cost_effective", pairs.filter { wtp * $0.deltaQol - $0.deltaCost > 0 }.count, n, wtp: wtp))
         }

@@ -57,6 +57,6 @@ public struct ExactMoments: Sendable, Equatable {
         return max(0, numerator) / (Self.scale * Self.scale) / (Double(count) * Double(count - 1))
     }
 
-    /// Monte Carlo standard error of the mean: s / √n.
-    public var standardError: Double { count > 1 ? (variance / Double(count)).squareRoot() : .nan }
+    /// Sample standard deviation s = √s²; NaN below 2 values.
+    public var standardDeviation: Double { variance.squareRoot() }
 }

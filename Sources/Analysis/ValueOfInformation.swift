@@ -66,7 +66,7 @@ public enum ValueOfInformation {
         let (lossMean, lossSE) = meanAndStandardError(losses)
         return PerfectInformation(
             draws: n, arms: arms, expectedNetBenefit: means, optimalArm: best,
-            expectedMaximumNetBenefit: maxima.reduce(0, +) / Double(n),
+            expectedMaximumNetBenefit: Statistics.mean(maxima),
             evpi: lossMean, standardError: lossSE)
     }
 
@@ -213,7 +213,7 @@ public enum ValueOfInformation {
         var responseMeans: [Double] = []
         for a in 1..<arms {
             let y = netBenefit.map { $0[a] - $0[0] }
-            let mean = y.reduce(0, +) / Double(n)
+            let mean = Statistics.mean(y)
             responses.append(y.map { $0 - mean })
             responseMeans.append(mean)
         }
@@ -225,7 +225,7 @@ public enum ValueOfInformation {
         for a in 1..<arms {
             let total = responses[a - 1].reduce(0) { $0 + $1 * $1 }
             rSquared.append(total > 0 ? max(0, 1 - fit.residualSumOfSquares[a - 1] / total) : nil)
-            fittedMeans[a] = responseMeans[a - 1] + fit.fitted[a - 1].reduce(0, +) / Double(n)
+            fittedMeans[a] = responseMeans[a - 1] + Statistics.mean(fit.fitted[a - 1])
         }
         let best = argmax(fittedMeans)
         var lossSum = 0.0
@@ -275,12 +275,10 @@ public enum ValueOfInformation {
         return best
     }
 
+    /// Mean and MCSE of the losses over draws (`SampleStatistics`); no MCSE below 2 draws.
     static func meanAndStandardError(_ xs: [Double]) -> (Double, Double?) {
-        let n = Double(xs.count)
-        let mean = xs.reduce(0, +) / n
-        guard xs.count > 1 else { return (mean, nil) }
-        let ss = xs.reduce(0) { $0 + ($1 - mean) * ($1 - mean) }
-        return (mean, (ss / (n - 1) / n).squareRoot())
+        let s = SampleStatistics(xs)
+        return (s.mean, xs.count > 1 ? s.mcse : nil)
     }
 
     /// The regression basis: centred columns, without the intercept.
@@ -295,15 +293,14 @@ public enum ValueOfInformation {
             for j in 0..<k {
                 let x = parameters.map { $0[j] }
                 guard let low = x.min(), let high = x.max(), low < high else { continue }  // constant: no information
-                let mean = x.reduce(0, +) / Double(n)
-                let sd = (x.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(n - 1)).squareRoot()
+                let mean = Statistics.mean(x), sd = Statistics.standardDeviation(x)
                 let z = x.map { ($0 - mean) / sd }
                 linear.append(z)
                 columns.append(z)
                 let sorted = z.sorted()
                 var knots: [Double] = []
                 for l in 0...(m + 1) {
-                    let t = quantile(sorted, Double(l) / Double(m + 1))
+                    let t = Statistics.quantile(sorted: sorted, Double(l) / Double(m + 1))
                     if knots.last.map({ t > $0 }) ?? true { knots.append(t) }
                 }
                 if knots.count >= 3 {
@@ -323,19 +320,12 @@ public enum ValueOfInformation {
             // Centre and scale to unit root mean square; drop columns that do not vary.
             var kept: [[Double]] = []
             for column in columns {
-                let mean = column.reduce(0, +) / Double(n)
+                let mean = Statistics.mean(column)
                 let centred = column.map { $0 - mean }
                 let rms = (centred.reduce(0) { $0 + $1 * $1 } / Double(n)).squareRoot()
                 if rms > 0 { kept.append(centred.map { $0 / rms }) }
             }
             return Basis(columns: kept, includesInteractions: interactions)
-        }
-
-        /// Sample quantile, Hyndman & Fan (1996) type 7: linear between order statistics.
-        static func quantile(_ sorted: [Double], _ p: Double) -> Double {
-            let h = Double(sorted.count - 1) * p
-            let lo = Int(h.rounded(.down)), hi = min(lo + 1, sorted.count - 1)
-            return sorted[lo] + (h - Double(lo)) * (sorted[hi] - sorted[lo])
         }
 
         /// Harrell's restricted cubic spline term `c` (0-based) for knots t_1 < … < t_K:

@@ -148,7 +148,7 @@ public struct VarianceDecomposition: Sendable, Equatable {
         let a = counts.count
         let n = values.count
         let means = zip(sums, counts).map { $0 / Double($1) }
-        let grand = values.reduce(0, +) / Double(n)
+        let grand = Statistics.mean(values)
 
         var ssTotal = 0.0, ssWithin = 0.0
         for (i, y) in values.enumerated() {

@@ -1,3 +1,4 @@
+import Analysis
 import CGSL
 import Foundation
 import Model
@@ -67,7 +68,7 @@ public enum Calibrate {
 
     static func path(_ from: String, _ to: String) -> String { "transitions.matrix.\(from).\(to)" }
 
-    static func quantile(_ xs: [Double], _ p: Double) -> Double? { Quantiles.ofSample(xs, p) }
+    static func quantile(_ xs: [Double], _ p: Double) -> Double? { xs.isEmpty ? nil : Statistics.quantile(xs, p) }
 
     /// Yearly rates from a period's transition probabilities by the matrix logarithm:
     /// Q = log(P)/Δ over the levels plus an absorbing `exit`, the generator whose
@@ -167,7 +168,7 @@ public enum Calibrate {
             }
             // Draws: log q ~ N(log q̂, Σ), Σ the inverse observed information (msm's normal approximation; Jackson 2011).
             var draws: [[String: Double]] = []
-            if let cov = e.covarianceOfLogRates, let chol = Optimizer.cholesky(cov) {
+            if let cov = e.covarianceOfLogRates, let chol = Statistics.cholesky(cov) {
                 let stream = RandomStream(StreamAddress(seed: config.seed, replication: UInt32(k), purpose: .calibration, index: 2))
                 for _ in 0..<config.draws {
                     let z = (0..<e.rates.count).map { _ in stream.withGenerator { gsl_ran_ugaussian($0) } }
@@ -262,7 +263,7 @@ public enum Calibrate {
             let xs = fitted.map { $0[j] }
             let date = Day(daysSinceEpoch: origin.daysSinceEpoch + Int((o.timeYears * 365.25).rounded()))
             fit += [date.description, number(o.timeYears), "all", cell(scenario.levels[o.level]), number(o.count),
-                    number(xs.isEmpty ? nil : xs.reduce(0, +) / Double(xs.count)), number(quantile(xs, 0.025)), number(quantile(xs, 0.975))].joined(separator: ",") + "\n"
+                    number(xs.isEmpty ? nil : Statistics.mean(xs)), number(quantile(xs, 0.025)), number(quantile(xs, 0.975))].joined(separator: ",") + "\n"
         }
         var ident = "parameter,prior_width,posterior_width,width_ratio,verdict,max_abs_correlation,most_correlated_with\n"
         for (k, p) in report.parameters.enumerated() {

@@ -1,3 +1,4 @@
+import Analysis
 import Foundation
 
 /// What the data say about one parameter, by how much they narrow its prior.
@@ -229,18 +230,15 @@ public enum Identifiability {
                source: problem.audits.isEmpty ? "stocks alone" : "stocks and the audit")
     }
 
-    static func sd(_ x: [Double]) -> Double {
-        let n = Double(x.count), m = x.reduce(0, +) / n
-        return (x.reduce(0) { $0 + ($1 - m) * ($1 - m) } / (n - 1)).squareRoot()
-    }
+    static func sd(_ x: [Double]) -> Double { Statistics.standardDeviation(x) }
 
     static func width(_ x: [Double]) -> Double {
         let s = x.sorted()
-        return MCMCDiagnostics.quantile(sorted: s, 0.975) - MCMCDiagnostics.quantile(sorted: s, 0.025)
+        return Statistics.quantile(sorted: s, 0.975) - Statistics.quantile(sorted: s, 0.025)
     }
 
     static func correlation(_ x: [Double], _ y: [Double]) -> Double {
-        let n = Double(x.count), mx = x.reduce(0, +) / n, my = y.reduce(0, +) / n
+        let mx = Statistics.mean(x), my = Statistics.mean(y)
         var sxy = 0.0, sxx = 0.0, syy = 0.0
         for (a, b) in zip(x, y) { sxy += (a - mx) * (b - my); sxx += (a - mx) * (a - mx); syy += (b - my) * (b - my) }
         return sxx > 0 && syy > 0 ? sxy / (sxx * syy).squareRoot() : 0

@@ -1,3 +1,4 @@
+import Analysis
 import CGSL
 import Dispatch
 import Foundation
@@ -130,7 +131,7 @@ public enum AdaptiveMetropolis {
         let windowStarts = [0, settings.burnIn / 4, settings.burnIn / 2]
         var covariance = MCMCLinearAlgebra.identity(d, scale: settings.initialProposalSD * settings.initialProposalSD)
         var logScale = 0.0
-        var factor = MCMCLinearAlgebra.cholesky(covariance)!
+        var factor = Statistics.cholesky(covariance)!
         var window = RunningCovariance(dimension: d)
         var windowMoves = 0, windowStart = 0
         var x = start, fx = logDensity(start)
@@ -171,7 +172,7 @@ public enum AdaptiveMetropolis {
                     var c = window.covariance
                     for i in 0..<d { c[i][i] += settings.epsilon }
                     covariance = c.map { $0.map { sd * $0 } }
-                    if let l = MCMCLinearAlgebra.cholesky(covariance) { factor = l }
+                    if let l = Statistics.cholesky(covariance) { factor = l }
                 }
             } else {
                 proposals += 1
@@ -260,19 +261,11 @@ public enum MCMCDiagnostics {
     /// the 5 % and 95 % quantiles.
     public static func tailEffectiveSampleSize(_ chains: [[Double]]) -> Double {
         let all = chains.flatMap { $0 }.sorted()
-        let low = quantile(sorted: all, 0.05), high = quantile(sorted: all, 0.95)
+        let low = Statistics.quantile(sorted: all, 0.05), high = Statistics.quantile(sorted: all, 0.95)
         let halves = split(chains)
         let below = halves.map { $0.map { $0 <= low ? 1.0 : 0 } }
         let above = halves.map { $0.map { $0 <= high ? 1.0 : 0 } }
         return min(ess(below), ess(above))
-    }
-
-    /// The type-7 quantile (linear interpolation) of sorted values.
-    public static func quantile(sorted x: [Double], _ p: Double) -> Double {
-        guard !x.isEmpty else { return .nan }
-        let h = Double(x.count - 1) * p
-        let lo = Int(h.rounded(.down)), hi = min(lo + 1, x.count - 1)
-        return x[lo] + (h - Double(lo)) * (x[hi] - x[lo])
     }
 
     /// Each chain cut into its first and second half (the middle draw of an odd chain dropped).
@@ -284,7 +277,7 @@ public enum MCMCDiagnostics {
     }
 
     static func fold(_ chains: [[Double]]) -> [[Double]] {
-        let median = quantile(sorted: chains.flatMap { $0 }.sorted(), 0.5)
+        let median = Statistics.quantile(sorted: chains.flatMap { $0 }.sorted(), 0.5)
         return chains.map { $0.map { abs($0 - median) } }
     }
 
@@ -387,25 +380,6 @@ public enum MCMCDiagnostics {
 enum MCMCLinearAlgebra {
     static func identity(_ d: Int, scale: Double) -> [[Double]] {
         (0..<d).map { i in (0..<d).map { $0 == i ? scale : 0 } }
-    }
-
-    /// Lower-triangular L with L·Lᵀ = a; nil unless a is symmetric positive definite.
-    static func cholesky(_ a: [[Double]]) -> [[Double]]? {
-        let d = a.count
-        var l = [[Double]](repeating: [Double](repeating: 0, count: d), count: d)
-        for i in 0..<d {
-            for j in 0...i {
-                var s = a[i][j]
-                for k in 0..<j { s -= l[i][k] * l[j][k] }
-                if i == j {
-                    guard s > 0, s.isFinite else { return nil }
-                    l[i][i] = s.squareRoot()
-                } else {
-                    l[i][j] = s / l[j][j]
-                }
-            }
-        }
-        return l
     }
 
     /// Eigenvalues (descending) and unit eigenvectors (`vectors[k]` for value k) of a symmetric

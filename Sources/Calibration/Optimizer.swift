@@ -1,3 +1,4 @@
+import Analysis
 import Foundation
 
 /// Minimisation of smooth functions of a few parameters, with numerical derivatives.
@@ -205,33 +206,11 @@ public enum Optimizer {
         return result
     }
 
-    /// The lower-triangular Cholesky factor L of a symmetric positive-definite A = L·Lᵀ;
-    /// nil if A is not (numerically) positive definite.
-    ///
-    /// (Golub & Van Loan 2013, *Matrix Computations*, 4th ed., Algorithm 4.2.1.)
-    /// - Complexity: O(n³).
-    public static func cholesky(_ a: [[Double]]) -> [[Double]]? {
-        let n = a.count
-        var l = [[Double]](repeating: [Double](repeating: 0, count: n), count: n)
-        for j in 0..<n {
-            var d = a[j][j]
-            for k in 0..<j { d -= l[j][k] * l[j][k] }
-            guard d > 0, d.isFinite else { return nil }
-            l[j][j] = d.squareRoot()
-            for i in (j + 1)..<n {
-                var s = a[i][j]
-                for k in 0..<j { s -= l[i][k] * l[j][k] }
-                l[i][j] = s / l[j][j]
-            }
-        }
-        return l
-    }
-
     /// The inverse of a symmetric positive-definite matrix through its Cholesky
     /// factor; nil if it is not positive definite. Used for covariances, A⁻¹ of a Hessian.
     /// - Complexity: O(n³).
     public static func inversePositiveDefinite(_ a: [[Double]]) -> [[Double]]? {
-        guard let l = cholesky(a) else { return nil }
+        guard let l = Statistics.cholesky(a) else { return nil }
         let n = a.count
         // L⁻¹ by forward substitution, then A⁻¹ = L⁻ᵀ L⁻¹.
         var li = [[Double]](repeating: [Double](repeating: 0, count: n), count: n)

@@ -1,3 +1,4 @@
+import Analysis
 import CGSL
 import Foundation
 import Stochastics
@@ -717,12 +718,9 @@ public enum StockEstimator {
     public static func summarise(name: String, chains: [[Double]]) -> PosteriorSummary {
         let all = chains.flatMap { $0 }
         let sorted = all.sorted()
-        let n = Double(all.count)
-        let mean = all.reduce(0, +) / n
-        let sd = (all.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / max(n - 1, 1)).squareRoot()
         return PosteriorSummary(
-            name: name, mean: mean, sd: sd, q025: MCMCDiagnostics.quantile(sorted: sorted, 0.025),
-            median: MCMCDiagnostics.quantile(sorted: sorted, 0.5), q975: MCMCDiagnostics.quantile(sorted: sorted, 0.975),
+            name: name, mean: Statistics.mean(all), sd: Statistics.standardDeviation(all), q025: Statistics.quantile(sorted: sorted, 0.025),
+            median: Statistics.quantile(sorted: sorted, 0.5), q975: Statistics.quantile(sorted: sorted, 0.975),
             rHat: MCMCDiagnostics.rankNormalizedRHat(chains), essBulk: MCMCDiagnostics.bulkEffectiveSampleSize(chains),
             essTail: MCMCDiagnostics.tailEffectiveSampleSize(chains))
     }

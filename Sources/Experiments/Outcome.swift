@@ -1,5 +1,5 @@
+import Analysis
 import Model
-import Stochastics
 
 /// A per-replication outcome of one arm: what `--outcome`, sensitivity
 /// analysis and value of information summarise.
@@ -88,46 +88,39 @@ public struct Outcome: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// The outcome of each replication, in replication order, from rows sorted by (replication, arm).
-    public func values(_ rows: [ReplicationRow]) -> [Double] {
+    public func values(_ rows: [ReplicationRow]) -> [Double] { valuesAndDraws(rows).map(\.value) }
+
+    /// Each replication's outcome with its parameter draw, in replication order.
+    func valuesAndDraws(_ rows: [ReplicationRow]) -> [(value: Double, draw: Int)] {
         var first: [Int: ReplicationTotals] = [:]
         if isDifference { for r in rows where r.arm == 0 { first[r.replication] = r.totals } }
-        return rows.filter { $0.arm == arm }.compactMap { r in
+        return rows.filter { $0.arm == arm }.compactMap { r -> (value: Double, draw: Int)? in
             let t = r.totals
             switch measure {
-            case .costDiscounted: return t.costDiscounted
-            case .qolYearsDiscounted: return t.qolYearsDiscounted
+            case .costDiscounted: return (t.costDiscounted, r.draw)
+            case .qolYearsDiscounted: return (t.qolYearsDiscounted, r.draw)
             default:
                 guard let b = first[r.replication] else { return nil }
                 let dc = t.costDiscounted - b.costDiscounted, dq = t.qolYearsDiscounted - b.qolYearsDiscounted
                 switch measure {
-                case .deltaCostDiscounted: return dc
-                case .deltaQolYearsDiscounted: return dq
-                case .deltaNetBenefit(let l): return l * dq - dc
+                case .deltaCostDiscounted: return (dc, r.draw)
+                case .deltaQolYearsDiscounted: return (dq, r.draw)
+                case .deltaNetBenefit(let l): return (l * dq - dc, r.draw)
                 default: return nil
                 }
             }
         }
+    }
+
+    /// The outcome's statistics over `rows` (`SampleStatistics`): in a nested
+    /// run (`replicationsPerDraw` > 1) the MCSE and CI are over draw means.
+    public func statistics(_ rows: [ReplicationRow], replicationsPerDraw: Int) -> SampleStatistics {
+        let v = valuesAndDraws(rows)
+        return SampleStatistics(v.map(\.value), groups: replicationsPerDraw > 1 ? v.map(\.draw) : nil)
     }
 }
 
 /// An outcome name that cannot be read.
 public struct OutcomeError: Error, CustomStringConvertible, Sendable {
     public var description: String
-}
-
-/// Mean and Monte Carlo standard error of a sample: sd/√n (Koehler, Brown & Haneuse 2009, Am Stat 63(2):155–162).
-public struct SampleSummary: Sendable, Equatable {
-    public var count: Int
-    public var mean: Double
-    public var standardDeviation: Double
-    public var mcse: Double { count > 0 ? standardDeviation / Double(count).squareRoot() : .nan }
-    /// Half-width of the 95 % confidence interval for the mean: t(0.975, n − 1) · MCSE (NaN below 2 values).
-    public var halfWidth95: Double { count > 1 ? Quantiles.studentT(0.975, degreesOfFreedom: Double(count - 1)) * mcse : .nan }
-
-    public init(_ xs: [Double]) {
-        count = xs.count
-        mean = xs.isEmpty ? .nan : xs.reduce(0, +) / Double(xs.count)
-        let m = mean
-        standardDeviation = xs.count > 1 ? (xs.reduce(0) { $0 + ($1 - m) * ($1 - m) } / Double(xs.count - 1)).squareRoot() : .nan
-    }
 }

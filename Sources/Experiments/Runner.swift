@@ -211,12 +211,7 @@ public struct PrecisionTarget: Sendable {
     /// replications of one draw are not independent, so the MCSE is taken
     /// over draw means: sd(draw means)/√draws.
     public func currentMCSE(_ rows: [ReplicationRow], replicationsPerDraw: Int) -> Double {
-        let values = outcome.values(rows)
-        guard replicationsPerDraw > 1 else { return SampleSummary(values).mcse }
-        let draws = rows.filter { $0.arm == outcome.arm }.map(\.draw)
-        var sums: [Int: (Double, Int)] = [:]
-        for (d, v) in zip(draws, values) { sums[d, default: (0, 0)].0 += v; sums[d, default: (0, 0)].1 += 1 }
-        return SampleSummary(sums.keys.sorted().map { sums[$0]!.0 / Double(sums[$0]!.1) }).mcse
+        outcome.statistics(rows, replicationsPerDraw: replicationsPerDraw).mcse
     }
 }
 

@@ -81,7 +81,7 @@ public enum Comparison {
                                           "agent_mean", "agent_mcse", "agent_ci_low", "agent_ci_high", "agent_p2_5", "agent_p97_5",
                                           "aggregate", "difference", "relative_difference", "z", "aggregate_in_ci"]
 
-    public static func comparisonCSV(_ scenario: Scenario, _ aggregator: Aggregator, _ aggregates: Aggregates) -> String {
+    public static func comparisonCSV(_ scenario: Scenario, _ aggregator: BandTable, _ aggregates: Aggregates) -> String {
         let layout = RecordLayout(levelCount: scenario.levels.count, steps: scenario.arms[0].steps)
         var out = CSV.row(comparisonHeader)
         for row in rows(scenario, layout: layout) {
@@ -114,7 +114,7 @@ public enum Comparison {
     }
 
     /// Where the models part most, per arm, and the likely cause.
-    public static func summaryJSON(_ scenario: Scenario, _ aggregator: Aggregator, _ aggregates: Aggregates) -> [UInt8] {
+    public static func summaryJSON(_ scenario: Scenario, _ aggregator: BandTable, _ aggregates: Aggregates) -> [UInt8] {
         let layout = RecordLayout(levelCount: scenario.levels.count, steps: scenario.arms[0].steps)
         var arms: [[String: Any]] = []
         for (a, arm) in scenario.arms.enumerated() {

@@ -1,14 +1,13 @@
 import Analysis
-import CGSL
 import Experiments
 import Foundation
 import Model
-import Stochastics
 
 /// A Markdown report and LaTeX tables of a run folder, for a paper's supplement (`girfec report`).
 ///
-/// Everything is computed from the folder's `state.bin` and scenario, so the
-/// report holds exactly the numbers of the run's CSV files.
+/// Everything is serialised from `RunResults` of the folder's `state.bin`, the
+/// value the run's CSV files were written from, so the report holds exactly
+/// their numbers.
 public enum Report {
     /// A number with thousands separators and `digits` significant digits at most.
     static func fmt(_ x: Double, digits: Int = 4) -> String {
@@ -27,32 +26,35 @@ public enum Report {
     static func money(_ x: Double) -> String { x < 0 ? "−£" + fmt(-x) : "£" + fmt(x) }
 
     /// One result line: mean, 95 % CI of the mean, and the 2.5–97.5 % range of replications.
-    struct Result {
+    static func resultCells(_ label: String, _ s: SampleStatistics, money isMoney: Bool) -> [String] {
+        let f = isMoney ? Report.money : { Report.fmt($0) }
+        return [label, f(s.mean), "\(f(s.ciLow)) to \(f(s.ciHigh))", "\(f(s.p2_5)) to \(f(s.p97_5))"]
+    }
+
+    /// A table in both files: Markdown in report.md, booktabs in report-tables.tex.
+    struct Table {
+        var caption: String
         var label: String
-        var mean: Double, ciLow: Double, ciHigh: Double, p2_5: Double, p97_5: Double
-        var isMoney: Bool
-        func cells() -> [String] {
-            let f = isMoney ? Report.money : { Report.fmt($0) }
-            return [label, f(mean), "\(f(ciLow)) to \(f(ciHigh))", "\(f(p2_5)) to \(f(p97_5))"]
-        }
+        var header: [String]
+        var rows: [[String]]
     }
 
-    static func describe(_ label: String, _ xs: [Double], money: Bool) -> Result {
-        let s = SampleSummary(xs)
-        let half = s.halfWidth95
-        func q(_ p: Double) -> Double { Quantiles.ofSample(xs, p) ?? .nan }
-        return Result(label: label, mean: s.mean, ciLow: s.mean - half, ciHigh: s.mean + half, p2_5: q(0.025), p97_5: q(0.975), isMoney: money)
-    }
-
-    /// The report files: `report.md` and `report-tables.tex`.
+    /// The report files: `report.md` and `report-tables.tex`, from the run's results.
+    ///
+    /// Every table of report.md is also in report-tables.tex, with the same cells.
+    /// - Parameter results: `RunResults(state:scenario:)`.
     /// - Parameter runCommit: the git commit in the run's manifest.json, if known.
-    public static func files(state: RunState, scenario: Scenario, folder: String, figures: [String],
+    public static func files(state: RunState, scenario: Scenario, results: RunResults, folder: String, figures: [String],
                              runCommit: String? = nil) -> [(name: String, text: String)] {
         let arms = scenario.arms.map(\.name)
-        let rows = state.rows
         let n = state.covered.reduce(0) { $0 + $1.count }
+        let wtp = state.costEffectiveness.willingnessToPay
         var md: [String] = []
         var tex: [String] = ["% girfec \(GirfecVersion.string): tables of \(folder); needs \\usepackage{booktabs}", ""]
+        func emit(_ t: Table) {
+            md += ["", table(t.header, t.rows)]
+            tex += latex(caption: t.caption, label: t.label, header: t.header, rows: t.rows)
+        }
 
         md += ["# \(scenario.name)"]
         if !scenario.description.isEmpty { md += ["", scenario.description.trimmingCharacters(in: .whitespacesAndNewlines)] }
@@ -60,65 +62,62 @@ public enum Report {
 
         // 1. Parameters.
         md += ["", "## 1. Parameters"]
-        var parameterRows: [[String]] = []
         if let u = state.drawnUncertainty(scenario) {
             md += ["", "Each replication drew its own values (probabilistic sensitivity analysis; docs/scenario-format.md §19). "
                       + "Draws: \((state.replications + state.replicationsPerDraw - 1) / state.replicationsPerDraw), "
                       + "\(state.replicationsPerDraw) replication\(state.replicationsPerDraw == 1 ? "" : "s") per draw."]
-            let firstRows = rows.filter { $0.arm == 0 }
+            var parameterRows: [[String]] = []
             var column = 0
             for p in u.parameters {
                 for (k, c) in p.columns.enumerated() {
-                    let values = firstRows.map { $0.parameters[column + k] }
-                    let r = describe(c, values, money: false)
+                    let d = results.parameterDraws[column + k]
                     let base = u.baseValues[column + k].map { fmt($0) } ?? "—"
                     parameterRows.append([k == 0 ? p.name : "", "`\(c)`", base, k == 0 ? p.distribution.label : "″",
-                                          "\(fmt(r.p2_5)) to \(fmt(r.p97_5))", k == 0 ? (p.source.isEmpty ? "—" : p.source) : "″"])
+                                          "\(fmt(d.p2_5)) to \(fmt(d.p97_5))", k == 0 ? (p.source.isEmpty ? "—" : p.source) : "″"])
                 }
                 column += p.columns.count
             }
             if let t = u.drawTable {
                 for (k, c) in t.columns.enumerated() {
-                    let r = describe(c, firstRows.map { $0.parameters[column + k] }, money: false)
+                    let d = results.parameterDraws[column + k]
                     parameterRows.append(["", "`\(c)`", u.baseValues[column + k].map { fmt($0) } ?? "—", "draws file \(t.file)",
-                                          "\(fmt(r.p2_5)) to \(fmt(r.p97_5))", "draws file (SHA-256 \(SHA256.hex(Array(t.text.utf8)).prefix(12))…)"])
+                                          "\(fmt(d.p2_5)) to \(fmt(d.p97_5))", "draws file (SHA-256 \(SHA256.hex(Array(t.text.utf8)).prefix(12))…)"])
                 }
             }
-            md += ["", table(["parameter", "field", "base value", "distribution", "2.5–97.5 % of draws", "source"], parameterRows)]
+            emit(Table(caption: "Parameters of \(scenario.name)", label: "tab:parameters",
+                       header: ["parameter", "field", "base value", "distribution", "2.5–97.5 % of draws", "source"], rows: parameterRows))
         } else {
             md += ["", "Every value is fixed\(scenario.uncertainty != nil ? " (`--base-case`: the scenario's distributions were not drawn)" : ""); the bands below are Monte Carlo (first-order) uncertainty only. Key values per level:"]
             let levels = scenario.arms[0].levels
-            parameterRows = levels.map { [$0.name, money($0.costPerChildYear), fmt($0.qolWeight)] }
-            md += ["", table(["level", "cost per child-year", "QoL weight"], parameterRows)]
+            emit(Table(caption: "Parameters of \(scenario.name)", label: "tab:parameters",
+                       header: ["level", "cost per child-year", "QoL weight"],
+                       rows: levels.map { [$0.name, money($0.costPerChildYear), fmt($0.qolWeight)] }))
         }
-        tex += latex(caption: "Parameters of \(scenario.name)", label: "tab:parameters",
-                     header: state.drawnUncertainty(scenario) != nil
-                        ? ["parameter", "field", "base value", "distribution", "2.5--97.5\\% of draws", "source"]
-                        : ["level", "cost per child-year", "QoL weight"], rows: parameterRows)
 
         // 2. Results.
+        let nested = state.replicationsPerDraw > 1
         md += ["", "## 2. Results over \(fmt(scenario.arms[0].horizonYears)) years",
-                  "", "\(n) replications per arm, seed \(state.seed). Mean, 95 % confidence interval of the mean (Student's t), and the 2.5–97.5 % range across replications. Costs and QoL-years are discounted (\(fmt(scenario.arms[0].costDiscountRatePerYear * 100)) % and \(fmt(scenario.arms[0].qolDiscountRatePerYear * 100)) % a year)."]
-        var results: [Result] = []
+                  "", "\(n) replications per arm, seed \(state.seed). Mean, 95 % confidence interval of the mean (Student's t\(nested ? "; in this nested run the Monte Carlo standard error is that of the draw means" : "")), and the 2.5–97.5 % range across replications (type-7 sample quantiles). Costs and QoL-years are discounted (\(fmt(scenario.arms[0].costDiscountRatePerYear * 100)) % and \(fmt(scenario.arms[0].qolDiscountRatePerYear * 100)) % a year). The same numbers are in bands.csv (last step, `cumulative_cost_discounted` and `cumulative_qol_years_discounted`) and summary.csv."]
+        var resultRows: [[String]] = []
+        func add(_ label: String, _ measure: Outcome.Measure, arm: Int, money isMoney: Bool) {
+            if let s = results.statistics(Outcome(measure: measure, arm: arm)) { resultRows.append(resultCells(label, s, money: isMoney)) }
+        }
         for a in arms.indices {
-            results.append(describe("\(arms[a]): cost", Outcome(measure: .costDiscounted, arm: a).values(rows), money: true))
-            results.append(describe("\(arms[a]): QoL-years", Outcome(measure: .qolYearsDiscounted, arm: a).values(rows), money: false))
+            add("\(arms[a]): cost", .costDiscounted, arm: a, money: true)
+            add("\(arms[a]): QoL-years", .qolYearsDiscounted, arm: a, money: false)
         }
         for a in arms.indices.dropFirst() {
-            results.append(describe("\(arms[a]) − \(arms[0]): Δcost", Outcome(measure: .deltaCostDiscounted, arm: a).values(rows), money: true))
-            results.append(describe("\(arms[a]) − \(arms[0]): ΔQoL-years", Outcome(measure: .deltaQolYearsDiscounted, arm: a).values(rows), money: false))
+            add("\(arms[a]) − \(arms[0]): Δcost", .deltaCostDiscounted, arm: a, money: true)
+            add("\(arms[a]) − \(arms[0]): ΔQoL-years", .deltaQolYearsDiscounted, arm: a, money: false)
         }
-        let resultRows = results.map { $0.cells() }
-        md += ["", table(["outcome", "mean", "95 % CI of the mean", "2.5–97.5 % of replications"], resultRows)]
-        tex += latex(caption: "Discounted costs and QoL-years over the horizon", label: "tab:results",
-                     header: ["outcome", "mean", "95\\% CI of the mean", "2.5--97.5\\% of replications"], rows: resultRows)
+        emit(Table(caption: "Discounted costs and QoL-years over the horizon", label: "tab:results",
+                   header: ["outcome", "mean", "95 % CI of the mean", "2.5–97.5 % of replications"], rows: resultRows))
 
         // 3. Cost-effectiveness.
         if arms.count > 1 {
             md += ["", "## 3. Cost-effectiveness against \(arms[0])"]
             var ceRows: [[String]] = []
-            let wtp = state.costEffectiveness.willingnessToPay
-            for (a, ce) in Tables.costEffectiveness(scenario: scenario, rows: rows, willingnessToPay: wtp, curve: wtp) {
+            for (a, ce) in results.costEffectiveness {
                 for r in ce {
                     let name: String
                     let value: String
@@ -127,43 +126,40 @@ public enum Report {
                     case "delta_qol_years_discounted": name = "ΔQoL-years"; value = "\(fmt(r.mean)) (\(fmt(r.ciLow)) to \(fmt(r.ciHigh)))"
                     case "icer": name = "ICER (ratio of means; negative: one arm dominates)"; value = money(r.mean) + " per QoL-year"
                     case "net_monetary_benefit": name = "net monetary benefit at \(money(r.willingnessToPay ?? 0))/QoL-year"; value = "\(money(r.mean)) (\(money(r.ciLow)) to \(money(r.ciHigh)))"
-                    case "probability_cost_effective": name = "probability cost-effective at \(money(r.willingnessToPay ?? 0))/QoL-year"; value = fmt(r.mean)
-                    case "probability_win_win": name = "probability cheaper and better"; value = fmt(r.mean)
-                    case "probability_cost_saving": name = "probability cost-saving"; value = fmt(r.mean)
-                    case "probability_breaks_even": name = "probability of breaking even within the horizon"; value = fmt(r.mean)
+                    case "probability_cost_effective":
+                        guard let l = r.willingnessToPay, wtp.contains(l) else { continue }
+                        name = "probability cost-effective at \(money(l))/QoL-year"; value = "\(fmt(r.mean)) (\(fmt(r.ciLow)) to \(fmt(r.ciHigh)))"
+                    case "probability_win_win": name = "probability cheaper and better"; value = "\(fmt(r.mean)) (\(fmt(r.ciLow)) to \(fmt(r.ciHigh)))"
+                    case "probability_cost_saving": name = "probability cost-saving"; value = "\(fmt(r.mean)) (\(fmt(r.ciLow)) to \(fmt(r.ciHigh)))"
+                    case "probability_breaks_even": name = "probability of breaking even within the horizon"; value = "\(fmt(r.mean)) (\(fmt(r.ciLow)) to \(fmt(r.ciHigh)))"
                     case "break_even_years": name = "break-even time, years (where it breaks even)"; value = r.replications > 0 ? "\(fmt(r.mean)) (\(fmt(r.p2_5)) to \(fmt(r.p97_5)) across replications)" : "—"
                     default: continue
                     }
                     ceRows.append([arms[a], name, value])
                 }
             }
-            md += ["", table(["arm", "measure", "mean (95 % CI)"], ceRows)]
-            tex += latex(caption: "Cost-effectiveness against \(arms[0])", label: "tab:ce", header: ["arm", "measure", "mean (95\\% CI)"], rows: ceRows)
+            md += ["", "Means with their 95 % confidence intervals (probabilities: Wilson's score interval); the same numbers as summary.csv."]
+            emit(Table(caption: "Cost-effectiveness against \(arms[0])", label: "tab:ce", header: ["arm", "measure", "mean (95 % CI)"], rows: ceRows))
         }
 
         // 4. Uncertainty.
         if let u = state.drawnUncertainty(scenario) {
             md += ["", "## 4. Parameter uncertainty"]
-            if state.replicationsPerDraw > 1 {
-                var vRows: [[String]] = []
-                for a in arms.indices {
-                    for o in Outcome.all(arm: a, willingnessToPay: []) {
-                        let armRows = rows.filter { $0.arm == a }
-                        guard let d = try? VarianceDecomposition(values: o.values(rows), draw: armRows.map(\.draw)),
-                              let share = d.parameterShare else { continue }
-                        let ci = d.parameterShareInterval.map { " (\(fmt($0.lowerBound * 100, digits: 3)) to \(fmt($0.upperBound * 100, digits: 3)))" } ?? ""
-                        vRows.append([arms[a], o.name, "\(fmt(share * 100, digits: 3)) %\(ci)"])
-                    }
+            if nested {
+                let vRows = results.varianceSplit.compactMap { v -> [String]? in
+                    guard let share = v.decomposition.parameterShare else { return nil }
+                    let ci = v.decomposition.parameterShareInterval.map { " (\(fmt($0.lowerBound * 100, digits: 3)) to \(fmt($0.upperBound * 100, digits: 3)))" } ?? ""
+                    return [arms[v.outcome.arm], v.outcome.name, "\(fmt(share * 100, digits: 3)) %\(ci)"]
                 }
-                md += ["", "Share of each outcome's variance due to parameter uncertainty, the rest being chance (one-way random-effects ANOVA over draws; methods §12.2):",
-                          "", table(["arm", "outcome", "parameter share (95 % CI)"], vRows)]
+                md += ["", "Share of each outcome's variance due to parameter uncertainty, the rest being chance (one-way random-effects ANOVA over draws; methods §12.2; uncertainty.csv):"]
+                emit(Table(caption: "Share of variance due to parameter uncertainty", label: "tab:variance",
+                           header: ["arm", "outcome", "parameter share (95 % CI)"], rows: vRows))
             } else {
                 md += ["", "One replication per draw: parameter uncertainty and chance are not separated (run with `--replications-per-draw K` for that)."]
             }
-            let importance = UncertaintyTables.importance(scenario: scenario, uncertainty: u, rows: rows)
             let wanted = Set(arms.count > 1 ? ["delta_cost_discounted", "delta_qol_years_discounted"] : ["cost_discounted", "qol_years_discounted"])
             let groupNames = Set(u.groups.map(\.name))
-            let top = importance.filter { wanted.contains($0.outcome.name) && !groupNames.contains($0.group) }
+            let top = results.importance.filter { wanted.contains($0.outcome.name) && !groupNames.contains($0.group) }
             if !top.isEmpty {
                 var iRows: [[String]] = []
                 for name in wanted.sorted() {
@@ -171,36 +167,38 @@ public enum Report {
                         iRows.append([arms[r.outcome.arm], name, r.group, "\(fmt(r.share * 100, digits: 3)) %"])
                     }
                 }
-                md += ["", "Parameters that drive the outcomes most: main-effect share of variance, Var(E[Y | θ])/Var(Y), by spline regression (importance.csv; biased up by about columns/draws):",
-                       "", table(["arm", "outcome", "parameter", "main-effect share"], iRows)]
+                md += ["", "Parameters that drive the outcomes most: main-effect share of variance, Var(E[Y | θ])/Var(Y), by spline regression (importance.csv; biased up by about columns/draws):"]
+                emit(Table(caption: "Main-effect shares of the parameters", label: "tab:importance",
+                           header: ["arm", "outcome", "parameter", "main-effect share"], rows: iRows))
             }
-            if arms.count > 1, let voi = UncertaintyTables.valueOfInformation(scenario: scenario, uncertainty: u, rows: rows,
-                                                                               settings: CostEffectiveness.Settings(willingnessToPay: state.costEffectiveness.willingnessToPay, curveMaximum: 0, curveStep: 1)) {
-                let lines = voi.csv.split(separator: "\n").dropFirst().map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
-                let vRows = lines.filter { Double($0[3]) != 0 || state.costEffectiveness.willingnessToPay.contains(0) }
-                    .map { [$0[0].uppercased(), $0[1].isEmpty ? "all" : $0[1], money(Double($0[3]) ?? .nan), money(Double($0[5]) ?? .nan), $0[6]] }
-                md += ["", "Expected value of perfect (EVPI) and partial perfect information (EVPPI), £ for the simulated population over the horizon (methods §12.3):",
-                          "", table(["measure", "parameters", "willingness to pay", "value", "optimal arm"], vRows)]
+            if let voi = results.valueOfInformation {
+                let vRows = voi.rows.filter { wtp.contains($0.willingnessToPay) }.map {
+                    [$0.measure.rawValue.uppercased(), $0.group ?? "all", money($0.willingnessToPay), money($0.value), arms[$0.optimalArm]]
+                }
+                md += ["", "Expected value of perfect (EVPI) and partial perfect information (EVPPI), £ for the simulated population over the horizon (methods §12.3; voi.csv):"]
+                emit(Table(caption: "Expected value of perfect and partial perfect information", label: "tab:voi",
+                           header: ["measure", "parameters", "willingness to pay", "value", "optimal arm"], rows: vRows))
                 if !voi.skipped.isEmpty { md += ["", "Not estimated: " + voi.skipped.joined(separator: " ")] }
             }
         }
 
         // 5. Reproduction.
-        md += ["", "## 5. Reproduce", "",
-                  "| item | value |", "|---|---|",
-                  "| girfec version | \(state.toolVersion) |",
-                  "| git commit | \(runCommit ?? "unknown") (from manifest.json) |",
-                  "| scenario | `\(state.scenarioFileName)`, SHA-256 `\(state.scenarioHash)` |",
-                  "| seed | \(state.seed) |",
-                  "| replications | \(state.replications)\(state.replicationsPerDraw > 1 ? " (\(state.replicationsPerDraw) per parameter draw)" : "") |",
-                  "| common random numbers | \(state.commonRandomNumbers ? "yes" : "no") |",
-                  "| random numbers | \(RunFolder.generator) |",
-                  "", "```sh",
-                  "girfec run \(state.scenarioFileName) --seed \(state.seed) --replications \(state.replications)"
-                    + (state.replicationsPerDraw > 1 ? " --replications-per-draw \(state.replicationsPerDraw)" : "")
-                    + (state.baseCase ? " --base-case" : "") + (state.commonRandomNumbers ? "" : " --independent-streams")
-                    + " --out DIR", "```",
-                  "", "The model is described in docs/odd.md (ODD protocol) and docs/methods.md; outputs in docs/outputs.md."]
+        md += ["", "## 5. Reproduce"]
+        emit(Table(caption: "How to reproduce the run", label: "tab:reproduce", header: ["item", "value"], rows: [
+            ["girfec version", state.toolVersion],
+            ["git commit", "\(runCommit ?? "unknown") (from manifest.json)"],
+            ["scenario", "`\(state.scenarioFileName)`, SHA-256 `\(state.scenarioHash)`"],
+            ["seed", "\(state.seed)"],
+            ["replications", "\(state.replications)\(nested ? " (\(state.replicationsPerDraw) per parameter draw)" : "")"],
+            ["common random numbers", state.commonRandomNumbers ? "yes" : "no"],
+            ["random numbers", RunFolder.generator],
+        ]))
+        md += ["", "```sh",
+               "girfec run \(state.scenarioFileName) --seed \(state.seed) --replications \(state.replications)"
+                 + (nested ? " --replications-per-draw \(state.replicationsPerDraw)" : "")
+                 + (state.baseCase ? " --base-case" : "") + (state.commonRandomNumbers ? "" : " --independent-streams")
+                 + " --out DIR", "```",
+               "", "The model is described in docs/odd.md (ODD protocol) and docs/methods.md; outputs in docs/outputs.md."]
 
         if !figures.isEmpty {
             md += ["", "## Figures"]
@@ -237,7 +235,7 @@ public enum Report {
         }
         return ["\\begin{table}[htbp]", "\\centering", "\\caption{\(esc(caption))}", "\\label{\(label)}",
                 "\\begin{tabular}{" + String(repeating: "l", count: header.count) + "}", "\\toprule",
-                header.joined(separator: " & ") + " \\\\", "\\midrule"]
+                header.map(esc).joined(separator: " & ") + " \\\\", "\\midrule"]
             + rows.map { $0.map(esc).joined(separator: " & ") + " \\\\" }
             + ["\\bottomrule", "\\end{tabular}", "\\end{table}", ""]
     }

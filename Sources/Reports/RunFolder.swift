@@ -36,18 +36,21 @@ public enum RunFolder {
     public static let generator = "philox4x32-10 (Random123, Salmon et al. 2011) through a GSL gsl_rng type; addressed streams"
 
     public static func files(state: RunState, scenario: Scenario, context: Context) throws(AggregateError) -> [(name: String, bytes: [UInt8])] {
-        let bands = Tables.bands(scenario: scenario, aggregator: state.aggregator)
+        try files(state: state, scenario: scenario, results: RunResults(state: state, scenario: scenario), context: context)
+    }
+
+    /// - Parameter results: `RunResults(state:scenario:)`, computed once by the caller that also shows some of it.
+    public static func files(state: RunState, scenario: Scenario, results: RunResults, context: Context) throws(AggregateError) -> [(name: String, bytes: [UInt8])] {
+        let bands = Tables.bands(scenario: scenario, bands: results.bands)
         let replications = Tables.replications(scenario: scenario, rows: state.rows)
         var extra: [(name: String, bytes: [UInt8])] = []
         var skipped: [String] = []
         if let u = state.drawnUncertainty(scenario) {
             extra.append(("parameters.csv", Array(Tables.parameters(columns: u.columns, rows: state.rows).utf8)))
-            extra.append(("uncertainty.csv", Array(UncertaintyTables.variance(
-                scenario: scenario, rows: state.rows, willingnessToPay: state.costEffectiveness.willingnessToPay).utf8)))
-            extra.append(("importance.csv", Array(UncertaintyTables.importanceCSV(scenario: scenario, uncertainty: u, rows: state.rows).utf8)))
-            if let voi = UncertaintyTables.valueOfInformation(scenario: scenario, uncertainty: u, rows: state.rows,
-                                                              settings: state.costEffectiveness) {
-                extra.append(("voi.csv", Array(voi.csv.utf8)))
+            extra.append(("uncertainty.csv", Array(UncertaintyTables.variance(scenario: scenario, results: results).utf8)))
+            extra.append(("importance.csv", Array(UncertaintyTables.importance(scenario: scenario, results: results).utf8)))
+            if let voi = results.valueOfInformation {
+                extra.append(("voi.csv", Array(UncertaintyTables.valueOfInformation(scenario: scenario, result: voi).utf8)))
                 skipped = voi.skipped
             }
         }
@@ -58,9 +61,9 @@ public enum RunFolder {
             ("bands.csv", Array(bands.utf8)),
             ("replications.csv", Array(replications.utf8)),
             ("aggregate.csv", Array(Comparison.aggregateCSV(scenario, aggregates).utf8)),
-            ("comparison.csv", Array(Comparison.comparisonCSV(scenario, state.aggregator, aggregates).utf8)),
-            ("summary.json", Comparison.summaryJSON(scenario, state.aggregator, aggregates)),
-            ("summary.csv", Array(Tables.summary(scenario: scenario, rows: state.rows, settings: state.costEffectiveness).utf8)),
+            ("comparison.csv", Array(Comparison.comparisonCSV(scenario, results.bands, aggregates).utf8)),
+            ("summary.json", Comparison.summaryJSON(scenario, results.bands, aggregates)),
+            ("summary.csv", Array(Tables.summary(scenario: scenario, results: results).utf8)),
             ("manifest.json", manifest),
             ("scenario.yaml", Array(state.scenarioText.utf8)),
             ("state.bin", state.encoded()),
@@ -131,5 +134,13 @@ public enum RunFolder {
             "precisionTarget": context.precision.map { $0 as Any } ?? NSNull(),
         ]
         return Manifest.json(command: context.command, manifest)
+    }
+}
+
+extension RunResults {
+    /// Every result of the run or merged shards a state holds.
+    public init(state: RunState, scenario: Scenario) {
+        self.init(scenario: scenario, rows: state.rows, aggregator: state.aggregator, replicationsPerDraw: state.replicationsPerDraw,
+                  uncertainty: state.drawnUncertainty(scenario), settings: state.costEffectiveness)
     }
 }

@@ -7,22 +7,22 @@ import Model
 /// bands.csv and replications.csv, the tidy tables of docs/outputs.md.
 public enum Tables {
     public static let bandsHeader = ["arm", "step", "time_years", "quantity", "level", "from_level", "to_level",
-                                     "replications", "mean", "mcse", "ci_low", "ci_high"] + Band.percentiles.map(\.label)
+                                     "replications", "mean", "mcse", "ci_low", "ci_high"] + Statistics.percentiles.map(\.label)
 
     /// One row per arm, step, quantity and level; then each later arm's
     /// paired difference from the first (`delta_` quantities).
-    public static func bands(scenario: Scenario, aggregator: Aggregator) -> String {
+    public static func bands(scenario: Scenario, bands: BandTable) -> String {
         let arms = scenario.arms
         let layout = RecordLayout(levelCount: arms[0].levels.count, steps: arms[0].steps)
         let names = arms[0].levels.map(\.name)
         var out = CSV.row(bandsHeader)
-        out.reserveCapacity(aggregator.cells.count * 160)
+        out.reserveCapacity(bands.aggregator.cells.count * 160)
         let blocks: [(arm: Int, difference: Bool)] = arms.indices.map { ($0, false) } + arms.indices.dropFirst().map { ($0, true) }
         for (arm, difference) in blocks {
             for step in 0...layout.steps {
                 let time = CSV.number(Double(step * arms[0].stepMonths) / 12)
                 for (s, slot) in layout.slots.enumerated() where step > 0 || slot.quantity.atStepZero {
-                    let band = aggregator.band(arm: arm, difference: difference, step: step, slot: s)
+                    let band = bands.band(arm: arm, difference: difference, step: step, slot: s)
                     let quantity = (difference ? "delta_" : "") + slot.quantity.rawValue
                     let level = slot.quantity == .flow ? "" : (slot.level.map { names[$0] } ?? "all")
                     var cells = [CSV.text(arms[arm].name), String(step), time, quantity, CSV.text(level),
@@ -40,29 +40,12 @@ public enum Tables {
     public static let summaryHeader = ["arm", "comparator", "measure", "willingness_to_pay", "replications", "mean", "mcse",
                                        "ci_low", "ci_high", "p2_5", "p50", "p97_5"]
 
-    /// Cost-effectiveness of each later arm against the first, from paired replications.
-    public static func costEffectiveness(scenario: Scenario, rows: [ReplicationRow], willingnessToPay: [Double],
-                                         curve: [Double]) -> [(arm: Int, rows: [CostEffectiveness.Row])] {
-        var first: [Int: ReplicationTotals] = [:]
-        for row in rows where row.arm == 0 { first[row.replication] = row.totals }
-        return scenario.arms.indices.dropFirst().map { a in
-            let pairs = rows.filter { $0.arm == a }.compactMap { row -> CostEffectiveness.Pair? in
-                guard let base = first[row.replication] else { return nil }
-                return CostEffectiveness.Pair(
-                    deltaCost: row.totals.costDiscounted - base.costDiscounted,
-                    deltaQol: row.totals.qolYearsDiscounted - base.qolYearsDiscounted,
-                    breakEvenYears: row.breakEvenStep.map { Double($0 * scenario.arms[0].stepMonths) / 12 })
-            }
-            return (a, CostEffectiveness.summarise(pairs, willingnessToPay: willingnessToPay, curve: curve))
-        }
-    }
-
-    /// summary.csv: cost-effectiveness of every later arm against the first, from paired replications.
-    public static func summary(scenario: Scenario, rows: [ReplicationRow], settings: CostEffectiveness.Settings) -> String {
+    /// summary.csv: cost-effectiveness of every later arm against the first (`RunResults.costEffectiveness`).
+    public static func summary(scenario: Scenario, results: RunResults) -> String {
         var out = CSV.row(summaryHeader)
         let comparator = scenario.arms[0].name
-        for (a, results) in costEffectiveness(scenario: scenario, rows: rows, willingnessToPay: settings.willingnessToPay, curve: settings.curve) {
-            for r in results {
+        for (a, rows) in results.costEffectiveness {
+            for r in rows {
                 out += CSV.row([CSV.text(scenario.arms[a].name), CSV.text(comparator), r.measure,
                                 r.willingnessToPay.map(CSV.number) ?? "", String(r.replications), CSV.number(r.mean),
                                 CSV.number(r.mcse), CSV.number(r.ciLow), CSV.number(r.ciHigh), CSV.number(r.p2_5),

@@ -1,6 +1,6 @@
 import CGSL
 
-/// Quantiles GSL provides, for confidence intervals.
+/// Quantiles of distributions GSL provides, for confidence intervals (sample quantiles: `Statistics.quantile` in Analysis).
 public enum Quantiles {
     /// The p-quantile of Student's t with `degreesOfFreedom` (`gsl_cdf_tdist_Pinv`).
     public static func studentT(_ p: Double, degreesOfFreedom: Double) -> Double {
@@ -26,12 +26,10 @@ public enum Quantiles {
         return (lo + hi) / 2
     }
 
-    /// The p-quantile of a sample (`gsl_stats_quantile_from_sorted_data`: linear
-    /// interpolation between order statistics); nil for an empty sample.
-    public static func ofSample(_ xs: [Double], _ p: Double) -> Double? {
-        guard !xs.isEmpty else { return nil }
-        let sorted = xs.sorted()
-        return sorted.withUnsafeBufferPointer { gsl_stats_quantile_from_sorted_data($0.baseAddress, 1, sorted.count, p) }
+    /// The p-quantile of the standard normal distribution (`gsl_cdf_ugaussian_Pinv`).
+    public static func standardNormal(_ p: Double) -> Double {
+        precondition(p > 0 && p < 1, "p must be in (0, 1), but is \(p).")
+        return gsl_cdf_ugaussian_Pinv(p)
     }
 
     /// Upper-tail probability of a chi-square variate (`gsl_cdf_chisq_Q`).

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Experiments
 import Foundation
 import Model
 import Reports
@@ -42,7 +43,8 @@ struct ReportCommand: ParsableCommand {
         let manifestPath = PathText.join(folder, "manifest.json")
         let commit = FileManager.default.contents(atPath: manifestPath)
             .flatMap { try? JSONSerialization.jsonObject(with: $0) as? [String: Any] }?["gitCommit"] as? String
-        for (name, text) in Report.files(state: state, scenario: scenario, folder: folder, figures: figures, runCommit: commit) {
+        for (name, text) in Report.files(state: state, scenario: scenario, results: RunResults(state: state, scenario: scenario),
+                                          folder: folder, figures: figures, runCommit: commit) {
             let target = PathText.join(folder, name)
             do { try text.write(toFile: target, atomically: true, encoding: .utf8) } catch {
                 printError("girfec report: cannot write \(target): \(error.localizedDescription)")

@@ -153,33 +153,33 @@ struct Run: ParsableCommand, InterruptibleCommand {
                                         shard: replication.map { "replication \($0) alone" } ?? shard.description,
                                         threads: threads, startedAt: started)
         context.precision = precision
-        try writeFolderOrExit(folder, command: "run") { try RunFolder.files(state: state, scenario: model, context: context) }
-        if !quiet { print(Headline.text(state: state, scenario: model, out: output.out)) }
+        let results = RunResults(state: state, scenario: model)
+        try writeFolderOrExit(folder, command: "run") { try RunFolder.files(state: state, scenario: model, results: results, context: context) }
+        if !quiet { print(Headline.text(state: state, scenario: model, results: results, out: output.out)) }
     }
 }
 
 /// The few numbers a user wants first, printed after a run.
 enum Headline {
-    static func text(state: RunState, scenario: Scenario, out: String) -> String {
+    static func text(state: RunState, scenario: Scenario, results: RunResults, out: String) -> String {
         let arm0 = scenario.arms[0]
-        let layout = RecordLayout(levelCount: arm0.levels.count, steps: arm0.steps)
         let n = state.covered.reduce(0) { $0 + $1.count }
         let rate = state.wallSeconds > 0 ? Double(state.childSteps) / state.wallSeconds : 0
         var lines = [String(format: "%d replications × %d arms in %.1f s (%.3g child-steps per second); wrote %@",
                             n, scenario.arms.count, state.wallSeconds, rate, out)]
-        let agg = state.aggregator
-        func fmt(_ b: Band) -> String {
+        func fmt(_ b: SampleStatistics) -> String {
             String(format: "%.6g (95%% CI %.6g to %.6g; 2.5–97.5%% of replications %.6g to %.6g)",
-                   b.mean, b.ciLow, b.ciHigh, b.percentiles[0], b.percentiles[6])
+                   b.mean, b.ciLow, b.ciHigh, b.p2_5, b.p97_5)
         }
-        let cost = layout.slot(.cumulativeCostDiscounted, level: nil)
-        let qol = layout.slot(.cumulativeQolYearsDiscounted, level: nil)
         for (a, arm) in scenario.arms.enumerated() {
-            lines.append("  \(arm.name): discounted cost £\(fmt(agg.band(arm: a, difference: false, step: arm0.steps, slot: cost)))")
-            lines.append("  \(arm.name): discounted QoL-years \(fmt(agg.band(arm: a, difference: false, step: arm0.steps, slot: qol)))")
+            func line(_ label: String, _ measure: Outcome.Measure) {
+                if let s = results.statistics(Outcome(measure: measure, arm: a)) { lines.append("  \(label)\(fmt(s))") }
+            }
+            line("\(arm.name): discounted cost £", .costDiscounted)
+            line("\(arm.name): discounted QoL-years ", .qolYearsDiscounted)
             if a > 0 {
-                lines.append("  \(arm.name) − \(arm0.name): Δcost £\(fmt(agg.band(arm: a, difference: true, step: arm0.steps, slot: cost)))")
-                lines.append("  \(arm.name) − \(arm0.name): ΔQoL-years \(fmt(agg.band(arm: a, difference: true, step: arm0.steps, slot: qol)))")
+                line("\(arm.name) − \(arm0.name): Δcost £", .deltaCostDiscounted)
+                line("\(arm.name) − \(arm0.name): ΔQoL-years ", .deltaQolYearsDiscounted)
             }
         }
         return lines.joined(separator: "\n")

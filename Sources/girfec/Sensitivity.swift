@@ -83,7 +83,8 @@ struct Sensitivity: ParsableCommand, InterruptibleCommand {
         bar.finish()
         Interrupt.endPolling()
         try Interrupt.checkpoint("sensitivity")
-        let csv = SensitivityTable.csv(design: design, arms: scenario.arms.map(\.name), rows: rows)
+        let csv = SensitivityTable.csv(design: design, arms: scenario.arms.map(\.name),
+                                       results: SensitivityResults(design: design, arms: scenario.arms.count, rows: rows))
         let experimentText = (try? String(contentsOfFile: experiment, encoding: .utf8)) ?? ""
         let wall = Date().timeIntervalSince(started)
         let manifest: [String: Any] = [

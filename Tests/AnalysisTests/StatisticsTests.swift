@@ -21,6 +21,14 @@ struct SplitMix {
 
 @Suite("Streaming statistics")
 struct StatisticsTests {
+    /// Hyndman & Fan (1996) type 7 written out here, independently of GSL: h = (n − 1)p,
+    /// (1 − (h − ⌊h⌋))·x₍⌊h⌋₎ + (h − ⌊h⌋)·x₍⌊h⌋+1₎.
+    static func type7(_ sorted: [Double], _ p: Double) -> Double {
+        let h = Double(sorted.count - 1) * p
+        let lo = Int(h.rounded(.down)), d = h - Double(lo)
+        return lo + 1 < sorted.count ? (1 - d) * sorted[lo] + d * sorted[lo + 1] : sorted[lo]
+    }
+
     static func sample(_ n: Int, seed: UInt64, integer: Bool) -> [Double] {
         var g = SplitMix(state: seed)
         return (0..<n).map { _ in integer ? Double(Int(1000 + 30 * g.normal())) : 4.2e8 + 6e6 * g.normal() }
@@ -47,13 +55,16 @@ struct StatisticsTests {
     }
 
     @Test func integerQuantilesAreExactWhenTheRangeFits() {
-        let xs = Self.sample(2001, seed: 3, integer: true)
-        var q = BinnedQuantiles(integerValued: true)
-        for x in xs { q.add(x) }
-        let sorted = xs.sorted()
-        for p in [0.025, 0.05, 0.25, 0.5, 0.75, 0.95, 0.975] {
-            let exact = sorted[Int((p * Double(sorted.count - 1)).rounded())]
-            #expect(q.quantile(p) == exact, "p = \(p)")
+        // 2001 and 40 values: (n − 1)·p whole and fractional, so both kinds of rank are checked.
+        for n in [2001, 40] {
+            let xs = Self.sample(n, seed: 3, integer: true)
+            var q = BinnedQuantiles(integerValued: true)
+            for x in xs { q.add(x) }
+            let sorted = xs.sorted()
+            for p in [0.025, 0.05, 0.25, 0.5, 0.75, 0.95, 0.975] {
+                #expect(q.quantile(p) == Statistics.quantile(sorted: sorted, p), "n = \(n), p = \(p)")
+                #expect(q.quantile(p) == Self.type7(sorted, p), "n = \(n), p = \(p)")
+            }
         }
     }
 
@@ -65,7 +76,7 @@ struct StatisticsTests {
         let width = Double(sign: .plus, exponent: q.exponent, significand: 1)
         #expect(width <= (sorted.last! - sorted.first!) / Double(BinnedQuantiles.maximumBins / 2))
         for p in [0.025, 0.5, 0.975] {
-            let exact = sorted[Int((p * Double(sorted.count - 1)).rounded())]
+            let exact = Self.type7(sorted, p)
             #expect(abs(q.quantile(p) - exact) <= width, "p = \(p): \(q.quantile(p)) vs \(exact), bin width \(width)")
         }
         #expect(q.bins.count <= BinnedQuantiles.maximumBins)
@@ -81,7 +92,7 @@ struct StatisticsTests {
         let variance = xs.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(xs.count - 1)
         #expect(abs(a.mean - mean) <= 1e-4)
         #expect(abs(a.variance - variance) / variance < 1e-9)
-        #expect(abs(a.standardError - (variance / 1000).squareRoot()) / a.standardError < 1e-9)
+        #expect(abs(a.standardDeviation - variance.squareRoot()) / a.standardDeviation < 1e-9)
     }
 
     @Test func aggregatorDifferencesArePaired() {
@@ -92,5 +103,50 @@ struct StatisticsTests {
         let level = agg.band(arm: 0, difference: false, step: 0, slot: 0)
         #expect(level.mean == 104.5)
         #expect(level.ciLow < 104.5 && level.ciHigh > 104.5)
+    }
+}
+
+@Suite("Statistics shared by all outputs")
+struct SharedStatisticsTests {
+    /// x = 1, 2, 4, 7, 10 (given unsorted): mean 4.8; Σ(x − x̄)² = 14.44 + 7.84 + 0.64 + 4.84 + 27.04 = 54.8,
+    /// s² = 13.7; MCSE = √(13.7/5); t(0.975, 4) = 2.7764451051977934 (R: qt(0.975, 4));
+    /// type 7: p = 0.25 → h = 1 → 2; p = 0.1 → h = 0.4 → 1 + 0.4·1 = 1.4; p = 0.975 → h = 3.9 → 7 + 0.9·3 = 9.7.
+    @Test func handComputedSample() {
+        let s = SampleStatistics([7, 1, 10, 2, 4])
+        #expect(s.count == 5 && s.units == 5)
+        #expect(s.mean == 4.8)
+        #expect(abs(s.standardDeviation - 13.7.squareRoot()) < 1e-14)
+        #expect(abs(s.mcse - (13.7 / 5).squareRoot()) < 1e-14)
+        #expect(abs(s.ciHigh - (4.8 + 2.7764451051977934 * (13.7 / 5).squareRoot())) < 1e-12)
+        #expect(abs(s.ciLow - (4.8 - 2.7764451051977934 * (13.7 / 5).squareRoot())) < 1e-12)
+        #expect(s.percentile("p25") == 2 && s.p50 == 4)
+        #expect(abs(Statistics.quantile([7, 1, 10, 2, 4], 0.1) - 1.4) < 1e-15)
+        #expect(abs(s.p97_5 - 9.7) < 1e-14)
+        #expect(s.p2_5 == Statistics.quantile(sorted: [1, 2, 4, 7, 10], 0.025))
+    }
+
+    /// Draws 0, 0, 1, 1, 2, 2 with values 1, 3, 5, 7, 9, 11: draw means 2, 6, 10, s = 4, MCSE = 4/√3 on 2 degrees of freedom.
+    @Test func nestedMCSEIsOverDrawMeans() {
+        let s = SampleStatistics([1, 3, 5, 7, 9, 11], groups: [0, 0, 1, 1, 2, 2])
+        #expect(s.count == 6 && s.units == 3 && s.mean == 6)
+        #expect(abs(s.mcse - 4 / 3.0.squareRoot()) < 1e-14)
+        // t(0.975, 2) = 0.95·√(2/(4·0.975·0.025)) = 4.302652729749461 (closed form for 2 degrees of freedom).
+        #expect(abs(s.ciHigh - (6 + 4.302652729749461 * 4 / 3.0.squareRoot())) < 1e-12)
+        // One value per draw: plain replications.
+        #expect(SampleStatistics([1, 3, 5], groups: [0, 1, 2]) == SampleStatistics([1, 3, 5]))
+    }
+
+    @Test func fewValues() {
+        let one = SampleStatistics([3])
+        #expect(one.mean == 3 && one.mcse.isNaN && one.ciLow.isNaN && one.percentiles.allSatisfy { $0 == 3 })
+        let none = SampleStatistics([])
+        #expect(none.count == 0 && none.mean.isNaN && none.percentiles.allSatisfy(\.isNaN))
+    }
+
+    /// A = [[4, 2], [2, 3]] = L·Lᵀ with L = [[2, 0], [1, √2]]; not positive definite: nil.
+    @Test func cholesky() throws {
+        let l = try #require(Statistics.cholesky([[4, 2], [2, 3]]))
+        #expect(l[0] == [2, 0] && l[1][0] == 1 && abs(l[1][1] - 2.0.squareRoot()) < 1e-15)
+        #expect(Statistics.cholesky([[1, 2], [2, 1]]) == nil)
     }
 }

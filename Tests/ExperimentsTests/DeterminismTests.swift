@@ -14,7 +14,7 @@ struct DeterminismTests {
                              covered: [result.covered], aggregator: result.aggregator, rows: result.rows,
                              childSteps: result.childSteps, wallSeconds: result.wallSeconds)
         state.setShard(plan.shard)
-        return (Tables.bands(scenario: plan.scenario, aggregator: state.aggregator),
+        return (Tables.bands(scenario: plan.scenario, bands: RunResults(state: state, scenario: plan.scenario).bands),
                 Tables.replications(scenario: plan.scenario, rows: state.rows), state)
     }
 
@@ -39,7 +39,7 @@ struct DeterminismTests {
         }
         let merged = try RunState.merge(parts)
         #expect(merged.isComplete)
-        #expect(Tables.bands(scenario: scenario, aggregator: merged.aggregator) == whole.bands)
+        #expect(Tables.bands(scenario: scenario, bands: RunResults(state: merged, scenario: scenario).bands) == whole.bands)
         #expect(Tables.replications(scenario: scenario, rows: merged.rows) == whole.replications)
     }
 

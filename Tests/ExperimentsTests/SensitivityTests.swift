@@ -42,7 +42,8 @@ struct SensitivityTests {
         #expect(rows[2] != rows[0])
         // The sweep's share 0.7 point is the file's value too.
         #expect(rows[10] == rows[0])
-        let csv = SensitivityTable.csv(design: d, arms: scenario.arms.map(\.name), rows: rows)
+        let csv = SensitivityTable.csv(design: d, arms: scenario.arms.map(\.name),
+                                      results: SensitivityResults(design: d, arms: scenario.arms.count, rows: rows))
         let lines = csv.split(separator: "\n")
         #expect(lines[0] == "analysis,name,point,parameter_1,value_1,parameter_2,value_2,bound,arm,outcome,replications,mean,mcse,ci_low,ci_high")
         // Per point: 2 outcomes of the first arm, 5 of the second (with one λ).

@@ -212,7 +212,8 @@ struct StateIntegrityTests {
         for order in [[2, 0, 1], [1, 2, 0]] {
             let merged = try RunState.merge(try order.map { try decoded(parts[$0], "s\($0)") })
             #expect(merged.isComplete && merged.shards == [1, 2, 3])
-            #expect(Tables.bands(scenario: scenario, aggregator: merged.aggregator) == Tables.bands(scenario: scenario, aggregator: whole.aggregator))
+            #expect(Tables.bands(scenario: scenario, bands: RunResults(state: merged, scenario: scenario).bands)
+                    == Tables.bands(scenario: scenario, bands: RunResults(state: whole, scenario: scenario).bands))
             #expect(Tables.replications(scenario: scenario, rows: merged.rows) == Tables.replications(scenario: scenario, rows: whole.rows))
             #expect(Self.refusal(merged.encoded()) == nil)
         }

@@ -1,3 +1,4 @@
+import Analysis
 import Experiments
 import Foundation
 import Microsimulation
@@ -146,8 +147,8 @@ struct ComparisonTests {
     static func firstArmSummary(_ scenario: Scenario, replications: Int) throws -> (arm: [String: Any], csv: String) {
         let result = try Runner.run(RunPlan(scenario: scenario, seed: 2, replications: replications, threads: 2))
         let aggregates = try Comparison.Aggregates.run(scenario, options: AggregateOptions())
-        let json = try JSONSerialization.jsonObject(with: Data(Comparison.summaryJSON(scenario, result.aggregator, aggregates))) as! [String: Any]
-        return ((json["comparison"] as! [[String: Any]])[0], Comparison.comparisonCSV(scenario, result.aggregator, aggregates))
+        let json = try JSONSerialization.jsonObject(with: Data(Comparison.summaryJSON(scenario, BandTable(aggregator: result.aggregator), aggregates))) as! [String: Any]
+        return ((json["comparison"] as! [[String: Any]])[0], Comparison.comparisonCSV(scenario, BandTable(aggregator: result.aggregator), aggregates))
     }
 
     /// Everyone starts at 0 months in level A, where leaving is fast in the

@@ -1,0 +1,276 @@
+import Analysis
+import Foundation
+import Model
+
+/// Every result of a run, computed once from its replication rows and
+/// streaming statistics: what bands.csv, summary.csv, uncertainty.csv,
+/// importance.csv, voi.csv, report.md and report-tables.tex show. Writers
+/// (Reports) only serialise it, so a number that appears in two outputs is
+/// the same computed value (docs/methods.md, "Statistics used by all outputs").
+public struct RunResults: Sendable {
+    /// The statistics of one outcome of one arm across replications.
+    public struct OutcomeResult: Sendable {
+        public var outcome: Outcome
+        public var statistics: SampleStatistics
+    }
+
+    /// The variance of one outcome split into parameter uncertainty and chance.
+    public struct VarianceSplit: Sendable {
+        public var outcome: Outcome
+        public var decomposition: VarianceDecomposition
+    }
+
+    /// The main-effect share of one parameter (or group) for one outcome.
+    public struct Importance: Sendable {
+        public var outcome: Outcome
+        public var group: String
+        /// The group's columns, joined by ";".
+        public var paths: String
+        public var draws: Int
+        public var share: Double
+    }
+
+    /// One EVPI or EVPPI estimate.
+    public struct InformationValue: Sendable {
+        public enum Measure: String, Sendable { case evpi, evppi }
+        public var measure: Measure
+        /// The parameter group (EVPPI); nil for EVPI.
+        public var group: String?
+        /// The group's columns, joined by ";" (EVPPI).
+        public var paths: String
+        public var willingnessToPay: Double
+        public var draws: Int
+        public var value: Double
+        public var optimalArm: Int
+    }
+
+    /// EVPI and EVPPI over a grid of willingness to pay, and the groups that could not be estimated.
+    public struct ValueOfInformationResult: Sendable {
+        public var rows: [InformationValue]
+        public var skipped: [String]
+    }
+
+    public var replicationsPerDraw: Int
+    /// Every arm's levels (`Outcome.all` with no willingness to pay), then later arms' differences and net benefits.
+    public var outcomes: [OutcomeResult]
+    /// Cost-effectiveness of every later arm against the first (summary.csv).
+    public var costEffectiveness: [(arm: Int, rows: [CostEffectiveness.Row])]
+    /// The rows of bands.csv.
+    public var bands: BandTable
+    /// With drawn parameters: the statistics of each parameter column over the draws (the first arm's rows).
+    public var parameterDraws: [SampleStatistics]
+    /// With drawn parameters: the variance split of each outcome (uncertainty.csv).
+    public var varianceSplit: [VarianceSplit]
+    /// With drawn parameters: main-effect shares, by outcome, largest first (importance.csv).
+    public var importance: [Importance]
+    /// With drawn parameters and two or more arms (voi.csv).
+    public var valueOfInformation: ValueOfInformationResult?
+
+    /// - Parameters:
+    ///   - uncertainty: the scenario's uncertainty if the run drew it (not `--base-case`).
+    public init(scenario: Scenario, rows: [ReplicationRow], aggregator: Aggregator, replicationsPerDraw: Int,
+                uncertainty: Uncertainty?, settings: CostEffectiveness.Settings) {
+        let arms = scenario.arms.count
+        self.replicationsPerDraw = replicationsPerDraw
+        costEffectiveness = Self.costEffectiveness(scenario: scenario, rows: rows, replicationsPerDraw: replicationsPerDraw,
+                                                   settings: settings)
+        // Levels from the rows; differences and net benefits are the cost-effectiveness rows' statistics.
+        var outcomes: [OutcomeResult] = []
+        for a in 0..<arms {
+            for o in Outcome.all(arm: a, willingnessToPay: settings.willingnessToPay) {
+                let ce = costEffectiveness.first { $0.arm == a }?.rows
+                let statistics: SampleStatistics?
+                switch o.measure {
+                case .costDiscounted, .qolYearsDiscounted:
+                    statistics = o.statistics(rows, replicationsPerDraw: replicationsPerDraw)
+                case .deltaCostDiscounted: statistics = ce?.first { $0.measure == "delta_cost_discounted" }?.statistics
+                case .deltaQolYearsDiscounted: statistics = ce?.first { $0.measure == "delta_qol_years_discounted" }?.statistics
+                case .deltaNetBenefit(let l):
+                    statistics = ce?.first { $0.measure == "net_monetary_benefit" && $0.willingnessToPay == l }?.statistics
+                }
+                if let statistics { outcomes.append(OutcomeResult(outcome: o, statistics: statistics)) }
+            }
+        }
+        self.outcomes = outcomes
+        bands = Self.bands(scenario: scenario, aggregator: aggregator, outcomes: outcomes)
+        guard let uncertainty else {
+            parameterDraws = []
+            varianceSplit = []
+            importance = []
+            valueOfInformation = nil
+            return
+        }
+        let firstArm = rows.filter { $0.arm == 0 }
+        parameterDraws = uncertainty.columns.indices.map { c in SampleStatistics(firstArm.map { $0.parameters[c] }) }
+        varianceSplit = Self.varianceSplit(arms: arms, rows: rows, willingnessToPay: settings.willingnessToPay)
+        importance = Self.importance(arms: arms, uncertainty: uncertainty, rows: rows)
+        valueOfInformation = Self.valueOfInformation(arms: arms, uncertainty: uncertainty, rows: rows, settings: settings)
+    }
+
+    /// The statistics of `outcome`; nil if the run has none (a difference with one arm).
+    public func statistics(_ outcome: Outcome) -> SampleStatistics? {
+        outcomes.first { $0.outcome == outcome }?.statistics
+    }
+
+    /// Cost-effectiveness of each later arm against the first, from paired replications.
+    static func costEffectiveness(scenario: Scenario, rows: [ReplicationRow], replicationsPerDraw: Int,
+                                  settings: CostEffectiveness.Settings) -> [(arm: Int, rows: [CostEffectiveness.Row])] {
+        var first: [Int: ReplicationTotals] = [:]
+        for row in rows where row.arm == 0 { first[row.replication] = row.totals }
+        return scenario.arms.indices.dropFirst().map { a in
+            let pairs = rows.filter { $0.arm == a }.compactMap { row -> CostEffectiveness.Pair? in
+                guard let base = first[row.replication] else { return nil }
+                return CostEffectiveness.Pair(
+                    deltaCost: row.totals.costDiscounted - base.costDiscounted,
+                    deltaQol: row.totals.qolYearsDiscounted - base.qolYearsDiscounted,
+                    breakEvenYears: row.breakEvenStep.map { Double($0 * scenario.arms[0].stepMonths) / 12 },
+                    draw: replicationsPerDraw > 1 ? row.draw : nil)
+            }
+            return (a, CostEffectiveness.summarise(pairs, willingnessToPay: settings.willingnessToPay, curve: settings.curve))
+        }
+    }
+
+    /// The bands: streaming statistics, except where a row is a replication
+    /// total (the last step's cumulative discounted cost and QoL-years, and
+    /// their differences), which takes the outcome's statistics, so bands.csv
+    /// and the summary and report show the same numbers.
+    static func bands(scenario: Scenario, aggregator: Aggregator, outcomes: [OutcomeResult]) -> BandTable {
+        let layout = RecordLayout(levelCount: scenario.levels.count, steps: scenario.arms[0].steps)
+        var exact: [Int: SampleStatistics] = [:]
+        for r in outcomes {
+            let slot: Int
+            switch r.outcome.measure {
+            case .costDiscounted, .deltaCostDiscounted: slot = layout.slot(.cumulativeCostDiscounted, level: nil)
+            case .qolYearsDiscounted, .deltaQolYearsDiscounted: slot = layout.slot(.cumulativeQolYearsDiscounted, level: nil)
+            case .deltaNetBenefit: continue
+            }
+            exact[aggregator.index(arm: r.outcome.arm, difference: r.outcome.isDifference, step: layout.steps, slot: slot)] = r.statistics
+        }
+        return BandTable(aggregator: aggregator, exact: exact)
+    }
+
+    /// The outcomes of uncertainty.csv and importance.csv: levels, and differences with net benefit at each λ.
+    static func outcomes(arms: Int, willingnessToPay: [Double]) -> [Outcome] {
+        (0..<arms).flatMap { Outcome.all(arm: $0, willingnessToPay: willingnessToPay) }
+    }
+
+    /// The variance of the replication totals split into parameter uncertainty
+    /// and chance by one-way random-effects ANOVA over draws (`VarianceDecomposition`).
+    static func varianceSplit(arms: Int, rows: [ReplicationRow], willingnessToPay: [Double]) -> [VarianceSplit] {
+        outcomes(arms: arms, willingnessToPay: willingnessToPay).compactMap { outcome in
+            let armRows = rows.filter { $0.arm == outcome.arm }
+            let values = outcome.values(rows)
+            guard values.count == armRows.count, values.count >= 2,
+                  let d = try? VarianceDecomposition(values: values, draw: armRows.map(\.draw)) else { return nil }
+            return VarianceSplit(outcome: outcome, decomposition: d)
+        }
+    }
+
+    /// Which parameters drive each outcome: the main-effect (first-order)
+    /// variance share Var(E[Y | θ_g]) / Var(Y) of each parameter and group,
+    /// estimated as the R² of the same spline regression EVPPI uses (Strong &
+    /// Oakley 2013, Med Decis Making 33(6):755–766; Saltelli et al. 2008,
+    /// "Global Sensitivity Analysis", ch. 1). Y is the mean over a draw's
+    /// replications. The estimate is biased upward by about columns/draws.
+    /// Sorted by outcome, then share, largest first.
+    static func importance(arms: Int, uncertainty: Uncertainty, rows: [ReplicationRow]) -> [Importance] {
+        var byDraw: [Int: [Double]] = [:]
+        for r in rows where r.arm == 0 { byDraw[r.draw] = r.parameters }
+        let draws = byDraw.keys.sorted()
+        guard draws.count >= 2 else { return [] }
+        var out: [Importance] = []
+        for outcome in outcomes(arms: arms, willingnessToPay: []) {
+            let armRows = rows.filter { $0.arm == outcome.arm }
+            let values = outcome.values(rows)
+            guard values.count == armRows.count else { continue }
+            var sum: [Int: (Double, Int)] = [:]
+            for (r, v) in zip(armRows, values) { sum[r.draw, default: (0, 0)].0 += v; sum[r.draw, default: (0, 0)].1 += 1 }
+            let y = draws.map { sum[$0].map { $0.0 / Double($0.1) } ?? .nan }
+            guard y.allSatisfy(\.isFinite) else { continue }
+            var found: [Importance] = []
+            for g in uncertainty.reportedGroups {
+                let columns = uncertainty.columnIndices(ofGroup: g.members)
+                let x = draws.map { d in columns.map { byDraw[d]![$0] } }
+                guard let fit = try? ValueOfInformation.evppi(netBenefit: y.map { [0, $0] }, parameters: x),
+                      let r2 = fit.rSquared[1] ?? nil else { continue }
+                found.append(Importance(outcome: outcome, group: g.name, paths: columns.map { uncertainty.columns[$0] }.joined(separator: ";"),
+                                        draws: draws.count, share: r2))
+            }
+            out += found.sorted { $0.share > $1.share }
+        }
+        return out
+    }
+
+    /// The willingness-to-pay values of voi.csv: those of summary.csv and at
+    /// most 21 evenly spaced points from 0 to the acceptability curve's maximum.
+    static func grid(_ settings: CostEffectiveness.Settings) -> [Double] {
+        let step = max(settings.curveStep, settings.curveMaximum / 20)
+        var values = Set(settings.willingnessToPay)
+        var x = 0.0
+        while x <= settings.curveMaximum + 1e-9 { values.insert(x); x += step }
+        return values.sorted()
+    }
+
+    /// EVPI at each willingness to pay, and EVPPI for each parameter and each
+    /// declared group, from per-draw net benefits (means over a draw's
+    /// replications). NB of arm a = λ·QoL-years − cost, discounted, for the
+    /// simulated population over the horizon (Briggs, Claxton & Sculpher 2006, ch. 7).
+    static func valueOfInformation(arms: Int, uncertainty: Uncertainty, rows: [ReplicationRow],
+                                   settings: CostEffectiveness.Settings) -> ValueOfInformationResult? {
+        guard arms >= 2 else { return nil }
+        // Per draw: mean cost and QoL per arm, and the parameter values.
+        var cost: [Int: [Double]] = [:], qol: [Int: [Double]] = [:], count: [Int: [Int]] = [:], params: [Int: [Double]] = [:]
+        for r in rows {
+            cost[r.draw, default: [Double](repeating: 0, count: arms)][r.arm] += r.totals.costDiscounted
+            qol[r.draw, default: [Double](repeating: 0, count: arms)][r.arm] += r.totals.qolYearsDiscounted
+            count[r.draw, default: [Int](repeating: 0, count: arms)][r.arm] += 1
+            if r.arm == 0 { params[r.draw] = r.parameters }
+        }
+        let draws = cost.keys.sorted().filter { d in count[d]!.allSatisfy { $0 > 0 } }
+        guard draws.count >= 2 else { return nil }
+        let meanCost = draws.map { d in (0..<arms).map { cost[d]![$0] / Double(count[d]![$0]) } }
+        let meanQol = draws.map { d in (0..<arms).map { qol[d]![$0] / Double(count[d]![$0]) } }
+        let values = draws.map { params[$0] ?? [] }
+
+        var out: [InformationValue] = []
+        var skipped: [String] = []
+        for lambda in grid(settings) {
+            let nb = zip(meanCost, meanQol).map { c, q in zip(c, q).map { lambda * $1 - $0 } }
+            guard let evpi = try? ValueOfInformation.evpi(netBenefit: nb) else { continue }
+            out.append(InformationValue(measure: .evpi, group: nil, paths: "", willingnessToPay: lambda, draws: draws.count,
+                                        value: evpi.evpi, optimalArm: evpi.optimalArm))
+            for g in uncertainty.reportedGroups {
+                let columns = uncertainty.columnIndices(ofGroup: g.members)
+                let paths = columns.map { uncertainty.columns[$0] }.joined(separator: ";")
+                do {
+                    let x = values.map { v in columns.map { v[$0] } }
+                    let e = try ValueOfInformation.evppi(netBenefit: nb, parameters: x)
+                    out.append(InformationValue(measure: .evppi, group: g.name, paths: paths, willingnessToPay: lambda,
+                                                draws: draws.count, value: e.evppi, optimalArm: e.optimalArm))
+                } catch {
+                    let why = "EVPPI of '\(g.name)': \(error.description)"
+                    if !skipped.contains(why) { skipped.append(why) }
+                }
+            }
+        }
+        return ValueOfInformationResult(rows: out, skipped: skipped)
+    }
+}
+
+/// What sensitivity.csv shows: the statistics of every outcome of every arm
+/// at each point of a sensitivity design, computed once (`SampleStatistics`).
+public struct SensitivityResults: Sendable {
+    /// Per point, in the design's order: every arm's outcomes (`Outcome.all` at the design's willingness to pay).
+    public var points: [[RunResults.OutcomeResult]]
+
+    /// - Parameter rows: each point's replication rows, in the design's point order.
+    public init(design: SensitivityDesign, arms: Int, rows: [[ReplicationRow]]) {
+        points = rows.map { pointRows in
+            (0..<arms).flatMap { a in
+                Outcome.all(arm: a, willingnessToPay: design.willingnessToPay).map {
+                    RunResults.OutcomeResult(outcome: $0, statistics: $0.statistics(pointRows, replicationsPerDraw: 1))
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,136 @@
+import Foundation
+@testable import Reports
+import Testing
+import TestSupport
+
+/// A number that appears in two outputs is the same number in both (docs/methods.md,
+/// "Statistics used by all outputs"): a nested run with parameter uncertainty and two
+/// arms (65 draws, enough for EVPPI and importance of one parameter), its run folder
+/// and `girfec report`, compared file against file.
+///
+/// CSV cells are full precision, so they are compared as text; report.md and
+/// report-tables.tex round, so the test formats the CSV's value with the report's
+/// formatting and looks for that text.
+@Suite("One number everywhere")
+struct OutputConsistencyTests {
+    typealias Row = [String: String]
+
+    static func table(_ path: String) throws -> [Row] { try UncertaintyCommandTests.csv(path) }
+
+    /// The one LaTeX row `Report.latex` makes of `cells` (the table's 9th line, after its head).
+    static func texRow(_ cells: [String]) -> String {
+        Report.latex(caption: "", label: "", header: cells.map { _ in "" }, rows: [cells])[8]
+    }
+
+    static func mdRow(_ cells: [String]) -> String { "| " + cells.joined(separator: " | ") + " |" }
+
+    @Test func everySharedNumberIsIdenticalAcrossOutputs() throws {
+        let file = try CommandLineTests.write(UncertaintyCommandTests.scenario, name: "same.yaml")
+        let out = Fixtures.temporaryFolder("girfec-e2e") + "/same"
+        let run = try CommandLineTests.girfec(["run", file, "--replications", "130", "--replications-per-draw", "2", "--seed", "11",
+                                               "--out", out, "--threads", "2"])
+        #expect(run.status == 0, "stderr: \(run.stderr)")
+        let report = try CommandLineTests.girfec(["report", out])
+        #expect(report.status == 0, "stderr: \(report.stderr)")
+        let md = try String(contentsOfFile: out + "/report.md", encoding: .utf8)
+        let tex = try String(contentsOfFile: out + "/report-tables.tex", encoding: .utf8)
+        let texLines = Set(tex.split(separator: "\n").map(String.init))
+        let bands = try Self.table(out + "/bands.csv")
+        let summary = try Self.table(out + "/summary.csv")
+        func num(_ row: Row, _ column: String) -> Double { Double(row[column] ?? "") ?? .nan }
+        func expectInBoth(_ cells: [String], sourceLocation: SourceLocation = #_sourceLocation) {
+            #expect(md.contains(Self.mdRow(cells)), "report.md lacks \(Self.mdRow(cells))", sourceLocation: sourceLocation)
+            #expect(texLines.contains(Self.texRow(cells)), "report-tables.tex lacks \(Self.texRow(cells))", sourceLocation: sourceLocation)
+        }
+        let last = try #require(bands.map { Int($0["step"]!)! }.max())
+        func band(_ arm: String, _ quantity: String, step: Int? = nil, level: String = "all") throws -> Row {
+            try #require(bands.first { $0["arm"] == arm && $0["quantity"] == quantity && $0["step"] == String(step ?? last) && $0["level"] == level },
+                         "no bands.csv row \(arm) \(quantity)")
+        }
+
+        // 1. Totals at the horizon: bands.csv (last step) = summary.csv = report.md = report-tables.tex = the run's headline.
+        let statistics = ["replications", "mean", "mcse", "ci_low", "ci_high", "p2_5", "p50", "p97_5"]
+        for (quantity, measure) in [("delta_cumulative_cost_discounted", "delta_cost_discounted"),
+                                    ("delta_cumulative_qol_years_discounted", "delta_qol_years_discounted")] {
+            let b = try band("practice", quantity)
+            let s = try #require(summary.first { $0["arm"] == "practice" && $0["measure"] == measure })
+            for c in statistics { #expect(b[c] == s[c], "\(measure) \(c): bands.csv \(b[c] ?? "") vs summary.csv \(s[c] ?? "")") }
+        }
+        for (label, quantity, arm, money) in [("baseline: cost", "cumulative_cost_discounted", "baseline", true),
+                                              ("baseline: QoL-years", "cumulative_qol_years_discounted", "baseline", false),
+                                              ("practice: cost", "cumulative_cost_discounted", "practice", true),
+                                              ("practice: QoL-years", "cumulative_qol_years_discounted", "practice", false),
+                                              ("practice − baseline: Δcost", "delta_cumulative_cost_discounted", "practice", true),
+                                              ("practice − baseline: ΔQoL-years", "delta_cumulative_qol_years_discounted", "practice", false)] {
+            let b = try band(arm, quantity)
+            let f: (Double) -> String = money ? { Report.money($0) } : { Report.fmt($0) }
+            expectInBoth([label, f(num(b, "mean")), "\(f(num(b, "ci_low"))) to \(f(num(b, "ci_high")))",
+                          "\(f(num(b, "p2_5"))) to \(f(num(b, "p97_5")))"])
+            let headline = String(format: "%.6g (95%% CI %.6g to %.6g; 2.5–97.5%% of replications %.6g to %.6g)",
+                                  num(b, "mean"), num(b, "ci_low"), num(b, "ci_high"), num(b, "p2_5"), num(b, "p97_5"))
+            #expect(run.stdout.contains(headline), "the headline lacks \(label) \(headline):\n\(run.stdout)")
+        }
+
+        // 2. Cost-effectiveness: summary.csv = report.md = report-tables.tex.
+        func ce(_ measure: String, wtp: String = "") throws -> Row {
+            try #require(summary.first { $0["arm"] == "practice" && $0["measure"] == measure && $0["willingness_to_pay"] == wtp })
+        }
+        func interval(_ r: Row, _ f: (Double) -> String) -> String { "\(f(num(r, "mean"))) (\(f(num(r, "ci_low"))) to \(f(num(r, "ci_high"))))" }
+        let fmt: (Double) -> String = { Report.fmt($0) }
+        let pounds: (Double) -> String = { Report.money($0) }
+        expectInBoth(["practice", "Δcost", interval(try ce("delta_cost_discounted"), pounds)])
+        expectInBoth(["practice", "ΔQoL-years", interval(try ce("delta_qol_years_discounted"), fmt)])
+        expectInBoth(["practice", "ICER (ratio of means; negative: one arm dominates)", Report.money(num(try ce("icer"), "mean")) + " per QoL-year"])
+        for wtp in ["20000", "30000"] {
+            let l = Report.money(Double(wtp)!)
+            expectInBoth(["practice", "net monetary benefit at \(l)/QoL-year", interval(try ce("net_monetary_benefit", wtp: wtp), pounds)])
+            expectInBoth(["practice", "probability cost-effective at \(l)/QoL-year", interval(try ce("probability_cost_effective", wtp: wtp), fmt)])
+        }
+        expectInBoth(["practice", "probability cheaper and better", interval(try ce("probability_win_win"), fmt)])
+        expectInBoth(["practice", "probability cost-saving", interval(try ce("probability_cost_saving"), fmt)])
+
+        // 3. Variance split: uncertainty.csv = report.
+        let split = try Self.table(out + "/uncertainty.csv")
+        #expect(!split.isEmpty)
+        for r in split where !(r["parameter_share"] ?? "").isEmpty {
+            let ci = (r["parameter_share_ci_low"] ?? "").isEmpty ? ""
+                : " (\(Report.fmt(num(r, "parameter_share_ci_low") * 100, digits: 3)) to \(Report.fmt(num(r, "parameter_share_ci_high") * 100, digits: 3)))"
+            expectInBoth([r["arm"]!, r["outcome"]!, "\(Report.fmt(num(r, "parameter_share") * 100, digits: 3)) %\(ci)"])
+        }
+
+        // 4. Importance: the largest main-effect share of each difference, importance.csv = report.
+        let importance = try Self.table(out + "/importance.csv")
+        for outcome in ["delta_cost_discounted", "delta_qol_years_discounted"] {
+            let top = try #require(importance.first { $0["outcome"] == outcome && $0["parameter_group"] != "both" })
+            expectInBoth(["practice", outcome, top["parameter_group"]!, "\(Report.fmt(num(top, "main_effect_share") * 100, digits: 3)) %"])
+        }
+
+        // 5. Value of information at the summary's willingness to pay: voi.csv = report.
+        let voi = try Self.table(out + "/voi.csv").filter { ["20000", "30000"].contains($0["willingness_to_pay"]) }
+        #expect(voi.contains { $0["measure"] == "evpi" })
+        for r in voi {
+            expectInBoth([r["measure"]!.uppercased(), (r["parameter_group"] ?? "").isEmpty ? "all" : r["parameter_group"]!,
+                          Report.money(num(r, "willingness_to_pay")), Report.money(num(r, "value")), r["optimal_arm"]!])
+        }
+
+        // 6. summary.json's largest difference: the agents' numbers are bands.csv's.
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/summary.json"))) as! [String: Any]
+        for entry in json["comparison"] as! [[String: Any]] {
+            guard let d = entry["largestDifference"] as? [String: Any] else { continue }
+            let b = try band(entry["arm"] as! String, "stock", step: d["step"] as? Int, level: d["level"] as! String)
+            // JSONSerialization writes 15 significant digits: compare with bands.csv's value written the same way.
+            func asJSON(_ x: Double) throws -> Double? {
+                let data = try JSONSerialization.data(withJSONObject: ["x": x])
+                return (try JSONSerialization.jsonObject(with: data) as? [String: Any])?["x"] as? Double
+            }
+            #expect(d["agentMean"] as? Double == (try asJSON(num(b, "mean"))))
+            #expect(d["agentCILow"] as? Double == (try asJSON(num(b, "ci_low"))))
+            #expect(d["agentCIHigh"] as? Double == (try asJSON(num(b, "ci_high"))))
+        }
+
+        // 7. Every table of report.md is in report-tables.tex.
+        let mdTables = md.split(separator: "\n").filter { $0.hasPrefix("|---") }.count
+        let texTables = tex.components(separatedBy: "\\begin{tabular}").count - 1
+        #expect(mdTables == texTables && mdTables >= 7, "report.md has \(mdTables) tables, report-tables.tex \(texTables)")
+    }
+}
