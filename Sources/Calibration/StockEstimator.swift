@@ -195,7 +195,11 @@ public struct StockCalibrationProblem: Sendable {
     public let freeIndices: [Int]
 
     /// How each simulator parameter is obtained: estimated, fixed, or tied.
-    enum Source: Sendable { case free(Int), fixed(Double), tied(Int, Double) }
+    enum Source: Sendable {
+        case free(Int)
+        case fixed(Double)
+        case tied(Int, Double)
+    }
     let sources: [Source]
 
     /// - Parameters:
@@ -486,7 +490,6 @@ public struct StockPosterior: Sendable, CustomStringConvertible {
 
     /// Largest R̂ and smallest bulk ESS over the summaries.
     public var worstRHat: Double { summaries.map(\.rHat).max() ?? .nan }
-    public var smallestESS: Double { summaries.map(\.essBulk).min() ?? .nan }
 
     /// R̂ < 1.01 and bulk and tail ESS ≥ 100 per chain, as Vehtari et al. (2021) recommend.
     public var converged: Bool {

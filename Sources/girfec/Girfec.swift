@@ -93,7 +93,8 @@ func writeFolderOrExit(_ target: OutputFolder.Target, command: String, files: ()
     Interrupt.beginPolling()
     defer { Interrupt.endPolling() }
     do {
-        written = try OutputFolder.write(built, to: target, isCancelled: { Interrupt.isRequested }) { printError("girfec \(command): note: \($0)") }
+        written = try OutputFolder.write(built, to: target, isCancelled: { Interrupt.isRequested },
+                                         note: { printError("girfec \(command): note: \($0)") })
     } catch {
         printError("girfec \(command): \(error.description)")
         throw ExitCode(error.kind == .cancelled ? 130 : 1)
