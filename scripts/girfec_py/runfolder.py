@@ -65,7 +65,8 @@ def cell(text, column, path, line):
     try:
         value = float(text)
     except ValueError:
-        raise OutputError(f"{place}: found {text!r}; expected {expected}") from None
+        raise OutputError(f"{place}: found {text!r}; expected {'a number' if column.kind == 'number' else expected}") \
+            from None
     if math.isnan(value) or (column.finite and math.isinf(value)):
         raise OutputError(f"{place}: found {text!r}; expected {expected}")
     if column.kind == "int":
