@@ -130,7 +130,7 @@ AGGREGATE = _file(
 
 COMPARISON = _file(
     "comparison.csv", "docs/outputs.md", RUN, *ROW_KEY,
-    Column("agent_mean"), Column("agent_mcse", empty=True), Column("agent_ci_low", empty=True),
+    Column("agent_mean", empty=True), Column("agent_mcse", empty=True), Column("agent_ci_low", empty=True),
     Column("agent_ci_high", empty=True), Column("agent_p2_5", empty=True), Column("agent_p97_5", empty=True),
     Column("aggregate", empty=True), Column("difference", empty=True), Column("relative_difference", empty=True),
     Column("z", empty=True, finite=False), Column("aggregate_in_ci", "bool", empty=True))
