@@ -304,7 +304,7 @@ def test_too_many_cells_and_duplicates(tmp_path):
     with open(path, "a") as f:
         f.write("programme,cost_discounted,200,10,1,4,3,1,0.75\n")
     result = run_script(tmp_path)
-    assert result.returncode == 1 and "duplicate" in result.stderr and "row 7 (line 8)" in result.stderr
+    assert result.returncode == 1 and "duplicate" in result.stderr and "line 8 (data row 7)" in result.stderr
     assert "same as line 4" in result.stderr
 
 
