@@ -46,8 +46,7 @@ import os
 import sys
 
 from girfec_py import style
-from girfec_py.runfolder import (IDENTIFIED, OutputError, read_estimates, read_fit,  # noqa: F401 (IDENTIFIED: tests)
-                                 read_identifiability)
+from girfec_py.runfolder import OutputError, read_estimates, read_fit, read_identifiability
 from girfec_py.style import FORMATS, save, thousands
 
 try:

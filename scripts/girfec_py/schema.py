@@ -218,3 +218,51 @@ def for_file(file_name: str) -> OutputFile:
     if re.fullmatch(r"draws-.+\.csv", file_name):
         return DRAWS
     raise KeyError(f"{file_name}: not an output file girfec writes (declared: {', '.join(FILES)})")
+
+
+# ---------------------------------------------------------------------------
+# JSON files of a run folder: their keys, as dotted paths (`comparison[].arm`: the key `arm` of each element of
+# the list `comparison`). Documented in docs/outputs.md, in tables whose first header cell is `key`.
+
+
+@dataclass(frozen=True)
+class JsonFile:
+    """A JSON file girfec writes: its name, the doc describing it, and its keys (dotted paths)."""
+
+    name: str
+    doc: str
+    keys: tuple[str, ...]
+
+    def parents(self) -> set[str]:
+        """The keys whose members are declared one by one (`scenario`, `comparison[]`)."""
+        return {k.rsplit(".", 1)[0] for k in self.keys if "." in k}
+
+
+MANIFEST = JsonFile("manifest.json", "docs/outputs.md", tuple("""
+format tool version gitCommit command
+scenario.path scenario.fileName scenario.sha256 scenario.name scenario.arms scenario.levels scenario.areas
+scenario.stepMonths scenario.steps scenario.rewardTiming scenario.transitionConversion scenario.attachedFiles
+seed replications replicationsCovered complete shard threads generator commonRandomNumbers startedAt wallSeconds
+childSteps childStepsPerSecond aggregateModel willingnessToPay files parameterUncertainty precisionTarget
+valueOfInformationSkipped""".split()))
+
+SUMMARY_JSON = JsonFile("summary.json", "docs/outputs.md", tuple("""
+note comparison[].arm comparison[].aggregateMode comparison[].approximations comparison[].stockRowsInsideAgentCI
+comparison[].largestDifference comparison[].likelyCauses""".split()))
+
+JSON_FILES = {f.name: f for f in (MANIFEST, SUMMARY_JSON)}
+
+
+def json_keys(value, parents, prefix=""):
+    """The key paths of a JSON object, descending into the members named in `parents` (see JsonFile)."""
+    keys = set()
+    for k, v in value.items():
+        path = f"{prefix}{k}"
+        if path in parents and isinstance(v, dict):
+            keys |= json_keys(v, parents, path + ".")
+        elif path + "[]" in parents and isinstance(v, list):
+            for element in v:
+                keys |= json_keys(element, parents, path + "[].")
+        else:
+            keys.add(path)
+    return keys

@@ -12,6 +12,7 @@
     declared headers, and every cell reads as its declared kind.
 """
 import csv
+import json
 import os
 import re
 import subprocess
@@ -22,7 +23,7 @@ import pytest
 from girfec_build import ROOT, girfec_binary
 from girfec_py import runfolder, schema
 
-SECTION = re.compile(r"^## `([^`]+\.csv)`")
+SECTION = re.compile(r"^## `([^`]+\.(?:csv|json))`")
 SPAN = re.compile(r"`([^`]+)`")
 
 
@@ -58,10 +59,13 @@ def documented_columns(doc):
             in_table = False
             continue
         first = cells(line)[0]
-        if first == "column":
+        if first in ("column", "key"):
             in_table = True
         elif in_table and not set(first) <= set("-: "):
-            found[current] += SPAN.findall(first)
+            names = SPAN.findall(first)
+            # `scenario.name`, `arms`: a name without a dot is a member of the same parent as the first
+            parent = names[0].rsplit(".", 1)[0] + "." if "." in names[0] else ""
+            found[current] += [names[0]] + [n if "." in n else parent + n for n in names[1:]]
     return found
 
 
@@ -72,6 +76,7 @@ DOCS = sorted({f.doc for f in schema.FILES.values()})
 def test_schema_matches_docs(doc):
     documented = documented_columns(doc)
     declared = {f.name: f.names for f in schema.FILES.values() if f.doc == doc}
+    declared.update({f.name: list(f.keys) for f in schema.JSON_FILES.values() if f.doc == doc})
     assert sorted(documented) == sorted(declared), f"{doc}: files documented vs declared"
     problems = []
     for name, columns in declared.items():
@@ -221,6 +226,17 @@ def test_report_writes_no_csv(outputs):
     names = set(os.listdir(outputs["run"]))
     assert {"report.md", "report-tables.tex"} <= names
     assert {n for n in names if n.endswith(".csv")} == EXPECTED_FILES["run"]
+
+
+@pytest.mark.parametrize("key", ["run", "one-arm"])
+def test_json_keys_match_schema(outputs, key):
+    """manifest.json and summary.json of a run folder have exactly the declared keys."""
+    for spec in schema.JSON_FILES.values():
+        path = outputs[key] / spec.name
+        value = json.loads(path.read_text(encoding="utf-8"))
+        found = schema.json_keys(value, spec.parents())
+        assert found == set(spec.keys), (f"{path}: undeclared {sorted(found - set(spec.keys))}, "
+                                         f"absent {sorted(set(spec.keys) - found)}")
 
 
 def test_manifests_have_the_format(outputs):
