@@ -203,6 +203,17 @@ def test_uncertainty_partly_split(tmp_path):
     check_png(tmp_path / "figures" / "variance.png")
 
 
+def test_uncertainty_with_unequal_draws(tmp_path):
+    """replications_per_draw is a mean (girfec writes replications / draws): 161 over 81 draws is not whole."""
+    make_uncertainty(tmp_path)
+    with open(tmp_path / "uncertainty.csv", "a") as f:
+        f.write("programme,delta_net_benefit_20000,81,1.9876543209876543,5,9,2,7,0.2222\n")
+    result = run_script(tmp_path)
+    assert result.returncode == 0, result.stderr
+    check_png(tmp_path / "figures" / "variance.png")
+    assert uf.read_uncertainty(str(tmp_path / "uncertainty.csv"))[-1]["replications_per_draw"] == 1.9876543209876543
+
+
 # ---------------------------------------------------------------------------
 # Usage errors: exit status 2
 
