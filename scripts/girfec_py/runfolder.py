@@ -23,11 +23,14 @@ class OutputError(Exception):
     """A problem with a file of an output folder; the message names the file (and line and column)."""
 
 
-def where(path, line=None, column=None):
-    """`path, line L (data row R), column 'c'`: a place in a CSV file (the header is line 1)."""
+def where(path, line=None, column=None, row=None):
+    """`path, line L (data row R), column 'c'`: a place in a CSV file (the header is line 1).
+
+    R is L − 1 unless given (a quoted cell holding a line feed makes a record span lines).
+    """
     text = str(path)
     if line is not None:
-        text += ", line 1 (header)" if line == 1 else f", line {line} (data row {line - 1})"
+        text += ", line 1 (header)" if line == 1 else f", line {line} (data row {line - 1 if row is None else row})"
     return f"{text}, column {column!r}" if column else text
 
 
@@ -39,10 +42,10 @@ _EXPECTED = {"text": "a value", "int": "a whole number ≥ 0", "number": "a fini
              "date": "a date YYYY-MM-DD"}
 
 
-def cell(text, column, path, line):
+def cell(text, column, path, line, row=None):
     """The typed value of one cell (`schema.Column` kinds); empty: NaN for numbers, "" for text, None otherwise."""
     text = "" if text is None else text.strip()
-    place = where(path, line, column.name)
+    place = where(path, line, column.name, row)
     expected = _EXPECTED[column.kind] if column.finite or column.kind != "number" else "a number"
     if text == "":
         if column.empty:
@@ -103,15 +106,17 @@ def read_table(path, spec, columns=None, allow_empty=False, keep=None):
             if missing:
                 raise OutputError(f"{where(path, 1)}: missing column(s) {', '.join(missing)} "
                                   f"(found: {', '.join(header)}; expected: {', '.join(names)})")
+            end, data_row = reader.line_num, 0  # the header's last line
             for raw in reader:
-                line = reader.line_num
+                line, end, data_row = end + 1, reader.line_num, data_row + 1  # a record starts after the last
                 count = len(header) + len(raw[None]) if None in raw else sum(v is not None for v in raw.values())
                 if count != len(header):
-                    raise OutputError(f"{where(path, line)}: {count} cells; expected {len(header)} (as the header)")
+                    raise OutputError(f"{where(path, line, row=data_row)}: {count} cells; expected {len(header)} "
+                                      f"(as the header)")
                 if keep is not None and not keep(raw):
                     continue
-                row = {n: cell(raw[n], kinds[n], path, line) for n in names}
-                row["_row"], row["_line"] = line - 1, line
+                row = {n: cell(raw[n], kinds[n], path, line, data_row) for n in names}
+                row["_row"], row["_line"] = data_row, line
                 rows.append(row)
     except OSError as e:
         raise OutputError(f"{path}: cannot read ({e.strerror or e})") from None
@@ -294,7 +299,7 @@ UNCERTAINTY_COLUMNS = schema.UNCERTAINTY.fixed(
 
 
 def _at(path, row, column=None):
-    return where(path, row["_line"], column)
+    return where(path, row["_line"], column, row["_row"])
 
 
 def _unique(path, rows, key, what):
@@ -393,17 +398,17 @@ IDENTIFIED = {"identified": "identified", "weak": "weak", "weakly identified": "
               "not identified": "not identified", "": "not assessed"}
 
 
-def _within(value, path, line, column, low=None, high=None):
+def _within(value, path, row, column, low=None, high=None):
     if low is not None and value < low:
-        raise OutputError(f"{where(path, line, column)}: found {value:g}; expected a number ≥ {low:g}")
+        raise OutputError(f"{_at(path, row, column)}: found {value:g}; expected a number ≥ {low:g}")
     if high is not None and value > high:
-        raise OutputError(f"{where(path, line, column)}: found {value:g}; expected a number ≤ {high:g}")
+        raise OutputError(f"{_at(path, row, column)}: found {value:g}; expected a number ≤ {high:g}")
     return value
 
 
-def _interval(low, high, path, line, low_name, high_name):
+def _interval(low, high, path, row, low_name, high_name):
     if not math.isnan(low) and not math.isnan(high) and low > high:
-        raise OutputError(f"{where(path, line, low_name)}: {low:g} is above {high_name} {high:g}; "
+        raise OutputError(f"{_at(path, row, low_name)}: {low:g} is above {high_name} {high:g}; "
                           f"expected {low_name} ≤ {high_name}")
 
 
@@ -414,7 +419,7 @@ def read_fit(path):
         r = {"date": row["date"], "time": row["time_years"], "area": row["area"], "level": row["level"]}
         for c in ("observed", "fitted", "fitted_low", "fitted_high"):
             r[c] = row[c]
-        _interval(r["fitted_low"], r["fitted_high"], path, row["_line"], "fitted_low", "fitted_high")
+        _interval(r["fitted_low"], r["fitted_high"], path, row, "fitted_low", "fitted_high")
         out.append(r)
     return out
 
@@ -423,16 +428,15 @@ def read_estimates(path):
     """estimates.csv: per rate its area, levels, rate and interval (≥ 0), method and identification verdict."""
     out = []
     for row in read_table(path, schema.ESTIMATES, allow_empty=True):
-        line = row["_line"]
         if row["identified"] not in IDENTIFIED:
-            raise OutputError(f"{where(path, line, 'identified')}: found {row['identified']!r}; expected "
+            raise OutputError(f"{_at(path, row, 'identified')}: found {row['identified']!r}; expected "
                               f"identified, weak, not identified or empty")
         r = {"area": row["area"], "from": row["from_level"], "to": row["to_level"],
-             "rate": _within(row["rate_per_year"], path, line, "rate_per_year", low=0),
-             "low": _within(row["rate_low"], path, line, "rate_low", low=0),
-             "high": _within(row["rate_high"], path, line, "rate_high", low=0),
+             "rate": _within(row["rate_per_year"], path, row, "rate_per_year", low=0),
+             "low": _within(row["rate_low"], path, row, "rate_low", low=0),
+             "high": _within(row["rate_high"], path, row, "rate_high", low=0),
              "method": row["method"], "identified": IDENTIFIED[row["identified"]]}
-        _interval(r["low"], r["high"], path, line, "rate_low", "rate_high")
+        _interval(r["low"], r["high"], path, row, "rate_low", "rate_high")
         out.append(r)
     return out
 
@@ -441,14 +445,13 @@ def read_identifiability(path):
     """identifiability.csv: per parameter its widths (≥ 0), width ratio, verdict and strongest correlation."""
     out = []
     for row in read_table(path, schema.IDENTIFIABILITY, allow_empty=True):
-        line = row["_line"]
         verdict = row["verdict"]
         out.append({"parameter": row["parameter"],
-                    "prior_width": _within(row["prior_width"], path, line, "prior_width", low=0),
-                    "posterior_width": _within(row["posterior_width"], path, line, "posterior_width", low=0),
-                    "ratio": _within(row["width_ratio"], path, line, "width_ratio", low=0),
+                    "prior_width": _within(row["prior_width"], path, row, "prior_width", low=0),
+                    "posterior_width": _within(row["posterior_width"], path, row, "posterior_width", low=0),
+                    "ratio": _within(row["width_ratio"], path, row, "width_ratio", low=0),
                     "verdict": IDENTIFIED.get(verdict, verdict) if verdict else "not assessed",
-                    "correlation": _within(row["max_abs_correlation"], path, line, "max_abs_correlation", low=0,
+                    "correlation": _within(row["max_abs_correlation"], path, row, "max_abs_correlation", low=0,
                                            high=1),
                     "partner": row["most_correlated_with"]})
     return out

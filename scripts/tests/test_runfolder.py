@@ -81,3 +81,12 @@ def test_table_problems_are_named(tmp_path):
     rows = runfolder.read_table(write(tmp_path / "fit.csv", f"{fit_header}\n2017-07-31,2,all,L,1,1,,\n,3,all,L,,2,,\n"),
                                 schema.FIT)
     assert str(rows[0]["date"]) == "2017-07-31" and rows[1]["date"] is None and math.isnan(rows[1]["observed"])
+
+
+def test_a_quoted_line_feed_keeps_lines_and_rows_apart(tmp_path):
+    """A cell holding a line feed (quoted, docs/outputs.md) makes a record span two lines: rows and lines differ."""
+    header = ",".join(schema.VOI.names)
+    path = write(tmp_path / "voi.csv", f'{header}\nevppi,"two\nlines",a,0,10,0,x\nevpi,,,0,10,lots,x\n')
+    with pytest.raises(OutputError) as e:
+        runfolder.read_table(path, schema.VOI)
+    assert str(e.value) == f"{path}, line 4 (data row 2), column 'value': found 'lots'; expected a number"
