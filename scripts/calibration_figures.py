@@ -60,10 +60,10 @@ plt = style.plt
 
 # `identified` in estimates.csv and `verdict` in identifiability.csv (as read by girfec_py.runfolder): a colour
 # and a legend label per value
-VERDICT_COLOURS = {"identified": "#009E73", "weak": "#E69F00", "not identified": "#D55E00",
-                   "not assessed": "#0072B2"}
+_GREEN, _ORANGE, _VERMILLION, _BLUE = (style.OKABE_ITO[i] for i in (2, 4, 1, 0))
+VERDICT_COLOURS = {"identified": _GREEN, "weak": _ORANGE, "not identified": _VERMILLION, "not assessed": _BLUE}
 VERDICT_ORDER = ["identified", "weak", "not identified", "not assessed"]
-OTHER_COLOURS = ["#CC79A7", "#56B4E9", "#000000", "#999999"]
+OTHER_COLOURS = [style.OKABE_ITO[3], style.OKABE_ITO[5], style.OKABE_ITO[6], "#999999"]  # then grey
 METHOD_MARKERS = {"flows": "o", "panel": "s", "stocks": "D"}
 OTHER_MARKERS = ["^", "v", "P", "X"]
 ARROW = "→"

@@ -461,7 +461,7 @@ def fig_voi(ctx, rows):
     wtps = sorted({r["willingness_to_pay"] for r in rows})
     series = ([("EVPI (all parameters)", evpi, "black")] if evpi else []) + \
              [(f"EVPPI {g}: {_short_parameters(rs[0]['parameters'])}" if rs[0]["parameters"] else f"EVPPI {g}",
-               rs, OKABE_ITO[i % len(OKABE_ITO)]) for i, (g, rs) in enumerate(groups.items())]
+               rs, style.colour(i)) for i, (g, rs) in enumerate(groups.items())]
     ylabel = f"Expected value of information ({unit}, discounted)"
     if len(wtps) == 1:
         fig, ax = new_axes(max(5.6, 1.8 + 1.0 * len(series)), 4.4)
