@@ -41,182 +41,32 @@ errors are still drawn); 2 on a usage error, including a DIR holding none of
 the three files.
 """
 import argparse
-import csv
-import datetime
 import math
 import os
 import sys
 
-try:
-    import matplotlib
+from girfec_py import style
+from girfec_py.runfolder import OutputError, read_estimates, read_fit, read_identifiability
+from girfec_py.style import FORMATS, save, thousands
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+try:
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
     from matplotlib.ticker import FuncFormatter
 except ImportError:  # reported by main(); the readers work without it
-    matplotlib = None
-    plt = None
+    pass
 
-# The palette (Okabe & Ito 2008), formats and the reproducible `save` are scripts/figures.py's.
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from figures import FORMATS, OKABE_ITO, save  # noqa: E402  (a sibling script)
+plt = style.plt
 
-FIT_COLUMNS = ["date", "time_years", "area", "level", "observed", "fitted", "fitted_low", "fitted_high"]
-ESTIMATES_COLUMNS = ["area", "from_level", "to_level", "rate_per_year", "rate_low", "rate_high", "method",
-                     "identified"]
-IDENTIFIABILITY_COLUMNS = ["parameter", "prior_width", "posterior_width", "width_ratio", "verdict",
-                           "max_abs_correlation", "most_correlated_with"]
-
-# `identified` in estimates.csv and `verdict` in identifiability.csv: a colour and a legend label per value
-IDENTIFIED = {"identified": "identified", "weak": "weak", "weakly identified": "weak",
-              "not identified": "not identified", "": "not assessed"}
-VERDICT_COLOURS = {"identified": "#009E73", "weak": "#E69F00", "not identified": "#D55E00",
-                   "not assessed": "#0072B2"}
+# `identified` in estimates.csv and `verdict` in identifiability.csv (as read by girfec_py.runfolder): a colour
+# and a legend label per value
+_GREEN, _ORANGE, _VERMILLION, _BLUE = (style.OKABE_ITO[i] for i in (2, 4, 1, 0))
+VERDICT_COLOURS = {"identified": _GREEN, "weak": _ORANGE, "not identified": _VERMILLION, "not assessed": _BLUE}
 VERDICT_ORDER = ["identified", "weak", "not identified", "not assessed"]
-OTHER_COLOURS = ["#CC79A7", "#56B4E9", "#000000", "#999999"]
+OTHER_COLOURS = [style.OKABE_ITO[3], style.OKABE_ITO[5], style.OKABE_ITO[6], "#999999"]  # then grey
 METHOD_MARKERS = {"flows": "o", "panel": "s", "stocks": "D"}
 OTHER_MARKERS = ["^", "v", "P", "X"]
 ARROW = "→"
-
-
-class CalibrationFigureError(Exception):
-    """A problem with an input file; the message names the file, and the line and column when it can."""
-
-
-# ---------------------------------------------------------------------------
-# Reading
-
-
-def where(path, line, column=None):
-    """`path, line L (data row R), column 'c'`: a place in a CSV file (the header is line 1)."""
-    text = f"{path}, line {line} (data row {line - 1})"
-    return f"{text}, column {column!r}" if column else text
-
-
-def number(row, column, path, line, required=False, low=None, high=None):
-    """A cell as a float; NaN when empty and not required; CalibrationFigureError naming the cell otherwise."""
-    text = (row.get(column) or "").strip()
-    if text == "":
-        if required:
-            raise CalibrationFigureError(f"{where(path, line, column)}: empty; expected a number")
-        return math.nan
-    try:
-        value = float(text)
-    except ValueError:
-        raise CalibrationFigureError(f"{where(path, line, column)}: found {text!r}; expected a number") from None
-    if not math.isfinite(value):
-        raise CalibrationFigureError(f"{where(path, line, column)}: found {text!r}; expected a finite number")
-    if low is not None and value < low:
-        raise CalibrationFigureError(f"{where(path, line, column)}: found {text}; expected a number ≥ {low:g}")
-    if high is not None and value > high:
-        raise CalibrationFigureError(f"{where(path, line, column)}: found {text}; expected a number ≤ {high:g}")
-    return value
-
-
-def text_cell(row, column, path, line, required=False):
-    value = (row.get(column) or "").strip()
-    if required and not value:
-        raise CalibrationFigureError(f"{where(path, line, column)}: empty; expected a name")
-    return value
-
-
-def read_csv(path, required):
-    """(line, row dict) pairs of a CSV file; CalibrationFigureError naming the file if columns are missing."""
-    try:
-        with open(path, newline="", encoding="utf-8-sig") as f:
-            reader = csv.DictReader(f)
-            header = reader.fieldnames
-            if not header:
-                raise CalibrationFigureError(f"{path}: empty file (no header row); expected the columns "
-                                             f"{','.join(required)}")
-            header = [h.strip() for h in header]
-            reader.fieldnames = header
-            missing = [c for c in required if c not in header]
-            if missing:
-                raise CalibrationFigureError(f"{path}, line 1 (header): missing column(s) {', '.join(missing)} "
-                                             f"(found: {', '.join(header)}; expected: {','.join(required)})")
-            rows = []
-            for row in reader:
-                if None in row:  # more cells than header names
-                    raise CalibrationFigureError(f"{where(path, reader.line_num)}: {len(header) + len(row[None])} "
-                                                 f"cells; expected {len(header)} (as the header)")
-                if any(v is None for v in row.values()):
-                    count = sum(v is not None for v in row.values())
-                    raise CalibrationFigureError(f"{where(path, reader.line_num)}: {count} cells; "
-                                                 f"expected {len(header)} (as the header)")
-                rows.append((reader.line_num, row))
-    except UnicodeDecodeError as e:
-        raise CalibrationFigureError(f"{path}: not UTF-8 text ({e})") from None
-    except csv.Error as e:
-        raise CalibrationFigureError(f"{path}: unreadable CSV ({e})") from None
-    return rows
-
-
-def check_interval(low, high, path, line, low_name, high_name):
-    if not math.isnan(low) and not math.isnan(high) and low > high:
-        raise CalibrationFigureError(f"{where(path, line, low_name)}: {low:g} is above {high_name} {high:g}; "
-                                     f"expected {low_name} ≤ {high_name}")
-
-
-def read_fit(path):
-    """fit.csv as a list of dicts with parsed values."""
-    out = []
-    for line, row in read_csv(path, FIT_COLUMNS):
-        date_text = text_cell(row, "date", path, line)
-        date = None
-        if date_text:
-            try:
-                if len(date_text) != 10:
-                    raise ValueError
-                date = datetime.date.fromisoformat(date_text)
-            except ValueError:
-                raise CalibrationFigureError(f"{where(path, line, 'date')}: found {date_text!r}; "
-                                             f"expected a date YYYY-MM-DD (or empty)") from None
-        r = {"date": date,
-             "time": number(row, "time_years", path, line, required=True),
-             "area": text_cell(row, "area", path, line, required=True),
-             "level": text_cell(row, "level", path, line, required=True)}
-        for c in ("observed", "fitted", "fitted_low", "fitted_high"):
-            r[c] = number(row, c, path, line)
-        check_interval(r["fitted_low"], r["fitted_high"], path, line, "fitted_low", "fitted_high")
-        out.append(r)
-    return out
-
-
-def read_estimates(path):
-    out = []
-    for line, row in read_csv(path, ESTIMATES_COLUMNS):
-        identified = text_cell(row, "identified", path, line)
-        if identified not in IDENTIFIED:
-            raise CalibrationFigureError(f"{where(path, line, 'identified')}: found {identified!r}; expected "
-                                         f"identified, weak, not identified or empty")
-        r = {"area": text_cell(row, "area", path, line),
-             "from": text_cell(row, "from_level", path, line, required=True),
-             "to": text_cell(row, "to_level", path, line, required=True),
-             "rate": number(row, "rate_per_year", path, line, required=True, low=0),
-             "low": number(row, "rate_low", path, line, low=0),
-             "high": number(row, "rate_high", path, line, low=0),
-             "method": text_cell(row, "method", path, line),
-             "identified": IDENTIFIED[identified]}
-        check_interval(r["low"], r["high"], path, line, "rate_low", "rate_high")
-        out.append(r)
-    return out
-
-
-def read_identifiability(path):
-    out = []
-    for line, row in read_csv(path, IDENTIFIABILITY_COLUMNS):
-        verdict = text_cell(row, "verdict", path, line)
-        out.append({"parameter": text_cell(row, "parameter", path, line, required=True),
-                    "prior_width": number(row, "prior_width", path, line, low=0),
-                    "posterior_width": number(row, "posterior_width", path, line, low=0),
-                    "ratio": number(row, "width_ratio", path, line, required=True, low=0),
-                    "verdict": IDENTIFIED.get(verdict, verdict) if verdict else "not assessed",
-                    "correlation": number(row, "max_abs_correlation", path, line, low=0, high=1),
-                    "partner": text_cell(row, "most_correlated_with", path, line)})
-    return out
 
 
 # ---------------------------------------------------------------------------
@@ -265,12 +115,6 @@ def correlation_note(r):
     return f"{text} with {r['partner']}" if r["partner"] else text
 
 
-def thousands(x, _pos=None):
-    """Tick label with thousands separators and a true minus sign: 12,500, −17.5, 0.25."""
-    text = f"{x:,.0f}" if abs(x) >= 1000 else f"{x:.6g}"
-    return "0" if text in ("-0", "0") else text.replace("-", "−")
-
-
 def rate_label(x, _pos=None):
     """Log-axis tick label: 0.001, 0.01, 0.1, 1, 10."""
     return f"{x:g}"
@@ -280,10 +124,8 @@ def rate_label(x, _pos=None):
 # Figures
 
 
-def legend_below(fig, handles, ncol):
-    if handles:
-        fig.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=ncol, frameon=False,
-                   fontsize=8.5)
+def legend_below(fig, title, subtitle, handles, ncol):
+    style.finish(fig, title, subtitle, handles, ncol=ncol)
 
 
 def fig_fit(rows, title, folder, formats):
@@ -298,7 +140,7 @@ def fig_fit(rows, title, folder, formats):
     flat = list(axes.flat)
     for ax, level in zip(flat, levels):
         for k, area in enumerate(areas):
-            colour = OKABE_ITO[k % len(OKABE_ITO)]
+            colour = style.colour(k)
             series = sorted((r for r in rows if r["level"] == level and r["area"] == area),
                             key=lambda r: r["time"])
             band = [r for r in series if not (math.isnan(r["fitted_low"]) or math.isnan(r["fitted_high"]))]
@@ -315,7 +157,7 @@ def fig_fit(rows, title, folder, formats):
         ax.set_title(level, fontsize=10)
         ax.set_ylabel("Children in level")
         ax.yaxis.set_major_formatter(FuncFormatter(thousands))
-        ax.grid(alpha=0.25, linewidth=0.5)
+        ax.grid(**style.GRID)
     for ax in flat[len(levels):]:
         ax.set_visible(False)
     for ax in flat[:len(levels)]:
@@ -324,11 +166,10 @@ def fig_fit(rows, title, folder, formats):
         ax.set_xlabel("Census date" if use_dates else "Time (years)")
     if use_dates:
         fig.autofmt_xdate(rotation=30)
-    handles = [Line2D([], [], color=OKABE_ITO[k % len(OKABE_ITO)], linewidth=1.5, marker="o", markersize=4,
+    handles = [Line2D([], [], color=style.colour(k), linewidth=1.5, marker="o", markersize=4,
                       label=f"{area}: observed (points), fitted (line)") for k, area in enumerate(areas)]
     handles.append(Patch(color="0.55", alpha=0.2, label="95 % band of the fit"))
-    fig.suptitle(f"Observed and fitted stocks\n{title}", fontsize=11)
-    legend_below(fig, handles, ncol=min(3, len(handles)))
+    legend_below(fig, "Observed and fitted stocks", title, handles, ncol=min(3, len(handles)))
     return save(fig, folder, "fit", formats)
 
 
@@ -369,7 +210,7 @@ def fig_estimates(rows, title, folder, formats):
         ax.set_xscale("log")
         ax.set_xlim(*xlim)
         ax.xaxis.set_major_formatter(FuncFormatter(rate_label))
-        ax.grid(axis="x", which="both", alpha=0.25, linewidth=0.5)
+        ax.grid(axis="x", which="both", **style.GRID)
         if len(areas) > 1 or area:
             ax.set_title(f"area: {area}" if area else "area: (none given)", fontsize=9.5, loc="left")
     axes[-1, 0].set_xlabel("Rate per year (log scale); whiskers: the interval in rate_low – rate_high")
@@ -382,8 +223,7 @@ def fig_estimates(rows, title, folder, formats):
     if zero_seen:
         handles.append(Line2D([], [], linestyle="", marker="o", markerfacecolor="white", markeredgecolor="0.3",
                               markersize=6, label="rate 0 (drawn at the left edge)"))
-    fig.suptitle(f"Estimated transition rates\n{title}", fontsize=11)
-    legend_below(fig, handles, ncol=min(4, len(handles)))
+    legend_below(fig, "Estimated transition rates", title, handles, ncol=min(4, len(handles)))
     return save(fig, folder, "estimates", formats)
 
 
@@ -408,14 +248,14 @@ def fig_identifiability(rows, title, folder, formats):
     ax.set_yticklabels([r["parameter"] for r in rows], fontsize=8.5)
     ax.set_ylim(-0.7, len(rows) - 0.3)
     ax.set_xlabel("Posterior width / prior width")
-    ax.grid(axis="x", alpha=0.25, linewidth=0.5)
+    ax.grid(axis="x", **style.GRID)
     verdicts = unique(r["verdict"] for r in rows)
     handles = [Patch(color=verdict_colour(v, other_colours), label=v)
                for v in VERDICT_ORDER + sorted(other_colours) if v in verdicts]
     handles.append(Line2D([], [], color="0.2", linewidth=1.0, linestyle=(0, (4, 2)),
                           label="1: the data taught nothing"))
-    fig.suptitle(f"Identifiability: how much the data narrowed each parameter\n{title}", fontsize=11)
-    legend_below(fig, handles, ncol=min(4, len(handles)))
+    legend_below(fig, "Identifiability: how much the data narrowed each parameter", title, handles,
+                 ncol=min(4, len(handles)))
     return save(fig, folder, "identifiability", formats)
 
 
@@ -431,7 +271,7 @@ def make_figures(folder, out, formats, note=print):
     """Draw every figure whose file is present. Returns (written paths, error messages, files present)."""
     title = os.path.basename(os.path.normpath(folder)) or folder
     written, errors, present = [], [], []
-    plt.rcParams.update({"pdf.fonttype": 42, "ps.fonttype": 42, "font.size": 9, "svg.hashsalt": "girfec"})
+    style.apply()
     for name, reader, draw in JOBS:
         path = os.path.join(folder, name)
         if not os.path.isfile(path):
@@ -440,7 +280,7 @@ def make_figures(folder, out, formats, note=print):
         present.append(name)
         try:
             rows = reader(path)
-        except CalibrationFigureError as e:
+        except OutputError as e:
             errors.append(str(e))
             continue
         if not rows:
@@ -460,11 +300,9 @@ def parse_args(argv):
     p.add_argument("--format", default="png", metavar="LIST",
                    help=f"comma-separated file formats among {', '.join(FORMATS)} (default png)")
     args = p.parse_args(argv)
-    formats = [f.strip().lower() for f in args.format.split(",") if f.strip()]
-    bad = [f for f in formats if f not in FORMATS]
-    if bad or not formats:
-        p.error(f"--format: unknown format(s) {', '.join(bad) or '(none)'}; choose among {', '.join(FORMATS)}")
-    args.formats = list(dict.fromkeys(formats))
+    args.formats, problem = style.parse_formats(args.format)
+    if problem:
+        p.error(problem)
     return args
 
 
@@ -479,7 +317,7 @@ def main(argv=None):
               file=sys.stderr)
         return 2
     if plt is None:
-        print(f"{prog}: error: matplotlib is not installed; run scripts/install-python-deps.sh", file=sys.stderr)
+        print(f"{prog}: error: {style.MISSING}", file=sys.stderr)
         return 1
     out = args.out or os.path.join(args.folder, "figures")
     written, errors, _ = make_figures(args.folder, out, args.formats, note=lambda m: print(m, file=sys.stderr))

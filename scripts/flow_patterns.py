@@ -33,31 +33,22 @@ error (the message names the file), 2 on a usage error.
 import argparse
 import csv
 import glob
-import json
 import math
 import os
 import statistics
 import sys
 
-try:
-    import matplotlib
+from girfec_py import schema, style
+from girfec_py.runfolder import OutputError, footer, read_manifest, read_table
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+try:
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 except ImportError:  # reported by main(); the computations work without it
-    matplotlib = None
-    plt = None
+    pass
 
-# Okabe & Ito (2008) colour-blind-safe palette, as scripts/figures.py.
-OKABE_ITO = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000"]
-PNG_DPI = 200
+plt = style.plt
 FLOWS = ("inflow", "outflow")
-
-
-class DataError(Exception):
-    """A problem with the input files; the message names the file."""
 
 
 # ---------------------------------------------------------------------------
@@ -190,65 +181,28 @@ def describe(values):
 # Reading
 
 
-def _number(text, path, line, column):
-    if text is None or text.strip() == "":
-        return math.nan
-    try:
-        return float(text)
-    except ValueError:
-        raise DataError(f"{path}, line {line}: column {column!r} is not a number: {text!r}") from None
-
-
 def read_level_rows(path, level, quantities, columns=("mean", "mcse", "ci_low", "ci_high", "p2_5", "p97_5"),
                     value_column=None):
-    """Rows of a bands.csv-like file for one level: {(arm, quantity, level): {step: {column: value}}}."""
-    if not os.path.isfile(path):
-        raise DataError(f"{path}: file not found")
+    """Rows of a bands.csv-like file for one level: {(arm, quantity, level): {step: {column: value}}}.
+
+    With `value_column` (aggregate.csv's `value`), the file is read as
+    aggregate.csv and the value is returned as "mean".
+    """
+    spec, cols = (schema.AGGREGATE, [value_column]) if value_column else (schema.BANDS, list(columns))
+    rows = read_table(path, spec, ["arm", "step", "quantity", "level"] + cols,
+                      keep=lambda r: r["level"] == level and r["quantity"] in quantities)
     out = {}
-    try:
-        with open(path, newline="", encoding="utf-8") as f:
-            reader = csv.DictReader(f)
-            header = reader.fieldnames or []
-            need = ["arm", "step", "quantity", "level"] + ([value_column] if value_column else list(columns))
-            missing = [c for c in need if c not in header]
-            if missing:
-                raise DataError(f"{path}: missing column(s) {', '.join(missing)}")
-            for i, row in enumerate(reader, start=2):
-                if row["level"] != level or row["quantity"] not in quantities:
-                    continue
-                step = _number(row["step"], path, i, "step")
-                if math.isnan(step):
-                    raise DataError(f"{path}, line {i}: empty step")
-                cols = [value_column] if value_column else columns
-                vals = {c: _number(row[c], path, i, c) for c in cols}
-                if value_column:
-                    vals = {"mean": vals[value_column]}
-                out.setdefault((row["arm"], row["quantity"], level), {})[int(step)] = vals
-    except UnicodeDecodeError as e:
-        raise DataError(f"{path}: not UTF-8 text ({e})") from None
-    except csv.Error as e:
-        raise DataError(f"{path}: unreadable CSV ({e})") from None
+    for row in rows:
+        vals = {"mean": row[value_column]} if value_column else {c: row[c] for c in cols}
+        out.setdefault((row["arm"], row["quantity"], level), {})[row["step"]] = vals
     return out
-
-
-def read_manifest(path):
-    if not os.path.isfile(path):
-        raise DataError(f"{path}: file not found")
-    try:
-        with open(path, encoding="utf-8") as f:
-            m = json.load(f)
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise DataError(f"{path}: not valid JSON ({e})") from None
-    if not isinstance(m, dict) or not isinstance(m.get("scenario"), dict):
-        raise DataError(f"{path}: missing key 'scenario'")
-    return m
 
 
 def read_replication_flows(folder, level, arms, step_months):
     """Yearly inflow and outflow per replication: {(arm, quantity): [[year totals] per file]}."""
     files = sorted(glob.glob(os.path.join(folder, "*.csv")))
     if not files:
-        raise DataError(f"{folder}: no CSV files")
+        raise OutputError(f"{folder}: no CSV files")
     out = {}
     for path in files:
         rows = read_level_rows(path, level, FLOWS, columns=("mean",))
@@ -256,7 +210,7 @@ def read_replication_flows(folder, level, arms, step_months):
             try:
                 totals = flow_totals(rows, arm, level, step_months)
             except (KeyError, ValueError) as e:
-                raise DataError(f"{path}: {e}") from None
+                raise OutputError(f"{path}: {e}") from None
             for q in FLOWS:
                 out.setdefault((arm, q), []).append(totals[q])
     return out, len(files)
@@ -269,7 +223,7 @@ class Run:
         bands_path = os.path.join(folder, "bands.csv")
         self.bands = read_level_rows(bands_path, level, ("stock", "delta_stock") + FLOWS)
         if not self.bands:
-            raise DataError(f"{bands_path}: no stock, inflow or outflow rows for level {level!r}")
+            raise OutputError(f"{bands_path}: no stock, inflow or outflow rows for level {level!r}")
         scenario = self.manifest["scenario"]
         found = list(dict.fromkeys(k[0] for k in self.bands))
         self.arms = [a for a in (scenario.get("arms") or found) if a in found]
@@ -282,14 +236,12 @@ class Run:
     def stock(self, arm):
         rows = self.bands.get((arm, "stock", self.level))
         if rows is None:
-            raise DataError(f"{self.folder}/bands.csv: no stock rows for arm {arm!r}")
+            raise OutputError(f"{self.folder}/bands.csv: no stock rows for arm {arm!r}")
         steps = sorted(rows)
         return steps, rows
 
     def footer(self):
-        m = self.manifest
-        return (f"girfec {m.get('version', '?')}, seed {m.get('seed', '?')}, "
-                f"{m.get('replications', '?')} replications")
+        return footer(self.manifest)
 
 
 def analyse(run, per_replication=None):
@@ -308,7 +260,7 @@ def analyse(run, per_replication=None):
             if run.expected:
                 result["expected_flows"][arm] = flow_totals(run.expected, arm, run.level, run.step_months)
         except (KeyError, ValueError) as e:
-            raise DataError(f"{run.folder}/bands.csv: {e}") from None
+            raise OutputError(f"{run.folder}/bands.csv: {e}") from None
         if per_replication:
             result["flow_bands"][arm] = {q: [describe([rep[y] for rep in per_replication[(arm, q)]])
                                              for y in range(len(per_replication[(arm, q)][0]))] for q in FLOWS}
@@ -400,16 +352,13 @@ def write_summary(path, rows):
 # Drawing
 
 
-def colour(i):
-    return OKABE_ITO[i % len(OKABE_ITO)]
-
-
-LINE_STYLES = [(0, ()), (0, (6, 2)), (0, (2, 1.5)), (0, (6, 2, 1.5, 2))]
+colour = style.colour
+LINE_STYLES = style.LINE_STYLES
 
 
 def draw(run, res, path):
     """(a) the stock per arm; (b) yearly inflow (top) and outflow (bottom) per arm."""
-    plt.rcParams.update({"font.size": 9, "axes.titlesize": 10, "axes.labelsize": 9})
+    style.apply()
     fig = plt.figure(figsize=(11.5, 5.6), layout="constrained")
     grid = fig.add_gridspec(2, 2)
     ax1 = fig.add_subplot(grid[:, 0])
@@ -437,7 +386,7 @@ def draw(run, res, path):
     ax1.set_title(f"(a) Children at the {level} level\n{note}", fontsize=9.5)
     ax1.set_xlabel("Time (years)")
     ax1.set_ylabel(f"Children in {level}")
-    ax1.grid(alpha=0.25, linewidth=0.5)
+    ax1.grid(**style.GRID)
 
     years = res["years"]
     width = 0.5 / max(1, len(arms))
@@ -460,8 +409,8 @@ def draw(run, res, path):
         ax.set_xticks([y - 0.5 for y in range(1, years + 1)], [str(y) for y in range(1, years + 1)])
         ax.set_xticks(range(0, years + 1), minor=True)
         ax.tick_params(axis="x", which="major", length=0)
-        ax.grid(alpha=0.25, linewidth=0.5, which="minor", axis="x")
-        ax.grid(alpha=0.25, linewidth=0.5, axis="y")
+        ax.grid(**style.GRID, which="minor", axis="x")
+        ax.grid(**style.GRID, axis="y")
         ax.set_xlim(0, years)
     ax_in.tick_params(axis="x", labelbottom=False)
     ax_out.set_xlabel("Year")
@@ -481,15 +430,10 @@ def draw(run, res, path):
     else:
         handles.append(Line2D([], [], color="0.3", marker="o", markersize=3.5,
                               label="(b) mean per year (sum of monthly means; no band without --replication-flows)"))
-    fig.suptitle(run.name, fontsize=11)
-    legend = fig.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=3, frameon=False,
-                        fontsize=8)
-    fig.canvas.draw()
-    box = legend.get_window_extent().transformed(fig.transFigure.inverted())
-    fig.text(0.995, box.y0 - 0.01, run.footer(), ha="right", va="top", fontsize=7, color="0.35")
-    fig.savefig(path, dpi=PNG_DPI, bbox_inches="tight", pad_inches=0.08)
-    plt.close(fig)
-    return path
+    style.finish(fig, run.name, handles=handles, footer=run.footer(), ncol=3, fontsize=8)
+    stem, extension = os.path.splitext(path)
+    fmt = extension[1:].lower() if extension[1:].lower() in style.FORMATS else "png"
+    return style.save(fig, os.path.dirname(stem) or ".", os.path.basename(stem), (fmt,))[0]
 
 
 # ---------------------------------------------------------------------------
@@ -550,8 +494,7 @@ def main(argv=None):
     p.add_argument("--summary", metavar="FILE", help="also write the numbers per arm, year and quantity as CSV")
     args = p.parse_args(argv)
     if plt is None:
-        print("flow_patterns.py: error: matplotlib is not installed; run scripts/install-python-deps.sh",
-              file=sys.stderr)
+        print(f"flow_patterns.py: error: {style.MISSING}", file=sys.stderr)
         return 1
     if not os.path.isdir(args.run_dir):
         print(f"flow_patterns.py: error: {args.run_dir}: not a folder", file=sys.stderr)
@@ -570,14 +513,14 @@ def main(argv=None):
                     want = flow_totals(run.bands, arm, run.level, run.step_months)[q]
                     worst = max(abs(a - b) for a, b in zip(means, want))
                     if worst > 0.01:
-                        raise DataError(f"{args.replication_flows}: the mean of {n} replications' yearly {q} of "
+                        raise OutputError(f"{args.replication_flows}: the mean of {n} replications' yearly {q} of "
                                         f"{arm!r} differs from {args.run_dir}/bands.csv by {worst:.3f}: not the "
                                         "same replications (seed, count or scenario)?")
         res = analyse(run, per_rep)
         if args.summary:
             write_summary(args.summary, summary_rows(run, res))
-        draw(run, res, out)
-    except DataError as e:
+        out = draw(run, res, out)
+    except OutputError as e:
         print(f"flow_patterns.py: error: {e}", file=sys.stderr)
         return 1
     for line in headline(run, res):

@@ -9,18 +9,22 @@ delta_cost_discounted and delta_qol_years_discounted. Run the same scenario
 and seed with and without `--independent-streams` to see what common random
 numbers buy (docs/performance.md). Standard library only.
 """
-import csv
+import os
 import statistics
 import sys
 
+from girfec_py import schema
+from girfec_py.runfolder import OutputError, read_table
+
+DELTAS = schema.REPLICATIONS.fixed("delta_cost_discounted", "delta_qol_years_discounted")
+
 
 def summarise(folder):
-    with open(f"{folder}/replications.csv", newline="") as f:
-        rows = list(csv.DictReader(f))
+    rows = read_table(os.path.join(folder, "replications.csv"), schema.REPLICATIONS, ["arm"] + DELTAS)
     arms = list(dict.fromkeys(r["arm"] for r in rows))
     for arm in arms[1:]:
-        for column in ("delta_cost_discounted", "delta_qol_years_discounted"):
-            xs = [float(r[column]) for r in rows if r["arm"] == arm]
+        for column in DELTAS:
+            xs = [r[column] for r in rows if r["arm"] == arm]
             if len(xs) < 2:
                 print(f"{folder}: {arm} {column}: fewer than 2 replications")
                 continue
@@ -32,5 +36,8 @@ def summarise(folder):
 if __name__ == "__main__":
     if len(sys.argv) < 2:
         sys.exit(__doc__)
-    for folder in sys.argv[1:]:
-        summarise(folder)
+    try:
+        for folder in sys.argv[1:]:
+            summarise(folder)
+    except OutputError as e:
+        sys.exit(f"paired_variance.py: error: {e}")

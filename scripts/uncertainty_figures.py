@@ -39,29 +39,25 @@ row and the column), 2 on a usage error (no such DIR, none of the files in it,
 --outcome or --arm not in sensitivity.csv).
 """
 import argparse
-import csv
 import math
 import os
 import re
 import sys
 from dataclasses import dataclass
 
-try:
-    import matplotlib
+from girfec_py import style
+from girfec_py.runfolder import (BOUNDS, OutputError, read_sensitivity,  # noqa: F401 (re-exported for tests)
+                                 read_uncertainty, read_voi)
+from girfec_py.style import OKABE_ITO, new_axes, pounds
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+try:
     from matplotlib.colors import Normalize
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
     from matplotlib.ticker import FuncFormatter
 except ImportError:  # reported by main(); the readers and tornado_rows() work without it
-    matplotlib = None
-    plt = None
+    pass
 
-# Okabe & Ito (2008) colour-blind-safe palette, as in scripts/figures.py.
-OKABE_ITO = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442"]
-PNG_DPI = 200
 ANNOTATE_MAX = 8  # annotate heatmap cells when the grid is at most this many cells each way
 
 SENSITIVITY = "sensitivity.csv"
@@ -73,194 +69,11 @@ EXPECTED_FILES = {
     UNCERTAINTY: "variance decomposition of nested runs: variance.png",
 }
 
-# Column kinds: "text" must be filled, "text?" may be empty, "int" a whole number >= 0,
-# "number" a finite number, "number?" a finite number or empty (NaN).
-SENSITIVITY_COLUMNS = {
-    "analysis": "text", "name": "text?", "point": "int",
-    "parameter_1": "text?", "value_1": "number?", "parameter_2": "text?", "value_2": "number?",
-    "bound": "text?", "arm": "text", "outcome": "text", "replications": "int",
-    "mean": "number", "mcse": "number?", "ci_low": "number?", "ci_high": "number?",
-}
-VOI_COLUMNS = {
-    "measure": "text", "parameter_group": "text?", "parameters": "text?", "willingness_to_pay": "number",
-    "draws": "int", "value": "number", "optimal_arm": "text?",
-}
-UNCERTAINTY_COLUMNS = {
-    "arm": "text", "outcome": "text", "draws": "int", "replications_per_draw": "int", "mean": "number",
-    "total_variance": "number", "parameter_variance": "number?", "chance_variance": "number?",
-    "parameter_share": "number?",
-}
-ANALYSES = ("base", "oneWay", "twoWay", "sweep")
-BOUNDS = ("low", "high")
-MEASURES = ("evpi", "evppi")
-
 CI_MEAN = "95 % confidence interval for the mean (Monte Carlo)"
-
-
-class FigureError(Exception):
-    """A problem with an input file; the message names the file (and row and column when it can)."""
 
 
 class UsageError(Exception):
     """A command-line choice that does not fit the data (exit status 2)."""
-
-
-# ---------------------------------------------------------------------------
-# Reading and checking the files
-
-
-def _where(path, row):
-    """'FILE, row R (line L)' for a parsed row (a dict with _row and _line)."""
-    return f"{path}, row {row['_row']} (line {row['_line']})"
-
-
-def _cell(path, row, column, kind):
-    text = row.get(column)
-    text = "" if text is None else text.strip()
-    where = f"{_where(path, row)}, column {column!r}"
-    if kind in ("text", "text?"):
-        if kind == "text" and not text:
-            raise FigureError(f"{where}: empty (a value is required)")
-        return text
-    if text == "":
-        if kind == "number?":
-            return math.nan
-        raise FigureError(f"{where}: empty (a number is required)")
-    try:
-        value = float(text)
-    except ValueError:
-        raise FigureError(f"{where}: not a number: {text!r}") from None
-    if not math.isfinite(value):
-        raise FigureError(f"{where}: not a finite number: {text!r}")
-    if kind == "int":
-        if value != int(value) or value < 0:
-            raise FigureError(f"{where}: not a whole number >= 0: {text!r}")
-        return int(value)
-    return value
-
-
-def read_table(path, columns):
-    """Rows of a CSV file as dicts of typed values (see the column kinds above).
-
-    Each row also has _row (data row number, from 1) and _line (line in the
-    file, the header being line 1). FigureError naming the file, row and
-    column on any problem. Columns beyond the expected ones are ignored.
-    """
-    rows = []
-    try:
-        with open(path, newline="", encoding="utf-8-sig") as f:
-            reader = csv.DictReader(f)
-            header = reader.fieldnames
-            if not header:
-                raise FigureError(f"{path}: empty file (no header row)")
-            missing = [c for c in columns if c not in header]
-            if missing:
-                raise FigureError(f"{path}: missing column(s) {', '.join(missing)} "
-                                  f"(expected: {', '.join(columns)}; found: {', '.join(header)})")
-            for raw in reader:
-                raw["_row"], raw["_line"] = len(rows) + 1, reader.line_num
-                if raw.get(None):
-                    raise FigureError(f"{_where(path, raw)}: {len(header) + len(raw[None])} cells, "
-                                      f"but the header has {len(header)} columns")
-                typed = {c: _cell(path, raw, c, kind) for c, kind in columns.items()}
-                typed["_row"], typed["_line"] = raw["_row"], raw["_line"]
-                rows.append(typed)
-    except OSError as e:
-        raise FigureError(f"{path}: cannot read ({e.strerror or e})") from None
-    except UnicodeDecodeError as e:
-        raise FigureError(f"{path}: not UTF-8 text ({e})") from None
-    except csv.Error as e:
-        raise FigureError(f"{path}: unreadable CSV ({e})") from None
-    if not rows:
-        raise FigureError(f"{path}: no data rows")
-    return rows
-
-
-def _unique(path, rows, key, what):
-    seen = {}
-    for r in rows:
-        k = key(r)
-        if k in seen:
-            raise FigureError(f"{_where(path, r)}: duplicate {what} (same as line {seen[k]['_line']})")
-        seen[k] = r
-
-
-def read_sensitivity(path):
-    """Rows of sensitivity.csv, checked: analysis kinds, filled cells per kind, pairs, grids."""
-    rows = read_table(path, SENSITIVITY_COLUMNS)
-    need = {"oneWay": ("name", "parameter_1", "value_1", "bound"),
-            "twoWay": ("name", "parameter_1", "value_1", "parameter_2", "value_2"),
-            "sweep": ("name", "parameter_1", "value_1")}
-    for r in rows:
-        a = r["analysis"]
-        if a not in ANALYSES:
-            raise FigureError(f"{_where(path, r)}, column 'analysis': {a!r} is not one of {', '.join(ANALYSES)}")
-        for c in need.get(a, ()):
-            v = r[c]
-            if v == "" or (isinstance(v, float) and math.isnan(v)):
-                raise FigureError(f"{_where(path, r)}, column {c!r}: empty, but {a} rows need it")
-        if a == "oneWay" and r["bound"] not in BOUNDS:
-            raise FigureError(f"{_where(path, r)}, column 'bound': {r['bound']!r} is not low or high")
-    _unique(path, rows, lambda r: (r["analysis"], r["name"] if r["analysis"] != "base" else "", r["point"],
-                                   r["bound"], r["arm"], r["outcome"]),
-            "row (analysis, name, point, bound, arm, outcome)")
-    # every analysis keeps its parameter(s) across its rows
-    first = {}
-    for r in rows:
-        if r["analysis"] == "base":
-            continue
-        k = (r["analysis"], r["name"])
-        f = first.setdefault(k, r)
-        for c in ("parameter_1", "parameter_2"):
-            if r[c] != f[c]:
-                raise FigureError(f"{_where(path, r)}, column {c!r}: {r[c]!r} differs from {f[c]!r} on line "
-                                  f"{f['_line']} ({r['analysis']} {r['name']!r})")
-    # a grid or sweep point appears once per arm and outcome
-    _unique(path, [r for r in rows if r["analysis"] in ("twoWay", "sweep")],
-            lambda r: (r["analysis"], r["name"], r["arm"], r["outcome"], r["value_1"],
-                       r["value_2"] if r["analysis"] == "twoWay" else None),
-            "parameter value(s) for this analysis, arm and outcome")
-    # one-way entries come in low/high pairs; one base row per arm and outcome that has any analysis
-    ends = {}
-    for r in rows:
-        if r["analysis"] == "oneWay":
-            ends.setdefault((r["name"], r["arm"], r["outcome"]), {})[r["bound"]] = r
-    for (name, arm, outcome), e in ends.items():
-        if len(e) != 2:
-            (only, r), = e.items()
-            other = "high" if only == "low" else "low"
-            raise FigureError(f"{_where(path, r)}: oneWay {name!r} (arm {arm!r}, outcome {outcome!r}) has a "
-                              f"{only} row but no {other} row")
-    bases = {(r["arm"], r["outcome"]) for r in rows if r["analysis"] == "base"}
-    for r in rows:
-        if r["analysis"] == "oneWay" and (r["arm"], r["outcome"]) not in bases:
-            raise FigureError(f"{_where(path, r)}: no base row for arm {r['arm']!r} and outcome "
-                              f"{r['outcome']!r} (the tornado is centred on it)")
-    return rows
-
-
-def read_voi(path):
-    rows = read_table(path, VOI_COLUMNS)
-    for r in rows:
-        if r["measure"] not in MEASURES:
-            raise FigureError(f"{_where(path, r)}, column 'measure': {r['measure']!r} is not evpi or evppi")
-        if r["measure"] == "evppi" and not r["parameter_group"]:
-            raise FigureError(f"{_where(path, r)}, column 'parameter_group': empty, but evppi rows need it")
-        if r["measure"] == "evpi":
-            r["parameter_group"] = ""
-    _unique(path, rows, lambda r: (r["measure"], r["parameter_group"], r["willingness_to_pay"]),
-            "row (measure, parameter_group, willingness_to_pay)")
-    return rows
-
-
-def read_uncertainty(path):
-    rows = read_table(path, UNCERTAINTY_COLUMNS)
-    for r in rows:
-        for c in ("draws", "replications_per_draw"):
-            if r[c] < 1:
-                raise FigureError(f"{_where(path, r)}, column {c!r}: must be at least 1")
-    _unique(path, rows, lambda r: (r["arm"], r["outcome"]), "row (arm, outcome)")
-    return rows
 
 
 # ---------------------------------------------------------------------------
@@ -460,40 +273,20 @@ def amount_text(value, outcome, scale):
 
 
 def thousands(x, _pos=None):
-    """Tick label with thousands separators and a true minus sign: 12,500, −17.5, 0.25."""
-    text = f"{x:,.0f}" if abs(x) >= 1000 else f"{x:.4g}"
-    return "0" if text in ("-0", "0") else text.replace("-", "−")
-
-
-def pounds(x, _pos=None):
-    return ("−£" if x < 0 else "£") + f"{abs(x):,.0f}"
+    """Tick label with thousands separators and a true minus sign, 4 significant digits: 12,500, −17.5, 0.25."""
+    return style.thousands(x, digits=4)
 
 
 # ---------------------------------------------------------------------------
 # Drawing
 
 
-def new_axes(width, height):
-    fig, ax = plt.subplots(figsize=(width, height), layout="constrained")
-    return fig, ax
-
-
 def finish(fig, title, subtitle, footer, handles=None, ncol=2):
-    fig.suptitle(f"{title}\n{subtitle}", fontsize=11)
-    y = 0.0
-    if handles:
-        legend = fig.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=ncol,
-                            frameon=False, fontsize=8.5, handlelength=2.4)
-        fig.canvas.draw()
-        y = legend.get_window_extent().transformed(fig.transFigure.inverted()).y0
-    fig.text(0.995, y - 0.01, footer, ha="right", va="top", fontsize=7, color="0.35")
+    style.finish(fig, title, subtitle, handles, footer=footer, ncol=ncol, handlelength=2.4)
 
 
 def save(fig, folder, name):
-    path = os.path.join(folder, f"{name}.png")
-    fig.savefig(path, format="png", dpi=PNG_DPI, bbox_inches="tight", pad_inches=0.08)
-    plt.close(fig)
-    return path
+    return style.save(fig, folder, name)[0]
 
 
 def _value_text(v):
@@ -563,7 +356,7 @@ def fig_tornado(ctx, entries, outcome, arm, reference):
     ax.set_ylim(-0.7, n - 0.3)
     ax.set_xlabel(label)
     ax.xaxis.set_major_formatter(FuncFormatter(thousands))
-    ax.grid(axis="x", alpha=0.25, linewidth=0.5)
+    ax.grid(axis="x", **style.GRID)
     handles = [Patch(color=low_colour, label="parameter at its low value (value at the bar's end)"),
                Patch(color=high_colour, label="parameter at its high value"),
                Line2D([], [], color="0.2", linewidth=1.0, label=f"base case: {amount_text(base, outcome, scale)}"),
@@ -645,7 +438,7 @@ def fig_sweep(ctx, name, series, outcome, arm, reference, base):
     ax.set_ylabel(label)
     ax.xaxis.set_major_formatter(FuncFormatter(thousands))
     ax.yaxis.set_major_formatter(FuncFormatter(thousands))
-    ax.grid(alpha=0.25, linewidth=0.5)
+    ax.grid(**style.GRID)
     finish(fig, f"Sensitivity sweep “{name}”: {arm}", ctx.subtitle,
            f"{SENSITIVITY}: outcome {outcome}, arm {arm}", handles, ncol=3)
     return save(fig, ctx.folder, ctx.name(f"sweep-{safe_name(name)}"))
@@ -668,7 +461,7 @@ def fig_voi(ctx, rows):
     wtps = sorted({r["willingness_to_pay"] for r in rows})
     series = ([("EVPI (all parameters)", evpi, "black")] if evpi else []) + \
              [(f"EVPPI {g}: {_short_parameters(rs[0]['parameters'])}" if rs[0]["parameters"] else f"EVPPI {g}",
-               rs, OKABE_ITO[i % len(OKABE_ITO)]) for i, (g, rs) in enumerate(groups.items())]
+               rs, style.colour(i)) for i, (g, rs) in enumerate(groups.items())]
     ylabel = f"Expected value of information ({unit}, discounted)"
     if len(wtps) == 1:
         fig, ax = new_axes(max(5.6, 1.8 + 1.0 * len(series)), 4.4)
@@ -696,7 +489,7 @@ def fig_voi(ctx, rows):
                           linestyle="-" if rs is evpi else "--", label=lab) for lab, rs, c in series]
     ax.set_ylabel(ylabel)
     ax.yaxis.set_major_formatter(FuncFormatter(thousands))
-    ax.grid(alpha=0.25, linewidth=0.5)
+    ax.grid(**style.GRID)
     source = evpi or next(iter(groups.values()))
     runs = arm_runs([(r["willingness_to_pay"], r["optimal_arm"]) for r in source if r["optimal_arm"]])
     optimal = ", ".join(f"{arm} ({pounds(a)}–{pounds(b)})" if a != b else f"{arm} ({pounds(a)})"
@@ -731,14 +524,16 @@ def fig_variance(ctx, rows, note):
         reference = arms[0] if r["outcome"].startswith("delta_") and arms[0] != r["arm"] else None
         text, _kind = outcome_label(r["outcome"], reference)
         clipped = f"; parameter share estimated at {100 * estimate:.0f} %".replace("-", "−") if estimate != p else ""
-        labels.append(f"{r['arm']}: {text}\n({r['draws']:,} draws × {r['replications_per_draw']:,} replications"
+        k = r["replications_per_draw"]  # a mean: whole unless the draws have unequal replications
+        per_draw = f"{k:,.0f}" if k == int(k) else f"{k:,.2f}"
+        labels.append(f"{r['arm']}: {text}\n({r['draws']:,} draws × {per_draw} replications"
                       f"{clipped})")
     ax.set_yticks(range(n))
     ax.set_yticklabels(list(reversed(labels)), fontsize=7.5)
     ax.set_ylim(-0.7, n - 0.3)
     ax.set_xlim(0, 100)
     ax.set_xlabel("Share of the variance of one run's outcome (%)")
-    ax.grid(axis="x", alpha=0.25, linewidth=0.5)
+    ax.grid(axis="x", **style.GRID)
     handles = [Patch(color=p_colour, label="parameter uncertainty (between draws)"),
                Patch(color=c_colour, label="chance (between replications of a draw)")]
     footer = f"{UNCERTAINTY}"
@@ -769,7 +564,7 @@ def make_figures(tables, folder, subtitle, outcome=None, arm=None, note=print):
     elif outcome is not None or arm is not None:
         note(f"note: --outcome/--arm ignored: no {SENSITIVITY}")
     os.makedirs(folder, exist_ok=True)
-    plt.rcParams.update({"font.size": 9, "axes.titlesize": 10, "axes.labelsize": 9})
+    style.apply()
     if rows is not None:
         arms = list(dict.fromkeys(r["arm"] for r in rows))
         reference = arms[0] if outcome.startswith("delta_") and arms[0] != arm else None
@@ -831,8 +626,8 @@ def main(argv=None):
         print(f"{prog}: error: {args.folder} has none of the files this script draws; expected one or more of:\n"
               f"{expected_files_text()}", file=sys.stderr)
         return 2
-    if plt is None:
-        print(f"{prog}: error: matplotlib is not installed; run scripts/install-python-deps.sh", file=sys.stderr)
+    if style.plt is None:
+        print(f"{prog}: error: {style.MISSING}", file=sys.stderr)
         return 1
     out = args.out or os.path.join(args.folder, "figures")
     subtitle = os.path.basename(os.path.normpath(os.path.abspath(args.folder)))
@@ -843,7 +638,7 @@ def main(argv=None):
     except UsageError as e:
         print(f"{prog}: error: {e}", file=sys.stderr)
         return 2
-    except FigureError as e:
+    except OutputError as e:
         print(f"{prog}: error: {e}", file=sys.stderr)
         return 1
     except OSError as e:

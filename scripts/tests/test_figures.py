@@ -128,6 +128,7 @@ def make_run(folder, arms=("baseline", "programme"), levels=("Low", "Mid", "High
         with open(os.path.join(folder, "manifest.json"), "w") as f:
             json.dump({"tool": "girfec", "version": "9.9.9", "seed": "42", "replications": replications,
                        "complete": True,
+                       "format": "girfec-output-folder/1",
                        "scenario": {"name": "Synthetic test scenario", "arms": list(arms), "levels": list(levels),
                                     "stepMonths": step_months, "steps": steps}}, f)
     return folder
@@ -278,7 +279,7 @@ def test_ceac_matches_hand_computation():
 
 def test_ceac_from_script_data(tmp_path):
     """The CEAC uses replications.csv's paired differences of the later arm."""
-    run = figures.Run(str(make_run(tmp_path / "run")))
+    run = figures.RunFolder(str(make_run(tmp_path / "run")))
     d = run.replications_by_arm["programme"]
     # synthetic replications r = 0..4: Δcost = −2e5 + 1e5·r, ΔQoL = 3 − r
     assert d["delta_cost"] == [-2e5, -1e5, 0, 1e5, 2e5]
@@ -304,7 +305,7 @@ def test_break_even_time():
 
 def test_inflow_fallback_adds_means(tmp_path):
     """Without inflow rows, inflow = entries + moves in, outflow = exits + moves out (means)."""
-    run = figures.Run(str(make_run(tmp_path / "run", inflow=False)))
+    run = figures.RunFolder(str(make_run(tmp_path / "run", inflow=False)))
     s = figures._summed_means(run, "baseline", "Low", "in", figures._BandSource(run, "baseline"))
     # entries 5 + flows from Mid (10/2) and High (10/3)
     assert all(math.isclose(v, 5 + 5 + 10 / 3) for v in s["mean"])

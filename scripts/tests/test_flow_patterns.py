@@ -70,6 +70,7 @@ def make_run(folder, arms=("flat", "rising")):
         w.writerows(rows)
     with open(os.path.join(folder, "manifest.json"), "w") as f:
         json.dump({"tool": "girfec", "version": "0.1.0", "seed": "7", "replications": 3,
+                   "format": "girfec-output-folder/1",
                    "scenario": {"name": "Synthetic", "arms": list(arms), "levels": ["Low", "Mid"],
                                 "stepMonths": 1, "steps": STEPS}}, f)
     return folder

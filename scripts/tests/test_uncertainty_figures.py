@@ -203,6 +203,17 @@ def test_uncertainty_partly_split(tmp_path):
     check_png(tmp_path / "figures" / "variance.png")
 
 
+def test_uncertainty_with_unequal_draws(tmp_path):
+    """replications_per_draw is a mean (girfec writes replications / draws): 161 over 81 draws is not whole."""
+    make_uncertainty(tmp_path)
+    with open(tmp_path / "uncertainty.csv", "a") as f:
+        f.write("programme,delta_net_benefit_20000,81,1.9876543209876543,5,9,2,7,0.2222\n")
+    result = run_script(tmp_path)
+    assert result.returncode == 0, result.stderr
+    check_png(tmp_path / "figures" / "variance.png")
+    assert uf.read_uncertainty(str(tmp_path / "uncertainty.csv"))[-1]["replications_per_draw"] == 1.9876543209876543
+
+
 # ---------------------------------------------------------------------------
 # Usage errors: exit status 2
 
@@ -304,7 +315,7 @@ def test_too_many_cells_and_duplicates(tmp_path):
     with open(path, "a") as f:
         f.write("programme,cost_discounted,200,10,1,4,3,1,0.75\n")
     result = run_script(tmp_path)
-    assert result.returncode == 1 and "duplicate" in result.stderr and "row 7 (line 8)" in result.stderr
+    assert result.returncode == 1 and "duplicate" in result.stderr and "line 8 (data row 7)" in result.stderr
     assert "same as line 4" in result.stderr
 
 

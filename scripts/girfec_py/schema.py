@@ -1,0 +1,268 @@
+"""Every CSV file girfec writes, with its columns in order: name, kind, unit.
+
+The one place the scripts take column names from; scripts/tests/test_schema.py
+checks it against the docs (every column declared is documented and every
+documented column declared) and against the headers girfec really writes.
+Adding a column to an output is one `Column` here plus one line in the doc.
+
+A column is fixed (`name` is the header cell) or repeated (`pattern` given:
+one or more consecutive header cells matching the regular expression, e.g.
+one `final_stock_<level>` per level); `name` is then the placeholder the doc
+uses, in capitals (`final_stock_LEVEL`).
+
+Kinds: `text`, `int` (whole number), `number` (a double; `inf`/`-inf` only
+where `finite` is False, as the doc says), `bool` (`true`/`false`), `date` (YYYY-MM-DD). `empty`: the
+cell may be empty ("not defined", docs/outputs.md).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+KINDS = ("text", "int", "number", "bool", "date")
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of an output file (or a run of columns, when `pattern` is set)."""
+
+    name: str
+    kind: str = "number"
+    unit: str = ""
+    empty: bool = False
+    pattern: str | None = None
+    finite: bool = True  # a number kind: False when `inf` or `-inf` can appear
+
+    def __post_init__(self):
+        if self.kind not in KINDS:
+            raise ValueError(f"column {self.name!r}: kind {self.kind!r} is not one of {', '.join(KINDS)}")
+
+    @property
+    def repeated(self) -> bool:
+        return self.pattern is not None
+
+
+@dataclass(frozen=True)
+class OutputFile:
+    """A CSV file girfec writes: its name, the doc describing it, the commands writing it, its columns."""
+
+    name: str
+    doc: str
+    written_by: tuple[str, ...]
+    columns: tuple[Column, ...]
+
+    def __post_init__(self):
+        names = [c.name for c in self.columns]
+        repeated = {n for n in names if names.count(n) > 1}
+        if repeated:
+            raise ValueError(f"{self.name}: column(s) declared twice: {', '.join(sorted(repeated))}")
+
+    @property
+    def names(self) -> list[str]:
+        """Column names (placeholders for repeated columns), in file order."""
+        return [c.name for c in self.columns]
+
+    def column(self, name: str) -> Column:
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise KeyError(f"{self.name} has no column {name!r} (columns: {', '.join(self.names)})")
+
+    def fixed(self, *names: str) -> list[str]:
+        """`names`, each checked to be a fixed column of this file (a typo fails at import, not at run time)."""
+        for n in names:
+            if self.column(n).repeated:
+                raise KeyError(f"{self.name}: {n!r} is a repeated column, not one header cell")
+        return list(names)
+
+    def header_problem(self, header: list[str]) -> str | None:
+        """None when `header` is exactly this file's columns (repeated ones expanded); else what differs."""
+        parts = []
+        for c in self.columns:
+            parts.append(f"(?:{c.pattern})(?:\x1f(?:{c.pattern}))*" if c.repeated else re.escape(c.name))
+        if re.fullmatch("\x1f".join(parts), "\x1f".join(header)):
+            return None
+        fixed = [c.name for c in self.columns if not c.repeated]
+        missing = [n for n in fixed if n not in header]
+        extra = [h for h in header if h not in fixed and not any(
+            c.repeated and re.fullmatch(c.pattern, h) for c in self.columns)]
+        details = []
+        if missing:
+            details.append(f"missing {', '.join(missing)}")
+        if extra:
+            details.append(f"undeclared {', '.join(extra)}")
+        if not details:
+            details.append("the columns are in another order")
+        return (f"{self.name}: header {','.join(header)} does not match the declared columns "
+                f"{','.join(self.names)} ({'; '.join(details)})")
+
+
+def _file(name, doc, written_by, *columns):
+    return OutputFile(name, doc, tuple(written_by.split()), tuple(columns))
+
+
+# The columns that place a row of bands.csv, aggregate.csv and comparison.csv.
+ROW_KEY = (Column("arm", "text"), Column("step", "int"), Column("time_years", "number", "years"),
+           Column("quantity", "text"), Column("level", "text", empty=True),
+           Column("from_level", "text", empty=True), Column("to_level", "text", empty=True))
+PERCENTILES = ("p2_5", "p5", "p25", "p50", "p75", "p95", "p97_5")
+RUN = "run merge"
+
+BANDS = _file(
+    "bands.csv", "docs/outputs.md", RUN, *ROW_KEY,
+    Column("replications", "int", "replications"), Column("mean", empty=True), Column("mcse", empty=True),
+    Column("ci_low", empty=True), Column("ci_high", empty=True), *(Column(p, empty=True) for p in PERCENTILES))
+
+REPLICATIONS = _file(
+    "replications.csv", "docs/outputs.md", RUN,
+    Column("replication", "int"), Column("arm", "text"), Column("children_ever", "int", "children"),
+    Column("child_years", unit="years"), Column("cost", unit="£"), Column("cost_discounted", unit="£"),
+    Column("programme_cost_discounted", unit="£"), Column("qol_years", unit="QoL-years"),
+    Column("qol_years_discounted", unit="QoL-years"), Column("cost_discounted_per_child", unit="£ per child", empty=True),
+    Column("qol_years_discounted_per_child", unit="QoL-years per child", empty=True),
+    Column("final_stock_LEVEL", "int", "children", pattern=r"final_stock_.+"),
+    Column("delta_cost_discounted", unit="£"), Column("delta_qol_years_discounted", unit="QoL-years"),
+    Column("break_even_years", unit="years", empty=True))
+
+AGGREGATE = _file(
+    "aggregate.csv", "docs/outputs.md", "run merge aggregate", *ROW_KEY,
+    Column("value", empty=True), Column("mode", "text"))
+
+COMPARISON = _file(
+    "comparison.csv", "docs/outputs.md", RUN, *ROW_KEY,
+    Column("agent_mean", empty=True), Column("agent_mcse", empty=True), Column("agent_ci_low", empty=True),
+    Column("agent_ci_high", empty=True), Column("agent_p2_5", empty=True), Column("agent_p97_5", empty=True),
+    Column("aggregate", empty=True), Column("difference", empty=True), Column("relative_difference", empty=True),
+    Column("z", empty=True, finite=False), Column("aggregate_in_ci", "bool", empty=True))
+
+SUMMARY = _file(
+    "summary.csv", "docs/outputs.md", RUN,
+    Column("arm", "text"), Column("comparator", "text"), Column("measure", "text"),
+    Column("willingness_to_pay", unit="£ per QoL-year", empty=True), Column("replications", "int", "replications"),
+    Column("mean", empty=True), Column("mcse", empty=True), Column("ci_low", empty=True),
+    Column("ci_high", empty=True), Column("p2_5", empty=True), Column("p50", empty=True),
+    Column("p97_5", empty=True))
+
+PARAMETERS = _file(
+    "parameters.csv", "docs/outputs.md", RUN,
+    Column("replication", "int"), Column("draw", "int"),
+    Column("FIELD.PATH", pattern=r"[^.]+\..+"))
+
+UNCERTAINTY = _file(
+    "uncertainty.csv", "docs/outputs.md", RUN,
+    Column("arm", "text"), Column("outcome", "text"), Column("draws", "int", "draws"),
+    Column("replications_per_draw", unit="replications"), Column("mean"), Column("total_variance"),
+    Column("parameter_variance", empty=True), Column("chance_variance", empty=True),
+    Column("parameter_share", empty=True), Column("parameter_share_ci_low", empty=True),
+    Column("parameter_share_ci_high", empty=True))
+
+VOI = _file(
+    "voi.csv", "docs/outputs.md", RUN,
+    Column("measure", "text"), Column("parameter_group", "text", empty=True),
+    Column("parameters", "text", empty=True), Column("willingness_to_pay", unit="£ per QoL-year"),
+    Column("draws", "int", "draws"), Column("value", unit="£"), Column("optimal_arm", "text", empty=True))
+
+IMPORTANCE = _file(
+    "importance.csv", "docs/outputs.md", RUN,
+    Column("arm", "text"), Column("outcome", "text"), Column("parameter_group", "text"),
+    Column("parameters", "text", empty=True), Column("draws", "int", "draws"), Column("main_effect_share"))
+
+SENSITIVITY = _file(
+    "sensitivity.csv", "docs/sensitivity.md", "sensitivity",
+    Column("analysis", "text"), Column("name", "text", empty=True), Column("point", "int"),
+    Column("parameter_1", "text", empty=True), Column("value_1", empty=True),
+    Column("parameter_2", "text", empty=True), Column("value_2", empty=True),
+    Column("bound", "text", empty=True), Column("arm", "text"), Column("outcome", "text"),
+    Column("replications", "int", "replications"), Column("mean"), Column("mcse", empty=True),
+    Column("ci_low", empty=True), Column("ci_high", empty=True))
+
+ESTIMATES = _file(
+    "estimates.csv", "docs/calibration.md", "calibrate",
+    Column("area", "text", empty=True), Column("from_level", "text"), Column("to_level", "text"),
+    Column("rate_per_year", unit="per year"), Column("rate_low", "number", "per year", empty=True),
+    Column("rate_high", "number", "per year", empty=True), Column("method", "text", empty=True),
+    Column("identified", "text", empty=True))
+
+DRAWS = _file(
+    "draws.csv", "docs/calibration.md", "calibrate",
+    Column("draw", "int"), Column("transitions.matrix.FROM.TO", unit="per year",
+                                  pattern=r"transitions\.matrix\.[^.]+\.[^.]+"))
+
+FIT = _file(
+    "fit.csv", "docs/calibration.md", "calibrate",
+    Column("date", "date", empty=True), Column("time_years", unit="years"), Column("area", "text"),
+    Column("level", "text"), Column("observed", "number", "children", empty=True),
+    Column("fitted", "number", "children", empty=True), Column("fitted_low", "number", "children", empty=True),
+    Column("fitted_high", "number", "children", empty=True))
+
+IDENTIFIABILITY = _file(
+    "identifiability.csv", "docs/calibration.md", "calibrate",
+    Column("parameter", "text"), Column("prior_width", empty=True), Column("posterior_width", empty=True),
+    Column("width_ratio"), Column("verdict", "text", empty=True), Column("max_abs_correlation", empty=True),
+    Column("most_correlated_with", "text", empty=True))
+
+POSTERIOR = _file(
+    "posterior.csv", "docs/calibration.md", "calibrate",
+    Column("parameter", "text"), Column("path", "text", empty=True), Column("mean"), Column("sd"),
+    Column("q2_5"), Column("median"), Column("q97_5"), Column("r_hat", empty=True),
+    Column("ess_bulk", empty=True), Column("ess_tail", empty=True), Column("least_squares", empty=True))
+
+FILES = {f.name: f for f in (BANDS, REPLICATIONS, AGGREGATE, COMPARISON, SUMMARY, PARAMETERS, UNCERTAINTY, VOI,
+                             IMPORTANCE, SENSITIVITY, ESTIMATES, DRAWS, FIT, IDENTIFIABILITY, POSTERIOR)}
+
+
+def for_file(file_name: str) -> OutputFile:
+    """The declaration of an output file by its name; `draws-AREA.csv` (per-area calibration) is `draws.csv`."""
+    if file_name in FILES:
+        return FILES[file_name]
+    if re.fullmatch(r"draws-.+\.csv", file_name):
+        return DRAWS
+    raise KeyError(f"{file_name}: not an output file girfec writes (declared: {', '.join(FILES)})")
+
+
+# ---------------------------------------------------------------------------
+# JSON files of a run folder: their keys, as dotted paths (`comparison[].arm`: the key `arm` of each element of
+# the list `comparison`). Documented in docs/outputs.md, in tables whose first header cell is `key`.
+
+
+@dataclass(frozen=True)
+class JsonFile:
+    """A JSON file girfec writes: its name, the doc describing it, and its keys (dotted paths)."""
+
+    name: str
+    doc: str
+    keys: tuple[str, ...]
+
+    def parents(self) -> set[str]:
+        """The keys whose members are declared one by one (`scenario`, `comparison[]`)."""
+        return {k.rsplit(".", 1)[0] for k in self.keys if "." in k}
+
+
+MANIFEST = JsonFile("manifest.json", "docs/outputs.md", tuple("""
+format tool version gitCommit command
+scenario.path scenario.fileName scenario.sha256 scenario.name scenario.arms scenario.levels scenario.areas
+scenario.stepMonths scenario.steps scenario.rewardTiming scenario.transitionConversion scenario.attachedFiles
+seed replications replicationsCovered complete shard threads generator commonRandomNumbers startedAt wallSeconds
+childSteps childStepsPerSecond aggregateModel willingnessToPay files parameterUncertainty precisionTarget
+valueOfInformationSkipped""".split()))
+
+SUMMARY_JSON = JsonFile("summary.json", "docs/outputs.md", tuple("""
+note comparison[].arm comparison[].aggregateMode comparison[].approximations comparison[].stockRowsInsideAgentCI
+comparison[].largestDifference comparison[].likelyCauses""".split()))
+
+JSON_FILES = {f.name: f for f in (MANIFEST, SUMMARY_JSON)}
+
+
+def json_keys(value, parents, prefix=""):
+    """The key paths of a JSON object, descending into the members named in `parents` (see JsonFile)."""
+    keys = set()
+    for k, v in value.items():
+        path = f"{prefix}{k}"
+        if path in parents and isinstance(v, dict):
+            keys |= json_keys(v, parents, path + ".")
+        elif path + "[]" in parents and isinstance(v, list):
+            for element in v:
+                keys |= json_keys(element, parents, path + "[].")
+        else:
+            keys.add(path)
+    return keys
