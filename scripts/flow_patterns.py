@@ -157,14 +157,20 @@ def t_quantile_975(df):
     return (lo + hi) / 2
 
 
-def nearest_rank(sorted_values, p):
-    """The p-th percentile as girfec defines it: the order statistic r = round(p*(n-1)), from 0."""
+def sample_quantile(sorted_values, p):
+    """The p-quantile as girfec defines it (docs/methods.md §13): Hyndman and Fan's type 7,
+    linear interpolation between the order statistics at h = (n - 1) p, counted from 0."""
     n = len(sorted_values)
-    return sorted_values[int(round(p * (n - 1)))] if n else math.nan
+    if not n:
+        return math.nan
+    h = (n - 1) * p
+    lo = math.floor(h)
+    hi = min(lo + 1, n - 1)
+    return sorted_values[lo] + (h - lo) * (sorted_values[hi] - sorted_values[lo])
 
 
 def describe(values):
-    """Mean, 95 % CI for the mean (t-based), 2.5 and 97.5 % nearest-rank percentiles, n."""
+    """Mean, 95 % CI for the mean (t-based), 2.5 and 97.5 % percentiles (type 7), n."""
     v = sorted(values)
     n = len(v)
     mean = math.fsum(v) / n if n else math.nan
@@ -173,8 +179,8 @@ def describe(values):
         lo, hi = mean - half, mean + half
     else:
         lo = hi = math.nan
-    return {"mean": mean, "ci_low": lo, "ci_high": hi, "p2_5": nearest_rank(v, 0.025),
-            "p97_5": nearest_rank(v, 0.975), "n": n}
+    return {"mean": mean, "ci_low": lo, "ci_high": hi, "p2_5": sample_quantile(v, 0.025),
+            "p97_5": sample_quantile(v, 0.975), "n": n}
 
 
 # ---------------------------------------------------------------------------

@@ -141,8 +141,9 @@ def test_trend_percentiles_and_describe():
     assert fp.trend([4.0, 4.0, 4.0]) == pytest.approx(0.0)
     assert math.isnan(fp.trend([1.0]))
     v = sorted(float(i) for i in range(1, 201))  # 1..200
-    assert fp.nearest_rank(v, 0.025) == 6.0   # r = round(0.025 * 199) = 5 (from 0)
-    assert fp.nearest_rank(v, 0.975) == 195.0  # r = round(0.975 * 199) = 194
+    assert fp.sample_quantile(v, 0.025) == pytest.approx(5.975)    # h = 0.025 * 199 = 4.975: v[4] + 0.975
+    assert fp.sample_quantile(v, 0.975) == pytest.approx(195.025)  # h = 194.025: v[194] + 0.025
+    assert fp.sample_quantile([3.0], 0.5) == 3.0
     d = fp.describe([1.0, 2.0, 3.0])
     assert d["mean"] == pytest.approx(2.0)
     # t(0.975, 2) = 4.303; sd 1; half-width 4.303 / sqrt(3)
@@ -169,7 +170,8 @@ def test_figure_and_summary_with_replication_bands(tmp_path):
     assert float(rows[("flat", "1", "outflow_per_year")]["mean"]) == 96.0
     # replications are the monthly means -1, 0, +1: yearly totals mean -12, mean, mean +12
     r = rows[("rising", "1", "inflow_per_year")]
-    assert (float(r["p2_5"]), float(r["p97_5"])) == (66.0, 90.0)
+    # type 7 over 66, 78, 90: h = 2 * 0.025 = 0.05 -> 66 + 0.05 * 12; h = 1.95 -> 78 + 0.95 * 12
+    assert (float(r["p2_5"]), float(r["p97_5"])) == pytest.approx((66.6, 89.4))
     assert float(rows[("rising", "1-2", "inflow_trend_per_year")]["mean"]) == 144.0
     assert float(rows[("flat", "2", "stock_end_of_year")]["mean"]) == stock_path("flat", 24)
     assert "within" in result.stdout
