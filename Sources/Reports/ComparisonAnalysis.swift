@@ -78,23 +78,36 @@ extension Comparison {
             try run([Draw(draw: 0, arms: scenario.arms, replications: 1)], options: options, parameters: .baseCase)
         }
 
-        /// Every draw, spread over `threads` threads; the sum runs in draw order, so the result
-        /// does not depend on `threads`.
+        /// Every draw, spread over `threads` threads, in chunks of 64 draws (memory holds one
+        /// chunk's runs); the sum runs in draw order, so the result does not depend on `threads`.
         public static func run(_ draws: [Draw], options: AggregateOptions, parameters: Parameters,
                                threads: Int = 1) throws(AggregateError) -> Aggregates {
-            let results = try runEach(draws, options: options, threads: threads)
+            try run(draws, options: options, parameters: parameters, threads: threads, keeping: 0).aggregates
+        }
+
+        /// The same, also returning the runs of the first `keeping` draws.
+        static func run(_ draws: [Draw], options: AggregateOptions, parameters: Parameters, threads: Int,
+                        keeping: Int) throws(AggregateError) -> (aggregates: Aggregates, kept: [[AggregateResult]]) {
             let total = Double(draws.reduce(0) { $0 + $1.replications })
-            var records: [[Double]] = []
-            for a in draws[0].arms.indices {
-                var sum = [Double](repeating: 0, count: results[0][a].record.count)
-                for (d, draw) in draws.enumerated() {
-                    let w = Double(draw.replications)
-                    for i in sum.indices { sum[i] += w * results[d][a].record[i] }
+            var sums: [[Double]] = [], kept: [[AggregateResult]] = [], approximations: [[String]] = []
+            for start in stride(from: 0, to: draws.count, by: 64) {
+                let chunk = Array(draws[start..<min(start + 64, draws.count)])
+                let results = try runEach(chunk, options: options, threads: threads)
+                if start == 0 {
+                    sums = results[0].map { [Double](repeating: 0, count: $0.record.count) }
+                    approximations = results[0].map(\.approximations)
                 }
-                records.append(sum.map { $0 / total })
+                for (d, draw) in chunk.enumerated() {
+                    let w = Double(draw.replications)
+                    for a in sums.indices {
+                        for i in sums[a].indices { sums[a][i] += w * results[d][a].record[i] }
+                    }
+                    if start + d < keeping { kept.append(results[d]) }
+                }
             }
-            return Aggregates(options: options, parameters: parameters, records: records,
-                              approximations: results[0].map(\.approximations))
+            let aggregates = Aggregates(options: options, parameters: parameters, records: sums.map { $0.map { $0 / total } },
+                                        approximations: approximations)
+            return (aggregates, kept)
         }
 
         /// One run of every arm per draw; the first failure, by draw order, is thrown.
@@ -211,14 +224,19 @@ extension Comparison {
     public struct Analysis: Sendable {
         /// Below this |z| on every compared row, the models agree at this precision.
         public static let chanceZ = 4.0
+        /// Re-runs for causes use at most this many draws (the first ones): with more,
+        /// a re-run's values are the per-draw mean plus the mean change over those draws.
+        public static let rerunDraws = 10
         /// A re-run must lower the RMS z of a series (a quantity and level over the steps) by
         /// this many MCSE for its cause to be listed.
         public static let reductionMCSE = 1.0
 
         public var aggregates: Aggregates
         public var arms: [ArmFindings]
-        /// Aggregate-model runs of all arms made (draws × (1 + re-runs)).
+        /// Aggregate-model runs of all arms made (draws + re-runs × draws re-run).
         public var aggregateRuns: Int
+        /// Draws each re-run for causes used (all, or the first `rerunDraws`).
+        public var rerunDrawCount: Int
 
         /// The analysis of a run state: per-draw aggregate runs when parameters were drawn.
         public static func make(state: RunState, scenario: Scenario, threads: Int) throws(AggregateError) -> Analysis {
@@ -229,7 +247,8 @@ extension Comparison {
 
         public static func make(scenario: Scenario, aggregator: Aggregator, draws: [Draw], parameters: Parameters,
                                 options: AggregateOptions, threads: Int = 1) throws(AggregateError) -> Analysis {
-            let main = try Aggregates.run(draws, options: options, parameters: parameters, threads: threads)
+            let subset = min(draws.count, rerunDraws)
+            let (main, kept) = try Aggregates.run(draws, options: options, parameters: parameters, threads: threads, keeping: subset)
             let layout = RecordLayout(levelCount: scenario.levels.count, steps: scenario.arms[0].steps)
             let rowSets = scenario.arms.indices.map { a in
                 Dictionary(uniqueKeysWithValues: RowSet.allCases.compactMap { s in
@@ -245,8 +264,8 @@ extension Comparison {
             var runs = draws.count
             if findings.contains(where: { $0.verdict != .chance }) {
                 for candidate in candidates(scenario, options: options) {
-                    let variant = try Aggregates.run(draws, options: candidate.rerun, parameters: parameters, threads: threads)
-                    runs += draws.count
+                    let variant = try rerun(draws, subset: subset, kept: kept, main: main, options: candidate.rerun, threads: threads)
+                    runs += subset
                     for a in findings.indices where findings[a].verdict != .chance {
                         guard candidate.applies(a) || (a > 0 && candidate.applies(0)) else { continue }
                         var test = CauseTest(cause: candidate.cause, explanation: candidate.explanation(a), removedBy: candidate.removedBy,
@@ -277,7 +296,29 @@ extension Comparison {
                     findings[a].tests.sort { $0.reduction > $1.reduction }
                 }
             }
-            return Analysis(aggregates: main, arms: findings, aggregateRuns: runs)
+            return Analysis(aggregates: main, arms: findings, aggregateRuns: runs, rerunDrawCount: subset)
+        }
+
+        /// A re-run's values: its per-draw mean when it runs every draw; otherwise the main
+        /// per-draw mean plus Σ_d w_d·(re-run_d − main_d) / Σ_d w_d over the first `subset` draws.
+        static func rerun(_ draws: [Draw], subset: Int, kept: [[AggregateResult]], main: Aggregates,
+                          options: AggregateOptions, threads: Int) throws(AggregateError) -> Aggregates {
+            if subset == draws.count {
+                return try Aggregates.run(draws, options: options, parameters: main.parameters, threads: threads)
+            }
+            let runs = try Aggregates.runEach(Array(draws.prefix(subset)), options: options, threads: threads)
+            let total = Double(draws.prefix(subset).reduce(0) { $0 + $1.replications })
+            var out = main
+            for a in out.records.indices {
+                var change = [Double](repeating: 0, count: out.records[a].count)
+                for d in 0..<subset {
+                    let w = Double(draws[d].replications)
+                    for i in change.indices { change[i] += w * (runs[d][a].record[i] - kept[d][a].record[i]) }
+                }
+                for i in change.indices { out.records[a][i] += change[i] / total }
+            }
+            out.options = options
+            return out
         }
 
         static func gap(_ rows: [Row], _ records: [[Double]], _ aggregator: Aggregator, _ layout: RecordLayout) -> Gap {

@@ -235,6 +235,8 @@ public enum AggregateModel {
             var exposure = [Double](repeating: 0, count: exposureCells * kk1)
             let absorbing = arm.levels.map(\.absorbing)
             let pFlat = arm.transitionPerStep.flatMap { $0 }
+            let escalationByClass = classBand.map { arm.ageMultipliers[$0].escalationMultiplier }
+            let stepDownByClass = classBand.map { arm.ageMultipliers[$0].stepDownMultiplier }
             let dt = arm.stepYears
 
             // Initial children: each area's counts, split by coverage group, age and time already in the level.
@@ -309,38 +311,54 @@ public enum AggregateModel {
 
                 // 1. Transitions, cell by cell (a cell: n·D stocks, contiguous; empty cells skipped).
                 let block = n * D
-                stock.withUnsafeMutableBufferPointer { stockBuffer in
+                if let q = generator {
                     for g in groups.indices {
                         for e in 0..<min(slots, t) {
                             for c in 0..<classes {
-                                let base = index(g, e, c, 0, 0)
-                                var occupied = false
-                                for i in 0..<block where stockBuffer[base + i] != 0 { occupied = true; break }
-                                guard occupied else { continue }
+                                let base = index(g, e, c, 0, 0)  // D = 1 in sd mode
+                                guard (0..<n).contains(where: { stock[base + $0] != 0 }) else { continue }
                                 let cell = exposureCell(g, e, c)
-                                let band = arm.ageMultipliers[classBand[c]]
-                                let up = red[cell] * band.escalationMultiplier, down = green[cell] * band.stepDownMultiplier
-                                // m[i][j]: the modulation of the move i → j, as for the agents (before duration).
+                                let up = red[cell] * escalationByClass[c], down = green[cell] * stepDownByClass[c]
+                                // m[i][j]: the modulation of the move i → j, as for the agents.
                                 for i in 0..<n {
-                                    for j in 0..<n where j != i { m[i * n + j] = j > i ? up : down }
+                                    for j in 0..<n where j != i { m[i * n + j] = (j > i ? up : down) * leaveMultiplier[i] }
                                 }
-                                if let q = generator {
-                                    for i in 0..<n { for j in 0..<n where j != i { m[i * n + j] *= leaveMultiplier[i] } }
-                                    var s = Array(stockBuffer[base..<base + n])
-                                    integrate(&s, q: q, multipliers: m, flows: &flows)
-                                    for l in 0..<n { stockBuffer[base + l] = s[l] }
-                                } else {
+                                var s = Array(stock[base..<base + n])
+                                integrate(&s, q: q, multipliers: m, flows: &flows)
+                                for l in 0..<n { stock[base + l] = s[l] }
+                            }
+                        }
+                    }
+                } else {
+                    let visible = min(slots, t)
+                    stock.withUnsafeMutableBufferPointer { stockBuffer in
+                    flows.withUnsafeMutableBufferPointer { flow in
+                    moved.withUnsafeMutableBufferPointer { moved in
+                    pFlat.withUnsafeBufferPointer { p in
+                    leaveMultiplier.withUnsafeBufferPointer { leaveMultiplier in
+                    lastDuration.withUnsafeBufferPointer { lastDuration in
+                        for g in groups.indices {
+                            for e in 0..<visible {
+                                for c in 0..<classes {
+                                    let base = index(g, e, c, 0, 0)
+                                    var occupied = false
+                                    for i in 0..<block where stockBuffer[base + i] != 0 { occupied = true; break }
+                                    guard occupied else { continue }
+                                    let cell = exposureCell(g, e, c)
+                                    // The modulation of a move up (j > i) or down, as for the agents, before duration.
+                                    let up = red[cell] * escalationByClass[c], down = green[cell] * stepDownByClass[c]
                                     for i in 0..<block { moved[i] = 0 }
                                     for i in 0..<n {
                                         for d in 0..<D {
                                             let si = stockBuffer[base + i * D + d]
                                             guard si > 0 else { continue }
                                             let leave = leaveMultiplier[i * D + d]
+                                            let upLeave = up * leave, downLeave = down * leave
                                             var out = 0.0
                                             for j in 0..<n where j != i {
-                                                let f = si * pFlat[i * n + j] * (m[i * n + j] * leave)
+                                                let f = si * p[i * n + j] * (j > i ? upLeave : downLeave)
                                                 moved[j * D] += f
-                                                flows[i * n + j] += f
+                                                flow[i * n + j] += f
                                                 out += f
                                             }
                                             moved[i * D + min(d + 1, lastDuration[i])] += si - out
@@ -350,7 +368,7 @@ public enum AggregateModel {
                                 }
                             }
                         }
-                    }
+                    }}}}}}
                 }
                 // Exposure grows by x·dt for every covered child present (slots entered by now).
                 if k > 0 {

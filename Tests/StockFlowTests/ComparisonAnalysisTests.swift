@@ -2,7 +2,7 @@ import Experiments
 import Foundation
 import Microsimulation
 import Model
-import Reports
+@testable import Reports
 import StockFlow
 import Testing
 import TestSupport
@@ -203,6 +203,20 @@ struct PerDrawAggregateTests {
         let summary = try JSONSerialization.jsonObject(with: Data(Comparison.summaryJSON(scenario, one))) as! [String: Any]
         #expect(summary["aggregateParameters"] as? String == "per-draw mean")
         #expect((summary["comparison"] as! [[String: Any]]).allSatisfy { $0["aggregateParameters"] as? String == "per-draw mean" && $0["aggregateDraws"] as? Int == 3 })
+
+        // A re-run over the first 2 of the 3 draws: the per-draw mean plus the mean change over those
+        // two (weights 2 and 2), here with exposure per age stock.
+        let stocks = AggregateOptions(exposure: .stocks)
+        let draws = try Comparison.draws(state: state, scenario: scenario).draws
+        let kept = try Comparison.Aggregates.runEach(Array(draws.prefix(2)), options: AggregateOptions(), threads: 1)
+        let rerun = try Comparison.Analysis.rerun(draws, subset: 2, kept: kept, main: one.aggregates, options: stocks, threads: 2)
+        let variant = try (0..<2).map { d in try u.arms(values: u.values(draw: d, seed: 8)).map { try AggregateModel.run(arm: $0, options: stocks).record } }
+        for i in stride(from: 0, to: perDraw[0][1].count, by: 5) where !perDraw[0][1][i].isNaN {
+            let change = (2 * (variant[0][1][i] - perDraw[0][1][i]) + 2 * (variant[1][1][i] - perDraw[1][1][i])) / 4
+            let expected = one.aggregates.records[1][i] + change
+            #expect(abs(rerun.records[1][i] - expected) <= 1e-9 * max(1, abs(expected)), "index \(i)")
+        }
+        #expect(rerun.records[1] != one.aggregates.records[1], "exposure per stock changes the practice arm")
 
         // --base-case: the file's own values, said so.
         state.baseCase = true
