@@ -156,6 +156,7 @@ public enum Comparison {
             "aggregateParameters": aggregates.parameters.label,
             "aggregateRuns": analysis.aggregateRuns,
             "rerunDraws": analysis.rerunDrawCount,
+            "causesNotExamined": analysis.notExamined,
             "note": "Stock rows (every level and step) and arm-difference rows (stocks, cumulative discounted cost and QoL-years of each later arm minus the first): agent mean (95% CI) against the aggregate model run on the \(aggregates.parameters == .baseCase ? "scenario's base-case values" : "parameters of every agent draw, averaged over draws (per-draw mean)"); z is the difference in Monte Carlo standard errors. A cause is listed only when re-running the aggregate with that approximation removed lowers the RMS z of a series (a quantity and level over the steps, among the stock or arm-difference rows) by at least \(Analysis.reductionMCSE) MCSE; verdict 'chance' when every |z| < \(Analysis.chanceZ). Details per row in comparison.csv.",
         ]
         let data = (try? JSONSerialization.data(withJSONObject: json, options: [.prettyPrinted, .sortedKeys])) ?? Data()

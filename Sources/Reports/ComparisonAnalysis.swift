@@ -224,6 +224,9 @@ extension Comparison {
     public struct Analysis: Sendable {
         /// Below this |z| on every compared row, the models agree at this precision.
         public static let chanceZ = 4.0
+        /// A re-run that would carry more stocks than this per arm (2^25 Doubles, 256 MiB,
+        /// twice over) is not made; summary.json says so.
+        public static let largestRerunStocks = 1 << 25
         /// Re-runs for causes use at most this many draws (the first ones): with more,
         /// a re-run's values are the per-draw mean plus the mean change over those draws.
         public static let rerunDraws = 10
@@ -237,6 +240,8 @@ extension Comparison {
         public var aggregateRuns: Int
         /// Draws each re-run for causes used (all, or the first `rerunDraws`).
         public var rerunDrawCount: Int
+        /// Causes not examined, and why.
+        public var notExamined: [String] = []
 
         /// The analysis of a run state: per-draw aggregate runs when parameters were drawn.
         public static func make(state: RunState, scenario: Scenario, threads: Int) throws(AggregateError) -> Analysis {
@@ -262,8 +267,16 @@ extension Comparison {
                             verdict: gaps[a].values.allSatisfy { $0.largestAbsZ < chanceZ } ? .chance : .unexplained, tests: [])
             }
             var runs = draws.count
+            var notExamined: [String] = []
             if findings.contains(where: { $0.verdict != .chance }) {
                 for candidate in candidates(scenario, options: options) {
+                    if let required = candidate.requires,
+                       !findings.contains(where: { $0.tests.contains { $0.cause == required && $0.listed } }) { continue }
+                    let largest = try scenario.arms.map { arm throws(AggregateError) in try AggregateModel.stockCount(arm: arm, options: candidate.rerun) }.max() ?? 0
+                    guard largest <= largestRerunStocks else {
+                        notExamined.append("\(candidate.cause): the re-run (\(candidate.removedBy)) would carry \(largest) stocks per arm, more than \(largestRerunStocks)")
+                        continue
+                    }
                     let variant = try rerun(draws, subset: subset, kept: kept, main: main, options: candidate.rerun, threads: threads)
                     runs += subset
                     for a in findings.indices where findings[a].verdict != .chance {
@@ -296,7 +309,7 @@ extension Comparison {
                     findings[a].tests.sort { $0.reduction > $1.reduction }
                 }
             }
-            return Analysis(aggregates: main, arms: findings, aggregateRuns: runs, rerunDrawCount: subset)
+            return Analysis(aggregates: main, arms: findings, aggregateRuns: runs, rerunDrawCount: subset, notExamined: notExamined)
         }
 
         /// A re-run's values: its per-draw mean when it runs every draw; otherwise the main
@@ -353,6 +366,9 @@ extension Comparison {
             var removedBy: String
             var rerun: AggregateOptions
             var applies: (Int) -> Bool
+            /// Re-run only if this cause was listed for some arm (births and in-migrants apart,
+            /// only when all exposure by entry step narrows the gap).
+            var requires: String? = nil
             var explanation: (Int) -> String
         }
 
@@ -384,22 +400,6 @@ extension Comparison {
             let birthsAveraged = options.exposure == .meanField && !separate.contains(.births) && arms.indices.contains(where: births)
             let immigrantsAveraged = options.exposure != .exact && !separate.contains(.immigrants) && arms.indices.contains(where: immigrants)
             let jensen = "the effect of the mean exposure is not the mean effect (Jensen's inequality)"
-            if birthsAveraged {
-                var rerun = options
-                rerun.separateEntrants.insert(.births)
-                out.append(Candidate(
-                    cause: "zero exposure of births averaged in", removedBy: "births carried by entry step, each with its own exposure", rerun: rerun,
-                    applies: births,
-                    explanation: { _ in "newborns join with zero exposure and the aggregate averages them into one mean exposure per \(cell); \(jensen)" }))
-            }
-            if immigrantsAveraged {
-                var rerun = options
-                rerun.separateEntrants.insert(.immigrants)
-                out.append(Candidate(
-                    cause: "zero exposure of in-migrants averaged in", removedBy: "in-migrants carried by entry step, each with its own exposure", rerun: rerun,
-                    applies: immigrants,
-                    explanation: { _ in "in-migrants join with zero exposure and the aggregate averages them into one mean exposure per \(cell); \(jensen)" }))
-            }
             if birthsAveraged && immigrantsAveraged {
                 var rerun = options
                 rerun.exposure = .exact
@@ -407,6 +407,22 @@ extension Comparison {
                     cause: "group-mean exposure", removedBy: "every child's exposure by entry step, as the agents carry it (exposure exact)", rerun: rerun,
                     applies: { births($0) || immigrants($0) },
                     explanation: { _ in "children who joined at different times have been exposed for different times, and the aggregate carries one mean per \(cell); \(jensen)" }))
+            }
+            if birthsAveraged {
+                var rerun = options
+                rerun.separateEntrants.insert(.births)
+                out.append(Candidate(
+                    cause: "zero exposure of births averaged in", removedBy: "births carried by entry step, each with its own exposure", rerun: rerun,
+                    applies: births, requires: birthsAveraged && immigrantsAveraged ? "group-mean exposure" : nil,
+                    explanation: { _ in "newborns join with zero exposure and the aggregate averages them into one mean exposure per \(cell); \(jensen)" }))
+            }
+            if immigrantsAveraged {
+                var rerun = options
+                rerun.separateEntrants.insert(.immigrants)
+                out.append(Candidate(
+                    cause: "zero exposure of in-migrants averaged in", removedBy: "in-migrants carried by entry step, each with its own exposure", rerun: rerun,
+                    applies: immigrants, requires: birthsAveraged && immigrantsAveraged ? "group-mean exposure" : nil,
+                    explanation: { _ in "in-migrants join with zero exposure and the aggregate averages them into one mean exposure per \(cell); \(jensen)" }))
             }
             if options.mode == .sd {
                 var rerun = options

@@ -39,6 +39,13 @@ public enum AggregateModel {
         return engine.run(referenceCostPerYear: referenceCostPerYear)
     }
 
+    /// The number of stocks a run with these options carries (groups × entry-step slots × age
+    /// classes × levels × duration classes), each a Double, twice over during a step.
+    public static func stockCount(arm: ArmModel, options: AggregateOptions = AggregateOptions()) throws(AggregateError) -> Int {
+        let r = try Runner(arm: arm, options: options)
+        return r.groups.count * r.slots * r.classes * r.n * r.durations
+    }
+
     /// Checks that the model can run with these options (an integration step that divides
     /// the model's, a generator for sd mode) without running it.
     public static func check(arm: ArmModel, options: AggregateOptions = AggregateOptions()) throws(AggregateError) {
