@@ -4,36 +4,10 @@ import Model
 import StockFlow
 
 /// aggregate.csv, comparison.csv and summary.json: the agents beside the
-/// aggregate stock-flow model run on the same model value (docs/outputs.md).
+/// aggregate stock-flow model (docs/outputs.md). The values are computed in
+/// `Comparison.Analysis` (ComparisonAnalysis.swift); these writers serialise them.
 public enum Comparison {
-    /// The aggregate model of every arm, plus the variant used to attribute causes.
-    public struct Aggregates: Sendable {
-        public var options: AggregateOptions
-        public var results: [AggregateResult]
-        /// The same runs with exposure carried per age stock, to tell exposure heterogeneity apart.
-        public var exposureStocks: [AggregateResult]
-
-        /// - Parameter attribution: also run the exposure-per-stock variant (for summary.json).
-        public static func run(_ scenario: Scenario, options: AggregateOptions, attribution: Bool = true) throws(AggregateError) -> Aggregates {
-            var results: [AggregateResult] = [], stocks: [AggregateResult] = []
-            let layout = RecordLayout(levelCount: scenario.levels.count, steps: scenario.arms[0].steps)
-            for (a, arm) in scenario.arms.enumerated() {
-                let reference = a > 0 && arm.reinvestment != nil
-                    ? Rewards.costRatePath(record: results[0].record, layout: layout, arm: scenario.arms[0]) : nil
-                let referenceStocks = a > 0 && arm.reinvestment != nil
-                    ? Rewards.costRatePath(record: stocks[0].record, layout: layout, arm: scenario.arms[0]) : nil
-                let main = try AggregateModel.run(arm: arm, options: options, referenceCostPerYear: reference)
-                results.append(main)
-                var variant = options
-                variant.exposure = .stocks
-                stocks.append(attribution && options.exposure != .stocks && !arm.practices.isEmpty
-                              ? try AggregateModel.run(arm: arm, options: variant, referenceCostPerYear: referenceStocks) : main)
-            }
-            return Aggregates(options: options, results: results, exposureStocks: stocks)
-        }
-    }
-
-    struct Row {
+    public struct Row: Sendable {
         var arm: Int
         var difference: Bool
         var step: Int
@@ -53,9 +27,9 @@ public enum Comparison {
         return rows
     }
 
-    static func value(_ results: [AggregateResult], _ row: Row, _ layout: RecordLayout) -> Double {
+    static func value(_ records: [[Double]], _ row: Row, _ layout: RecordLayout) -> Double {
         let i = layout.index(step: row.step, slot: row.slot)
-        return row.difference ? results[row.arm].record[i] - results[0].record[i] : results[row.arm].record[i]
+        return row.difference ? records[row.arm][i] - records[0][i] : records[row.arm][i]
     }
 
     static func keys(_ scenario: Scenario, _ row: Row, _ layout: RecordLayout) -> [String] {
@@ -70,23 +44,26 @@ public enum Comparison {
 
     public static func aggregateCSV(_ scenario: Scenario, _ aggregates: Aggregates) -> String {
         let layout = RecordLayout(levelCount: scenario.levels.count, steps: scenario.arms[0].steps)
-        var out = CSV.row(["arm", "step", "time_years", "quantity", "level", "from_level", "to_level", "value", "mode"])
+        var out = CSV.row(["arm", "step", "time_years", "quantity", "level", "from_level", "to_level", "value", "mode",
+                           "aggregate_parameters"])
         for row in rows(scenario, layout: layout) where !row.difference {
-            out += CSV.row(keys(scenario, row, layout) + [CSV.number(value(aggregates.results, row, layout)), aggregates.options.label])
+            out += CSV.row(keys(scenario, row, layout) + [CSV.number(value(aggregates.records, row, layout)), aggregates.options.label,
+                                                          CSV.text(aggregates.parameters.label)])
         }
         return out
     }
 
     public static let comparisonHeader = ["arm", "step", "time_years", "quantity", "level", "from_level", "to_level",
                                           "agent_mean", "agent_mcse", "agent_ci_low", "agent_ci_high", "agent_p2_5", "agent_p97_5",
-                                          "aggregate", "difference", "relative_difference", "z", "aggregate_in_ci"]
+                                          "aggregate", "difference", "relative_difference", "z", "aggregate_in_ci",
+                                          "aggregate_parameters"]
 
     public static func comparisonCSV(_ scenario: Scenario, _ aggregator: BandTable, _ aggregates: Aggregates) -> String {
         let layout = RecordLayout(levelCount: scenario.levels.count, steps: scenario.arms[0].steps)
         var out = CSV.row(comparisonHeader)
         for row in rows(scenario, layout: layout) {
             let band = aggregator.band(arm: row.arm, difference: row.difference, step: row.step, slot: row.slot)
-            let a = value(aggregates.results, row, layout)
+            let a = value(aggregates.records, row, layout)
             let d = a - band.mean
             let inside = band.count > 1 && ((a >= band.ciLow && a <= band.ciHigh) || negligible(d, band))
             out += CSV.row(keys(scenario, row, layout) + [
@@ -94,6 +71,7 @@ public enum Comparison {
                 CSV.number(band.percentiles[0]), CSV.number(band.percentiles[6]), CSV.number(a), CSV.number(d),
                 CSV.number(band.mean != 0 ? d / abs(band.mean) : .nan), CSV.number(zScore(d, band)),
                 band.count > 1 && !a.isNaN && !band.mean.isNaN ? (inside ? "true" : "false") : "",
+                CSV.text(aggregates.parameters.label),
             ])
         }
         return out
@@ -113,46 +91,74 @@ public enum Comparison {
         return d / band.mcse
     }
 
-    /// Where the models part most, per arm, and the likely cause.
-    public static func summaryJSON(_ scenario: Scenario, _ aggregator: BandTable, _ aggregates: Aggregates) -> [UInt8] {
+    /// Where the models part most, per arm, and the causes re-runs confirm: `analysis` serialised.
+    public static func summaryJSON(_ scenario: Scenario, _ analysis: Analysis) -> [UInt8] {
         let layout = RecordLayout(levelCount: scenario.levels.count, steps: scenario.arms[0].steps)
-        var arms: [[String: Any]] = []
-        for (a, arm) in scenario.arms.enumerated() {
-            var worst: (row: Row, z: Double, band: Band, aggregate: Double)? = nil
-            var inside = 0, total = 0
-            for step in 1...layout.steps {
-                for l in 0..<layout.levelCount {
-                    let row = Row(arm: a, difference: false, step: step, slot: layout.slot(.stock, level: l))
-                    let band = aggregator.band(arm: a, difference: false, step: step, slot: row.slot)
-                    let v = value(aggregates.results, row, layout)
-                    let z = zScore(v - band.mean, band)
-                    guard !z.isNaN else { continue }
-                    total += 1
-                    if abs(z) <= criticalT(band) { inside += 1 }
-                    if worst == nil || abs(z) > abs(worst!.z) { worst = (row, z, band, v) }
+        let aggregates = analysis.aggregates
+        func finite(_ z: Double) -> Double { z.isFinite ? z : (z > 0 ? 1e308 : -1e308) }
+        func rowJSON(_ r: RowValue) -> [String: Any] {
+            let slot = layout.slots[r.row.slot]
+            return [
+                "quantity": (r.row.difference ? "delta_" : "") + slot.quantity.rawValue,
+                "level": slot.level.map { scenario.levels[$0] } ?? "all", "step": r.row.step,
+                "timeYears": Double(r.row.step * scenario.arms[0].stepMonths) / 12,
+                "agentMean": r.agentMean, "agentCILow": r.agentCILow, "agentCIHigh": r.agentCIHigh,
+                "aggregate": r.aggregate, "difference": r.aggregate - r.agentMean,
+                "relativeDifference": r.agentMean != 0 ? (r.aggregate - r.agentMean) / abs(r.agentMean) : 0,
+                "z": finite(r.z),
+            ]
+        }
+        func testJSON(_ t: CauseTest) -> [String: Any] {
+            var out: [String: Any] = ["cause": t.cause, "explanation": t.explanation, "removedBy": t.removedBy,
+                                      "rerunMode": t.rerun.label]
+            for (s, before) in t.before {
+                guard let after = t.after[s] else { continue }
+                var gap: [String: Any] = ["rmsZBefore": before.rmsZ, "rmsZAfter": after.rmsZ,
+                                          "largestAbsZBefore": finite(before.largestAbsZ), "largestAbsZAfter": finite(after.largestAbsZ)]
+                if let worst = before.largest, let z = t.worstRowZAfter[s] {
+                    gap["worstRow"] = rowJSON(worst)
+                    gap["worstRowZAfter"] = finite(z)
                 }
+                if let series = t.series[s] {
+                    let slot = layout.slots[series.slot]
+                    gap["series"] = ["quantity": (s == .armDifferences ? "delta_" : "") + slot.quantity.rawValue,
+                                     "level": slot.level.map { scenario.levels[$0] } ?? "all",
+                                     "rmsZBefore": series.before, "rmsZAfter": series.after] as [String: Any]
+                }
+                out[s.rawValue] = gap
             }
-            var entry: [String: Any] = ["arm": arm.name, "aggregateMode": aggregates.options.label,
-                                        "stockRowsInsideAgentCI": total > 0 ? Double(inside) / Double(total) : 0,
-                                        "approximations": aggregates.results[a].approximations]
-            if let w = worst {
-                let l = layout.slots[w.row.slot].level!
-                let stocksVariant = aggregates.exposureStocks[a].record[layout.index(step: w.row.step, slot: w.row.slot)]
-                entry["largestDifference"] = [
-                    "quantity": "stock", "level": arm.levels[l].name, "step": w.row.step,
-                    "timeYears": Double(w.row.step * arm.stepMonths) / 12,
-                    "agentMean": w.band.mean, "agentCILow": w.band.ciLow, "agentCIHigh": w.band.ciHigh,
-                    "aggregate": w.aggregate, "difference": w.aggregate - w.band.mean,
-                    "relativeDifference": w.band.mean != 0 ? (w.aggregate - w.band.mean) / abs(w.band.mean) : 0,
-                    "z": w.z.isFinite ? w.z : (w.z > 0 ? 1e308 : -1e308),
-                ] as [String: Any]
-                entry["likelyCauses"] = causes(arm: arm, level: l, z: w.z, band: w.band, aggregate: w.aggregate,
-                                               exposureStocks: stocksVariant, options: aggregates.options)
+            return out
+        }
+        var arms: [[String: Any]] = []
+        for finding in analysis.arms {
+            let a = finding.arm
+            var entry: [String: Any] = ["arm": scenario.arms[a].name, "aggregateMode": aggregates.options.label,
+                                        "aggregateParameters": aggregates.parameters.label,
+                                        "aggregateDraws": aggregates.parameters.draws,
+                                        "approximations": aggregates.approximations[a],
+                                        "verdict": finding.verdict.rawValue]
+            if let stocks = finding.gaps[.stocks] {
+                entry["stockRowsInsideAgentCI"] = stocks.rows > 0 ? Double(stocks.insideCI) / Double(stocks.rows) : 0
+                if let w = stocks.largest { entry["largestDifference"] = rowJSON(w) }
             }
+            if let differences = finding.gaps[.armDifferences], let w = differences.largest {
+                entry["largestArmDifference"] = rowJSON(w)
+            }
+            entry["gap"] = Dictionary(uniqueKeysWithValues: finding.gaps.map { s, g in
+                (s.rawValue, ["rows": g.rows, "rmsZ": g.rmsZ, "largestAbsZ": finite(g.largestAbsZ)] as [String: Any])
+            })
+            entry["likelyCauses"] = finding.causes.map(testJSON)
+            entry["causesExaminedNotListed"] = finding.tests.filter { !$0.listed }.map(testJSON)
             arms.append(entry)
         }
-        let json: [String: Any] = ["comparison": arms,
-                                   "note": "Stocks per level at every step: agent mean (95% CI) against the aggregate model on the same parameters; z is the difference in Monte Carlo standard errors. Details per row in comparison.csv."]
+        let json: [String: Any] = [
+            "comparison": arms,
+            "aggregateParameters": aggregates.parameters.label,
+            "aggregateRuns": analysis.aggregateRuns,
+            "rerunDraws": analysis.rerunDrawCount,
+            "causesNotExamined": analysis.notExamined,
+            "note": "Stock rows (every level and step) and arm-difference rows (stocks, cumulative discounted cost and QoL-years of each later arm minus the first): agent mean (95% CI) against the aggregate model run on the \(aggregates.parameters == .baseCase ? "scenario's base-case values" : "parameters of every agent draw, averaged over draws (per-draw mean)"); z is the difference in Monte Carlo standard errors. A cause is listed only when re-running the aggregate with that approximation removed lowers the RMS z of a series (a quantity and level over the steps, among the stock or arm-difference rows) by at least \(Analysis.reductionMCSE) MCSE; verdict 'chance' when every |z| < \(Analysis.chanceZ). Details per row in comparison.csv.",
+        ]
         let data = (try? JSONSerialization.data(withJSONObject: json, options: [.prettyPrinted, .sortedKeys])) ?? Data()
         return Array(data) + [10]
     }
@@ -160,38 +166,5 @@ public enum Comparison {
     /// The t critical value the CI uses, for counting rows inside it.
     static func criticalT(_ band: Band) -> Double {
         band.mcse > 0 ? (band.ciHigh - band.mean) / band.mcse : 0
-    }
-
-    /// Names the model features that explain a difference, most likely first.
-    static func causes(arm: ArmModel, level: Int, z: Double, band: Band, aggregate: Double, exposureStocks: Double,
-                       options: AggregateOptions) -> [String] {
-        var out: [String] = []
-        let gap = abs(aggregate - band.mean)
-        if abs(z) < 4 {
-            out.append("chance: the largest difference is within 4 Monte Carlo standard errors, so the models agree at this precision")
-            return out
-        }
-        if !arm.durationMultipliers.allSatisfy(\.isEmpty) {
-            let levels = arm.levels.indices.filter { !arm.durationMultipliers[$0].isEmpty }.map { arm.levels[$0].name }
-            let why = arm.initialDurations == .zero
-                ? "children who all start at 0 months leave at the first band's rate, not that mean"
-                : "the mix of months spent drifts from the stationary one as inflows change"
-            out.append("duration dependence: leaving \(levels.joined(separator: ", ")) depends on months spent there, which the aggregate replaces by a stationary mean multiplier; \(why)")
-        }
-        if !arm.practices.isEmpty && options.exposure == .meanField && abs(exposureStocks - band.mean) < 0.5 * gap {
-            out.append("heterogeneity in exposure: carrying exposure per age stock instead of one mean per group closes most of the gap (aggregate \(String(format: "%.1f", exposureStocks)) vs agents \(String(format: "%.1f", band.mean))); the effect of the mean exposure is not the mean effect (non-linear effect)")
-        } else if !arm.practices.isEmpty && arm.immigrationPerYear.contains(where: { $0 > 0 }) {
-            out.append("heterogeneity in exposure: in-migrants join with zero exposure, averaged into the stocks they join")
-        }
-        if options.mode == .sd {
-            out.append("discretisation: the agents move once per step; sd mode moves continuously within it (compare with --aggregate-mode cohort)")
-        }
-        if band.mean < 30 {
-            out.append("small numbers: the agent mean is below 30 children, where chance and integer counts matter")
-        }
-        if out.isEmpty {
-            out.append("unexplained by the listed features: check the scenario for structure the aggregate does not carry")
-        }
-        return out
     }
 }

@@ -35,12 +35,12 @@ public enum RunFolder {
 
     public static let generator = "philox4x32-10 (Random123, Salmon et al. 2011) through a GSL gsl_rng type; addressed streams"
 
-    public static func files(state: RunState, scenario: Scenario, context: Context) throws(AggregateError) -> [(name: String, bytes: [UInt8])] {
-        try files(state: state, scenario: scenario, results: RunResults(state: state, scenario: scenario), context: context)
-    }
-
-    /// - Parameter results: `RunResults(state:scenario:)`, computed once by the caller that also shows some of it.
-    public static func files(state: RunState, scenario: Scenario, results: RunResults, context: Context) throws(AggregateError) -> [(name: String, bytes: [UInt8])] {
+    /// The files of a run folder, serialised from values computed once by the caller, who also shows some of them.
+    /// - Parameters:
+    ///   - results: `RunResults(state:scenario:)`: the agents' bands, summaries and uncertainty analyses.
+    ///   - comparison: the aggregate model beside the agents (`Comparison.Analysis.make(state:scenario:bands:threads:)`).
+    public static func files(state: RunState, scenario: Scenario, results: RunResults, comparison: Comparison.Analysis,
+                             context: Context) -> [(name: String, bytes: [UInt8])] {
         let bands = Tables.bands(scenario: scenario, bands: results.bands)
         let replications = Tables.replications(scenario: scenario, rows: state.rows)
         var extra: [(name: String, bytes: [UInt8])] = []
@@ -54,15 +54,15 @@ public enum RunFolder {
                 skipped = voi.skipped
             }
         }
-        let manifest = manifestJSON(state: state, scenario: scenario, context: context,
+        let manifest = manifestJSON(state: state, scenario: scenario, context: context, aggregateParameters: comparison.aggregates.parameters,
                                     extraFiles: extra.map(\.name), skippedValueOfInformation: skipped)
-        let aggregates = try Comparison.Aggregates.run(scenario, options: state.aggregateOptions)
+        let aggregates = comparison.aggregates
         let files: [(name: String, bytes: [UInt8])] = [
             ("bands.csv", Array(bands.utf8)),
             ("replications.csv", Array(replications.utf8)),
             ("aggregate.csv", Array(Comparison.aggregateCSV(scenario, aggregates).utf8)),
             ("comparison.csv", Array(Comparison.comparisonCSV(scenario, results.bands, aggregates).utf8)),
-            ("summary.json", Comparison.summaryJSON(scenario, results.bands, aggregates)),
+            ("summary.json", Comparison.summaryJSON(scenario, comparison)),
             ("summary.csv", Array(Tables.summary(scenario: scenario, results: results).utf8)),
             ("manifest.json", manifest),
             ("scenario.yaml", Array(state.scenarioText.utf8)),
@@ -89,7 +89,8 @@ public enum RunFolder {
         return out
     }
 
-    static func manifestJSON(state: RunState, scenario: Scenario, context: Context, extraFiles: [String] = [],
+    static func manifestJSON(state: RunState, scenario: Scenario, context: Context,
+                             aggregateParameters: Comparison.Parameters = .baseCase, extraFiles: [String] = [],
                              skippedValueOfInformation: [String] = []) -> [UInt8] {
         let iso = ISO8601DateFormatter()
         let arm0 = scenario.arms[0]
@@ -124,6 +125,7 @@ public enum RunFolder {
             "aggregateModel": [
                 "mode": state.aggregateOptions.mode.rawValue, "method": state.aggregateOptions.method.rawValue,
                 "dtYears": state.aggregateOptions.dtYears ?? arm0.stepYears, "exposure": state.aggregateOptions.exposure.rawValue,
+                "parameters": aggregateParameters.label, "draws": aggregateParameters.draws,
             ] as [String: Any],
             "willingnessToPay": ["values": state.costEffectiveness.willingnessToPay,
                                  "curveMaximum": state.costEffectiveness.curveMaximum, "curveStep": state.costEffectiveness.curveStep] as [String: Any],

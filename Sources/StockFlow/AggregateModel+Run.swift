@@ -24,8 +24,12 @@ import Model
 /// - duration dependence: each level's stationary mean leave multiplier,
 ///   m̄ = Σ_d π_d m_d / Σ_d π_d with π_d the chance of staying d months at
 ///   the baseline leave probability (the constant hazard with the same mean stay);
+///   or, with `DurationTracking.exact`, a stock per step spent in the level up to
+///   the last duration band (exact in cohort mode);
 /// - exposure: one mean per group (`meanField`) or per age stock (`stocks`);
 ///   the effect is then f(mean exposure), not the mean of f (Jensen's inequality).
+///   With `exact` (or `separateEntrants`) entrants keep a stock per entry step,
+///   whose exposure is the agents' own: Σ x(u)·dt over the steps since entry.
 public enum AggregateModel {
     /// - Parameter referenceCostPerYear: the first arm's cost rate at each time point, for the
     ///   reinvestment loop (ignored without reinvestment).
@@ -33,6 +37,19 @@ public enum AggregateModel {
                            referenceCostPerYear: [Double]? = nil) throws(AggregateError) -> AggregateResult {
         var engine = try Runner(arm: arm, options: options)
         return engine.run(referenceCostPerYear: referenceCostPerYear)
+    }
+
+    /// The number of stocks a run with these options carries (groups × entry-step slots × age
+    /// classes × levels × duration classes), each a Double, twice over during a step.
+    public static func stockCount(arm: ArmModel, options: AggregateOptions = AggregateOptions()) throws(AggregateError) -> Int {
+        let r = try Runner(arm: arm, options: options)
+        return r.groups.count * r.slots * r.classes * r.n * r.durations
+    }
+
+    /// Checks that the model can run with these options (an integration step that divides
+    /// the model's, a generator for sd mode) without running it.
+    public static func check(arm: ArmModel, options: AggregateOptions = AggregateOptions()) throws(AggregateError) {
+        _ = try Runner(arm: arm, options: options)
     }
 
     /// Each level's stationary mean leave multiplier under duration dependence (1 without it).
@@ -62,6 +79,18 @@ public enum AggregateModel {
         let classAge: [Int]?
         let classBand: [Int]
         let classes: Int
+        /// Entry-step slots: 1, or steps + 1 when some entrants are carried by entry step (slot 0:
+        /// children present at the start and entrants averaged in; slot t: those joining at the end of step t).
+        let slots: Int
+        let birthsBySlot: Bool
+        let immigrantsBySlot: Bool
+        /// One exposure per age class (`stocks`) rather than per slot.
+        let exposurePerAge: Bool
+        /// Duration classes: steps already spent in the level, the last one open-ended (1 without tracking).
+        let durations: Int
+        /// The last duration class of each level.
+        let lastDuration: [Int]
+        /// Leave multiplier per level and duration class, [l · durations + d].
         let leaveMultiplier: [Double]
         let generator: [[Double]]?
         let schedule: PracticeSchedule
@@ -95,7 +124,36 @@ public enum AggregateModel {
                 classBand = Array(arm.ageMultipliers.indices)
             }
             classes = classBand.count
-            leaveMultiplier = AggregateModel.stationaryLeaveMultipliers(arm: arm)
+            let practices = !arm.practices.isEmpty
+            let byStep = practices ? options.entrantsByEntryStep : []
+            birthsBySlot = byStep.contains(.births) && arm.birthsPerYear.contains { $0 > 0 }
+            immigrantsBySlot = byStep.contains(.immigrants) && arm.immigrationPerYear.contains { $0 > 0 }
+            slots = birthsBySlot || immigrantsBySlot ? arm.steps + 1 : 1
+            exposurePerAge = options.exposure == .stocks
+            let mean = AggregateModel.stationaryLeaveMultipliers(arm: arm)
+            let dependent = arm.durationMultipliers.contains { !$0.isEmpty }
+            if options.durations == .exact && dependent {
+                guard options.mode == .cohort else {
+                    throw AggregateError("exact duration tracking moves children once per step; it needs --aggregate-mode cohort, not sd")
+                }
+                let last = arm.levels.indices.map { l in
+                    arm.durationMultipliers[l].isEmpty || arm.levels[l].absorbing ? 0 : StationaryStay(arm: arm, level: l).head.count
+                }
+                lastDuration = last
+                durations = (last.max() ?? 0) + 1
+                var m = [Double](repeating: 1, count: n * durations)
+                for l in 0..<n {
+                    for d in 0..<durations {
+                        let months = min(d, last[l]) * arm.stepMonths
+                        m[l * durations + d] = arm.durationMultipliers[l].last { $0.fromMonths <= months }?.leaveMultiplier ?? 1
+                    }
+                }
+                leaveMultiplier = m
+            } else {
+                lastDuration = [Int](repeating: 0, count: n)
+                durations = 1
+                leaveMultiplier = mean
+            }
             if options.mode == .sd {
                 guard let log = MatrixFunctions.logarithm(arm.transitionPerStep) else {
                     throw AggregateError("sd mode needs a generator Q = log(P)/dt, but the per-step matrix has no real logarithm; use --mode cohort")
@@ -123,24 +181,27 @@ public enum AggregateModel {
             } else {
                 generator = nil
             }
-            if arm.durationMultipliers.contains(where: { !$0.isEmpty }) {
+            if dependent && durations == 1 {
                 let named = arm.levels.indices.filter { !arm.durationMultipliers[$0].isEmpty }
-                    .map { "\(arm.levels[$0].name) \(String(format: "%.3f", leaveMultiplier[$0]))" }
+                    .map { "\(arm.levels[$0].name) \(String(format: "%.3f", mean[$0]))" }
                 approximations.append("duration dependence: replaced by each level's stationary mean leave multiplier (\(named.joined(separator: ", ")))")
             }
-            if !arm.practices.isEmpty {
-                switch options.exposure {
-                case .meanField:
-                    approximations.append("exposure: one mean per area and coverage group (mean field); the effect of the mean exposure, not the mean effect")
-                case .stocks:
-                    if arm.immigrationPerYear.contains(where: { $0 > 0 }) {
-                        approximations.append("exposure: one mean per age stock; in-migrants' zero exposure is averaged into the stock they join")
-                    }
+            if practices {
+                var averaged: [String] = []
+                if !exposurePerAge && !birthsBySlot && arm.birthsPerYear.contains(where: { $0 > 0 }) { averaged.append("births") }
+                if !immigrantsBySlot && arm.immigrationPerYear.contains(where: { $0 > 0 }) { averaged.append("in-migrants") }
+                if !averaged.isEmpty {
+                    let cell = exposurePerAge ? "age stock" : "area and coverage group"
+                    approximations.append("exposure: one mean per \(cell); \(averaged.joined(separator: " and ")) join with zero exposure and are averaged in: the effect of the mean exposure, not the mean effect")
                 }
             }
         }
 
-        func index(_ g: Int, _ c: Int, _ l: Int) -> Int { (g * classes + c) * n + l }
+        /// Stocks are [((((group · slots + slot) · classes + class) · n + level) · durations + duration].
+        func index(_ g: Int, _ e: Int, _ c: Int, _ l: Int, _ d: Int) -> Int { (((g * slots + e) * classes + c) * n + l) * durations + d }
+
+        /// The exposure cell of a stock (times the practice count).
+        func exposureCell(_ g: Int, _ e: Int, _ c: Int) -> Int { exposurePerAge ? (g * slots + e) * classes + c : g * slots + e }
 
         /// Expected share of a set of children in each class, from age shares.
         func classShares(_ bands: [AgeShare]) -> [Double] {
@@ -158,23 +219,42 @@ public enum AggregateModel {
             return shares
         }
 
+        /// Share of a level's starting children in each duration class.
+        func initialDurationShares(level l: Int) -> [Double] {
+            var shares = [Double](repeating: 0, count: durations)
+            guard durations > 1, lastDuration[l] > 0, arm.initialDurations == .stationary else { shares[0] = 1; return shares }
+            let stay = StationaryStay(arm: arm, level: l)
+            guard stay.total > 0 else { shares[0] = 1; return shares }
+            for (j, s) in stay.head.enumerated() { shares[j] = s / stay.total }
+            shares[lastDuration[l]] += stay.tailLeave > 0 ? stay.tailSurvival / stay.tailLeave / stay.total : 0
+            return shares
+        }
+
         mutating func run(referenceCostPerYear: [Double]?) -> AggregateResult {
             let layout = RecordLayout(levelCount: n, steps: arm.steps)
             var record = [Double](repeating: 0, count: layout.recordSize)
             let k = arm.practices.count
-            let exposureCells = options.exposure == .stocks ? groups.count * classes : groups.count
-            var stock = [Double](repeating: 0, count: groups.count * classes * n)
-            var exposure = [Double](repeating: 0, count: exposureCells * max(k, 1))
+            let kk1 = max(k, 1)
+            let D = durations
+            let cellCount = groups.count * slots * classes
+            let exposureCells = exposurePerAge ? cellCount : groups.count * slots
+            var stock = [Double](repeating: 0, count: cellCount * n * D)
+            var exposure = [Double](repeating: 0, count: exposureCells * kk1)
             let absorbing = arm.levels.map(\.absorbing)
-            let p = arm.transitionPerStep
+            let pFlat = arm.transitionPerStep.flatMap { $0 }
+            let escalationByClass = classBand.map { arm.ageMultipliers[$0].escalationMultiplier }
+            let stepDownByClass = classBand.map { arm.ageMultipliers[$0].stepDownMultiplier }
             let dt = arm.stepYears
 
-            // Initial children: each area's counts, split by coverage group and age.
+            // Initial children: each area's counts, split by coverage group, age and time already in the level.
             let initialShares = classShares(arm.ageDistribution)
+            let durationShares = (0..<n).map { initialDurationShares(level: $0) }
             for (g, group) in groups.enumerated() {
                 for l in 0..<n {
                     let count = Double(arm.initialCounts[group.area][l]) * group.weight
-                    for c in 0..<classes { stock[index(g, c, l)] += count * initialShares[c] }
+                    for c in 0..<classes where initialShares[c] > 0 {
+                        for d in 0..<D where durationShares[l][d] > 0 { stock[index(g, 0, c, l, d)] += count * initialShares[c] * durationShares[l][d] }
+                    }
                 }
             }
             let immigrantShares = classShares(arm.ageDistribution)
@@ -184,13 +264,15 @@ public enum AggregateModel {
             var reachedPath = [Double](repeating: 0, count: arm.steps + 1)
             func summarise(_ t: Int) {
                 var levels = [Double](repeating: 0, count: n), reached = 0.0
+                let perGroup = slots * classes * n * D
                 for g in groups.indices {
-                    for c in 0..<classes {
-                        for l in 0..<n {
-                            let s = stock[index(g, c, l)]
-                            levels[l] += s
-                            if groups[g].mask != 0 && !absorbing[l] { reached += s }
-                        }
+                    let base = g * perGroup
+                    for i in 0..<perGroup {
+                        let s = stock[base + i]
+                        guard s != 0 else { continue }
+                        let l = (i / D) % n
+                        levels[l] += s
+                        if groups[g].mask != 0 && !absorbing[l] { reached += s }
                     }
                 }
                 stocksPath[t] = levels
@@ -202,6 +284,9 @@ public enum AggregateModel {
             let loop = arm.reinvestment.flatMap { r in r.fraction > 0 && referenceCostPerYear != nil ? r : nil }
             var loopState = loop.map { Reinvestment.State($0, stepYears: arm.stepYears) }
             var money = [Double](repeating: 0, count: arm.steps + 1)
+            var m = [Double](repeating: 1, count: n * n)
+            var moved = [Double](repeating: 0, count: n * D)
+            var red = [Double](repeating: 1, count: exposureCells), green = [Double](repeating: 1, count: exposureCells)
 
             for t in stride(from: 1, through: arm.steps, by: 1) {
                 childSteps += stocksPath[t - 1].reduce(0, +)
@@ -213,81 +298,125 @@ public enum AggregateModel {
                     x[loop.practice] = loop.intensity(planned: x[loop.practice], moneyPerYear: state.moneyPerYear)
                     money[t] = state.moneyPerYear
                 }
-                var m = [Double](repeating: 1, count: n * n)
-                var moved = [Double](repeating: 0, count: n)
-
-                // 1. Transitions, cell by cell.
-                for (g, group) in groups.enumerated() {
-                    for c in 0..<classes {
-                        let e = options.exposure == .stocks ? (g * classes + c) * max(k, 1) : g * max(k, 1)
-                        var red = 1.0, green = 1.0
-                        for (kk, practice) in arm.practices.enumerated() where group.mask & (1 << kk) != 0 {
-                            let s = practice.effect.strength(intensity: x[kk], exposureYears: exposure[e + kk] + x[kk] * dt,
-                                                             timeToEffectYears: practice.timeToEffectYears)
-                            red *= 1 - practice.escalationEffect * s
-                            green *= 1 + practice.stepDownEffect * s
-                        }
-                        let band = arm.ageMultipliers[classBand[c]]
-                        let base = index(g, c, 0)
-                        guard (0..<n).contains(where: { stock[base + $0] > 0 }) else { continue }
-                        // m[i][j]: the modulation of the move i → j, as for the agents.
-                        for i in 0..<n {
-                            for j in 0..<n where j != i {
-                                m[i * n + j] = (j > i ? red * band.escalationMultiplier : green * band.stepDownMultiplier) * leaveMultiplier[i]
+                // The practice multipliers of every exposure cell this step.
+                if k > 0 {
+                    for (g, group) in groups.enumerated() {
+                        for cell in 0..<min(slots, t) * (exposurePerAge ? classes : 1) {
+                            let e = g * (exposureCells / groups.count) + cell
+                            var r = 1.0, gr = 1.0
+                            for (q, practice) in arm.practices.enumerated() where group.mask & (1 << q) != 0 {
+                                let s = practice.effect.strength(intensity: x[q], exposureYears: exposure[e * k + q] + x[q] * dt,
+                                                                 timeToEffectYears: practice.timeToEffectYears)
+                                r *= 1 - practice.escalationEffect * s
+                                gr *= 1 + practice.stepDownEffect * s
                             }
-                        }
-                        if let q = generator {
-                            var s = Array(stock[base..<base + n])
-                            integrate(&s, q: q, multipliers: m, flows: &flows)
-                            for l in 0..<n { stock[base + l] = s[l] }
-                        } else {
-                            for l in 0..<n { moved[l] = 0 }
-                            for i in 0..<n {
-                                let si = stock[base + i]
-                                guard si > 0 else { continue }
-                                var out = 0.0
-                                for j in 0..<n where j != i {
-                                    let f = si * p[i][j] * m[i * n + j]
-                                    moved[j] += f
-                                    flows[i * n + j] += f
-                                    out += f
-                                }
-                                moved[i] += si - out
-                            }
-                            for l in 0..<n { stock[base + l] = moved[l] }
+                            red[e] = r
+                            green[e] = gr
                         }
                     }
                 }
-                // Exposure grows by x·dt for every covered child.
-                for (g, group) in groups.enumerated() {
-                    let cells = options.exposure == .stocks ? classes : 1
-                    for c in 0..<cells {
-                        let e = options.exposure == .stocks ? (g * classes + c) * max(k, 1) : g * max(k, 1)
-                        for kk in 0..<k where group.mask & (1 << kk) != 0 { exposure[e + kk] += x[kk] * dt }
+
+                // 1. Transitions, cell by cell (a cell: n·D stocks, contiguous; empty cells skipped).
+                let block = n * D
+                if let q = generator {
+                    for g in groups.indices {
+                        for e in 0..<min(slots, t) {
+                            for c in 0..<classes {
+                                let base = index(g, e, c, 0, 0)  // D = 1 in sd mode
+                                guard (0..<n).contains(where: { stock[base + $0] != 0 }) else { continue }
+                                let cell = exposureCell(g, e, c)
+                                let up = red[cell] * escalationByClass[c], down = green[cell] * stepDownByClass[c]
+                                // m[i][j]: the modulation of the move i → j, as for the agents.
+                                for i in 0..<n {
+                                    for j in 0..<n where j != i { m[i * n + j] = (j > i ? up : down) * leaveMultiplier[i] }
+                                }
+                                var s = Array(stock[base..<base + n])
+                                integrate(&s, q: q, multipliers: m, flows: &flows)
+                                for l in 0..<n { stock[base + l] = s[l] }
+                            }
+                        }
+                    }
+                } else {
+                    let visible = min(slots, t)
+                    stock.withUnsafeMutableBufferPointer { stockBuffer in
+                    flows.withUnsafeMutableBufferPointer { flow in
+                    moved.withUnsafeMutableBufferPointer { moved in
+                    pFlat.withUnsafeBufferPointer { p in
+                    leaveMultiplier.withUnsafeBufferPointer { leaveMultiplier in
+                    lastDuration.withUnsafeBufferPointer { lastDuration in
+                        for g in groups.indices {
+                            for e in 0..<visible {
+                                for c in 0..<classes {
+                                    let base = index(g, e, c, 0, 0)
+                                    var occupied = false
+                                    for i in 0..<block where stockBuffer[base + i] != 0 { occupied = true; break }
+                                    guard occupied else { continue }
+                                    let cell = exposureCell(g, e, c)
+                                    // The modulation of a move up (j > i) or down, as for the agents, before duration.
+                                    let up = red[cell] * escalationByClass[c], down = green[cell] * stepDownByClass[c]
+                                    for i in 0..<block { moved[i] = 0 }
+                                    for i in 0..<n {
+                                        for d in 0..<D {
+                                            let si = stockBuffer[base + i * D + d]
+                                            guard si > 0 else { continue }
+                                            let leave = leaveMultiplier[i * D + d]
+                                            let upLeave = up * leave, downLeave = down * leave
+                                            var out = 0.0
+                                            for j in 0..<n where j != i {
+                                                let f = si * p[i * n + j] * (j > i ? upLeave : downLeave)
+                                                moved[j * D] += f
+                                                flow[i * n + j] += f
+                                                out += f
+                                            }
+                                            moved[i * D + min(d + 1, lastDuration[i])] += si - out
+                                        }
+                                    }
+                                    for i in 0..<block { stockBuffer[base + i] = moved[i] }
+                                }
+                            }
+                        }
+                    }}}}}}
+                }
+                // Exposure grows by x·dt for every covered child present (slots entered by now).
+                if k > 0 {
+                    for (g, group) in groups.enumerated() {
+                        for e in 0..<min(slots, t) {
+                            for c in 0..<(exposurePerAge ? classes : 1) {
+                                let cell = exposureCell(g, e, c)
+                                for q in 0..<k where group.mask & (1 << q) != 0 { exposure[cell * k + q] += x[q] * dt }
+                            }
+                        }
                     }
                 }
 
                 // 2. Ageing (a conveyor by the step length), ageing out, out-migration.
                 let pOut = 1 - exp(-arm.emigrationRatePerYear * dt)
                 var next = [Double](repeating: 0, count: stock.count)
-                var nextExposure = options.exposure == .stocks ? [Double](repeating: 0, count: exposure.count) : exposure
-                for g in groups.indices {
-                    for c in 0..<classes {
-                        let shift = classAge != nil ? arm.stepMonths : 0
-                        let target = c + shift
-                        let agedOut = classAge != nil && arm.ageOutMonths != nil && target >= arm.ageOutMonths!
-                        for l in 0..<n {
-                            let s = stock[index(g, c, l)]
-                            guard s > 0 else { continue }
-                            if absorbing[l] { next[index(g, c, l)] += s; continue }
-                            if agedOut { exits[l] += s; continue }
-                            let leaving = s * pOut
-                            exits[l] += leaving
-                            next[index(g, min(target, classes - 1), l)] += s - leaving
-                        }
-                        if options.exposure == .stocks && !agedOut {
-                            for kk in 0..<k {
-                                nextExposure[(g * classes + min(target, classes - 1)) * max(k, 1) + kk] = exposure[(g * classes + c) * max(k, 1) + kk]
+                var nextExposure = exposurePerAge ? [Double](repeating: 0, count: exposure.count) : exposure
+                let shift = classAge != nil ? arm.stepMonths : 0
+                stock.withUnsafeBufferPointer { from in
+                    next.withUnsafeMutableBufferPointer { to in
+                        for g in groups.indices {
+                            for e in 0..<min(slots, t) {
+                                for c in 0..<classes {
+                                    let target = min(c + shift, classes - 1)
+                                    let agedOut = classAge != nil && arm.ageOutMonths != nil && c + shift >= arm.ageOutMonths!
+                                    if exposurePerAge && !agedOut {
+                                        for q in 0..<k { nextExposure[exposureCell(g, e, target) * k + q] = exposure[exposureCell(g, e, c) * k + q] }
+                                    }
+                                    let base = index(g, e, c, 0, 0), moveTo = index(g, e, target, 0, 0)
+                                    for l in 0..<n {
+                                        for d in 0..<D {
+                                            let s = from[base + l * D + d]
+                                            guard s > 0 else { continue }
+                                            if absorbing[l] { to[base + l * D + d] += s; continue }
+                                            if agedOut { exits[l] += s; continue }
+                                            let leaving = s * pOut
+                                            exits[l] += leaving
+                                            to[moveTo + l * D + d] += s - leaving
+                                        }
+                                    }
+                                }
                             }
                         }
                     }
@@ -295,41 +424,52 @@ public enum AggregateModel {
                 stock = next
                 exposure = nextExposure
 
-                // 3. Entries: births into the newborn class, in-migrants by age; zero exposure.
+                // 3. Entries: births into the newborn class, in-migrants by age; zero exposure,
+                // in their own entry-step slot or averaged into slot 0.
                 for (g, group) in groups.enumerated() {
                     let births = arm.birthsPerYear[group.area] * dt * group.weight
                     let immigrants = arm.immigrationPerYear[group.area] * dt * group.weight
-                    var added = [Double](repeating: 0, count: classes)
+                    var added = [Double](repeating: 0, count: classes)  // joining slot 0, not absorbed
                     if births > 0 {
-                        for l in 0..<n { stock[index(g, newbornClass, l)] += births * arm.entryLevelShares[l]; entries[l] += births * arm.entryLevelShares[l] }
-                        added[newbornClass] += births * (0..<n).filter { !absorbing[$0] }.reduce(0) { $0 + arm.entryLevelShares[$1] }
+                        let e = birthsBySlot ? t : 0
+                        for l in 0..<n {
+                            let v = births * arm.entryLevelShares[l]
+                            stock[index(g, e, newbornClass, l, 0)] += v
+                            entries[l] += v
+                            if e == 0 && !absorbing[l] { added[newbornClass] += v }
+                        }
                     }
                     if immigrants > 0 {
+                        let e = immigrantsBySlot ? t : 0
                         for c in 0..<classes where immigrantShares[c] > 0 {
                             for l in 0..<n {
                                 let v = immigrants * immigrantShares[c] * arm.immigrationLevelShares[l]
-                                stock[index(g, c, l)] += v
+                                stock[index(g, e, c, l, 0)] += v
                                 entries[l] += v
-                                if !absorbing[l] { added[c] += v }
+                                if e == 0 && !absorbing[l] { added[c] += v }
                             }
                         }
                     }
                     guard k > 0, added.contains(where: { $0 > 0 }) else { continue }
-                    // Dilute the mean exposure of the stocks the newcomers join.
-                    if options.exposure == .stocks {
+                    // Dilute the mean exposure of the slot-0 stocks the newcomers join.
+                    func present(_ c: Int) -> Double {
+                        var sum = 0.0
+                        for l in 0..<n where !absorbing[l] { for d in 0..<D { sum += stock[index(g, 0, c, l, d)] } }
+                        return sum
+                    }
+                    if exposurePerAge {
                         for c in 0..<classes where added[c] > 0 {
-                            let present = (0..<n).filter { !absorbing[$0] }.reduce(0) { $0 + stock[index(g, c, $1)] }
-                            let before = present - added[c]
-                            for kk in 0..<k {
-                                let e = (g * classes + c) * k + kk
-                                exposure[e] = present > 0 ? exposure[e] * before / present : 0
-                            }
+                            let now = present(c)
+                            let before = now - added[c]
+                            let cell = exposureCell(g, 0, c)
+                            for q in 0..<k { exposure[cell * k + q] = now > 0 ? exposure[cell * k + q] * before / now : 0 }
                         }
                     } else {
-                        var present = 0.0
-                        for c in 0..<classes { for l in 0..<n where !absorbing[l] { present += stock[index(g, c, l)] } }
+                        var now = 0.0  // summed in the order of the classes, levels and durations
+                        for c in 0..<classes { for l in 0..<n where !absorbing[l] { for d in 0..<D { now += stock[index(g, 0, c, l, d)] } } }
                         let newcomers = added.reduce(0, +)
-                        for kk in 0..<k { exposure[g * k + kk] = present > 0 ? exposure[g * k + kk] * (present - newcomers) / present : 0 }
+                        let cell = exposureCell(g, 0, 0)
+                        for q in 0..<k { exposure[cell * k + q] = now > 0 ? exposure[cell * k + q] * (now - newcomers) / now : 0 }
                     }
                 }
                 childrenEver += entries.reduce(0, +)

@@ -15,7 +15,7 @@ struct AggregateFlags: ParsableArguments {
     @Option(name: .customLong("aggregate-method"), help: "sd mode: euler (Stella and Vensim's default) or rk4.")
     var method: IntegrationMethod = .euler
 
-    @Option(name: .customLong("aggregate-exposure"), help: "meanField: one mean exposure per area and coverage group; stocks: one per age stock.")
+    @Option(name: .customLong("aggregate-exposure"), help: "meanField: one mean exposure per area and coverage group; stocks: one per age stock; exact: one per entry step, as the agents.")
     var exposure: ExposureTracking = .meanField
 
     func validate() throws { try Self.checkStep(dtYears, option: "--aggregate-dt") }
@@ -62,13 +62,16 @@ struct Aggregate: ParsableCommand, InterruptibleCommand {
 
     @OptionGroup var resources: ResourceLimit
 
-    @Option(help: "meanField: one mean exposure per area and coverage group; stocks: one per age stock.")
+    @Option(help: "meanField: one mean exposure per area and coverage group; stocks: one per age stock; exact: one per entry step, as the agents.")
     var exposure: ExposureTracking = .meanField
+
+    @Option(help: "stationaryMean: each level's stationary mean leave multiplier; exact: a stock per step spent in the level (cohort mode).")
+    var durations: DurationTracking = .stationaryMean
 
     func validate() throws { try AggregateFlags.checkStep(dtYears, option: "--dt") }
 
     func run() throws {
-        let options = AggregateOptions(mode: mode, dtYears: dtYears, method: method, exposure: exposure)
+        let options = AggregateOptions(mode: mode, dtYears: dtYears, method: method, exposure: exposure, durations: durations)
         let (model, text) = try loadScenarioOrExit(scenario)
         try resources.check(model, file: scenario, agents: false)
         // aggregate.csv: one row per arm, step and record slot, about 100 bytes each; the scenario text; the manifest.
@@ -78,7 +81,7 @@ struct Aggregate: ParsableCommand, InterruptibleCommand {
         let target = try output.prepare(command: "aggregate", estimatedBytes: estimate)
         let start = Date()
         let aggregates: Comparison.Aggregates
-        do { aggregates = try Comparison.Aggregates.run(model, options: options, attribution: false) } catch {
+        do { aggregates = try Comparison.Aggregates.run(model, options: options) } catch {
             printError("girfec aggregate: \(error)\nNothing was written.")
             throw ExitCode(invalidInputStatus)
         }
@@ -87,8 +90,9 @@ struct Aggregate: ParsableCommand, InterruptibleCommand {
             "scenario": ["path": scenario, "sha256": SHA256.hex(Array(text.utf8)), "name": model.name,
                          "arms": model.arms.map(\.name), "levels": model.levels] as [String: Any],
             "aggregateModel": ["mode": options.mode.rawValue, "method": options.method.rawValue,
-                               "dtYears": options.dtYears ?? model.arms[0].stepYears, "exposure": options.exposure.rawValue] as [String: Any],
-            "approximations": Dictionary(uniqueKeysWithValues: zip(model.arms.map(\.name), aggregates.results.map(\.approximations))),
+                               "dtYears": options.dtYears ?? model.arms[0].stepYears, "exposure": options.exposure.rawValue,
+                               "durations": options.durations.rawValue, "parameters": aggregates.parameters.label] as [String: Any],
+            "approximations": Dictionary(uniqueKeysWithValues: zip(model.arms.map(\.name), aggregates.approximations)),
             "wallSeconds": seconds,
             "files": ["aggregate.csv", "manifest.json", "scenario.yaml"],
         ]
@@ -98,8 +102,8 @@ struct Aggregate: ParsableCommand, InterruptibleCommand {
              ("manifest.json", json), ("scenario.yaml", Array(text.utf8))]
         }
         print(String(format: "aggregate model (%@) of %d arms in %.1f ms; wrote %@", options.label, model.arms.count, seconds * 1000, output.out))
-        for (arm, r) in zip(model.arms, aggregates.results) where !r.approximations.isEmpty {
-            print("  \(arm.name): " + r.approximations.joined(separator: "; "))
+        for (arm, approximations) in zip(model.arms, aggregates.approximations) where !approximations.isEmpty {
+            print("  \(arm.name): " + approximations.joined(separator: "; "))
         }
     }
 }

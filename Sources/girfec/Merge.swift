@@ -1,4 +1,5 @@
 import ArgumentParser
+import Experiments
 import Foundation
 import Model
 import Reports
@@ -76,7 +77,18 @@ struct Merge: ParsableCommand, InterruptibleCommand {
         }
         let context = RunFolder.Context(command: CommandLine.arguments, scenarioPath: merged.scenarioFileName,
                                         shard: "merged from \(folders.count) folders", threads: 0, startedAt: Date())
-        try writeFolderOrExit(target, command: "merge") { try RunFolder.files(state: merged, scenario: scenario, context: context) }
+        let results = RunResults(state: merged, scenario: scenario)
+        let comparison: Comparison.Analysis
+        do {
+            comparison = try Comparison.Analysis.make(state: merged, scenario: scenario, bands: results.bands,
+                                                      threads: ProcessInfo.processInfo.activeProcessorCount)
+        } catch {
+            printError("girfec merge: the aggregate model cannot run: \(error)\nNothing was written.")
+            throw ExitCode(1)
+        }
+        try writeFolderOrExit(target, command: "merge") {
+            RunFolder.files(state: merged, scenario: scenario, results: results, comparison: comparison, context: context)
+        }
         print("merged \(folders.count) folders (\(merged.covered.reduce(0) { $0 + $1.count }) of \(merged.replications) replications) into \(output.out)")
     }
 }

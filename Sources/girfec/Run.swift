@@ -95,7 +95,7 @@ struct Run: ParsableCommand, InterruptibleCommand {
         try Interrupt.checkpoint("run")
         let aggregateOptions = options.aggregate.options
         let ceSettings = options.costEffectiveness.settings
-        do { _ = try Comparison.Aggregates.run(model, options: aggregateOptions) } catch {
+        do { for arm in model.arms { try AggregateModel.check(arm: arm, options: aggregateOptions) } } catch {
             printError("girfec run: the aggregate model cannot run: \(error)\nNothing was run or written.")
             throw ExitCode(invalidInputStatus)
         }
@@ -154,7 +154,16 @@ struct Run: ParsableCommand, InterruptibleCommand {
                                         threads: threads, startedAt: started)
         context.precision = precision
         let results = RunResults(state: state, scenario: model)
-        try writeFolderOrExit(folder, command: "run") { try RunFolder.files(state: state, scenario: model, results: results, context: context) }
+        // The aggregate model, once: per parameter draw when the agents drew parameters.
+        let comparison: Comparison.Analysis
+        do { comparison = try Comparison.Analysis.make(state: state, scenario: model, bands: results.bands, threads: threads) } catch {
+            printError("girfec run: the aggregate model cannot run: \(error)\nNothing was written.")
+            throw ExitCode(1)
+        }
+        try Interrupt.checkpoint("run")
+        try writeFolderOrExit(folder, command: "run") {
+            RunFolder.files(state: state, scenario: model, results: results, comparison: comparison, context: context)
+        }
         if !quiet { print(Headline.text(state: state, scenario: model, results: results, out: output.out)) }
     }
 }

@@ -120,6 +120,7 @@ extension Shard: ExpressibleByArgument {
 extension AggregateMode: ExpressibleByArgument {}
 extension IntegrationMethod: ExpressibleByArgument {}
 extension ExposureTracking: ExpressibleByArgument {}
+extension DurationTracking: ExpressibleByArgument {}
 
 /// Text for values written back onto a command line.
 enum ArgumentText {

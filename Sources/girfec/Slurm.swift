@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Model
 import Reports
+import StockFlow
 
 struct Slurm: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -174,7 +175,7 @@ struct Slurm: ParsableCommand {
         if !problems.isEmpty { throw ExitCode(invalidInputStatus) }
         // What every shard would refuse before running (an integration step that does not divide the model's) is refused here.
         if let model {
-            do { _ = try Comparison.Aggregates.run(model, options: options.aggregate.options, attribution: false) } catch {
+            do { for arm in model.arms { try AggregateModel.check(arm: arm, options: options.aggregate.options) } } catch {
                 printError("girfec slurm: the aggregate model cannot run with these options: \(error)\nNothing was written.")
                 throw ExitCode(invalidInputStatus)
             }

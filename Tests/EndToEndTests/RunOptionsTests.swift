@@ -91,7 +91,7 @@ struct RunOptionsTests {
             (["--wtp", "20000,,30000"], "found '' as amount 2 of '20000,,30000'; expected comma-separated amounts"),
             (["--aggregate-mode", "stella"], "The value 'stella' is invalid for '--aggregate-mode <aggregate-mode>'. Please provide one of 'cohort' and 'sd'."),
             (["--aggregate-method", "rk45"], "Please provide one of 'euler' and 'rk4'."),
-            (["--aggregate-exposure", "mean"], "Please provide one of 'meanField' and 'stocks'."),
+            (["--aggregate-exposure", "mean"], "Please provide one of 'meanField', 'stocks' or 'exact'."),
             (["--aggregate-dt=-0.5"], "--aggregate-dt must be a positive number of years, but is -0.5."),
             (["--replications-per-draw", "0"], "--replications-per-draw must be at least 1, but is 0."),
             (["--max-memory-gb", "0"], "--max-memory-gb must be a positive number of GiB, but is 0.0."),

@@ -131,9 +131,9 @@ struct ReinvestmentTests {
     /// fewer children in the top level, than the same arm with fraction 0.
     @Test func reinvestedSavingsBuyMorePractice() throws {
         let scenario = try Fixtures.scenario(try String(contentsOfFile: "experiments/reinvestment/scenario.yaml", encoding: .utf8))
-        let aggregates = try Comparison.Aggregates.run(scenario, options: AggregateOptions(), attribution: false)
+        let aggregates = try Comparison.Aggregates.run(scenario, options: AggregateOptions())
         let layout = RecordLayout(levelCount: scenario.levels.count, steps: scenario.arms[0].steps)
-        let (without, with) = (aggregates.results[1].record, aggregates.results[2].record)
+        let (without, with) = (aggregates.records[1], aggregates.records[2])
         let top = layout.index(step: layout.steps, slot: layout.slot(.stock, level: scenario.levels.count - 1))
         let programme = layout.index(step: layout.steps, slot: layout.slot(.programmeCost, level: nil))
         #expect(with[programme] > without[programme])
@@ -146,9 +146,11 @@ struct ComparisonTests {
     /// The first arm's entry of summary.json after `replications` agent replications.
     static func firstArmSummary(_ scenario: Scenario, replications: Int) throws -> (arm: [String: Any], csv: String) {
         let result = try Runner.run(RunPlan(scenario: scenario, seed: 2, replications: replications, threads: 2))
-        let aggregates = try Comparison.Aggregates.run(scenario, options: AggregateOptions())
-        let json = try JSONSerialization.jsonObject(with: Data(Comparison.summaryJSON(scenario, BandTable(aggregator: result.aggregator), aggregates))) as! [String: Any]
-        return ((json["comparison"] as! [[String: Any]])[0], Comparison.comparisonCSV(scenario, BandTable(aggregator: result.aggregator), aggregates))
+        let analysis = try Comparison.Analysis.make(scenario: scenario, bands: BandTable(aggregator: result.aggregator),
+                                                    draws: [Comparison.Draw(draw: 0, arms: scenario.arms, replications: 1)],
+                                                    parameters: .baseCase, options: AggregateOptions())
+        let json = try JSONSerialization.jsonObject(with: Data(Comparison.summaryJSON(scenario, analysis))) as! [String: Any]
+        return ((json["comparison"] as! [[String: Any]])[0], Comparison.comparisonCSV(scenario, BandTable(aggregator: result.aggregator), analysis.aggregates))
     }
 
     /// Everyone starts at 0 months in level A, where leaving is fast in the
@@ -160,16 +162,21 @@ struct ComparisonTests {
         let (arm, _) = try Self.firstArmSummary(try Fixtures.scenario(yaml), replications: 40)
         let largest = arm["largestDifference"] as! [String: Any]
         #expect(abs(largest["z"] as! Double) > 4)
-        let causes = arm["likelyCauses"] as! [String]
-        #expect(causes.first?.hasPrefix("duration dependence: leaving A depends on months spent there") == true, "\(causes)")
+        let causes = arm["likelyCauses"] as! [[String: Any]]
+        #expect(causes.first?["cause"] as? String == "duration dependence", "\(causes)")
+        #expect((causes.first?["explanation"] as? String)?.hasPrefix("leaving A depends on months spent there") == true, "\(causes)")
+        // Tracking the months spent closes the gap: RMS z of the stock rows before and after.
+        let rows = try #require(causes.first?["stockRows"] as? [String: Any])
+        #expect((rows["rmsZBefore"] as! Double) - (rows["rmsZAfter"] as! Double) >= 1, "\(rows)")
+        #expect(abs(rows["worstRowZAfter"] as! Double) < 4, "\(rows)")
     }
 
     /// Without structure the aggregate lacks, the models agree within chance.
     @Test func agreementIsCalledChance() throws {
         let yaml = AggregateModelTests.twoState.replacingOccurrences(of: "stepMonths: 12, horizonYears: 1", with: "stepMonths: 1, horizonYears: 2")
         let (arm, csv) = try Self.firstArmSummary(try Fixtures.scenario(yaml), replications: 60)
-        let causes = arm["likelyCauses"] as! [String]
-        #expect(causes.count == 1 && causes[0].hasPrefix("chance"), "\(causes)")
+        #expect(arm["verdict"] as? String == "chance")
+        #expect((arm["likelyCauses"] as! [Any]).isEmpty && (arm["causesExaminedNotListed"] as! [Any]).isEmpty)
         #expect(csv.hasPrefix(Comparison.comparisonHeader.joined(separator: ",") + "\n"))
     }
 }
