@@ -126,14 +126,15 @@ REPLICATIONS = _file(
 
 AGGREGATE = _file(
     "aggregate.csv", "docs/outputs.md", "run merge aggregate", *ROW_KEY,
-    Column("value", empty=True), Column("mode", "text"))
+    Column("value", empty=True), Column("mode", "text"), Column("aggregate_parameters", "text"))
 
 COMPARISON = _file(
     "comparison.csv", "docs/outputs.md", RUN, *ROW_KEY,
     Column("agent_mean", empty=True), Column("agent_mcse", empty=True), Column("agent_ci_low", empty=True),
     Column("agent_ci_high", empty=True), Column("agent_p2_5", empty=True), Column("agent_p97_5", empty=True),
     Column("aggregate", empty=True), Column("difference", empty=True), Column("relative_difference", empty=True),
-    Column("z", empty=True, finite=False), Column("aggregate_in_ci", "bool", empty=True))
+    Column("z", empty=True, finite=False), Column("aggregate_in_ci", "bool", empty=True),
+    Column("aggregate_parameters", "text"))
 
 SUMMARY = _file(
     "summary.csv", "docs/outputs.md", RUN,
@@ -232,6 +233,8 @@ class JsonFile:
     name: str
     doc: str
     keys: tuple[str, ...]
+    # Declared keys a file may lack: those about arm differences, absent with one arm.
+    optional: tuple[str, ...] = ()
 
     def parents(self) -> set[str]:
         """The keys whose members are declared one by one (`scenario`, `comparison[]`)."""
@@ -247,8 +250,12 @@ childSteps childStepsPerSecond aggregateModel willingnessToPay files parameterUn
 valueOfInformationSkipped""".split()))
 
 SUMMARY_JSON = JsonFile("summary.json", "docs/outputs.md", tuple("""
-note comparison[].arm comparison[].aggregateMode comparison[].approximations comparison[].stockRowsInsideAgentCI
-comparison[].largestDifference comparison[].likelyCauses""".split()))
+note aggregateParameters aggregateRuns rerunDraws causesNotExamined
+comparison[].arm comparison[].aggregateMode comparison[].aggregateParameters comparison[].aggregateDraws
+comparison[].approximations comparison[].stockRowsInsideAgentCI comparison[].largestDifference
+comparison[].largestArmDifference comparison[].gap.stockRows comparison[].gap.armDifferenceRows comparison[].verdict
+comparison[].likelyCauses comparison[].causesExaminedNotListed""".split()),
+    optional=("comparison[].largestArmDifference", "comparison[].gap.armDifferenceRows"))
 
 JSON_FILES = {f.name: f for f in (MANIFEST, SUMMARY_JSON)}
 

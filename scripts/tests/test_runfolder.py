@@ -36,7 +36,7 @@ def test_manifest_format_is_checked(tmp_path):
 
 def test_cells_are_read_as_their_kind(tmp_path):
     header = ",".join(schema.COMPARISON.names)
-    row = "a,3,0.25,stock,L,,,10,1,9,11,8,12,11,1,0.1,inf,true"
+    row = "a,3,0.25,stock,L,,,10,1,9,11,8,12,11,1,0.1,inf,true,base case"
     rows = runfolder.read_table(write(tmp_path / "comparison.csv", f"{header}\n{row}\n"), schema.COMPARISON)
     r = rows[0]
     assert (r["arm"], r["step"], r["time_years"], r["level"], r["from_level"]) == ("a", 3, 0.25, "L", "")
@@ -53,9 +53,9 @@ def test_cells_are_read_as_their_kind(tmp_path):
 ])
 def test_a_bad_cell_is_named(tmp_path, column, text, words):
     names = schema.COMPARISON.names
-    cells = "a,3,0.25,stock,L,,,10,1,9,11,8,12,11,1,0.1,1,true".split(",")
+    cells = "a,3,0.25,stock,L,,,10,1,9,11,8,12,11,1,0.1,1,true,base case".split(",")
     cells[names.index(column)] = text
-    path = write(tmp_path / "comparison.csv", ",".join(names) + "\n" + "a,1,0,stock,L,,,1,1,1,1,1,1,1,0,0,0,true\n"
+    path = write(tmp_path / "comparison.csv", ",".join(names) + "\n" + "a,1,0,stock,L,,,1,1,1,1,1,1,1,0,0,0,true,base case\n"
                  + ",".join(cells) + "\n")
     with pytest.raises(OutputError) as e:
         runfolder.read_table(path, schema.COMPARISON)
