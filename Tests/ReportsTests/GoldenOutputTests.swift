@@ -156,7 +156,7 @@ enum GoldenFolder {
 
     /// Every file of `folder` by name, with what changes between runs replaced:
     /// - manifest.json: the `volatileManifestKeys` values become `"<normalised>"`;
-    /// - report.md: the git commit copied from the manifest;
+    /// - report.md and report-tables.tex: the git commit copied from the manifest;
     /// - state.bin: its wall time is set to 0 and the file re-encoded (the SHA-256 trailer with it).
     /// With `asUnsharded`, the manifest's `shard` and the state's list of shards are normalised too.
     static func normalised(_ folder: String, asUnsharded: Bool = false) throws -> [String: [UInt8]] {
@@ -170,12 +170,14 @@ enum GoldenFolder {
             #expect(missing.isEmpty, "manifest.json has no field \(missing) to normalise: update GoldenFolder.volatileManifestKeys")
             files["manifest.json"] = Array(text.utf8)
         }
-        if let bytes = files["report.md"] {
+        // The git commit the report copies from the manifest: a table row in both report files.
+        for (name, prefix, suffix) in [("report.md", "| git commit | ", " (from manifest.json) |"),
+                                       ("report-tables.tex", "git commit & ", " (from manifest.json) \\\\")] {
+            guard let bytes = files[name] else { continue }
             let lines = String(decoding: bytes, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).map { line in
-                line.hasPrefix("| git commit | ") && line.hasSuffix(" (from manifest.json) |")
-                    ? "| git commit | <normalised> (from manifest.json) |" : String(line)
+                line.hasPrefix(prefix) && line.hasSuffix(suffix) ? prefix + "<normalised>" + suffix : String(line)
             }
-            files["report.md"] = Array(lines.joined(separator: "\n").utf8)
+            files[name] = Array(lines.joined(separator: "\n").utf8)
         }
         if let bytes = files["state.bin"] {
             var state = try RunState.decode(bytes, source: folder + "/state.bin")
