@@ -124,6 +124,9 @@ public struct ParameterIndex: Sendable {
         var resolution: Resolution
     }
     var entries: [String: Entry] = [:]
+    /// Level and area positions by name while the index is built (every arm shares them).
+    private var levelIndex: [String: Int] = [:]
+    private var areaIndex: [String: Int] = [:]
 
     public init() {}
 
@@ -157,7 +160,9 @@ public struct ParameterIndex: Sendable {
     /// The index of a validated scenario tree whose arms are `arms`.
     static func build(root: Tree, arms: [ArmModel]) -> ParameterIndex {
         var index = ParameterIndex()
-        guard case .mapping(let top) = root.value else { return index }
+        guard case .mapping(let top) = root.value, let first = arms.first else { return index }
+        for (i, l) in first.levels.enumerated() where index.levelIndex[l.name] == nil { index.levelIndex[l.name] = i }
+        for (i, a) in first.areas.enumerated() where index.areaIndex[a] == nil { index.areaIndex[a] = i }
         let armsTree = top.first { $0.key == "arms" }?.value
         var overrides: [(arm: Int, tree: Tree?)] = []
         var armEntries: [(key: String, value: Tree)] = []
@@ -179,6 +184,8 @@ public struct ParameterIndex: Sendable {
             guard let a = arms.firstIndex(where: { $0.name == name }) else { continue }
             index.walk(tree, chain: [], reach: { _ in [a] }, arms: arms)
         }
+        index.levelIndex = [:]
+        index.areaIndex = [:]
         return index
     }
 
@@ -224,10 +231,10 @@ public struct ParameterIndex: Sendable {
 
     private func resolve(path: String, line: Int?, chain: [Part], arms reached: [Int], all arms: [ArmModel]) -> Resolution {
         // A value is resolved in each arm it reaches; a field no arm sees is still checked against the first.
-        if reached.isEmpty, case .refused(let why) = Self.classify(chain, arm: arms[0]) { return .refused(why) }
+        if reached.isEmpty, case .refused(let why) = classify(chain, arm: arms[0]) { return .refused(why) }
         var targets: [(arm: Int, parameter: ModelParameter)] = []
         for a in reached {
-            switch Self.classify(chain, arm: arms[a]) {
+            switch classify(chain, arm: arms[a]) {
             case .value(let p): targets.append((a, p))
             case .refused(let why): return .refused(why)
             }
@@ -245,13 +252,13 @@ public struct ParameterIndex: Sendable {
     static let boundary = "is a band boundary or the time of a point, which sets which children or steps share a value: vary the values instead"
 
     /// What the field at `chain` (relative to an arm) is.
-    static func classify(_ chain: [Part], arm: ArmModel) -> Classified {
-        func level(_ name: String) -> Int? { arm.levels.firstIndex { $0.name == name } }
-        func area(_ name: String) -> Int? { arm.areas.firstIndex(of: name) }
+    func classify(_ chain: [Part], arm: ArmModel) -> Classified {
+        func level(_ name: String) -> Int? { levelIndex[name] }
+        func area(_ name: String) -> Int? { areaIndex[name] }
         func practice(_ name: String) -> Int? { arm.practices.firstIndex { $0.name == name } }
         let keys = chain.map { part -> String in if case .key(let k) = part { return k } else { return "[]" } }
         func index(_ k: Int) -> Int? { if chain.indices.contains(k), case .index(let i) = chain[k] { return i } else { return nil } }
-        guard let first = keys.first else { return .refused(notAValue) }
+        guard let first = keys.first else { return .refused(Self.notAValue) }
         switch first {
         case "time":
             if keys == ["time", "horizonYears"] {
@@ -280,7 +287,7 @@ public struct ParameterIndex: Sendable {
             case "ageDistribution", "ageOutYears", "ageing":
                 return .refused("shapes the population's ages, which is the model's structure")
             case "births", "migration":
-                if keys.count >= 3, ["entryLevels", "inLevels"].contains(keys[2]) { return .refused(shares) }
+                if keys.count >= 3, ["entryLevels", "inLevels"].contains(keys[2]) { return .refused(Self.shares) }
                 if keys == ["population", "migration", "outRatePerYear"] { return .value(.emigrationRate) }
                 if keys.count >= 3, (second == "births" && keys[2] == "perYear") || (second == "migration" && keys[2] == "inPerYear") {
                     let a: Int? = keys.count == 3 ? (arm.areas.count == 1 ? 0 : nil) : keys.count == 4 ? area(keys[3]) : nil
@@ -295,11 +302,11 @@ public struct ParameterIndex: Sendable {
             if keys.count == 4, keys[1] == "ageMultipliers", let b = index(2) {
                 if keys[3] == "escalationMultiplier" { return .value(.ageEscalationMultiplier(band: b)) }
                 if keys[3] == "stepDownMultiplier" { return .value(.ageStepDownMultiplier(band: b)) }
-                if keys[3] == "fromYears" { return .refused(boundary) }
+                if keys[3] == "fromYears" { return .refused(Self.boundary) }
             }
             if keys.count == 5, keys[1] == "durationDependence", let l = level(keys[2]), let b = index(3) {
                 if keys[4] == "leaveMultiplier" { return .value(.durationLeaveMultiplier(level: l, band: b)) }
-                if keys[4] == "fromMonths" { return .refused(boundary) }
+                if keys[4] == "fromMonths" { return .refused(Self.boundary) }
             }
         case "practice":
             if keys.count >= 3, let p = practice(keys[1]) {
@@ -308,7 +315,7 @@ public struct ParameterIndex: Sendable {
                     if keys.count == 3 { return .value(.practiceIntensity(practice: p, point: 0)) }
                     if keys.count == 5, let i = index(3) {
                         if keys[4] == "value" { return .value(.practiceIntensity(practice: p, point: i)) }
-                        if keys[4] == "timeYears" { return .refused(boundary) }
+                        if keys[4] == "timeYears" { return .refused(Self.boundary) }
                     }
                 case "escalationEffect" where keys.count == 3: return .value(.practiceEscalationEffect(practice: p))
                 case "stepDownEffect" where keys.count == 3: return .value(.practiceStepDownEffect(practice: p))
@@ -321,7 +328,7 @@ public struct ParameterIndex: Sendable {
             if keys == ["programme", "costPerYear"] { return .value(.programmeCost(point: 0)) }
             if keys.count == 4, keys[1] == "costPerYear", let i = index(2) {
                 if keys[3] == "value" { return .value(.programmeCost(point: i)) }
-                if keys[3] == "timeYears" { return .refused(boundary) }
+                if keys[3] == "timeYears" { return .refused(Self.boundary) }
             }
             if keys == ["programme", "costPerChildReachedPerYear"] { return .value(.programmeCostPerChildReached) }
         case "discounting":
@@ -339,7 +346,7 @@ public struct ParameterIndex: Sendable {
             }
         default: break
         }
-        return .refused(notAValue)
+        return .refused(Self.notAValue)
     }
 }
 
