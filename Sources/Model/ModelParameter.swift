@@ -442,11 +442,10 @@ extension ArmModel {
             }
         }
         if let v = matrixPath {
-            let names = arm.levels.map(\.name)
-            let (matrix, rowProblems) = arm.transitionInput.completed(levelNames: names)
-            for p in rowProblems { problem(v, "\(p.found) in row '\(names[p.row])'", p.expected) }
+            let (matrix, rowProblems) = arm.transitionInput.completed(levels: arm.levels)
+            for p in rowProblems { problem(v, "\(p.found) in row '\(arm.levels[p.row].name)'", p.expected) }
             if rowProblems.isEmpty {
-                switch TransitionMatrixInput.perStep(matrix, unit: arm.transitionInput.unit, stepMonths: arm.stepMonths, levelNames: names) {
+                switch TransitionMatrixInput.perStep(matrix, unit: arm.transitionInput.unit, stepMonths: arm.stepMonths, levels: arm.levels) {
                 case .success(let p): arm.transitionPerStep = p
                 case .failure(let p): problem(v, p.found, p.expected)
                 }

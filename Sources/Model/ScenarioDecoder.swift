@@ -325,7 +325,7 @@ struct ArmReader {
                let unit, n > 0 {
                 if let input = readMatrix(mt, unit: unit, levels: levels) {
                     transitionInput = input
-                    switch TransitionMatrixInput.perStep(input.completed(levelNames: levelNames).matrix, unit: unit, stepMonths: stepMonths, levelNames: levelNames) {
+                    switch TransitionMatrixInput.perStep(input.completed(levels: levels).matrix, unit: unit, stepMonths: stepMonths, levels: levels) {
                     case .success(let p):
                         perStep = p
                         conversion = TransitionMatrixInput.describe(unit, stepMonths: stepMonths)
@@ -540,7 +540,7 @@ struct ArmReader {
             }
         }
         let input = TransitionMatrixInput(unit: unit, written: written, absorbing: levels.map(\.absorbing))
-        let problems = input.completed(levelNames: names).problems
+        let problems = input.completed(levels: levels).problems
         for i in order where !badRows.contains(i) {
             for p in problems where p.row == i {
                 log.add(rowTrees[i]!, found: p.found, expected: p.expected)

@@ -150,7 +150,7 @@ public enum StayCheck {
     public static func violations(arm: ArmModel, envelope: Envelope) -> [Violation] {
         let sums = directionSums(arm.transitionPerStep)
         var any = false
-        for (i, level) in arm.levels.enumerated() where !level.absorbing && !any {
+        for i in arm.levels.indices where !arm.levels[i].absorbing && !any {
             let bands = arm.durationMultipliers[i]
             let leaveMax = bands.isEmpty ? 1 : bands.reduce(-Double.infinity) { max($0, $1.leaveMultiplier) }
             for p in envelope.pairs where sums[i].red * (p.red * leaveMax) + sums[i].green * (p.green * leaveMax) > 1 + 1e-12 {

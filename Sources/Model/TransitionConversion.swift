@@ -92,7 +92,7 @@ public struct TransitionMatrixInput: Sendable, Equatable {
     /// target (1 for probabilities, 0 for rates) minus the moves out; a
     /// written one must make the row sum to the target within 1e-9. A row
     /// all left out of an absorbing level stays put.
-    public func completed(levelNames: [String]) -> (matrix: [[Double]], problems: [RowProblem]) {
+    public func completed(levels: [Level]) -> (matrix: [[Double]], problems: [RowProblem]) {
         let n = written.count
         var matrix = [[Double]](repeating: [Double](repeating: 0, count: n), count: n)
         var problems: [RowProblem] = []
@@ -104,7 +104,7 @@ public struct TransitionMatrixInput: Sendable, Equatable {
             var off = 0.0
             for j in 0..<n where j != i { off += matrix[i][j] }
             if absorbing[i] && off > 0 {
-                problems.append(RowProblem(row: i, found: "moves out of absorbing level '\(levelNames[i])'", expected: "no moves out of an absorbing level"))
+                problems.append(RowProblem(row: i, found: "moves out of absorbing level '\(levels[i].name)'", expected: "no moves out of an absorbing level"))
                 continue
             }
             if diagonalGiven {
@@ -126,7 +126,7 @@ public struct TransitionMatrixInput: Sendable, Equatable {
     }
 
     /// The per-step matrix of the completed matrix (`TransitionConversion.perStep`), or what is wrong with it.
-    public static func perStep(_ matrix: [[Double]], unit: TransitionUnit, stepMonths: Int, levelNames: [String])
+    public static func perStep(_ matrix: [[Double]], unit: TransitionUnit, stepMonths: Int, levels: [Level])
         -> Result<[[Double]], RowProblem> {
         switch TransitionConversion.perStep(matrix, unit: unit, stepYears: Double(stepMonths) / 12) {
         case .success(let p): return .success(p)
@@ -134,7 +134,7 @@ public struct TransitionMatrixInput: Sendable, Equatable {
             return .failure(RowProblem(row: -1, found: "a yearly matrix with no real principal \(stepMonths)-month root",
                 expected: "a yearly probability matrix that is embeddable (has a valid per-step root); give ratesPerYear or probabilitiesPerStep instead"))
         case .failure(.negativeEntry(let i, let j, let v)):
-            return .failure(RowProblem(row: -1, found: "a yearly matrix whose \(stepMonths)-month root has a negative entry \(levelNames[i]) → \(levelNames[j]) = \(v) (the embedding problem)",
+            return .failure(RowProblem(row: -1, found: "a yearly matrix whose \(stepMonths)-month root has a negative entry \(levels[i].name) → \(levels[j].name) = \(v) (the embedding problem)",
                 expected: "a yearly probability matrix with a valid per-step root; give ratesPerYear or probabilitiesPerStep instead"))
         }
     }
