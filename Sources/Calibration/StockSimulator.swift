@@ -136,6 +136,8 @@ public struct AggregateStockSimulator: StockSimulator {
     public let baseValues: [Double]?
     /// What each parameter sets in the fitted arm.
     private let targets: [ParameterValue]
+    /// The fitted arm with the file's values.
+    private let baseArm: ArmModel
 
     public var parameterCount: Int { parameterPaths.count }
     public var observationCount: Int { observations.count }
@@ -189,6 +191,7 @@ public struct AggregateStockSimulator: StockSimulator {
         self.arm = arm
         self.options = options
         self.targets = targets
+        baseArm = model
         parameterNames = zip(parameterPaths, targets).map { path, t in
             if case .transitionEntry(let i, let j) = t.parameter { return "\(levels[i])→\(levels[j])" }
             return path
@@ -206,7 +209,7 @@ public struct AggregateStockSimulator: StockSimulator {
         var values = targets
         for k in values.indices { values[k].value = θ[k] }
         let model: ArmModel
-        do { model = try scenario.arms[arm].applying(values, file: scenario.file) } catch {
+        do { model = try baseArm.applying(values, file: scenario.file) } catch {
             throw StockCalibrationError("the scenario rejects \(zip(parameterNames, θ).map { "\($0) = \($1)" }.joined(separator: ", ")): \(error.description)")
         }
         let result: AggregateResult

@@ -394,54 +394,33 @@ extension ArmModel {
             let issue = ValidationIssue(file: file, line: v.line, path: v.path, found: found, expected: expected)
             if !issues.contains(issue) { issues.append(issue) }
         }
-        var matrixPath: ParameterValue? = nil
-        var envelopePath: ParameterValue? = nil
-        var entriesPath: ParameterValue? = nil
-        var stayPath: ParameterValue? = nil
-        for v in values {
+        // The first value (by index) that changed each derived quantity, for messages.
+        var matrixAt: Int? = nil, envelopeAt: Int? = nil, entriesAt: Int? = nil, stayAt: Int? = nil
+        for (k, v) in values.enumerated() {
             let range = v.parameter.range(in: arm)
             guard v.value.isFinite, range.contains(v.value) else {
                 problem(v, IssueLog.format(v.value), "a number \(range.phrase)")
                 continue
             }
-            let x = v.value
+            Self.set(v.parameter, v.value, in: &arm)
             switch v.parameter {
-            case .levelCost(let l): arm.levels[l].costPerChildYear = x
-            case .levelAddOnCost(let l): arm.levels[l].addOnCostPerChildYear = x
-            case .qolWeight(let l): arm.levels[l].qolWeight = x
-            case .transitionEntry(let i, let j):
-                arm.transitionInput.written[i][j] = x
-                matrixPath = matrixPath ?? v
-            case .birthsPerYear(let a): arm.birthsPerYear[a] = x; entriesPath = entriesPath ?? v
-            case .immigrationPerYear(let a): arm.immigrationPerYear[a] = x; entriesPath = entriesPath ?? v
-            case .emigrationRate: arm.emigrationRatePerYear = x
-            case .ageEscalationMultiplier(let b): arm.ageMultipliers[b].escalationMultiplier = x
-            case .ageStepDownMultiplier(let b): arm.ageMultipliers[b].stepDownMultiplier = x
-            case .durationLeaveMultiplier(let l, let b): arm.durationMultipliers[l][b].leaveMultiplier = x; stayPath = stayPath ?? v
-            case .practiceIntensity(let p, let i): arm.practices[p].intensity.points[i].value = x
-            case .practiceEscalationEffect(let p): arm.practices[p].escalationEffect = x
-            case .practiceStepDownEffect(let p): arm.practices[p].stepDownEffect = x
-            case .practiceTimeToEffect(let p): arm.practices[p].timeToEffectYears = x
-            case .practiceCoverageShare(let p): arm.practices[p].share = x
-            case .programmeCost(let i): arm.programmeCostPerYear.points[i].value = x
-            case .programmeCostPerChildReached: arm.programmeCostPerChildReachedPerYear = x
-            case .costDiscountRate: arm.costDiscountRatePerYear = x
-            case .qolDiscountRate: arm.qolDiscountRatePerYear = x
-            case .reinvestmentFraction: arm.reinvestment?.fraction = x
-            case .reinvestmentDelay: arm.reinvestment?.delaySteps = Reinvestment.delaySteps(years: x, stepMonths: arm.stepMonths)
-            case .reinvestmentSmoothing: arm.reinvestment?.smoothingYears = x
-            case .reinvestmentMoneyScale: arm.reinvestment?.moneyScalePerYear = x
+            case .transitionEntry: matrixAt = matrixAt ?? k
+            case .birthsPerYear, .immigrationPerYear: entriesAt = entriesAt ?? k
+            case .durationLeaveMultiplier: stayAt = stayAt ?? k
+            default: break
             }
-            if v.parameter.changesStayEnvelope { envelopePath = envelopePath ?? v }
+            if v.parameter.changesStayEnvelope { envelopeAt = envelopeAt ?? k }
         }
         if !issues.isEmpty { throw ScenarioError(file: file, issues: issues) }
 
-        if let v = entriesPath {
+        if let k = entriesAt {
+            let v = values[k]
             for perYear in [arm.birthsPerYear, arm.immigrationPerYear] {
                 if let p = Self.entryLimitProblem(perYear: perYear, stepMonths: arm.stepMonths) { problem(v, p.found, p.expected) }
             }
         }
-        if let v = matrixPath {
+        if let k = matrixAt {
+            let v = values[k]
             let (matrix, rowProblems) = arm.transitionInput.completed(levels: arm.levels)
             for p in rowProblems { problem(v, "\(p.found) in row '\(arm.levels[p.row].name)'", p.expected) }
             if rowProblems.isEmpty {
@@ -453,14 +432,47 @@ extension ArmModel {
         }
         if !issues.isEmpty { throw ScenarioError(file: file, issues: issues) }
 
-        if envelopePath != nil || arm.stayEnvelope == nil { arm.stayEnvelope = StayCheck.Envelope(arm: arm) }
-        if let v = matrixPath ?? envelopePath ?? stayPath {
+        if envelopeAt != nil || arm.stayEnvelope == nil { arm.stayEnvelope = StayCheck.Envelope(arm: arm) }
+        if let k = matrixAt ?? envelopeAt ?? stayAt {
+            let v = values[k]
             for violation in StayCheck.violations(arm: arm, envelope: arm.stayEnvelope!) {
                 problem(v, violation.description, Self.stayExpected)
             }
         }
         if !issues.isEmpty { throw ScenarioError(file: file, issues: issues) }
         return arm
+    }
+}
+
+extension ArmModel {
+    /// Puts one checked value in its field.
+    @inline(never)
+    static func set(_ parameter: ModelParameter, _ x: Double, in arm: inout ArmModel) {
+        switch parameter {
+        case .levelCost(let l): arm.levels[l].costPerChildYear = x
+        case .levelAddOnCost(let l): arm.levels[l].addOnCostPerChildYear = x
+        case .qolWeight(let l): arm.levels[l].qolWeight = x
+        case .transitionEntry(let i, let j): arm.transitionInput.written[i][j] = x
+        case .birthsPerYear(let a): arm.birthsPerYear[a] = x
+        case .immigrationPerYear(let a): arm.immigrationPerYear[a] = x
+        case .emigrationRate: arm.emigrationRatePerYear = x
+        case .ageEscalationMultiplier(let b): arm.ageMultipliers[b].escalationMultiplier = x
+        case .ageStepDownMultiplier(let b): arm.ageMultipliers[b].stepDownMultiplier = x
+        case .durationLeaveMultiplier(let l, let b): arm.durationMultipliers[l][b].leaveMultiplier = x
+        case .practiceIntensity(let p, let i): arm.practices[p].intensity.points[i].value = x
+        case .practiceEscalationEffect(let p): arm.practices[p].escalationEffect = x
+        case .practiceStepDownEffect(let p): arm.practices[p].stepDownEffect = x
+        case .practiceTimeToEffect(let p): arm.practices[p].timeToEffectYears = x
+        case .practiceCoverageShare(let p): arm.practices[p].share = x
+        case .programmeCost(let i): arm.programmeCostPerYear.points[i].value = x
+        case .programmeCostPerChildReached: arm.programmeCostPerChildReachedPerYear = x
+        case .costDiscountRate: arm.costDiscountRatePerYear = x
+        case .qolDiscountRate: arm.qolDiscountRatePerYear = x
+        case .reinvestmentFraction: arm.reinvestment?.fraction = x
+        case .reinvestmentDelay: arm.reinvestment?.delaySteps = Reinvestment.delaySteps(years: x, stepMonths: arm.stepMonths)
+        case .reinvestmentSmoothing: arm.reinvestment?.smoothingYears = x
+        case .reinvestmentMoneyScale: arm.reinvestment?.moneyScalePerYear = x
+        }
     }
 }
 
