@@ -102,43 +102,27 @@ public struct StockObservation: Sendable, Equatable {
 /// ```
 ///
 /// with S_l(s) the aggregate model's stock of level l at the end of step s
-/// (all areas together) for the scenario with θ substituted. A census time
+/// (all areas together) for the scenario with θ in place. A census time
 /// on a step end (within 10⁻⁹ steps) is read exactly; one between step ends
 /// is linearly interpolated. With yearly steps (`stepMonths: 12`) and census
 /// dates on 31 July, the k-th census is k years after the first to within a
 /// day (dates count 365.25 days a year), so interpolation moves a value by
 /// under 0.3 % of a year's change.
 ///
-/// **Fast path.** When every path is a transition rate,
-/// `transitions.matrix.<From>.<To>` of a `ratesPerYear` scenario, each call
-/// builds the per-step matrix directly,
-///
-/// ```
-/// Q = log(P₀)/dt with the free entries set to θ and the diagonal the
-///     negative row sums,   P = exp(Q·dt)
-/// ```
-///
-/// (P₀ the scenario's per-step matrix; Higham 2008, *Functions of
-/// Matrices*, ch. 10–11), checks the stay probabilities against the largest
-/// multipliers a child can meet (as validation does, `StayCheck`) and runs
-/// the aggregate model; it skips re-reading the scenario. At construction the
-/// fast path is compared with `Scenario.setting(_:)` at one point; if the
-/// two per-step matrices differ by more than 10⁻⁹ (for example an arm that
-/// overrides the matrix, or another unit) every call goes through
-/// `setting(_:)` instead, which re-validates the whole scenario (slower,
-/// always right). `usesFastPath` says which.
+/// The paths are resolved once, at construction, by the scenario's
+/// `ParameterIndex` (structure such as `time.horizonYears` is refused,
+/// saying why); each call puts θ in place with `ArmModel.applying(_:)`, the
+/// mechanism parameter draws and sensitivity points use: the matrix as the
+/// file states it with θ at the free entries, completed and converted to a
+/// step (`TransitionMatrixInput`), and the stay check against the largest
+/// multipliers a child can meet (`StayCheck.violations`, whose envelope
+/// rates do not change).
 ///
 /// For per-area fits give one scenario per area (the stocks are summed over
 /// the scenario's areas); for areas sharing dynamics, pool them with
 /// `PooledStockSimulator`.
 ///
-/// - Complexity: one aggregate-model run per call. Measured on the default
-///   experiment (4 levels, 12 free rates, 2 areas, ageing by month; release
-///   build, one core): 1.4 ms per call with yearly steps, 18 ms with monthly
-///   steps — all but a few per cent of it the aggregate model itself;
-///   `setting(_:)` alone would add 0.4 ms and 3.4 ms
-///   (`StockEstimatorTests.fastPathIsTheScenarioOnTheDefaultExperiment`,
-///   `swift test -c release`).
+/// - Complexity: one aggregate-model run per call, which is nearly all of its cost.
 public struct AggregateStockSimulator: StockSimulator {
     public let scenario: Scenario
     public let parameterPaths: [String]
@@ -148,12 +132,12 @@ public struct AggregateStockSimulator: StockSimulator {
     public let options: AggregateOptions
     /// `From→To` for a transition path, the path otherwise.
     public let parameterNames: [String]
-    /// The scenario's own value of each parameter (nil where the fast path is not used).
+    /// The scenario's own value of each parameter (0 for a move the file leaves out).
     public let baseValues: [Double]?
-    /// True when calls build the matrix directly rather than through `Scenario.setting(_:)`.
-    public let usesFastPath: Bool
-
-    private let fast: FastRates?
+    /// What each parameter sets in the fitted arm.
+    private let targets: [ParameterValue]
+    /// The fitted arm with the file's values.
+    private let baseArm: ArmModel
 
     public var parameterCount: Int { parameterPaths.count }
     public var observationCount: Int { observations.count }
@@ -167,8 +151,8 @@ public struct AggregateStockSimulator: StockSimulator {
     ///   - arm: the arm to run.
     ///   - options: aggregate-model settings (default: cohort mode).
     /// - Throws: `StockCalibrationError` naming an observation outside the
-    ///   horizon, an unknown level, a repeated path, or the scenario's own
-    ///   message for a path that is not a number of the file.
+    ///   horizon, an unknown level, a repeated path, or a path that cannot
+    ///   be a parameter (with why) or does not reach the arm.
     public init(scenario: Scenario, parameterPaths: [String], observations: [StockObservation], arm: Int = 0,
                 options: AggregateOptions = AggregateOptions()) throws(StockCalibrationError) {
         guard scenario.arms.indices.contains(arm) else {
@@ -188,35 +172,31 @@ public struct AggregateStockSimulator: StockSimulator {
                 throw StockCalibrationError("observation \(k + 1) at \(o.timeYears) years with count \(o.count): expected a time in [0, \(model.horizonYears)] years (the horizon) and a count >= 0")
             }
         }
+        let (bound, refused) = scenario.bindings(parameterPaths)
+        if !refused.isEmpty {
+            throw StockCalibrationError("the free parameters cannot be set: " + refused.map {
+                "\(scenario.file): \($0.path): found path \($0.refusal.found); expected \($0.refusal.expected)"
+            }.joined(separator: "; "))
+        }
+        var targets: [ParameterValue] = []
+        for b in bound {
+            guard let t = b.targets.first(where: { $0.arm == arm }) else {
+                throw StockCalibrationError("the free parameter \(b.path) does not reach arm '\(model.name)': the arm overrides it")
+            }
+            targets.append(ParameterValue(parameter: t.parameter, value: 0, path: b.path, line: b.line))
+        }
         self.scenario = scenario
         self.parameterPaths = parameterPaths
         self.observations = observations
         self.arm = arm
         self.options = options
-        let entries = parameterPaths.map { Self.transitionEntry($0, levels: levels) }
-        parameterNames = zip(parameterPaths, entries).map { path, e in e.map { "\(levels[$0.from])→\(levels[$0.to])" } ?? path }
-
-        // Try the fast path and check it against setting(_:) at one point.
-        var fast: FastRates?
-        if entries.allSatisfy({ $0 != nil }), let candidate = FastRates(arm: model, entries: entries.map { $0! }) {
-            let probe = candidate.base.enumerated().map { k, v in v * 1.1 + 0.001 * Double(k + 1) }
-            do {
-                let reference = try scenario.setting(Array(zip(parameterPaths, probe))).arms[arm].transitionPerStep
-                if let mine = try? candidate.perStep(probe), Self.maxDifference(mine, reference) <= 1e-9 { fast = candidate }
-            } catch {
-                throw StockCalibrationError("the free parameters cannot be set: \(error.description)")
-            }
-        } else {
-            do { _ = try scenario.setting(parameterPaths.map { ($0, 0.0) }) } catch {
-                // Zero may be invalid for some numbers; only an unknown path is an error here.
-                if error.issues.contains(where: { $0.expected.hasPrefix("the field path of a number") }) {
-                    throw StockCalibrationError("the free parameters cannot be set: \(error.description)")
-                }
-            }
+        self.targets = targets
+        baseArm = model
+        parameterNames = zip(parameterPaths, targets).map { path, t in
+            if case .transitionEntry(let i, let j) = t.parameter { return "\(levels[i])→\(levels[j])" }
+            return path
         }
-        self.fast = fast
-        usesFastPath = fast != nil
-        baseValues = fast?.base
+        baseValues = parameterPaths.map { scenario.parameterIndex.fileValue($0) ?? 0 }
     }
 
     public func stocks(_ θ: [Double]) throws -> [Double] {
@@ -226,16 +206,11 @@ public struct AggregateStockSimulator: StockSimulator {
         for (k, v) in θ.enumerated() where !(v.isFinite && v >= 0) {
             throw StockCalibrationError("\(parameterNames[k]) = \(v): expected a finite rate >= 0")
         }
-        var model: ArmModel
-        if let fast {
-            model = scenario.arms[arm]
-            model.transitionPerStep = try fast.perStep(θ)
-        } else {
-            do {
-                model = try scenario.setting(Array(zip(parameterPaths, θ))).arms[arm]
-            } catch {
-                throw StockCalibrationError("the scenario rejects \(zip(parameterNames, θ).map { "\($0) = \($1)" }.joined(separator: ", ")): \(error.description)")
-            }
+        var values = targets
+        for k in values.indices { values[k].value = θ[k] }
+        let model: ArmModel
+        do { model = try baseArm.applying(values, file: scenario.file) } catch {
+            throw StockCalibrationError("the scenario rejects \(zip(parameterNames, θ).map { "\($0) = \($1)" }.joined(separator: ", ")): \(error.description)")
         }
         let result: AggregateResult
         do { result = try AggregateModel.run(arm: model, options: options) } catch {
@@ -252,110 +227,6 @@ public struct AggregateStockSimulator: StockSimulator {
             }
             let low = min(Int(s.rounded(.down)), model.steps - 1), w = s - Double(low)
             return (1 - w) * result.record[layout.index(step: low, slot: slot)] + w * result.record[layout.index(step: low + 1, slot: slot)]
-        }
-    }
-
-    /// (from, to) of `transitions.matrix.<From>.<To>`, nil for any other path.
-    static func transitionEntry(_ path: String, levels: [String]) -> (from: Int, to: Int)? {
-        let prefix = "transitions.matrix."
-        guard path.hasPrefix(prefix) else { return nil }
-        let rest = path.dropFirst(prefix.count)
-        // Level names may contain dots: try every split.
-        for (k, c) in rest.enumerated() where c == "." {
-            let i = rest.index(rest.startIndex, offsetBy: k)
-            if let from = levels.firstIndex(of: String(rest[..<i])), let to = levels.firstIndex(of: String(rest[rest.index(after: i)...])),
-               from != to {
-                return (from, to)
-            }
-        }
-        return nil
-    }
-
-    static func maxDifference(_ a: [[Double]], _ b: [[Double]]) -> Double {
-        guard a.count == b.count else { return .infinity }
-        var m = 0.0
-        for (ra, rb) in zip(a, b) {
-            guard ra.count == rb.count else { return .infinity }
-            for (x, y) in zip(ra, rb) { m = max(m, abs(x - y)) }
-        }
-        return m
-    }
-
-    /// The direct construction of the per-step matrix from yearly rates.
-    struct FastRates: Sendable {
-        let generator: [[Double]]
-        let entries: [(from: Int, to: Int)]
-        let base: [Double]
-        let dt: Double
-        let absorbing: [Bool]
-        /// Per level: the Pareto-largest (escalation, step-down) multipliers a child can meet.
-        let worstMultipliers: [[(red: Double, green: Double)]]
-
-        init?(arm: ArmModel, entries: [(from: Int, to: Int)]) {
-            guard let log = MatrixFunctions.logarithm(arm.transitionPerStep) else { return nil }
-            let n = arm.levels.count
-            var q = MatrixFunctions.scale(log, 1 / arm.stepYears)
-            for i in 0..<n {
-                for j in 0..<n where j != i { q[i][j] = max(q[i][j], 0) }
-            }
-            generator = q
-            self.entries = entries
-            base = entries.map { q[$0.from][$0.to] }
-            dt = arm.stepYears
-            absorbing = arm.levels.map(\.absorbing)
-            // The multipliers validation checks (StayCheck.firstViolations), reduced to their Pareto front.
-            var worstCase = arm
-            if let r = arm.reinvestment, r.fraction > 0 { worstCase.practices[r.practice].intensity = Trajectory(constant: 1) }
-            let schedule = PracticeSchedule(arm: worstCase)
-            let hasEntries = arm.birthsPerYear.contains { $0 > 0 } || arm.immigrationPerYear.contains { $0 > 0 }
-            var pairs: [(red: Double, green: Double)] = []
-            for t in stride(from: 1, through: arm.steps, by: 1) {
-                for mask in 0..<schedule.masks {
-                    for e in 0..<(hasEntries ? t : 1) {
-                        let m = schedule.multipliers(step: t, mask: mask, entryStep: e)
-                        for band in arm.ageMultipliers {
-                            pairs.append((m.red * band.escalationMultiplier, m.green * band.stepDownMultiplier))
-                        }
-                    }
-                }
-                pairs = Self.paretoFront(pairs)
-            }
-            worstMultipliers = arm.levels.indices.map { i in
-                let leaveMax = arm.durationMultipliers[i].map(\.leaveMultiplier).max() ?? 1
-                return pairs.map { ($0.red * leaveMax, $0.green * leaveMax) }
-            }
-        }
-
-        static func paretoFront(_ pairs: [(red: Double, green: Double)]) -> [(red: Double, green: Double)] {
-            var front: [(red: Double, green: Double)] = []
-            var bestGreen = -Double.infinity
-            for p in pairs.sorted(by: { $0.red != $1.red ? $0.red > $1.red : $0.green > $1.green }) where p.green > bestGreen {
-                front.append(p)
-                bestGreen = p.green
-            }
-            return front
-        }
-
-        func perStep(_ θ: [Double]) throws(StockCalibrationError) -> [[Double]] {
-            var q = generator
-            for (k, e) in entries.enumerated() { q[e.from][e.to] = θ[k] }
-            for i in q.indices {
-                q[i][i] = 0
-                if absorbing[i] { for j in q.indices { q[i][j] = 0 } }
-                q[i][i] = -q[i].reduce(0, +)
-            }
-            let p: [[Double]]
-            switch TransitionConversion.perStep(q, unit: .ratesPerYear, stepYears: dt) {
-            case .success(let m): p = m
-            case .failure: throw StockCalibrationError("the rates \(θ) give no valid per-step matrix")
-            }
-            let sums = StayCheck.directionSums(p)
-            for i in p.indices where !absorbing[i] {
-                for m in worstMultipliers[i] where sums[i].red * m.red + sums[i].green * m.green > 1 + 1e-12 {
-                    throw StockCalibrationError("with rates \(θ), level \(i + 1) has a leave probability of \(sums[i].red * m.red + sums[i].green * m.green) under its largest multipliers: a stay probability below 0")
-                }
-            }
-            return p
         }
     }
 }

@@ -58,6 +58,10 @@ public struct CalibrationConfig: Sendable {
     public var chains: Int
     public var iterations: Int
     public var burnIn: Int
+    /// The configuration file, for messages.
+    public var file = ""
+    /// The line of each free rate under `stocks.free`.
+    var freeLines: [String: Int?] = [:]
 
     static let keys = ["scenario", "data", "estimator", "areas", "allowedMoves", "draws", "seed", "flows", "stocks"]
 
@@ -118,6 +122,7 @@ public struct CalibrationConfig: Sendable {
             if let v = ff["conversion"] { conversion = log.choice(v, [("matrixLogarithm", "matrixLogarithm"), ("competingRisks", "competingRisks")]) ?? conversion }
         }
         var priors: [RatePrior] = []
+        var freeLines: [String: Int?] = [:]
         var startDate: String? = nil
         var chains = 4, iterations = 4000, burnIn = 2000
         var audits: [Audit] = []
@@ -148,6 +153,7 @@ public struct CalibrationConfig: Sendable {
                           let median = pf.required("median", expected: "the prior median rate per year, > 0").flatMap({ log.number($0, NumberRange(low: 0, high: 1000, lowOpen: true)) }),
                           let sd = pf.required("sdLog", expected: "the prior sd of log(rate), > 0").flatMap({ log.number($0, NumberRange(low: 0, high: 10, lowOpen: true)) }) else { continue }
                     priors.append(RatePrior(path: path, median: median, sdLog: sd))
+                    freeLines[path] = p.line
                 }
             }
         }
@@ -161,6 +167,21 @@ public struct CalibrationConfig: Sendable {
                                  concentration: concentration, flowConversion: conversion, startDate: startDate, priors: priors, chains: chains,
                                  iterations: iterations, burnIn: burnIn)
         config.audits = audits
+        config.file = file
+        config.freeLines = freeLines
         return config
+    }
+
+    /// The free rates of a stock-only fit that cannot be parameters of `scenario`
+    /// (`ParameterIndex`: structure, or not a value of the file), each at its
+    /// place under `stocks.free`; nil when every one can.
+    public func freeParameterProblems(_ scenario: Scenario) -> ScenarioError? {
+        guard estimator == .stocks else { return nil }
+        let refused = scenario.bindings(priors.map(\.path)).refused
+        guard !refused.isEmpty else { return nil }
+        return ScenarioError(file: file, issues: refused.map { r in
+            ValidationIssue(file: file, line: freeLines[r.path] ?? nil, path: "stocks.free.\(r.path)",
+                            found: "path \(r.refusal.quoted) of scenario \(scenario.file), \(r.refusal.reason)", expected: r.refusal.expected)
+        })
     }
 }

@@ -158,6 +158,9 @@ public struct ArmModel: Sendable {
     public var transitionPerStep: [[Double]]
     /// How `transitionPerStep` was obtained, for the manifest and docs.
     public var transitionConversion: String
+    /// The baseline matrix as the file states it, from which `transitionPerStep` is derived
+    /// (kept so a parameter can change one entry: `applying(_:)`).
+    public var transitionInput = TransitionMatrixInput(unit: .probabilitiesPerStep, written: [], absorbing: [])
     public var ageMultipliers: [AgeMultiplier]
     /// Per level; empty means no duration dependence.
     public var durationMultipliers: [[DurationMultiplier]]
@@ -169,6 +172,9 @@ public struct ArmModel: Sendable {
     public var rewardTiming: RewardTiming
     /// Savings reinvested in prevention (nil: no feedback).
     public var reinvestment: Reinvestment? = nil
+    /// The largest multipliers of the stay check, derived from the practices, age bands,
+    /// reinvestment and entries (`StayCheck.Envelope`); nil until validation or `applying(_:)` builds it.
+    public internal(set) var stayEnvelope: StayCheck.Envelope? = nil
 
     public var stepYears: Double { Double(stepMonths) / 12 }
     public var horizonYears: Double { Double(steps * stepMonths) / 12 }
@@ -187,33 +193,11 @@ public struct Scenario: Sendable {
     public var uncertainty: Uncertainty? = nil
     /// Files the scenario read besides itself (`include` fragments, the draws file): name → text.
     public var attachedFiles: [String: String] = [:]
-    /// The YAML tree it was read from and the file's name, for `setting(_:)`.
-    var tree: Tree? = nil
-    var file = ""
+    /// Every field path of the file resolved to what it sets, or why it cannot be a parameter.
+    public var parameterIndex = ParameterIndex()
+    /// The scenario file's name, for messages.
+    public var file = ""
     public var levels: [String] { arms[0].levels.map(\.name) }
-
-    /// This scenario with the numbers at the given field paths replaced, and
-    /// validated again (its parameter distributions are dropped: the values are fixed).
-    public func setting(_ values: [(path: String, value: Double)]) throws(ScenarioError) -> Scenario {
-        guard let tree else { return self }
-        var problems: [ValidationIssue] = []
-        for (path, _) in values {
-            if let problem = tree.numberPathProblem(path) {
-                problems.append(ValidationIssue(file: file, line: nil, path: path, found: problem,
-                                                expected: "the field path of a number in the scenario file"))
-            }
-        }
-        if !problems.isEmpty { throw ScenarioError(file: file, issues: problems) }
-        let substituted = tree.substituting(Dictionary(values.map { ($0.path, IssueLog.format($0.value)) }, uniquingKeysWith: { $1 }))
-        let log = IssueLog(file: file)
-        guard let arms = ScenarioDecoder.readArms(substituted, file: file, log: log) else {
-            throw ScenarioError(file: file, issues: log.issues)
-        }
-        var out = Scenario(name: name, description: description, arms: arms)
-        out.tree = substituted
-        out.file = file
-        return out
-    }
 
     public init(name: String, description: String, arms: [ArmModel]) {
         self.name = name

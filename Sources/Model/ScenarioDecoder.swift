@@ -61,10 +61,10 @@ public enum ScenarioDecoder {
         let description = top["description"].flatMap { log.string($0) } ?? ""
         guard let arms = readArms(root, file: file, log: log) else { throw ScenarioError(file: file, issues: log.issues) }
         var scenario = Scenario(name: name, description: description, arms: arms)
-        scenario.tree = root
+        scenario.parameterIndex = ParameterIndex.build(root: root, arms: arms)
         scenario.file = file
         if let ut = top["uncertainty"] {
-            scenario.uncertainty = UncertaintyReader(log: log, root: root, file: file, arms: arms, drawsText: reader).read(ut)
+            scenario.uncertainty = UncertaintyReader(log: log, root: root, scenario: scenario, drawsText: reader).read(ut)
         }
         scenario.attachedFiles = attached
         if !log.issues.isEmpty { throw ScenarioError(file: file, issues: log.issues) }
@@ -301,10 +301,8 @@ struct ArmReader {
         }
         // Entries are drawn per step and area from a Poisson whose result has 32 bits.
         for (field, perYear) in [("births.perYear", births), ("migration.inPerYear", immigration)] {
-            if let most = perYear.max(), most * Double(stepMonths) / 12 > 1e8 {
-                log.add(path: "population.\(field)", line: top["population"]?.line,
-                        found: "\(IssueLog.format(most)) children a year, \(IssueLog.format(most * Double(stepMonths) / 12)) in a step of \(stepMonths) months",
-                        expected: "at most 100000000 children per step and area: fewer, or shorter steps")
+            if let problem = ArmModel.entryLimitProblem(perYear: perYear, stepMonths: stepMonths) {
+                log.add(path: "population.\(field)", line: top["population"]?.line, found: problem.found, expected: problem.expected)
             }
         }
         if immigrationShares == nil {
@@ -316,6 +314,7 @@ struct ArmReader {
         // transitions
         var perStep = [[Double]](repeating: [Double](repeating: 0, count: n), count: n)
         var conversion = ""
+        var transitionInput = TransitionMatrixInput(unit: .probabilitiesPerStep, written: [], absorbing: [])
         var ageMultipliers = [AgeMultiplier(fromMonths: 0, escalationMultiplier: 1, stepDownMultiplier: 1)]
         var durations = [[DurationMultiplier]](repeating: [], count: n)
         if let tt = top.required("transitions", expected: "the baseline transition matrix and its unit"),
@@ -324,17 +323,14 @@ struct ArmReader {
                 .flatMap { log.choice($0, TransitionUnit.allCases.map { ($0.rawValue, $0) }) }
             if let mt = t.required("matrix", expected: "a mapping from each level to its row {to-level: value}"),
                let unit, n > 0 {
-                if let matrix = readMatrix(mt, unit: unit, levels: levels) {
-                    switch TransitionConversion.perStep(matrix, unit: unit, stepYears: Double(stepMonths) / 12) {
+                if let input = readMatrix(mt, unit: unit, levels: levels) {
+                    transitionInput = input
+                    switch TransitionMatrixInput.perStep(input.completed(levels: levels).matrix, unit: unit, stepMonths: stepMonths, levels: levels) {
                     case .success(let p):
                         perStep = p
-                        conversion = describe(unit, stepMonths: stepMonths)
-                    case .failure(.noRealRoot):
-                        log.add(mt, found: "a yearly matrix with no real principal \(stepMonths)-month root",
-                                expected: "a yearly probability matrix that is embeddable (has a valid per-step root); give ratesPerYear or probabilitiesPerStep instead")
-                    case .failure(.negativeEntry(let i, let j, let v)):
-                        log.add(mt, found: "a yearly matrix whose \(stepMonths)-month root has a negative entry \(levelNames[i]) → \(levelNames[j]) = \(v) (the embedding problem)",
-                                expected: "a yearly probability matrix with a valid per-step root; give ratesPerYear or probabilitiesPerStep instead")
+                        conversion = TransitionMatrixInput.describe(unit, stepMonths: stepMonths)
+                    case .failure(let problem):
+                        log.add(mt, found: problem.found, expected: problem.expected)
                     }
                 }
             }
@@ -391,7 +387,7 @@ struct ArmReader {
             let delay = r["delayYears"].flatMap { log.number($0, .years) } ?? 1
             let smoothing = r["smoothingYears"].flatMap { log.number($0, .years) } ?? 1
             let scale = r.required("moneyScalePerYear", expected: "M0 > 0, pounds per year that close 63 % of the gap to full intensity")
-                .flatMap { log.number($0, NumberRange(low: 0, high: 1e300, lowOpen: true)) }  // only divides money: exp(−m / M0)
+                .flatMap { log.number($0, ReinvestmentRanges.moneyScale) }
             var index: Int? = nil
             if let pt = r.required("practice", expected: "the name of the practice variable the money raises"), let name = log.string(pt) {
                 index = practices.firstIndex { $0.name == name }
@@ -401,7 +397,7 @@ struct ArmReader {
                 }
             }
             if let fraction, let scale, let index {
-                reinvestment = Reinvestment(fraction: fraction, delaySteps: Int(exactly: (delay * 12 / Double(stepMonths)).rounded()) ?? 0,
+                reinvestment = Reinvestment(fraction: fraction, delaySteps: Reinvestment.delaySteps(years: delay, stepMonths: stepMonths),
                                             smoothingYears: smoothing, practice: index, moneyScalePerYear: scale)
             }
         }
@@ -420,8 +416,9 @@ struct ArmReader {
             programmeCostPerChildReachedPerYear: perChildReached, costDiscountRatePerYear: costRate,
             qolDiscountRatePerYear: qolRate, rewardTiming: timing, reinvestment: reinvestment)
         arm.initialDurations = initialDurations
+        arm.transitionInput = transitionInput
         // The check tabulates the practice multipliers; a table too big to build was reported above.
-        if tableFits { checkStayProbabilities(arm, practiceTree: practiceTree ?? tree) }
+        if tableFits { checkStayProbabilities(&arm, practiceTree: practiceTree ?? tree) }
         return log.issues.count == before ? arm : nil
     }
 
@@ -434,15 +431,6 @@ struct ArmReader {
 
     /// Whole months in `years`, for a number of years a range check bounded.
     static func months(_ years: Double) -> Int { Int(exactly: (years * 12).rounded()) ?? 0 }
-
-    private func describe(_ unit: TransitionUnit, stepMonths: Int) -> String {
-        switch unit {
-        case .probabilitiesPerStep: return "probabilities per step, used as given"
-        case .ratesPerYear: return "P = exp(Q · \(stepMonths)/12) from yearly rates Q"
-        case .probabilitiesPerYear where stepMonths % 12 == 0: return "P = A^\(stepMonths / 12) from the yearly matrix A"
-        case .probabilitiesPerYear: return "P = A^(\(stepMonths)/12), principal root of the yearly matrix A"
-        }
-    }
 
     // MARK: Pieces
 
@@ -521,11 +509,14 @@ struct ArmReader {
         return bands.isEmpty ? nil : bands
     }
 
-    private func readMatrix(_ tree: Tree, unit: TransitionUnit, levels: [Level]) -> [[Double]]? {
+    /// The matrix as written; its rows completed and checked by `TransitionMatrixInput.completed()`.
+    private func readMatrix(_ tree: Tree, unit: TransitionUnit, levels: [Level]) -> TransitionMatrixInput? {
         let names = levels.map(\.name), n = names.count
         guard let rows = log.namedEntries(tree, what: "a mapping from each level to its row {to-level: value}") else { return nil }
-        var matrix = [[Double]](repeating: [Double](repeating: 0, count: n), count: n)
-        var given = [Bool](repeating: false, count: n)
+        var written = [[Double?]](repeating: [Double?](repeating: nil, count: n), count: n)
+        var rowTrees: [Int: Tree] = [:]
+        var order: [Int] = []
+        var badRows = Set<Int>()
         var ok = true
         for (fromName, rowTree) in rows {
             guard let i = names.firstIndex(of: fromName) else {
@@ -534,56 +525,35 @@ struct ArmReader {
                 ok = false
                 continue
             }
-            given[i] = true
-            guard let entries = log.namedEntries(rowTree, what: "a row: a mapping from level names to values") else { ok = false; continue }
-            var diagonalGiven = false
-            var rowOK = true
+            rowTrees[i] = rowTree
+            order.append(i)
+            guard let entries = log.namedEntries(rowTree, what: "a row: a mapping from level names to values") else { ok = false; badRows.insert(i); continue }
             for (toName, value) in entries {
                 guard let j = names.firstIndex(of: toName) else {
                     log.add(path: value.path, line: value.line, found: "unknown level '\(toName)'",
                             expected: "one of the levels: \(names.joined(separator: ", "))")
-                    rowOK = false
+                    badRows.insert(i)
                     continue
                 }
-                let range: NumberRange = unit == .ratesPerYear ? (i == j ? NumberRange(low: -250_000, high: 0) : .ratePerYear) : .unit
-                guard let x = log.number(value, range) else { rowOK = false; continue }
-                matrix[i][j] = x
-                if i == j { diagonalGiven = true }
-            }
-            guard rowOK else { ok = false; continue }
-            let off = matrix[i].enumerated().filter { $0.offset != i }.reduce(0) { $0 + $1.element }
-            if levels[i].absorbing && off > 0 {
-                log.add(rowTree, found: "moves out of absorbing level '\(fromName)'", expected: "no moves out of an absorbing level")
-                ok = false
-                continue
-            }
-            let target = unit == .ratesPerYear ? 0.0 : 1.0
-            if diagonalGiven {
-                let sum = matrix[i].reduce(0, +)
-                if abs(sum - target) > 1e-9 {
-                    log.add(rowTree, found: "a row summing to \(sum)",
-                            expected: "a row summing to \(IssueLog.format(target)) (within 1e-9)\(unit == .ratesPerYear ? " for yearly rates" : "")")
-                    ok = false
-                }
-            } else {
-                matrix[i][i] = target - off
-                if unit != .ratesPerYear && matrix[i][i] < -1e-9 {
-                    log.add(rowTree, found: "moves out summing to \(off)", expected: "moves out summing to at most 1, leaving a stay probability >= 0")
-                    ok = false
-                }
-                matrix[i][i] = max(matrix[i][i], unit == .ratesPerYear ? -Double.infinity : 0)
+                guard let x = log.number(value, TransitionMatrixInput.range(unit: unit, diagonal: i == j)) else { badRows.insert(i); continue }
+                written[i][j] = x
             }
         }
-        for i in 0..<n where !given[i] {
-            if levels[i].absorbing {
-                matrix[i][i] = unit == .ratesPerYear ? 0 : 1
-            } else {
-                log.add(path: Tree.join(tree.path, names[i]), line: tree.line, found: "nothing (the row is missing)",
-                        expected: "a row for every level that is not absorbing")
+        let input = TransitionMatrixInput(unit: unit, written: written, absorbing: levels.map(\.absorbing))
+        let problems = input.completed(levels: levels).problems
+        for i in order where !badRows.contains(i) {
+            for p in problems where p.row == i {
+                log.add(rowTrees[i]!, found: p.found, expected: p.expected)
                 ok = false
             }
         }
-        return ok ? matrix : nil
+        if !badRows.isEmpty { ok = false }
+        for i in 0..<n where rowTrees[i] == nil && !levels[i].absorbing {
+            log.add(path: Tree.join(tree.path, names[i]), line: tree.line, found: "nothing (the row is missing)",
+                    expected: "a row for every level that is not absorbing")
+            ok = false
+        }
+        return ok ? input : nil
     }
 
     private func readAgeMultipliers(_ tree: Tree) -> [AgeMultiplier]? {
@@ -679,17 +649,13 @@ struct ArmReader {
                         stepDownEffect: b, timeToEffectYears: tau, effect: effect)
     }
 
-    /// The stay probability check (docs/scenario-format.md §9): with every multiplier at the largest value a
-    /// child can meet in a step, the stay probability must stay >= 0. With
-    /// reinvestment, the practice it funds is checked at full intensity.
-    private func checkStayProbabilities(_ arm: ArmModel, practiceTree: Tree) {
-        var worstCase = arm
-        if let r = arm.reinvestment, r.fraction > 0 { worstCase.practices[r.practice].intensity = Trajectory(constant: 1) }
-        let schedule = worstCase.practices.isEmpty ? nil : PracticeSchedule(arm: worstCase)
-        let limits = StayCheck.firstViolations(arm: arm, schedule: schedule)
-        for v in limits {
-            log.add(practiceTree, found: v.description,
-                    expected: "multipliers that keep every stay probability >= 0: lower the step-down effects, intensities or multipliers")
+    /// The stay probability check (docs/scenario-format.md §9, `StayCheck.violations`): with every multiplier at the
+    /// largest value a child can meet in a step, the stay probability must stay >= 0.
+    private func checkStayProbabilities(_ arm: inout ArmModel, practiceTree: Tree) {
+        let envelope = StayCheck.Envelope(arm: arm)
+        arm.stayEnvelope = envelope
+        for v in StayCheck.violations(arm: arm, envelope: envelope) {
+            log.add(practiceTree, found: v.description, expected: ArmModel.stayExpected)
         }
     }
 }

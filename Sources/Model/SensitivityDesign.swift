@@ -27,6 +27,10 @@ public struct SensitivityDesign: Sendable {
     public var replications: Int
     public var willingnessToPay: [Double]
     public var points: [Point]
+    /// The experiment file, for messages.
+    public var file = ""
+    /// Where each parameter path is first named in the experiment file: its field path and line.
+    var places: [String: (field: String, line: Int?)] = [:]
 
     static let keys = ["scenario", "seed", "replications", "willingnessToPay", "oneWay", "twoWay", "sweeps"]
 
@@ -53,12 +57,15 @@ public struct SensitivityDesign: Sendable {
         }
 
         var points = [Point(analysis: "base", name: "", index: 0, bound: "", values: [])]
+        var places: [String: (field: String, line: Int?)] = [:]
         func pathOf(_ t: Tree?, _ where_: Tree) -> String? {
             guard let t = t ?? nil else {
                 log.add(where_, found: "no path", expected: "path: the field path of a number in the scenario")
                 return nil
             }
-            return log.string(t)
+            guard let path = log.string(t) else { return nil }
+            if places[path] == nil { places[path] = (t.path, t.line) }
+            return path
         }
         func valueList(_ f: Fields, _ owner: Tree) -> [Double]? {
             if let t = f["values"] {
@@ -128,16 +135,38 @@ public struct SensitivityDesign: Sendable {
             log.add(root, found: "no oneWay, twoWay or sweeps entries", expected: "at least one analysis")
         }
         if !log.issues.isEmpty { throw ScenarioError(file: file, issues: log.issues) }
-        return SensitivityDesign(scenarioPath: scenarioPath, seed: seed, replications: replications, willingnessToPay: wtp, points: points)
+        var design = SensitivityDesign(scenarioPath: scenarioPath, seed: seed, replications: replications, willingnessToPay: wtp, points: points)
+        design.file = file
+        design.places = places
+        return design
     }
 
     /// The scenario of every point, all checked before any runs: every
     /// problem of every point at once, each naming its point.
+    ///
+    /// Each path is resolved once (`Scenario.bindings`); a path that cannot
+    /// be a parameter (structure such as `time.horizonYears`, or not a value
+    /// of the file) is reported at the place the experiment file names it.
+    /// Each point's values are then put in place by `Scenario.arms(applying:)`.
     public func scenarios(_ base: Scenario) throws(ScenarioError) -> [Scenario] {
+        var paths: [String] = []
+        for p in points { for v in p.values where !paths.contains(v.path) { paths.append(v.path) } }
+        let (bound, refused) = base.bindings(paths)
+        var issues: [ValidationIssue] = refused.map { r in
+            let place = places[r.path]
+            return ValidationIssue(file: file, line: place?.line, path: place?.field ?? r.path,
+                                   found: "path \(r.refusal.quoted) of scenario \(base.file), \(r.refusal.reason)", expected: r.refusal.expected)
+        }
+        let binding = Dictionary(zip(bound.map(\.path), bound), uniquingKeysWith: { a, _ in a })
         var out: [Scenario] = []
-        var issues: [ValidationIssue] = []
-        for p in points {
-            do { out.append(try base.setting(p.values)) } catch {
+        for p in points where p.values.allSatisfy({ binding[$0.path] != nil }) {
+            do {
+                var s = Scenario(name: base.name, description: base.description,
+                                 arms: try base.arms(applying: p.values.map { (binding[$0.path]!, $0.value) }))
+                s.file = base.file
+                s.parameterIndex = base.parameterIndex
+                out.append(s)
+            } catch {
                 let label = p.analysis == "base" ? "the base" : "\(p.analysis) '\(p.name)' point \(p.index)"
                 let set = p.values.map { "\($0.path) = \(IssueLog.format($0.value))" }.joined(separator: ", ")
                 for i in error.issues where !issues.contains(where: { $0.path == i.path && $0.expected == i.expected }) {
@@ -147,7 +176,7 @@ public struct SensitivityDesign: Sendable {
                 }
             }
         }
-        if !issues.isEmpty { throw ScenarioError(file: base.file, issues: issues) }
+        if !issues.isEmpty { throw ScenarioError(file: refused.isEmpty ? base.file : file, issues: issues) }
         return out
     }
 }

@@ -86,4 +86,79 @@ public enum StayCheck {
         }
         return found
     }
+
+    /// The practice multipliers validation checks: with reinvestment, the
+    /// practice it funds at full intensity (the most money can raise it);
+    /// nil without practice variables.
+    public static func worstCaseSchedule(_ arm: ArmModel) -> PracticeSchedule? {
+        guard !arm.practices.isEmpty else { return nil }
+        var worstCase = arm
+        if let r = arm.reinvestment, r.fraction > 0 { worstCase.practices[r.practice].intensity = Trajectory(constant: 1) }
+        return PracticeSchedule(arm: worstCase)
+    }
+
+    /// The largest (escalation, step-down) multiplier pairs a child can meet
+    /// before the duration multiplier: the Pareto front, over every step,
+    /// coverage mask, entry step and age band `firstViolations` visits, of
+    /// (practice red × age escalation, practice green × age step-down).
+    ///
+    /// It depends on the practices, age bands, reinvestment, steps and on
+    /// whether children enter, not on the transition matrix: an arm whose
+    /// rates change keeps its envelope. The leave probability grows with
+    /// both multipliers (R_i, G_i ≥ 0), so some pair of every step exceeds
+    /// 1 exactly when a pair of the front does, in floating point too.
+    public struct Envelope: Sendable {
+        public var pairs: [(red: Double, green: Double)]
+
+        public init(arm: ArmModel) {
+            let schedule = StayCheck.worstCaseSchedule(arm)
+            let hasEntries = arm.birthsPerYear.contains { $0 > 0 } || arm.immigrationPerYear.contains { $0 > 0 }
+            let bands = StayCheck.paretoFront(arm.ageMultipliers)
+            guard let schedule else {
+                pairs = Self.front(bands.map { (1.0 * $0.escalationMultiplier, 1.0 * $0.stepDownMultiplier) })
+                return
+            }
+            var found: [(red: Double, green: Double)] = []
+            for t in stride(from: 1, through: arm.steps, by: 1) {
+                for mask in 0..<schedule.masks {
+                    for e in 0..<(hasEntries ? t : 1) {
+                        let m = schedule.multipliers(step: t, mask: mask, entryStep: e)
+                        for band in bands { found.append((m.red * band.escalationMultiplier, m.green * band.stepDownMultiplier)) }
+                    }
+                }
+                found = Self.front(found)
+            }
+            pairs = found
+        }
+
+        /// The pairs no other pair beats in both components.
+        static func front(_ pairs: [(red: Double, green: Double)]) -> [(red: Double, green: Double)] {
+            var out: [(red: Double, green: Double)] = []
+            var bestGreen = -Double.infinity
+            for p in pairs.sorted(by: { $0.red != $1.red ? $0.red > $1.red : $0.green > $1.green }) where p.green > bestGreen {
+                out.append(p)
+                bestGreen = p.green
+            }
+            return out
+        }
+    }
+
+    /// The stay probability check of validation (docs/scenario-format.md §9),
+    /// for the decoder and for values set by parameters alike: the envelope
+    /// decides whether any child can meet a stay probability below 0; only
+    /// then are the first violating steps found, by `firstViolations`.
+    public static func violations(arm: ArmModel, envelope: Envelope) -> [Violation] {
+        let sums = directionSums(arm.transitionPerStep)
+        var any = false
+        for i in arm.levels.indices where !arm.levels[i].absorbing && !any {
+            let bands = arm.durationMultipliers[i]
+            let leaveMax = bands.isEmpty ? 1 : bands.reduce(-Double.infinity) { max($0, $1.leaveMultiplier) }
+            for p in envelope.pairs where sums[i].red * (p.red * leaveMax) + sums[i].green * (p.green * leaveMax) > 1 + 1e-12 {
+                any = true
+                break
+            }
+        }
+        guard any else { return [] }
+        return firstViolations(arm: arm, schedule: worstCaseSchedule(arm))
+    }
 }

@@ -55,3 +55,97 @@ public enum TransitionConversion {
         return .success(cleaned)
     }
 }
+
+/// A baseline transition matrix as the scenario states it: its unit and the
+/// entries written, before the implied diagonals and the conversion to a step.
+///
+/// The decoder and `ArmModel.applying(_:)` both complete and convert it
+/// here, so a value set by a parameter is checked and converted exactly as
+/// the same value written in the file.
+public struct TransitionMatrixInput: Sendable, Equatable {
+    public var unit: TransitionUnit
+    /// Entries as written, [from][to]; nil where the file leaves them out.
+    public var written: [[Double?]]
+    /// Per level: absorbing (no moves out).
+    public var absorbing: [Bool]
+
+    public init(unit: TransitionUnit, written: [[Double?]], absorbing: [Bool]) {
+        self.unit = unit
+        self.written = written
+        self.absorbing = absorbing
+    }
+
+    /// A problem with one row: what was found and what was expected.
+    public struct RowProblem: Error, Sendable, Equatable {
+        public var row: Int
+        public var found: String
+        public var expected: String
+    }
+
+    /// The range an entry must lie in: a yearly rate (the diagonal in
+    /// [−250000, 0]) or a probability in [0, 1].
+    static func range(unit: TransitionUnit, diagonal: Bool) -> NumberRange {
+        unit == .ratesPerYear ? (diagonal ? NumberRange(low: -250_000, high: 0) : .ratePerYear) : .unit
+    }
+
+    /// The completed matrix in its unit: an omitted diagonal is the row's
+    /// target (1 for probabilities, 0 for rates) minus the moves out; a
+    /// written one must make the row sum to the target within 1e-9. A row
+    /// all left out of an absorbing level stays put.
+    public func completed(levels: [Level]) -> (matrix: [[Double]], problems: [RowProblem]) {
+        let n = written.count
+        var matrix = [[Double]](repeating: [Double](repeating: 0, count: n), count: n)
+        var problems: [RowProblem] = []
+        let target = unit == .ratesPerYear ? 0.0 : 1.0
+        for i in 0..<n {
+            for j in 0..<n { matrix[i][j] = written[i][j] ?? 0 }
+            let diagonalGiven = written[i][i] != nil
+            // The moves out, summed in level order.
+            var off = 0.0
+            for j in 0..<n where j != i { off += matrix[i][j] }
+            if absorbing[i] && off > 0 {
+                problems.append(RowProblem(row: i, found: "moves out of absorbing level '\(levels[i].name)'", expected: "no moves out of an absorbing level"))
+                continue
+            }
+            if diagonalGiven {
+                let sum = matrix[i].reduce(0, +)
+                if abs(sum - target) > 1e-9 {
+                    problems.append(RowProblem(row: i, found: "a row summing to \(sum)",
+                        expected: "a row summing to \(IssueLog.format(target)) (within 1e-9)\(unit == .ratesPerYear ? " for yearly rates" : "")"))
+                }
+            } else {
+                matrix[i][i] = target - off
+                if unit != .ratesPerYear && matrix[i][i] < -1e-9 {
+                    problems.append(RowProblem(row: i, found: "moves out summing to \(off)",
+                                               expected: "moves out summing to at most 1, leaving a stay probability >= 0"))
+                }
+                matrix[i][i] = max(matrix[i][i], unit == .ratesPerYear ? -Double.infinity : 0)
+            }
+        }
+        return (matrix, problems)
+    }
+
+    /// The per-step matrix of the completed matrix (`TransitionConversion.perStep`), or what is wrong with it.
+    public static func perStep(_ matrix: [[Double]], unit: TransitionUnit, stepMonths: Int, levels: [Level])
+        -> Result<[[Double]], RowProblem> {
+        switch TransitionConversion.perStep(matrix, unit: unit, stepYears: Double(stepMonths) / 12) {
+        case .success(let p): return .success(p)
+        case .failure(.noRealRoot):
+            return .failure(RowProblem(row: -1, found: "a yearly matrix with no real principal \(stepMonths)-month root",
+                expected: "a yearly probability matrix that is embeddable (has a valid per-step root); give ratesPerYear or probabilitiesPerStep instead"))
+        case .failure(.negativeEntry(let i, let j, let v)):
+            return .failure(RowProblem(row: -1, found: "a yearly matrix whose \(stepMonths)-month root has a negative entry \(levels[i].name) → \(levels[j].name) = \(v) (the embedding problem)",
+                expected: "a yearly probability matrix with a valid per-step root; give ratesPerYear or probabilitiesPerStep instead"))
+        }
+    }
+
+    /// How the per-step matrix is obtained, for the manifest and docs.
+    public static func describe(_ unit: TransitionUnit, stepMonths: Int) -> String {
+        switch unit {
+        case .probabilitiesPerStep: return "probabilities per step, used as given"
+        case .ratesPerYear: return "P = exp(Q · \(stepMonths)/12) from yearly rates Q"
+        case .probabilitiesPerYear where stepMonths % 12 == 0: return "P = A^\(stepMonths / 12) from the yearly matrix A"
+        case .probabilitiesPerYear: return "P = A^(\(stepMonths)/12), principal root of the yearly matrix A"
+        }
+    }
+}

@@ -246,3 +246,22 @@ public struct Tree: Sendable {
         return Tree(value: .mapping(result), path: path, line: line)
     }
 }
+
+extension Tree {
+    /// The value at field path `path` (as in messages: `a.b[2].c`), if any.
+    public func find(path target: String) -> Tree? {
+        if path == target { return self }
+        switch value {
+        case .mapping(let entries):
+            for (_, child) in entries where target.hasPrefix(child.path) {
+                if let hit = child.find(path: target) { return hit }
+            }
+        case .sequence(let items):
+            for child in items where target.hasPrefix(child.path) {
+                if let hit = child.find(path: target) { return hit }
+            }
+        default: break
+        }
+        return nil
+    }
+}

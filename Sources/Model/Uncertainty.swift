@@ -41,18 +41,21 @@ public struct ParameterError: Error, CustomStringConvertible, Sendable {
 /// replication's values become that replication's arms.
 ///
 /// Draw d of parameter p is the first draw of the stream (seed, replication = d,
-/// purpose = parameters, index = FNV-1a(path of p)). Values replace the
-/// fields at their paths in the scenario's YAML tree before the arms are
-/// merged, so a parameter in the base is shared by every arm that does not
-/// override that field, and one under `arms.NAME` is that arm's alone; the
-/// arms are then validated by the same rules as the file.
+/// purpose = parameters, index = FNV-1a(path of p)). Every column's path is
+/// resolved at validation to what it sets in each arm (`ParameterBinding`):
+/// a parameter in the base is shared by every arm that does not override
+/// that field, and one under `arms.NAME` is that arm's alone. A draw's
+/// values are put in place by `Scenario.arms(applying:)`, which checks them
+/// by the same rules as the file.
 public struct Uncertainty: Sendable {
     public var parameters: [UncertainParameter]
     public var drawTable: DrawTable?
     /// EVPPI parameter groups: name → parameter names. Every parameter is also a group on its own.
     public var groups: [(name: String, parameters: [String])]
-    /// The scenario's YAML tree.
-    let root: Tree
+    /// What each column sets, in column order.
+    let bindings: [ParameterBinding]
+    /// The arms with the file's values, to which draws are applied, and the scenario file's name.
+    let baseArms: [ArmModel]
     let file: String
     /// The value at each column's path in the file (nil where the file has none).
     public let baseValues: [Double?]
@@ -109,75 +112,8 @@ public struct Uncertainty: Sendable {
         zip(meanValues, baseValues).map { $1 ?? $0 }
     }
 
-    /// The arms with these column values in place.
+    /// The arms with these column values in place (`Scenario.arms(applying:)`).
     public func arms(values: [Double]) throws(ScenarioError) -> [ArmModel] {
-        let substituted = root.substituting(Dictionary(uniqueKeysWithValues: zip(columns, values.map(IssueLog.format))))
-        let log = IssueLog(file: file)
-        guard let arms = ScenarioDecoder.readArms(substituted, file: file, log: log) else {
-            throw ScenarioError(file: file, issues: log.issues)
-        }
-        return arms
-    }
-
-}
-
-extension Tree {
-    /// Why a number cannot be set at `path`, or nil if it can: the path must
-    /// hold a number in the file, or be an entry of a transition row that
-    /// the file leaves implied (the diagonal, say).
-    public func numberPathProblem(_ path: String) -> String? {
-        if let first = path.split(separator: ".").first.map(String.init), ["name", "description", "uncertainty"].contains(first) {
-            return "'\(MessageText.excerpt(path, limit: 80))', which is not a model value"
-        }
-        if let t = find(path: path) {
-            if case .scalar(let s) = t.value, Double(s.replacingOccurrences(of: "_", with: "")) != nil { return nil }
-            return "'\(MessageText.excerpt(path, limit: 80))', which holds \(t.shortDescription)"
-        }
-        let parent = path.components(separatedBy: ".").dropLast().joined(separator: ".")
-        if path.hasPrefix("transitions.matrix.") || (path.hasPrefix("arms.") && path.contains(".transitions.matrix.")),
-           let pt = find(path: parent), case .mapping = pt.value {
-            return nil
-        }
-        return "'\(MessageText.excerpt(path, limit: 80))', which is not a value in the file"
-    }
-
-    /// The value at field path `path` (as in messages: `a.b[2].c`), if any.
-    public func find(path target: String) -> Tree? {
-        if path == target { return self }
-        switch value {
-        case .mapping(let entries):
-            for (_, child) in entries where target.hasPrefix(child.path) {
-                if let hit = child.find(path: target) { return hit }
-            }
-        case .sequence(let items):
-            for child in items where target.hasPrefix(child.path) {
-                if let hit = child.find(path: target) { return hit }
-            }
-        default: break
-        }
-        return nil
-    }
-
-    /// The tree with the scalars at the given field paths replaced. A path
-    /// whose last key is missing from an existing mapping is added to it
-    /// (a matrix row's implied diagonal, say); the value keeps the place of
-    /// what it replaced, so messages still point into the file.
-    func substituting(_ scalars: [String: String]) -> Tree {
-        if let text = scalars[path] { return Tree(value: .scalar(text), path: path, line: line) }
-        switch value {
-        case .mapping(let entries):
-            var result = entries.map { (key: $0.key, value: $0.value.substituting(scalars)) }
-            let prefix = path.isEmpty ? "" : path + "."
-            for (p, text) in scalars where p.hasPrefix(prefix) {
-                let key = String(p.dropFirst(prefix.count))
-                guard !key.contains("."), !key.contains("["), !result.contains(where: { $0.key == key }) else { continue }
-                result.append((key: key, value: Tree(value: .scalar(text), path: p, line: line)))
-            }
-            return Tree(value: .mapping(result), path: path, line: line)
-        case .sequence(let items):
-            return Tree(value: .sequence(items.map { $0.substituting(scalars) }), path: path, line: line)
-        default:
-            return self
-        }
+        try ParameterBinding.apply(Array(zip(bindings, values)), to: baseArms, file: file)
     }
 }

@@ -3,9 +3,10 @@ import Foundation
 /// Reads a scenario's `uncertainty` section (docs/scenario-format.md §19).
 struct UncertaintyReader {
     let log: IssueLog
+    /// The scenario's tree, read at validation only (the file's Dirichlet rows and units).
     let root: Tree
-    let file: String
-    let arms: [ArmModel]
+    let scenario: Scenario
+    var arms: [ArmModel] { scenario.arms }
     let drawsText: (String) -> Result<String, Tree.FileProblem>
 
     static let distributions = ["fixed", "uniform", "normal", "logNormal", "beta", "gamma", "dirichlet"]
@@ -67,16 +68,26 @@ struct UncertaintyReader {
                 groups.append((name, members))
             }
         }
-        guard log.issues.count == before else { return nil }
-
-        let columns = parameters.flatMap(\.columns) + (table?.columns ?? [])
-        let baseValues: [Double?] = columns.map { c in
-            root.find(path: c).flatMap { t -> Double? in
-                if case .scalar(let s) = t.value { return Double(s.replacingOccurrences(of: "_", with: "")) }
-                return nil
+        // Every column resolved once: what it sets in each arm.
+        var bindings: [ParameterBinding] = []
+        for p in parameters {
+            for c in p.columns {
+                switch scenario.parameterIndex.binding(c) {
+                case .success(let b): bindings.append(b)
+                case .failure(let r):
+                    log.add(path: "uncertainty.parameters.\(p.name).path", line: nil as Int?, found: "path \(r.found)", expected: r.expected)
+                }
             }
         }
-        let u = Uncertainty(parameters: parameters, drawTable: table, groups: groups, root: root, file: file, baseValues: baseValues)
+        guard log.issues.count == before else { return nil }
+        for c in table?.columns ?? [] {
+            if case .success(let b) = scenario.parameterIndex.binding(c) { bindings.append(b) }
+        }
+
+        let columns = parameters.flatMap(\.columns) + (table?.columns ?? [])
+        let baseValues: [Double?] = columns.map { scenario.parameterIndex.fileValue($0) }
+        let u = Uncertainty(parameters: parameters, drawTable: table, groups: groups, bindings: bindings,
+                            baseArms: scenario.arms, file: scenario.file, baseValues: baseValues)
         // The arms must be valid at the distributions' means, and at the first row of a draws file.
         var checks: [(String, [Double])] = [("with every parameter at the mean of its distribution", u.meanValues)]
         if let t = table, !t.rows.isEmpty {
@@ -132,6 +143,11 @@ struct UncertaintyReader {
         guard case .scalar(let text) = target.value, let fileValue = Double(text.replacingOccurrences(of: "_", with: "")) else {
             log.add(pathTree, found: "path '\(path)', which holds \(target.shortDescription)",
                     expected: "the path of a single number (a transition row takes distribution: dirichlet)")
+            return nil
+        }
+        // Structure (the steps, levels, areas, the population's make-up) is refused, saying why.
+        if case .failure(let r) = scenario.parameterIndex.binding(path) {
+            log.add(pathTree, found: "path \(r.found)", expected: r.expected)
             return nil
         }
         func number(_ key: String, _ range: NumberRange = .parameterValue) -> Double? { f[key].flatMap { log.number($0, range) } }
@@ -305,9 +321,8 @@ struct UncertaintyReader {
         for (i, c) in names.enumerated() {
             if c == "replication" { continue }
             if c == "draw" { drawIndex = i; continue }
-            if let problem = root.numberPathProblem(c) {
-                log.add(tree, found: "column \(i + 1) of \(where_) (line \(header.offset + 1)): \(problem)",
-                        expected: "columns that are field paths of numbers in the scenario (e.g. levels.Intensive.costPerChildYear)")
+            if case .failure(let r) = scenario.parameterIndex.binding(c) {
+                log.add(tree, found: "column \(i + 1) of \(where_) (line \(header.offset + 1)): \(r.found)", expected: r.expected)
                 continue
             }
             columns.append(c); valueIndex.append(i)

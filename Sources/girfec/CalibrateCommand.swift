@@ -33,6 +33,10 @@ struct CalibrateCommand: ParsableCommand, InterruptibleCommand {
             throw ExitCode(invalidInputStatus)
         }
         let (scenario, scenarioText) = try loadScenarioOrExit(settings.scenarioPath)
+        if let problems = settings.freeParameterProblems(scenario) {
+            printError(problems.description + "\nNothing was run or written.")
+            throw ExitCode(invalidInputStatus)
+        }
         // draws.csv dominates: a row per draw of about 24 bytes per level pair, per area fitted separately; diagnostics and fragments are small.
         let levels = Double(scenario.levels.count)
         let areas: Double = Double(max(scenario.arms[0].areas.count, 1))

@@ -86,8 +86,8 @@ enum StockFixtures {
 
 @Suite("Stock simulator and stock-only estimation")
 struct StockEstimatorTests {
-    /// The fast path (matrix built directly from the rates) gives what re-reading
-    /// the scenario with `setting(_:)` gives, on the default experiment, and its cost per call.
+    /// The simulator gives the aggregate model of the scenario with θ applied
+    /// (`Scenario.applying(_:)`), on the default experiment, and its cost per call.
     #if DEBUG
     static let stepLengths = [12]  // a monthly run takes about a second in a debug build
     #else
@@ -95,7 +95,7 @@ struct StockEstimatorTests {
     #endif
 
     @Test(arguments: stepLengths)
-    func fastPathIsTheScenarioOnTheDefaultExperiment(stepMonths: Int) throws {
+    func simulatorIsTheAppliedScenarioOnTheDefaultExperiment(stepMonths: Int) throws {
         var text = try String(contentsOfFile: StockFixtures.packagePath("experiments/default/scenario.yaml"), encoding: .utf8)
         text = text.replacingOccurrences(of: "stepMonths: 1 ", with: "stepMonths: \(stepMonths) ")
         let scenario = try Fixtures.scenario(text, file: "default.yaml")
@@ -105,19 +105,18 @@ struct StockEstimatorTests {
         for from in levels { for to in levels where to != from { paths.append("transitions.matrix.\(from).\(to)") } }
         let observations = (1...10).flatMap { t in levels.indices.map { StockObservation(timeYears: Double(t), level: $0, count: 0) } }
         let simulator = try AggregateStockSimulator(scenario: scenario, parameterPaths: paths, observations: observations)
-        #expect(simulator.usesFastPath)
         #expect(simulator.parameterNames[0] == "Universal→Additional")
         let base = try #require(simulator.baseValues)
-        #expect(abs(base[0] - 0.045) < 1e-9, "Universal→Additional is 0.045 in the file; the fast path read \(base[0])")
+        #expect(abs(base[0] - 0.045) < 1e-9, "Universal→Additional is 0.045 in the file; the simulator read \(base[0])")
         // A point away from the file's values.
         let θ = base.enumerated().map { k, v in v * (k.isMultiple(of: 2) ? 1.3 : 0.8) }
         let mine = try simulator.stocks(θ)
-        let arm = try scenario.setting(Array(zip(paths, θ))).arms[0]
+        let arm = try scenario.applying(Array(zip(paths, θ))).arms[0]
         let record = try AggregateModel.run(arm: arm).record
         let layout = RecordLayout(levelCount: levels.count, steps: arm.steps)
         for (o, m) in zip(observations, mine) {
             let reference = record[layout.index(step: Int(o.timeYears * 12) / stepMonths, slot: layout.slot(.stock, level: o.level))]
-            #expect(abs(m - reference) <= 1e-9 * max(reference, 1), "year \(o.timeYears), \(levels[o.level]): fast \(m), setting \(reference)")
+            #expect(abs(m - reference) <= 1e-9 * max(reference, 1), "year \(o.timeYears), \(levels[o.level]): simulator \(m), applied \(reference)")
         }
         // Time per call (printed; run `swift test -c release` for the figures in docs).
         #if DEBUG
@@ -128,8 +127,7 @@ struct StockEstimatorTests {
         let clock = ContinuousClock()
         let call = clock.measure { for _ in 0..<calls { _ = try? simulator.stocks(θ) } } / calls
         let model = clock.measure { for _ in 0..<calls { _ = try? AggregateModel.run(arm: arm) } } / calls
-        let reread = clock.measure { for _ in 0..<max(calls / 10, 1) { _ = try? scenario.setting(Array(zip(paths, θ))) } } / max(calls / 10, 1)
-        print("default experiment, stepMonths \(stepMonths): \(call) per simulator call; the aggregate model alone \(model); scenario.setting(_:) \(reread)")
+        print("default experiment, stepMonths \(stepMonths): \(call) per simulator call; the aggregate model alone \(model)")
     }
 
     /// A census date between step ends is interpolated linearly; on a step end it is exact.

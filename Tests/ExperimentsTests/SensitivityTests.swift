@@ -81,7 +81,7 @@ struct SensitivityTests {
         } catch {
             let text = error.description
             #expect(text.contains("levels.High.qolWeight: found 1.5 at oneWay 'qol' point 1 (levels.High.qolWeight = 1.5)"), "\(text)")
-            #expect(text.contains("'levels.High.costPerYear', which is not a value in the file at oneWay 'nope' point 0"), "\(text)")
+            #expect(text.contains("e.yaml:4: oneWay.nope.path: found path 'levels.High.costPerYear' of scenario test.yaml, which is not a value in the file"), "\(text)")
         }
     }
 }

@@ -228,7 +228,7 @@ struct UncertaintyTests {
             Issue.record("a bad draws file was accepted")
         } catch {
             let text = error.description
-            #expect(text.contains("column 2 of draws file d.csv (line 1): 'levels.Nope.qolWeight', which is not a value in the file"), "\(text)")
+            #expect(text.contains("column 2 of draws file d.csv (line 1): 'levels.Nope.qolWeight', which is not a value in the file; expected the field path of a value that leaves the shape of the outputs alone"), "\(text)")
             #expect(text.contains("'abc' on line 3, column 'levels.High.costPerChildYear' of draws file d.csv"), "\(text)")
         }
         do {
