@@ -32,11 +32,6 @@ public struct DrawTable: Sendable {
     public var rows: [[Double]]
 }
 
-/// Why a replication's parameter values cannot be used.
-public struct ParameterError: Error, CustomStringConvertible, Sendable {
-    public var description: String
-}
-
 /// Second-order uncertainty: the scenario's uncertain parameters, and how a
 /// replication's values become that replication's arms.
 ///
@@ -105,11 +100,6 @@ public struct Uncertainty: Sendable {
             out += t.columns.indices.map { c in t.rows.reduce(0) { $0 + $1[c] } / Double(t.rows.count) }
         }
         return out
-    }
-
-    /// Fixed-distribution parameters' own values and the file's values elsewhere: the base case.
-    public var baseCaseValues: [Double] {
-        zip(meanValues, baseValues).map { $1 ?? $0 }
     }
 
     /// The arms with these column values in place (`Scenario.arms(applying:)`).

@@ -308,13 +308,15 @@ struct UncertaintyReader {
             return nil
         }
         let where_ = "draws file \(MessageText.excerpt(name, limit: 200))"
-        let lines = text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).map(String.init)
-            .enumerated().filter { !$0.element.trimmingCharacters(in: .whitespaces).isEmpty }
-        guard let header = lines.first else {
+        let (records, unclosedQuote) = CSV.records(text)
+        if let line = unclosedQuote {
+            log.add(tree, found: "a quoted cell that is never closed on line \(line) of \(where_)", expected: "a closing double quote")
+        }
+        guard let header = records.first else {
             log.add(tree, found: "an empty \(where_)", expected: "a header of field paths and at least one row")
             return nil
         }
-        let names = CSVLine.split(header.element)
+        let names = header.cells
         var columns: [String] = []
         var valueIndex: [Int] = []
         var drawIndex: Int? = nil
@@ -322,7 +324,7 @@ struct UncertaintyReader {
             if c == "replication" { continue }
             if c == "draw" { drawIndex = i; continue }
             if case .failure(let r) = scenario.parameterIndex.binding(c) {
-                log.add(tree, found: "column \(i + 1) of \(where_) (line \(header.offset + 1)): \(r.found)", expected: r.expected)
+                log.add(tree, found: "column \(i + 1) of \(where_) (line \(header.line)): \(r.found)", expected: r.expected)
                 continue
             }
             columns.append(c); valueIndex.append(i)
@@ -333,27 +335,27 @@ struct UncertaintyReader {
         var byDraw: [Int: [Double]] = [:]
         var rows: [[Double]] = []
         var bad = 0
-        for (lineIndex, line) in lines.dropFirst() {
-            let cells = CSVLine.split(line)
+        for record in records.dropFirst() {
+            let cells = record.cells, lineNumber = record.line
             guard cells.count == names.count else {
-                if bad < 10 { log.add(tree, found: "\(cells.count) cells on line \(lineIndex + 1) of \(where_)", expected: "\(names.count) cells, as in the header") }
+                if bad < 10 { log.add(tree, found: "\(cells.count) cells on line \(lineNumber) of \(where_)", expected: "\(names.count) cells, as in the header") }
                 bad += 1; continue
             }
             var row: [Double] = []
             for (k, i) in valueIndex.enumerated() {
                 if let x = Double(cells[i]), x.isFinite { row.append(x) } else {
-                    if bad < 10 { log.add(tree, found: "'\(MessageText.excerpt(cells[i]))' on line \(lineIndex + 1), column '\(columns[k])' of \(where_)", expected: "a finite number") }
+                    if bad < 10 { log.add(tree, found: "'\(MessageText.excerpt(cells[i]))' on line \(lineNumber), column '\(columns[k])' of \(where_)", expected: "a finite number") }
                     bad += 1
                 }
             }
             guard row.count == valueIndex.count else { continue }
             if let d = drawIndex {
                 guard let draw = Int(cells[d]), draw >= 0 else {
-                    if bad < 10 { log.add(tree, found: "draw '\(MessageText.excerpt(cells[d]))' on line \(lineIndex + 1) of \(where_)", expected: "a draw number >= 0") }
+                    if bad < 10 { log.add(tree, found: "draw '\(MessageText.excerpt(cells[d]))' on line \(lineNumber) of \(where_)", expected: "a draw number >= 0") }
                     bad += 1; continue
                 }
                 if let seen = byDraw[draw], seen != row {
-                    if bad < 10 { log.add(tree, found: "draw \(draw) on line \(lineIndex + 1) of \(where_) with values that differ from an earlier row of the same draw", expected: "one set of values per draw") }
+                    if bad < 10 { log.add(tree, found: "draw \(draw) on line \(lineNumber) of \(where_) with values that differ from an earlier row of the same draw", expected: "one set of values per draw") }
                     bad += 1
                 }
                 byDraw[draw] = row
@@ -362,7 +364,7 @@ struct UncertaintyReader {
             }
         }
         if bad > 10 { log.add(tree, found: "\(bad - 10) more problems in \(where_)", expected: "a clean file") }
-        if let _ = drawIndex {
+        if drawIndex != nil {
             let count = byDraw.count
             if let missing = (0..<count).first(where: { byDraw[$0] == nil }) {
                 log.add(tree, found: "draws numbered up to \(byDraw.keys.max() ?? 0) in \(where_) but no draw \(missing)", expected: "draws numbered 0, 1, 2, … without gaps")
@@ -372,26 +374,5 @@ struct UncertaintyReader {
         if rows.isEmpty && bad == 0 { log.add(tree, found: "no rows in \(where_)", expected: "at least one draw") }
         if columns.isEmpty { log.add(tree, found: "no value columns in \(where_)", expected: "at least one field-path column") }
         return DrawTable(file: name, text: text, columns: columns, rows: rows)
-    }
-}
-
-/// Splits one CSV line, honouring double quotes.
-enum CSVLine {
-    static func split(_ line: String) -> [String] {
-        var cells: [String] = [], cell = "", quoted = false
-        var chars = line.makeIterator()
-        while let c = chars.next() {
-            if quoted {
-                if c == "\"" {
-                    if let n = chars.next() {
-                        if n == "\"" { cell.append("\"") } else { quoted = false; if n == "," { cells.append(cell); cell = "" } else { cell.append(n) } }
-                    } else { quoted = false }
-                } else { cell.append(c) }
-            } else if c == "\"" { quoted = true }
-            else if c == "," { cells.append(cell); cell = "" }
-            else if c != "\r" { cell.append(c) }
-        }
-        cells.append(cell)
-        return cells.map { $0.trimmingCharacters(in: .whitespaces) }
     }
 }

@@ -231,6 +231,16 @@ struct UncertaintyTests {
             #expect(text.contains("column 2 of draws file d.csv (line 1): 'levels.Nope.qolWeight', which is not a value in the file; expected the field path of a value that leaves the shape of the outputs alone"), "\(text)")
             #expect(text.contains("'abc' on line 3, column 'levels.High.costPerChildYear' of draws file d.csv"), "\(text)")
         }
+        // Read by the one CSV reader: quoted header cells, CRLF line ends, a blank line (counted), a quoted cell never closed.
+        let awkward = "\"levels.High.costPerChildYear\",levels.Mid.qolWeight\r\n9000,0.8\r\n\r\nabc,0.7\r\n\"9000,0.8\r\n"
+        do {
+            _ = try ScenarioDecoder.decode(yaml: Self.withUncertainty("uncertainty: {draws: d.csv}"), file: "t.yaml") { _ in awkward }
+            Issue.record("a draws file with a bad cell was accepted")
+        } catch {
+            let text = error.description
+            #expect(text.contains("'abc' on line 4, column 'levels.High.costPerChildYear' of draws file d.csv"), "\(text)")
+            #expect(text.contains("a quoted cell that is never closed on line 5 of draws file d.csv"), "\(text)")
+        }
         do {
             _ = try ScenarioDecoder.decode(yaml: Self.withUncertainty("uncertainty: {draws: missing.csv}"), file: "t.yaml")
             Issue.record("a missing draws file was accepted")
