@@ -23,23 +23,8 @@ struct AggregateModelTests {
         for arm in scenario.arms {
             let aggregate = try AggregateModel.run(arm: arm, options: AggregateOptions(mode: .cohort, exposure: .stocks))
             #expect(aggregate.approximations.isEmpty, "\(aggregate.approximations)")
-            let tables = ArmTables(arm: arm)
-            let layout = tables.layout
-            var sums = [Double](repeating: 0, count: layout.recordSize), squares = sums
-            let population = Population()
-            for r in 0..<replications {
-                let record = try Engine.run(tables: tables, seed: 31, replication: UInt32(r), population: population).record
-                for i in record.indices { sums[i] += record[i]; squares[i] += record[i] * record[i] }
-            }
-            for t in 1...arm.steps {
-                for l in 0..<arm.levels.count {
-                    let i = layout.index(step: t, slot: layout.slot(.stock, level: l))
-                    let mean = sums[i] / Double(replications)
-                    let mcse = ((squares[i] - Double(replications) * mean * mean) / Double(replications - 1) / Double(replications)).squareRoot()
-                    #expect(abs(mean - aggregate.record[i]) < 4 * mcse,
-                            "arm \(arm.name), step \(t), \(arm.levels[l].name): agents \(mean) ± \(mcse), cohort \(aggregate.record[i])")
-                }
-            }
+            try AgentExpectation.expectStocksWithin4MCSE(arm: arm, aggregate: aggregate.record, seed: 31, replications: replications,
+                                                        model: "cohort")
         }
     }
 
