@@ -280,28 +280,22 @@ public struct PanelData: Sendable, Equatable {
 /// Collects the issues of one file, listing at most `DataFiles.maximumListedIssues`.
 struct DataIssueLog {
     let file: String
-    private(set) var issues: [DataIssue] = []
-    private(set) var unlisted = 0
+    private var problems = ProblemListing<DataIssue>(limit: DataFiles.maximumListedIssues)
 
     init(file: String) { self.file = file }
 
-    var isEmpty: Bool { issues.isEmpty && unlisted == 0 }
+    var isEmpty: Bool { problems.isEmpty }
 
     mutating func add(line: Int?, column: String?, found: String, expected: String) {
-        if issues.count < DataFiles.maximumListedIssues {
-            issues.append(DataIssue(file: file, line: line, column: column, found: found, expected: expected))
-        } else {
-            unlisted += 1
-        }
+        problems.add(DataIssue(file: file, line: line, column: column, found: found, expected: expected))
     }
 
     /// Throw every issue recorded, if any.
     func finish() throws(CalibrationDataError) {
         guard !isEmpty else { return }
-        var all = issues
-        if unlisted > 0 {
-            all.append(DataIssue(file: file, line: nil, column: nil,
-                                 found: "\(unlisted) more problem\(unlisted == 1 ? "" : "s") not listed",
+        var all = problems.listed
+        if let more = problems.unlistedPhrase {
+            all.append(DataIssue(file: file, line: nil, column: nil, found: more,
                                  expected: "a file without problems (fix the ones above and read it again)"))
         }
         throw CalibrationDataError(issues: all)

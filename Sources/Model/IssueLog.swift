@@ -1,3 +1,23 @@
+/// The problems of one input, listed up to a limit and counted beyond it: a file with
+/// thousands of bad rows gives a message a person can read that still says how many there are.
+public struct ProblemListing<Problem> {
+    public let limit: Int
+    public private(set) var listed: [Problem] = []
+    public private(set) var unlisted = 0
+
+    public init(limit: Int) { self.limit = limit }
+
+    public var isEmpty: Bool { listed.isEmpty && unlisted == 0 }
+
+    /// Lists the problem while fewer than `limit` are listed, counts it after.
+    public mutating func add(_ problem: Problem) {
+        if listed.count < limit { listed.append(problem) } else { unlisted += 1 }
+    }
+
+    /// "N more problem(s) not listed", or nil when every problem is listed.
+    public var unlistedPhrase: String? { unlisted == 0 ? nil : "\(unlisted) more problem\(unlisted == 1 ? "" : "s") not listed" }
+}
+
 /// Collects every broken rule in one pass, so a user sees all problems at once.
 final class IssueLog {
     let file: String

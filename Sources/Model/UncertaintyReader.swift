@@ -334,36 +334,33 @@ struct UncertaintyReader {
         }
         var byDraw: [Int: [Double]] = [:]
         var rows: [[Double]] = []
-        var bad = 0
+        var bad = ProblemListing<(found: String, expected: String)>(limit: 10)
         for record in records.dropFirst() {
             let cells = record.cells, lineNumber = record.line
             guard cells.count == names.count else {
-                if bad < 10 { log.add(tree, found: "\(cells.count) cells on line \(lineNumber) of \(where_)", expected: "\(names.count) cells, as in the header") }
-                bad += 1; continue
+                bad.add(("\(cells.count) cells on line \(lineNumber) of \(where_)", "\(names.count) cells, as in the header")); continue
             }
             var row: [Double] = []
             for (k, i) in valueIndex.enumerated() {
                 if let x = Double(cells[i]), x.isFinite { row.append(x) } else {
-                    if bad < 10 { log.add(tree, found: "'\(MessageText.excerpt(cells[i]))' on line \(lineNumber), column '\(columns[k])' of \(where_)", expected: "a finite number") }
-                    bad += 1
+                    bad.add(("'\(MessageText.excerpt(cells[i]))' on line \(lineNumber), column '\(columns[k])' of \(where_)", "a finite number"))
                 }
             }
             guard row.count == valueIndex.count else { continue }
             if let d = drawIndex {
                 guard let draw = Int(cells[d]), draw >= 0 else {
-                    if bad < 10 { log.add(tree, found: "draw '\(MessageText.excerpt(cells[d]))' on line \(lineNumber) of \(where_)", expected: "a draw number >= 0") }
-                    bad += 1; continue
+                    bad.add(("draw '\(MessageText.excerpt(cells[d]))' on line \(lineNumber) of \(where_)", "a draw number >= 0")); continue
                 }
                 if let seen = byDraw[draw], seen != row {
-                    if bad < 10 { log.add(tree, found: "draw \(draw) on line \(lineNumber) of \(where_) with values that differ from an earlier row of the same draw", expected: "one set of values per draw") }
-                    bad += 1
+                    bad.add(("draw \(draw) on line \(lineNumber) of \(where_) with values that differ from an earlier row of the same draw", "one set of values per draw"))
                 }
                 byDraw[draw] = row
             } else {
                 rows.append(row)
             }
         }
-        if bad > 10 { log.add(tree, found: "\(bad - 10) more problems in \(where_)", expected: "a clean file") }
+        for problem in bad.listed { log.add(tree, found: problem.found, expected: problem.expected) }
+        if let more = bad.unlistedPhrase { log.add(tree, found: "\(more) in \(where_)", expected: "a clean file") }
         if drawIndex != nil {
             let count = byDraw.count
             if let missing = (0..<count).first(where: { byDraw[$0] == nil }) {
@@ -371,7 +368,7 @@ struct UncertaintyReader {
             }
             rows = (0..<count).compactMap { byDraw[$0] }
         }
-        if rows.isEmpty && bad == 0 { log.add(tree, found: "no rows in \(where_)", expected: "at least one draw") }
+        if rows.isEmpty && bad.isEmpty { log.add(tree, found: "no rows in \(where_)", expected: "at least one draw") }
         if columns.isEmpty { log.add(tree, found: "no value columns in \(where_)", expected: "at least one field-path column") }
         return DrawTable(file: name, text: text, columns: columns, rows: rows)
     }

@@ -241,6 +241,17 @@ struct UncertaintyTests {
             #expect(text.contains("'abc' on line 4, column 'levels.High.costPerChildYear' of draws file d.csv"), "\(text)")
             #expect(text.contains("a quoted cell that is never closed on line 5 of draws file d.csv"), "\(text)")
         }
+        // Thirteen bad cells: ten listed, the rest counted.
+        let many = "levels.High.costPerChildYear\n" + (1...13).map { "x\($0)\n" }.joined()
+        do {
+            _ = try ScenarioDecoder.decode(yaml: Self.withUncertainty("uncertainty: {draws: d.csv}"), file: "t.yaml") { _ in many }
+            Issue.record("a draws file of bad cells was accepted")
+        } catch {
+            let found = error.issues.map(\.found)
+            #expect(found.filter { $0.hasPrefix("'x") }.count == 10, "\(found)")
+            #expect(found.contains("'x10' on line 11, column 'levels.High.costPerChildYear' of draws file d.csv"), "\(found)")
+            #expect(found.contains("3 more problems not listed in draws file d.csv"), "\(found)")
+        }
         do {
             _ = try ScenarioDecoder.decode(yaml: Self.withUncertainty("uncertainty: {draws: missing.csv}"), file: "t.yaml")
             Issue.record("a missing draws file was accepted")
