@@ -1,4 +1,5 @@
 import ArgumentParser
+import Experiments
 import Foundation
 import Model
 import Reports
@@ -73,6 +74,20 @@ func checkOutputOrExit(_ out: String, overwrite: Bool, command: String, estimate
     } catch {
         printError("girfec \(command): \(error.description)")
         throw ExitCode(invalidInputStatus)
+    }
+}
+
+/// A run state's results and the aggregate model beside them, computed once for
+/// the folder's writers and the printed summary; if the aggregate model fails,
+/// say so and exit with status 1 before anything is written.
+func analyseOrExit(_ state: RunState, scenario: Scenario, threads: Int, command: String) throws
+    -> (results: RunResults, comparison: Comparison.Analysis) {
+    let results = RunResults(state: state, scenario: scenario)
+    do {
+        return (results, try Comparison.Analysis.make(state: state, scenario: scenario, bands: results.bands, threads: threads))
+    } catch {
+        printError("girfec \(command): the aggregate model cannot run: \(error)\nNothing was written.")
+        throw ExitCode(1)
     }
 }
 

@@ -1,5 +1,4 @@
 import ArgumentParser
-import Experiments
 import Foundation
 import Model
 import Reports
@@ -77,15 +76,8 @@ struct Merge: ParsableCommand, InterruptibleCommand {
         }
         let context = RunFolder.Context(command: CommandLine.arguments, scenarioPath: merged.scenarioFileName,
                                         shard: "merged from \(folders.count) folders", threads: 0, startedAt: Date())
-        let results = RunResults(state: merged, scenario: scenario)
-        let comparison: Comparison.Analysis
-        do {
-            comparison = try Comparison.Analysis.make(state: merged, scenario: scenario, bands: results.bands,
-                                                      threads: ProcessInfo.processInfo.activeProcessorCount)
-        } catch {
-            printError("girfec merge: the aggregate model cannot run: \(error)\nNothing was written.")
-            throw ExitCode(1)
-        }
+        let (results, comparison) = try analyseOrExit(merged, scenario: scenario, threads: ProcessInfo.processInfo.activeProcessorCount,
+                                                      command: "merge")
         try writeFolderOrExit(target, command: "merge") {
             RunFolder.files(state: merged, scenario: scenario, results: results, comparison: comparison, context: context)
         }

@@ -153,13 +153,8 @@ struct Run: ParsableCommand, InterruptibleCommand {
                                         shard: replication.map { "replication \($0) alone" } ?? shard.description,
                                         threads: threads, startedAt: started)
         context.precision = precision
-        let results = RunResults(state: state, scenario: model)
         // The aggregate model, once: per parameter draw when the agents drew parameters.
-        let comparison: Comparison.Analysis
-        do { comparison = try Comparison.Analysis.make(state: state, scenario: model, bands: results.bands, threads: threads) } catch {
-            printError("girfec run: the aggregate model cannot run: \(error)\nNothing was written.")
-            throw ExitCode(1)
-        }
+        let (results, comparison) = try analyseOrExit(state, scenario: model, threads: threads, command: "run")
         try Interrupt.checkpoint("run")
         try writeFolderOrExit(folder, command: "run") {
             RunFolder.files(state: state, scenario: model, results: results, comparison: comparison, context: context)
