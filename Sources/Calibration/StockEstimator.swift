@@ -335,26 +335,44 @@ public struct StockCalibrationProblem: Sendable {
         return k
     }
 
-    /// log posterior (up to a constant) at φ = (log free rates, then log k when k is estimated).
+    /// log posterior (up to a constant) at φ = (log free rates, then log k when k is estimated):
+    /// `logPrior(φ) + logLikelihood(φ)`.
     public func logPosterior(_ φ: [Double]) -> Double {
+        let prior = logPrior(φ)
+        guard prior.isFinite else { return -.infinity }
+        let lp = prior + logLikelihood(φ)
+        return lp.isNaN ? -.infinity : lp
+    }
+
+    /// log prior density of φ (log-scale densities, Jacobian included); −∞ outside the bounds.
+    public func logPrior(_ φ: [Double]) -> Double {
         let d = freeIndices.count
         var lp = 0.0
-        var free = [Double](repeating: 0, count: d)
         for k in 0..<d {
-            free[k] = exp(φ[k])
-            guard bounds.contains(free[k]) else { return -.infinity }
+            guard bounds.contains(exp(φ[k])) else { return -.infinity }
             lp += priors[freeIndices[k]].logDensity(logRate: φ[k])
         }
+        if case let .negativeBinomialEstimated(prior) = likelihood {
+            guard φ.count == d + 1, φ[d] < 30, φ[d] > -30 else { return -.infinity }
+            lp += prior.logDensity(logRate: φ[d])
+        }
+        return lp
+    }
+
+    /// log likelihood of the counts (and audits) at φ, constants included; −∞ where the model fails.
+    public func logLikelihood(_ φ: [Double]) -> Double {
+        let d = freeIndices.count
+        let free = (0..<d).map { exp(φ[$0]) }
         var size: Double?
         switch likelihood {
         case .poisson: size = nil
         case let .negativeBinomial(k): size = k
-        case let .negativeBinomialEstimated(prior):
-            guard φ.count == d + 1, φ[d] < 30, φ[d] > -30 else { return -.infinity }
+        case .negativeBinomialEstimated:
+            guard φ.count == d + 1 else { return -.infinity }
             size = exp(φ[d])
-            lp += prior.logDensity(logRate: φ[d])
         }
         guard let μ = try? simulator.stocks(rates(free: free)) else { return -.infinity }
+        var lp = 0.0
         for (y, m) in zip(observed, μ) { lp += StockLikelihood.logProbability(y, mean: m, size: size) }
         for a in audits {
             let p = -expm1(-free[auditIndex(a)] * a.years)
