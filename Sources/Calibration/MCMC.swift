@@ -40,10 +40,21 @@ public struct MarkovChain: Sendable {
     public var draws: [[Double]]
     /// The log density at each kept draw.
     public var logDensity: [Double]
-    /// Accepted proposals / proposals, after burn-in.
+    /// Accepted proposals / proposals, after burn-in (NUTS: the mean acceptance statistic after warm-up).
     public var acceptanceRate: Double
-    /// The frozen proposal covariance used after burn-in.
+    /// The frozen proposal covariance used after burn-in (NUTS: the adapted inverse metric M⁻¹).
     public var proposalCovariance: [[Double]]
+    /// NUTS: kept transitions that diverged (energy error above 1000); any at all means the
+    /// draws may be biased (Betancourt 2017, §6.2). 0 for adaptive Metropolis.
+    public var divergences: Int = 0
+    /// NUTS: kept transitions whose trajectory stopped at the maximum tree depth, not at a U-turn.
+    public var treeDepthSaturations: Int = 0
+    /// NUTS: the leapfrog step size after warm-up; NaN for adaptive Metropolis.
+    public var stepSize: Double = .nan
+    /// NUTS: gradient evaluations of the whole chain, warm-up included (the cost measure); 0 for adaptive Metropolis.
+    public var gradientEvaluations: Int = 0
+    /// NUTS: energy Bayesian fraction of missing information of the kept draws (below 0.3 is a warning); NaN for adaptive Metropolis.
+    public var energyBFMI: Double = .nan
 }
 
 /// The adaptive Metropolis sampler of Haario, Saksman & Tamminen (2001),
