@@ -211,12 +211,13 @@ public enum NUTS {
     }
 }
 
-/// A point of phase space with the log density and gradient at q.
+/// A point of phase space with the log density and gradient at q and the velocity p♯ = M⁻¹p.
 struct PhasePoint {
     var q: [Double]
     var p: [Double]
     var logDensity: Double
     var gradient: [Double]
+    var sharp: [Double]
 }
 
 /// The Euclidean metric: M⁻¹ (dense d×d row-major, or its diagonal) and the lower Cholesky factor L of M⁻¹ = LLᵀ.
@@ -248,24 +249,22 @@ struct EuclideanMetric {
     /// p♯ = M⁻¹p, the velocity dq/dt.
     func velocity(_ p: [Double]) -> [Double] {
         let d = dimension
-        guard dense else { return (0..<d).map { inverse[$0] * p[$0] } }
-        var v = [Double](repeating: 0, count: d)
-        inverse.withUnsafeBufferPointer { m in
-            for i in 0..<d {
-                var s = 0.0
-                for j in 0..<d { s += m[i * d + j] * p[j] }
-                v[i] = s
+        return [Double](unsafeUninitializedCapacity: d) { v, count in
+            inverse.withUnsafeBufferPointer { m in
+                p.withUnsafeBufferPointer { p in
+                    if dense {
+                        for i in 0..<d {
+                            var s = 0.0
+                            for j in 0..<d { s += m[i * d + j] * p[j] }
+                            v[i] = s
+                        }
+                    } else {
+                        for i in 0..<d { v[i] = m[i] * p[i] }
+                    }
+                }
             }
+            count = d
         }
-        return v
-    }
-
-    /// ½·pᵀM⁻¹p.
-    func kineticEnergy(_ p: [Double]) -> Double {
-        let v = velocity(p)
-        var s = 0.0
-        for i in 0..<dimension { s += p[i] * v[i] }
-        return 0.5 * s
     }
 
     /// p ~ N(0, M): p = L⁻ᵀz with z standard normal (Lᵀp = z by back substitution).
@@ -336,29 +335,52 @@ struct NUTSChainRunner {
         metric = .unit(d, dense: settings.metric == .dense)
     }
 
-    mutating func point(_ q: [Double], momentum p: [Double]) -> PhasePoint {
+    /// log π(q) and its gradient (−∞ and zeros outside the support or for a malformed gradient).
+    mutating func evaluate(_ q: [Double]) -> (value: Double, gradient: [Double]) {
         gradientEvaluations += 1
         let (value, gradient) = density.logDensityAndGradient(q)
-        guard value.isFinite && gradient.count == d else {
-            return PhasePoint(q: q, p: p, logDensity: -.infinity, gradient: [Double](repeating: 0, count: d))
-        }
-        return PhasePoint(q: q, p: p, logDensity: value, gradient: gradient)
+        guard value.isFinite && gradient.count == d else { return (-.infinity, [Double](repeating: 0, count: d)) }
+        return (value, gradient)
     }
 
+    /// The point at q with momentum p.
+    mutating func point(_ q: [Double], momentum p: [Double]) -> PhasePoint {
+        let (value, gradient) = evaluate(q)
+        return PhasePoint(q: q, p: p, logDensity: value, gradient: gradient, sharp: metric.velocity(p))
+    }
+
+    /// A fresh momentum p ~ N(0, M) at z.
+    func resampleMomentum(_ z: inout PhasePoint) {
+        z.p = metric.momentum(rng)
+        z.sharp = metric.velocity(z.p)
+    }
+
+    /// H = −log π(q) + ½·p·p♯; +∞ for NaN.
     func hamiltonian(_ z: PhasePoint) -> Double {
-        let h = -z.logDensity + metric.kineticEnergy(z.p)
+        var kinetic = 0.0
+        for i in 0..<d { kinetic += z.p[i] * z.sharp[i] }
+        let h = -z.logDensity + 0.5 * kinetic
         return h.isNaN ? .infinity : h
     }
 
     /// One leapfrog step of size ε (negative: backward in time).
     mutating func leapfrog(_ z: inout PhasePoint, _ epsilon: Double) {
-        var p = z.p
-        for i in 0..<d { p[i] += 0.5 * epsilon * z.gradient[i] }
+        var p = z.p, q = z.q
+        let half = 0.5 * epsilon
+        p.withUnsafeMutableBufferPointer { p in
+            z.gradient.withUnsafeBufferPointer { g in for i in 0..<d { p[i] += half * g[i] } }
+        }
         let v = metric.velocity(p)
-        var q = z.q
-        for i in 0..<d { q[i] += epsilon * v[i] }
-        z = point(q, momentum: p)
-        if z.logDensity.isFinite { for i in 0..<d { z.p[i] += 0.5 * epsilon * z.gradient[i] } }
+        q.withUnsafeMutableBufferPointer { q in
+            v.withUnsafeBufferPointer { v in for i in 0..<d { q[i] += epsilon * v[i] } }
+        }
+        let (value, gradient) = evaluate(q)
+        if value.isFinite {
+            gradient.withUnsafeBufferPointer { g in
+                p.withUnsafeMutableBufferPointer { p in for i in 0..<d { p[i] += half * g[i] } }
+            }
+        }
+        z = PhasePoint(q: q, p: p, logDensity: value, gradient: gradient, sharp: metric.velocity(p))
     }
 
     /// Stan's heuristic: double or halve ε until one leapfrog step's acceptance exp(H₀ − H) crosses 0.8.
@@ -366,7 +388,7 @@ struct NUTSChainRunner {
         var direction = 0.0
         for _ in 0..<100 {
             var z = start
-            z.p = metric.momentum(rng)
+            resampleMomentum(&z)
             let h0 = hamiltonian(z)
             leapfrog(&z, stepSize)
             let deltaH = h0 - hamiltonian(z)
@@ -391,7 +413,12 @@ struct NUTSChainRunner {
         return a > 0 && b > 0
     }
 
-    static func sum(_ a: [Double], _ b: [Double]) -> [Double] { zip(a, b).map { $0 + $1 } }
+    static func sum(_ a: [Double], _ b: [Double]) -> [Double] {
+        [Double](unsafeUninitializedCapacity: a.count) { s, count in
+            for i in a.indices { s[i] = a[i] + b[i] }
+            count = a.count
+        }
+    }
 
     /// Build a subtree of 2^depth steps from z in direction `sign`; multinomial proposal in `propose`.
     /// `sharpBegin`/`pBegin` are at the end nearest the start, `sharpEnd`/`pEnd` at the far end.
@@ -408,8 +435,8 @@ struct NUTSChainRunner {
             logSumWeight = Self.logAddExp(logSumWeight, h0 - h)
             sumAccept += h0 - h > 0 ? 1 : exp(h0 - h)
             propose = z
-            sharpBegin = metric.velocity(z.p)
-            sharpEnd = sharpBegin
+            sharpBegin = z.sharp
+            sharpEnd = z.sharp
             for i in 0..<d { rho[i] += z.p[i] }
             pBegin = z.p
             pEnd = z.p
@@ -449,12 +476,12 @@ struct NUTSChainRunner {
     /// One NUTS transition from `current` (Betancourt 2017, Appendix A; Stan's base_nuts).
     mutating func transition(from current: PhasePoint) -> Transition {
         var z = current
-        z.p = metric.momentum(rng)
+        resampleMomentum(&z)
         divergent = false
         let h0 = hamiltonian(z)
         var forward = z, backward = z, chosen = z
         var pFF = z.p, pFB = z.p, pBF = z.p, pBB = z.p
-        let sharp0 = metric.velocity(z.p)
+        let sharp0 = z.sharp
         var sFF = sharp0, sFB = sharp0, sBF = sharp0, sBB = sharp0
         var rho = z.p
         var logSumWeight = 0.0, sumAccept = 0.0
