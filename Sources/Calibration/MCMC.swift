@@ -243,7 +243,10 @@ public enum AdaptiveMetropolis {
 /// with W the mean within-chain variance, B/N the variance of the chain
 /// means and γ̂_{m,t} the autocovariance of chain m at lag t. The rank-
 /// normalised versions replace each draw by Φ⁻¹((r − 3/8)/(S + 1/4)), r its
-/// rank among all S draws; the folded ones use |x − median|.
+/// rank among all S draws; the folded ones use |x − median| of the split
+/// chains (as ArviZ; `posterior` folds before splitting, which differs only
+/// for an odd chain length, by the dropped middle draws). Checked against
+/// ArviZ 0.23.4 to 1e-9 (MCMCTests.swift).
 ///
 /// Reference: Vehtari, Gelman, Simpson, Carpenter & Bürkner (2021),
 /// "Rank-normalization, folding, and localization: an improved R̂ for
