@@ -166,6 +166,25 @@ struct NUTSTests {
         #expect(NUTS.metricUpdates(warmup: 19) == [])
     }
 
+    /// The test densities' gradients agree with central differences (h = 1e-6) to 1e-5 relative.
+    @Test func testGradientsAreRight() {
+        let cases: [(any DifferentiableLogDensity, [Double])] = [
+            (TestRidge.gaussian, (0..<12).map { 0.1 * Double($0 % 5) - 0.2 }),
+            (Banana(sigma: 0.7), [0.8, -0.3]),
+            (Funnel(), (0..<10).map { 0.3 * Double($0 % 4) - 0.4 }),
+            (StockLikeRidge(), (0..<12).map { -1.5 + 0.1 * Double($0) }),
+        ]
+        for (density, x) in cases {
+            let g = density.logDensityAndGradient(x).gradient
+            for i in x.indices {
+                var up = x, down = x
+                up[i] += 1e-6; down[i] -= 1e-6
+                let numeric = (density.logDensityAndGradient(up).value - density.logDensityAndGradient(down).value) / 2e-6
+                #expect(abs(numeric - g[i]) <= 1e-5 * max(1, abs(g[i])), "\(type(of: density)) coordinate \(i): \(g[i]) vs \(numeric)")
+            }
+        }
+    }
+
     /// Bad settings are all listed in one error; a start outside the support names the chain and the value.
     @Test func badSettingsAndStartsAreExplained() {
         let bad = NUTSSettings(chains: 0, warmup: -1, samples: 0, seed: 1, maxTreeDepth: 0, targetAcceptance: 1.5)

@@ -1,0 +1,98 @@
+import Calibration
+import Foundation
+import Testing
+
+/// A 12-rate posterior shaped like a stocks-only fit: stocks pin the net flow between the two rates
+/// of each pair, e^φ_a − e^φ_b = c_k (sd 0.01 per year), not the rates themselves, so in log space
+/// each pair has a long ridge, straight where the rates are large and bending where one is small;
+/// a weakly informative prior φ ~ N(log 0.3, 1.5²) bounds it.
+struct StockLikeRidge: DifferentiableLogDensity {
+    static let netFlows = [0.1, -0.05, 0.2, 0.02, -0.1, 0.05]
+    let sd = 0.01, priorMean = log(0.3), priorSD = 1.5
+    var dimension: Int { 12 }
+    func logDensityAndGradient(_ x: [Double]) -> (value: Double, gradient: [Double]) {
+        var value = 0.0
+        var gradient = [Double](repeating: 0, count: 12)
+        for i in 0..<12 {
+            let z = (x[i] - priorMean) / priorSD
+            value -= 0.5 * z * z
+            gradient[i] = -z / priorSD
+        }
+        for (k, c) in Self.netFlows.enumerated() {
+            let ra = exp(x[2 * k]), rb = exp(x[2 * k + 1])
+            let r = (ra - rb - c) / sd
+            value -= 0.5 * r * r
+            gradient[2 * k] -= r * ra / sd
+            gradient[2 * k + 1] += r * rb / sd
+        }
+        return (value, gradient)
+    }
+    /// A start on the ridge: both rates of a pair near the prior mean, the larger by the net flow.
+    func start(_ chain: Int) -> [Double] {
+        (0..<12).map { i in
+            let c = Self.netFlows[i / 2], base = 0.3 * exp(0.2 * Double(chain - 2))
+            return log(i % 2 == 0 ? base + max(c, 0) : base + max(-c, 0))
+        }
+    }
+}
+
+/// Effective samples per second of NUTS and adaptive Metropolis on ridges (docs/performance.md,
+/// "Calibration samplers"). Prints figures, asserts nothing about speed; runs only with
+/// GIRFEC_BENCH=1: `GIRFEC_BENCH=1 swift test -c release --filter SamplerBenchmarkTests`.
+@Suite("Sampler benchmark", .enabled(if: ProcessInfo.processInfo.environment["GIRFEC_BENCH"] != nil))
+struct SamplerBenchmarkTests {
+    /// Worst coordinate's bulk ESS, worst R̂, over all coordinates.
+    func summary(_ chains: [MarkovChain]) -> (ess: Double, rHat: Double) {
+        let d = chains[0].draws[0].count
+        var ess = Double.infinity, rHat = 0.0
+        for k in 0..<d {
+            let x = chains.map { c in c.draws.map { $0[k] } }
+            ess = min(ess, MCMCDiagnostics.bulkEffectiveSampleSize(x))
+            rHat = max(rHat, MCMCDiagnostics.rankNormalizedRHat(x))
+        }
+        return (ess, rHat)
+    }
+
+    func seconds(_ body: () throws -> [MarkovChain]) rethrows -> ([MarkovChain], Double) {
+        let start = DispatchTime.now().uptimeNanoseconds
+        let chains = try body()
+        return (chains, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+    }
+
+    func compare(_ name: String, _ density: any DifferentiableLogDensity, starts: [[Double]]) throws {
+        for seed: UInt64 in [1, 2] {
+            for metric in NUTSSettings.Metric.allCases {
+                let settings = NUTSSettings(chains: 4, warmup: 1000, samples: 1000, seed: seed, metric: metric, parallel: false)
+                let (chains, time) = try seconds { try NUTS.sample(density, starts: starts, settings: settings) }
+                let (ess, rHat) = summary(chains)
+                let gradients = chains.reduce(0) { $0 + $1.gradientEvaluations }
+                let divergences = chains.reduce(0) { $0 + $1.divergences }
+                print(String(format: "%@ seed %d NUTS %@ 4x(1000+1000): %.2f s, min bulk ESS %.0f, max R̂ %.3f, ESS/s %.0f, gradients %d, ESS per 1000 gradients %.2f, divergences %d, step %.3g",
+                             name, seed, metric.rawValue, time, ess, rHat, ess / time, gradients, 1000 * ess / Double(gradients),
+                             divergences, chains[0].stepSize))
+            }
+            for (burnIn, samples) in [(2000, 2000), (20_000, 20_000)] {
+                let settings = MCMCSettings(chains: 4, burnIn: burnIn, samples: samples, seed: seed, parallel: false)
+                let logDensity: @Sendable ([Double]) -> Double = { density.logDensityAndGradient($0).value }
+                let (chains, time) = try seconds {
+                    try AdaptiveMetropolis.sample(logDensity: logDensity, starts: starts, settings: settings)
+                }
+                let (ess, rHat) = summary(chains)
+                let evaluations = 4 * (burnIn + samples)
+                print(String(format: "%@ seed %d adaptive Metropolis 4x(%d+%d): %.2f s, min bulk ESS %.0f, max R̂ %.3f, ESS/s %.0f, evaluations %d, ESS per 1000 evaluations %.2f",
+                             name, seed, burnIn, samples, time, ess, rHat, ess / time, evaluations, 1000 * ess / Double(evaluations)))
+            }
+        }
+    }
+
+    @Test func ridgeGaussian() throws {
+        let target = TestRidge.gaussian
+        let starts = (0..<4).map { c in (0..<12).map { 0.05 * Double(c - 2 + $0 % 2) * target.variance($0).squareRoot() } }
+        try compare("ridge Gaussian", target, starts: starts)
+    }
+
+    @Test func stockLikeRidge() throws {
+        let target = StockLikeRidge()
+        try compare("stock-like ridge", target, starts: (0..<4).map(target.start))
+    }
+}
