@@ -173,6 +173,7 @@ struct NUTSTests {
             (Banana(sigma: 0.7), [0.8, -0.3]),
             (Funnel(), (0..<10).map { 0.3 * Double($0 % 4) - 0.4 }),
             (StockLikeRidge(), (0..<12).map { -1.5 + 0.1 * Double($0) }),
+            (StockLikeRidge(children: 2000), (0..<12).map { -1.5 + 0.1 * Double($0) }),
         ]
         for (density, x) in cases {
             let g = density.logDensityAndGradient(x).gradient

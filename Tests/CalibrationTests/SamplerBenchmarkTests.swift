@@ -3,12 +3,15 @@ import Foundation
 import Testing
 
 /// A 12-rate posterior shaped like a stocks-only fit: stocks pin the net flow between the two rates
-/// of each pair, e^φ_a − e^φ_b = c_k (sd 0.01 per year), not the rates themselves, so in log space
-/// each pair has a long ridge, straight where the rates are large and bending where one is small;
-/// a weakly informative prior φ ~ N(log 0.3, 1.5²) bounds it.
+/// of each pair, e^φ_a − e^φ_b ~ N(c_k, sd²), not the rates themselves, so in log space each pair
+/// has a long ridge, straight where the rates are large and bending where one is small;
+/// a weakly informative prior φ ~ N(log 0.3, 1.5²) bounds it. With `children` nil the sd is
+/// 0.01 per year everywhere (the ridge narrows as 1/rate in log space: a funnel); with `children`
+/// n it is √((e^φ_a + e^φ_b)/n), as for counts of n children (narrowing as 1/√rate).
 struct StockLikeRidge: DifferentiableLogDensity {
     static let netFlows = [0.1, -0.05, 0.2, 0.02, -0.1, 0.05]
     let sd = 0.01, priorMean = log(0.3), priorSD = 1.5
+    var children: Double? = nil
     var dimension: Int { 12 }
     func logDensityAndGradient(_ x: [Double]) -> (value: Double, gradient: [Double]) {
         var value = 0.0
@@ -20,10 +23,19 @@ struct StockLikeRidge: DifferentiableLogDensity {
         }
         for (k, c) in Self.netFlows.enumerated() {
             let ra = exp(x[2 * k]), rb = exp(x[2 * k + 1])
-            let r = (ra - rb - c) / sd
-            value -= 0.5 * r * r
-            gradient[2 * k] -= r * ra / sd
-            gradient[2 * k + 1] += r * rb / sd
+            if let n = children {
+                // −½·n·D²/S − ½·log S, D = ra − rb − c, S = ra + rb.
+                let s = ra + rb, dd = ra - rb - c
+                value -= 0.5 * n * dd * dd / s + 0.5 * log(s)
+                let common = 0.5 * n * dd * dd / (s * s) - 0.5 / s
+                gradient[2 * k] += ra * (-n * dd / s + common)
+                gradient[2 * k + 1] += rb * (n * dd / s + common)
+            } else {
+                let r = (ra - rb - c) / sd
+                value -= 0.5 * r * r
+                gradient[2 * k] -= r * ra / sd
+                gradient[2 * k + 1] += r * rb / sd
+            }
         }
         return (value, gradient)
     }
@@ -59,16 +71,18 @@ struct SamplerBenchmarkTests {
         return (chains, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
     }
 
-    func compare(_ name: String, _ density: any DifferentiableLogDensity, starts: [[Double]]) throws {
+    func compare(_ name: String, _ density: any DifferentiableLogDensity, starts: [[Double]],
+                 variants: [(NUTSSettings.Metric, Double)] = [(.dense, 0.8), (.diagonal, 0.8), (.dense, 0.95)]) throws {
         for seed: UInt64 in [1, 2] {
-            for metric in NUTSSettings.Metric.allCases {
-                let settings = NUTSSettings(chains: 4, warmup: 1000, samples: 1000, seed: seed, metric: metric, parallel: false)
+            for (metric, delta) in variants {
+                let settings = NUTSSettings(chains: 4, warmup: 1000, samples: 1000, seed: seed, targetAcceptance: delta,
+                                            metric: metric, parallel: false)
                 let (chains, time) = try seconds { try NUTS.sample(density, starts: starts, settings: settings) }
                 let (ess, rHat) = summary(chains)
                 let gradients = chains.reduce(0) { $0 + $1.gradientEvaluations }
                 let divergences = chains.reduce(0) { $0 + $1.divergences }
-                print(String(format: "%@ seed %d NUTS %@ 4x(1000+1000): %.2f s, min bulk ESS %.0f, max R̂ %.3f, ESS/s %.0f, gradients %d, ESS per 1000 gradients %.2f, divergences %d, step %.3g",
-                             name, seed, metric.rawValue, time, ess, rHat, ess / time, gradients, 1000 * ess / Double(gradients),
+                print(String(format: "%@ seed %d NUTS %@ δ=%.2f 4x(1000+1000): %.2f s, min bulk ESS %.0f, max R̂ %.3f, ESS/s %.0f, gradients %d, ESS per 1000 gradients %.2f, divergences %d, step %.3g",
+                             name, seed, metric.rawValue, delta, time, ess, rHat, ess / time, gradients, 1000 * ess / Double(gradients),
                              divergences, chains[0].stepSize))
             }
             for (burnIn, samples) in [(2000, 2000), (20_000, 20_000)] {
@@ -88,11 +102,13 @@ struct SamplerBenchmarkTests {
     @Test func ridgeGaussian() throws {
         let target = TestRidge.gaussian
         let starts = (0..<4).map { c in (0..<12).map { 0.05 * Double(c - 2 + $0 % 2) * target.variance($0).squareRoot() } }
-        try compare("ridge Gaussian", target, starts: starts)
+        try compare("ridge Gaussian", target, starts: starts, variants: [(.dense, 0.8), (.diagonal, 0.8)])
     }
 
     @Test func stockLikeRidge() throws {
         let target = StockLikeRidge()
-        try compare("stock-like ridge", target, starts: (0..<4).map(target.start))
+        try compare("stock-like ridge (sd 0.01)", target, starts: (0..<4).map(target.start))
+        let counts = StockLikeRidge(children: 2000)
+        try compare("stock-like ridge (counts of 2000)", counts, starts: (0..<4).map(counts.start))
     }
 }
