@@ -50,7 +50,8 @@ struct StockLikeRidge: DifferentiableLogDensity {
 
 /// Effective samples per second of NUTS and adaptive Metropolis on ridges (docs/performance.md,
 /// "Calibration samplers"). Prints figures, asserts nothing about speed; runs only with
-/// GIRFEC_BENCH=1: `GIRFEC_BENCH=1 swift test -c release --filter SamplerBenchmarkTests`.
+/// GIRFEC_BENCH set: `GIRFEC_BENCH=1 swift test -c release --filter SamplerBenchmarkTests`
+/// (GIRFEC_BENCH=chains: per-chain figures on the curved ridge; =seeds: dense vs diagonal over six more seeds).
 @Suite("Sampler benchmark", .enabled(if: ProcessInfo.processInfo.environment["GIRFEC_BENCH"] != nil))
 struct SamplerBenchmarkTests {
     /// Worst coordinate's bulk ESS, worst R̂, over all coordinates.
@@ -72,8 +73,9 @@ struct SamplerBenchmarkTests {
     }
 
     func compare(_ name: String, _ density: any DifferentiableLogDensity, starts: [[Double]],
-                 variants: [(NUTSSettings.Metric, Double)] = [(.dense, 0.8), (.diagonal, 0.8), (.dense, 0.95)]) throws {
-        for seed: UInt64 in [1, 2] {
+                 variants: [(NUTSSettings.Metric, Double)] = [(.dense, 0.8), (.diagonal, 0.8), (.dense, 0.95)],
+                 seeds: [UInt64] = [1, 2], metropolis: Bool = true) throws {
+        for seed in seeds {
             for (metric, delta) in variants {
                 let settings = NUTSSettings(chains: 4, warmup: 1000, samples: 1000, seed: seed, targetAcceptance: delta,
                                             metric: metric, parallel: false)
@@ -84,8 +86,16 @@ struct SamplerBenchmarkTests {
                 print(String(format: "%@ seed %d NUTS %@ δ=%.2f 4x(1000+1000): %.2f s, min bulk ESS %.0f, max R̂ %.3f, ESS/s %.0f, gradients %d, ESS per 1000 gradients %.2f, divergences %d, step %.3g",
                              name, seed, metric.rawValue, delta, time, ess, rHat, ess / time, gradients, 1000 * ess / Double(gradients),
                              divergences, chains[0].stepSize))
+                if ProcessInfo.processInfo.environment["GIRFEC_BENCH"] == "chains" {
+                    for c in chains {
+                        let m = c.proposalCovariance
+                        print(String(format: "  chain: step %.3g, accept %.2f, divergences %d, saturations %d, E-BFMI %.2f, metric sd₀ %.3g sd₁ %.3g corr₀₁ %.3f",
+                                     c.stepSize, c.acceptanceRate, c.divergences, c.treeDepthSaturations, c.energyBFMI,
+                                     m[0][0].squareRoot(), m[1][1].squareRoot(), m[0][1] / (m[0][0] * m[1][1]).squareRoot()))
+                    }
+                }
             }
-            for (burnIn, samples) in [(2000, 2000), (20_000, 20_000)] {
+            for (burnIn, samples) in [(2000, 2000), (20_000, 20_000)] where metropolis {
                 let settings = MCMCSettings(chains: 4, burnIn: burnIn, samples: samples, seed: seed, parallel: false)
                 let logDensity: @Sendable ([Double]) -> Double = { density.logDensityAndGradient($0).value }
                 let (chains, time) = try seconds {
@@ -99,13 +109,31 @@ struct SamplerBenchmarkTests {
         }
     }
 
+    @Test func countRidgeChains() throws {
+        guard ProcessInfo.processInfo.environment["GIRFEC_BENCH"] == "chains" else { return }
+        let counts = StockLikeRidge(children: 2000)
+        try compare("stock-like ridge (counts of 2000)", counts, starts: (0..<4).map(counts.start),
+                    variants: [(.dense, 0.8), (.diagonal, 0.8)])
+    }
+
+    /// Dense or diagonal: eight seeds of each on the curved (count-scaled) stock-like ridge. GIRFEC_BENCH=seeds.
+    @Test func metricChoice() throws {
+        guard ProcessInfo.processInfo.environment["GIRFEC_BENCH"] == "seeds" else { return }
+        let counts = StockLikeRidge(children: 2000)
+        try compare("stock-like ridge (counts of 2000)", counts, starts: (0..<4).map(counts.start),
+                    variants: [(.dense, 0.8), (.diagonal, 0.8), (.dense, 0.95), (.diagonal, 0.95)],
+                    seeds: Array(3...8), metropolis: false)
+    }
+
     @Test func ridgeGaussian() throws {
+        guard ProcessInfo.processInfo.environment["GIRFEC_BENCH"] == "1" else { return }
         let target = TestRidge.gaussian
         let starts = (0..<4).map { c in (0..<12).map { 0.05 * Double(c - 2 + $0 % 2) * target.variance($0).squareRoot() } }
         try compare("ridge Gaussian", target, starts: starts, variants: [(.dense, 0.8), (.diagonal, 0.8)])
     }
 
     @Test func stockLikeRidge() throws {
+        guard ProcessInfo.processInfo.environment["GIRFEC_BENCH"] == "1" else { return }
         let target = StockLikeRidge()
         try compare("stock-like ridge (sd 0.01)", target, starts: (0..<4).map(target.start))
         let counts = StockLikeRidge(children: 2000)
