@@ -72,6 +72,9 @@ public struct MarkovStockModel: StockSimulator {
     let lastStep: Int
     /// Each observation as the steps it reads: (1 − w)·X(low) + w·X(high).
     let reads: [(low: Int, high: Int, weight: Double, level: Int)]
+    /// Where M^t is kept for t = 0 … lastStep (−1: not needed), and how many are kept.
+    let powerSlot: [Int]
+    let storedPowers: Int
 
     /// The features of an arm and of the aggregate settings that make the level process not
     /// an independent Markov chain per child with Poisson entrants (empty: the model applies).
@@ -167,6 +170,13 @@ public struct MarkovStockModel: StockSimulator {
         }
         self.reads = reads
         lastStep = reads.map(\.high).max() ?? 0
+        let steps = Set(reads.flatMap { [$0.low, $0.high] })
+        var needed = steps
+        for a in steps { for b in steps where b >= a { needed.insert(b - a) } }
+        var slot = [Int](repeating: -1, count: lastStep + 1)
+        for (k, t) in needed.sorted().enumerated() { slot[t] = k }
+        powerSlot = slot
+        storedPowers = needed.count
         let isClosed = λ.allSatisfy { $0 == 0 } && staying.allSatisfy { $0 == 1 }
         closed = isClosed
         // Time 0 is the initial counts: no variance, no information on θ.
@@ -246,22 +256,29 @@ public struct MarkovStockModel: StockSimulator {
             r.weight == 0 ? μ[r.low * n + r.level] : T(1 - r.weight) * μ[r.low * n + r.level] + T(r.weight) * μ[r.high * n + r.level]
         }
         guard covariance else { return Moments(mean: mean, covariance: []) }
-        var power = [T](repeating: zero, count: (lastStep + 1) * nn)
-        for i in 0..<n { power[i * n + i] = T(1) }
-        for t in stride(from: 1, through: lastStep, by: 1) {
-            for i in 0..<n {
-                for j in 0..<n {
-                    var s = zero
-                    for k in 0..<n { s = s + power[(t - 1) * nn + i * n + k] * m[k * n + j] }
-                    power[t * nn + i * n + j] = s
+        // M^t kept only where needed: at the steps read and their differences (slot[t] ≥ 0).
+        var power = [T](repeating: zero, count: storedPowers * nn)
+        var current = [T](repeating: zero, count: nn), next = current
+        for i in 0..<n { current[i * n + i] = T(1) }
+        for t in 0...lastStep {
+            if t > 0 {
+                for i in 0..<n {
+                    for j in 0..<n {
+                        var s = zero
+                        for k in 0..<n where !current[i * n + k].isExactlyZero { s = s + current[i * n + k] * m[k * n + j] }
+                        next[i * n + j] = s
+                    }
                 }
+                swap(&current, &next)
             }
+            let at = powerSlot[t]
+            if at >= 0 { for e in 0..<nn { power[at * nn + e] = current[e] } }
         }
         let s0 = initial.map { T($0) }
         // Cov(X_j(a), X_k(b)) for a ≤ b.
         func cov(_ a: Int, _ j: Int, _ b: Int, _ k: Int) -> T {
-            var c = μ[a * n + j] * power[(b - a) * nn + j * n + k]
-            for i in 0..<n where initial[i] != 0 { c = c - s0[i] * power[a * nn + i * n + j] * power[b * nn + i * n + k] }
+            var c = μ[a * n + j] * power[powerSlot[b - a] * nn + j * n + k]
+            for i in 0..<n where initial[i] != 0 { c = c - s0[i] * power[powerSlot[a] * nn + i * n + j] * power[powerSlot[b] * nn + i * n + k] }
             return c
         }
         func ordered(_ a: Int, _ j: Int, _ b: Int, _ k: Int) -> T { a <= b ? cov(a, j, b, k) : cov(b, k, a, j) }
@@ -296,6 +313,12 @@ public struct MarkovStockModel: StockSimulator {
     /// 1/12 is the variance of rounding a count to a whole number (Sheppard's correction), so V
     /// stays positive definite where Σ is singular (a level no child can reach).
     ///
+    /// The Cholesky factor is taken on the values; for `Dual` inputs the derivatives come from
+    /// those of μ and V (both carried as `T`) by
+    /// ∂ℓ = αᵀ∂μ + ½ Σ_ab (α_a α_b − (V⁻¹)_ab) ∂V_ab, α = V⁻¹(y − μ)
+    /// (Magnus & Neudecker 2019, *Matrix Differential Calculus*, 3rd ed., ch. 9), so no
+    /// dual-number Cholesky is needed.
+    ///
     /// - Throws: `StockCalibrationError` where the model fails or V is not positive definite.
     public func logLikelihood<T: RealScalar>(observed y: [Double], θ: [T], relativeSD c: T) throws(StockCalibrationError) -> T {
         guard y.count == observationCount else {
@@ -306,40 +329,76 @@ public struct MarkovStockModel: StockSimulator {
         let d = u.count
         guard d > 0 else { return T(0) }
         let full = observationCount
-        var v = [T](repeating: T(0), count: d * d)
-        var r = [T](repeating: T(0), count: d)
+        // V (lower triangle, row by row) and μ as T, so their derivatives come along.
+        var vT: [T] = []
+        vT.reserveCapacity(d * (d + 1) / 2)
         let c2 = c * c, rounding = T(1.0 / 12)
         for (a, ka) in u.enumerated() {
-            for (b, kb) in u.enumerated() where b <= a { v[a * d + b] = all.covariance[ka * full + kb] }
-            v[a * d + a] = v[a * d + a] + c2 * all.mean[ka] * all.mean[ka] + rounding
-            r[a] = T(y[ka]) - all.mean[ka]
+            for kb in u[0..<a] { vT.append(all.covariance[ka * full + kb]) }
+            vT.append(all.covariance[ka * full + ka] + c2 * all.mean[ka] * all.mean[ka] + rounding)
         }
-        // Cholesky, lower triangle in place.
-        var logDet = T(0)
+        let μT = u.map { all.mean[$0] }
+        // Cholesky V = L·Lᵀ on the values.
+        var l = [Double](repeating: 0, count: d * d)
+        for a in 0..<d { for b in 0...a { l[a * d + b] = vT[a * (a + 1) / 2 + b].value } }
+        var logDet = 0.0
         for j in 0..<d {
-            var s = v[j * d + j]
-            for k in 0..<j { s = s - v[j * d + k] * v[j * d + k] }
-            guard s.value > 0, s.value.isFinite else {
+            var s = l[j * d + j]
+            for k in 0..<j { s -= l[j * d + k] * l[j * d + k] }
+            guard s > 0, s.isFinite else {
                 throw StockCalibrationError("the covariance of the counts is not positive definite at \(zip(parameterNames, θ).map { "\($0) = \($1.value)" }.joined(separator: ", "))")
             }
-            let l = s.squareRoot()
-            v[j * d + j] = l
-            logDet = logDet + l.naturalLogarithm()
+            let root = s.squareRoot()
+            l[j * d + j] = root
+            logDet += Foundation.log(root)
             for i in (j + 1)..<max(d, j + 1) {
-                var t = v[i * d + j]
-                for k in 0..<j { t = t - v[i * d + k] * v[j * d + k] }
-                v[i * d + j] = t / l
+                var t = l[i * d + j]
+                for k in 0..<j { t -= l[i * d + k] * l[j * d + k] }
+                l[i * d + j] = t / root
             }
         }
-        // z = L⁻¹ r.
-        var quadratic = T(0)
+        // z = L⁻¹ r, α = V⁻¹ r = L⁻ᵀ z.
+        var z = u.indices.map { y[u[$0]] - μT[$0].value }
+        var quadratic = 0.0
         for i in 0..<d {
-            var t = r[i]
-            for k in 0..<i { t = t - v[i * d + k] * r[k] }
-            r[i] = t / v[i * d + i]
-            quadratic = quadratic + r[i] * r[i]
+            var t = z[i]
+            for k in 0..<i { t -= l[i * d + k] * z[k] }
+            z[i] = t / l[i * d + i]
+            quadratic += z[i] * z[i]
         }
-        return T(-0.5) * quadratic - logDet - T(0.5 * Double(d) * log(2 * Double.pi))
+        let value = -0.5 * quadratic - logDet - 0.5 * Double(d) * Foundation.log(2 * Double.pi)
+        guard T.self != Double.self else { return T(value) }
+        var α = z
+        for i in stride(from: d - 1, through: 0, by: -1) {
+            var t = α[i]
+            for k in (i + 1)..<max(d, i + 1) { t -= l[k * d + i] * α[k] }
+            α[i] = t / l[i * d + i]
+        }
+        // V⁻¹ = L⁻ᵀ L⁻¹ from the inverse of L.
+        var li = [Double](repeating: 0, count: d * d)
+        for j in 0..<d {
+            li[j * d + j] = 1 / l[j * d + j]
+            for i in (j + 1)..<max(d, j + 1) {
+                var t = 0.0
+                for k in j..<i { t -= l[i * d + k] * li[k * d + j] }
+                li[i * d + j] = t / l[i * d + i]
+            }
+        }
+        // ∂ℓ = αᵀ∂μ + ½ Σ_ab (α_a α_b − (V⁻¹)_ab) ∂V_ab (Magnus & Neudecker 2019, ch. 9), V symmetric.
+        var weights = α
+        var terms = μT
+        weights.reserveCapacity(d + vT.count)
+        terms.reserveCapacity(d + vT.count)
+        for a in 0..<d {
+            for b in 0...a {
+                var inverse = 0.0
+                for k in a..<d { inverse += li[k * d + a] * li[k * d + b] }
+                let w = α[a] * α[b] - inverse
+                weights.append(a == b ? 0.5 * w : w)
+            }
+        }
+        terms += vT
+        return T.chain(value: value, weights: weights, terms: terms)
     }
 }
 

@@ -88,6 +88,12 @@ public enum RatePrior: Sendable, Equatable, CustomStringConvertible {
 /// heterogeneity between children, a model that is only approximately right —
 /// which, for counts in the thousands, dwarfs Poisson noise; with k estimated,
 /// the data say how large it is. It does not repair the correlation.
+///
+/// The multivariate normal does: when the fitted arm is a Markov chain on levels
+/// (`MarkovStockModel`), it uses the exact covariance of all counts after time 0
+/// jointly, plus an extra relative variance c² for what the model leaves out
+/// (docs/calibration.md §9). It is the default there (`markovStandard`); the
+/// independent negative binomial stays the default for other arms (`standard`).
 public enum StockLikelihood: Sendable, Equatable, CustomStringConvertible {
     case poisson
     /// Negative binomial with a fixed size k.

@@ -21,6 +21,9 @@ public protocol RealScalar: Sendable {
     static func * (a: Self, b: Self) -> Self
     static func / (a: Self, b: Self) -> Self
     static prefix func - (a: Self) -> Self
+    /// A number with this value whose derivatives are Σ_i weights[i]·(derivatives of terms[i]):
+    /// the chain rule for f(terms) with ∂f/∂terms[i] = weights[i] known (a `Double` is the value).
+    static func chain(value: Double, weights: [Double], terms: [Self]) -> Self
     /// √x.
     func squareRoot() -> Self
     /// log x.
@@ -31,6 +34,7 @@ extension Double: RealScalar {
     @inlinable public var value: Double { self }
     @inlinable public var isExactlyZero: Bool { self == 0 }
     @inlinable public static func seed(_ x: Double, direction: Int, derivative: Double) -> Double { x }
+    @inlinable public static func chain(value: Double, weights: [Double], terms: [Double]) -> Double { value }
     @inlinable public func naturalLogarithm() -> Double { _log(self) }
 }
 
@@ -65,16 +69,22 @@ public struct Dual: RealScalar, Equatable {
 
     @inlinable public var isExactlyZero: Bool { value == 0 && partials == SIMD16(repeating: 0) }
 
-    @inlinable public static func + (a: Dual, b: Dual) -> Dual { Dual(value: a.value + b.value, partials: a.partials + b.partials) }
-    @inlinable public static func - (a: Dual, b: Dual) -> Dual { Dual(value: a.value - b.value, partials: a.partials - b.partials) }
-    @inlinable public static func * (a: Dual, b: Dual) -> Dual {
+    @inlinable public static func chain(value: Double, weights: [Double], terms: [Dual]) -> Dual {
+        var p = SIMD16<Double>(repeating: 0)
+        for (w, t) in zip(weights, terms) where w != 0 { p += w * t.partials }
+        return Dual(value: value, partials: p)
+    }
+
+    @inlinable @inline(__always) public static func + (a: Dual, b: Dual) -> Dual { Dual(value: a.value + b.value, partials: a.partials + b.partials) }
+    @inlinable @inline(__always) public static func - (a: Dual, b: Dual) -> Dual { Dual(value: a.value - b.value, partials: a.partials - b.partials) }
+    @inlinable @inline(__always) public static func * (a: Dual, b: Dual) -> Dual {
         Dual(value: a.value * b.value, partials: a.partials * b.value + b.partials * a.value)
     }
-    @inlinable public static func / (a: Dual, b: Dual) -> Dual {
+    @inlinable @inline(__always) public static func / (a: Dual, b: Dual) -> Dual {
         let q = a.value / b.value
         return Dual(value: q, partials: (a.partials - b.partials * q) / b.value)
     }
-    @inlinable public static prefix func - (a: Dual) -> Dual { Dual(value: -a.value, partials: -a.partials) }
+    @inlinable @inline(__always) public static prefix func - (a: Dual) -> Dual { Dual(value: -a.value, partials: -a.partials) }
     @inlinable public func squareRoot() -> Dual {
         let r = value.squareRoot()
         return Dual(value: r, partials: partials / (2 * r))
