@@ -341,6 +341,21 @@ struct MarkovStockModelTests {
         #expect(abs(g.gradient[0] - fd0) < 1e-9 * (abs(fd0) + 1))
     }
 
+    /// Pooled Markov parts (areas sharing θ) are independent: the likelihood is the sum of the parts'.
+    @Test("pooled Markov parts: the likelihood is the sum of the parts'")
+    func pooledParts() throws {
+        let a = try ScenarioDecoder.decode(yaml: MarkovFixtures.fourLevels(stepMonths: 12, horizonYears: 4, births: 500, outRate: 0.05), file: "a.yaml")
+        let b = try ScenarioDecoder.decode(yaml: MarkovFixtures.fourLevels(stepMonths: 3, horizonYears: 4), file: "b.yaml")
+        let obs = MarkovFixtures.census([0, 1, 2, 3.5])
+        let parts = try [a, b].map { try MarkovStockModel(scenario: $0, parameterPaths: MarkovFixtures.twelvePaths, observations: obs) }
+        let θ = MarkovFixtures.twelveRates
+        let ys = try parts.map { try $0.stocks(θ).enumerated().map { $1 * (1 + 0.02 * cos(Double($0))) } }
+        let pooled = try PooledStockSimulator(parts)
+        let problem = try StockCalibrationProblem(simulator: pooled, observed: ys[0] + ys[1], likelihood: .multivariateNormal(relativeSD: 0.01))
+        let sum = try zip(parts, ys).reduce(0.0) { $0 + (try $1.0.logLikelihood(observed: $1.1, θ: θ, relativeSD: 0.01)) }
+        #expect(abs(problem.logLikelihood(θ.map { Foundation.log($0) }) - sum) < 1e-9 * abs(sum))
+    }
+
     /// Every feature that breaks the Markov property is named, together; the factory falls back.
     @Test("refusals name every feature, and the factory falls back to the aggregate model")
     func refusals() throws {
