@@ -221,7 +221,7 @@ public enum Calibrate {
             let simulator = try AggregateStockSimulator(scenario: scenario, parameterPaths: paths, observations: observations)
             var constraints: [RateConstraint] = []
             if config.allowedMoves == "adjacent" { constraints = RateConstraint.adjacentOnly(names: simulator.parameterNames, levels: scenario.levels) }
-            let priors: [RatePrior] = config.priors.map { .logNormal(median: $0.median, sdLog: $0.sdLog) }
+            let priors = RatePrior.resolve(config.priors, baseValues: simulator.baseValues)
             let mcmc = MCMCSettings(chains: config.chains, burnIn: config.burnIn, samples: config.iterations, seed: config.seed)
             let audits = config.audits.map { RecordAudit(parameter: "\($0.from)→\($0.to)", atRisk: $0.atRisk, moved: $0.moved, years: $0.years) }
             if !audits.isEmpty {
