@@ -291,8 +291,12 @@ public enum Calibrate {
             notes += report.effect(of: "the audit of \(audited)", comparedWith: before).description
                 .components(separatedBy: "\n").map { "stocks: " + $0 }
         }
+        notes += priorNotes(config, priors: problem.priors)
+        let checks = stockChecks(problem: problem, draws: StockPredictiveCheck.coordinates(of: post), levels: scenario.levels,
+                                 origin: origin, seed: config.seed)
+        notes += checks.notes
         return [Fit(areas: ["all"], rates: rates, draws: draws,
-                    files: [("fit.csv", fit), ("identifiability.csv", ident), ("posterior.csv", posterior)], notes: notes)]
+                    files: [("fit.csv", fit), ("identifiability.csv", ident), ("posterior.csv", posterior)] + checks.files, notes: notes)]
     }
 
     // MARK: Files

@@ -68,6 +68,23 @@ public struct StockModelComparison: Sendable, CustomStringConvertible {
             + named + ". Allow them (allowedMoves, stocks.free) or justify leaving them out"
     }
 
+    /// A rate per year above which a stay is shorter than a month: a restricted maximum this fast
+    /// is usually a pass-through standing in for a direct move the fit does not allow.
+    public static let passThroughRatePerYear = 12.0
+
+    /// The restricted maximum's rates at or above `passThroughRatePerYear`, with their names.
+    public var passThroughs: [(name: String, rate: Double)] {
+        zip(restrictedNames, restricted.rates).filter { $0.1 >= Self.passThroughRatePerYear }.map { ($0.0, $0.1) }
+    }
+
+    /// The warning when the restricted maximum needs implausibly fast moves, nil otherwise.
+    public var passThroughWarning: String? {
+        guard !passThroughs.isEmpty else { return nil }
+        return "the restricted fit's maximum needs " + passThroughs.map { "\($0.name) at \(String(format: "%.3g", $0.rate)) per year" }.joined(separator: ", ")
+            + " (a stay of under a month): a fast pass-through can stand in for a direct move the fit does not allow, which stocks alone "
+            + "cannot always tell apart; consider freeing the direct moves (the likelihood ratio cannot show this preference when the pass-through fits as well)"
+    }
+
     static func pText(_ p: Double) -> String { p < 1e-4 ? "< 0.0001" : String(format: "= %.4f", p) }
 
     public var description: String {
@@ -76,6 +93,7 @@ public struct StockModelComparison: Sendable, CustomStringConvertible {
                      + "2Δℓ = \(String(format: "%.4g", statistic)) on \(degreesOfFreedom) df, p \(Self.pText(pValue))"
                      + (restricted.converged && full.converged ? "" : " (a maximum-likelihood search did NOT converge)")]
         if let warning { lines.append("WARNING: " + warning) }
+        if let passThroughWarning { lines.append("WARNING: " + passThroughWarning) }
         return lines.joined(separator: "\n")
     }
 

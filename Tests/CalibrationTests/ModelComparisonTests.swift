@@ -87,6 +87,9 @@ enum ThreeLevelFixtures {
         #expect(c.csv.hasPrefix(StockModelComparison.csvHeader + "\n\"Universal→Intensive;Intensive→Universal\",2,") ||
                 c.csv.hasPrefix(StockModelComparison.csvHeader + "\nUniversal→Intensive;Intensive→Universal,2,"))
         #expect(c.csv.split(separator: "\n").count == 4)
+        // The adjacent maximum passes children through Additional faster than once a month.
+        #expect(!c.passThroughs.isEmpty)
+        #expect(c.description.contains("WARNING: the restricted fit's maximum needs "))
     }
 
     /// Truth with adjacent moves only (same levels, seed 3): no warning, the extra moves' MLEs near 0.
@@ -95,7 +98,7 @@ enum ThreeLevelFixtures {
         let full = try #require(try StockModelComparison.fullProblem(of: restricted))
         let c = StockModelComparison.compare(restricted: restricted, full: full)
         #expect(c.pValue > 0.05)
-        #expect(c.warning == nil)
+        #expect(c.warning == nil && c.passThroughWarning == nil)
         #expect(c.statistic >= 0 && c.statistic < 6)
         for e in c.extra { #expect(!e.clearlyAboveZero, "\(e.name): \(e.rate), p \(e.pValue)") }
     }
