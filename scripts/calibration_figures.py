@@ -300,8 +300,11 @@ def fig_ppc(rows, title, folder, formats):
         ax.xaxis.set_tick_params(labelbottom=True)
     for ax in flat[max(0, len(levels) - ncols):len(levels)]:
         ax.set_xlabel("Census date" if use_dates else "Time (years)")
-    if use_dates:
-        fig.autofmt_xdate(rotation=30)
+    if use_dates:  # rotated labels on every panel (autofmt_xdate would hide those above the last row)
+        for ax in flat[:len(levels)]:
+            for label in ax.get_xticklabels():
+                label.set_rotation(30)
+                label.set_horizontalalignment("right")
     n_inside = sum(1 for r in rows if r["inside"])
     handles = [Patch(color=colour, alpha=0.22, label="95 % predictive interval of a replicated count"),
                Line2D([], [], color=colour, linewidth=1.3, label="predictive mean"),

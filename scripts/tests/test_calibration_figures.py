@@ -85,7 +85,7 @@ def ppc_rows():
     for t in range(4):
         date = f"{2017 + t}-07-31"
         rows.append([date, t, "Universal", 9000 - 100 * t, 9010 - 95 * t, 8700 - 95 * t, 9300 - 95 * t, "true"])
-        observed = 600 if t == 3 else 500 + 20 * t  # the last one outside its interval
+        observed = 640 if t == 3 else 500 + 20 * t  # the last one above its interval (510–620)
         rows.append([date, t, "Additional", observed, 505 + 20 * t, 450 + 20 * t, 560 + 20 * t,
                      "false" if t == 3 else "true"])
     return rows
@@ -281,7 +281,7 @@ def test_readers_parse_values(tmp_path):
     assert [r["verdict"] for r in ident] == ["identified", "weak", "not identified", "not identified"]
     assert math.isnan(ident[2]["correlation"])
     ppc = cf.read_ppc(str(folder / "ppc.csv"))
-    assert [r["inside"] for r in ppc].count(False) == 1 and ppc[7]["observed"] == 600.0
+    assert [r["inside"] for r in ppc].count(False) == 1 and ppc[7]["observed"] == 640.0
     assert ppc[0]["date"].isoformat() == "2017-07-31" and ppc[1]["low"] == 450.0
     fit = cf.read_fit(str(folder / "fit.csv"))
     assert fit[0]["date"].isoformat() == "2017-07-31" and fit[0]["time"] == 0.0
