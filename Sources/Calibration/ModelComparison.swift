@@ -115,10 +115,12 @@ public struct StockModelComparison: Sendable, CustomStringConvertible {
     /// The same problem with every move between the scenario's levels free (and the
     /// restricted problem's other free parameters): no constraints, the restricted priors
     /// where it has them and `RatePrior.weaklyInformative` at the scenario's value elsewhere
-    /// (priors do not enter a maximum-likelihood fit). Nil when the problem's simulator is
-    /// not an `AggregateStockSimulator` or the full fit frees nothing more.
+    /// (priors do not enter a maximum-likelihood fit). The simulator is of the same kind: a
+    /// `MarkovStockModel` for one (its likelihood needs it), else an `AggregateStockSimulator`.
+    /// Nil when the problem's simulator is neither or the full fit frees nothing more.
     public static func fullProblem(of problem: StockCalibrationProblem) throws(StockCalibrationError) -> StockCalibrationProblem? {
-        guard let simulator = problem.simulator as? AggregateStockSimulator else { return nil }
+        let markov = problem.simulator as? MarkovStockModel
+        guard let simulator = markov?.aggregate ?? problem.simulator as? AggregateStockSimulator else { return nil }
         let levels = simulator.scenario.arms[simulator.arm].levels.map(\.name)
         var paths = simulator.parameterPaths
         for from in levels {
@@ -127,11 +129,14 @@ public struct StockModelComparison: Sendable, CustomStringConvertible {
                 if !paths.contains(p) { paths.append(p) }
             }
         }
-        let full = try AggregateStockSimulator(scenario: simulator.scenario, parameterPaths: paths, observations: simulator.observations,
-                                               arm: simulator.arm, options: simulator.options)
-        guard full.parameterCount > problem.freeIndices.count else { return nil }
-        let base = full.baseValues ?? []
-        let priors: [RatePrior] = full.parameterNames.enumerated().map { k, name in
+        let aggregate = try AggregateStockSimulator(scenario: simulator.scenario, parameterPaths: paths, observations: simulator.observations,
+                                                    arm: simulator.arm, options: simulator.options)
+        guard aggregate.parameterCount > problem.freeIndices.count else { return nil }
+        let full: any StockSimulator = markov == nil ? aggregate
+            : try MarkovStockModel(scenario: simulator.scenario, parameterPaths: paths, observations: simulator.observations,
+                                   arm: simulator.arm, options: simulator.options)
+        let base = aggregate.baseValues ?? []
+        let priors: [RatePrior] = aggregate.parameterNames.enumerated().map { k, name in
             if let i = simulator.parameterNames.firstIndex(of: name) { return problem.priors[i] }
             return .weaklyInformative(scenarioValue: base.indices.contains(k) ? base[k] : nil)
         }
@@ -145,7 +150,7 @@ public struct StockModelComparison: Sendable, CustomStringConvertible {
     /// - Parameter starts: points in sampling coordinates; the prior medians are always tried too.
     public static func maximumLikelihood(_ problem: StockCalibrationProblem, starts: [[Double]] = []) -> StockMaximumLikelihood {
         let d = problem.freeIndices.count
-        let dimension = problem.predictiveCoordinateCount
+        let dimension = problem.dimension
         let upper = log(problem.bounds.upperBound)
         let f: ([Double]) -> Double = { φ in
             for k in 0..<d where φ[k] > upper { return .infinity }
@@ -154,7 +159,7 @@ public struct StockModelComparison: Sendable, CustomStringConvertible {
             return ℓ.isFinite ? -ℓ : .infinity
         }
         var medians = problem.freePriors.map { log($0.median) }
-        if case let .negativeBinomialEstimated(prior) = problem.likelihood { medians.append(log(prior.median)) }
+        if let prior = problem.likelihood.extraPrior { medians.append(log(prior.median)) }
         var best: Optimizer.Result?
         for start in [medians] + starts where start.count == dimension && f(start).isFinite {
             let r = Optimizer.minimize(f, from: start)
@@ -190,7 +195,7 @@ public struct StockModelComparison: Sendable, CustomStringConvertible {
                 if let i = restricted.simulator.parameterNames.firstIndex(of: name), restrictedAll[i] > 0 { return log(restrictedAll[i]) }
                 return log(extra)
             }
-            if full.predictiveCoordinateCount > df { φ.append(r.coordinates.count > dr ? r.coordinates[dr] : log(100)) }
+            if full.dimension > df { φ.append(r.coordinates.count > dr ? r.coordinates[dr] : log(full.likelihood.extraPrior?.median ?? 1)) }
             return φ
         }
         var fullFit = maximumLikelihood(full, starts: [embed(1e-8), embed(0.01)])

@@ -5,10 +5,6 @@ import Model
 import Stochastics
 
 extension StockCalibrationProblem {
-    /// The number of sampling coordinates φ: the log free rates, then log k when the
-    /// negative binomial size is estimated.
-    var predictiveCoordinateCount: Int { freeIndices.count + (estimatesSize ? 1 : 0) }
-
     /// The model's expected counts μ(θ) at φ = (log free rates, …); nil where the model fails.
     public func expectedCounts(_ φ: [Double]) -> [Double]? {
         let d = freeIndices.count
@@ -19,14 +15,17 @@ extension StockCalibrationProblem {
     /// One replicated vector of counts drawn from the likelihood the problem uses, at φ:
     ///
     /// ```
-    /// poisson:           y_rep,k ~ Poisson(μ_k)
-    /// negative binomial: y_rep,k ~ NB(μ_k, k) = Poisson(Gamma(k, μ_k/k)),   k fixed or φ's last coordinate
+    /// poisson:             y_rep,k ~ Poisson(μ_k)
+    /// negative binomial:   y_rep,k ~ NB(μ_k, k) = Poisson(Gamma(k, μ_k/k)),   k fixed or φ's last coordinate
+    /// multivariate normal: y_rep = μ + L·z,  L·Lᵀ = Σ(θ) + diag(c²·μ² + 1/12),  z ~ N(0, I)
     /// ```
     ///
-    /// independently per count, as the likelihood assumes (`gsl_ran_poisson`,
-    /// `gsl_ran_negative_binomial`). A likelihood added to `StockLikelihood` draws
-    /// here from its own law (a multivariate normal N(μ, Σ): μ + L·z with L the
-    /// Cholesky factor of Σ). Record audits are not replicated.
+    /// the first two independently per count, as those likelihoods assume
+    /// (`gsl_ran_poisson`, `gsl_ran_negative_binomial`); the multivariate normal jointly
+    /// over every count of each Markov part, with the exact covariance Σ of
+    /// `MarkovStockModel.moments` and c fixed or φ's last coordinate (`gsl_ran_ugaussian`;
+    /// counts at time 0, which the likelihood leaves out, get only the variance c²μ² + 1/12).
+    /// Record audits are not replicated.
     ///
     /// - Returns: one count per observation, in the simulator's order; nil where the model fails at φ.
     public func replicate(_ φ: [Double], stream: borrowing RandomStream) -> [Double]? {
@@ -39,6 +38,11 @@ extension StockCalibrationProblem {
         case .negativeBinomialEstimated:
             guard φ.count == d + 1 else { return nil }
             size = exp(φ[d])
+        case let .multivariateNormal(c):
+            return replicateNormal(φ, relativeSD: c, stream: stream)
+        case .multivariateNormalEstimated:
+            guard φ.count == d + 1 else { return nil }
+            return replicateNormal(φ, relativeSD: exp(φ[d]), stream: stream)
         }
         return μ.map { m in
             let mean = max(m, 0)
@@ -46,6 +50,25 @@ extension StockCalibrationProblem {
             guard let k = size, k.isFinite, k < 1e12 else { return Double(stream.poisson(mean: mean)) }
             return stream.withGenerator { Double(gsl_ran_negative_binomial($0, k / (k + mean), k)) }
         }
+    }
+}
+
+extension StockCalibrationProblem {
+    /// μ + L·z per Markov part (see `replicate`); nil where the model fails or the covariance is not positive definite.
+    func replicateNormal(_ φ: [Double], relativeSD c: Double, stream: borrowing RandomStream) -> [Double]? {
+        guard let parts = markovParts else { return nil }
+        let θ = rates(free: (0..<freeIndices.count).map { exp(φ[$0]) })
+        var out: [Double] = []
+        for part in parts {
+            guard let m = try? part.moments(θ, covariance: true) else { return nil }
+            let n = m.mean.count
+            var v = (0..<n).map { i in (0..<n).map { j in m.covariance[i * n + j] } }
+            for i in 0..<n { v[i][i] += c * c * m.mean[i] * m.mean[i] + 1.0 / 12 }
+            guard let l = Statistics.cholesky(v) else { return nil }
+            let z = (0..<n).map { _ in stream.withGenerator { gsl_ran_ugaussian($0) } }
+            out += (0..<n).map { i in m.mean[i] + (0...i).reduce(0) { $0 + l[i][$1] * z[$1] } }
+        }
+        return out
     }
 }
 

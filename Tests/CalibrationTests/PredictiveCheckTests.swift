@@ -75,3 +75,51 @@ import Testing
             """)
     }
 }
+
+@Suite struct MarkovPredictiveCheckTests {
+    /// The three-level fixture as a Markov chain on levels, multivariate normal with relative sd 0.01.
+    static func problem() throws -> StockCalibrationProblem {
+        let (scenario, observed) = try ThreeLevelFixtures.counts(truth: PredictiveCheckTests.truth, seed: 3)
+        let markov = try MarkovStockModel(scenario: scenario, parameterPaths: ThreeLevelFixtures.adjacentPaths, observations: observed)
+        return try StockCalibrationProblem(simulator: markov, priors: [RatePrior](repeating: .logNormal(median: 0.1, sdLog: 1), count: 4),
+                                           likelihood: .multivariateNormal(relativeSD: 0.01))
+    }
+
+    /// Replicates of the multivariate normal have its mean and covariance Σ + diag(c²μ² + 1/12):
+    /// checked on Universal and Additional at year 1 and Universal at years 1 and 2 over 4,000
+    /// replications, within 5 standard errors (se of a sample covariance √((VᵢᵢVⱼⱼ + Vᵢⱼ²)/n)).
+    @Test func replicatesHaveTheMultivariateNormalsMoments() throws {
+        let problem = try Self.problem()
+        let markov = try #require(problem.simulator as? MarkovStockModel)
+        let θ = [0.1, 0.3, 0.1, 0.3]
+        let moments = try markov.moments(θ, covariance: true)
+        let m = moments.mean.count
+        func v(_ i: Int, _ j: Int) -> Double {
+            moments.covariance[i * m + j] + (i == j ? 1e-4 * moments.mean[i] * moments.mean[i] + 1.0 / 12 : 0)
+        }
+        let stream = RandomStream(StreamAddress(seed: 9, replication: 0, purpose: .testing, index: 0))
+        let n = 4000
+        let draws = (0..<n).map { _ in problem.replicate(θ.map { log($0) }, stream: stream)! }
+        for (i, j) in [(0, 0), (0, 1), (0, 3), (1, 1)] {
+            let xi = draws.map { $0[i] }, xj = draws.map { $0[j] }
+            let mi = xi.reduce(0, +) / Double(n), mj = xj.reduce(0, +) / Double(n)
+            #expect(abs(mi - moments.mean[i]) < 5 * (v(i, i) / Double(n)).squareRoot())
+            let c = zip(xi, xj).map { ($0 - mi) * ($1 - mj) }.reduce(0, +) / Double(n - 1)
+            let se = ((v(i, i) * v(j, j) + v(i, j) * v(i, j)) / Double(n)).squareRoot()
+            #expect(abs(c - v(i, j)) < 5 * se, "covariance of counts \(i), \(j): \(c) against \(v(i, j))")
+        }
+        // Universal and Additional at year 1 share a closed population: negatively correlated.
+        #expect(v(0, 1) < 0)
+    }
+
+    /// The comparison on a Markov problem fits the full model as a Markov model too, and warns on
+    /// data with a direct Universal→Intensive move (levels Universal, Additional, Intensive; seed 3).
+    @Test func comparisonOfMarkovModels() throws {
+        let problem = try Self.problem()
+        let full = try #require(try StockModelComparison.fullProblem(of: problem))
+        #expect(full.simulator is MarkovStockModel && full.dimension == 6)
+        let c = StockModelComparison.compare(restricted: problem, full: full)
+        #expect(c.degreesOfFreedom == 2 && c.prefersFull)
+        #expect(c.extra.first { $0.name == "Universal→Intensive" }?.clearlyAboveZero == true)
+    }
+}
