@@ -2,35 +2,52 @@ import Foundation
 import Model
 
 extension Calibrate {
-    /// The checks of a stock-only fit that go beyond its posterior: the posterior predictive
-    /// check (ppc.csv) and, when the fit frees only some moves between levels, the comparison
-    /// with every move free (model-comparison.csv), with their notes and warnings
-    /// (docs/calibration.md, "Posterior predictive check and model comparison").
+    /// The posterior predictive check of a stock-only fit (ppc.csv) with its notes and warning
+    /// (docs/calibration.md, "Posterior predictive check and model comparison"). Meant for
+    /// converged chains.
     ///
     /// - Parameters:
     ///   - draws: posterior draws in sampling coordinates (`StockPredictiveCheck.coordinates(of:)`).
     ///   - origin: the date of the scenario's time 0, for the dates of ppc.csv.
-    /// - Complexity: up to 1,000 model runs for the check; 2 + (extra moves) maximum-likelihood searches.
+    /// - Complexity: up to 1,000 model runs.
+    static func predictiveCheck(problem: StockCalibrationProblem, draws: [[Double]], levels: [String], origin: Day,
+                                seed: UInt64) -> (files: [(name: String, text: String)], notes: [String]) {
+        let check = StockPredictiveCheck.run(problem, draws: draws, seed: seed)
+        var files: [(name: String, text: String)] = []
+        if let observations = (problem.simulator as? AggregateStockSimulator)?.observations ?? (problem.simulator as? MarkovStockModel)?.observations {
+            files.append(("ppc.csv", check.csv(observations: observations, levels: levels, origin: origin)))
+        }
+        return (files, notesOf(check.description))
+    }
+
+    /// When a stock-only fit frees only some moves between levels, its comparison with every move
+    /// free (model-comparison.csv) with its notes and warnings; nothing when every move is free.
+    /// Independent of the sampler (maximum likelihood), so it can explain a fit that did not converge.
+    ///
+    /// - Parameter start: a good point in sampling coordinates (e.g. the posterior mean), or nil.
+    /// - Complexity: 2 + (extra moves) maximum-likelihood searches.
+    static func modelComparison(problem: StockCalibrationProblem, start: [Double]?) -> (files: [(name: String, text: String)], notes: [String]) {
+        do {
+            guard let full = try StockModelComparison.fullProblem(of: problem) else { return ([], []) }
+            let comparison = StockModelComparison.compare(restricted: problem, full: full, start: start)
+            return ([("model-comparison.csv", comparison.csv)], notesOf(comparison.description))
+        } catch {
+            return ([], ["stocks: no model comparison: the model with every move free cannot be set up (\(error.description))"])
+        }
+    }
+
+    /// Both, as `fromStocks` writes them.
     static func stockChecks(problem: StockCalibrationProblem, draws: [[Double]], levels: [String], origin: Day,
                             seed: UInt64) -> (files: [(name: String, text: String)], notes: [String]) {
-        var files: [(name: String, text: String)] = []
-        var notes: [String] = []
-        let check = StockPredictiveCheck.run(problem, draws: draws, seed: seed)
-        if let simulator = problem.simulator as? AggregateStockSimulator {
-            files.append(("ppc.csv", check.csv(observations: simulator.observations, levels: levels, origin: origin)))
-        }
-        for line in check.description.components(separatedBy: "\n") { notes.append(line.hasPrefix("WARNING") ? line : "stocks: " + line) }
-        do {
-            if let full = try StockModelComparison.fullProblem(of: problem) {
-                let start = draws.isEmpty ? nil : (0..<draws[0].count).map { k in draws.map { $0[k] }.reduce(0, +) / Double(draws.count) }
-                let comparison = StockModelComparison.compare(restricted: problem, full: full, start: start)
-                files.append(("model-comparison.csv", comparison.csv))
-                for line in comparison.description.components(separatedBy: "\n") { notes.append(line.hasPrefix("WARNING") ? line : "stocks: " + line) }
-            }
-        } catch {
-            notes.append("stocks: no model comparison: the model with every move free cannot be set up (\(error.description))")
-        }
-        return (files, notes)
+        let check = predictiveCheck(problem: problem, draws: draws, levels: levels, origin: origin, seed: seed)
+        let mean = draws.isEmpty ? nil : (0..<draws[0].count).map { k in draws.map { $0[k] }.reduce(0, +) / Double(draws.count) }
+        let comparison = modelComparison(problem: problem, start: mean)
+        return (check.files + comparison.files, check.notes + comparison.notes)
+    }
+
+    /// Lines of a description as notes: warnings as they are, the rest prefixed `stocks: `.
+    static func notesOf(_ text: String) -> [String] {
+        text.components(separatedBy: "\n").map { $0.hasPrefix("WARNING") ? $0 : "stocks: " + $0 }
     }
 
     /// One note per free rate whose prior was not stated in full: the weakly informative default,
