@@ -36,15 +36,6 @@ extension Calibrate {
         }
     }
 
-    /// Both, as `fromStocks` writes them.
-    static func stockChecks(problem: StockCalibrationProblem, draws: [[Double]], levels: [String], origin: Day,
-                            seed: UInt64) -> (files: [(name: String, text: String)], notes: [String]) {
-        let check = predictiveCheck(problem: problem, draws: draws, levels: levels, origin: origin, seed: seed)
-        let mean = draws.isEmpty ? nil : (0..<draws[0].count).map { k in draws.map { $0[k] }.reduce(0, +) / Double(draws.count) }
-        let comparison = modelComparison(problem: problem, start: mean)
-        return (check.files + comparison.files, check.notes + comparison.notes)
-    }
-
     /// Lines of a description as notes: warnings as they are, the rest prefixed `stocks: `.
     static func notesOf(_ text: String) -> [String] {
         text.components(separatedBy: "\n").map { $0.hasPrefix("WARNING") ? $0 : "stocks: " + $0 }

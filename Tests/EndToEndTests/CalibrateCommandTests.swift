@@ -1,4 +1,6 @@
+import Calibration
 import Foundation
+import Model
 import Testing
 import TestSupport
 
@@ -57,15 +59,68 @@ struct CalibrateCommandTests {
         #expect(Double(covered) >= 0.9 * Double(observed.count), "\(covered) of \(observed.count) observed stocks inside the 95 % band")
     }
 
-    @Test func stocksAloneWarnWhereFlowsCannotBeToldApart() throws {
-        for (name, warns) in [("not-identified", true), ("identified", false)] {
-            let out = Fixtures.temporaryFolder("girfec-cal") + "/" + name
-            let r = try CommandLineTests.girfec(["calibrate", Self.example("synthetic/\(name)/calibrate-stocks.yaml"), "--out", out])
-            #expect(r.status == 0, "stderr: \(r.stderr)")
-            #expect(r.stdout.contains("WARNING: stocks alone do not separate Universal→Additional from Additional→Universal") == warns, "\(name): \(r.stdout)")
-            let verdicts = try Self.csv(out + "/identifiability.csv").map { $0["verdict"]! }
-            #expect(verdicts.allSatisfy { $0 == (warns ? "not identified" : "identified") }, "\(name): \(verdicts)")
+    /// The examples' stock-only configuration with its own chain settings, in a fresh folder.
+    static func stockConfig(_ name: String, iterations: Int, burnIn: Int) throws -> String {
+        let folder = Fixtures.temporaryFolder("girfec-cal")
+        let text = try String(contentsOfFile: example("synthetic/\(name)/calibrate-stocks.yaml"), encoding: .utf8)
+            .replacingOccurrences(of: "scenario: scenario.yaml", with: "scenario: \(example("synthetic/\(name)/scenario.yaml"))")
+            .replacingOccurrences(of: "stocks: stocks.csv", with: "stocks: \(example("synthetic/\(name)/stocks.csv"))")
+            .replacingOccurrences(of: "iterations: 4000", with: "iterations: \(iterations)")
+            .replacingOccurrences(of: "burnIn: 2000", with: "burnIn: \(burnIn)")
+        try text.write(toFile: folder + "/cal.yaml", atomically: true, encoding: .utf8)
+        return folder + "/cal.yaml"
+    }
+
+    /// Chains that do not pass the convergence gate give no estimates, draws, fragment or verdicts: only
+    /// the diagnostics, "NOT converged" with what failed and what to do next, and exit status 3. Four
+    /// chains of 100 draws cannot reach a tail ESS of 400.
+    @Test func stocksOnlyChainsThatDoNotConvergeGiveDiagnosticsAndStatus3() throws {
+        let out = Fixtures.temporaryFolder("girfec-cal") + "/short"
+        let r = try CommandLineTests.girfec(["calibrate", try Self.stockConfig("identified", iterations: 100, burnIn: 100), "--out", out])
+        #expect(r.status == 3, "stderr: \(r.stderr)")
+        #expect(r.stdout.contains("NOT converged") && r.stdout.contains("what to do next: ") && r.stdout.contains("raise stocks.iterations"), "\(r.stdout)")
+        #expect(r.stderr.contains("did NOT converge") && r.stderr.contains("Exit status 3"), "\(r.stderr)")
+        let files = try FileManager.default.contentsOfDirectory(atPath: out).sorted()
+        #expect(files == ["convergence.csv", "manifest.json", "posterior.csv"], "\(files)")
+        let checks = try Self.csv(out + "/convergence.csv")
+        #expect(checks.contains { $0["check"] == "ess_tail" && $0["passed"] == "false" })
+        // Every failed check is named on the screen.
+        for c in checks where c["passed"] == "false" && c["check"] == "ess_tail" {
+            #expect(r.stdout.contains("tail ESS of \(c["quantity"]!)"), "\(c)")
         }
+        let posterior = try Self.csv(out + "/posterior.csv")
+        #expect(posterior.count == 5 && posterior.allSatisfy { $0["joint_estimate"] == "" && $0["contraction"] == "" && $0["r_hat"] != "" })
+        let manifest = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/manifest.json"))) as! [String: Any]
+        #expect(manifest["status"] as? String == "not converged")
+    }
+
+    /// At equilibrium (calibration/synthetic/not-identified) the chains converge and every rate is "not
+    /// identified": flat profile likelihoods, both opposite pairs named. The point estimate is one joint
+    /// point, the same in estimates.csv, posterior.csv and the fragment, with its X² printed.
+    @Test func stocksAloneWarnWhereFlowsCannotBeToldApart() throws {
+        let name = "not-identified"
+        let out = Fixtures.temporaryFolder("girfec-cal") + "/" + name
+        let r = try CommandLineTests.girfec(["calibrate", Self.example("synthetic/\(name)/calibrate-stocks.yaml"), "--out", out])
+        #expect(r.status == 0, "stderr: \(r.stderr)")
+        #expect(r.stdout.contains("stocks: converged"), "\(r.stdout)")
+        #expect(r.stdout.contains("WARNING: stocks alone do not separate Universal→Additional from Additional→Universal"), "\(r.stdout)")
+        #expect(r.stdout.contains("WARNING: stocks alone do not separate Additional→Intensive from Intensive→Additional"), "\(r.stdout)")
+        #expect(r.stdout.contains("joint estimate (the posterior mode, from the best draw): X² = "), "\(r.stdout)")
+        let identifiability = try Self.csv(out + "/identifiability.csv")
+        #expect(identifiability.allSatisfy { $0["verdict"] == "not identified" }, "\(identifiability)")
+        let files = try FileManager.default.contentsOfDirectory(atPath: out).sorted()
+        #expect(files == ["convergence.csv", "draws.csv", "estimates.csv", "fit.csv", "fitted-transitions.yaml", "identifiability.csv",
+                          "manifest.json", "posterior.csv", "profile.csv"], "\(files)")
+        let estimates = try Self.csv(out + "/estimates.csv"), posterior = try Self.csv(out + "/posterior.csv")
+        let fragment = try String(contentsOfFile: out + "/fitted-transitions.yaml", encoding: .utf8)
+        for e in estimates {
+            let p = try #require(posterior.first { $0["parameter"] == "\(e["from_level"]!)→\(e["to_level"]!)" })
+            #expect(e["rate_per_year"] == p["joint_estimate"] && e["identified"] == "not identified", "\(e) \(p)")
+            #expect(fragment.contains("\(e["to_level"]!): \(e["rate_per_year"]!)"), "\(fragment)")
+        }
+        #expect(try Self.csv(out + "/draws.csv").count == 1000)
+        let manifest = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/manifest.json"))) as! [String: Any]
+        #expect(manifest["status"] as? String == "converged")
     }
 
     @Test func badDataIsReportedWithFileLineAndColumnAndNothingIsWritten() throws {
@@ -81,5 +136,85 @@ struct CalibrateCommandTests {
         #expect(r.stderr.contains("flows.csv:3, column 'count'"), "\(r.stderr)")
         #expect(r.stderr.contains("Nothing was written"))
         #expect(!FileManager.default.fileExists(atPath: out))
+    }
+
+    /// Run the built girfec with `input` on its standard input.
+    static func girfec(_ arguments: [String], input: String) throws -> CommandLineTests.Outcome {
+        let process = Process()
+        process.executableURL = CommandLineTests.executable
+        process.arguments = arguments
+        let stdin = Pipe(), out = Pipe(), err = Pipe()
+        process.standardInput = stdin
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        stdin.fileHandleForWriting.write(Data(input.utf8))
+        try stdin.fileHandleForWriting.close()
+        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return .init(status: process.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+    }
+
+    /// A small stock-only configuration: the first three censuses of calibration/synthetic/identified, two free rates.
+    static func smallStockConfig(_ folder: String, extra: String = "") throws -> String {
+        let stocks = try String(contentsOfFile: example("synthetic/identified/stocks.csv"), encoding: .utf8)
+            .split(separator: "\n").prefix(10).joined(separator: "\n") + "\n"
+        try stocks.write(toFile: folder + "/stocks.csv", atomically: true, encoding: .utf8)
+        let config = folder + "/cal.yaml"
+        try """
+        scenario: \(example("synthetic/identified/scenario.yaml"))
+        data: {stocks: stocks.csv}
+        estimator: stocks
+        stocks:
+          startDate: 2015-07-31
+          free:
+            transitions.matrix.Universal.Additional: {median: 0.1, sdLog: 1}
+            transitions.matrix.Additional.Universal: {median: 0.1, sdLog: 1}
+        \(extra)
+        """.write(toFile: config, atomically: true, encoding: .utf8)
+        return config
+    }
+
+    /// `--log-density`: the header names the sampling coordinates; each answer is `problem.logPosterior`
+    /// of the same configuration, −∞ outside the bounds; nothing is written.
+    @Test func logDensityAnswersEachLineWithTheLogPosterior() throws {
+        let folder = Fixtures.temporaryFolder("girfec-cal")
+        let config = try Self.smallStockConfig(folder)
+        let points = [[log(0.06), log(0.3), log(100)], [log(0.1), log(0.1), log(50)], [log(30), log(0.3), log(100)]]
+        let input = points.map { $0.map { "\($0)" }.joined(separator: ",") }.joined(separator: "\n") + "\n"
+        let before = try FileManager.default.contentsOfDirectory(atPath: folder).sorted()
+        let r = try Self.girfec(["calibrate", config, "--log-density"], input: input)
+        #expect(r.status == 0, "stderr: \(r.stderr)")
+        let lines = r.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.first == "parameters,Universal→Additional,Additional→Universal,negative binomial size", "\(lines)")
+        #expect(lines.count == 4, "\(lines)")
+        let settings = try CalibrationConfig.load(path: config)
+        let scenario = try ScenarioDecoder.load(path: settings.scenarioPath)
+        let problem = try Calibrate.stockProblem(settings, scenario: scenario, data: try Calibrate.read(settings, scenario: scenario))
+        for (k, φ) in points.prefix(2).enumerated() {
+            let expected = problem.logPosterior(φ)
+            let got = try #require(Double(lines[k + 1]), "line \(k + 1): \(lines[k + 1])")
+            #expect(expected.isFinite && abs(got - expected) <= 1e-12 * abs(expected), "point \(k): \(got) against \(expected)")
+        }
+        #expect(lines[3] == "-inf", "30 a year is above the bound of 20: \(lines[3])")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder).sorted() == before)
+    }
+
+    /// A malformed line stops with a message naming its line, status 2; bad data stop before the header.
+    @Test func logDensityRefusesMalformedLinesAndBadInput() throws {
+        let folder = Fixtures.temporaryFolder("girfec-cal")
+        let config = try Self.smallStockConfig(folder)
+        let r = try Self.girfec(["calibrate", config, "--log-density"], input: "-2,-1,4\n-2,abc,4\n-2,-1,4\n")
+        #expect(r.status == 2)
+        #expect(r.stdout.split(separator: "\n").count == 2, "header and one answer: \(r.stdout)")
+        #expect(r.stderr.contains("standard input line 2: found '-2,abc,4'") && r.stderr.contains("expected 3 finite numbers"), "\(r.stderr)")
+        let short = try Self.girfec(["calibrate", config, "--log-density"], input: "-2,-1\n")
+        #expect(short.status == 2 && short.stderr.contains("line 1: found '-2,-1' (2 cells)"), "\(short.stderr)")
+
+        try "date,area,level,count\n2015-07-31,all,Universal,-4\n".write(toFile: folder + "/stocks.csv", atomically: true, encoding: .utf8)
+        let bad = try Self.girfec(["calibrate", config, "--log-density"], input: "-2,-1,4\n")
+        #expect(bad.status == 2)
+        #expect(bad.stdout.isEmpty, "\(bad.stdout)")
+        #expect(bad.stderr.contains("stocks.csv:2, column 'count'"), "\(bad.stderr)")
     }
 }
