@@ -24,7 +24,7 @@ pytest.importorskip("matplotlib")
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 FIT_HEADER = ["date", "time_years", "area", "level", "observed", "fitted", "fitted_low", "fitted_high"]
-ESTIMATES_HEADER = ["area", "from_level", "to_level", "rate_per_year", "rate_low", "rate_high", "method",
+ESTIMATES_HEADER = ["area", "from_level", "to_level", "rate_per_year", "rate_low", "rate_high", "se_log_rate", "method",
                     "identified"]
 IDENTIFIABILITY_HEADER = ["parameter", "prior_sd_log", "posterior_sd_log", "contraction", "profile_low", "profile_high",
                           "profile_closed_low", "profile_closed_high", "verdict", "max_abs_correlation",
@@ -59,12 +59,12 @@ def fit_rows(areas=("target", "rest"), years=8, band=True, dates=True):
 
 def estimates_rows():
     return [
-        ["target", "Universal", "Additional", 0.042, 0.038, 0.047, "flows", "identified"],
-        ["target", "Additional", "Universal", 0.28, 0.2, 0.35, "flows", "weak"],
-        ["target", "Additional", "Intensive", 0.05, 0.01, 0.4, "stocks", "not identified"],
-        ["target", "Intensive", "Universal", 0.0, 0.0, 0.02, "panel", ""],  # a zero rate: drawn at the edge
-        ["rest", "Universal", "Additional", 0.05, "", "", "panel", "weakly identified"],  # no interval
-        ["rest", "Compulsory", "exit", 0.075, 0.07, 0.08, "flows", "identified"],
+        ["target", "Universal", "Additional", 0.042, 0.038, 0.047, "", "flows", "identified"],
+        ["target", "Additional", "Universal", 0.28, 0.2, 0.35, "", "flows", "weak"],
+        ["target", "Additional", "Intensive", 0.05, 0.01, 0.4, "", "stocks", "not identified"],
+        ["target", "Intensive", "Universal", 0.0, 0.0, 0.02, "", "panel", ""],  # a zero rate: drawn at the edge
+        ["rest", "Universal", "Additional", 0.05, "", "", "", "panel", "weakly identified"],  # no interval
+        ["rest", "Compulsory", "exit", 0.075, 0.07, 0.08, "", "flows", "identified"],
     ]
 
 
@@ -268,7 +268,7 @@ def test_wrong_number_of_cells(tmp_path):
         f.write("rest,Universal,Additional,0.1\n")
     result = run_script(folder)
     assert result.returncode == 1
-    assert "estimates.csv, line 8 (data row 7)" in result.stderr and "expected 8" in result.stderr
+    assert "estimates.csv, line 8 (data row 7)" in result.stderr and "expected 9" in result.stderr
 
 
 # ---------------------------------------------------------------------------
