@@ -228,6 +228,8 @@ public struct MarkovStockModel: StockSimulator {
     ///
     /// - Throws: `StockCalibrationError` for a wrong count of θ, a negative or non-finite rate,
     ///   or rates whose step matrix fails the conversion.
+    @_specialize(where T == Double)
+    @_specialize(where T == Dual)
     public func moments<T: RealScalar>(_ θ: [T], covariance: Bool) throws(StockCalibrationError) -> Moments<T> {
         guard θ.count == parameterCount else {
             throw StockCalibrationError("expected \(parameterCount) parameter values (\(parameterNames.joined(separator: ", "))), got \(θ.count)")
@@ -320,6 +322,8 @@ public struct MarkovStockModel: StockSimulator {
     /// dual-number Cholesky is needed.
     ///
     /// - Throws: `StockCalibrationError` where the model fails or V is not positive definite.
+    @_specialize(where T == Double)
+    @_specialize(where T == Dual)
     public func logLikelihood<T: RealScalar>(observed y: [Double], θ: [T], relativeSD c: T) throws(StockCalibrationError) -> T {
         guard y.count == observationCount else {
             throw StockCalibrationError("\(y.count) observed counts for \(observationCount) observations")

@@ -35,10 +35,10 @@ extension Double: RealScalar {
     @inlinable public var isExactlyZero: Bool { self == 0 }
     @inlinable public static func seed(_ x: Double, direction: Int, derivative: Double) -> Double { x }
     @inlinable public static func chain(value: Double, weights: [Double], terms: [Double]) -> Double { value }
-    @inlinable public func naturalLogarithm() -> Double { _log(self) }
+    @inlinable public func naturalLogarithm() -> Double { naturalLog(self) }
 }
 
-@usableFromInline func _log(_ x: Double) -> Double { Foundation.log(x) }
+@usableFromInline func naturalLog(_ x: Double) -> Double { Foundation.log(x) }
 
 /// A number with its partial derivatives along up to `Dual.width` directions:
 /// x + Σ_k ∂x/∂u_k ε_k with ε_k ε_l = 0 (forward-mode automatic differentiation;
@@ -89,5 +89,5 @@ public struct Dual: RealScalar, Equatable {
         let r = value.squareRoot()
         return Dual(value: r, partials: partials / (2 * r))
     }
-    @inlinable public func naturalLogarithm() -> Dual { Dual(value: _log(value), partials: partials / value) }
+    @inlinable public func naturalLogarithm() -> Dual { Dual(value: naturalLog(value), partials: partials / value) }
 }
