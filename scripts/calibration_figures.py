@@ -31,6 +31,13 @@ optional; a missing one is skipped with a note. Into DIR/figures/ (or
                   parameter) with a reference line at 0.5, coloured by verdict (which also
                   uses the profile likelihood, docs/calibration.md §6), and the
                   strongest posterior correlation written beside each bar.
+  ppc             from ppc.csv
+                  (date,time_years,level,observed,predictive_mean,predictive_q2_5,predictive_q97_5,inside):
+                  the posterior predictive check, one panel per level: the 95 %
+                  predictive interval of a replicated count (shaded band) and
+                  its mean (line) over time, the observed counts as points,
+                  filled when inside their interval and open red diamonds when
+                  outside; the panel title gives how many are inside.
 
 Every listed column must be present (other columns are ignored). Numbers may
 be empty where a value is optional (observed, fitted, the interval ends,
@@ -40,7 +47,7 @@ line (and data row) and the column.
 Standard library and matplotlib only (scripts/install-python-deps.sh installs
 matplotlib). Exit status: 0 on success; 1 on a data error (the files without
 errors are still drawn); 2 on a usage error, including a DIR holding none of
-the three files.
+the four files.
 """
 import argparse
 import math
@@ -48,7 +55,7 @@ import os
 import sys
 
 from girfec_py import style
-from girfec_py.runfolder import OutputError, read_estimates, read_fit, read_identifiability
+from girfec_py.runfolder import OutputError, read_estimates, read_fit, read_identifiability, read_ppc
 from girfec_py.style import FORMATS, save, thousands
 
 try:
@@ -261,12 +268,63 @@ def fig_identifiability(rows, title, folder, formats):
     return save(fig, folder, "identifiability", formats)
 
 
+def fig_ppc(rows, title, folder, formats):
+    levels = unique(r["level"] for r in rows)
+    use_dates = all(r["date"] is not None for r in rows)
+    x_of = (lambda r: r["date"]) if use_dates else (lambda r: r["time"])
+    ncols = 1 if len(levels) == 1 else 2
+    nrows = math.ceil(len(levels) / ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(4.6 * ncols + 0.6, 2.9 * nrows + 0.9), squeeze=False,
+                             sharex=True, layout="constrained")
+    flat = list(axes.flat)
+    colour, outside_colour = style.colour(0), _VERMILLION
+    for ax, level in zip(flat, levels):
+        series = sorted((r for r in rows if r["level"] == level), key=lambda r: r["time"])
+        band = [r for r in series if not (math.isnan(r["low"]) or math.isnan(r["high"]))]
+        if band:
+            ax.fill_between([x_of(r) for r in band], [r["low"] for r in band], [r["high"] for r in band],
+                            color=colour, alpha=0.22, linewidth=0)
+        line = [r for r in series if not math.isnan(r["mean"])]
+        if line:
+            ax.plot([x_of(r) for r in line], [r["mean"] for r in line], color=colour, linewidth=1.3, zorder=3)
+        inside = [r for r in series if r["inside"]]
+        outside = [r for r in series if not r["inside"]]
+        ax.scatter([x_of(r) for r in inside], [r["observed"] for r in inside], s=16, color="black", zorder=4)
+        ax.scatter([x_of(r) for r in outside], [r["observed"] for r in outside], s=30, marker="D",
+                   facecolors="white", edgecolors=outside_colour, linewidths=1.4, zorder=5)
+        ax.set_title(f"{level}: {len(inside)} of {len(series)} inside", fontsize=10)
+        ax.set_ylabel("Children in level")
+        ax.yaxis.set_major_formatter(FuncFormatter(thousands))
+        ax.grid(**style.GRID)
+    for ax in flat[len(levels):]:
+        ax.set_visible(False)
+    for ax in flat[:len(levels)]:
+        ax.xaxis.set_tick_params(labelbottom=True)
+    for ax in flat[max(0, len(levels) - ncols):len(levels)]:
+        ax.set_xlabel("Census date" if use_dates else "Time (years)")
+    if use_dates:  # rotated labels on every panel (autofmt_xdate would hide those above the last row)
+        for ax in flat[:len(levels)]:
+            for label in ax.get_xticklabels():
+                label.set_rotation(30)
+                label.set_horizontalalignment("right")
+    n_inside = sum(1 for r in rows if r["inside"])
+    handles = [Patch(color=colour, alpha=0.22, label="95 % predictive interval of a replicated count"),
+               Line2D([], [], color=colour, linewidth=1.3, label="predictive mean"),
+               Line2D([], [], linestyle="", marker="o", color="black", markersize=4, label="observed, inside"),
+               Line2D([], [], linestyle="", marker="D", markerfacecolor="white", markeredgecolor=outside_colour,
+                      markersize=5, label="observed, outside")]
+    legend_below(fig, f"Posterior predictive check: {n_inside} of {len(rows)} counts inside their 95 % interval",
+                 title, handles, ncol=2)
+    return save(fig, folder, "ppc", formats)
+
+
 # ---------------------------------------------------------------------------
 # Command line
 
 JOBS = [("fit.csv", read_fit, fig_fit),
         ("estimates.csv", read_estimates, fig_estimates),
-        ("identifiability.csv", read_identifiability, fig_identifiability)]
+        ("identifiability.csv", read_identifiability, fig_identifiability),
+        ("ppc.csv", read_ppc, fig_ppc)]
 
 
 def make_figures(folder, out, formats, note=print):
@@ -296,7 +354,7 @@ def make_figures(folder, out, formats, note=print):
 def parse_args(argv):
     p = argparse.ArgumentParser(prog="calibration_figures.py",
                                 description="Figures from a `girfec calibrate` output folder: fit, estimates, "
-                                            "identifiability.")
+                                            "identifiability, ppc.")
     p.add_argument("folder", metavar="DIR", help="folder written by `girfec calibrate`")
     p.add_argument("--out", metavar="FIGDIR", help="where to write the figures (default DIR/figures)")
     p.add_argument("--format", default="png", metavar="LIST",

@@ -311,7 +311,7 @@ public enum Calibrate {
             let (simulator, likelihood, note) = try StockModels.make(scenario: scenario, parameterPaths: paths, observations: observations)
             var constraints: [RateConstraint] = []
             if config.allowedMoves == "adjacent" { constraints = RateConstraint.adjacentOnly(names: simulator.parameterNames, levels: scenario.levels) }
-            let priors: [RatePrior] = config.priors.map { .logNormal(median: $0.median, sdLog: $0.sdLog) }
+            let priors = RatePrior.resolve(config.priors, baseValues: simulator.baseValues)
             let audits = config.audits.map { RecordAudit(parameter: "\($0.from)→\($0.to)", atRisk: $0.atRisk, moved: $0.moved, years: $0.years) }
             let plain = audits.isEmpty ? nil
                 : try StockCalibrationProblem(simulator: simulator, priors: priors, likelihood: likelihood, constraints: constraints)
@@ -355,12 +355,18 @@ public enum Calibrate {
                      convergence.checks.filter { $0.check == "ess_bulk" }.map(\.value).min() ?? .nan,
                      convergence.checks.filter { $0.check == "ess_tail" }.map(\.value).min() ?? .nan)
         let gate = String(format: "largest R̂ %.3f, smallest bulk ESS %.0f, tail ESS %.0f", worst.0, worst.1, worst.2)
+        notes += priorNotes(config, priors: problem.priors)
+        // Restricted against every move free, by maximum likelihood: also when the chains did not converge.
+        let allDraws = samples.draws
+        let comparison = modelComparison(problem: problem, start: allDraws.isEmpty ? nil
+                                         : (0..<allDraws[0].count).map { k in allDraws.map { $0[k] }.reduce(0, +) / Double(allDraws.count) })
+        notes += comparison.notes
         guard convergence.converged else {
             notes.append("stocks: NOT converged (\(gate)); no estimates, draws, fragment or identifiability verdicts were written:")
             notes += convergence.failures.map { "stocks:   " + $0 }
             notes += convergence.advice.map { "stocks: what to do next: " + $0 }
             let files = [("posterior.csv", posteriorCSV(samples, pathOf: pathOf, leastSquares: ls, report: nil, joint: nil)),
-                         ("convergence.csv", convergence.csv)]
+                         ("convergence.csv", convergence.csv)] + comparison.files
             return [Fit(areas: ["all"], rates: [], draws: [], files: files, notes: notes, converged: false)]
         }
         notes.append("stocks: converged (\(gate); thresholds: R̂ < 1.01, ESS ≥ 400, no chain apart\(samples.divergences == nil ? "" : ", no divergences"))")
@@ -414,9 +420,11 @@ public enum Calibrate {
         if !problem.likelihood.isMultivariateNormal {
             notes.append("stocks: counts are treated as independent given the model's expectation; the same children are counted every year, so posterior widths are optimistic")
         }
+        let check = predictiveCheck(problem: problem, draws: samples.thinned(to: 1000), levels: scenario.levels, origin: setup.origin, seed: config.seed)
+        notes += check.notes
         let files = [("fit.csv", fit), ("identifiability.csv", identifiabilityCSV(report)), ("profile.csv", profileCSV(report)),
                      ("posterior.csv", posteriorCSV(samples, pathOf: pathOf, leastSquares: ls, report: report, joint: joint)),
-                     ("convergence.csv", convergence.csv)]
+                     ("convergence.csv", convergence.csv)] + check.files + comparison.files
         return [Fit(areas: ["all"], rates: rates, draws: draws, files: files, notes: notes)]
     }
 

@@ -12,12 +12,22 @@ public struct CalibrationConfig: Sendable {
     }
 
     /// A prior on one free rate of a stock-only fit: log-normal on the rate per year.
+    ///
+    /// Given in `stocks.free.PATH` as `{median, sdLog}`, as `{prior: NAME}` (an entry of the
+    /// `stocks.priors` file, its median and sdLog, sdLog overridable), or as `{}` / nothing:
+    /// nil median or sdLog take the weakly informative default (`Calibration.RatePrior.weaklyInformative`).
     public struct RatePrior: Sendable, Equatable {
         public var path: String
-        /// Median of the prior, per year.
-        public var median: Double
-        /// Standard deviation of log(rate).
-        public var sdLog: Double
+        /// Median of the prior, per year; nil: the default (the scenario's value).
+        public var median: Double?
+        /// Standard deviation of log(rate); nil: the default.
+        public var sdLog: Double?
+        /// The entry of the priors file it comes from, and its source, when it does.
+        public var national: String? = nil
+        public var source: String? = nil
+        public init(path: String, median: Double?, sdLog: Double?, national: String? = nil, source: String? = nil) {
+            self.path = path; self.median = median; self.sdLog = sdLog; self.national = national; self.source = source
+        }
     }
 
     /// Files resolved against the configuration file's folder.
@@ -43,6 +53,8 @@ public struct CalibrationConfig: Sendable {
     public var startDate: String?
     /// Stock-only fits: the free rates (field paths) and their priors.
     public var priors: [RatePrior]
+    /// Stock-only fits: the priors file of `stocks.priors`, resolved against the configuration's folder.
+    public var priorsPath: String? = nil
     /// A small audit of individual records for a stock-only fit: of `atRisk` children in the
     /// from-level, `moved` made the move within `years`.
     public struct Audit: Sendable, Equatable {
@@ -155,7 +167,18 @@ public struct CalibrationConfig: Sendable {
         var startDate: String? = nil
         var chains = 4, iterations = 4000, burnIn = 2000
         var audits: [Audit] = []
-        if let t = f["stocks"], let sf = log.fields(t, allowed: ["startDate", "free", "chains", "iterations", "burnIn", "audits"], what: "stock-only fit settings") {
+        var priorsPath: String? = nil
+        var priorsFileIssues: [ValidationIssue] = []
+        if let t = f["stocks"], let sf = log.fields(t, allowed: ["startDate", "free", "priors", "chains", "iterations", "burnIn", "audits"], what: "stock-only fit settings") {
+            var national: PriorsFile? = nil
+            if let v = sf["priors"], let p = log.string(v) {
+                priorsPath = resolve(p)
+                do { national = try PriorsFile.load(path: resolve(p)) } catch {
+                    log.add(v, found: "'\(p)', which cannot be used (\(error.issues.count) problem\(error.issues.count == 1 ? "" : "s") below)",
+                            expected: "a priors file (docs/calibration.md, Priors)")
+                    priorsFileIssues = error.issues
+                }
+            }
             if let v = sf["audits"], let items = log.list(v, what: "a list of {move: 'From → To', atRisk, moved, years}") {
                 for item in items {
                     guard let af = log.fields(item, allowed: ["move", "atRisk", "moved", "years"], what: "an audit of individual records"),
@@ -176,26 +199,51 @@ public struct CalibrationConfig: Sendable {
             if let v = sf["chains"] { chains = log.integer(v, minimum: 2, maximum: 64) ?? chains }
             if let v = sf["iterations"] { iterations = log.integer(v, minimum: 100, maximum: 1_000_000) ?? iterations }
             if let v = sf["burnIn"] { burnIn = log.integer(v, minimum: 0, maximum: 1_000_000) ?? burnIn }
-            if let v = sf["free"], let entries = log.namedEntries(v, what: "a mapping from field paths of yearly rates to {median, sdLog}") {
+            if let v = sf["free"], let entries = log.namedEntries(v, what: "a mapping from field paths of yearly rates to {median, sdLog}, {prior: NAME} or {}") {
                 for (path, p) in entries {
-                    guard let pf = log.fields(p, allowed: ["median", "sdLog"], what: "a log-normal prior"),
-                          let median = pf.required("median", expected: "the prior median rate per year, > 0").flatMap({ log.number($0, NumberRange(low: 0, high: 1000, lowOpen: true)) }),
-                          let sd = pf.required("sdLog", expected: "the prior sd of log(rate), > 0").flatMap({ log.number($0, NumberRange(low: 0, high: 10, lowOpen: true)) }) else { continue }
-                    priors.append(RatePrior(path: path, median: median, sdLog: sd))
                     freeLines[path] = p.line
+                    if case .null = p.value { priors.append(RatePrior(path: path, median: nil, sdLog: nil)); continue }
+                    if case .scalar(let text) = p.value, text.isEmpty { priors.append(RatePrior(path: path, median: nil, sdLog: nil)); continue }
+                    guard let pf = log.fields(p, allowed: ["median", "sdLog", "prior"], what: "a log-normal prior {median, sdLog}, {prior: NAME} or {}") else { continue }
+                    let median = pf["median"].flatMap { log.number($0, NumberRange(low: 0, high: 1000, lowOpen: true)) }
+                    let sd = pf["sdLog"].flatMap { log.number($0, NumberRange(low: 0, high: 10, lowOpen: true)) }
+                    if (pf["median"] != nil && median == nil) || (pf["sdLog"] != nil && sd == nil) { continue }
+                    guard let t = pf["prior"] else {
+                        priors.append(RatePrior(path: path, median: median, sdLog: sd))
+                        continue
+                    }
+                    guard let name = log.string(t) else { continue }
+                    if pf["median"] != nil {
+                        log.add(path: Tree.join(p.path, "median"), line: p.line, found: "both median and prior '\(name)'",
+                                expected: "either a median or a prior from the priors file (sdLog may widen the latter)")
+                        continue
+                    }
+                    guard let national else {
+                        if sf["priors"] == nil {
+                            log.add(t, found: "prior '\(name)' without stocks.priors", expected: "stocks.priors: FILE, the priors file whose entry this names")
+                        }
+                        continue
+                    }
+                    guard let e = national.entry(name) else {
+                        log.add(t, found: "'\(name)', not in \(national.file)",
+                                expected: "one of its priors: " + national.entries.map { "'\($0.name)'" }.joined(separator: ", "))
+                        continue
+                    }
+                    priors.append(RatePrior(path: path, median: e.median, sdLog: sd ?? e.sdLog, national: e.name, source: e.source))
                 }
             }
         }
         if estimator == .stocks && priors.isEmpty {
             log.add(path: "stocks.free", line: f["stocks"]?.line ?? root.line, found: "no free rates",
-                    expected: "stocks.free: the yearly rates to fit, each {median, sdLog} (a log-normal prior)")
+                    expected: "stocks.free: the yearly rates to fit, each {median, sdLog} (a log-normal prior), {prior: NAME} or {}")
         }
-        if !log.issues.isEmpty { throw ScenarioError(file: file, issues: log.issues) }
+        if !log.issues.isEmpty || !priorsFileIssues.isEmpty { throw ScenarioError(file: file, issues: log.issues + priorsFileIssues) }
         var config = CalibrationConfig(scenarioPath: scenario, stocksPath: stocks, flowsPath: flows, panelPath: panel, estimator: estimator,
                                  pooled: pooled, allowedMoves: allowed, explicitMoves: moves, draws: draws, seed: seed,
                                  concentration: concentration, flowConversion: conversion, startDate: startDate, priors: priors, chains: chains,
                                  iterations: iterations, burnIn: burnIn)
         config.audits = audits
+        config.priorsPath = priorsPath
         config.file = file
         config.freeLines = freeLines
         config.namedFiles = namedFiles

@@ -459,3 +459,16 @@ def read_identifiability(path):
                                            high=1),
                     "partner": row["most_correlated_with"]})
     return out
+
+
+def read_ppc(path):
+    """ppc.csv: per observation its date, time, level, observed count, predictive mean and 95 % interval, inside."""
+    out = []
+    for row in read_table(path, schema.PPC, allow_empty=True):
+        r = {"date": row["date"], "time": row["time_years"], "level": row["level"],
+             "observed": _within(row["observed"], path, row, "observed", low=0),
+             "mean": row["predictive_mean"], "low": row["predictive_q2_5"], "high": row["predictive_q97_5"],
+             "inside": row["inside"]}
+        _interval(r["low"], r["high"], path, row, "predictive_q2_5", "predictive_q97_5")
+        out.append(r)
+    return out

@@ -222,9 +222,22 @@ CONVERGENCE = _file(
     Column("check", "text"), Column("quantity", "text", empty=True), Column("chain", "int", empty=True),
     Column("value", empty=True, finite=False), Column("threshold"), Column("passed", "bool"))
 
+PPC = _file(
+    "ppc.csv", "docs/calibration.md", "calibrate",
+    Column("date", "date"), Column("time_years", unit="years"), Column("level", "text"),
+    Column("observed", "number", "children"), Column("predictive_mean", "number", "children", empty=True),
+    Column("predictive_q2_5", "number", "children", empty=True),
+    Column("predictive_q97_5", "number", "children", empty=True), Column("inside", "bool"))
+
+MODEL_COMPARISON = _file(
+    "model-comparison.csv", "docs/calibration.md", "calibrate",
+    Column("moves", "text"), Column("df", "int"), Column("restricted_log_likelihood", empty=True),
+    Column("full_log_likelihood", empty=True), Column("lr_statistic", empty=True), Column("p_value", empty=True),
+    Column("full_mle_per_year", "number", "per year", empty=True), Column("clearly_above_zero", "bool", empty=True))
+
 FILES = {f.name: f for f in (BANDS, REPLICATIONS, AGGREGATE, COMPARISON, SUMMARY, PARAMETERS, UNCERTAINTY, VOI,
                              IMPORTANCE, SENSITIVITY, ESTIMATES, DRAWS, FIT, IDENTIFIABILITY, PROFILE, POSTERIOR,
-                             CONVERGENCE)}
+                             CONVERGENCE, PPC, MODEL_COMPARISON)}
 
 
 def for_file(file_name: str) -> OutputFile:

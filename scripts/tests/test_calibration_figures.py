@@ -79,7 +79,22 @@ def identifiability_rows():
     ]
 
 
-def make_folder(folder, fit=True, estimates=True, identifiability=True, **fit_options):
+PPC_HEADER = ["date", "time_years", "level", "observed", "predictive_mean", "predictive_q2_5", "predictive_q97_5",
+              "inside"]
+
+
+def ppc_rows():
+    rows = []
+    for t in range(4):
+        date = f"{2017 + t}-07-31"
+        rows.append([date, t, "Universal", 9000 - 100 * t, 9010 - 95 * t, 8700 - 95 * t, 9300 - 95 * t, "true"])
+        observed = 640 if t == 3 else 500 + 20 * t  # the last one above its interval (510–620)
+        rows.append([date, t, "Additional", observed, 505 + 20 * t, 450 + 20 * t, 560 + 20 * t,
+                     "false" if t == 3 else "true"])
+    return rows
+
+
+def make_folder(folder, fit=True, estimates=True, identifiability=True, ppc=True, **fit_options):
     os.makedirs(folder, exist_ok=True)
     if fit:
         write_csv(os.path.join(folder, "fit.csv"), FIT_HEADER, fit_rows(**fit_options))
@@ -87,6 +102,8 @@ def make_folder(folder, fit=True, estimates=True, identifiability=True, **fit_op
         write_csv(os.path.join(folder, "estimates.csv"), ESTIMATES_HEADER, estimates_rows())
     if identifiability:
         write_csv(os.path.join(folder, "identifiability.csv"), IDENTIFIABILITY_HEADER, identifiability_rows())
+    if ppc:
+        write_csv(os.path.join(folder, "ppc.csv"), PPC_HEADER, ppc_rows())
     return folder
 
 
@@ -108,14 +125,14 @@ def check_png(path):
 # Whole folders
 
 
-def test_all_three_figures(tmp_path):
+def test_all_four_figures(tmp_path):
     folder = make_folder(tmp_path / "cal")
     result = run_script(folder)
     assert result.returncode == 0, result.stderr
-    for name in ("fit", "estimates", "identifiability"):
+    for name in ("fit", "estimates", "identifiability", "ppc"):
         check_png(folder / "figures" / f"{name}.png")
     printed = result.stdout.split()
-    assert len(printed) == 3 and all(os.path.isfile(p) for p in printed)
+    assert len(printed) == 4 and all(os.path.isfile(p) for p in printed)
     assert "note" not in result.stderr
 
 
@@ -214,6 +231,8 @@ def corrupt(path, line, column, value):
     ("identifiability.csv", 3, "contraction", "wide", ["number"]),
     ("identifiability.csv", 2, "contraction", "1.5", ["≤ 1"]),
     ("identifiability.csv", 4, "max_abs_correlation", "1.5", ["≤ 1"]),
+    ("ppc.csv", 3, "inside", "yes", ["'yes'", "true or false"]),
+    ("ppc.csv", 4, "predictive_q2_5", "1e9", ["above predictive_q97_5"]),
 ])
 def test_malformed_cell(tmp_path, name, line, column, value, words):
     folder = make_folder(tmp_path / "cal")
@@ -226,9 +245,9 @@ def test_malformed_cell(tmp_path, name, line, column, value, words):
     assert name in message[0] and f"line {line} (data row {line - 1})" in message[0] and repr(column) in message[0]
     for w in words:
         assert w in message[0], (w, message[0])
-    # the other two files are still drawn
+    # the other three files are still drawn
     drawn = sorted(os.listdir(folder / "figures"))
-    assert len(drawn) == 2 and f"{name.replace('.csv', '')}.png" not in drawn
+    assert len(drawn) == 3 and f"{name.replace('.csv', '')}.png" not in drawn
 
 
 def test_missing_column(tmp_path):
@@ -265,6 +284,9 @@ def test_readers_parse_values(tmp_path):
     ident = cf.read_identifiability(str(folder / "identifiability.csv"))
     assert [r["verdict"] for r in ident] == ["identified", "weak", "not identified", "not identified"]
     assert math.isnan(ident[2]["correlation"])
+    ppc = cf.read_ppc(str(folder / "ppc.csv"))
+    assert [r["inside"] for r in ppc].count(False) == 1 and ppc[7]["observed"] == 640.0
+    assert ppc[0]["date"].isoformat() == "2017-07-31" and ppc[1]["low"] == 450.0
     fit = cf.read_fit(str(folder / "fit.csv"))
     assert fit[0]["date"].isoformat() == "2017-07-31" and fit[0]["time"] == 0.0
 

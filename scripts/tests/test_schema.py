@@ -184,7 +184,7 @@ EXPECTED_FILES = {
     "aggregate": {"aggregate.csv"},
     "sensitivity": {"sensitivity.csv"},
     "calibrate-stocks": {"estimates.csv", "draws.csv", "fit.csv", "identifiability.csv", "profile.csv", "posterior.csv",
-                         "convergence.csv"},
+                         "convergence.csv", "ppc.csv", "model-comparison.csv"},
     "calibrate-flows": {"estimates.csv", "draws.csv"},
     "calibrate-panel": {"estimates.csv", "draws.csv"},
 }
