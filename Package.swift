@@ -81,7 +81,7 @@ let package = Package(
         .testTarget(name: "CalibrationTests", dependencies: ["Calibration", "Model", "StockFlow", "Stochastics", "CGSL", "TestSupport"]),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["girfec", "Experiments", "Model", "Reports", "TestSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["girfec", "Calibration", "Experiments", "Model", "Reports", "TestSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         /// Golden output folders: every file of `girfec run` and `girfec report` for small
         /// scenarios, byte for byte (docs/testing.md). `girfec` is a dependency so that the

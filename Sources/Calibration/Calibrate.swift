@@ -188,12 +188,36 @@ public enum Calibrate {
         }
     }
 
-    /// Stock counts alone → weighted least squares and an adaptive-Metropolis posterior on the
-    /// aggregate model, with identifiability verdicts and warnings (docs/calibration.md §5–6).
-    ///
-    /// Areas are pooled by summing their counts per (date, level): the scenario's aggregate model
-    /// gives the authority's totals. Per-area stock fits need one scenario per area.
-    public static func fromStocks(_ config: CalibrationConfig, scenario: Scenario, data: Data) throws(CalibrationDataError) -> [Fit] {
+    /// What a stock-only fit is built from: the problem and the observations it was made of.
+    public struct StockSetup: Sendable {
+        /// The posterior: priors, likelihood, declared constraints and audits.
+        public var problem: StockCalibrationProblem
+        /// The same problem without `stocks.audits` (nil when there are none), to show what they buy.
+        public var withoutAudits: StockCalibrationProblem?
+        /// The pooled observations, on the scenario's clock.
+        public var observations: [StockObservation]
+        /// The date of the scenario's time 0 (`stocks.startDate`).
+        public var origin: Day
+        /// Field path of each simulator parameter, in the simulator's order.
+        public var paths: [String]
+    }
+
+    /// The stock-only problem a configuration, its scenario and its data define (docs/calibration.md §5):
+    /// what `fromStocks` samples and `girfec calibrate --log-density` evaluates.
+    public static func stockProblem(_ config: CalibrationConfig, scenario: Scenario, data: Data) throws(CalibrationDataError) -> StockCalibrationProblem {
+        try stockSetup(config, scenario: scenario, data: data).problem
+    }
+
+    /// The names of the sampling coordinates of `problem`, in order: each free rate (`From→To`, sampled as
+    /// its logarithm), then `negative binomial size` (sampled as log k) when the size is estimated.
+    /// posterior.csv's `parameter` column and `--log-density`'s header use these names.
+    public static func samplingNames(_ problem: StockCalibrationProblem) -> [String] {
+        problem.freeNames + (problem.estimatesSize ? ["negative binomial size"] : [])
+    }
+
+    /// Areas pooled by summing their counts per (date, level): the scenario's aggregate model gives the
+    /// authority's totals. Every problem with the configuration is one `CalibrationDataError`.
+    public static func stockSetup(_ config: CalibrationConfig, scenario: Scenario, data: Data) throws(CalibrationDataError) -> StockSetup {
         let file = config.stocksPath ?? "stocks.csv"
         func fail(_ found: String, _ expected: String) -> CalibrationDataError {
             CalibrationDataError(issues: [DataIssue(file: file, line: nil, column: nil, found: found, expected: expected)])
@@ -213,27 +237,40 @@ public enum Calibrate {
             return o
         }
         let paths = config.priors.map(\.path)
-        let problem: StockCalibrationProblem
-        let ls: StockLeastSquaresFit
-        let post: StockPosterior
-        var withoutAudits: IdentifiabilityReport? = nil
         do {
             let simulator = try AggregateStockSimulator(scenario: scenario, parameterPaths: paths, observations: observations)
             var constraints: [RateConstraint] = []
             if config.allowedMoves == "adjacent" { constraints = RateConstraint.adjacentOnly(names: simulator.parameterNames, levels: scenario.levels) }
             let priors: [RatePrior] = config.priors.map { .logNormal(median: $0.median, sdLog: $0.sdLog) }
-            let mcmc = MCMCSettings(chains: config.chains, burnIn: config.burnIn, samples: config.iterations, seed: config.seed)
             let audits = config.audits.map { RecordAudit(parameter: "\($0.from)→\($0.to)", atRisk: $0.atRisk, moved: $0.moved, years: $0.years) }
-            if !audits.isEmpty {
+            let plain = audits.isEmpty ? nil : try StockCalibrationProblem(simulator: simulator, priors: priors, constraints: constraints)
+            let problem = try StockCalibrationProblem(simulator: simulator, priors: priors, constraints: constraints, audits: audits)
+            return StockSetup(problem: problem, withoutAudits: plain, observations: observations, origin: origin, paths: paths)
+        } catch {
+            throw fail("a stock-only fit that cannot run (\(error.description))", "stock dates within the scenario's horizon from stocks.startDate, and free rates at transitions.matrix paths of a ratesPerYear scenario")
+        }
+    }
+
+    /// Stock counts alone → weighted least squares and an adaptive-Metropolis posterior on the
+    /// aggregate model, with identifiability verdicts and warnings (docs/calibration.md §5–6).
+    public static func fromStocks(_ config: CalibrationConfig, scenario: Scenario, data: Data) throws(CalibrationDataError) -> [Fit] {
+        let file = config.stocksPath ?? "stocks.csv"
+        let setup = try stockSetup(config, scenario: scenario, data: data)
+        let (problem, observations, origin, paths) = (setup.problem, setup.observations, setup.origin, setup.paths)
+        let ls: StockLeastSquaresFit
+        let post: StockPosterior
+        var withoutAudits: IdentifiabilityReport? = nil
+        do {
+            let mcmc = MCMCSettings(chains: config.chains, burnIn: config.burnIn, samples: config.iterations, seed: config.seed)
+            if let plain = setup.withoutAudits {
                 // The same fit without the audits, to show what they buy.
-                let plain = try StockCalibrationProblem(simulator: simulator, priors: priors, constraints: constraints)
                 withoutAudits = Identifiability.assess(try StockEstimator.posterior(plain, settings: mcmc), problem: plain, seed: config.seed)
             }
-            problem = try StockCalibrationProblem(simulator: simulator, priors: priors, constraints: constraints, audits: audits)
             ls = try StockEstimator.leastSquares(problem, settings: StockLeastSquaresSettings(seed: config.seed))
             post = try StockEstimator.posterior(problem, settings: mcmc)
         } catch {
-            throw fail("a stock-only fit that cannot run (\(error.description))", "stock dates within the scenario's horizon from stocks.startDate, and free rates at transitions.matrix paths of a ratesPerYear scenario")
+            throw CalibrationDataError(issues: [DataIssue(file: file, line: nil, column: nil, found: "a stock-only fit that cannot run (\(error.description))",
+                                                          expected: "stock dates within the scenario's horizon from stocks.startDate, and free rates at transitions.matrix paths of a ratesPerYear scenario")])
         }
         let report = Identifiability.assess(post, problem: problem, seed: config.seed)
         let pathOf = Dictionary(uniqueKeysWithValues: zip(problem.simulator.parameterNames, paths))

@@ -15,15 +15,35 @@ struct CalibrateCommand: ParsableCommand, InterruptibleCommand {
         `girfec run` reads as uncertainty.draws), fitted-transitions.yaml (a fragment a scenario \
         can `include`), diagnostics (stock-only fits: fit.csv, identifiability.csv, posterior.csv) \
         and manifest.json. Draw the figures with `python3 scripts/calibration_figures.py DIR`.
+
+        --log-density (stock-only configurations) writes nothing: it checks the configuration and \
+        data as a run does, prints `parameters,NAME,...` (the sampling coordinates: the log of each \
+        free rate, then log k of an estimated negative binomial size), then answers each line of \
+        standard input (comma-separated coordinates) with the log posterior density up to a constant \
+        (-inf outside the support), for checking the posterior with another sampler.
+
+        Exit status: 0 done; 2 bad input (nothing written; a malformed --log-density line).
         """)
 
     @Argument(help: "The calibration file (YAML, docs/calibration.md).")
     var config: String
 
-    @OptionGroup var output: OutputOptions
+    @Option(help: "Output folder: absent or empty (or use --overwrite). Required unless --log-density.")
+    var out: String?
+
+    @Flag(help: "Replace the output folder if girfec made it (never a folder of yours; docs/guarantees.md).")
+    var overwrite = false
+
+    @Flag(help: "Write nothing; answer lines of log-rates on standard input with the stock-only log posterior (docs/calibration.md §5).")
+    var logDensity = false
 
     @Flag(help: "Print only problems.")
     var quiet = false
+
+    func validate() throws {
+        if out == nil && !logDensity { throw ValidationError("Missing expected argument '--out <out>' (required unless --log-density).") }
+        if out != nil && logDensity { throw ValidationError("--log-density writes nothing: leave out --out.") }
+    }
 
     func run() throws {
         let started = Date()
@@ -37,11 +57,13 @@ struct CalibrateCommand: ParsableCommand, InterruptibleCommand {
             printError(problems.description + "\nNothing was run or written.")
             throw ExitCode(invalidInputStatus)
         }
+        if logDensity { return try answerLogDensity(settings, scenario: scenario) }
+        guard let out else { throw ExitCode(invalidInputStatus) }
         // draws.csv dominates: a row per draw of about 24 bytes per level pair, per area fitted separately; diagnostics and fragments are small.
         let levels = Double(scenario.levels.count)
         let areas: Double = Double(max(scenario.arms[0].areas.count, 1))
         let estimate = Int64(min(Double(settings.draws) * levels * levels * 24 * areas + 1_048_576, 1e18))
-        let target = try output.prepare(command: "calibrate", estimatedBytes: estimate)
+        let target = try checkOutputOrExit(out, overwrite: overwrite, command: "calibrate", estimatedBytes: estimate)
         try Interrupt.checkpoint("calibrate")
         let fits: [Calibrate.Fit]
         do throws(CalibrationDataError) {
@@ -81,8 +103,44 @@ struct CalibrateCommand: ParsableCommand, InterruptibleCommand {
         files.append(("manifest.json", Manifest.json(command: CommandLine.arguments, manifest)))
         try writeFolderOrExit(target, command: "calibrate") { files }
         if !quiet {
-            print("girfec calibrate: \(settings.estimator.rawValue) estimate of \(fits.count == 1 ? "pooled areas" : "\(fits.count) areas"); wrote \(output.out)")
+            print("girfec calibrate: \(settings.estimator.rawValue) estimate of \(fits.count == 1 ? "pooled areas" : "\(fits.count) areas"); wrote \(out)")
             for n in notes where !n.hasPrefix("flows: stayers") { print("  " + n) }
+        }
+    }
+
+    /// `--log-density`: check the configuration and data as a run does (problems: exit 2), print the header
+    /// `parameters,NAME,...`, then answer each line of standard input, d comma-separated numbers, with
+    /// `problem.logPosterior` (`-inf` outside the support), flushing after each answer. A malformed
+    /// line: a message naming its line number on standard error, exit 2. End of input: exit 0.
+    func answerLogDensity(_ settings: CalibrationConfig, scenario: Scenario) throws {
+        guard settings.estimator == .stocks else {
+            printError("girfec calibrate --log-density: \(config): estimator \(settings.estimator.rawValue); expected estimator: stocks (the log density is that of the stock-only posterior). Nothing was run.")
+            throw ExitCode(invalidInputStatus)
+        }
+        let problem: StockCalibrationProblem
+        do throws(CalibrationDataError) {
+            problem = try Calibrate.stockProblem(settings, scenario: scenario, data: try Calibrate.read(settings, scenario: scenario))
+        } catch {
+            printError("girfec calibrate: " + error.description + "\nNothing was run.")
+            throw ExitCode(invalidInputStatus)
+        }
+        Interrupt.forOtherCommands()
+        let names = Calibrate.samplingNames(problem)
+        // Written unbuffered: each answer reaches a peer sampler at once.
+        func answer(_ line: String) { FileHandle.standardOutput.write(Data((line + "\n").utf8)) }
+        answer((["parameters"] + names.map(CSV.text)).joined(separator: ","))
+        var lineNumber = 0
+        while let line = readLine(strippingNewline: true) {
+            lineNumber += 1
+            let cells = line.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: ",", omittingEmptySubsequences: false)
+            let values = cells.map { Double($0.trimmingCharacters(in: .whitespaces)) }
+            guard cells.count == names.count, values.allSatisfy({ $0?.isFinite == true }) else {
+                let shown = line.count > 80 ? String(line.prefix(80)) + "…" : line
+                printError("girfec calibrate --log-density: standard input line \(lineNumber): found '\(shown)' (\(cells.count) cell\(cells.count == 1 ? "" : "s")); expected \(names.count) finite numbers separated by commas (\(names.joined(separator: ", ")), on the sampling scale: the log of each rate, log k for a size).")
+                throw ExitCode(invalidInputStatus)
+            }
+            let value = problem.logPosterior(values.map { $0! })
+            answer(value.isFinite ? "\(value)" : value == .infinity ? "inf" : "-inf")
         }
     }
 }

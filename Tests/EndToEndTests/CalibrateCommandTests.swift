@@ -1,4 +1,6 @@
+import Calibration
 import Foundation
+import Model
 import Testing
 import TestSupport
 
@@ -81,5 +83,85 @@ struct CalibrateCommandTests {
         #expect(r.stderr.contains("flows.csv:3, column 'count'"), "\(r.stderr)")
         #expect(r.stderr.contains("Nothing was written"))
         #expect(!FileManager.default.fileExists(atPath: out))
+    }
+
+    /// Run the built girfec with `input` on its standard input.
+    static func girfec(_ arguments: [String], input: String) throws -> CommandLineTests.Outcome {
+        let process = Process()
+        process.executableURL = CommandLineTests.executable
+        process.arguments = arguments
+        let stdin = Pipe(), out = Pipe(), err = Pipe()
+        process.standardInput = stdin
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        stdin.fileHandleForWriting.write(Data(input.utf8))
+        try stdin.fileHandleForWriting.close()
+        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return .init(status: process.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+    }
+
+    /// A small stock-only configuration: the first three censuses of calibration/synthetic/identified, two free rates.
+    static func smallStockConfig(_ folder: String, extra: String = "") throws -> String {
+        let stocks = try String(contentsOfFile: example("synthetic/identified/stocks.csv"), encoding: .utf8)
+            .split(separator: "\n").prefix(10).joined(separator: "\n") + "\n"
+        try stocks.write(toFile: folder + "/stocks.csv", atomically: true, encoding: .utf8)
+        let config = folder + "/cal.yaml"
+        try """
+        scenario: \(example("synthetic/identified/scenario.yaml"))
+        data: {stocks: stocks.csv}
+        estimator: stocks
+        stocks:
+          startDate: 2015-07-31
+          free:
+            transitions.matrix.Universal.Additional: {median: 0.1, sdLog: 1}
+            transitions.matrix.Additional.Universal: {median: 0.1, sdLog: 1}
+        \(extra)
+        """.write(toFile: config, atomically: true, encoding: .utf8)
+        return config
+    }
+
+    /// `--log-density`: the header names the sampling coordinates; each answer is `problem.logPosterior`
+    /// of the same configuration, −∞ outside the bounds; nothing is written.
+    @Test func logDensityAnswersEachLineWithTheLogPosterior() throws {
+        let folder = Fixtures.temporaryFolder("girfec-cal")
+        let config = try Self.smallStockConfig(folder)
+        let points = [[log(0.06), log(0.3), log(100)], [log(0.1), log(0.1), log(50)], [log(30), log(0.3), log(100)]]
+        let input = points.map { $0.map { "\($0)" }.joined(separator: ",") }.joined(separator: "\n") + "\n"
+        let before = try FileManager.default.contentsOfDirectory(atPath: folder).sorted()
+        let r = try Self.girfec(["calibrate", config, "--log-density"], input: input)
+        #expect(r.status == 0, "stderr: \(r.stderr)")
+        let lines = r.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.first == "parameters,Universal→Additional,Additional→Universal,negative binomial size", "\(lines)")
+        #expect(lines.count == 4, "\(lines)")
+        let settings = try CalibrationConfig.load(path: config)
+        let scenario = try ScenarioDecoder.load(path: settings.scenarioPath)
+        let problem = try Calibrate.stockProblem(settings, scenario: scenario, data: try Calibrate.read(settings, scenario: scenario))
+        for (k, φ) in points.prefix(2).enumerated() {
+            let expected = problem.logPosterior(φ)
+            let got = try #require(Double(lines[k + 1]), "line \(k + 1): \(lines[k + 1])")
+            #expect(expected.isFinite && abs(got - expected) <= 1e-12 * abs(expected), "point \(k): \(got) against \(expected)")
+        }
+        #expect(lines[3] == "-inf", "30 a year is above the bound of 20: \(lines[3])")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder).sorted() == before)
+    }
+
+    /// A malformed line stops with a message naming its line, status 2; bad data stop before the header.
+    @Test func logDensityRefusesMalformedLinesAndBadInput() throws {
+        let folder = Fixtures.temporaryFolder("girfec-cal")
+        let config = try Self.smallStockConfig(folder)
+        let r = try Self.girfec(["calibrate", config, "--log-density"], input: "-2,-1,4\n-2,abc,4\n-2,-1,4\n")
+        #expect(r.status == 2)
+        #expect(r.stdout.split(separator: "\n").count == 2, "header and one answer: \(r.stdout)")
+        #expect(r.stderr.contains("standard input line 2: found '-2,abc,4'") && r.stderr.contains("expected 3 finite numbers"), "\(r.stderr)")
+        let short = try Self.girfec(["calibrate", config, "--log-density"], input: "-2,-1\n")
+        #expect(short.status == 2 && short.stderr.contains("line 1: found '-2,-1' (2 cells)"), "\(short.stderr)")
+
+        try "date,area,level,count\n2015-07-31,all,Universal,-4\n".write(toFile: folder + "/stocks.csv", atomically: true, encoding: .utf8)
+        let bad = try Self.girfec(["calibrate", config, "--log-density"], input: "-2,-1,4\n")
+        #expect(bad.status == 2)
+        #expect(bad.stdout.isEmpty, "\(bad.stdout)")
+        #expect(bad.stderr.contains("stocks.csv:2, column 'count'"), "\(bad.stderr)")
     }
 }
