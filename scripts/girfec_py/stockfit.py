@@ -51,21 +51,22 @@ def _exit_rate(truth):
     return float(mu)
 
 
-def scenario_text(truth, initial, start_rates, name="Synthetic stock calibration"):
+def scenario_text(truth, initial, start_rates, name="Synthetic stock calibration", step_months=1):
     """A scenario (YAML) for the stocks-only fit of a one-area truth.
 
     `initial` ({level: count}) is the first census; `start_rates` ({(from, to): rate}) are
     the transitions the scenario states (the free ones are replaced by the fit; moves
     not listed are 0). Entries and exits are the truth's: births.perYear = Σ entries with
     entryLevels their shares, migration.outRatePerYear the exit rate; no ageing.
-    Monthly steps over the truth's `years`.
+    Steps of `step_months` (default 1: monthly, close to the continuous-time truth) over the
+    truth's `years`.
     """
     (area,) = truth["areas"].values()
     levels = truth["levels"]
     entries = {level: float(area.get("entries_per_year", {}).get(level, 0.0)) for level in levels}
     total_entries = sum(entries.values())
     lines = [f"name: {json.dumps(name)}",
-             f"time: {{stepMonths: 1, horizonYears: {truth['years']}}}",
+             f"time: {{stepMonths: {step_months}, horizonYears: {truth['years']}}}",
              "levels:"]
     lines += [f"  {level}: {{costPerChildYear: 0, qolWeight: 1}}" for level in levels]
     lines += ["population:",
@@ -110,7 +111,7 @@ def first_census(stocks_path):
     return first, {r["level"]: int(float(r["count"])) for r in rows if r["date"] == first}
 
 
-def write_fit_inputs(folder, truth, priors, seed, draws=1000, stocks_extra=None, comment=""):
+def write_fit_inputs(folder, truth, priors, seed, draws=1000, stocks_extra=None, comment="", step_months=1):
     """Write scenario.yaml and calibrate.yaml into `folder` (which holds the generator's stocks.csv).
 
     The scenario's starting rates are the priors' medians. Returns the config's path.
@@ -118,7 +119,8 @@ def write_fit_inputs(folder, truth, priors, seed, draws=1000, stocks_extra=None,
     date, initial = first_census(os.path.join(folder, "stocks.csv"))
     start_rates = {move: median for move, (median, _) in priors.items()}
     with open(os.path.join(folder, "scenario.yaml"), "w", encoding="utf-8") as f:
-        f.write(scenario_text(truth, initial, start_rates, name=truth.get("description", "Synthetic")[:80]))
+        f.write(scenario_text(truth, initial, start_rates, name=truth.get("description", "Synthetic")[:80],
+                              step_months=step_months))
     path = os.path.join(folder, "calibrate.yaml")
     with open(path, "w", encoding="utf-8") as f:
         f.write(config_text(date, priors, seed, draws=draws, stocks_extra=stocks_extra, comment=comment))
