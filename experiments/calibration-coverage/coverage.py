@@ -3,7 +3,7 @@
 
 Usage (from the repository root; README.md beside this file):
     python3 experiments/calibration-coverage/coverage.py [--out DIR] [--per-shape N] [--first-seed S]
-        [--girfec BINARY] [--timeout SECONDS] [--jobs J] [--shapes a,b] [--quick]
+        [--girfec BINARY] [--timeout SECONDS] [--jobs J] [--shapes a,b] [--quick] [--prepare-only]
 
 For each shape (SHAPES below) and each seed, it draws a truth (rates from the
 shape's law, random.Random("SHAPE:SEED")), writes it as DIR/data/SHAPE-SEED/truth.json,
@@ -354,6 +354,7 @@ def parse_args(argv):
                    help="the girfec binary (default .build/release/girfec)")
     p.add_argument("--timeout", type=float, default=300, help="seconds per fit before it is stopped (default 300)")
     p.add_argument("--jobs", type=int, default=1, help="fits run at once (default 1; times per fit grow with more)")
+    p.add_argument("--prepare-only", action="store_true", help="generate the data sets and fit inputs, fit nothing")
     p.add_argument("--quick", action="store_true", help="one data set per shape from seed 101 (a check, not a study)")
     args = p.parse_args(argv)
     if args.quick:
@@ -387,6 +388,9 @@ def main(argv=None):
                 return 1
             jobs.append((shape, seed, truth, free, config))
             seed += 1
+    if args.prepare_only:
+        print(f"coverage.py: {len(jobs)} data sets in {data_dir}; nothing fitted (--prepare-only)", file=sys.stderr)
+        return 0
     print(f"coverage.py: {len(jobs)} data sets in {data_dir}; fitting with {args.girfec}, "
           f"{args.jobs} at a time, at most {args.timeout:g} s each", file=sys.stderr)
     fits, rates = [], []
