@@ -101,16 +101,18 @@ def test_emcee_agrees_with_girfec(fitted):
         names = density.names
         assert set(names) <= set(posterior), f"--log-density parameters {names}; posterior.csv has {list(posterior)}"
         by_path = {r["path"]: r["parameter"] for r in posterior.values() if r["path"]}
-        # Walkers start at girfec's draws (log scale); a parameter draws.csv lacks (the size) at its
-        # posterior median, each walker jittered by 1 % so that the ensemble spans every direction.
+        # Walkers start at girfec's draws (log scale); a parameter draws.csv lacks (an extra likelihood
+        # parameter) from a normal on its log with girfec's median and the sd its 95 % interval implies.
         rng = np.random.default_rng(EMCEE_SEED)
         picks = rng.choice(len(draws), size=WALKERS, replace=False)
         start = np.empty((WALKERS, len(names)))
         for k, name in enumerate(names):
             path = next((p for p, n in by_path.items() if n == name), None)
+            g = posterior[name]
+            sd_log = (math.log(float(g["q97_5"])) - math.log(float(g["q2_5"]))) / 3.92
             for w, i in enumerate(picks):
-                value = float(draws[i][path]) if path else float(posterior[name]["median"]) * math.exp(0.01 * rng.normal())
-                start[w, k] = math.log(value)
+                start[w, k] = (math.log(float(draws[i][path])) if path
+                               else math.log(float(g["median"])) + sd_log * rng.normal())
         assert all(math.isfinite(v) for v in density(start)), "a starting walker is outside girfec's support"
 
         np.random.seed(EMCEE_SEED)
