@@ -8,8 +8,9 @@ Weare 2010) samples the same posterior through `girfec calibrate CONFIG
 --log-density` (one long-lived process, one batch of walkers per step), its
 walkers started from girfec's draws.
 
-Compared per parameter (on girfec's scale: rates per year; an estimated
-negative binomial size as k):
+Compared per parameter on posterior.csv's scale (emcee samples the sampling
+coordinates of --log-density, the log of each rate and of any extra
+likelihood parameter, so its draws are exponentiated):
   - the posterior means, within 4 combined Monte Carlo standard errors:
     |m_g − m_e| ≤ 4·√(se_g² + se_e²), se_g = sd_g/√ESS_bulk (girfec's
     posterior.csv), se_e = sd_e/√(walkers·steps/τ) with τ emcee's integrated
