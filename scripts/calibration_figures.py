@@ -16,7 +16,7 @@ optional; a missing one is skipped with a note. Into DIR/figures/ (or
                   The x axis is the date when every row has one, else
                   time_years.
   estimates       from estimates.csv
-                  (area,from_level,to_level,rate_per_year,rate_low,rate_high,method,identified):
+                  (area,from_level,to_level,rate_per_year,rate_low,rate_high,se_log_rate,method,identified):
                   each yearly rate as a dot with its interval (whiskers) on a
                   log axis, labelled "from → to", one panel per area, coloured
                   by `identified` (identified, weak, not identified, or empty:

@@ -18,6 +18,25 @@ public enum Calibrate {
         public var method: String
         /// Stock-only fits: identified, weak, not identified; empty otherwise.
         public var identified: String
+        /// The standard error of the log-rate: panel fits (the inverse Hessian); nil otherwise.
+        public var seLogRate: Double? = nil
+    }
+
+    /// The `area` of a pooled fit, in estimates.csv and every other output and message: all the
+    /// data's areas together, whatever their names, as for a file without areas and a scenario
+    /// without `areas`. A per-area fit is labelled by its area's name.
+    public static let pooledArea = "all"
+
+    /// The areas a fit is labelled with: `[pooledArea]` for a pooled fit (or data without areas),
+    /// else the one area of a per-area fit.
+    static func fitAreas(_ areas: [String], pooled: Bool) -> [String] {
+        pooled || areas.isEmpty ? [pooledArea] : areas
+    }
+
+    /// A note naming the areas a pooled fit summed, when the data name any other than `pooledArea`.
+    static func pooledAreasNote(_ method: String, _ areas: [String], pooled: Bool) -> [String] {
+        guard pooled, !areas.isEmpty, areas != [pooledArea] else { return [] }
+        return ["\(method): areas pooled (area '\(pooledArea)' in the outputs): " + areas.joined(separator: ", ")]
     }
 
     /// What an estimator produced for one area (or the pooled areas).
@@ -37,6 +56,12 @@ public enum Calibrate {
         public var stocks: [StockCount] = []
         public var flows: [FlowCount] = []
         public var panel: PanelData? = nil
+
+        public init(stocks: [StockCount] = [], flows: [FlowCount] = [], panel: PanelData? = nil) {
+            self.stocks = stocks
+            self.flows = flows
+            self.panel = panel
+        }
     }
 
     public static func read(_ config: CalibrationConfig, scenario: Scenario) throws(CalibrationDataError) -> Data {
@@ -76,9 +101,10 @@ public enum Calibrate {
     /// A logarithm with negative off-diagonal entries (the embedding problem) is
     /// regularised by setting them and disallowed moves to 0 and re-balancing the
     /// diagonal (their "diagonal adjustment"); nil when P has no real logarithm.
-    /// - Returns: from → to → rate (to ≠ from; `exit` included) and whether it was regularised.
+    /// - Returns: from → to → rate (to ≠ from; `exit` included) and the allowed moves whose rate
+    ///   was negative and set to 0.
     static func logarithmRates(_ probabilities: [String: [String: Double]], levels: [String], periodYears: Double,
-                               allowed: AllowedMoves) -> (rates: [String: [String: Double]], regularised: Bool)? {
+                               allowed: AllowedMoves) -> (rates: [String: [String: Double]], regularised: [LevelMove])? {
         let states = levels + [FlowEnd.exit]
         let n = states.count
         var p = [[Double]](repeating: [Double](repeating: 0, count: n), count: n)
@@ -88,14 +114,14 @@ public enum Calibrate {
             for (j, to) in states.enumerated() { p[i][j] = row[to] ?? 0 }
         }
         guard let l = MatrixFunctions.logarithm(p) else { return nil }
-        var regularised = false
+        var regularised: [LevelMove] = []
         var out: [String: [String: Double]] = [:]
         for i in 0..<(n - 1) where probabilities[states[i]] != nil {
             var row: [String: Double] = [:]
             for j in 0..<n where j != i {
                 let allowedMove = j == n - 1 ? (probabilities[states[i]]?[FlowEnd.exit] != nil) : allowed.allows(i, j, levels: levels)
                 var q = l[i][j] / periodYears
-                if q < -1e-12 && allowedMove { regularised = true }
+                if q < -1e-12 && allowedMove { regularised.append(LevelMove(states[i], states[j])) }
                 if !allowedMove { q = 0 }
                 q = max(0, q)
                 if allowedMove { row[states[j]] = q }
@@ -116,7 +142,9 @@ public enum Calibrate {
             let stream = RandomStream(StreamAddress(seed: config.seed, replication: UInt32(k), purpose: .calibration, index: 1))
             let flowDraws = e.draws(config.draws, from: stream)
             let moves = allowed(config, default: .all)
+            let areas = fitAreas(e.areas, pooled: config.pooled)
             var regularisedDraws = 0, failedDraws = 0
+            var regularisedByMove: [LevelMove: Int] = [:]
             let useLogarithm = config.flowConversion == "matrixLogarithm"
             let draws: [[String: [String: Double]]] = flowDraws.compactMap { d in
                 guard useLogarithm else { return d.ratesPerYear }
@@ -124,7 +152,8 @@ public enum Calibrate {
                     failedDraws += 1
                     return nil
                 }
-                if r.regularised { regularisedDraws += 1 }
+                if !r.regularised.isEmpty { regularisedDraws += 1 }
+                for m in r.regularised { regularisedByMove[m, default: 0] += 1 }
                 return r.rates
             }
             let meanRates = useLogarithm
@@ -134,7 +163,7 @@ public enum Calibrate {
             for (from, row) in meanRates.sorted(by: { e.levels.firstIndex(of: $0.key)! < e.levels.firstIndex(of: $1.key)! }) {
                 for to in e.destinations where row[to] != nil {
                     let xs = draws.compactMap { $0[from]?[to] }
-                    rates.append(RateRow(areas: e.areas, from: from, to: to, rate: row[to]!, low: quantile(xs, 0.025),
+                    rates.append(RateRow(areas: areas, from: from, to: to, rate: row[to]!, low: quantile(xs, 0.025),
                                          high: quantile(xs, 0.975), method: "flows", identified: ""))
                 }
             }
@@ -145,14 +174,40 @@ public enum Calibrate {
             }
             var notes = ["flows: \(e.periodCount) period table\(e.periodCount == 1 ? "" : "s") of \(String(format: "%.3g", e.periodYears)) years; rates by "
                          + (useLogarithm ? "the matrix logarithm of each period matrix (Israel, Rosenthal & Wei 2001)" : "the competing-risks conversion of each row (Fleurence & Hollenbeak 2007)")]
-            if regularisedDraws > 0 { notes.append("flows: \(regularisedDraws) of \(flowDraws.count) draws had a logarithm with negative rates, set to 0 (diagonal adjustment; usual where a move does not happen directly)") }
+            notes += pooledAreasNote("flows", e.areas, pooled: config.pooled)
+            // The children seen making each move, over all periods pooled.
+            func seen(_ m: LevelMove) -> Int {
+                guard let i = e.levels.firstIndex(of: m.from), let j = e.destinations.firstIndex(of: m.to) else { return 0 }
+                return e.rows[i].counts[j]
+            }
+            if e.noExitsObserved {
+                notes.append("flows: no child left the population in any period (no exit counts): exit is not a destination "
+                             + "(a closed population, or exits not recorded), so no exit rate is estimated and each row is the chance of a move among children who stay")
+            }
+            let neverSeen = e.rows.enumerated().flatMap { i, row in
+                e.destinations.indices.filter { j in j != i && row.alpha[j] > 0 && row.counts[j] == 0 }.map { LevelMove(row.from, e.destinations[$0]) }
+            }
+            if !neverSeen.isEmpty {
+                notes.append("flows: never seen in any period: " + neverSeen.map(\.description).joined(separator: ", ")
+                             + "; their rates rest on the prior's \(number(config.concentration)) pseudo-count, so read rate_high as an upper bound "
+                             + "(list the moves that can happen in allowedMoves to make the others 0)")
+            }
+            if regularisedDraws > 0 {
+                let byMove = regularisedByMove.sorted { a, b in
+                    (e.levels.firstIndex(of: a.key.from)!, e.destinations.firstIndex(of: a.key.to)!)
+                        < (e.levels.firstIndex(of: b.key.from)!, e.destinations.firstIndex(of: b.key.to)!)
+                }
+                notes.append("flows: \(regularisedDraws) of \(flowDraws.count) draws had a matrix logarithm with negative rates, set to 0 "
+                             + "(diagonal adjustment; usual for a move that seldom happens directly within a period): "
+                             + byMove.map { "\($0.key) in \($0.value) draw\($0.value == 1 ? "" : "s") (\(seen($0.key)) seen)" }.joined(separator: ", "))
+            }
             if failedDraws > 0 { notes.append("flows: \(failedDraws) of \(flowDraws.count) draws had no real matrix logarithm and were left out") }
             for row in e.rows { notes.append("flows: stayers of \(row.from) from \(row.stayersFrom.rawValue); \(row.atRisk) children at risk") }
             if !e.entriesPerYear.isEmpty {
                 notes.append("flows: entries per year " + e.levels.compactMap { l in e.entriesPerYear[l].map { "\(l) \(String(format: "%.4g", $0))" } }.joined(separator: ", ")
                              + " (set population.births / migration from these)")
             }
-            return Fit(areas: e.areas, rates: rates, draws: keyed, notes: notes)
+            return Fit(areas: areas, rates: rates, draws: keyed, notes: notes)
         }
     }
 
@@ -163,8 +218,10 @@ public enum Calibrate {
                                              pooling: config.pooled ? .pooled : .perArea)
         let estimates = try PanelEstimator.estimate(panel, levels: scenario.levels, options: options, file: config.panelPath ?? "panel.csv")
         return estimates.enumerated().map { k, e in
+            let areas = fitAreas(e.areas, pooled: config.pooled)
             let rates = e.rates.map { r in
-                RateRow(areas: e.areas, from: r.move.from, to: r.move.to, rate: r.rate, low: r.lower, high: r.upper, method: "panel", identified: "")
+                RateRow(areas: areas, from: r.move.from, to: r.move.to, rate: r.rate, low: r.lower, high: r.upper, method: "panel",
+                        identified: "", seLogRate: r.logStandardError)
             }
             // Draws: log q ~ N(log q̂, Σ), Σ the inverse observed information (msm's normal approximation; Jackson 2011).
             var draws: [[String: Double]] = []
@@ -182,9 +239,16 @@ public enum Calibrate {
                 }
             }
             var notes = ["panel: \(e.children) children, \(e.pairs) pairs of visits; log-likelihood \(String(format: "%.6g", e.logLikelihood)); \(e.converged ? "converged" : "NOT converged") after \(e.iterations) iterations"]
+            notes += pooledAreasNote("panel", e.areas, pooled: config.pooled)
+            let level = String(format: "%g", 100 * e.confidenceLevel)
+            notes += e.rates.map { r in
+                let se = r.logStandardError.map { "SE of log-rate \(String(format: "%.3g", $0)), \(level) % interval "
+                    + "\(String(format: "%.4g", r.lower!))–\(String(format: "%.4g", r.upper!))" } ?? "no standard error"
+                return "panel: \(r.move) \(String(format: "%.4g", r.rate)) per year (\(se)); \(r.observedChanges) changes seen between visits"
+            }
             notes += e.notes.map { "panel: " + $0 }
             if draws.isEmpty { notes.append("panel: no draws (the information matrix is singular): rates near 0 or not estimable") }
-            return Fit(areas: e.areas, rates: rates, draws: draws, notes: notes)
+            return Fit(areas: areas, rates: rates, draws: draws, notes: notes)
         }
     }
 
@@ -342,14 +406,14 @@ public enum Calibrate {
 
     static func cell(_ s: String) -> String { CSV.text(s) }
 
-    public static let estimatesHeader = "area,from_level,to_level,rate_per_year,rate_low,rate_high,method,identified"
+    public static let estimatesHeader = "area,from_level,to_level,rate_per_year,rate_low,rate_high,se_log_rate,method,identified"
 
     public static func estimatesCSV(_ fits: [Fit]) -> String {
         var out = estimatesHeader + "\n"
         for f in fits {
             for r in f.rates {
                 out += [cell(r.areas.joined(separator: ";")), cell(r.from), cell(r.to), number(r.rate), number(r.low), number(r.high),
-                        r.method, r.identified].joined(separator: ",") + "\n"
+                        number(r.seLogRate), r.method, r.identified].joined(separator: ",") + "\n"
             }
         }
         return out

@@ -15,18 +15,22 @@ import Model
 ///   repeated or unknown.
 /// - Cells are separated by commas; a cell in double quotes may contain
 ///   commas, line breaks and doubled quotes (`""`). Unquoted cells are
-///   trimmed of spaces. Line ends may be LF or CRLF (or CR alone, in a file
-///   without LF); a stray CR in an LF file ends a record but not a line, so
-///   line numbers stay those of an editor. A UTF-8 byte-order mark is
-///   ignored; blank lines are skipped.
+///   trimmed of spaces, tabs and carriage returns. Line ends may be LF or CRLF
+///   (or CR alone, in a file without LF); a stray CR in an LF file is not a
+///   line end but a character of its cell, so line numbers are those of an
+///   editor (`CSV.records`). A UTF-8 byte-order mark is ignored; blank lines
+///   are skipped.
 /// - Every row has as many cells as the header.
 /// - Dates are `YYYY-MM-DD` (ISO 8601, proleptic Gregorian); a date converts
 ///   to years with 365.25 days a year (`Day.years(since:)`).
 /// - Levels are the scenario's level names, exactly (case-sensitive). When
 ///   the caller gives area names, an area must be one of them; otherwise any
 ///   non-empty name is an area.
-/// - Counts are whole numbers from 0 to `DataFiles.maximumCount` (10⁹;
-///   `12`, not `12.0`), so that no sum of the counts of a file can overflow.
+/// - Counts are whole numbers from 0 to `DataFiles.maximumCount` (10⁹), so
+///   that no sum of the counts of a file can overflow, written in decimal:
+///   `12`, or any decimal whose value is whole, `12.0` or `1.2e1` (pandas
+///   writes an integer column with a missing value as floats); not `12.5`,
+///   `nan` or `inf` (`DataCellChecks.count`).
 ///
 /// File by file:
 ///
@@ -403,17 +407,88 @@ struct DataCellChecks {
         return text
     }
 
+    /// A count cell: a decimal number whose value is a whole number from 0 to `DataFiles.maximumCount`.
+    ///
+    /// `1822`, `+1822`, `1822.0`, `1822.000` and `1.822e3` are 1822; `1822.5`, `-1`, `nan`,
+    /// `inf` and hexadecimal are refused. The value is read from the digits exactly
+    /// (not through a Double, which would round `1822.0000000000000001` to a whole number).
     func count(_ text: String, line: Int, column: String, log: inout DataIssueLog) -> Int? {
         let maximum = DataFiles.maximumCount
-        if let n = Int(text), n >= 0, n <= maximum { return n }
         let found: String
-        let digits = !text.isEmpty && text.utf8.allSatisfy { $0 >= 48 && $0 <= 57 }
-        if text.isEmpty { found = "an empty cell" }
-        else if let n = Int(text), n < 0 { found = "a negative count \(n)" }
-        else if Int(text) != nil || digits { found = "a count of \(MessageText.excerpt(text)), more than \(maximum)" }
-        else if Double(text) != nil { found = "'\(MessageText.excerpt(text))', not a whole number" }
-        else { found = "'\(MessageText.excerpt(text))'" }
+        switch DataCellChecks.wholeNumber(text) {
+        case .whole(let n, negative: false) where n <= maximum: return n
+        case .whole(_, negative: false), .tooLarge(negative: false):
+            found = "a count of \(MessageText.excerpt(text)), more than \(maximum)"
+        case .whole(0, negative: true): return 0
+        case .whole, .tooLarge: found = "a negative count \(MessageText.excerpt(text))"
+        case .fraction: found = "'\(MessageText.excerpt(text))', not a whole number"
+        case .notANumber:
+            let lower = text.lowercased().trimmingCharacters(in: CharacterSet(charactersIn: "+-"))
+            if text.isEmpty { found = "an empty cell" }
+            else if ["nan", "inf", "infinity"].contains(lower) { found = "'\(MessageText.excerpt(text))', not a finite number" }
+            else { found = "'\(MessageText.excerpt(text))'" }
+        }
         log.add(line: line, column: column, found: found, expected: "a whole number from 0 to \(maximum)")
         return nil
+    }
+
+    /// What a cell's text is as a decimal number.
+    enum Decimal: Equatable {
+        /// A whole value (its magnitude, up to 10¹⁸) and its sign.
+        case whole(Int, negative: Bool)
+        /// A whole value of more than 18 digits.
+        case tooLarge(negative: Bool)
+        /// A decimal whose value is not whole.
+        case fraction
+        /// Not a decimal number: empty, `nan`, `inf`, hexadecimal, other text.
+        case notANumber
+    }
+
+    /// Read `[+-]digits[.digits][(e|E)[+-]digits]` exactly: the value is whole when every
+    /// significant digit right of the decimal point, after the exponent shifts it, is 0.
+    static func wholeNumber(_ text: String) -> Decimal {
+        var bytes = Array(text.utf8)[...]
+        var negative = false
+        if let sign = bytes.first, sign == UInt8(ascii: "+") || sign == UInt8(ascii: "-") {
+            negative = sign == UInt8(ascii: "-")
+            bytes = bytes.dropFirst()
+        }
+        func isDigit(_ b: UInt8) -> Bool { b >= 48 && b <= 57 }
+        var mantissa = bytes, exponentText: ArraySlice<UInt8> = []
+        if let e = bytes.firstIndex(where: { $0 == UInt8(ascii: "e") || $0 == UInt8(ascii: "E") }) {
+            mantissa = bytes[..<e]
+            exponentText = bytes[(e + 1)...]
+            if exponentText.isEmpty { return .notANumber }
+        }
+        var integerDigits = mantissa, fractionDigits: ArraySlice<UInt8> = []
+        if let point = mantissa.firstIndex(of: UInt8(ascii: ".")) {
+            integerDigits = mantissa[..<point]
+            fractionDigits = mantissa[(point + 1)...]
+        }
+        guard !(integerDigits.isEmpty && fractionDigits.isEmpty), integerDigits.allSatisfy(isDigit),
+              fractionDigits.allSatisfy(isDigit) else { return .notANumber }
+        var exponent = 0
+        if !exponentText.isEmpty {
+            var e = exponentText, exponentNegative = false
+            if let sign = e.first, sign == UInt8(ascii: "+") || sign == UInt8(ascii: "-") {
+                exponentNegative = sign == UInt8(ascii: "-")
+                e = e.dropFirst()
+            }
+            guard !e.isEmpty, e.allSatisfy(isDigit) else { return .notANumber }
+            // Beyond 10⁶ the digits of any cell are far past a count's, or all to the right of the point.
+            let magnitude = e.drop { $0 == 48 }.count > 7 ? 10_000_000 : e.reduce(0) { $0 * 10 + Int($1 - 48) }
+            exponent = exponentNegative ? -magnitude : magnitude
+        }
+        // The digits without leading zeros; the decimal point sits `point` digits from their left.
+        let all = Array(integerDigits) + Array(fractionDigits)
+        let leading = all.prefix { $0 == 48 }.count
+        let digits = all.dropFirst(leading)
+        guard !digits.isEmpty else { return .whole(0, negative: negative) }
+        let point = integerDigits.count - leading + exponent
+        if point < digits.count && digits.dropFirst(max(point, 0)).contains(where: { $0 != 48 }) { return .fraction }
+        if point > 18 { return .tooLarge(negative: negative) }
+        var value = 0
+        for k in 0..<point { value = value * 10 + (k < digits.count ? Int(digits[digits.startIndex + k] - 48) : 0) }
+        return .whole(value, negative: negative)
     }
 }

@@ -90,7 +90,13 @@ public enum AreaPooling: Sendable, Equatable {
 /// maps its yearly rate to out-migration or ageing out. With
 /// `exitIsDestination = false` exits are structural zeros and the children
 /// who left are dropped from the trials, so each row is the distribution of
-/// the destination given that the child stayed in the population.
+/// the destination given that the child stayed in the population. When no
+/// child of an estimate left in any period (no `exit` rows, or all 0: a
+/// closed population, or exits not recorded), exits are structural zeros
+/// too (`FlowEstimate.noExitsObserved`): the data carry no information on
+/// leaving, and a Dirichlet prior on an `exit` never seen would only put
+/// its pseudo-count there, a small positive exit chance in every row that
+/// no child showed.
 ///
 /// **Periods.** Counts are pooled over the periods of an area (over all areas
 /// when pooled) only if the periods have one length (within
@@ -259,9 +265,13 @@ public enum FlowEstimator {
             }
             for level in levels where entriesPerYear[level] == nil { entriesPerYear[level] = 0; entries[level] = 0 }
             let periodYears = periods.map { $0.end.years(since: $0.start) }.reduce(0, +) / Double(max(periods.count, 1))
+            // No child left in any period (a closed population, or exits not recorded): exit is not a
+            // destination, rather than one whose rate the prior alone would make small but positive.
+            let closed = options.exitIsDestination && counts.allSatisfy { $0[exitColumn] == 0 }
+            let exitIsDestination = options.exitIsDestination && !closed
             let rows = (0..<k).map { i -> FlowRow in
                 let allowed = (0...k).map { j in
-                    j == i || (j == exitColumn ? options.exitIsDestination : options.allowed.allows(i, j, levels: levels))
+                    j == i || (j == exitColumn ? exitIsDestination : options.allowed.allows(i, j, levels: levels))
                 }
                 let alpha = (0...k).map { j in allowed[j] ? options.concentration + Double(counts[i][j]) : 0 }
                 let source: StayerSource = sources[i].count == 1 ? sources[i].first! : .flowsAndStocks
@@ -269,7 +279,7 @@ public enum FlowEstimator {
                                stayersFrom: source)
             }
             estimates.append(FlowEstimate(areas: group, levels: levels, periodYears: periodYears, periodCount: periods.count,
-                                          rows: rows, exitIsDestination: options.exitIsDestination,
+                                          rows: rows, exitIsDestination: exitIsDestination, noExitsObserved: closed,
                                           entries: entries, entriesPerYear: entriesPerYear, credibleLevel: options.credibleLevel))
         }
         try log.finish()
@@ -427,6 +437,9 @@ public struct FlowEstimate: Sendable, Equatable {
     public var rows: [FlowRow]
     /// Whether `exit` is a destination of the rows (see `FlowEstimator`).
     public var exitIsDestination: Bool
+    /// Whether exits were asked for but no child left in any period, so that `exit` is not a
+    /// destination (a closed population, or exits not recorded): no exit rate is estimated.
+    public var noExitsObserved: Bool
     /// Children who entered during the periods, by level at the period end.
     public var entries: [String: Int]
     /// Entries per year by level (pooled: summed over areas).

@@ -41,8 +41,15 @@ public enum CSV {
 
     /// The records of a CSV text (RFC 4180): quoted cells may hold commas, doubled
     /// quotes and line breaks; LF, CRLF or CR line ends; a leading byte-order mark
-    /// and blank lines skipped; unquoted cells trimmed of spaces; a CRLF inside a
-    /// quoted cell read as LF.
+    /// and blank lines skipped; unquoted cells trimmed of spaces, tabs and carriage
+    /// returns; a CRLF inside a quoted cell read as LF.
+    ///
+    /// **Line numbers are an editor's** (`grep -n`, `sed -n`, vim, less): in a text
+    /// with line feeds, LF and CRLF end a line and a lone CR is not a line end but
+    /// a character of its cell (trimmed at an unquoted cell's ends like a space;
+    /// elsewhere kept, so a message shows it as `\r`). Only in a text without any
+    /// LF (classic Mac files) does a CR end a line. A quoted cell spanning lines
+    /// counts them, so the next record's line is right.
     ///
     /// - Returns: the records, and the line of a quoted cell never closed (then
     ///   the records before it only), or nil.
@@ -55,13 +62,15 @@ public enum CSV {
         var line = 1, recordLine = 1
         var scalars = text.unicodeScalars[...]
         if scalars.first == "\u{FEFF}" { scalars = scalars.dropFirst() }
-        // A lone CR ends a record, but counts as a new line only in a file with CR line ends:
-        // elsewhere editors and `sed -n` do not see it, and counting it would shift later line numbers.
+        // A lone CR is a line end only in a file with CR line ends: elsewhere editors and `sed -n`
+        // do not see it, and counting it (or ending a record there) would shift line numbers.
         let loneCRIsLine = !text.unicodeScalars.contains("\n")
+        var trimmed = CharacterSet.whitespaces
+        trimmed.insert("\r")
 
         func endCell() {
             let s = String(cell)
-            cells.append(wasQuoted ? s : s.trimmingCharacters(in: .whitespaces))
+            cells.append(wasQuoted ? s : s.trimmingCharacters(in: trimmed))
             cell = String.UnicodeScalarView()
             wasQuoted = false
         }
@@ -90,7 +99,7 @@ public enum CSV {
                 }
             } else if c == "\"" {
                 // A quote opens a quoted cell only at the start of a cell.
-                if String(cell).trimmingCharacters(in: .whitespaces).isEmpty {
+                if String(cell).trimmingCharacters(in: trimmed).isEmpty {
                     cell = String.UnicodeScalarView()
                     quoted = true
                     wasQuoted = true
@@ -99,11 +108,10 @@ public enum CSV {
                 }
             } else if c == "," {
                 endCell()
-            } else if c == "\n" || c == "\r" {
-                var newLine = c == "\n" || loneCRIsLine
-                if c == "\r", next < scalars.endIndex, scalars[next] == "\n" { i = next; newLine = true }
+            } else if c == "\n" || (c == "\r" && (loneCRIsLine || (next < scalars.endIndex && scalars[next] == "\n"))) {
+                if c == "\r", next < scalars.endIndex, scalars[next] == "\n" { i = next }
                 endRecord()
-                if newLine { line += 1 }
+                line += 1
                 recordLine = line
             } else {
                 cell.append(c)

@@ -62,11 +62,34 @@ public struct CalibrationConfig: Sendable {
     public var file = ""
     /// The line of each free rate under `stocks.free`.
     var freeLines: [String: Int?] = [:]
+    /// Every file the configuration names: its field (`scenario`, `data.flows`, …), the path as
+    /// written, as resolved against the configuration file's folder, and the field's line.
+    public var namedFiles: [(field: String, given: String, resolved: String, line: Int?)] = []
 
     static let keys = ["scenario", "data", "estimator", "areas", "allowedMoves", "draws", "seed", "flows", "stocks"]
 
+    /// Read and check a configuration file, and check that every file it names can be read
+    /// (`fileProblems`): all problems at once.
     public static func load(path: String) throws(ScenarioError) -> CalibrationConfig {
-        try decode(yaml: Tree.readText(path: path, what: "YAML calibration file"), file: path)
+        let config = try decode(yaml: Tree.readText(path: path, what: "YAML calibration file"), file: path)
+        let problems = config.fileProblems()
+        if !problems.isEmpty { throw ScenarioError(file: path, issues: problems) }
+        return config
+    }
+
+    /// One problem per named file that is missing, a folder or another non-regular file, or
+    /// unreadable (`Tree.fileProblem`), at its field, with the path as written and as resolved
+    /// against the configuration file's folder (made absolute, so the user sees where it was looked for).
+    public func fileProblems() -> [ValidationIssue] {
+        namedFiles.sorted { ($0.line ?? 0) < ($1.line ?? 0) }.compactMap { f in
+            guard let problem = Tree.fileProblem(f.resolved) else { return nil }
+            let absolute = f.resolved.hasPrefix("/") ? f.resolved : PathText.join(FileManager.default.currentDirectoryPath, f.resolved)
+            let place = f.given.hasPrefix("/") ? "'\(f.given)'"
+                : "'\(f.given)', relative to the configuration file's folder: \(absolute)"
+            let expected = f.field == "scenario" ? "a scenario file (YAML)" : "a CSV file (docs/calibration.md §1)"
+            return ValidationIssue(file: file, line: f.line, path: f.field, found: "\(place): \(problem.found)",
+                                   expected: "\(expected) that exists and this user may read, relative to the configuration file's folder unless absolute")
+        }
     }
 
     public static func decode(yaml: String, file: String) throws(ScenarioError) -> CalibrationConfig {
@@ -76,14 +99,20 @@ public struct CalibrationConfig: Sendable {
         let folder = PathText.folder(of: file)
         func resolve(_ s: String) -> String { s.hasPrefix("/") || folder.isEmpty ? s : PathText.join(folder, s) }
 
+        var namedFiles: [(field: String, given: String, resolved: String, line: Int?)] = []
+        func named(_ field: String, _ t: Tree?) -> String? {
+            guard let t, let given = log.string(t) else { return nil }
+            namedFiles.append((field, given, resolve(given), t.line))
+            return resolve(given)
+        }
         var scenario = ""
-        if let t = f.required("scenario", expected: "the scenario file whose levels and areas the data use"), let s = log.string(t) { scenario = resolve(s) }
+        if let t = f.required("scenario", expected: "the scenario file whose levels and areas the data use"), let s = named("scenario", t) { scenario = s }
         var stocks: String?, flows: String?, panel: String?
         if let t = f.required("data", expected: "data: {stocks: FILE, flows: FILE, panel: FILE}, at least one"),
            let d = log.fields(t, allowed: ["stocks", "flows", "panel"], what: "data files") {
-            stocks = d["stocks"].flatMap { log.string($0) }.map(resolve)
-            flows = d["flows"].flatMap { log.string($0) }.map(resolve)
-            panel = d["panel"].flatMap { log.string($0) }.map(resolve)
+            stocks = named("data.stocks", d["stocks"])
+            flows = named("data.flows", d["flows"])
+            panel = named("data.panel", d["panel"])
             if stocks == nil && flows == nil && panel == nil { log.add(t, expected: "at least one of stocks, flows, panel") }
         }
         var estimator: Estimator = flows != nil ? .flows : panel != nil ? .panel : .stocks
@@ -169,6 +198,7 @@ public struct CalibrationConfig: Sendable {
         config.audits = audits
         config.file = file
         config.freeLines = freeLines
+        config.namedFiles = namedFiles
         return config
     }
 

@@ -37,14 +37,20 @@ public struct Tree: Sendable {
         public init(found: String) { self.found = found }
     }
 
-    /// The text of a regular UTF-8 file of at most `maximumBytes` (by default `maximumFileBytes`).
-    /// Devices, FIFOs, folders and `/proc` files are refused before any read.
-    public static func readRegularFile(_ path: String, maximumBytes: Int = maximumFileBytes) -> Result<String, FileProblem> {
+    /// Why `path` cannot be read as a data or scenario file, before any read: it does not exist,
+    /// a folder of its path cannot be searched, it is a folder, device, pipe, socket or `/proc`
+    /// file, or this user may not read it; nil for a readable regular file.
+    ///
+    /// Each case has its own words, so that a missing file is never reported as unreadable text.
+    public static func fileProblem(_ path: String) -> FileProblem? {
         // stat follows symbolic links: a link to a regular file is fine, a link to a device is not.
         var info = stat()
         guard stat(path, &info) == 0 else {
-            return .failure(FileProblem(found: errno == ENOENT || errno == ENOTDIR ? "no such file"
-                                                : "a file that cannot be opened (\(String(cString: strerror(errno))))"))
+            switch errno {
+            case ENOENT, ENOTDIR: return FileProblem(found: "no such file")
+            case EACCES: return FileProblem(found: "a file in a folder this user may not open (permission denied)")
+            default: return FileProblem(found: "a file that cannot be opened (\(String(cString: strerror(errno))))")
+            }
         }
         let kind = info.st_mode & S_IFMT
         guard kind == S_IFREG else {
@@ -56,7 +62,7 @@ public struct Tree: Sendable {
             case S_IFSOCK: what = "a socket"
             default: what = "a special file"
             }
-            return .failure(FileProblem(found: "\(what), not a regular file"))
+            return FileProblem(found: "\(what), not a regular file")
         }
         // /proc and /sys files say they are regular; their text is the system's, not the user's data.
         let canonical = realpath(path, nil).map { pointer in
@@ -64,8 +70,21 @@ public struct Tree: Sendable {
             return String(cString: pointer)
         } ?? path
         guard !(canonical.hasPrefix("/proc/") || canonical.hasPrefix("/sys/")) else {
-            return .failure(FileProblem(found: "a file of the kernel (/proc or /sys), not a regular file"))
+            return FileProblem(found: "a file of the kernel (/proc or /sys), not a regular file")
         }
+        guard access(path, R_OK) == 0 else {
+            return FileProblem(found: errno == EACCES ? "a file this user may not read (permission denied)"
+                                                      : "a file that cannot be read (\(String(cString: strerror(errno))))")
+        }
+        return nil
+    }
+
+    /// The text of a regular UTF-8 file of at most `maximumBytes` (by default `maximumFileBytes`).
+    /// Devices, FIFOs, folders and `/proc` files are refused before any read (`fileProblem`).
+    public static func readRegularFile(_ path: String, maximumBytes: Int = maximumFileBytes) -> Result<String, FileProblem> {
+        if let problem = fileProblem(path) { return .failure(problem) }
+        var info = stat()
+        guard stat(path, &info) == 0 else { return .failure(FileProblem(found: "no such file")) }
         let size = Int64(info.st_size)
         guard size <= Int64(maximumBytes) else {
             return .failure(FileProblem(found: "a file of \(size) bytes, above the limit of \(maximumBytes) bytes (\(maximumBytes >> 20) MiB)"))
@@ -97,7 +116,7 @@ public struct Tree: Sendable {
         }
     }
 
-    /// Parse YAML text. Errors carry the file name and the parser's line.
+    /// Parse YAML text. Errors carry the file name and the line an editor shows (`editorLines`).
     public static func parse(yaml: String, file: String) throws(ScenarioError) -> Tree {
         guard yaml.utf8.count <= maximumFileBytes else {
             throw ScenarioError(file: file, issues: [ValidationIssue(
@@ -109,7 +128,7 @@ public struct Tree: Sendable {
             node = try Yams.compose(yaml: yaml)
         } catch let error as YamlError {
             throw ScenarioError(file: file, issues: [ValidationIssue(
-                file: file, line: Self.line(of: error), path: "",
+                file: file, line: Self.line(of: error).map { Self.editorLine($0, editorLines(yaml)) }, path: "",
                 found: "text that is not valid YAML (\(Self.summary(of: error)))",
                 expected: "a YAML mapping (see docs/scenario-format.md)")])
         } catch {
@@ -121,7 +140,7 @@ public struct Tree: Sendable {
             throw ScenarioError(file: file, issues: [ValidationIssue(
                 file: file, line: nil, path: "", found: "an empty document", expected: "a YAML mapping")])
         }
-        let builder = Builder(file: file)
+        let builder = Builder(file: file, editorLines: editorLines(yaml))
         let tree = builder.tree(node, path: "")
         if !builder.issues.isEmpty { throw ScenarioError(file: file, issues: builder.issues) }
         return tree
@@ -135,12 +154,16 @@ public struct Tree: Sendable {
         var nodes = 0
         var issues: [ValidationIssue] = []
         var overflowed = false
+        let editorLines: [Int]?
 
-        init(file: String) { self.file = file }
+        init(file: String, editorLines: [Int]?) {
+            self.file = file
+            self.editorLines = editorLines
+        }
 
         func tree(_ node: Node, path: String) -> Tree {
             nodes += 1
-            let line = node.mark.map { $0.line }
+            let line = node.mark.map { Tree.editorLine($0.line, editorLines) }
             if nodes > Tree.maximumNodes {
                 if !overflowed {
                     overflowed = true
@@ -162,7 +185,7 @@ public struct Tree: Sendable {
                     let key = pair.key.scalar?.string ?? "(a \(pair.key.mapping != nil ? "mapping" : "list") as a key)"
                     var child = tree(pair.value, path: Tree.join(path, key))
                     // Report a field at its key's line (a block mapping's own mark is its first entry's line).
-                    if let keyLine = pair.key.mark?.line { child.line = keyLine }
+                    if let keyLine = pair.key.mark?.line { child.line = Tree.editorLine(keyLine, editorLines) }
                     if !seen.insert(key).inserted {
                         issues.append(ValidationIssue(file: file, line: child.line, path: child.path,
                             found: "the key '\(MessageText.excerpt(key))' a second time in one mapping (YAML types 1 and \"1\" apart, girfec does not)",
@@ -186,6 +209,44 @@ public struct Tree: Sendable {
     }
 
     static func join(_ path: String, _ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
+
+    /// The editor's line of each YAML line (index: the YAML line, from 1), or nil when they agree.
+    ///
+    /// YAML breaks lines at LF, CRLF, a lone CR, NEL, LS and PS (YAML 1.1 §5.4), editors and
+    /// `grep -n` only at LF (and CRLF), or at CR in a file without any LF; the CSV reader counts
+    /// the same way (`CSV.records`). The parse is YAML's; only the line numbers reported are the editor's.
+    static func editorLines(_ text: String) -> [Int]? {
+        let s = Array(text.unicodeScalars)
+        let hasLF = s.contains("\n")
+        func isOtherBreak(_ c: Unicode.Scalar) -> Bool { c == "\u{85}" || c == "\u{2028}" || c == "\u{2029}" }
+        guard s.contains(where: { ($0 == "\r" && hasLF) || isOtherBreak($0) }) else { return nil }
+        var map = [1, 1]
+        var editor = 1
+        var i = 0
+        while i < s.count {
+            let c = s[i]
+            if c == "\r", i + 1 < s.count, s[i + 1] == "\n" {
+                editor += 1
+                map.append(editor)
+                i += 2
+                continue
+            }
+            if c == "\n" || (c == "\r" && !hasLF) {
+                editor += 1
+                map.append(editor)
+            } else if c == "\r" || isOtherBreak(c) {
+                map.append(editor)
+            }
+            i += 1
+        }
+        return map
+    }
+
+    /// The editor's line of a YAML line (`editorLines`).
+    static func editorLine(_ yamlLine: Int, _ map: [Int]?) -> Int {
+        guard let map, yamlLine >= 0 else { return yamlLine }
+        return map[min(yamlLine, map.count - 1)]
+    }
 
     private static func line(of error: YamlError) -> Int? {
         switch error {

@@ -49,16 +49,76 @@ struct DataFilesTests {
         #expect(found.first?.line == 4 && found.first?.column == "count")
     }
 
-    /// Issue 13: a stray CR in an LF file ended a line too, so every later line number was one too high.
+    /// Issue 13: a stray CR shifted later line numbers. Line numbers are an editor's: in a file with
+    /// LF (or CRLF) line ends a lone CR is neither a line end nor a record end, but a character of
+    /// its cell, trimmed at an unquoted cell's ends like a space and shown as \r elsewhere.
     @Test func aStrayCarriageReturnDoesNotShiftLaterLineNumbers() throws {
         let text = "date,area,level,count\n2024-03-31,x,Universal,5\r\n2024-03-31,y\r,Universal,5\n2024-03-31,z,Universal,-1\n"
         let found = issues { () throws(CalibrationDataError) in _ = try DataFiles.stocks(csv: text, levels: levels) }
-        #expect(found.map(\.line) == [3, 3, 4])
-        #expect(found.last?.column == "count")
+        #expect(found.map(\.line) == [4] && found.first?.column == "count", "\(found)")
+        // Inside a cell, the CR is shown where it is, on its editor line.
+        let inside = "date,area,level,count\n2024-03-31,x,Univ\rersal,5\n2024-03-31,z,Universal,-1\n"
+        let shown = issues { () throws(CalibrationDataError) in _ = try DataFiles.stocks(csv: inside, levels: levels) }
+        #expect(shown.map(\.line) == [2, 3] && shown.first?.found == "an unknown level 'Univ\\rersal'", "\(shown)")
         // CR line ends throughout still number the lines.
         let mac = "date,area,level,count\r2024-03-31,x,Universal,5\r2024-03-31,z,Universal,-1\r"
         let crOnly = issues { () throws(CalibrationDataError) in _ = try DataFiles.stocks(csv: mac, levels: levels) }
         #expect(crOnly.map(\.line) == [3])
+    }
+
+    /// CRLF files, blank lines and quoted cells over several lines (LF or CRLF inside): every line
+    /// number is the editor's, in every file kind, and a CRLF inside quotes reads as LF.
+    @Test func lineNumbersAreAnEditorsWithCRLFAndQuotedLineBreaks() throws {
+        let stocks = "date,area,level,count\r\n\r\n2024-03-31,\"a\r\nb\r\nc\",Universal,5\r\n2024-03-31,x,Universal,-2\r\n"
+        let s = issues { () throws(CalibrationDataError) in _ = try DataFiles.stocks(csv: stocks, levels: levels) }
+        #expect(s.map(\.line) == [6], "\(s)")
+        let flows = "period_start,period_end,area,from_level,to_level,count\r\n2023-01-01,2024-01-01,\"n\nr\",Universal,Additional,1\r\n"
+            + "2023-01-01,2024-01-01,north,Universal,Nowhere,1\r\n"
+        let f = issues { () throws(CalibrationDataError) in _ = try DataFiles.flows(csv: flows, levels: levels) }
+        #expect(f.map(\.line) == [4] && f.first?.column == "to_level", "\(f)")
+        let panel = "child_id,date,level\r\n\"c\r\n1\",2020-01-01,Universal\r\nc2,2020-13-01,Universal\r\n"
+        let p = issues { () throws(CalibrationDataError) in _ = try DataFiles.panel(csv: panel, levels: levels) }
+        #expect(p.map(\.line) == [4] && p.first?.column == "date", "\(p)")
+        let read = try DataFiles.panel(csv: "child_id,date,level\r\n\"c\r\n1\",2020-01-01,Universal\r\n", levels: levels)
+        #expect(read.records.map(\.child) == ["c\n1"] && read.records.map(\.line) == [2])
+    }
+
+    /// Issue 13: `1822.0` (pandas writes an integer column with a missing value as floats) was refused
+    /// as "not a whole number". A decimal whose value is whole is a count, in every count column.
+    @Test(arguments: ["1822", "1822.0", "1822.000", "1.822e3", "1.822E+3", "18220e-1", "+1822", "001822.0"])
+    func aWholeNumberWrittenAsADecimalIsACount(_ cell: String) throws {
+        let stocks = try DataFiles.stocks(csv: "date,area,level,count\n2024-03-31,x,Universal,\(cell)\n", levels: levels)
+        #expect(stocks.map(\.count) == [1822])
+        let flows = try DataFiles.flows(csv: "period_start,period_end,area,from_level,to_level,count\n"
+                                        + "2023-01-01,2024-01-01,x,Universal,Additional,\(cell)\n", levels: levels)
+        #expect(flows.map(\.count) == [1822])
+    }
+
+    @Test func countsThatAreNotWholeNumbersAreRefusedSayingWhy() {
+        let cases: [(String, String)] = [
+            ("1822.5", "'1822.5', not a whole number"), ("1822.0000000000000001", "'1822.0000000000000001', not a whole number"),
+            ("1e-3", "'1e-3', not a whole number"), ("-1", "a negative count -1"), ("-1.0", "a negative count -1.0"),
+            ("nan", "'nan', not a finite number"), ("NaN", "'NaN', not a finite number"), ("inf", "'inf', not a finite number"),
+            ("-Infinity", "'-Infinity', not a finite number"), ("0x10", "'0x10'"), ("1.0e", "'1.0e'"), (".", "'.'"),
+            ("1e10", "a count of 1e10, more than 1000000000"), ("1e400", "a count of 1e400, more than 1000000000"),
+            ("", "an empty cell"),
+        ]
+        for (cell, says) in cases {
+            for kind in ["stocks", "flows"] {
+                let found = issues { () throws(CalibrationDataError) in
+                    if kind == "stocks" {
+                        _ = try DataFiles.stocks(csv: "date,area,level,count\n2024-03-31,x,Universal,\(cell)\n", levels: levels)
+                    } else {
+                        _ = try DataFiles.flows(csv: "period_start,period_end,area,from_level,to_level,count\n"
+                                                + "2023-01-01,2024-01-01,x,Universal,Additional,\(cell)\n", levels: levels)
+                    }
+                }
+                #expect(found.map(\.found) == [says] && found.first?.expected == "a whole number from 0 to 1000000000"
+                        && found.first?.line == 2 && found.first?.column == "count", "\(kind) '\(cell)': \(found)")
+            }
+        }
+        // -0 and 0.0 are 0.
+        #expect((try? DataFiles.stocks(csv: "date,area,level,count\n2024-03-31,x,Universal,-0.0\n", levels: levels))?.map(\.count) == [0])
     }
 
     /// Issue 13: a missing file was reported as "cannot be read as UTF-8".

@@ -26,8 +26,11 @@ struct CSVReadingTests {
 
     @Test func aLoneCarriageReturnIsALineOnlyInAFileWithoutLineFeeds() {
         #expect(CSV.records("a\rb\rc").records.map(\.line) == [1, 2, 3])
-        // In an LF file a stray CR ends the record but does not shift the line numbers editors show.
-        #expect(CSV.records("a\rb\nc\n").records.map(\.line) == [1, 1, 2])
+        // In an LF file a stray CR is neither a line end (editors and `grep -n` do not see one) nor a
+        // record end: a character of its cell, trimmed at an unquoted cell's ends, kept in quotes.
+        let stray = CSV.records("a\rb,x\r\n\rc\r,\"d\re\"\n").records
+        #expect(stray.map(\.line) == [1, 2])
+        #expect(stray.map(\.cells) == [["a\rb", "x"], ["c", "d\re"]])
     }
 
     @Test func anUnclosedQuoteIsReportedWithItsLine() {

@@ -1,3 +1,4 @@
+import Foundation
 import Model
 import Testing
 
@@ -60,6 +61,68 @@ struct CalibrationConfigTests {
             #expect(text.contains("c.yaml:3: draws") && text.contains("9223372036854775807"), "\(text)")
             #expect(text.contains("c.yaml:4: stocks.chains") && text.contains("1000000"), "\(text)")
             #expect(text.contains("c.yaml:4: stocks.iterations"), "\(text)")
+        }
+    }
+    /// Issue 13: a missing data file was reported as text that "cannot be read as UTF-8". Every file the
+    /// configuration names (the scenario too) is checked when it is loaded: missing, a folder, or not
+    /// readable, each said so at its field and line, with the path as written and as resolved against
+    /// the configuration file's folder; all at once.
+    @Test func everyNamedFileThatCannotBeReadIsSaidToBeMissingAFolderOrUnreadable() throws {
+        let folder = NSTemporaryDirectory() + "girfec-config-files-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: folder + "/data.csv", withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try "x\n".write(toFile: folder + "/stocks.csv", atomically: true, encoding: .utf8)
+        let config = folder + "/cal.yaml"
+        try "scenario: nowhere/s.yaml\ndata:\n  flows: data.csv\n  panel: \(folder)/absent.csv\n  stocks: stocks.csv\n"
+            .write(toFile: config, atomically: true, encoding: .utf8)
+        do {
+            _ = try CalibrationConfig.load(path: config)
+            Issue.record("missing files were accepted")
+        } catch {
+            #expect(error.issues.map(\.path) == ["scenario", "data.flows", "data.panel"], "\(error)")
+            #expect(error.issues.map(\.line) == [1, 3, 4], "\(error)")
+            #expect(error.issues.map(\.found) == [
+                "'nowhere/s.yaml', relative to the configuration file's folder: \(folder)/nowhere/s.yaml: no such file",
+                "'data.csv', relative to the configuration file's folder: \(folder)/data.csv: a folder, not a regular file",
+                "'\(folder)/absent.csv': no such file",
+            ], "\(error)")
+            #expect(error.issues.allSatisfy { $0.file == config && $0.expected.contains("exists and this user may read") }, "\(error)")
+        }
+        // A file this user may not read (not testable as root, who may read every file).
+        guard getuid() != 0 else { return }
+        try "scenario: stocks.csv\ndata: {stocks: stocks.csv}\n".write(toFile: config, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0], ofItemAtPath: folder + "/stocks.csv")
+        do {
+            _ = try CalibrationConfig.load(path: config)
+            Issue.record("an unreadable file was accepted")
+        } catch {
+            #expect(error.issues.map(\.found).allSatisfy { $0.hasSuffix("a file this user may not read (permission denied)") }, "\(error)")
+        }
+    }
+    /// Issue 13: line numbers are an editor's everywhere, YAML files too: a lone CR in a file with LF
+    /// line ends is a line break to YAML but not to an editor or `grep -n`, so it must not shift the
+    /// line reported; CRLF files and CR-only files count their lines.
+    @Test func yamlLineNumbersAreAnEditorsWithAStrayCarriageReturn() {
+        let texts = [
+            "scenario: s.yaml\ndata: {flows: f.csv}\nestimator: flows\rseed: 1\ndraws: -5\n",
+            "scenario: s.yaml\r\ndata: {flows: f.csv}\r\n\r\nseed: 1\r\ndraws: -5\r\n",
+            "scenario: s.yaml\rdata: {flows: f.csv}\r\rseed: 1\rdraws: -5\r",
+        ]
+        for (k, text) in texts.enumerated() {
+            do {
+                _ = try CalibrationConfig.decode(yaml: text, file: "c.yaml")
+                Issue.record("draws: -5 was accepted")
+            } catch {
+                #expect(error.issues.map(\.line) == [k == 0 ? 4 : 5] && error.issues.first?.path == "draws", "text \(k): \(error)")
+            }
+        }
+        // A YAML syntax error after a stray CR: "comment" becomes a line of its own, and the parser
+        // finds no ':' on the line after it, which is the editor's line 2 (YAML's line 3).
+        do {
+            _ = try CalibrationConfig.decode(yaml: "scenario: s.yaml # a\rcomment\ndata: {flows: f.csv}\n", file: "c.yaml")
+            Issue.record("bad YAML was accepted")
+        } catch {
+            #expect(error.issues.first?.line == 2 && error.description.contains("not valid YAML"), "\(error)")
         }
     }
 }

@@ -425,7 +425,7 @@ def read_fit(path):
 
 
 def read_estimates(path):
-    """estimates.csv: per rate its area, levels, rate and interval (≥ 0), method and identification verdict."""
+    """estimates.csv: per rate its area, levels, rate and interval (≥ 0), SE of the log-rate (panel), method and verdict."""
     out = []
     for row in read_table(path, schema.ESTIMATES, allow_empty=True):
         if row["identified"] not in IDENTIFIED:
@@ -435,6 +435,7 @@ def read_estimates(path):
              "rate": _within(row["rate_per_year"], path, row, "rate_per_year", low=0),
              "low": _within(row["rate_low"], path, row, "rate_low", low=0),
              "high": _within(row["rate_high"], path, row, "rate_high", low=0),
+             "se_log_rate": _within(row["se_log_rate"], path, row, "se_log_rate", low=0),
              "method": row["method"], "identified": IDENTIFIED[row["identified"]]}
         _interval(r["low"], r["high"], path, row, "rate_low", "rate_high")
         out.append(r)

@@ -181,7 +181,8 @@ ESTIMATES = _file(
     "estimates.csv", "docs/calibration.md", "calibrate",
     Column("area", "text", empty=True), Column("from_level", "text"), Column("to_level", "text"),
     Column("rate_per_year", unit="per year"), Column("rate_low", "number", "per year", empty=True),
-    Column("rate_high", "number", "per year", empty=True), Column("method", "text", empty=True),
+    Column("rate_high", "number", "per year", empty=True), Column("se_log_rate", "number", empty=True),
+    Column("method", "text", empty=True),
     Column("identified", "text", empty=True))
 
 DRAWS = _file(
