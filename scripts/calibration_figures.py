@@ -24,10 +24,12 @@ optional; a missing one is skipped with a note. Into DIR/figures/ (or
                   by method. A rate of 0 cannot sit on a log axis: it is drawn
                   as an open marker at the left edge.
   identifiability from identifiability.csv
-                  (parameter,prior_width,posterior_width,width_ratio,verdict,max_abs_correlation,most_correlated_with):
-                  horizontal bars of width_ratio (posterior width / prior
-                  width; 1 means the data taught nothing about the parameter)
-                  with a reference line at 1, coloured by verdict, and the
+                  (parameter,prior_sd_log,posterior_sd_log,contraction,profile_low,profile_high,
+                  profile_closed_low,profile_closed_high,verdict,max_abs_correlation,most_correlated_with):
+                  horizontal bars of the posterior contraction (1 − posterior/prior
+                  variance of the log-rate; 0 means the data taught nothing about the
+                  parameter) with a reference line at 0.5, coloured by verdict (which also
+                  uses the profile likelihood, docs/calibration.md §6), and the
                   strongest posterior correlation written beside each bar.
 
 Every listed column must be present (other columns are ignored). Numbers may
@@ -233,27 +235,27 @@ def fig_identifiability(rows, title, folder, formats):
     other_colours = {}
     ys = list(range(len(rows)))[::-1]
     colours = [verdict_colour(r["verdict"], other_colours) for r in rows]
-    ratios = [r["ratio"] for r in rows]
-    ax.barh(ys, ratios, color=colours, height=0.65, zorder=2)
-    right = max(ratios + [1.0]) * 1.05
+    values = [max(r["contraction"], 0.0) for r in rows]
+    ax.barh(ys, values, color=colours, height=0.65, zorder=2)
+    right = 1.05
     notes = [correlation_note(r) for r in rows]
     if any(notes):
         right *= 1.6  # room for the correlation notes
-    for y, ratio, note in zip(ys, ratios, notes):
+    for y, value, note in zip(ys, values, notes):
         if note:
-            ax.text(ratio + 0.01 * right, y, note, va="center", ha="left", fontsize=7.5, color="0.3")
-    ax.axvline(1.0, color="0.2", linewidth=1.0, linestyle=(0, (4, 2)), zorder=3)
+            ax.text(value + 0.01 * right, y, note, va="center", ha="left", fontsize=7.5, color="0.3")
+    ax.axvline(0.5, color="0.2", linewidth=1.0, linestyle=(0, (4, 2)), zorder=3)
     ax.set_xlim(0, right)
     ax.set_yticks(ys)
     ax.set_yticklabels([r["parameter"] for r in rows], fontsize=8.5)
     ax.set_ylim(-0.7, len(rows) - 0.3)
-    ax.set_xlabel("Posterior width / prior width")
+    ax.set_xlabel("Posterior contraction: 1 − posterior variance / prior variance of the log-rate")
     ax.grid(axis="x", **style.GRID)
     verdicts = unique(r["verdict"] for r in rows)
     handles = [Patch(color=verdict_colour(v, other_colours), label=v)
                for v in VERDICT_ORDER + sorted(other_colours) if v in verdicts]
     handles.append(Line2D([], [], color="0.2", linewidth=1.0, linestyle=(0, (4, 2)),
-                          label="1: the data taught nothing"))
+                          label="0.5: data and prior carry equal information"))
     legend_below(fig, "Identifiability: how much the data narrowed each parameter", title, handles,
                  ncol=min(4, len(handles)))
     return save(fig, folder, "identifiability", formats)

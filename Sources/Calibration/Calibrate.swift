@@ -49,6 +49,9 @@ public enum Calibrate {
         public var files: [(name: String, text: String)] = []
         /// Plain-language notes and warnings.
         public var notes: [String] = []
+        /// False when a sampler's chains did not pass the convergence gate (stock-only fits): then
+        /// `rates` and `draws` are empty and `files` are the diagnostics.
+        public var converged = true
     }
 
     /// The data files a configuration names, read and checked together: every problem of every file at once.
@@ -315,85 +318,146 @@ public enum Calibrate {
         }
     }
 
-    /// Stock counts alone → weighted least squares and an adaptive-Metropolis posterior on the
-    /// aggregate model, with identifiability verdicts and warnings (docs/calibration.md §5–6).
+    /// Stock counts alone → weighted least squares and a posterior on the aggregate model, gated on
+    /// convergence; when the chains converged, a joint point estimate (the posterior mode), joint draws,
+    /// and identifiability from posterior contraction and profile likelihoods (docs/calibration.md §5–6).
+    /// When they did not, the fit has no rates and no draws, `converged` is false, and its files are the
+    /// diagnostics (posterior.csv, convergence.csv).
     public static func fromStocks(_ config: CalibrationConfig, scenario: Scenario, data: Data) throws(CalibrationDataError) -> [Fit] {
         let file = config.stocksPath ?? "stocks.csv"
         let setup = try stockSetup(config, scenario: scenario, data: data)
-        let (problem, observations, origin, paths) = (setup.problem, setup.observations, setup.origin, setup.paths)
+        let problem = setup.problem
+        let mcmc = MCMCSettings(chains: config.chains, burnIn: config.burnIn, samples: config.iterations, seed: config.seed)
         let ls: StockLeastSquaresFit
-        let post: StockPosterior
-        var withoutAudits: IdentifiabilityReport? = nil
+        let samples: StockSamples
+        var plainSamples: StockSamples? = nil
         do {
-            let mcmc = MCMCSettings(chains: config.chains, burnIn: config.burnIn, samples: config.iterations, seed: config.seed)
-            if let plain = setup.withoutAudits {
-                // The same fit without the audits, to show what they buy.
-                withoutAudits = Identifiability.assess(try StockEstimator.posterior(plain, settings: mcmc), problem: plain, seed: config.seed)
-            }
             ls = try StockEstimator.leastSquares(problem, settings: StockLeastSquaresSettings(seed: config.seed))
-            post = try StockEstimator.posterior(problem, settings: mcmc)
+            samples = try StockSampling.sample(problem, settings: mcmc)
+            // The same fit without the audits, to show what they buy.
+            if let plain = setup.withoutAudits { plainSamples = try StockSampling.sample(plain, settings: mcmc) }
         } catch {
             throw CalibrationDataError(issues: [DataIssue(file: file, line: nil, column: nil, found: "a stock-only fit that cannot run (\(error.description))",
                                                           expected: "stock dates within the scenario's horizon from stocks.startDate, and free rates at transitions.matrix paths of a ratesPerYear scenario")])
         }
-        let report = Identifiability.assess(post, problem: problem, seed: config.seed)
-        let pathOf = Dictionary(uniqueKeysWithValues: zip(problem.simulator.parameterNames, paths))
-
-        var rates: [RateRow] = []
-        for (k, name) in post.names.enumerated() {
-            let parts = name.components(separatedBy: "→")
-            let s = post.summaries[k]
-            rates.append(RateRow(areas: ["all"], from: parts.first ?? name, to: parts.count > 1 ? parts[1] : "", rate: s.median,
-                                 low: s.q025, high: s.q975, method: "stocks",
-                                 identified: report.parameter(name)?.verdict.rawValue ?? ""))
+        let convergence = StockConvergence.assess(samples)
+        let pathOf = Dictionary(uniqueKeysWithValues: zip(problem.simulator.parameterNames, setup.paths))
+        var notes = ["stocks: " + ls.description.components(separatedBy: "\n")[0]]
+        notes += ls.description.components(separatedBy: "\n").filter { $0.contains("poorly pinned") }.map { "stocks: " + $0.trimmingCharacters(in: .whitespaces) }
+        notes.append("stocks: posterior by \(samples.sampler)")
+        let worst = (convergence.checks.filter { $0.check == "r_hat" }.map(\.value).max() ?? .nan,
+                     convergence.checks.filter { $0.check == "ess_bulk" }.map(\.value).min() ?? .nan,
+                     convergence.checks.filter { $0.check == "ess_tail" }.map(\.value).min() ?? .nan)
+        let gate = String(format: "largest R̂ %.3f, smallest bulk ESS %.0f, tail ESS %.0f", worst.0, worst.1, worst.2)
+        guard convergence.converged else {
+            notes.append("stocks: NOT converged (\(gate)); no estimates, draws, fragment or identifiability verdicts were written:")
+            notes += convergence.failures.map { "stocks:   " + $0 }
+            notes += convergence.advice.map { "stocks: what to do next: " + $0 }
+            let files = [("posterior.csv", posteriorCSV(samples, pathOf: pathOf, leastSquares: ls, report: nil, joint: nil)),
+                         ("convergence.csv", convergence.csv)]
+            return [Fit(areas: ["all"], rates: [], draws: [], files: files, notes: notes, converged: false)]
         }
-        // Draws for `girfec run`: evenly thinned posterior draws.
-        let all = post.draws
-        let stride = max(1, all.count / max(config.draws, 1))
-        let picked = Swift.stride(from: 0, to: all.count, by: stride).prefix(config.draws).map { all[$0] }
-        let draws = picked.map { d in Dictionary(uniqueKeysWithValues: zip(post.names, d).compactMap { n, v in pathOf[n].map { ($0, v) } }) }
+        notes.append("stocks: converged (\(gate); thresholds: R̂ < 1.01, ESS ≥ 400, no chain apart\(samples.divergences == nil ? "" : ", no divergences"))")
 
-        // Observed against fitted: the posterior mean and 95 % band of the expected counts (200 draws).
-        var fitted: [[Double]] = []
-        let bandStride = max(1, all.count / 200)
-        for i in Swift.stride(from: 0, to: all.count, by: bandStride) {
-            if let mu = try? problem.simulator.stocks(problem.rates(free: all[i])) { fitted.append(mu) }
+        let joint = StockJointEstimate.find(problem, draws: samples.draws, logPosterior: samples.logPosterior)
+        let report = Identifiability.assess(problem, draws: samples.draws, centre: joint.coordinates, seed: config.seed)
+        notes.append("stocks: joint estimate (the posterior mode, from the best draw): X² = \(String(format: "%.4g", joint.pearsonX2)) on \(problem.observed.count) counts, "
+                     + "log posterior \(String(format: "%.6g", joint.logPosterior))\(joint.converged ? "" : " (the optimiser stopped before its tolerance)")")
+        var rates: [RateRow] = []
+        for (k, name) in problem.freeNames.enumerated() {
+            let parts = name.components(separatedBy: "→")
+            let s = samples.summaries[k]
+            let p = report.parameters[k]
+            rates.append(RateRow(areas: ["all"], from: parts.first ?? name, to: parts.count > 1 ? parts[1] : "", rate: joint.rates[k],
+                                 low: s.q025, high: s.q975, method: "stocks", identified: p.verdict.rawValue))
+            var profile = ""
+            if let pl = p.profile {
+                profile = pl.flat ? ", profile flat" : String(format: ", profile %@%.3g–%.3g%@", pl.closedLow ? "" : "≤", pl.low, pl.high, pl.closedHigh ? "" : "+")
+            }
+            notes.append(String(format: "stocks:   %@ = %.4g per year (95 %% %.4g–%.4g), contraction %.2f", name, joint.rates[k], s.q025, s.q975, p.contraction)
+                         + profile + ": " + p.verdict.rawValue)
+        }
+        // Draws for `girfec run`: whole joint draws, thinned evenly.
+        let draws = samples.thinned(to: config.draws).map { d in
+            Dictionary(uniqueKeysWithValues: problem.freeNames.enumerated().compactMap { k, n in pathOf[n].map { ($0, exp(d[k])) } })
+        }
+
+        // Observed against fitted: the posterior mean and 95 % band of the expected counts (200 joint draws).
+        let fitted: [[Double]] = samples.thinned(to: 200).compactMap { d in
+            try? problem.simulator.stocks(problem.rates(free: d.prefix(problem.freeIndices.count).map { exp($0) }))
         }
         var fit = "date,time_years,area,level,observed,fitted,fitted_low,fitted_high\n"
-        for (j, o) in observations.enumerated() {
+        for (j, o) in setup.observations.enumerated() {
             let xs = fitted.map { $0[j] }
-            let date = Day(daysSinceEpoch: origin.daysSinceEpoch + Int((o.timeYears * 365.25).rounded()))
+            let date = Day(daysSinceEpoch: setup.origin.daysSinceEpoch + Int((o.timeYears * 365.25).rounded()))
             fit += [date.description, number(o.timeYears), "all", cell(scenario.levels[o.level]), number(o.count),
                     number(xs.isEmpty ? nil : Statistics.mean(xs)), number(quantile(xs, 0.025)), number(quantile(xs, 0.975))].joined(separator: ",") + "\n"
         }
-        var ident = "parameter,prior_width,posterior_width,width_ratio,verdict,max_abs_correlation,most_correlated_with\n"
+        notes += report.warnings.map { "WARNING: " + $0 }
+        if let plain = setup.withoutAudits, let before = plainSamples {
+            let audited = config.audits.map { "\($0.from)→\($0.to) (\($0.moved) of \($0.atRisk) in \(number($0.years)) years)" }.joined(separator: ", ")
+            if StockConvergence.assess(before).converged {
+                let start = StockJointEstimate.find(plain, draws: before.draws, logPosterior: before.logPosterior)
+                let baseline = Identifiability.assess(plain, draws: before.draws, centre: start.coordinates, seed: config.seed)
+                notes += report.effect(of: "the audit of \(audited)", comparedWith: baseline).description
+                    .components(separatedBy: "\n").map { "stocks: " + $0 }
+            } else {
+                notes.append("stocks: the fit without the audit of \(audited) did not converge: its identifiability is not compared")
+            }
+        }
+        notes.append("stocks: counts are treated as independent given the model's expectation; the same children are counted every year, so posterior widths are optimistic")
+        let files = [("fit.csv", fit), ("identifiability.csv", identifiabilityCSV(report)), ("profile.csv", profileCSV(report)),
+                     ("posterior.csv", posteriorCSV(samples, pathOf: pathOf, leastSquares: ls, report: report, joint: joint)),
+                     ("convergence.csv", convergence.csv)]
+        return [Fit(areas: ["all"], rates: rates, draws: draws, files: files, notes: notes)]
+    }
+
+    static let identifiabilityHeader = "parameter,prior_sd_log,posterior_sd_log,contraction,profile_low,profile_high,profile_closed_low,profile_closed_high,verdict,max_abs_correlation,most_correlated_with"
+
+    /// identifiability.csv: one row per free rate (docs/calibration.md §7).
+    static func identifiabilityCSV(_ report: IdentifiabilityReport) -> String {
+        var out = identifiabilityHeader + "\n"
         for (k, p) in report.parameters.enumerated() {
             var best = (0.0, "")
             for (m, q) in report.parameters.enumerated() where m != k && abs(report.correlations[k][m]) > abs(best.0) {
                 best = (report.correlations[k][m], q.name)
             }
-            ident += [cell(p.name), number(p.priorSD), number(p.posteriorSD), number(p.widthRatio), p.verdict.rawValue,
-                      number(abs(best.0)), cell(best.1)].joined(separator: ",") + "\n"
+            out += [cell(p.name), number(p.priorSD), number(p.posteriorSD), number(p.contraction), number(p.profile?.low), number(p.profile?.high),
+                    p.profile.map { $0.closedLow ? "true" : "false" } ?? "", p.profile.map { $0.closedHigh ? "true" : "false" } ?? "",
+                    p.verdict.rawValue, number(abs(best.0)), cell(best.1)].joined(separator: ",") + "\n"
         }
-        var posterior = "parameter,path,mean,sd,q2_5,median,q97_5,r_hat,ess_bulk,ess_tail,least_squares\n"
-        for (k, s) in post.summaries.enumerated() {
+        return out
+    }
+
+    static let profileHeader = "parameter,rate_per_year,profile_log_likelihood,delta_log_likelihood,inside_95,converged"
+
+    /// profile.csv: each rate's profile likelihood, one row per grid point, ascending in rate.
+    static func profileCSV(_ report: IdentifiabilityReport) -> String {
+        var out = profileHeader + "\n"
+        for p in report.parameters {
+            guard let pl = p.profile else { continue }
+            for point in pl.points {
+                let delta = point.logLikelihood - pl.maximum
+                out += [cell(p.name), number(point.rate), number(point.logLikelihood), number(delta),
+                        delta >= -report.thresholds.deltaLogLikelihood ? "true" : "false", point.converged ? "true" : "false"].joined(separator: ",") + "\n"
+            }
+        }
+        return out
+    }
+
+    static let posteriorHeader = "parameter,path,mean,sd,q2_5,median,q97_5,r_hat,ess_bulk,ess_tail,contraction,joint_estimate,least_squares"
+
+    /// posterior.csv: one row per sampling coordinate, on the rate scale (docs/calibration.md §7).
+    static func posteriorCSV(_ samples: StockSamples, pathOf: [String: String], leastSquares ls: StockLeastSquaresFit,
+                             report: IdentifiabilityReport?, joint: StockJointEstimate?) -> String {
+        var out = posteriorHeader + "\n"
+        for (j, s) in samples.summaries.enumerated() {
             let lsIndex = ls.names.firstIndex(of: s.name)
-            posterior += [cell(s.name), cell(pathOf[s.name] ?? ""), number(s.mean), number(s.sd), number(s.q025), number(s.median),
-                          number(s.q975), number(s.rHat), number(s.essBulk), number(s.essTail),
-                          number(lsIndex.map { ls.rates[$0] })].joined(separator: ",") + "\n"
-            _ = k
+            out += [cell(s.name), cell(pathOf[s.name] ?? ""), number(s.mean), number(s.sd), number(s.q025), number(s.median),
+                    number(s.q975), number(s.rHat), number(s.essBulk), number(s.essTail), number(report?.parameter(s.name)?.contraction),
+                    number(joint.map { exp($0.coordinates[j]) }), number(lsIndex.map { ls.rates[$0] })].joined(separator: ",") + "\n"
         }
-        var notes = ls.description.components(separatedBy: "\n").map { "stocks: " + $0 }
-        notes.append("stocks: " + post.description.components(separatedBy: "\n")[0])
-        notes.append("stocks: counts are treated as independent given the model's expectation; the same children are counted every year, so posterior widths are optimistic")
-        notes += report.warnings.map { "WARNING: " + $0 }
-        if let before = withoutAudits {
-            let audited = config.audits.map { "\($0.from)→\($0.to) (\($0.moved) of \($0.atRisk) in \(number($0.years)) years)" }.joined(separator: ", ")
-            notes += report.effect(of: "the audit of \(audited)", comparedWith: before).description
-                .components(separatedBy: "\n").map { "stocks: " + $0 }
-        }
-        return [Fit(areas: ["all"], rates: rates, draws: draws,
-                    files: [("fit.csv", fit), ("identifiability.csv", ident), ("posterior.csv", posterior)], notes: notes)]
+        return out
     }
 
     // MARK: Files

@@ -4,6 +4,9 @@ import Foundation
 import Model
 import Reports
 
+/// Exit status of `girfec calibrate` when the stock-only chains did not converge: diagnostics written, no estimates.
+let notConvergedStatus: Int32 = 3
+
 struct CalibrateCommand: ParsableCommand, InterruptibleCommand {
     static let configuration = CommandConfiguration(
         commandName: "calibrate",
@@ -13,7 +16,7 @@ struct CalibrateCommand: ParsableCommand, InterruptibleCommand {
         (stocks.csv, flows.csv, panel.csv), checks every data file first (all problems at once, \
         nothing written), estimates, and writes DIR/estimates.csv, draws.csv (the draws file \
         `girfec run` reads as uncertainty.draws), fitted-transitions.yaml (a fragment a scenario \
-        can `include`), diagnostics (stock-only fits: fit.csv, identifiability.csv, posterior.csv) \
+        can `include`), diagnostics (stock-only fits: fit.csv, identifiability.csv, profile.csv, posterior.csv, convergence.csv) \
         and manifest.json. Draw the figures with `python3 scripts/calibration_figures.py DIR`.
 
         --log-density (stock-only configurations) writes nothing: it checks the configuration and \
@@ -22,7 +25,13 @@ struct CalibrateCommand: ParsableCommand, InterruptibleCommand {
         standard input (comma-separated coordinates) with the log posterior density up to a constant \
         (-inf outside the support), for checking the posterior with another sampler.
 
-        Exit status: 0 done; 2 bad input (nothing written; a malformed --log-density line).
+        Stock-only fits are gated on convergence (every R̂ < 1.01, bulk and tail ESS ≥ 400, no chain \
+        apart, no divergences): chains that did not converge give no estimates, draws, fragment or \
+        identifiability verdicts, only posterior.csv and convergence.csv, "NOT converged" with what \
+        to do next, and exit status 3.
+
+        Exit status: 0 done; 2 bad input (nothing written; a malformed --log-density line); \
+        3 the stock-only chains did not converge (diagnostics written).
         """)
 
     @Argument(help: "The calibration file (YAML, docs/calibration.md).")
@@ -79,12 +88,16 @@ struct CalibrateCommand: ParsableCommand, InterruptibleCommand {
         }
 
         try Interrupt.checkpoint("calibrate")
-        var files: [(name: String, bytes: [UInt8])] = [("estimates.csv", Array(Calibrate.estimatesCSV(fits).utf8))]
+        // Not converged: only the diagnostics, no estimates, draws or fragment (docs/calibration.md §5).
+        let converged = fits.allSatisfy(\.converged)
+        var files: [(name: String, bytes: [UInt8])] = converged ? [("estimates.csv", Array(Calibrate.estimatesCSV(fits).utf8))] : []
         for fit in fits {
             let suffix = fits.count == 1 ? "" : "-" + fit.areas.joined(separator: "+")
-            files.append(("draws\(suffix).csv", Array(Calibrate.drawsCSV(fit).utf8)))
-            files.append(("fitted-transitions\(suffix).yaml", Array(Calibrate.fragment(fit, levels: scenario.levels,
-                source: "\(settings.estimator.rawValue), areas \(fit.areas.joined(separator: ", ")), \(config)").utf8)))
+            if converged {
+                files.append(("draws\(suffix).csv", Array(Calibrate.drawsCSV(fit).utf8)))
+                files.append(("fitted-transitions\(suffix).yaml", Array(Calibrate.fragment(fit, levels: scenario.levels,
+                    source: "\(settings.estimator.rawValue), areas \(fit.areas.joined(separator: ", ")), \(config)").utf8)))
+            }
             for f in fit.files { files.append((f.name.replacingOccurrences(of: ".csv", with: "\(suffix).csv"), Array(f.text.utf8))) }
         }
         let notes = fits.flatMap { fit in fit.notes.map { fits.count == 1 ? $0 : "[\(fit.areas.joined(separator: ", "))] \($0)" } }
@@ -93,7 +106,7 @@ struct CalibrateCommand: ParsableCommand, InterruptibleCommand {
             if let d = FileManager.default.contents(atPath: p) { inputs[p] = SHA256.hex(Array(d)) }
         }
         let manifest: [String: Any] = [
-            "estimator": settings.estimator.rawValue,
+            "estimator": settings.estimator.rawValue, "status": converged ? "converged" : "not converged",
             "areas": settings.pooled ? "pooled" : "perArea", "allowedMoves": settings.allowedMoves ?? "default",
             "seed": String(settings.seed), "draws": settings.draws, "inputsSHA256": inputs,
             "scenario": ["path": settings.scenarioPath, "name": scenario.name, "sha256": SHA256.hex(Array(scenarioText.utf8))] as [String: Any],
@@ -105,6 +118,10 @@ struct CalibrateCommand: ParsableCommand, InterruptibleCommand {
         if !quiet {
             print("girfec calibrate: \(settings.estimator.rawValue) estimate of \(fits.count == 1 ? "pooled areas" : "\(fits.count) areas"); wrote \(out)")
             for n in notes where !n.hasPrefix("flows: stayers") { print("  " + n) }
+        }
+        if !converged {
+            printError("girfec calibrate: the chains did NOT converge (\(out)/convergence.csv); only the diagnostics were written. Exit status \(notConvergedStatus).")
+            throw ExitCode(notConvergedStatus)
         }
     }
 

@@ -443,14 +443,17 @@ def read_estimates(path):
 
 
 def read_identifiability(path):
-    """identifiability.csv: per parameter its widths (≥ 0), width ratio, verdict and strongest correlation."""
+    """identifiability.csv: per parameter its prior and posterior sd of the log-rate (≥ 0), contraction (≤ 1),
+    profile interval, verdict and strongest correlation."""
     out = []
     for row in read_table(path, schema.IDENTIFIABILITY, allow_empty=True):
         verdict = row["verdict"]
         out.append({"parameter": row["parameter"],
-                    "prior_width": _within(row["prior_width"], path, row, "prior_width", low=0),
-                    "posterior_width": _within(row["posterior_width"], path, row, "posterior_width", low=0),
-                    "ratio": _within(row["width_ratio"], path, row, "width_ratio", low=0),
+                    "prior_sd": _within(row["prior_sd_log"], path, row, "prior_sd_log", low=0),
+                    "posterior_sd": _within(row["posterior_sd_log"], path, row, "posterior_sd_log", low=0),
+                    "contraction": _within(row["contraction"], path, row, "contraction", high=1),
+                    "profile_low": row["profile_low"], "profile_high": row["profile_high"],
+                    "closed_low": row["profile_closed_low"], "closed_high": row["profile_closed_high"],
                     "verdict": IDENTIFIED.get(verdict, verdict) if verdict else "not assessed",
                     "correlation": _within(row["max_abs_correlation"], path, row, "max_abs_correlation", low=0,
                                            high=1),

@@ -199,18 +199,32 @@ FIT = _file(
 
 IDENTIFIABILITY = _file(
     "identifiability.csv", "docs/calibration.md", "calibrate",
-    Column("parameter", "text"), Column("prior_width", empty=True), Column("posterior_width", empty=True),
-    Column("width_ratio"), Column("verdict", "text", empty=True), Column("max_abs_correlation", empty=True),
+    Column("parameter", "text"), Column("prior_sd_log"), Column("posterior_sd_log"), Column("contraction"),
+    Column("profile_low", "number", "per year", empty=True), Column("profile_high", "number", "per year", empty=True),
+    Column("profile_closed_low", "bool", empty=True), Column("profile_closed_high", "bool", empty=True),
+    Column("verdict", "text", empty=True), Column("max_abs_correlation", empty=True),
     Column("most_correlated_with", "text", empty=True))
+
+PROFILE = _file(
+    "profile.csv", "docs/calibration.md", "calibrate",
+    Column("parameter", "text"), Column("rate_per_year", unit="per year"), Column("profile_log_likelihood"),
+    Column("delta_log_likelihood"), Column("inside_95", "bool"), Column("converged", "bool"))
 
 POSTERIOR = _file(
     "posterior.csv", "docs/calibration.md", "calibrate",
     Column("parameter", "text"), Column("path", "text", empty=True), Column("mean"), Column("sd"),
     Column("q2_5"), Column("median"), Column("q97_5"), Column("r_hat", empty=True),
-    Column("ess_bulk", empty=True), Column("ess_tail", empty=True), Column("least_squares", empty=True))
+    Column("ess_bulk", empty=True), Column("ess_tail", empty=True), Column("contraction", empty=True),
+    Column("joint_estimate", empty=True), Column("least_squares", empty=True))
+
+CONVERGENCE = _file(
+    "convergence.csv", "docs/calibration.md", "calibrate",
+    Column("check", "text"), Column("quantity", "text", empty=True), Column("chain", "int", empty=True),
+    Column("value", empty=True, finite=False), Column("threshold"), Column("passed", "bool"))
 
 FILES = {f.name: f for f in (BANDS, REPLICATIONS, AGGREGATE, COMPARISON, SUMMARY, PARAMETERS, UNCERTAINTY, VOI,
-                             IMPORTANCE, SENSITIVITY, ESTIMATES, DRAWS, FIT, IDENTIFIABILITY, POSTERIOR)}
+                             IMPORTANCE, SENSITIVITY, ESTIMATES, DRAWS, FIT, IDENTIFIABILITY, PROFILE, POSTERIOR,
+                             CONVERGENCE)}
 
 
 def for_file(file_name: str) -> OutputFile:

@@ -26,8 +26,9 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 FIT_HEADER = ["date", "time_years", "area", "level", "observed", "fitted", "fitted_low", "fitted_high"]
 ESTIMATES_HEADER = ["area", "from_level", "to_level", "rate_per_year", "rate_low", "rate_high", "method",
                     "identified"]
-IDENTIFIABILITY_HEADER = ["parameter", "prior_width", "posterior_width", "width_ratio", "verdict",
-                          "max_abs_correlation", "most_correlated_with"]
+IDENTIFIABILITY_HEADER = ["parameter", "prior_sd_log", "posterior_sd_log", "contraction", "profile_low", "profile_high",
+                          "profile_closed_low", "profile_closed_high", "verdict", "max_abs_correlation",
+                          "most_correlated_with"]
 LEVELS = ["Universal", "Additional", "Intensive", "Compulsory"]
 
 
@@ -69,10 +70,12 @@ def estimates_rows():
 
 def identifiability_rows():
     return [
-        ["Universal→Additional", 2.0, 0.2, 0.1, "identified", 0.3, "Additional→Universal"],
-        ["Additional→Universal", 2.0, 1.4, 0.7, "weakly identified", 0.95, "Universal→Additional"],
-        ["Additional→Intensive", 2.0, 1.9, 0.95, "not identified", "", ""],
-        ["Intensive→Additional", 2.0, 2.4, 1.2, "not identified", 0.97, "Additional→Intensive"],
+        ["Universal→Additional", 1.0, 0.1, 0.99, 0.05, 0.07, "true", "true", "identified", 0.3, "Additional→Universal"],
+        ["Additional→Universal", 1.0, 0.7, 0.51, 0.2, 0.9, "true", "false", "weakly identified", 0.95,
+         "Universal→Additional"],
+        ["Additional→Intensive", 1.0, 0.95, 0.1, 0.01, 0.7, "false", "false", "not identified", "", ""],
+        ["Intensive→Additional", 1.0, 1.2, -0.44, 0.01, 0.7, "false", "false", "not identified", 0.97,
+         "Additional→Intensive"],
     ]
 
 
@@ -208,7 +211,8 @@ def corrupt(path, line, column, value):
     ("estimates.csv", 2, "rate_high", "x", ["number"]),
     ("estimates.csv", 6, "identified", "maybe", ["'maybe'", "not identified"]),
     ("estimates.csv", 7, "from_level", "", ["empty"]),
-    ("identifiability.csv", 3, "width_ratio", "wide", ["number"]),
+    ("identifiability.csv", 3, "contraction", "wide", ["number"]),
+    ("identifiability.csv", 2, "contraction", "1.5", ["≤ 1"]),
     ("identifiability.csv", 4, "max_abs_correlation", "1.5", ["≤ 1"]),
 ])
 def test_malformed_cell(tmp_path, name, line, column, value, words):
@@ -230,11 +234,11 @@ def test_malformed_cell(tmp_path, name, line, column, value, words):
 def test_missing_column(tmp_path):
     folder = make_folder(tmp_path / "cal")
     with open(folder / "identifiability.csv", "w") as f:
-        f.write("parameter,width_ratio,verdict\nU→A,0.5,identified\n")
+        f.write("parameter,contraction,verdict\nU→A,0.5,identified\n")
     result = run_script(folder)
     assert result.returncode == 1
     assert "identifiability.csv" in result.stderr and "line 1" in result.stderr
-    for column in ("prior_width", "posterior_width", "max_abs_correlation", "most_correlated_with"):
+    for column in ("prior_sd_log", "posterior_sd_log", "max_abs_correlation", "most_correlated_with"):
         assert column in result.stderr
     assert "Traceback" not in result.stderr
 

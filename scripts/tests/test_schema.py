@@ -183,7 +183,8 @@ EXPECTED_FILES = {
     "one-arm": {"bands.csv", "replications.csv", "aggregate.csv", "comparison.csv", "summary.csv"},
     "aggregate": {"aggregate.csv"},
     "sensitivity": {"sensitivity.csv"},
-    "calibrate-stocks": {"estimates.csv", "draws.csv", "fit.csv", "identifiability.csv", "posterior.csv"},
+    "calibrate-stocks": {"estimates.csv", "draws.csv", "fit.csv", "identifiability.csv", "profile.csv", "posterior.csv",
+                         "convergence.csv"},
     "calibrate-flows": {"estimates.csv", "draws.csv"},
     "calibrate-panel": {"estimates.csv", "draws.csv"},
 }

@@ -1,0 +1,245 @@
+import Analysis
+import CGSL
+import Foundation
+import Model
+import Stochastics
+
+/// Draws of a stock-only posterior on the sampling scale (log rates, then log k), chain by chain.
+public struct StockSamples: Sendable {
+    /// The sampling coordinates' names (`Calibrate.samplingNames`): the free rates, then the size when estimated.
+    public var names: [String]
+    /// How many of the coordinates are free rates (the first ones).
+    public var rateCount: Int
+    /// The sampler's chains: draws on the sampling scale and the log posterior of each.
+    public var chains: [MarkovChain]
+    /// Divergent transitions after warm-up per chain, when the sampler reports them (nil: it does not).
+    public var divergences: [Int]?
+    /// Which sampler, in words (for the notes).
+    public var sampler: String
+    /// Per coordinate, on the rate scale (e^φ): mean, sd, quantiles, R̂, bulk and tail ESS.
+    public var summaries: [PosteriorSummary]
+
+    /// Every chain's draws, chain after chain: `draws[i][j]`, coordinate j (sampling scale) of draw i.
+    public var draws: [[Double]] { chains.flatMap(\.draws) }
+    /// The log posterior of each draw of `draws`.
+    public var logPosterior: [Double] { chains.flatMap(\.logDensity) }
+    /// The free rates per year of each draw of `draws`.
+    public var rateDraws: [[Double]] { draws.map { $0.prefix(rateCount).map { exp($0) } } }
+    /// `coordinate(j)[c][i]`: coordinate j of draw i of chain c.
+    public func coordinate(_ j: Int) -> [[Double]] { chains.map { $0.draws.map { $0[j] } } }
+
+    /// `count` whole draws (every coordinate of one iteration together), spread evenly over `draws`:
+    /// rows ⌊i·S/count⌋ for i = 0, …, count − 1 of the S draws (all of them when count ≥ S).
+    public func thinned(to count: Int) -> [[Double]] {
+        let all = draws
+        guard count < all.count else { return all }
+        return (0..<max(count, 1)).map { all[$0 * all.count / max(count, 1)] }
+    }
+}
+
+/// Whether the chains of a posterior can be used, by the checks Stan's diagnostics make.
+///
+/// The gate (docs/calibration.md §5): every sampling coordinate has rank-normalised split-R̂ below
+/// `rHat` and bulk and tail effective sample sizes (over all chains) of at least `essBulk` and `essTail`
+/// (Vehtari, Gelman, Simpson, Carpenter & Bürkner 2021, *Bayesian Analysis* 16(2):667–718); the log
+/// posterior itself has R̂ below `rHat`; no chain sits apart (its mean log posterior more than
+/// `chainOffset` within-chain standard deviations from the median of the chain means); and no
+/// divergent transition after warm-up, when the sampler reports them (Betancourt 2017,
+/// "A conceptual introduction to Hamiltonian Monte Carlo", arXiv:1701.02434, §6.2).
+public struct ConvergenceThresholds: Sendable, Equatable {
+    public var rHat: Double
+    public var essBulk: Double
+    public var essTail: Double
+    public var chainOffset: Double
+    public init(rHat: Double = 1.01, essBulk: Double = 400, essTail: Double = 400, chainOffset: Double = 0.5) {
+        self.rHat = rHat; self.essBulk = essBulk; self.essTail = essTail; self.chainOffset = chainOffset
+    }
+}
+
+/// One check of the convergence gate: a row of convergence.csv.
+public struct ConvergenceCheck: Sendable, Equatable {
+    /// `r_hat`, `ess_bulk`, `ess_tail`, `divergences`, `chain_offset`.
+    public var check: String
+    /// A sampling coordinate, `log posterior`, or empty for a chain's divergences.
+    public var quantity: String
+    /// 1-based chain number for per-chain checks.
+    public var chain: Int?
+    public var value: Double
+    public var threshold: Double
+    public var passed: Bool
+}
+
+/// The convergence gate's verdict on a set of chains, with what failed and what to do next.
+public struct StockConvergence: Sendable {
+    public var checks: [ConvergenceCheck]
+    public var thresholds: ConvergenceThresholds
+    /// Every check passed.
+    public var converged: Bool { checks.allSatisfy(\.passed) }
+    /// The failed checks.
+    public var failed: [ConvergenceCheck] { checks.filter { !$0.passed } }
+
+    /// Check `samples` against `thresholds` (see `ConvergenceThresholds`).
+    ///
+    /// ```
+    /// chain offset_c = (mean_c(log π) − median_c' mean_c'(log π)) / √(mean_c var_c(log π))
+    /// ```
+    public static func assess(_ samples: StockSamples, thresholds: ConvergenceThresholds = ConvergenceThresholds()) -> StockConvergence {
+        var checks: [ConvergenceCheck] = []
+        let columns = samples.names.indices.map { (samples.names[$0], samples.coordinate($0)) }
+            + [("log posterior", samples.chains.map(\.logDensity))]
+        for (name, x) in columns {
+            let r = MCMCDiagnostics.rankNormalizedRHat(x)
+            checks.append(ConvergenceCheck(check: "r_hat", quantity: name, chain: nil, value: r, threshold: thresholds.rHat,
+                                           passed: r < thresholds.rHat))
+        }
+        for (name, x) in columns.dropLast() {
+            let bulk = MCMCDiagnostics.bulkEffectiveSampleSize(x), tail = MCMCDiagnostics.tailEffectiveSampleSize(x)
+            checks.append(ConvergenceCheck(check: "ess_bulk", quantity: name, chain: nil, value: bulk, threshold: thresholds.essBulk,
+                                           passed: bulk >= thresholds.essBulk))
+            checks.append(ConvergenceCheck(check: "ess_tail", quantity: name, chain: nil, value: tail, threshold: thresholds.essTail,
+                                           passed: tail >= thresholds.essTail))
+        }
+        let lp = samples.chains.map(\.logDensity)
+        let means = lp.map { Statistics.mean($0) }
+        let within = lp.map { Statistics.standardDeviation($0) }.map { $0 * $0 }
+        let sdWithin = Statistics.mean(within).squareRoot()
+        let centre = Statistics.quantile(means, 0.5)
+        for (c, m) in means.enumerated() {
+            let offset = sdWithin > 0 ? (m - centre) / sdWithin : (m == centre ? 0 : -.infinity)
+            checks.append(ConvergenceCheck(check: "chain_offset", quantity: "log posterior", chain: c + 1, value: offset,
+                                           threshold: thresholds.chainOffset, passed: abs(offset) <= thresholds.chainOffset))
+        }
+        if let divergences = samples.divergences {
+            for (c, n) in divergences.enumerated() {
+                checks.append(ConvergenceCheck(check: "divergences", quantity: "", chain: c + 1, value: Double(n), threshold: 0, passed: n == 0))
+            }
+        }
+        return StockConvergence(checks: checks, thresholds: thresholds)
+    }
+
+    /// The failures in words, one line each: "R̂ of Universal→Additional 1.08 (needs < 1.01)".
+    public var failures: [String] {
+        failed.map { c in
+            switch c.check {
+            case "r_hat": return String(format: "R̂ of %@ %.3f (needs < %.2f)", c.quantity, c.value, c.threshold)
+            case "ess_bulk": return String(format: "bulk ESS of %@ %.0f (needs ≥ %.0f)", c.quantity, c.value, c.threshold)
+            case "ess_tail": return String(format: "tail ESS of %@ %.0f (needs ≥ %.0f)", c.quantity, c.value, c.threshold)
+            case "divergences": return "chain \(c.chain ?? 0): \(Int(c.value)) divergent transitions after warm-up (needs 0)"
+            default:
+                return String(format: "chain %d sits apart: its mean log posterior is %+.2f within-chain sd from the others' (needs within ±%.2g)",
+                              c.chain ?? 0, c.value, c.threshold)
+            }
+        }
+    }
+
+    /// What to do next, by what failed.
+    public var advice: [String] {
+        let kinds = Set(failed.map(\.check))
+        var out: [String] = []
+        if kinds.contains("r_hat") || kinds.contains("chain_offset") {
+            out.append("chains disagree: raise stocks.burnIn (warm-up) and stocks.iterations; if they still disagree the posterior has separate modes or a long ridge — narrow the priors (a smaller sdLog in stocks.free), estimate fewer rates (allowedMoves: adjacent, or fix rates), pool areas, add an audit (stocks.audits), or use flow counts (estimator: flows) or panel records (estimator: panel)")
+        }
+        if kinds.contains("ess_bulk") || kinds.contains("ess_tail") {
+            out.append("too few effective draws: raise stocks.iterations (ESS grows about in proportion)")
+        }
+        if kinds.contains("divergences") {
+            out.append("divergent transitions: the posterior curves too sharply for the step size — raise stocks.burnIn, narrow the priors or estimate fewer rates")
+        }
+        return out
+    }
+
+    public static let csvHeader = "check,quantity,chain,value,threshold,passed"
+
+    /// convergence.csv: one row per check.
+    public var csv: String {
+        var out = Self.csvHeader + "\n"
+        for c in checks {
+            out += [c.check, CSV.text(c.quantity), c.chain.map(String.init) ?? "", c.value.isNaN ? "" : c.value.isFinite ? CSV.number(c.value) : (c.value > 0 ? "inf" : "-inf"),
+                    CSV.number(c.threshold), c.passed ? "true" : "false"].joined(separator: ",") + "\n"
+        }
+        return out
+    }
+}
+
+/// The joint point estimate of a stock-only fit: the posterior mode on the sampling scale.
+///
+/// ```
+/// φ̂ = argmax_φ log π(φ | y),   φ = (log θ, log k)
+/// ```
+///
+/// found by BFGS (`Optimizer.minimize`) from the draw with the highest log posterior. One point whose
+/// rates go together (unlike per-rate medians), the penalised maximum-likelihood estimate; started
+/// from the best draw of converged chains it climbs the mode those chains explored (docs/calibration.md §5).
+public struct StockJointEstimate: Sendable {
+    /// Sampling coordinates at the mode.
+    public var coordinates: [Double]
+    /// Free rates per year at the mode.
+    public var rates: [Double]
+    /// log posterior (up to a constant) at the mode.
+    public var logPosterior: Double
+    /// log likelihood at the mode.
+    public var logLikelihood: Double
+    /// Pearson's X² of the counts (and audits) at the mode, as `StockLeastSquaresFit.objective`.
+    public var pearsonX2: Double
+    /// The optimiser met its stopping rule.
+    public var converged: Bool
+    /// The log posterior of the draw it started from.
+    public var startLogPosterior: Double
+
+    /// The mode, climbed from the best of `draws` (sampling scale) whose log posteriors are `logPosterior`.
+    public static func find(_ problem: StockCalibrationProblem, draws: [[Double]], logPosterior: [Double]) -> StockJointEstimate {
+        let best = logPosterior.indices.max { logPosterior[$0] < logPosterior[$1] }!
+        let start = draws[best]
+        let result = Optimizer.minimize({ -problem.logPosterior($0) }, from: start,
+                                        options: Optimizer.Options(maxIterations: 500, gradientTolerance: 1e-8, valueTolerance: 1e-12))
+        let φ = result.value.isFinite && -result.value >= logPosterior[best] ? result.x : start
+        let rates = φ.prefix(problem.freeIndices.count).map { exp($0) }
+        return StockJointEstimate(coordinates: φ, rates: rates, logPosterior: problem.logPosterior(φ), logLikelihood: problem.logLikelihood(φ),
+                                  pearsonX2: problem.objective(free: rates), converged: result.converged, startLogPosterior: logPosterior[best])
+    }
+}
+
+public enum StockSampling {
+    /// Posterior draws of `problem` by adaptive Metropolis, `settings.chains` chains from independent
+    /// prior draws (over-dispersed relative to any posterior the data narrow), each on its own stream.
+    public static func sample(_ problem: StockCalibrationProblem, settings: MCMCSettings) throws(StockCalibrationError) -> StockSamples {
+        let starts = try starts(problem, chains: settings.chains, seed: settings.seed, purpose: settings.purpose)
+        let chains = try AdaptiveMetropolis.sample(logDensity: { problem.logPosterior($0) }, starts: starts, settings: settings)
+        return samples(problem, chains: chains, divergences: nil,
+                       sampler: "adaptive Metropolis, \(settings.chains) chains × \(settings.samples) draws after \(settings.burnIn) of burn-in")
+    }
+
+    /// Summaries of the chains, on the rate scale.
+    static func samples(_ problem: StockCalibrationProblem, chains: [MarkovChain], divergences: [Int]?, sampler: String) -> StockSamples {
+        let names = Calibrate.samplingNames(problem)
+        let summaries = names.indices.map { j in
+            StockEstimator.summarise(name: names[j], chains: chains.map { $0.draws.map { exp($0[j]) } })
+        }
+        return StockSamples(names: names, rateCount: problem.freeIndices.count, chains: chains, divergences: divergences,
+                            sampler: sampler, summaries: summaries)
+    }
+
+    /// One start per chain: log rates (then log k) drawn from the priors on the stream
+    /// (seed, chain, purpose, FNV-1a of "calibration.starts"), retried until the posterior is finite.
+    public static func starts(_ problem: StockCalibrationProblem, chains: Int, seed: UInt64,
+                              purpose: RandomPurpose = .calibration) throws(StockCalibrationError) -> [[Double]] {
+        var sizePrior: RatePrior?
+        if case let .negativeBinomialEstimated(p) = problem.likelihood { sizePrior = p }
+        var initial: [[Double]] = []
+        for c in 0..<chains {
+            let stream = RandomStream(StreamAddress(seed: seed, replication: UInt32(c), purpose: purpose,
+                                                    index: AdaptiveMetropolis.streamIndex("calibration.starts")))
+            var found: [Double]?
+            for _ in 0..<200 where found == nil {
+                var φ = problem.freePriors.map { log($0.draw(stream)) }
+                if let sizePrior { φ.append(log(sizePrior.draw(stream))) }
+                if problem.logPosterior(φ).isFinite { found = φ }
+            }
+            guard let found else {
+                throw StockCalibrationError("chain \(c + 1): no start with a finite posterior density in 200 draws (check the bounds \(problem.bounds) and the priors)")
+            }
+            initial.append(found)
+        }
+        return initial
+    }
+}
