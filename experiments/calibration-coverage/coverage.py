@@ -230,21 +230,23 @@ def prepare(shape, seed, data_dir):
     return truth, free, config
 
 
-def status_of(exit_status, notes):
+def status_of(exit_status, result):
+    """converged, not converged (exit 3, or manifest/notes say so), timeout, or error (any other exit)."""
     if exit_status is None:
         return "timeout"
     if exit_status == 3:
         return "not converged"
     if exit_status != 0:
         return "error"
-    return "not converged" if any("NOT converged" in n for n in notes) else "converged"
+    said = result.get("status") == "not converged" or any("NOT converged" in n for n in result["notes"])
+    return "not converged" if said else "converged"
 
 
 def fit_one(shape, seed, truth, free, config, fits_dir, binary, timeout):
     out = os.path.join(fits_dir, f"{shape}-{seed}")
     exit_status, seconds, _, stderr = stockfit.run_calibrate(binary, config, out, timeout)
-    result = stockfit.read_fit(out) if os.path.isdir(out) else {"rates": {}, "notes": []}
-    status = status_of(exit_status, result["notes"])
+    result = stockfit.read_fit(out) if os.path.isdir(out) else {"rates": {}, "notes": [], "status": ""}
+    status = status_of(exit_status, result)
     said = [n for n in result["notes"] if "NOT converged" in n]
     message = "" if status == "converged" else (said[0] if said else " ".join(stderr.strip().splitlines()[-1:]))[:300]
     truth_rates = {(a, b): r for a, row in truth["rates_per_year"].items() for b, r in row.items()}

@@ -156,7 +156,8 @@ def _float(text):
 def read_fit(folder):
     """What a stock-only `girfec calibrate` wrote into `folder`.
 
-    Returns {"rates": {(from, to): {...}}, "notes": [...], "posterior": {name: row}} where each
+    Returns {"rates": {(from, to): {...}}, "notes": [...], "posterior": {name: row}, "status": manifest's
+    `status` ("converged", "not converged"; "" when absent)} where each
     rate has `rate`, `low`, `high` (95 % interval on the rate scale: estimates.csv, else
     posterior.csv's q2_5/q97_5), `verdict` (estimates.csv's `identified`, else
     identifiability.csv's `verdict`; "" when neither says) and `r_hat`, `ess_bulk`, `ess_tail`
@@ -180,13 +181,14 @@ def read_fit(folder):
         entry.update(rate=_float(r["rate_per_year"]), low=_float(r["rate_low"]), high=_float(r["rate_high"]))
         if r.get("identified"):
             entry["verdict"] = r["identified"]
-    notes = []
+    notes, status = [], ""
     manifest = os.path.join(folder, "manifest.json")
     if os.path.isfile(manifest):
         with open(manifest, encoding="utf-8") as f:
             data = json.load(f)
         notes = [str(n) for n in data.get("notes", [])] + [str(w) for w in data.get("warnings", [])]
-    return {"rates": rates, "notes": notes, "posterior": posterior}
+        status = data.get("status", "")
+    return {"rates": rates, "notes": notes, "posterior": posterior, "status": status}
 
 
 class LogDensity:
