@@ -1,6 +1,7 @@
 import Analysis
 import CGSL
 import Foundation
+import Model
 import Stochastics
 
 /// A prior for one yearly rate θ > 0.
@@ -87,16 +88,65 @@ public enum RatePrior: Sendable, Equatable, CustomStringConvertible {
 /// heterogeneity between children, a model that is only approximately right —
 /// which, for counts in the thousands, dwarfs Poisson noise; with k estimated,
 /// the data say how large it is. It does not repair the correlation.
+///
+/// The multivariate normal does: when the fitted arm is a Markov chain on levels
+/// (`MarkovStockModel`), it uses the exact covariance of all counts after time 0
+/// jointly, plus an extra relative variance c² for what the model leaves out
+/// (docs/calibration.md §9). It is the default there (`markovStandard`); the
+/// independent negative binomial stays the default for other arms (`standard`).
 public enum StockLikelihood: Sendable, Equatable, CustomStringConvertible {
     case poisson
     /// Negative binomial with a fixed size k.
     case negativeBinomial(size: Double)
     /// Negative binomial with k estimated (sampled on log k) under the given prior.
     case negativeBinomialEstimated(sizePrior: RatePrior)
+    /// Multivariate normal over all counts after time 0 jointly, with the exact covariance of a
+    /// Markov chain on levels (needs `MarkovStockModel` simulators, alone or pooled) and a fixed
+    /// relative extra sd c (`MarkovStockModel.logLikelihood(observed:θ:relativeSD:)`):
+    ///
+    /// ```
+    /// y ~ N(μ(θ), Σ(θ) + diag(c²·μ² + 1/12))
+    /// ```
+    case multivariateNormal(relativeSD: Double)
+    /// The multivariate normal with c estimated (sampled on log c) under the given prior.
+    case multivariateNormalEstimated(relativeSDPrior: RatePrior)
 
     /// The default: negative binomial with k estimated, prior log-normal with
     /// median 100 (10 % extra relative sd) and sdLog 2 (95 %: k from 2 to 5,000).
     public static let standard = StockLikelihood.negativeBinomialEstimated(sizePrior: .logNormal(median: 100, sdLog: 2))
+
+    /// The default when the fitted arm is a Markov chain on levels (`MarkovStockModel`): the
+    /// multivariate normal with c estimated, prior log-normal with median 0.003 and sdLog 1.5
+    /// (95 %: c from 0.0002 to 0.057, i.e. recording error or misfit from negligible to about
+    /// 6 % of a count). Weakly informative: for counts in the thousands the binomial sd of a
+    /// level is around 1 % of its count, so the data decide whether c matters.
+    public static let markovStandard = StockLikelihood.multivariateNormalEstimated(relativeSDPrior: .logNormal(median: 0.003, sdLog: 1.5))
+
+    /// The prior of the likelihood's estimated parameter (k or c, sampled on its log), if any.
+    public var extraPrior: RatePrior? {
+        switch self {
+        case let .negativeBinomialEstimated(p): return p
+        case let .multivariateNormalEstimated(p): return p
+        default: return nil
+        }
+    }
+
+    /// The name of the likelihood's estimated parameter, for reports.
+    public var extraName: String? {
+        switch self {
+        case .negativeBinomialEstimated: return "negative binomial size"
+        case .multivariateNormalEstimated: return "relative extra sd"
+        default: return nil
+        }
+    }
+
+    /// Whether it is a multivariate normal (needs `MarkovStockModel` simulators).
+    public var isMultivariateNormal: Bool {
+        switch self {
+        case .multivariateNormal, .multivariateNormalEstimated: return true
+        default: return false
+        }
+    }
 
     /// log p(y | μ, k) (Poisson when k is nil). μ below 10⁻¹² counts as 10⁻¹².
     ///
@@ -121,6 +171,8 @@ public enum StockLikelihood: Sendable, Equatable, CustomStringConvertible {
         case .poisson: return "Poisson"
         case let .negativeBinomial(k): return "negative binomial, size \(k)"
         case let .negativeBinomialEstimated(p): return "negative binomial, size estimated with prior \(p)"
+        case let .multivariateNormal(c): return "multivariate normal (exact Markov covariance), relative extra sd \(c)"
+        case let .multivariateNormalEstimated(p): return "multivariate normal (exact Markov covariance), relative extra sd estimated with prior \(p)"
         }
     }
 }
@@ -201,6 +253,18 @@ public struct StockCalibrationProblem: Sendable {
         case tied(Int, Double)
     }
     let sources: [Source]
+    /// The Markov models of a multivariate-normal likelihood, part after part (nil otherwise).
+    let markovParts: [MarkovStockModel]?
+
+    static func markovParts(of s: any StockSimulator) -> [MarkovStockModel]? {
+        if let m = s as? MarkovStockModel { return [m] }
+        if let p = s as? PooledStockSimulator {
+            var out: [MarkovStockModel] = []
+            for part in p.parts { guard let m = markovParts(of: part) else { return nil }; out += m }
+            return out
+        }
+        return nil
+    }
 
     /// - Parameters:
     ///   - observed: the counts; nil takes them from an `AggregateStockSimulator`'s
@@ -231,6 +295,16 @@ public struct StockCalibrationProblem: Sendable {
         }
         if case let .negativeBinomialEstimated(prior) = likelihood, let problem = prior.problem {
             throw StockCalibrationError("prior of the negative binomial size: \(problem)")
+        }
+        if case let .multivariateNormal(c) = likelihood, !(c >= 0 && c.isFinite) {
+            throw StockCalibrationError("the relative extra sd must be finite and >= 0, got \(c)")
+        }
+        if case let .multivariateNormalEstimated(prior) = likelihood, let problem = prior.problem {
+            throw StockCalibrationError("prior of the relative extra sd: \(problem)")
+        }
+        let markov = Self.markovParts(of: simulator)
+        if likelihood.isMultivariateNormal && markov == nil {
+            throw StockCalibrationError("the \(likelihood) likelihood needs MarkovStockModel simulators (alone or pooled); this simulator is \(type(of: simulator)): use a negative binomial likelihood")
         }
         guard bounds.lowerBound > 0 else { throw StockCalibrationError("the lower rate bound must be > 0 (rates are sampled on the log scale), got \(bounds.lowerBound)") }
         var sources = [Source?](repeating: nil, count: names.count)
@@ -278,12 +352,14 @@ public struct StockCalibrationProblem: Sendable {
         self.audits = audits
         self.bounds = bounds
         self.sources = sources.map { $0! }
+        markovParts = likelihood.isMultivariateNormal ? markov : nil
         freeIndices = free
         freeNames = free.map { names[$0] }
     }
 
     static func observedCounts(of s: any StockSimulator) -> [Double]? {
         if let a = s as? AggregateStockSimulator { return a.observations.map(\.count) }
+        if let m = s as? MarkovStockModel { return m.observations.map(\.count) }
         if let p = s as? PooledStockSimulator {
             var out: [Double] = []
             for part in p.parts { guard let y = observedCounts(of: part) else { return nil }; out += y }
@@ -294,6 +370,7 @@ public struct StockCalibrationProblem: Sendable {
 
     static func baseValues(of s: any StockSimulator) -> [Double?]? {
         if let a = s as? AggregateStockSimulator { return a.baseValues }
+        if let m = s as? MarkovStockModel { return m.aggregate.baseValues }
         if let p = s as? PooledStockSimulator, let first = p.parts.first { return baseValues(of: first) }
         return nil
     }
@@ -316,6 +393,9 @@ public struct StockCalibrationProblem: Sendable {
 
     var estimatesSize: Bool { if case .negativeBinomialEstimated = likelihood { return true } else { return false } }
 
+    /// Number of sampling coordinates: the estimated log-rates, then log k or log c when estimated.
+    public var dimension: Int { freeIndices.count + (likelihood.extraPrior == nil ? 0 : 1) }
+
     /// The weighted least-squares objective at the estimated rates (∞ where the model fails):
     /// Σ (y − μ)²/max(μ, 1) over counts, plus Σ (k − n·p)²/max(n·p·(1 − p), 1) over audits.
     public func objective(free: [Double]) -> Double {
@@ -335,7 +415,7 @@ public struct StockCalibrationProblem: Sendable {
         return k
     }
 
-    /// log posterior (up to a constant) at φ = (log free rates, then log k when k is estimated):
+    /// log posterior (up to a constant) at φ = (log free rates, then log k or log c when estimated):
     /// `logPrior(φ) + logLikelihood(φ)`.
     public func logPosterior(_ φ: [Double]) -> Double {
         let prior = logPrior(φ)
@@ -352,7 +432,7 @@ public struct StockCalibrationProblem: Sendable {
             guard bounds.contains(exp(φ[k])) else { return -.infinity }
             lp += priors[freeIndices[k]].logDensity(logRate: φ[k])
         }
-        if case let .negativeBinomialEstimated(prior) = likelihood {
+        if let prior = likelihood.extraPrior {
             guard φ.count == d + 1, φ[d] < 30, φ[d] > -30 else { return -.infinity }
             lp += prior.logDensity(logRate: φ[d])
         }
@@ -360,9 +440,19 @@ public struct StockCalibrationProblem: Sendable {
     }
 
     /// log likelihood of the counts (and audits) at φ, constants included; −∞ where the model fails.
+    ///
+    /// With a multivariate normal, the counts at time 0 are left out: they are the initial
+    /// counts, have no variance under the model and carry no information on θ; in a closed
+    /// population (no entrants, no exits) each full census also loses its last level, whose
+    /// count the others and the fixed total determine (`MarkovStockModel.likelihoodObservations`).
     public func logLikelihood(_ φ: [Double]) -> Double {
         let d = freeIndices.count
         let free = (0..<d).map { exp(φ[$0]) }
+        if markovParts != nil {
+            guard φ.count == dimension, let value = try? markovLogLikelihood(φ, as: Double.self, seedOffset: 0) else { return -.infinity }
+            let lp = value + auditLogLikelihood(free: free)
+            return lp.isNaN ? -.infinity : lp
+        }
         var size: Double?
         switch likelihood {
         case .poisson: size = nil
@@ -370,15 +460,127 @@ public struct StockCalibrationProblem: Sendable {
         case .negativeBinomialEstimated:
             guard φ.count == d + 1 else { return -.infinity }
             size = exp(φ[d])
+        case .multivariateNormal, .multivariateNormalEstimated:
+            return -.infinity  // unreachable: init requires Markov parts
         }
         guard let μ = try? simulator.stocks(rates(free: free)) else { return -.infinity }
         var lp = 0.0
         for (y, m) in zip(observed, μ) { lp += StockLikelihood.logProbability(y, mean: m, size: size) }
+        lp += auditLogLikelihood(free: free)
+        return lp.isNaN ? -.infinity : lp
+    }
+
+    /// Σ over audits of moved·log p + (atRisk − moved)·log(1 − p), p = 1 − exp(−θ·years).
+    func auditLogLikelihood(free: [Double]) -> Double {
+        var lp = 0.0
         for a in audits {
             let p = -expm1(-free[auditIndex(a)] * a.years)
             lp += Double(a.moved) * log(max(p, 1e-300)) + Double(a.atRisk - a.moved) * log(max(1 - p, 1e-300))
         }
-        return lp.isNaN ? -.infinity : lp
+        return lp
+    }
+
+    /// The multivariate-normal log likelihood of the counts (no audits) at φ, summed over the
+    /// Markov parts, for any scalar. For `Dual`, coordinate `seedOffset + k` of φ is seeded as
+    /// direction k, so its partials are ∂/∂φ over `Dual.width` coordinates from `seedOffset`.
+    func markovLogLikelihood<T: RealScalar>(_ φ: [Double], as: T.Type, seedOffset: Int) throws(StockCalibrationError) -> T {
+        guard let parts = markovParts else { throw StockCalibrationError("not a multivariate-normal likelihood") }
+        let d = freeIndices.count
+        // φ = log x, so dx/dφ = x.
+        func seeded(_ coordinate: Int, _ x: Double) -> T { T.seed(x, direction: coordinate - seedOffset, derivative: x) }
+        let θ: [T] = sources.map { s in
+            switch s {
+            case let .free(k): return seeded(k, exp(φ[k]))
+            case let .fixed(v): return T(v)
+            case let .tied(j, f):
+                guard case let .free(k) = sources[j] else { return T(.nan) }
+                return T(f) * seeded(k, exp(φ[k]))
+            }
+        }
+        let c: T
+        switch likelihood {
+        case let .multivariateNormal(fixed): c = T(fixed)
+        default: c = seeded(d, exp(φ[d]))
+        }
+        var total = T(0), start = 0
+        for part in parts {
+            let y = Array(observed[start..<start + part.observationCount])
+            total = total + (try part.logLikelihood(observed: y, θ: θ, relativeSD: c))
+            start += part.observationCount
+        }
+        return total
+    }
+
+    /// log posterior and its gradient with respect to φ (`dimension` coordinates).
+    ///
+    /// With a multivariate-normal likelihood the gradient is exact: the likelihood by
+    /// forward-mode differentiation (`Dual`, `Dual.width` coordinates per pass), the priors
+    /// and audits analytically:
+    ///
+    /// ```
+    /// logNormal(m, s): ∂/∂φ = −(φ − log m)/s²      gamma(a, b): ∂/∂φ = a − b·e^φ
+    /// audit:  ∂/∂φ = moved·θt(1 − p)/p − (atRisk − moved)·θt,   p = 1 − e^{−θt}
+    /// ```
+    ///
+    /// Otherwise (a simulator without derivatives: the aggregate model) each coordinate by
+    /// a central difference of `logPosterior` with step h = 10⁻⁵ (error O(h²)), one-sided
+    /// where a neighbour is outside the support. Outside the support: (−∞, zeros).
+    public func logPosteriorAndGradient(_ φ: [Double]) -> (value: Double, gradient: [Double]) {
+        let dim = dimension
+        let zeros = [Double](repeating: 0, count: dim)
+        guard φ.count == dim else { return (-.infinity, zeros) }
+        let prior = logPrior(φ)
+        guard prior.isFinite else { return (-.infinity, zeros) }
+        guard markovParts != nil else { return finiteDifferenceGradient(φ) }
+        let d = freeIndices.count
+        var gradient = zeros
+        for k in 0..<d { gradient[k] = Self.priorSlope(priors[freeIndices[k]], φ[k]) }
+        if let extra = likelihood.extraPrior { gradient[d] = Self.priorSlope(extra, φ[d]) }
+        let free = (0..<d).map { exp(φ[$0]) }
+        for a in audits {
+            let k = auditIndex(a), θt = free[k] * a.years
+            let p = -expm1(-θt)
+            gradient[k] += Double(a.moved) * θt * (1 - p) / max(p, 1e-300) - Double(a.atRisk - a.moved) * θt
+        }
+        var likelihoodValue = 0.0
+        for offset in stride(from: 0, to: dim, by: Dual.width) {
+            guard let l = try? markovLogLikelihood(φ, as: Dual.self, seedOffset: offset), l.value.isFinite else {
+                return (-.infinity, zeros)
+            }
+            likelihoodValue = l.value
+            for k in offset..<min(offset + Dual.width, dim) { gradient[k] += l.partials[k - offset] }
+        }
+        let value = prior + likelihoodValue + auditLogLikelihood(free: free)
+        guard value.isFinite, gradient.allSatisfy(\.isFinite) else { return (-.infinity, zeros) }
+        return (value, gradient)
+    }
+
+    /// d log p(φ)/dφ of a log-scale prior density.
+    static func priorSlope(_ prior: RatePrior, _ φ: Double) -> Double {
+        switch prior {
+        case let .logNormal(m, s): return -(φ - log(m)) / (s * s)
+        case let .gamma(a, b): return a - b * exp(φ)
+        }
+    }
+
+    /// The documented fallback: central differences of `logPosterior`, step 10⁻⁵.
+    func finiteDifferenceGradient(_ φ: [Double]) -> (value: Double, gradient: [Double]) {
+        let h = 1e-5
+        let value = logPosterior(φ)
+        guard value.isFinite else { return (-.infinity, [Double](repeating: 0, count: φ.count)) }
+        var gradient = [Double](repeating: 0, count: φ.count)
+        for k in φ.indices {
+            var up = φ, down = φ
+            up[k] += h; down[k] -= h
+            let fUp = logPosterior(up), fDown = logPosterior(down)
+            switch (fUp.isFinite, fDown.isFinite) {
+            case (true, true): gradient[k] = (fUp - fDown) / (2 * h)
+            case (true, false): gradient[k] = (fUp - value) / h
+            case (false, true): gradient[k] = (value - fDown) / h
+            case (false, false): gradient[k] = 0
+            }
+        }
+        return (value, gradient)
     }
 }
 
@@ -682,8 +884,7 @@ public enum StockEstimator {
                                  starts: ChainStarts = .prior) throws(StockCalibrationError) -> StockPosterior {
         let d = problem.freeIndices.count
         let priors = problem.freePriors
-        var sizePrior: RatePrior?
-        if case let .negativeBinomialEstimated(p) = problem.likelihood { sizePrior = p }
+        let sizePrior = problem.likelihood.extraPrior
         // Starts: a stream separate from the chains', one replication per chain.
         var initial: [[Double]] = []
         for c in 0..<settings.chains {
@@ -714,7 +915,7 @@ public enum StockEstimator {
         let sizeChains = sizePrior == nil ? nil : chains.map { c in c.draws.map { exp($0[d]) } }
         var names = problem.freeNames
         var columns: [[[Double]]] = (0..<d).map { k in rateChains.map { $0.map { $0[k] } } }
-        if let sizeChains { names.append("negative binomial size"); columns.append(sizeChains) }
+        if let sizeChains { names.append(problem.likelihood.extraName ?? "negative binomial size"); columns.append(sizeChains) }
         let summaries = zip(names, columns).map { name, x in summarise(name: name, chains: x) }
         return StockPosterior(names: problem.freeNames, chains: rateChains, size: sizeChains, summaries: summaries,
                               acceptanceRates: chains.map(\.acceptanceRate), settings: settings)
@@ -810,4 +1011,10 @@ struct StockSimplexSearch {
         let best = values.indices.min { values[$0] < values[$1] }!
         return (simplex[best], values[best], converged)
     }
+}
+
+
+extension StockCalibrationProblem: DifferentiableLogDensity {
+    /// `logPosteriorAndGradient(_:)`.
+    public func logDensityAndGradient(_ x: [Double]) -> (value: Double, gradient: [Double]) { logPosteriorAndGradient(x) }
 }

@@ -135,9 +135,9 @@ public struct AggregateStockSimulator: StockSimulator {
     /// The scenario's own value of each parameter (0 for a move the file leaves out).
     public let baseValues: [Double]?
     /// What each parameter sets in the fitted arm.
-    private let targets: [ParameterValue]
+    let targets: [ParameterValue]
     /// The fitted arm with the file's values.
-    private let baseArm: ArmModel
+    let baseArm: ArmModel
 
     public var parameterCount: Int { parameterPaths.count }
     public var observationCount: Int { observations.count }

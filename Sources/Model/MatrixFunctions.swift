@@ -49,18 +49,38 @@ public enum MatrixFunctions {
     }
 
     /// exp(A) by scaling and squaring with a Taylor series of the scaled matrix.
-    public static func exp(_ a: Matrix) -> Matrix {
+    public static func exp(_ a: Matrix) -> Matrix { exp(generic: a) }
+
+    /// exp(A) for any `RealScalar` (a `Dual` carries dexp(A)/du along): the one
+    /// implementation `exp(_:)` uses. The number of squarings and the end of the
+    /// series are decided on the values, so the derivatives are those of the
+    /// formula evaluated (exact up to rounding for the series' truncation).
+    @inlinable public static func exp<T: RealScalar>(generic a: [[T]]) -> [[T]] {
         let n = a.count
-        let squarings = max(0, Int(Foundation.ceil(Foundation.log2(max(norm(a), 1e-300)))) + 4)
-        let scaled = scale(a, Foundation.pow(2, -Double(squarings)))
-        var result = identity(n), term = identity(n)
+        let valueNorm = a.map { $0.reduce(0) { $0 + Swift.abs($1.value) } }.max() ?? 0
+        let squarings = max(0, Int(Foundation.ceil(Foundation.log2(max(valueNorm, 1e-300)))) + 4)
+        let s = T(Foundation.pow(2, -Double(squarings)))
+        let scaled = a.map { $0.map { $0 * s } }
+        let one = T(1), zero = T(0)
+        var result = (0..<n).map { i in (0..<n).map { j in i == j ? one : zero } }
+        var term = result
         for k in 1...30 {
-            term = scale(multiply(term, scaled), 1 / Double(k))
-            result = add(result, term)
-            if norm(term) < 1e-18 { break }
+            let r = T(1 / Double(k))
+            term = multiply(generic: term, scaled).map { $0.map { $0 * r } }
+            for i in 0..<n { for j in 0..<n { result[i][j] = result[i][j] + term[i][j] } }
+            let termNorm = term.map { $0.reduce(0) { $0 + Swift.abs($1.value) } }.max() ?? 0
+            if termNorm < 1e-18 { break }
         }
-        for _ in 0..<squarings { result = multiply(result, result) }
+        for _ in 0..<squarings { result = multiply(generic: result, result) }
         return result
+    }
+
+    /// A·B for any `RealScalar`, skipping zero entries of A (as `multiply(_:_:)`).
+    @inlinable public static func multiply<T: RealScalar>(generic a: [[T]], _ b: [[T]]) -> [[T]] {
+        let n = a.count, m = b[0].count, inner = b.count
+        var c = [[T]](repeating: [T](repeating: T(0), count: m), count: n)
+        for i in 0..<n { for k in 0..<inner where !a[i][k].isExactlyZero { for j in 0..<m { c[i][j] = c[i][j] + a[i][k] * b[k][j] } } }
+        return c
     }
 
     /// The principal square root by the Denman–Beavers iteration; nil if it

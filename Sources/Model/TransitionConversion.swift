@@ -36,20 +36,33 @@ public enum TransitionConversion {
         case .probabilitiesPerStep:
             return .success(matrix)
         case .ratesPerYear:
-            p = MatrixFunctions.exp(MatrixFunctions.scale(matrix, dt))
+            return perStep(rates: matrix, stepYears: dt)
         case .probabilitiesPerYear where dt == dt.rounded() && dt >= 1:
             p = (1..<Int(dt)).reduce(matrix) { acc, _ in MatrixFunctions.multiply(acc, matrix) }
         case .probabilitiesPerYear:
             guard let root = MatrixFunctions.power(matrix, dt) else { return .failure(.noRealRoot) }
             p = root
         }
+        return cleaned(p)
+    }
+
+    /// P = exp(Q·dt) from a generator Q of yearly rates, cleaned as every conversion is; for
+    /// any `RealScalar`, so `Dual` entries of Q give dP/du exactly (the one implementation
+    /// `perStep(_:unit:stepYears:)` uses for rates).
+    @inlinable public static func perStep<T: RealScalar>(rates q: [[T]], stepYears dt: Double) -> Result<[[T]], Failure> {
+        let step = T(dt)
+        return cleaned(MatrixFunctions.exp(generic: q.map { $0.map { $0 * step } }))
+    }
+
+    /// Entries in [−1e-12, 0) set to 0 and each row divided by its sum; an entry below −1e-12 fails.
+    @inlinable static func cleaned<T: RealScalar>(_ p: [[T]]) -> Result<[[T]], Failure> {
         var cleaned = p
         for i in cleaned.indices {
-            for j in cleaned[i].indices where cleaned[i][j] < 0 {
-                if cleaned[i][j] < -1e-12 { return .failure(.negativeEntry(from: i, to: j, value: cleaned[i][j])) }
-                cleaned[i][j] = 0
+            for j in cleaned[i].indices where cleaned[i][j].value < 0 {
+                if cleaned[i][j].value < -1e-12 { return .failure(.negativeEntry(from: i, to: j, value: cleaned[i][j].value)) }
+                cleaned[i][j] = T(0)
             }
-            let sum = cleaned[i].reduce(0, +)
+            let sum = cleaned[i].dropFirst().reduce(cleaned[i][0]) { $0 + $1 }
             cleaned[i] = cleaned[i].map { $0 / sum }
         }
         return .success(cleaned)
