@@ -113,7 +113,13 @@ public struct MarkovStockModel: StockSimulator {
         let (bound, _) = scenario.bindings(parameterPaths)
         for b in bound {
             guard let t = b.targets.first(where: { $0.arm == arm }) else { continue }
-            if case let .transitionEntry(i, j) = t.parameter, i != j { continue }
+            if case let .transitionEntry(i, j) = t.parameter, i != j {
+                // A written diagonal fixes the row sum, so the aggregate model refuses any other value of θ.
+                if model.transitionInput.written.indices.contains(i), model.transitionInput.written[i][i] != nil {
+                    out.append("the row of \(levels[i]) writes its diagonal, which fixes the row's sum while \(b.path) is free: leave the diagonal out (girfec completes it)")
+                }
+                continue
+            }
             out.append("the free parameter \(b.path) is not an off-diagonal transition rate")
         }
         return out

@@ -392,4 +392,19 @@ struct MarkovStockModelTests {
         }
         #expect(mvn?.description.contains("needs MarkovStockModel simulators") == true)
     }
+
+    /// A row that writes its diagonal fixes its sum, so the aggregate model refuses every other value
+    /// of a free rate in it; the Markov model (which completes the diagonal itself) must refuse too.
+    @Test("a written diagonal in a row with a free rate is refused, naming the row")
+    func writtenDiagonal() throws {
+        let yaml = MarkovFixtures.fourLevels(stepMonths: 12, horizonYears: 4)
+            .replacingOccurrences(of: "Universal: {Additional: 0.06,", with: "Universal: {Universal: -0.072, Additional: 0.06,")
+        let scenario = try ScenarioDecoder.decode(yaml: yaml, file: "four.yaml")
+        let error = #expect(throws: StockCalibrationError.self) {
+            _ = try MarkovStockModel(scenario: scenario, parameterPaths: MarkovFixtures.twelvePaths, observations: MarkovFixtures.census([1, 2]))
+        }
+        #expect(error?.description.contains("the row of Universal writes its diagonal") == true, "\(error?.description ?? "no error")")
+        // Rows without a free rate may keep their written diagonal.
+        _ = try MarkovStockModel(scenario: scenario, parameterPaths: ["transitions.matrix.Additional.Universal"], observations: MarkovFixtures.census([1, 2]))
+    }
 }
