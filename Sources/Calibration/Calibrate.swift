@@ -267,6 +267,8 @@ public enum Calibrate {
         public var origin: Day
         /// Field path of each simulator parameter, in the simulator's order.
         public var paths: [String]
+        /// Which stock model and likelihood `StockModels.make` chose, and why.
+        public var modelNote: String
     }
 
     /// The stock-only problem a configuration, its scenario and its data define (docs/calibration.md §5):
@@ -276,10 +278,11 @@ public enum Calibrate {
     }
 
     /// The names of the sampling coordinates of `problem`, in order: each free rate (`From→To`, sampled as
-    /// its logarithm), then `negative binomial size` (sampled as log k) when the size is estimated.
+    /// its logarithm), then the likelihood's estimated parameter (`relative extra sd` c of the Markov
+    /// model's multivariate normal, or `negative binomial size` k; sampled as its logarithm), if any.
     /// posterior.csv's `parameter` column and `--log-density`'s header use these names.
     public static func samplingNames(_ problem: StockCalibrationProblem) -> [String] {
-        problem.freeNames + (problem.estimatesSize ? ["negative binomial size"] : [])
+        problem.freeNames + (problem.likelihood.extraName.map { [$0] } ?? [])
     }
 
     /// Areas pooled by summing their counts per (date, level): the scenario's aggregate model gives the
@@ -305,14 +308,16 @@ public enum Calibrate {
         }
         let paths = config.priors.map(\.path)
         do {
-            let simulator = try AggregateStockSimulator(scenario: scenario, parameterPaths: paths, observations: observations)
+            let (simulator, likelihood, note) = try StockModels.make(scenario: scenario, parameterPaths: paths, observations: observations)
             var constraints: [RateConstraint] = []
             if config.allowedMoves == "adjacent" { constraints = RateConstraint.adjacentOnly(names: simulator.parameterNames, levels: scenario.levels) }
             let priors: [RatePrior] = config.priors.map { .logNormal(median: $0.median, sdLog: $0.sdLog) }
             let audits = config.audits.map { RecordAudit(parameter: "\($0.from)→\($0.to)", atRisk: $0.atRisk, moved: $0.moved, years: $0.years) }
-            let plain = audits.isEmpty ? nil : try StockCalibrationProblem(simulator: simulator, priors: priors, constraints: constraints)
-            let problem = try StockCalibrationProblem(simulator: simulator, priors: priors, constraints: constraints, audits: audits)
-            return StockSetup(problem: problem, withoutAudits: plain, observations: observations, origin: origin, paths: paths)
+            let plain = audits.isEmpty ? nil
+                : try StockCalibrationProblem(simulator: simulator, priors: priors, likelihood: likelihood, constraints: constraints)
+            let problem = try StockCalibrationProblem(simulator: simulator, priors: priors, likelihood: likelihood, constraints: constraints,
+                                                      audits: audits)
+            return StockSetup(problem: problem, withoutAudits: plain, observations: observations, origin: origin, paths: paths, modelNote: note)
         } catch {
             throw fail("a stock-only fit that cannot run (\(error.description))", "stock dates within the scenario's horizon from stocks.startDate, and free rates at transitions.matrix paths of a ratesPerYear scenario")
         }
@@ -327,15 +332,15 @@ public enum Calibrate {
         let file = config.stocksPath ?? "stocks.csv"
         let setup = try stockSetup(config, scenario: scenario, data: data)
         let problem = setup.problem
-        let mcmc = MCMCSettings(chains: config.chains, burnIn: config.burnIn, samples: config.iterations, seed: config.seed)
+        let nuts = NUTSSettings(chains: config.chains, warmup: config.burnIn, samples: config.iterations, seed: config.seed)
         let ls: StockLeastSquaresFit
         let samples: StockSamples
         var plainSamples: StockSamples? = nil
         do {
             ls = try StockEstimator.leastSquares(problem, settings: StockLeastSquaresSettings(seed: config.seed))
-            samples = try StockSampling.sample(problem, settings: mcmc)
+            samples = try StockSampling.sample(problem, settings: nuts)
             // The same fit without the audits, to show what they buy.
-            if let plain = setup.withoutAudits { plainSamples = try StockSampling.sample(plain, settings: mcmc) }
+            if let plain = setup.withoutAudits { plainSamples = try StockSampling.sample(plain, settings: nuts) }
         } catch {
             throw CalibrationDataError(issues: [DataIssue(file: file, line: nil, column: nil, found: "a stock-only fit that cannot run (\(error.description))",
                                                           expected: "stock dates within the scenario's horizon from stocks.startDate, and free rates at transitions.matrix paths of a ratesPerYear scenario")])
@@ -344,6 +349,7 @@ public enum Calibrate {
         let pathOf = Dictionary(uniqueKeysWithValues: zip(problem.simulator.parameterNames, setup.paths))
         var notes = ["stocks: " + ls.description.components(separatedBy: "\n")[0]]
         notes += ls.description.components(separatedBy: "\n").filter { $0.contains("poorly pinned") }.map { "stocks: " + $0.trimmingCharacters(in: .whitespaces) }
+        notes.append("stocks: " + setup.modelNote)
         notes.append("stocks: posterior by \(samples.sampler)")
         let worst = (convergence.checks.filter { $0.check == "r_hat" }.map(\.value).max() ?? .nan,
                      convergence.checks.filter { $0.check == "ess_bulk" }.map(\.value).min() ?? .nan,
@@ -405,7 +411,9 @@ public enum Calibrate {
                 notes.append("stocks: the fit without the audit of \(audited) did not converge: its identifiability is not compared")
             }
         }
-        notes.append("stocks: counts are treated as independent given the model's expectation; the same children are counted every year, so posterior widths are optimistic")
+        if !problem.likelihood.isMultivariateNormal {
+            notes.append("stocks: counts are treated as independent given the model's expectation; the same children are counted every year, so posterior widths are optimistic")
+        }
         let files = [("fit.csv", fit), ("identifiability.csv", identifiabilityCSV(report)), ("profile.csv", profileCSV(report)),
                      ("posterior.csv", posteriorCSV(samples, pathOf: pathOf, leastSquares: ls, report: report, joint: joint)),
                      ("convergence.csv", convergence.csv)]

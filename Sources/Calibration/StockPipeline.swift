@@ -200,8 +200,22 @@ public struct StockJointEstimate: Sendable {
 }
 
 public enum StockSampling {
-    /// Posterior draws of `problem` by adaptive Metropolis, `settings.chains` chains from independent
-    /// prior draws (over-dispersed relative to any posterior the data narrow), each on its own stream.
+    /// Posterior draws of `problem` by the No-U-Turn sampler (`NUTS.sample`, `problem` as the
+    /// `DifferentiableLogDensity`), `settings.chains` chains from independent prior draws (over-dispersed
+    /// relative to any posterior the data narrow), each on its own stream.
+    public static func sample(_ problem: StockCalibrationProblem, settings: NUTSSettings) throws(StockCalibrationError) -> StockSamples {
+        let starts = try starts(problem, chains: settings.chains, seed: settings.seed, purpose: settings.purpose)
+        let chains = try NUTS.sample(problem, starts: starts, settings: settings)
+        let steps = chains.map { String(format: "%.3g", $0.stepSize) }.joined(separator: ", ")
+        let bfmi = chains.map { String(format: "%.2f", $0.energyBFMI) }.joined(separator: ", ")
+        let saturated = chains.reduce(0) { $0 + $1.treeDepthSaturations }
+        return samples(problem, chains: chains, divergences: chains.map(\.divergences),
+                       sampler: "NUTS (\(settings.metric.rawValue) metric), \(settings.chains) chains × \(settings.samples) draws after \(settings.warmup) of warm-up; "
+                           + "step sizes \(steps); E-BFMI \(bfmi)"
+                           + (saturated > 0 ? "; \(saturated) transitions stopped at the maximum tree depth \(settings.maxTreeDepth)" : ""))
+    }
+
+    /// Posterior draws of `problem` by adaptive Metropolis (`AdaptiveMetropolis.sample`), from the same starts.
     public static func sample(_ problem: StockCalibrationProblem, settings: MCMCSettings) throws(StockCalibrationError) -> StockSamples {
         let starts = try starts(problem, chains: settings.chains, seed: settings.seed, purpose: settings.purpose)
         let chains = try AdaptiveMetropolis.sample(logDensity: { problem.logPosterior($0) }, starts: starts, settings: settings)
@@ -219,12 +233,11 @@ public enum StockSampling {
                             sampler: sampler, summaries: summaries)
     }
 
-    /// One start per chain: log rates (then log k) drawn from the priors on the stream
+    /// One start per chain: log rates (then log k or log c) drawn from the priors on the stream
     /// (seed, chain, purpose, FNV-1a of "calibration.starts"), retried until the posterior is finite.
     public static func starts(_ problem: StockCalibrationProblem, chains: Int, seed: UInt64,
                               purpose: RandomPurpose = .calibration) throws(StockCalibrationError) -> [[Double]] {
-        var sizePrior: RatePrior?
-        if case let .negativeBinomialEstimated(p) = problem.likelihood { sizePrior = p }
+        let sizePrior = problem.likelihood.extraPrior
         var initial: [[Double]] = []
         for c in 0..<chains {
             let stream = RandomStream(StreamAddress(seed: seed, replication: UInt32(c), purpose: purpose,

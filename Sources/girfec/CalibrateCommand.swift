@@ -21,7 +21,7 @@ struct CalibrateCommand: ParsableCommand, InterruptibleCommand {
 
         --log-density (stock-only configurations) writes nothing: it checks the configuration and \
         data as a run does, prints `parameters,NAME,...` (the sampling coordinates: the log of each \
-        free rate, then log k of an estimated negative binomial size), then answers each line of \
+        free rate, then the log of the likelihood's estimated parameter: c or k), then answers each line of \
         standard input (comma-separated coordinates) with the log posterior density up to a constant \
         (-inf outside the support), for checking the posterior with another sampler.
 
@@ -153,7 +153,7 @@ struct CalibrateCommand: ParsableCommand, InterruptibleCommand {
             let values = cells.map { Double($0.trimmingCharacters(in: .whitespaces)) }
             guard cells.count == names.count, values.allSatisfy({ $0?.isFinite == true }) else {
                 let shown = line.count > 80 ? String(line.prefix(80)) + "…" : line
-                printError("girfec calibrate --log-density: standard input line \(lineNumber): found '\(shown)' (\(cells.count) cell\(cells.count == 1 ? "" : "s")); expected \(names.count) finite numbers separated by commas (\(names.joined(separator: ", ")), on the sampling scale: the log of each rate, log k for a size).")
+                printError("girfec calibrate --log-density: standard input line \(lineNumber): found '\(shown)' (\(cells.count) cell\(cells.count == 1 ? "" : "s")); expected \(names.count) finite numbers separated by commas (\(names.joined(separator: ", ")), on the sampling scale: the log of each rate and of c or k).")
                 throw ExitCode(invalidInputStatus)
             }
             let value = problem.logPosterior(values.map { $0! })

@@ -59,68 +59,32 @@ struct CalibrateCommandTests {
         #expect(Double(covered) >= 0.9 * Double(observed.count), "\(covered) of \(observed.count) observed stocks inside the 95 % band")
     }
 
-    /// The examples' stock-only configuration with its own chain settings, in a fresh folder.
-    static func stockConfig(_ name: String, iterations: Int, burnIn: Int) throws -> String {
-        let folder = Fixtures.temporaryFolder("girfec-cal")
-        let text = try String(contentsOfFile: example("synthetic/\(name)/calibrate-stocks.yaml"), encoding: .utf8)
-            .replacingOccurrences(of: "scenario: scenario.yaml", with: "scenario: \(example("synthetic/\(name)/scenario.yaml"))")
-            .replacingOccurrences(of: "stocks: stocks.csv", with: "stocks: \(example("synthetic/\(name)/stocks.csv"))")
-            .replacingOccurrences(of: "iterations: 4000", with: "iterations: \(iterations)")
-            .replacingOccurrences(of: "burnIn: 2000", with: "burnIn: \(burnIn)")
-        try text.write(toFile: folder + "/cal.yaml", atomically: true, encoding: .utf8)
-        return folder + "/cal.yaml"
-    }
-
     /// Chains that do not pass the convergence gate give no estimates, draws, fragment or verdicts: only
-    /// the diagnostics, "NOT converged" with what failed and what to do next, and exit status 3. Four
-    /// chains of 100 draws cannot reach a tail ESS of 400.
+    /// the diagnostics, "NOT converged" with what failed and what to do next, and exit status 3. Two
+    /// chains of 100 draws cannot reach a bulk ESS of 400. (The synthetic examples, which converge, are
+    /// run by scripts/tests/test_calibrate_stocks.py on the release build: NUTS with dual numbers is
+    /// too slow in a debug build for them.)
     @Test func stocksOnlyChainsThatDoNotConvergeGiveDiagnosticsAndStatus3() throws {
-        let out = Fixtures.temporaryFolder("girfec-cal") + "/short"
-        let r = try CommandLineTests.girfec(["calibrate", try Self.stockConfig("identified", iterations: 100, burnIn: 100), "--out", out])
+        let folder = Fixtures.temporaryFolder("girfec-cal")
+        let config = try Self.smallStockConfig(folder, extra: "  chains: 2\n  iterations: 100\n  burnIn: 100")
+        let out = folder + "/out"
+        let r = try CommandLineTests.girfec(["calibrate", config, "--out", out])
         #expect(r.status == 3, "stderr: \(r.stderr)")
         #expect(r.stdout.contains("NOT converged") && r.stdout.contains("what to do next: ") && r.stdout.contains("raise stocks.iterations"), "\(r.stdout)")
         #expect(r.stderr.contains("did NOT converge") && r.stderr.contains("Exit status 3"), "\(r.stderr)")
         let files = try FileManager.default.contentsOfDirectory(atPath: out).sorted()
         #expect(files == ["convergence.csv", "manifest.json", "posterior.csv"], "\(files)")
         let checks = try Self.csv(out + "/convergence.csv")
-        #expect(checks.contains { $0["check"] == "ess_tail" && $0["passed"] == "false" })
+        #expect(checks.contains { $0["check"] == "ess_bulk" && $0["passed"] == "false" })
+        #expect(checks.filter { $0["check"] == "divergences" }.count == 2, "NUTS reports divergences per chain")
         // Every failed check is named on the screen.
-        for c in checks where c["passed"] == "false" && c["check"] == "ess_tail" {
-            #expect(r.stdout.contains("tail ESS of \(c["quantity"]!)"), "\(c)")
+        for c in checks where c["passed"] == "false" && c["check"] == "ess_bulk" {
+            #expect(r.stdout.contains("bulk ESS of \(c["quantity"]!)"), "\(c)")
         }
         let posterior = try Self.csv(out + "/posterior.csv")
-        #expect(posterior.count == 5 && posterior.allSatisfy { $0["joint_estimate"] == "" && $0["contraction"] == "" && $0["r_hat"] != "" })
+        #expect(posterior.count == 3 && posterior.allSatisfy { $0["joint_estimate"] == "" && $0["contraction"] == "" && $0["r_hat"] != "" })
         let manifest = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/manifest.json"))) as! [String: Any]
         #expect(manifest["status"] as? String == "not converged")
-    }
-
-    /// At equilibrium (calibration/synthetic/not-identified) the chains converge and every rate is "not
-    /// identified": flat profile likelihoods, both opposite pairs named. The point estimate is one joint
-    /// point, the same in estimates.csv, posterior.csv and the fragment, with its X² printed.
-    @Test func stocksAloneWarnWhereFlowsCannotBeToldApart() throws {
-        let name = "not-identified"
-        let out = Fixtures.temporaryFolder("girfec-cal") + "/" + name
-        let r = try CommandLineTests.girfec(["calibrate", Self.example("synthetic/\(name)/calibrate-stocks.yaml"), "--out", out])
-        #expect(r.status == 0, "stderr: \(r.stderr)")
-        #expect(r.stdout.contains("stocks: converged"), "\(r.stdout)")
-        #expect(r.stdout.contains("WARNING: stocks alone do not separate Universal→Additional from Additional→Universal"), "\(r.stdout)")
-        #expect(r.stdout.contains("WARNING: stocks alone do not separate Additional→Intensive from Intensive→Additional"), "\(r.stdout)")
-        #expect(r.stdout.contains("joint estimate (the posterior mode, from the best draw): X² = "), "\(r.stdout)")
-        let identifiability = try Self.csv(out + "/identifiability.csv")
-        #expect(identifiability.allSatisfy { $0["verdict"] == "not identified" }, "\(identifiability)")
-        let files = try FileManager.default.contentsOfDirectory(atPath: out).sorted()
-        #expect(files == ["convergence.csv", "draws.csv", "estimates.csv", "fit.csv", "fitted-transitions.yaml", "identifiability.csv",
-                          "manifest.json", "posterior.csv", "profile.csv"], "\(files)")
-        let estimates = try Self.csv(out + "/estimates.csv"), posterior = try Self.csv(out + "/posterior.csv")
-        let fragment = try String(contentsOfFile: out + "/fitted-transitions.yaml", encoding: .utf8)
-        for e in estimates {
-            let p = try #require(posterior.first { $0["parameter"] == "\(e["from_level"]!)→\(e["to_level"]!)" })
-            #expect(e["rate_per_year"] == p["joint_estimate"] && e["identified"] == "not identified", "\(e) \(p)")
-            #expect(fragment.contains("\(e["to_level"]!): \(e["rate_per_year"]!)"), "\(fragment)")
-        }
-        #expect(try Self.csv(out + "/draws.csv").count == 1000)
-        let manifest = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/manifest.json"))) as! [String: Any]
-        #expect(manifest["status"] as? String == "converged")
     }
 
     @Test func badDataIsReportedWithFileLineAndColumnAndNothingIsWritten() throws {
@@ -180,13 +144,13 @@ struct CalibrateCommandTests {
     @Test func logDensityAnswersEachLineWithTheLogPosterior() throws {
         let folder = Fixtures.temporaryFolder("girfec-cal")
         let config = try Self.smallStockConfig(folder)
-        let points = [[log(0.06), log(0.3), log(100)], [log(0.1), log(0.1), log(50)], [log(30), log(0.3), log(100)]]
+        let points = [[log(0.06), log(0.3), log(0.003)], [log(0.1), log(0.1), log(0.01)], [log(30), log(0.3), log(0.003)]]
         let input = points.map { $0.map { "\($0)" }.joined(separator: ",") }.joined(separator: "\n") + "\n"
         let before = try FileManager.default.contentsOfDirectory(atPath: folder).sorted()
         let r = try Self.girfec(["calibrate", config, "--log-density"], input: input)
         #expect(r.status == 0, "stderr: \(r.stderr)")
         let lines = r.stdout.split(separator: "\n").map(String.init)
-        #expect(lines.first == "parameters,Universal→Additional,Additional→Universal,negative binomial size", "\(lines)")
+        #expect(lines.first == "parameters,Universal→Additional,Additional→Universal,relative extra sd", "\(lines)")
         #expect(lines.count == 4, "\(lines)")
         let settings = try CalibrationConfig.load(path: config)
         let scenario = try ScenarioDecoder.load(path: settings.scenarioPath)
