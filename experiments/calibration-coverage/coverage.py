@@ -249,7 +249,7 @@ def fit_one(shape, seed, truth, free, config, fits_dir, binary, timeout):
     exit_status, seconds, _, stderr = stockfit.run_calibrate(binary, config, out, timeout)
     result = stockfit.read_fit(out) if os.path.isdir(out) else {"rates": {}, "notes": [], "status": ""}
     status = status_of(exit_status, result)
-    said = [n for n in result["notes"] if "NOT converged" in n]
+    said = sorted((n for n in result["notes"] if "NOT converged" in n), key=lambda n: "R̂" not in n)  # the sampler's first
     message = "" if status == "converged" else (said[0] if said else " ".join(stderr.strip().splitlines()[-1:]))[:300]
     truth_rates = {(a, b): r for a, row in truth["rates_per_year"].items() for b, r in row.items()}
     rate_rows = []
