@@ -410,6 +410,13 @@ def main(argv=None):
                   f"{fit_row['seconds']:.1f} s, {fit_row['identified_rates']} of {fit_row['free_rates']} rates identified, "
                   f"{fit_row['covered_rates']} covered ({time.monotonic() - started:.0f} s so far)"
                   + (f"; {fit_row['message']}" if fit_row["message"] else ""), file=sys.stderr, flush=True)
+            write_results(args, jobs, fits, rates, command)  # after every fit: an interrupted study still reports
+    print(open(os.path.join(args.out, "summary.md"), encoding="utf-8").read(), file=sys.stderr)
+    return 0
+
+
+def write_results(args, jobs, fits, rates, command):
+    """fits.csv, rates.csv and summary.md of the fits done so far, in the order of `jobs`."""
     order = {(shape, s): k for k, (shape, s, *_) in enumerate(jobs)}
     fits.sort(key=lambda f: order[(f["shape"], f["seed"])])
     rates.sort(key=lambda r: order[(r["shape"], r["seed"])])
@@ -418,8 +425,6 @@ def main(argv=None):
     commit = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
     with open(os.path.join(args.out, "summary.md"), "w", encoding="utf-8") as f:
         f.write(summary_markdown(fits, rates, command, args.girfec, f"commit {commit}" if commit else "commit unknown"))
-    print(open(os.path.join(args.out, "summary.md"), encoding="utf-8").read(), file=sys.stderr)
-    return 0
 
 
 if __name__ == "__main__":
