@@ -1,45 +1,55 @@
 #!/usr/bin/env bash
-# Make `python3 -c "import matplotlib"` work, for scripts/figures.py.
+# Make the Python packages the scripts and their tests use import:
+# matplotlib (scripts/figures.py and the other figure scripts), numpy, and
+# emcee (scripts/tests/test_peer_sampler.py: girfec's stock-only posterior
+# against emcee's ensemble sampler; emcee needs only numpy).
 #
-#   1. matplotlib already imports: do nothing.
-#   2. Otherwise `python3 -m pip install --quiet matplotlib` (pip's own
+#   1. every package already imports: do nothing.
+#   2. Otherwise `python3 -m pip install --quiet` the missing ones (pip's own
 #      environment: a pyenv or virtualenv Python, or a system Python that
 #      allows it).
 #   3. If pip is missing or refuses (PEP 668 "externally managed", as on
-#      Debian 12), install Debian's python3-matplotlib with apt-get (sudo when
-#      not root); that package is for /usr/bin/python3.
+#      Debian 12), install Debian's python3-<name> packages with apt-get (sudo
+#      when not root); those packages are for /usr/bin/python3.
 #
-# Prints what it did. Exit status 0 when matplotlib imports at the end.
+# Prints what it did. Exit status 0 when every package imports at the end.
 # Environment: PYTHON (default python3) chooses the interpreter to check.
 set -uo pipefail
 
+packages=(matplotlib numpy emcee)   # each a pip name, an import name and Debian's python3-NAME
 python="${PYTHON:-python3}"
 say() { echo "install-python-deps: $*"; }
 
-imports() { "$1" -c "import matplotlib" >/dev/null 2>&1; }
-version_of() { "$1" -c "import matplotlib; print(matplotlib.__version__)" 2>/dev/null; }
+missing_in() { local p; for p in "${packages[@]}"; do "$1" -c "import $p" >/dev/null 2>&1 || echo "$p"; done; }
+versions_in() {
+  "$1" -c "import importlib; print(', '.join(n + ' ' + importlib.import_module(n).__version__ for n in '${packages[*]}'.split()))" 2>/dev/null
+}
 
 if ! command -v "$python" >/dev/null 2>&1; then
-  say "$python not found; will try Debian's python3-matplotlib (which brings /usr/bin/python3)"
+  say "$python not found; will try Debian's packages (which bring /usr/bin/python3)"
   python=""
-elif imports "$python"; then
-  say "matplotlib $(version_of "$python") already imports in $(command -v "$python"); nothing to do"
-  exit 0
+  missing=("${packages[@]}")
+else
+  mapfile -t missing < <(missing_in "$python")
+  if [ "${#missing[@]}" -eq 0 ]; then
+    say "$(versions_in "$python") already import in $(command -v "$python"); nothing to do"
+    exit 0
+  fi
 fi
 
 if [ -n "$python" ]; then
   if "$python" -m pip --version >/dev/null 2>&1; then
-    say "installing matplotlib with $python -m pip"
+    say "installing ${missing[*]} with $python -m pip"
     log="$(mktemp)"
-    if "$python" -m pip install --quiet matplotlib >"$log" 2>&1 && imports "$python"; then
+    if "$python" -m pip install --quiet "${missing[@]}" >"$log" 2>&1 && [ -z "$(missing_in "$python")" ]; then
       rm -f "$log"
-      say "installed matplotlib $(version_of "$python") for $(command -v "$python") with pip"
+      say "installed with pip for $(command -v "$python"): $(versions_in "$python")"
       exit 0
     fi
     if grep -q "externally-managed-environment" "$log"; then
       say "pip refused: this Python is externally managed (PEP 668)"
     else
-      say "pip could not install matplotlib:"
+      say "pip could not install ${missing[*]}:"
       sed 's/^/    /' "$log" | tail -n 15
     fi
     rm -f "$log"
@@ -49,8 +59,8 @@ if [ -n "$python" ]; then
 fi
 
 if ! command -v apt-get >/dev/null 2>&1; then
-  say "no apt-get on this machine: install matplotlib for $python by hand (e.g. in a virtual environment:"
-  say "  python3 -m venv .venv && .venv/bin/pip install matplotlib && .venv/bin/python scripts/figures.py ...)"
+  say "no apt-get on this machine: install ${missing[*]} for $python by hand (e.g. in a virtual environment:"
+  say "  python3 -m venv .venv && .venv/bin/pip install ${packages[*]} && .venv/bin/python scripts/figures.py ...)"
   exit 1
 fi
 
@@ -59,25 +69,26 @@ if [ "$(id -u)" -ne 0 ]; then
   if command -v sudo >/dev/null 2>&1; then
     sudo="sudo"
   else
-    say "need root (or sudo) to install python3-matplotlib with apt-get"
+    say "need root (or sudo) to install Debian's python3 packages with apt-get"
     exit 1
   fi
 fi
 
-say "installing Debian's python3-matplotlib with ${sudo:+sudo }apt-get"
+debian=("${packages[@]/#/python3-}")
+say "installing Debian's ${debian[*]} with ${sudo:+sudo }apt-get"
 export DEBIAN_FRONTEND=noninteractive
-if ! $sudo apt-get update -qq || ! $sudo apt-get install -y -qq --no-install-recommends python3-matplotlib; then
-  say "apt-get could not install python3-matplotlib"
+if ! $sudo apt-get update -qq || ! $sudo apt-get install -y -qq --no-install-recommends "${debian[@]}"; then
+  say "apt-get could not install ${debian[*]}"
   exit 1
 fi
 
-if [ -x /usr/bin/python3 ] && imports /usr/bin/python3; then
-  say "installed python3-matplotlib $(version_of /usr/bin/python3) for /usr/bin/python3"
+if [ -x /usr/bin/python3 ] && [ -z "$(missing_in /usr/bin/python3)" ]; then
+  say "installed for /usr/bin/python3: $(versions_in /usr/bin/python3)"
   if [ -z "$python" ] || [ "$(command -v "$python")" != "/usr/bin/python3" ]; then
     say "your python3 is ${python:+$(command -v "$python")}${python:-missing}, not /usr/bin/python3: run the figures with"
     say "  /usr/bin/python3 scripts/figures.py RUN_DIR"
   fi
   exit 0
 fi
-say "python3-matplotlib is installed but /usr/bin/python3 still cannot import matplotlib"
+say "Debian's packages are installed but /usr/bin/python3 still cannot import: $(missing_in /usr/bin/python3 | tr '\n' ' ')"
 exit 1
