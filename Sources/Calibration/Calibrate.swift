@@ -311,7 +311,7 @@ public enum Calibrate {
             let (simulator, likelihood, note) = try StockModels.make(scenario: scenario, parameterPaths: paths, observations: observations)
             var constraints: [RateConstraint] = []
             if config.allowedMoves == "adjacent" { constraints = RateConstraint.adjacentOnly(names: simulator.parameterNames, levels: scenario.levels) }
-            let priors = RatePrior.resolve(config.priors, baseValues: simulator.baseValues)
+            let priors = RatePrior.resolve(config.priors, baseValues: StockCalibrationProblem.baseValues(of: simulator)?.map { $0 ?? 0 })
             let audits = config.audits.map { RecordAudit(parameter: "\($0.from)→\($0.to)", atRisk: $0.atRisk, moved: $0.moved, years: $0.years) }
             let plain = audits.isEmpty ? nil
                 : try StockCalibrationProblem(simulator: simulator, priors: priors, likelihood: likelihood, constraints: constraints)
@@ -332,7 +332,9 @@ public enum Calibrate {
         let file = config.stocksPath ?? "stocks.csv"
         let setup = try stockSetup(config, scenario: scenario, data: data)
         let problem = setup.problem
-        let nuts = NUTSSettings(chains: config.chains, warmup: config.burnIn, samples: config.iterations, seed: config.seed)
+        let nuts = NUTSSettings(chains: config.chains, warmup: config.burnIn, samples: config.iterations, seed: config.seed,
+                                maxTreeDepth: config.maxTreeDepth, targetAcceptance: config.targetAcceptance,
+                                metric: NUTSSettings.Metric(rawValue: config.metric) ?? .diagonal)
         let ls: StockLeastSquaresFit
         let samples: StockSamples
         var plainSamples: StockSamples? = nil

@@ -70,6 +70,12 @@ public struct CalibrationConfig: Sendable {
     public var chains: Int
     public var iterations: Int
     public var burnIn: Int
+    /// Stock-only fits, NUTS: the metric adapted in warm-up (`diagonal` or `dense`).
+    public var metric = "diagonal"
+    /// Stock-only fits, NUTS: the mean acceptance statistic the step size is tuned to (Stan's adapt_delta).
+    public var targetAcceptance = 0.8
+    /// Stock-only fits, NUTS: the largest tree depth (at most 2^depth − 1 leapfrog steps per draw).
+    public var maxTreeDepth = 10
     /// The configuration file, for messages.
     public var file = ""
     /// The line of each free rate under `stocks.free`.
@@ -166,10 +172,12 @@ public struct CalibrationConfig: Sendable {
         var freeLines: [String: Int?] = [:]
         var startDate: String? = nil
         var chains = 4, iterations = 4000, burnIn = 2000
+        var metric = "diagonal", targetAcceptance = 0.8, maxTreeDepth = 10
         var audits: [Audit] = []
         var priorsPath: String? = nil
         var priorsFileIssues: [ValidationIssue] = []
-        if let t = f["stocks"], let sf = log.fields(t, allowed: ["startDate", "free", "priors", "chains", "iterations", "burnIn", "audits"], what: "stock-only fit settings") {
+        if let t = f["stocks"], let sf = log.fields(t, allowed: ["startDate", "free", "priors", "chains", "iterations", "burnIn", "audits",
+                                                                   "metric", "targetAcceptance", "maxTreeDepth"], what: "stock-only fit settings") {
             var national: PriorsFile? = nil
             if let v = sf["priors"], let p = log.string(v) {
                 priorsPath = resolve(p)
@@ -199,6 +207,11 @@ public struct CalibrationConfig: Sendable {
             if let v = sf["chains"] { chains = log.integer(v, minimum: 2, maximum: 64) ?? chains }
             if let v = sf["iterations"] { iterations = log.integer(v, minimum: 100, maximum: 1_000_000) ?? iterations }
             if let v = sf["burnIn"] { burnIn = log.integer(v, minimum: 0, maximum: 1_000_000) ?? burnIn }
+            if let v = sf["metric"] { metric = log.choice(v, [("diagonal", "diagonal"), ("dense", "dense")]) ?? metric }
+            if let v = sf["targetAcceptance"] {
+                targetAcceptance = log.number(v, NumberRange(low: 0.5, high: 0.999)) ?? targetAcceptance
+            }
+            if let v = sf["maxTreeDepth"] { maxTreeDepth = log.integer(v, minimum: 1, maximum: 15) ?? maxTreeDepth }
             if let v = sf["free"], let entries = log.namedEntries(v, what: "a mapping from field paths of yearly rates to {median, sdLog}, {prior: NAME} or {}") {
                 for (path, p) in entries {
                     freeLines[path] = p.line
@@ -243,6 +256,9 @@ public struct CalibrationConfig: Sendable {
                                  concentration: concentration, flowConversion: conversion, startDate: startDate, priors: priors, chains: chains,
                                  iterations: iterations, burnIn: burnIn)
         config.audits = audits
+        config.metric = metric
+        config.targetAcceptance = targetAcceptance
+        config.maxTreeDepth = maxTreeDepth
         config.priorsPath = priorsPath
         config.file = file
         config.freeLines = freeLines
