@@ -45,6 +45,23 @@ struct CalibrationConfigTests {
         }
     }
 
+    /// The NUTS settings of a stock-only fit: read when given, defaults otherwise, and bad values named
+    /// with line, field path and the range expected, all together.
+    @Test func samplerSettingsAreReadAndCheckedTogether() throws {
+        let head = "scenario: s.yaml\ndata: {stocks: st.csv}\nestimator: stocks\nstocks:\n  free: {transitions.matrix.A.B: {}}\n"
+        let plain = try CalibrationConfig.decode(yaml: head, file: "c.yaml")
+        #expect(plain.metric == "diagonal" && plain.targetAcceptance == 0.8 && plain.maxTreeDepth == 10)
+        let set = try CalibrationConfig.decode(yaml: head + "  metric: dense\n  targetAcceptance: 0.99\n  maxTreeDepth: 12\n", file: "c.yaml")
+        #expect(set.metric == "dense" && set.targetAcceptance == 0.99 && set.maxTreeDepth == 12)
+        let error = #expect(throws: ScenarioError.self) {
+            _ = try CalibrationConfig.decode(yaml: head + "  metric: euclidean\n  targetAcceptance: 1\n  maxTreeDepth: 40\n", file: "c.yaml")
+        }
+        let text = error?.description ?? ""
+        #expect(text.contains("c.yaml:6: stocks.metric") && text.contains("one of diagonal, dense"), "\(text)")
+        #expect(text.contains("c.yaml:7: stocks.targetAcceptance"), "\(text)")
+        #expect(text.contains("c.yaml:8: stocks.maxTreeDepth"), "\(text)")
+    }
+
     /// Fuzz class calibration/huge-draws: `draws` near Int.max was accepted and the draws grew until
     /// the allocation aborted. Counts of the configuration have upper limits, named with line and field.
     @Test func hugeCountsAreRefusedWithTheirLimits() {

@@ -86,10 +86,12 @@ def fitted(tmp_path_factory):
     return {"folder": folder, "config": config, "out": out, "status": status, "stdout": stdout, "stderr": stderr}
 
 
-# On the integrated sampler of issue 13 (NUTS, Markov likelihood; 2026-12-06) girfec exits 3 on this data set:
-# R̂ 1.001 and bulk ESS 5,616 but 7 divergent transitions after warm-up, so it writes no draws. Until that is
-# fixed the two tests are expected to fail (not strict: they pass, and say so, once it converges).
-DIVERGENCES = pytest.mark.xfail(reason="girfec's NUTS reports divergent transitions on this data set (exit 3)", strict=False)
+# Known defect (issue 13, open): on this data set girfec's NUTS reports divergent transitions after warm-up
+# (19 and 1 in two of four chains on 2026-12-06, with R̂ 1.001 and bulk ESS 3,746, also with targetAcceptance
+# 0.95), so the convergence gate refuses the fit (exit 3) and emcee has no draws to compare with. strict: the
+# marker must be removed once girfec converges here, or these tests fail.
+DIVERGENCES = pytest.mark.xfail(reason="girfec's NUTS reports divergent transitions on this data set (exit 3); issue 13",
+                                strict=True)
 
 
 @DIVERGENCES
