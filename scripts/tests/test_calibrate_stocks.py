@@ -3,6 +3,7 @@
 Run on the release build (GIRFEC_BINARY, as scripts/test.sh sets it): the No-U-Turn sampler with dual
 numbers through the Markov model is too slow in a debug build for 4 chains of 6,000 iterations. Checks the
 convergence gate, the verdicts of docs/calibration.md §6, the joint point estimate and the files written.
+The examples run with 1,000 draws per chain after 1,000 of warm-up, a quarter of their files' draws.
 """
 import csv
 import json
@@ -23,7 +24,16 @@ def runs(tmp_path_factory):
     work = tmp_path_factory.mktemp("calibrate-stocks")
     out = {}
     for name in ("identified", "not-identified"):
-        config = ROOT / f"calibration/synthetic/{name}/calibrate-stocks.yaml"
+        # The example's configuration with 1,000 draws per chain after 1,000 of warm-up (the file says 4,000
+        # after 2,000), to keep the test short; its files are named by absolute path.
+        example = ROOT / f"calibration/synthetic/{name}"
+        text = (example / "calibrate-stocks.yaml").read_text(encoding="utf-8")
+        shorter = (text.replace("scenario: scenario.yaml", f"scenario: {example / 'scenario.yaml'}")
+                   .replace("  stocks: stocks.csv", f"  stocks: {example / 'stocks.csv'}")
+                   .replace("iterations: 4000", "iterations: 1000").replace("burnIn: 2000", "burnIn: 1000"))
+        assert shorter.count(str(example)) == 2 and "iterations: 1000" in shorter and "burnIn: 1000" in shorter
+        config = work / f"{name}.yaml"
+        config.write_text(shorter, encoding="utf-8")
         result = subprocess.run([girfec_binary(), "calibrate", str(config), "--out", str(work / name)],
                                 capture_output=True, text=True, timeout=1200)
         out[name] = (result, work / name)
@@ -34,7 +44,11 @@ def test_identified_converges_and_every_rate_is_identified(runs):
     result, folder = runs["identified"]
     assert result.returncode == 0, result.stderr
     assert "stocks: converged" in result.stdout and "no divergences" in result.stdout
-    assert "WARNING" not in result.stdout, result.stdout
+    # No identifiability or model-comparison warning. The posterior predictive check may warn, rightly: in
+    # yearly steps a year's entries and moves happen at once, a misfit against the continuous-time truth
+    # (docs/calibration.md §5, "Time steps matter").
+    warnings = [line for line in result.stdout.splitlines() if "WARNING" in line]
+    assert all("posterior predictive" in w or "predictive p-value" in w for w in warnings), result.stdout
     verdicts = {r["parameter"]: r for r in rows(folder / "identifiability.csv")}
     assert all(r["verdict"] == "identified" for r in verdicts.values()), verdicts
     assert all(r["profile_closed_low"] == "true" and r["profile_closed_high"] == "true" for r in verdicts.values())
@@ -60,7 +74,9 @@ def test_not_identified_is_reported_honestly(runs):
     assert result.returncode in (0, 3), result.stderr
     if result.returncode == 3:
         assert "NOT converged" in result.stdout and "what to do next" in result.stdout
-        assert sorted(p.name for p in folder.iterdir()) == ["convergence.csv", "manifest.json", "posterior.csv"]
+        # The model comparison (maximum likelihood) needs no converged chains; nothing else is written.
+        assert sorted(p.name for p in folder.iterdir()) == ["convergence.csv", "manifest.json", "model-comparison.csv",
+                                                             "posterior.csv"]
         failed = [r for r in rows(folder / "convergence.csv") if r["passed"] == "false"]
         assert failed and all(f"chain {r['chain']}: " in result.stdout for r in failed if r["check"] == "divergences")
         assert json.loads((folder / "manifest.json").read_text(encoding="utf-8"))["status"] == "not converged"

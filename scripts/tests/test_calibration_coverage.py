@@ -49,7 +49,7 @@ def test_wilson_interval_golden():
 def test_quick_study_runs_and_writes_the_documented_files(tmp_path):
     out = tmp_path / "study"
     done = subprocess.run([sys.executable, DRIVER, "--quick", "--out", str(out), "--girfec", girfec_binary(),
-                           "--timeout", "30", "--jobs", "2"], capture_output=True, text=True, timeout=600)
+                           "--timeout", "10", "--jobs", "2"], capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr
     with open(out / "fits.csv", newline="") as f:
         reader = csv.DictReader(f)
