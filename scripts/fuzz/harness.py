@@ -13,7 +13,8 @@ Oracle, per command:
   (a Swift trap);
 - hang: the command did not end within the per-case timeout;
 - silent: exit 1 or 2 with nothing on stdout or stderr;
-- odd-exit: any other exit code;
+- odd-exit: any other exit code (but exit 3 of `girfec calibrate` with a message is its documented
+  "chains did not converge", counted as rejected);
 - stray: a file appeared outside the requested output folders;
 - accepted (exit 0) and rejected (exit 1 or 2 with a message) are fine.
 
@@ -93,7 +94,7 @@ def _limits(memory_mb: int) -> None:
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
 
-def classify(returncode: int | None, stdout: str, stderr: str, timed_out: bool) -> str:
+def classify(returncode: int | None, stdout: str, stderr: str, timed_out: bool, command: list[str] | None = None) -> str:
     if timed_out:
         return "hang"
     if returncode is None:
@@ -104,6 +105,9 @@ def classify(returncode: int | None, stdout: str, stderr: str, timed_out: bool) 
         return "accepted"
     if returncode in (1, 2):
         return "rejected" if (stdout.strip() or stderr.strip()) else "silent"
+    if returncode == 3 and command is not None and command[1:2] == ["calibrate"]:
+        # docs/calibration.md §5: the stock-only chains did not converge; diagnostics written, said so.
+        return "rejected" if "did NOT converge" in stderr else "silent"
     return "odd-exit"
 
 
@@ -173,7 +177,7 @@ def run_case(binary: str, case: Case, timeout: float = 10.0, keep: Path | None =
                 out, err = proc.communicate()
             stdout = out.decode("utf-8", "replace")[:20000]
             stderr = err.decode("utf-8", "replace")[-20000:]
-            outcome = classify(proc.returncode, stdout, stderr, timed_out)
+            outcome = classify(proc.returncode, stdout, stderr, timed_out, command)
             result = Result(outcome, command, None if timed_out else proc.returncode, stderr, stdout,
                             signature(command, proc.returncode, stderr, outcome), i + 1)
             if result.bad or (case.chain and proc.returncode != 0):

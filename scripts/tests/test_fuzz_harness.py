@@ -168,3 +168,13 @@ def test_resign_recomputes_the_length_field_and_the_trailing_digest():
     assert struct.unpack("<Q", signed[12:20])[0] == len(damaged)
     assert signed[-32:] == hashlib.sha256(signed[:-32]).digest()
     assert signed[:12] == damaged[:12] and signed[20:-32] == damaged[20:-32]
+
+
+def test_calibrate_not_converged_is_a_documented_rejection():
+    """Exit 3 is `girfec calibrate`'s "chains did not converge" (docs/calibration.md §5): with its message it
+    is a rejection; from another command, or without the message, it is still odd or silent."""
+    said = "girfec calibrate: the chains did NOT converge (out/convergence.csv); only the diagnostics were written."
+    assert classify(3, "", said, False, ["girfec", "calibrate", "c.yaml"]) == "rejected"
+    assert classify(3, "", "", False, ["girfec", "calibrate", "c.yaml"]) == "silent"
+    assert classify(3, "", said, False, ["girfec", "run", "s.yaml"]) == "odd-exit"
+    assert classify(3, "", said, False) == "odd-exit"
