@@ -101,6 +101,13 @@ public struct BinnedQuantiles: Sendable, Equatable {
     }
 
     mutating func add(_ x: Double, times: UInt32) {
+        // Within the range seen so far the bin width and the bins stay as they are (the exponent is
+        // already the one [minimum, maximum] needs, and the bins cover it): only a count changes.
+        if !bins.isEmpty && x >= minimum && x <= maximum {
+            count += Int64(times)
+            bins[Int(Self.index(x, exponent) - offset)] += times
+            return
+        }
         if count == 0 || (bins.isEmpty && x == minimum) {
             count += Int64(times)
             minimum = x

@@ -54,7 +54,7 @@ public enum Engine {
     }
 
     /// Age in months from the age distribution: one uniform for the band, one within it.
-    static func drawAge(_ stream: borrowing RandomStream, _ tables: ArmTables) -> Int {
+    static func drawAge(_ stream: inout WordStream, _ tables: ArmTables) -> Int {
         let u = stream.uniform(), v = stream.uniform()
         let bands = tables.arm.ageDistribution
         var b = 0
@@ -65,7 +65,7 @@ public enum Engine {
 
     /// Coverage mask: bit k set when practice k reaches the child (one uniform per practice, always drawn,
     /// so that the stream stays aligned whatever the coverage).
-    static func drawCoverage(_ stream: borrowing RandomStream, _ tables: ArmTables, area: Int) -> UInt8 {
+    static func drawCoverage(_ stream: inout WordStream, _ tables: ArmTables, area: Int) -> UInt8 {
         var m: UInt8 = 0
         let shares = tables.coverageShare[area]
         for k in shares.indices where stream.uniform() < shares[k] { m |= 1 << UInt8(k) }
@@ -243,6 +243,43 @@ struct Feedback {
     }
 }
 
+/// The words of one addressed stream in order, as a `RandomStream` at the same address returns
+/// them (word k mod 4 of Philox block ⌊k/4⌋), computed in place: no GSL call per word.
+struct WordStream {
+    let address: StreamAddress
+    var block: (UInt32, UInt32, UInt32, UInt32) = (0, 0, 0, 0)
+    var lane = 4
+    var position: UInt32 = 0
+
+    init(_ address: StreamAddress) { self.address = address }
+
+    @inline(__always)
+    mutating func next() -> UInt32 {
+        if lane == 4 {
+            block = Philox.block(address, position: position)
+            position &+= 1
+            lane = 0
+        }
+        defer { lane &+= 1 }
+        switch lane {
+        case 0: return block.0
+        case 1: return block.1
+        case 2: return block.2
+        default: return block.3
+        }
+    }
+
+    /// A uniform in [0, 1): word / 2^32, as `RandomStream.uniform` (GSL's `gsl_rng_uniform`).
+    @inline(__always)
+    mutating func uniform() -> Double { Philox.unit(next()) }
+
+    /// A uniform in (0, 1): the next non-zero `uniform()`, as `RandomStream.uniformPositive`.
+    @inline(__always)
+    mutating func uniformPositive() -> Double {
+        while true { let x = uniform(); if x != 0 { return x } }
+    }
+}
+
 /// A child as it joins a replication: present at the start (entry step 0) or entering at the end of a step.
 struct NewChild {
     var level: Int
@@ -268,16 +305,17 @@ enum Arrivals {
                         _ body: (NewChild) -> Void) -> UInt32 {
         let arm = tables.arm
         let stays = arm.initialDurations == .stationary ? arm.levels.indices.map { StationaryStay(arm: arm, level: $0) } : []
+        let absorbing = arm.levels.map(\.absorbing)
         var nextId: UInt32 = 0
         for (a, counts) in arm.initialCounts.enumerated() {
             for (l, count) in counts.enumerated() {
                 for _ in 0..<count {
-                    stream.move(to: address(.initialChild, nextId, seed: seed, replication: replication, armLane: armLane))
-                    let age = Engine.drawAge(stream, tables)
-                    let m = Engine.drawCoverage(stream, tables, area: a)
+                    var words = WordStream(address(.initialChild, nextId, seed: seed, replication: replication, armLane: armLane))
+                    let age = Engine.drawAge(&words, tables)
+                    let m = Engine.drawCoverage(&words, tables, area: a)
                     var months = 0
-                    if !stays.isEmpty && !arm.levels[l].absorbing {
-                        let u = stream.uniform(), v = stream.uniformPositive()
+                    if !stays.isEmpty && !absorbing[l] {
+                        let u = words.uniform(), v = words.uniformPositive()
                         months = stays[l].months(u: u, v: v)
                     }
                     body(NewChild(level: l, ageMonths: age, mask: m, area: a, id: nextId, monthsInLevel: months))
@@ -301,12 +339,12 @@ enum Arrivals {
                 let shares = purpose == .births ? arm.entryLevelShares : arm.immigrationLevelShares
                 willAdd(number)
                 for _ in 0..<number {
-                    stream.move(to: address(.enteringChild, nextId, seed: seed, replication: replication, armLane: armLane))
-                    let u = stream.uniform()
+                    var words = WordStream(address(.enteringChild, nextId, seed: seed, replication: replication, armLane: armLane))
+                    let u = words.uniform()
                     var l = 0, acc = shares[0]
                     while l < n - 1 && u >= acc { l += 1; acc += shares[l] }
-                    let age = Engine.drawAge(stream, tables)
-                    let m = Engine.drawCoverage(stream, tables, area: a)
+                    let age = Engine.drawAge(&words, tables)
+                    let m = Engine.drawCoverage(&words, tables, area: a)
                     body(NewChild(level: l, ageMonths: purpose == .births ? 0 : age, mask: m, area: a, id: nextId, monthsInLevel: 0))
                     nextId &+= 1
                 }

@@ -28,6 +28,11 @@ public enum EngineKind: String, Sendable, CaseIterable {
 /// geometric jumps, and a candidate at step t is accepted with probability p_t / q. Each step is
 /// then a move with probability q · p_t / q = p_t, independently of every other step: the law of
 /// the step engine exactly.
+///
+/// A geometric jump G (P(G > k) = (1 − q)^k) is drawn by inversion from one uniform u in (0, 1]:
+/// G is the smallest k ≥ 1 with u > (1 − q)^k, found in a table of (1 − q)^k (one comparison says
+/// whether the jump passes the segment's end, a binary search places it otherwise), or as
+/// 1 + ⌊log u / log(1 − q)⌋ where the table would be too large.
 public struct EventTables: Sendable {
     public let tables: ArmTables
     /// Why the event engine cannot simulate this arm exactly, or nil when it can.
@@ -44,13 +49,23 @@ public struct EventTables: Sendable {
         let ageBandEnd: UnsafeMutableBufferPointer<Int>
         /// For each level and months in level m ≤ cap: the first months above m in another duration band, or Int.max.
         let durationBandEnd: UnsafeMutableBufferPointer<Int>
+        /// (1 − q)^k = exp(k · log(1 − q)) for each bound and k = 0 ... steps, at [bound · (steps + 1) + k]
+        /// (empty when that would exceed `survivalLimit` values: logarithms are used instead).
+        let survival: UnsafeMutableBufferPointer<Double>
+        /// (1 − ε)^k for the out-migration probability ε and k = 0 ... steps.
+        let emigrationSurvival: UnsafeMutableBufferPointer<Double>
 
-        init(bound: [Double], inverseLogStay: [Double], ageBandEnd: [Int], durationBandEnd: [Int]) {
+        init(bound: [Double], inverseLogStay: [Double], ageBandEnd: [Int], durationBandEnd: [Int], survival: [Double],
+             emigrationSurvival: [Double]) {
             self.bound = Self.copy(bound); self.inverseLogStay = Self.copy(inverseLogStay)
             self.ageBandEnd = Self.copy(ageBandEnd); self.durationBandEnd = Self.copy(durationBandEnd)
+            self.survival = Self.copy(survival); self.emigrationSurvival = Self.copy(emigrationSurvival)
         }
 
-        deinit { bound.deallocate(); inverseLogStay.deallocate(); ageBandEnd.deallocate(); durationBandEnd.deallocate() }
+        deinit {
+            bound.deallocate(); inverseLogStay.deallocate(); ageBandEnd.deallocate(); durationBandEnd.deallocate()
+            survival.deallocate(); emigrationSurvival.deallocate()
+        }
 
         private static func copy<T>(_ values: [T]) -> UnsafeMutableBufferPointer<T> {
             let buffer = UnsafeMutableBufferPointer<T>.allocate(capacity: max(values.count, 1))
@@ -125,8 +140,24 @@ public struct EventTables: Sendable {
                 durationEnd[l * (cap + 1) + m] = next != here ? m + 1 : durationEnd[l * (cap + 1) + m + 1]
             }
         }
-        storage = Storage(bound: bound, inverseLogStay: inverse, ageBandEnd: ageEnd, durationBandEnd: durationEnd)
+        let length = arm.steps + 1
+        let tabulated = bound.count * length <= Self.survivalLimit
+        var survival: [Double] = []
+        if tabulated {
+            survival.reserveCapacity(bound.count * length)
+            for q in bound { let r = log1p(-q); for k in 0..<length { survival.append(k == 0 ? 1 : exp(Double(k) * r)) } }
+        }
+        let emigration = log1p(-tables.emigrationPerStep)
+        let emigrationSurvival = (0..<length).map { $0 == 0 ? 1 : exp(Double($0) * emigration) }
+        storage = Storage(bound: bound, inverseLogStay: inverse, ageBandEnd: ageEnd, durationBandEnd: durationEnd,
+                          survival: survival, emigrationSurvival: emigrationSurvival)
+        survivalTabulated = tabulated
     }
+
+    /// The most values of the survival table (8 bytes each); beyond, the engine takes logarithms.
+    static let survivalLimit = 4_000_000
+    /// Whether `Storage.survival` holds the table.
+    let survivalTabulated: Bool
 
     /// Why the event engine cannot simulate these arms exactly together, or nil.
     public static func unsupported(_ arms: [EventTables]) -> String? {
@@ -153,9 +184,10 @@ public struct EventTables: Sendable {
 /// The child leaves the system at the step of out-migration or ageing out, whichever is first,
 /// unless it is then in an absorbing level; a move in that step happens first, as in `Engine`.
 ///
-/// Random numbers: the child's k-th draw is Philox block k of the stream (childEvent, child id):
-/// block 0 words 0–1 give the out-migration step; each candidate takes one block, words 0–1 for
-/// its geometric jump (a 53-bit uniform) and word 2 for its acceptance and destination. So a child
+/// Random numbers: the child's words, in order, are those of Philox blocks 0, 1, … of the stream
+/// (childEvent, child id) (`WordStream`): the first gives the out-migration step (when children
+/// migrate out), then each candidate takes two, one for its geometric jump and one for its
+/// acceptance and destination (a segment's jump that passes its end takes one). So a child
 /// meets the same numbers in every arm (common random numbers per child and event), whatever other
 /// children do and whichever thread runs it.
 public enum EventEngine {
@@ -204,11 +236,12 @@ struct EventReplication: ~Copyable {
     let baseRed: UnsafePointer<Double>, baseGreen: UnsafePointer<Double>
     let bound: UnsafePointer<Double>, inverseLogStay: UnsafePointer<Double>
     let ageBandEnd: UnsafePointer<Int>, durationBandEnd: UnsafePointer<Int>
+    let survival: UnsafePointer<Double>, emigrationSurvival: UnsafePointer<Double>, tabulated: Bool
     let multipliers: UnsafePointer<Double>
     let ageBands: Int, durationBands: Int, masks: Int, cohorts: Int
     let stepMonths: Int, growthLimit: Int, ageOutMonths: Int, hasAgeOut: Bool, ageing: Bool
-    let emigrationInverseLog: Double, emigrates: Bool
-    let key: (UInt32, UInt32), replication: UInt32, purposeWord: UInt32
+    let emigrates: Bool
+    let seed: UInt64, replication: UInt32, armLane: UInt8
 
     /// - Parameter multipliers: the arm's `PracticeSchedule.multipliers`, valid for the whole replication.
     init(events: borrowing EventTables, multipliers: UnsafePointer<Double>, seed: UInt64, replication: UInt32, armLane: UInt8) {
@@ -230,6 +263,8 @@ struct EventReplication: ~Copyable {
         let s = events.storage
         bound = UnsafePointer(s.bound.baseAddress!); inverseLogStay = UnsafePointer(s.inverseLogStay.baseAddress!)
         ageBandEnd = UnsafePointer(s.ageBandEnd.baseAddress!); durationBandEnd = UnsafePointer(s.durationBandEnd.baseAddress!)
+        survival = UnsafePointer(s.survival.baseAddress!); emigrationSurvival = UnsafePointer(s.emigrationSurvival.baseAddress!)
+        tabulated = events.survivalTabulated
         self.multipliers = multipliers
         ageBands = tables.ageBandCount; durationBands = tables.durationBandsMax
         masks = tables.schedule.masks; cohorts = steps + 1
@@ -239,11 +274,9 @@ struct EventReplication: ~Copyable {
         hasAgeOut = arm.ageOutMonths != nil
         ageing = arm.ageing
         emigrates = tables.emigrationPerStep > 0
-        emigrationInverseLog = emigrates ? 1 / log1p(-tables.emigrationPerStep) : 0
-        let address = StreamAddress(seed: seed, replication: replication, purpose: .childEvent, armLane: armLane)
-        key = address.key
+        self.seed = seed
         self.replication = replication
-        purposeWord = address.purposeWord
+        self.armLane = armLane
     }
 
     deinit { counts.deallocate() }
@@ -264,6 +297,8 @@ struct EventReplication: ~Copyable {
     @inline(__always)
     func grown(_ x: Int, _ k: Int) -> Int {
         if x >= growthLimit || k <= 0 { return x }
+        let direct = x + k * stepMonths  // k ≤ steps ≤ 60,000: no overflow
+        if direct <= growthLimit { return direct }  // every earlier value was below the limit
         let most = (growthLimit - x + stepMonths - 1) / stepMonths
         return x + min(k, most) * stepMonths
     }
@@ -272,13 +307,29 @@ struct EventReplication: ~Copyable {
     /// ⌈(target − x)/stepMonths⌉, or Int.max when `target` is Int.max.
     @inline(__always)
     func stepsUntil(_ target: Int, from x: Int) -> Int {
-        target == Int.max ? Int.max : (target - x + stepMonths - 1) / stepMonths
+        target == Int.max ? Int.max : stepMonths == 1 ? target - x : (target - x + stepMonths - 1) / stepMonths
     }
 
-    /// A uniform in (0, 1] from two words: (53 high bits + 1) / 2^53.
+    /// A uniform in (0, 1] from one word: (word + 1) / 2^32.
     @inline(__always)
-    static func unit53(_ w0: UInt32, _ w1: UInt32) -> Double {
-        Double(((UInt64(w0) << 32 | UInt64(w1)) >> 11) + 1) * 0x1p-53
+    static func unitPositive(_ w: UInt32) -> Double { (Double(w) + 1) * 0x1p-32 }
+
+    /// The geometric jump G ≥ 1 (P(G > k) = (1 − q)^k) from u in (0, 1], if G ≤ `within`; nil otherwise.
+    /// `table` points at (1 − q)^0 ... (1 − q)^steps, `within` ≤ steps.
+    @inline(__always)
+    static func jump(_ u: Double, within: Int, table: UnsafePointer<Double>) -> Int? {
+        if u <= table[within] { return nil }
+        // table[0] = 1 ≥ u > table[within], and the table decreases: the last k with table[k] ≥ u is
+        // in 0 ..< within, and the jump is k + 1. Branch-free halving of [base, base + size).
+        var base = 0, size = within
+        while size > 1 {
+            let half = size >> 1
+            // 0 or 1 without a branch: a comparison the predictor cannot learn costs more than the load.
+            let ge = Int(truncatingIfNeeded: unsafeBitCast(table[base + half] >= u, to: UInt8.self))
+            base &+= half & (0 &- ge)
+            size &-= half
+        }
+        return base + 1
     }
 
     /// Simulate child `c`, who entered at the end of step `e`, to the horizon; count what it does.
@@ -289,13 +340,11 @@ struct EventReplication: ~Copyable {
         let id = c.id, mask = Int(c.mask)
         let age0 = Int(UInt16(clamping: c.ageMonths))
         var months0 = Int(UInt16(clamping: c.monthsInLevel))
-        let (k0, k1) = key
+        var words = WordStream(StreamAddress(seed: seed, replication: replication, purpose: .childEvent, armLane: armLane, index: id))
         // The step at which it leaves the system if then in a non-absorbing level.
         var exitStep = Int.max
         if emigrates {
-            let b = girfec_philox4x32(0, id, replication, purposeWord, k0, k1).v
-            let jump = log(Self.unit53(b.0, b.1)) * emigrationInverseLog  // floor(jump) + 1 ~ Geometric(ε)
-            if jump < Double(steps - e) { exitStep = e + 1 + Int(jump) }
+            if let g = Self.jump(Self.unitPositive(words.next()), within: steps - e, table: emigrationSurvival) { exitStep = e + g }
         }
         if hasAgeOut {
             // The age after ageing in step e + k is grown(age0, k) (age0 without ageing).
@@ -308,7 +357,6 @@ struct EventReplication: ~Copyable {
         }
         let last = min(steps, exitStep)  // the last step in which it can move
         let counts = counts, width = width, n = n
-        var draw: UInt32 = 1
         var stayStart = e + 1
         var t = e + 1
         while t <= last {
@@ -324,14 +372,23 @@ struct EventReplication: ~Copyable {
             let base = (level * ageBands + ageBand) * durationBands + durBand
             let q = bound[base * masks + mask]
             if q <= 0 { t = segmentEnd + 1; continue }
-            let b = girfec_philox4x32(draw, id, replication, purposeWord, k0, k1).v
-            draw &+= 1
-            let jump = log(Self.unit53(b.0, b.1)) * inverseLogStay[base * masks + mask]
-            if !(jump < Double(segmentEnd - t + 1)) { t = segmentEnd + 1; continue }
-            let candidate = t + Int(jump)
-            let mi = 2 * (((candidate - 1) * masks + mask) * cohorts + e)
-            let pRed = baseRed[base] * multipliers[mi], pGreen = baseGreen[base] * multipliers[mi + 1]
-            let x = Philox.unit(b.2) * q
+            let u = Self.unitPositive(words.next()), within = segmentEnd - t + 1
+            let g: Int
+            if tabulated {
+                guard let j = Self.jump(u, within: within, table: survival + (base * masks + mask) * (steps + 1)) else { t = segmentEnd + 1; continue }
+                g = j
+            } else {
+                let jump = log(u) * inverseLogStay[base * masks + mask]  // 1 + ⌊jump⌋ ~ Geometric(q)
+                guard jump < Double(within) else { t = segmentEnd + 1; continue }
+                g = 1 + Int(jump)
+            }
+            let candidate = t + g - 1
+            var pRed = baseRed[base], pGreen = baseGreen[base]
+            if mask != 0 {  // mask 0 (no practice) has multipliers 1: skip the table (a cache miss)
+                let mi = 2 * (((candidate - 1) * masks + mask) * cohorts + e)
+                pRed *= multipliers[mi]; pGreen *= multipliers[mi + 1]
+            }
+            let x = Philox.unit(words.next()) * q
             guard x < pRed + pGreen else { t = candidate + 1; continue }
             let to = x < pRed
                 ? StepKernel.destination(x / pRed, row: level * n, last: n - 1, cumulative: redCumulative, targets: redTargets)
