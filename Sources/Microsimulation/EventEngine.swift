@@ -31,8 +31,8 @@ public enum EngineKind: String, Sendable, CaseIterable {
 ///
 /// A geometric jump G (P(G > k) = (1 − q)^k) is drawn by inversion from one uniform u in (0, 1]:
 /// G is the smallest k ≥ 1 with u > (1 − q)^k, found in a table of (1 − q)^k (one comparison says
-/// whether the jump passes the segment's end, a binary search places it otherwise), or as
-/// 1 + ⌊log u / log(1 − q)⌋ where the table would be too large.
+/// whether the jump passes the segment's end; otherwise 1 + ⌊log u / log(1 − q)⌋ is the first
+/// guess and the table corrects it), or as 1 + ⌊log u / log(1 − q)⌋ where the table would be too large.
 public struct EventTables: Sendable {
     public let tables: ArmTables
     /// Why the event engine cannot simulate this arm exactly, or nil when it can.
@@ -240,7 +240,7 @@ struct EventReplication: ~Copyable {
     let multipliers: UnsafePointer<Double>
     let ageBands: Int, durationBands: Int, masks: Int, cohorts: Int
     let stepMonths: Int, growthLimit: Int, ageOutMonths: Int, hasAgeOut: Bool, ageing: Bool
-    let emigrates: Bool
+    let emigrates: Bool, emigrationInverseLog: Double
     let seed: UInt64, replication: UInt32, armLane: UInt8
 
     /// - Parameter multipliers: the arm's `PracticeSchedule.multipliers`, valid for the whole replication.
@@ -274,6 +274,7 @@ struct EventReplication: ~Copyable {
         hasAgeOut = arm.ageOutMonths != nil
         ageing = arm.ageing
         emigrates = tables.emigrationPerStep > 0
+        emigrationInverseLog = emigrates ? 1 / log1p(-tables.emigrationPerStep) : 0
         self.seed = seed
         self.replication = replication
         self.armLane = armLane
@@ -315,21 +316,18 @@ struct EventReplication: ~Copyable {
     static func unitPositive(_ w: UInt32) -> Double { (Double(w) + 1) * 0x1p-32 }
 
     /// The geometric jump G ≥ 1 (P(G > k) = (1 − q)^k) from u in (0, 1], if G ≤ `within`; nil otherwise.
-    /// `table` points at (1 − q)^0 ... (1 − q)^steps, `within` ≤ steps.
+    /// `table` points at (1 − q)^0 ... (1 − q)^steps, `within` ≤ steps; `inverseLog` = 1 / log(1 − q).
+    ///
+    /// G is the smallest k ≥ 1 with table[k] < u. The logarithm gives a first guess
+    /// (1 + ⌊log u / log(1 − q)⌋, right but for rounding); the table decides, so G follows the table exactly.
     @inline(__always)
-    static func jump(_ u: Double, within: Int, table: UnsafePointer<Double>) -> Int? {
+    static func jump(_ u: Double, within: Int, table: UnsafePointer<Double>, inverseLog: Double) -> Int? {
         if u <= table[within] { return nil }
-        // table[0] = 1 ≥ u > table[within], and the table decreases: the last k with table[k] ≥ u is
-        // in 0 ..< within, and the jump is k + 1. Branch-free halving of [base, base + size).
-        var base = 0, size = within
-        while size > 1 {
-            let half = size >> 1
-            // 0 or 1 without a branch: a comparison the predictor cannot learn costs more than the load.
-            let ge = Int(truncatingIfNeeded: unsafeBitCast(table[base + half] >= u, to: UInt8.self))
-            base &+= half & (0 &- ge)
-            size &-= half
-        }
-        return base + 1
+        // table[0] = 1 ≥ u > table[within] and the table decreases, so G is in 1 ... within.
+        var k = 1 + Int(min(Double(within - 1), max(0, log(u) * inverseLog)))
+        while k > 1 && table[k - 1] < u { k -= 1 }
+        while table[k] >= u { k += 1 }
+        return k
     }
 
     /// Simulate child `c`, who entered at the end of step `e`, to the horizon; count what it does.
@@ -344,7 +342,8 @@ struct EventReplication: ~Copyable {
         // The step at which it leaves the system if then in a non-absorbing level.
         var exitStep = Int.max
         if emigrates {
-            if let g = Self.jump(Self.unitPositive(words.next()), within: steps - e, table: emigrationSurvival) { exitStep = e + g }
+            if let g = Self.jump(Self.unitPositive(words.next()), within: steps - e, table: emigrationSurvival,
+                                 inverseLog: emigrationInverseLog) { exitStep = e + g }
         }
         if hasAgeOut {
             // The age after ageing in step e + k is grown(age0, k) (age0 without ageing).
@@ -375,7 +374,8 @@ struct EventReplication: ~Copyable {
             let u = Self.unitPositive(words.next()), within = segmentEnd - t + 1
             let g: Int
             if tabulated {
-                guard let j = Self.jump(u, within: within, table: survival + (base * masks + mask) * (steps + 1)) else { t = segmentEnd + 1; continue }
+                guard let j = Self.jump(u, within: within, table: survival + (base * masks + mask) * (steps + 1),
+                                        inverseLog: inverseLogStay[base * masks + mask]) else { t = segmentEnd + 1; continue }
                 g = j
             } else {
                 let jump = log(u) * inverseLogStay[base * masks + mask]  // 1 + ⌊jump⌋ ~ Geometric(q)
