@@ -134,6 +134,14 @@ struct EventEngineTests {
         Self.check(c, e.file)
     }
 
+    /// Parameter uncertainty drawn per replication: the event engine's tables are rebuilt per draw.
+    @Test func enginesAgreeWithParameterUncertainty() throws {
+        let scenario = try ScenarioDecoder.load(path: Self.root.appendingPathComponent("Tests/ReportsTests/Scenarios/uncertainty.yaml").path)
+        #expect(scenario.uncertainty != nil)
+        let c = try Self.compare(scenario, replications: Self.full ? 800 : 200, seed: 41)
+        Self.check(c, "uncertainty.yaml")
+    }
+
     /// A random small scenario: 2–4 levels (the last sometimes absorbing), random rates, age and
     /// duration bands, one or two practices with partial coverage, ageing out, births, migration,
     /// a random reward timing and step length.
