@@ -103,7 +103,7 @@ public enum Runner {
     /// With `events`, a scenario the event engine cannot run is an error: `.plan` with the reason.
     public static func decide(_ plan: RunPlan) throws(RunError) -> EngineDecision {
         if plan.engine == .steps { return EngineDecision(kind: .steps, reason: nil) }
-        let reason = EventTables.unsupported(plan.scenario.arms.map { EventTables(tables: ArmTables(arm: $0)) })
+        let reason = EventTables.unsupported(EventTables.forArms(plan.scenario.arms.map { ArmTables(arm: $0) }))
         guard let reason else { return EngineDecision(kind: .events, reason: nil) }
         if plan.engine == .events { throw .plan("--engine events cannot simulate this scenario exactly: \(reason). Use --engine steps (or auto).") }
         return EngineDecision(kind: .steps, reason: reason)
@@ -119,7 +119,7 @@ public enum Runner {
         let decision = try decide(plan)
         let useEvents = decision.kind == .events
         let baseTables = plan.scenario.arms.map { ArmTables(arm: $0) }
-        let baseEvents = useEvents ? baseTables.map { EventTables(tables: $0) } : []
+        let baseEvents = useEvents ? EventTables.forArms(baseTables) : []
         let uncertainty = plan.activeUncertainty
         let layout = baseTables[0].layout
         let integerSlots = layout.slots.map(\.quantity.isCount)
@@ -151,7 +151,7 @@ public enum Runner {
                         values = uncertainty.values(draw: draw, seed: plan.seed)
                         do {
                             tables = try uncertainty.arms(values: values).map { ArmTables(arm: $0) }
-                            events = useEvents ? tables.map { EventTables(tables: $0) } : []
+                            events = useEvents ? EventTables.forArms(tables) : []
                         } catch {
                             throw RunError.parameters(replication: replication, draw: draw, columns: uncertainty.columns,
                                                       values: values, problem: "\(error)")

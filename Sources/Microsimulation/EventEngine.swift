@@ -74,7 +74,9 @@ public struct EventTables: Sendable {
         }
     }
 
-    public init(tables: ArmTables) {
+    /// - Parameter sharedBound: q per (level, age band, duration band) for every mask, in place of
+    ///   this arm's own (`forArms`); it must be at least the arm's own bound everywhere.
+    public init(tables: ArmTables, sharedBound: [Double]? = nil) {
         self.tables = tables
         let arm = tables.arm, lookup = tables.lookup
         let n = tables.levelCount, ageBands = tables.ageBandCount, durationBands = tables.durationBandsMax
@@ -113,7 +115,7 @@ public struct EventTables: Sendable {
                     for m in 0..<masks {
                         let raw = lookup.baseRed[base] * maxRed[m] + lookup.baseGreen[base] * maxGreen[m]
                         if d < ownBands { worst = max(worst, raw) }
-                        let q = min(1, max(0, raw))
+                        let q = sharedBound.map { $0[base] } ?? min(1, max(0, raw))
                         bound[base * masks + m] = q
                         inverse[base * masks + m] = q > 0 ? 1 / log1p(-q) : 0
                     }
@@ -158,6 +160,29 @@ public struct EventTables: Sendable {
     static let survivalLimit = 4_000_000
     /// Whether `Storage.survival` holds the table.
     let survivalTabulated: Bool
+
+    /// The event tables of a scenario's arms, with one bound q per (level, age band, duration band)
+    /// shared by every arm and mask (the largest of theirs) when the arms have the same bands.
+    ///
+    /// Common random numbers: with one bound, a child's candidate steps are the same in every arm
+    /// while its level and bands are, and each arm accepts a candidate by comparing the same x with
+    /// its own p_t, so the arms' choices stay paired as in the step engine, where each step's one
+    /// uniform is compared with each arm's probability.
+    public static func forArms(_ arms: [ArmTables]) -> [EventTables] {
+        let own = arms.map { EventTables(tables: $0) }
+        guard let first = arms.first, arms.allSatisfy({ a in
+            a.levelCount == first.levelCount && a.ageBandCount == first.ageBandCount
+                && a.durationBandsMax == first.durationBandsMax && a.durationCap == first.durationCap
+                && Array(a.lookup.ageBandOfMonth) == Array(first.lookup.ageBandOfMonth)
+                && Array(a.lookup.durationBand) == Array(first.lookup.durationBand)
+        }) else { return own }
+        var shared = [Double](repeating: 0, count: first.levelCount * first.ageBandCount * first.durationBandsMax)
+        for e in own {
+            let masks = e.tables.schedule.masks
+            for i in shared.indices { for m in 0..<masks { shared[i] = max(shared[i], e.storage.bound[i * masks + m]) } }
+        }
+        return arms.map { EventTables(tables: $0, sharedBound: shared) }
+    }
 
     /// Why the event engine cannot simulate these arms exactly together, or nil.
     public static func unsupported(_ arms: [EventTables]) -> String? {
