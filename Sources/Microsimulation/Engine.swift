@@ -172,11 +172,12 @@ struct Replication: ~Copyable {
         let population = population, entries = tally.entries
         var reached = reachedNow
         Arrivals.entering(step: t, tables: tables, stream: stream, seed: seed, replication: replication, armLane: armLane,
-                          nextId: &nextId, willAdd: { population.reserveCapacity(population.count + $0) }) { c in
-            population.append(level: c.level, age: c.ageMonths, entry: t, mask: c.mask, area: c.area, id: c.id)
-            entries[c.level] += 1
-            if c.mask != 0 && !absorbing[c.level] { reached += 1 }
-        }
+                          nextId: &nextId, willAdd: { population.reserveCapacity(population.count + $0) },
+                          add: { c in
+                              population.append(level: c.level, age: c.ageMonths, entry: t, mask: c.mask, area: c.area, id: c.id)
+                              entries[c.level] += 1
+                              if c.mask != 0 && !absorbing[c.level] { reached += 1 }
+                          })
         reachedNow = reached
     }
 
@@ -329,7 +330,7 @@ enum Arrivals {
     /// Entries at the end of step `t`: births then in-migrants, area by area; `willAdd` learns each
     /// group's size before its children are made.
     static func entering(step t: Int, tables: ArmTables, stream: borrowing RandomStream, seed: UInt64, replication: UInt32,
-                         armLane: UInt8, nextId: inout UInt32, willAdd: (Int) -> Void = { _ in }, _ body: (NewChild) -> Void) {
+                         armLane: UInt8, nextId: inout UInt32, willAdd: (Int) -> Void = { _ in }, add body: (NewChild) -> Void) {
         let arm = tables.arm
         let n = arm.levels.count
         for a in arm.areas.indices {
