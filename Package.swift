@@ -77,7 +77,7 @@ let package = Package(
         .testTarget(name: "MicrosimulationTests", dependencies: ["Microsimulation", "Model", "Stochastics", "TestSupport"]),
         .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "Stochastics", "CGSL"]),
         .testTarget(name: "StockFlowTests", dependencies: ["StockFlow", "Model", "Analysis", "Microsimulation", "Experiments", "Reports", "TestSupport"]),
-        .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "Analysis", "Model", "Reports", "TestSupport"]),
+        .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "Analysis", "Microsimulation", "Model", "Reports", "Stochastics", "TestSupport"]),
         .testTarget(name: "CalibrationTests", dependencies: ["Calibration", "Model", "StockFlow", "Stochastics", "CGSL", "TestSupport"]),
         .testTarget(
             name: "EndToEndTests",

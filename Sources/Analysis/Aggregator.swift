@@ -80,13 +80,20 @@ public struct Aggregator: Sendable, Equatable {
     public mutating func add(records: [[Double]]) {
         precondition(records.count == arms, "expected \(arms) records, one per arm, but got \(records.count).")
         let size = (steps + 1) * slots
-        for a in 0..<arms {
-            let base = a * size
-            for i in 0..<size { cells[base + i].add(records[a][i]) }
-        }
-        for a in 1..<max(arms, 1) {
-            let base = (arms + a - 1) * size
-            for i in 0..<size { cells[base + i].add(records[a][i] - records[0][i]) }
+        precondition(records.allSatisfy { $0.count == size }, "expected records of \(size) values")
+        // One exclusive access to the cells for the whole replication instead of one per value.
+        let arms = arms
+        cells.withUnsafeMutableBufferPointer { cells in
+            for a in 0..<arms {
+                let base = a * size
+                records[a].withUnsafeBufferPointer { r in for i in 0..<size { cells[base + i].add(r[i]) } }
+            }
+            for a in 1..<max(arms, 1) {
+                let base = (arms + a - 1) * size
+                records[a].withUnsafeBufferPointer { r in
+                    records[0].withUnsafeBufferPointer { r0 in for i in 0..<size { cells[base + i].add(r[i] - r0[i]) } }
+                }
+            }
         }
     }
 

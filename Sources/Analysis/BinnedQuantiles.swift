@@ -79,7 +79,9 @@ public struct BinnedQuantiles: Sendable, Equatable {
     }
 
     @inline(__always) static func index(_ x: Double, _ k: Int) -> Int64 {
-        Int64((x * Double(sign: .plus, exponent: -k, significand: 1)).rounded(.down))
+        // 2^−k from its bit pattern where it is a normal number (the same value, without the generic initialiser).
+        let scale = k >= -1023 && k <= 1022 ? Double(bitPattern: UInt64(1023 - k) << 52) : Double(sign: .plus, exponent: -k, significand: 1)
+        return Int64((x * scale).rounded(.down))
     }
 
     /// The smallest allowed exponent whose grid spans [lo, hi] in at most B bins.
@@ -101,6 +103,13 @@ public struct BinnedQuantiles: Sendable, Equatable {
     }
 
     mutating func add(_ x: Double, times: UInt32) {
+        // Within the range seen so far the bin width and the bins stay as they are (the exponent is
+        // already the one [minimum, maximum] needs, and the bins cover it): only a count changes.
+        if !bins.isEmpty && x >= minimum && x <= maximum {
+            count += Int64(times)
+            bins[Int(Self.index(x, exponent) - offset)] += times
+            return
+        }
         if count == 0 || (bins.isEmpty && x == minimum) {
             count += Int64(times)
             minimum = x

@@ -1,3 +1,4 @@
+import Microsimulation
 import Model
 
 /// Shard K of M: replications ⌊(K−1)·N/M⌋ ..< ⌊K·N/M⌋ of the N in the run (K counted from 1).
@@ -41,6 +42,25 @@ public struct Shard: Sendable, Equatable, CustomStringConvertible {
     public var description: String { "\(index)/\(count)" }
 }
 
+/// The engine a run asks for (`girfec run --engine`).
+public enum EngineChoice: String, Sendable, CaseIterable {
+    /// The event engine where it is exact for every arm, the step engine otherwise (and why).
+    case auto
+    case steps
+    case events
+}
+
+/// The engine a plan runs on, and why when `auto` did not take the event engine.
+public struct EngineDecision: Sendable, Equatable {
+    public var kind: EngineKind
+    /// Why the event engine cannot run this scenario exactly; nil when it runs.
+    public var reason: String?
+    public init(kind: EngineKind, reason: String?) {
+        self.kind = kind
+        self.reason = reason
+    }
+}
+
 /// What to run: the scenario, how many replications, which seed, which part.
 public struct RunPlan: Sendable {
     public var scenario: Scenario
@@ -57,6 +77,8 @@ public struct RunPlan: Sendable {
     public var replicationsPerDraw: Int = 1
     /// Ignore the scenario's parameter distributions and run its base case.
     public var baseCase: Bool = false
+    /// The engine asked for; `Runner.decide` resolves `auto`.
+    public var engine: EngineChoice = .steps
 
     /// The uncertainty that is drawn in this plan, if any.
     public var activeUncertainty: Uncertainty? { baseCase ? nil : scenario.uncertainty }

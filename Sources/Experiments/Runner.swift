@@ -53,6 +53,8 @@ public struct RunResult: Sendable {
     public var covered: Range<Int>
     public var childSteps: Int
     public var wallSeconds: Double
+    /// The engine that ran it.
+    public var engine: EngineDecision = EngineDecision(kind: .steps, reason: nil)
 }
 
 /// Why a run stopped.
@@ -96,6 +98,17 @@ public enum Runner {
         let aggregators: Mutex<[Aggregator]> = Mutex([])
     }
 
+    /// The engine `plan` runs on: the event engine when asked for (`events`) or chosen (`auto`) and
+    /// exact for every arm of the scenario's base case (`EventTables.unsupported`); else the step engine.
+    /// With `events`, a scenario the event engine cannot run is an error: `.plan` with the reason.
+    public static func decide(_ plan: RunPlan) throws(RunError) -> EngineDecision {
+        if plan.engine == .steps { return EngineDecision(kind: .steps, reason: nil) }
+        let reason = EventTables.unsupported(EventTables.forArms(plan.scenario.arms.map { ArmTables(arm: $0) }))
+        guard let reason else { return EngineDecision(kind: .events, reason: nil) }
+        if plan.engine == .events { throw .plan("--engine events cannot simulate this scenario exactly: \(reason). Use --engine steps (or auto).") }
+        return EngineDecision(kind: .steps, reason: reason)
+    }
+
     /// - Parameters:
     ///   - progress: called after each replication with (done, total), from any thread.
     ///   - isCancelled: polled before each replication; true stops the run with `.cancelled`.
@@ -103,7 +116,10 @@ public enum Runner {
                            isCancelled: @escaping @Sendable () -> Bool = { false }) throws(RunError) -> RunResult {
         let start = Date()
         if let problem = plan.problem { throw .plan(problem) }
+        let decision = try decide(plan)
+        let useEvents = decision.kind == .events
         let baseTables = plan.scenario.arms.map { ArmTables(arm: $0) }
+        let baseEvents = useEvents ? EventTables.forArms(baseTables) : []
         let uncertainty = plan.activeUncertainty
         let layout = baseTables[0].layout
         let integerSlots = layout.slots.map(\.quantity.isCount)
@@ -119,6 +135,7 @@ public enum Runner {
             var steps = 0
             // This worker's last parameter draw and its tables: consecutive replications often share one.
             var tables = baseTables
+            var events = baseEvents
             var cachedDraw = -1
             var values: [Double] = []
             while true {
@@ -134,6 +151,7 @@ public enum Runner {
                         values = uncertainty.values(draw: draw, seed: plan.seed)
                         do {
                             tables = try uncertainty.arms(values: values).map { ArmTables(arm: $0) }
+                            events = useEvents ? EventTables.forArms(tables) : []
                         } catch {
                             throw RunError.parameters(replication: replication, draw: draw, columns: uncertainty.columns,
                                                       values: values, problem: "\(error)")
@@ -142,13 +160,17 @@ public enum Runner {
                     }
                     var records: [[Double]] = []
                     var reference: [Double]? = nil
+                    // A parameter draw the event engine cannot run exactly runs on the step engine.
+                    let eventsHere = useEvents && EventTables.unsupported(events) == nil
                     for (a, t) in tables.enumerated() {
                         if a > 0, t.arm.reinvestment != nil, reference == nil {
                             reference = Rewards.costRatePath(record: records[0], layout: layout, arm: tables[0].arm)
                         }
-                        let outcome = try Engine.run(tables: t, seed: plan.seed, replication: UInt32(replication),
-                                                     armLane: plan.commonRandomNumbers ? 0 : UInt8(a),
-                                                     population: populations[a], referenceCostPerYear: reference)
+                        let lane: UInt8 = plan.commonRandomNumbers ? 0 : UInt8(a)
+                        let outcome = eventsHere
+                            ? EventEngine.run(events: events[a], seed: plan.seed, replication: UInt32(replication), armLane: lane)
+                            : try Engine.run(tables: t, seed: plan.seed, replication: UInt32(replication), armLane: lane,
+                                             population: populations[a], referenceCostPerYear: reference)
                         if let bad = outcome.record.firstIndex(where: { abs($0) > ExactMoments.largestMagnitude }) {
                             throw RunError.valueTooLarge(arm: t.arm.name,
                                                          quantity: layout.slots[bad % layout.slotCount].quantity.rawValue,
@@ -189,7 +211,7 @@ public enum Runner {
         let rows = shared.rows.withLock { $0 }.sorted { ($0.replication, $0.arm) < ($1.replication, $1.arm) }
         return RunResult(aggregator: total, rows: rows, covered: range,
                          childSteps: shared.childSteps.load(ordering: .relaxed),
-                         wallSeconds: Date().timeIntervalSince(start))
+                         wallSeconds: Date().timeIntervalSince(start), engine: decision)
     }
 }
 

@@ -54,7 +54,7 @@ public enum Engine {
     }
 
     /// Age in months from the age distribution: one uniform for the band, one within it.
-    static func drawAge(_ stream: borrowing RandomStream, _ tables: ArmTables) -> Int {
+    static func drawAge(_ stream: inout WordStream, _ tables: ArmTables) -> Int {
         let u = stream.uniform(), v = stream.uniform()
         let bands = tables.arm.ageDistribution
         var b = 0
@@ -65,7 +65,7 @@ public enum Engine {
 
     /// Coverage mask: bit k set when practice k reaches the child (one uniform per practice, always drawn,
     /// so that the stream stays aligned whatever the coverage).
-    static func drawCoverage(_ stream: borrowing RandomStream, _ tables: ArmTables, area: Int) -> UInt8 {
+    static func drawCoverage(_ stream: inout WordStream, _ tables: ArmTables, area: Int) -> UInt8 {
         var m: UInt8 = 0
         let shares = tables.coverageShare[area]
         for k in shares.indices where stream.uniform() < shares[k] { m |= 1 << UInt8(k) }
@@ -120,33 +120,19 @@ struct Replication: ~Copyable {
         }
     }
 
-    func address(_ purpose: RandomPurpose, _ index: UInt32) -> StreamAddress {
-        StreamAddress(seed: seed, replication: replication, purpose: purpose, armLane: armLane, index: index)
-    }
-
-    /// Initial children: ids in order area by area, level by level. Draws, in
-    /// order: age (two), coverage (one per practice), then time already in the level (two).
+    /// Initial children (`Arrivals.initial`), appended to the population.
     mutating func addInitialChildren() {
         population.reserveCapacity(arm.initialCounts.joined().reduce(0, +))
-        let stays = arm.initialDurations == .stationary ? arm.levels.indices.map { StationaryStay(arm: arm, level: $0) } : []
-        for (a, counts) in arm.initialCounts.enumerated() {
-            for (l, count) in counts.enumerated() {
-                for _ in 0..<count {
-                    stream.move(to: address(.initialChild, nextId))
-                    let age = Engine.drawAge(stream, tables)
-                    let m = Engine.drawCoverage(stream, tables, area: a)
-                    var months = 0
-                    if !stays.isEmpty && !arm.levels[l].absorbing {
-                        let u = stream.uniform(), v = stream.uniformPositive()
-                        months = stays[l].months(u: u, v: v)
-                    }
-                    population.append(level: l, age: age, entry: 0, mask: m, area: a, id: nextId, monthsInLevel: months)
-                    nextId &+= 1
-                    stock[l] += 1
-                    if m != 0 && !tables.lookup.absorbing[l] { reachedNow += 1 }
-                }
-            }
+        let absorbing = tables.lookup.absorbing
+        let population = population
+        var stock = stock, reached = reachedNow
+        nextId = Arrivals.initial(tables: tables, stream: stream, seed: seed, replication: replication, armLane: armLane) { c in
+            population.append(level: c.level, age: c.ageMonths, entry: 0, mask: c.mask, area: c.area, id: c.id, monthsInLevel: c.monthsInLevel)
+            stock[c.level] += 1
+            if c.mask != 0 && !absorbing[c.level] { reached += 1 }
         }
+        self.stock = stock
+        reachedNow = reached
         stockPath[0] = stock
         reachedPath[0] = reachedNow
     }
@@ -180,57 +166,29 @@ struct Replication: ~Copyable {
         reachedNow -= result.reachedExits
     }
 
-    /// Entries at the end of step `t`: births then in-migrants, area by area.
+    /// Entries at the end of step `t` (`Arrivals.entering`), appended to the population.
     mutating func addEntries(step t: Int) {
-        let n = levelCount
-        for a in arm.areas.indices {
-            for (purpose, perYear) in [(RandomPurpose.births, arm.birthsPerYear[a]), (.immigration, arm.immigrationPerYear[a])] where perYear > 0 {
-                stream.move(to: address(purpose, UInt32(t) << 8 | UInt32(a)))
-                let number = stream.poisson(mean: perYear * arm.stepYears)
-                let shares = purpose == .births ? arm.entryLevelShares : arm.immigrationLevelShares
-                population.reserveCapacity(population.count + number)
-                for _ in 0..<number {
-                    stream.move(to: address(.enteringChild, nextId))
-                    let u = stream.uniform()
-                    var l = 0, acc = shares[0]
-                    while l < n - 1 && u >= acc { l += 1; acc += shares[l] }
-                    let age = Engine.drawAge(stream, tables)
-                    let m = Engine.drawCoverage(stream, tables, area: a)
-                    population.append(level: l, age: purpose == .births ? 0 : age, entry: t, mask: m, area: a, id: nextId)
-                    nextId &+= 1
-                    tally.entries[l] += 1
-                    if m != 0 && !tables.lookup.absorbing[l] { reachedNow += 1 }
-                }
-            }
-        }
+        let absorbing = tables.lookup.absorbing
+        let population = population, entries = tally.entries
+        var reached = reachedNow
+        Arrivals.entering(step: t, tables: tables, stream: stream, seed: seed, replication: replication, armLane: armLane,
+                          nextId: &nextId, willAdd: { population.reserveCapacity(population.count + $0) },
+                          add: { c in
+                              population.append(level: c.level, age: c.ageMonths, entry: t, mask: c.mask, area: c.area, id: c.id)
+                              entries[c.level] += 1
+                              if c.mask != 0 && !absorbing[c.level] { reached += 1 }
+                          })
+        reachedNow = reached
     }
 
     /// Stocks, flows, entries, exits and lengths of stay of step `t` into the record;
     /// the reinvestment loop's savings against the reference arm.
     mutating func record(step t: Int) {
-        let n = levelCount
-        let flows = tally.flows, entries = tally.entries, exits = tally.exits
-        for i in 0..<n {
-            for j in 0..<n where i != j {
-                stock[i] -= flows[i * n + j]
-                stock[j] += flows[i * n + j]
-                record[layout.index(step: t, slot: layout.flowSlot(from: i, to: j))] = Double(flows[i * n + j])
-            }
-        }
-        for l in 0..<n { stock[l] += entries[l] - exits[l] }
+        StepRecord.write(step: t, flows: tally.flows, entries: tally.entries, exits: tally.exits, stayMonths: tally.stayMonths,
+                         stays: tally.stays, layout: layout, stock: &stock, record: &record)
         stockPath[t] = stock
         reachedPath[t] = reachedNow
         feedback?.record(step: t, arm: arm, stocks: stock, reached: reachedNow)
-        let entriesAll = entries.reduce(0, +), exitsAll = exits.reduce(0, +)
-        let stayAll = tally.stayMonths.reduce(0, +), leaversAll = tally.stays.reduce(0, +)
-        for l in 0...n {
-            let level: Int? = l < n ? l : nil
-            record[layout.index(step: t, slot: layout.slot(.entries, level: level))] = Double(l < n ? entries[l] : entriesAll)
-            record[layout.index(step: t, slot: layout.slot(.exits, level: level))] = Double(l < n ? exits[l] : exitsAll)
-            let (months, leavers) = l < n ? (tally.stayMonths[l], tally.stays[l]) : (stayAll, leaversAll)
-            record[layout.index(step: t, slot: layout.slot(.lengthOfStayYears, level: level))] =
-                leavers > 0 ? Double(months) / Double(leavers) / 12 : .nan
-        }
     }
 
     /// The record completed with inflows, outflows, costs and QoL, and the replication's totals.
@@ -283,5 +241,145 @@ struct Feedback {
         let own = Rewards.costRatePerYear(arm: arm, stocks: stocks.map(Double.init), reached: Double(reached),
                                           timeYears: Double(t) * arm.stepYears, preventionMoneyPerYear: moneyPerYear[t])
         state.record(savingsPerYear: referenceCostPerYear[t] - own)
+    }
+}
+
+/// The words of one addressed stream in order, as a `RandomStream` at the same address returns
+/// them (word k mod 4 of Philox block ⌊k/4⌋), computed in place: no GSL call per word.
+struct WordStream {
+    let address: StreamAddress
+    var block: (UInt32, UInt32, UInt32, UInt32) = (0, 0, 0, 0)
+    var lane = 4
+    var position: UInt32 = 0
+
+    init(_ address: StreamAddress) { self.address = address }
+
+    @inline(__always)
+    mutating func next() -> UInt32 {
+        if lane == 4 {
+            block = Philox.block(address, position: position)
+            position &+= 1
+            lane = 0
+        }
+        defer { lane &+= 1 }
+        switch lane {
+        case 0: return block.0
+        case 1: return block.1
+        case 2: return block.2
+        default: return block.3
+        }
+    }
+
+    /// A uniform in [0, 1): word / 2^32, as `RandomStream.uniform` (GSL's `gsl_rng_uniform`).
+    @inline(__always)
+    mutating func uniform() -> Double { Philox.unit(next()) }
+
+    /// A uniform in (0, 1): the next non-zero `uniform()`, as `RandomStream.uniformPositive`.
+    @inline(__always)
+    mutating func uniformPositive() -> Double {
+        while true { let x = uniform(); if x != 0 { return x } }
+    }
+}
+
+/// A child as it joins a replication: present at the start (entry step 0) or entering at the end of a step.
+struct NewChild {
+    var level: Int
+    var ageMonths: Int
+    var mask: UInt8
+    var area: Int
+    var id: UInt32
+    var monthsInLevel: Int
+}
+
+/// Who joins a replication and when, with the draws both engines share: the
+/// same children, with the same ids, levels, ages, coverage and months in level,
+/// whichever engine then moves them.
+enum Arrivals {
+    static func address(_ purpose: RandomPurpose, _ index: UInt32, seed: UInt64, replication: UInt32, armLane: UInt8) -> StreamAddress {
+        StreamAddress(seed: seed, replication: replication, purpose: purpose, armLane: armLane, index: index)
+    }
+
+    /// Initial children: ids from 0 in order area by area, level by level. Draws, in
+    /// order: age (two), coverage (one per practice), then time already in the level (two).
+    /// Returns the next free id.
+    static func initial(tables: ArmTables, stream: borrowing RandomStream, seed: UInt64, replication: UInt32, armLane: UInt8,
+                        _ body: (NewChild) -> Void) -> UInt32 {
+        let arm = tables.arm
+        let stays = arm.initialDurations == .stationary ? arm.levels.indices.map { StationaryStay(arm: arm, level: $0) } : []
+        let absorbing = arm.levels.map(\.absorbing)
+        var nextId: UInt32 = 0
+        for (a, counts) in arm.initialCounts.enumerated() {
+            for (l, count) in counts.enumerated() {
+                for _ in 0..<count {
+                    var words = WordStream(address(.initialChild, nextId, seed: seed, replication: replication, armLane: armLane))
+                    let age = Engine.drawAge(&words, tables)
+                    let m = Engine.drawCoverage(&words, tables, area: a)
+                    var months = 0
+                    if !stays.isEmpty && !absorbing[l] {
+                        let u = words.uniform(), v = words.uniformPositive()
+                        months = stays[l].months(u: u, v: v)
+                    }
+                    body(NewChild(level: l, ageMonths: age, mask: m, area: a, id: nextId, monthsInLevel: months))
+                    nextId &+= 1
+                }
+            }
+        }
+        return nextId
+    }
+
+    /// Entries at the end of step `t`: births then in-migrants, area by area; `willAdd` learns each
+    /// group's size before its children are made.
+    static func entering(step t: Int, tables: ArmTables, stream: borrowing RandomStream, seed: UInt64, replication: UInt32,
+                         armLane: UInt8, nextId: inout UInt32, willAdd: (Int) -> Void = { _ in }, add body: (NewChild) -> Void) {
+        let arm = tables.arm
+        let n = arm.levels.count
+        for a in arm.areas.indices {
+            for (purpose, perYear) in [(RandomPurpose.births, arm.birthsPerYear[a]), (.immigration, arm.immigrationPerYear[a])] where perYear > 0 {
+                stream.move(to: address(purpose, UInt32(t) << 8 | UInt32(a), seed: seed, replication: replication, armLane: armLane))
+                let number = stream.poisson(mean: perYear * arm.stepYears)
+                let shares = purpose == .births ? arm.entryLevelShares : arm.immigrationLevelShares
+                willAdd(number)
+                for _ in 0..<number {
+                    var words = WordStream(address(.enteringChild, nextId, seed: seed, replication: replication, armLane: armLane))
+                    let u = words.uniform()
+                    var l = 0, acc = shares[0]
+                    while l < n - 1 && u >= acc { l += 1; acc += shares[l] }
+                    let age = Engine.drawAge(&words, tables)
+                    let m = Engine.drawCoverage(&words, tables, area: a)
+                    body(NewChild(level: l, ageMonths: purpose == .births ? 0 : age, mask: m, area: a, id: nextId, monthsInLevel: 0))
+                    nextId &+= 1
+                }
+            }
+        }
+    }
+}
+
+/// One step's counts written into the record, and the stocks they change.
+enum StepRecord {
+    /// Flows, entries, exits and lengths of stay of step `t` into `record`; `stock` (children per
+    /// level at the end of step t − 1) becomes the stock at the end of step t:
+    /// stock_l += Σ_i flow_{i→l} − Σ_j flow_{l→j} + entries_l − exits_l.
+    static func write(step t: Int, flows: UnsafeMutableBufferPointer<Int>, entries: UnsafeMutableBufferPointer<Int>,
+                      exits: UnsafeMutableBufferPointer<Int>, stayMonths: UnsafeMutableBufferPointer<Int>,
+                      stays: UnsafeMutableBufferPointer<Int>, layout: RecordLayout, stock: inout [Int], record: inout [Double]) {
+        let n = layout.levelCount
+        for i in 0..<n {
+            for j in 0..<n where i != j {
+                stock[i] -= flows[i * n + j]
+                stock[j] += flows[i * n + j]
+                record[layout.index(step: t, slot: layout.flowSlot(from: i, to: j))] = Double(flows[i * n + j])
+            }
+        }
+        for l in 0..<n { stock[l] += entries[l] - exits[l] }
+        let entriesAll = entries.reduce(0, +), exitsAll = exits.reduce(0, +)
+        let stayAll = stayMonths.reduce(0, +), leaversAll = stays.reduce(0, +)
+        for l in 0...n {
+            let level: Int? = l < n ? l : nil
+            record[layout.index(step: t, slot: layout.slot(.entries, level: level))] = Double(l < n ? entries[l] : entriesAll)
+            record[layout.index(step: t, slot: layout.slot(.exits, level: level))] = Double(l < n ? exits[l] : exitsAll)
+            let (months, leavers) = l < n ? (stayMonths[l], stays[l]) : (stayAll, leaversAll)
+            record[layout.index(step: t, slot: layout.slot(.lengthOfStayYears, level: level))] =
+                leavers > 0 ? Double(months) / Double(leavers) / 12 : .nan
+        }
     }
 }

@@ -24,6 +24,8 @@ public enum RunFolder {
         public var startedAt: Date
         /// A run to a target precision: outcome, target and achieved MCSE, replications used (manifest `precisionTarget`).
         public var precision: [String: String]? = nil
+        /// The engine asked for, the one used, and why (manifest `engine`); nil for merged folders.
+        public var engine: [String: String]? = nil
         public init(command: [String], scenarioPath: String, shard: String, threads: Int, startedAt: Date) {
             self.command = command
             self.scenarioPath = scenarioPath
@@ -134,6 +136,7 @@ public enum RunFolder {
             "valueOfInformationSkipped": skippedValueOfInformation,
             "parameterUncertainty": uncertaintyManifest(state: state, scenario: scenario),
             "precisionTarget": context.precision.map { $0 as Any } ?? NSNull(),
+            "engine": context.engine.map { $0 as Any } ?? NSNull(),
         ]
         return Manifest.json(command: context.command, manifest)
     }

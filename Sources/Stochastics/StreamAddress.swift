@@ -19,6 +19,9 @@ public enum RandomPurpose: UInt8, Sendable, CaseIterable {
     case parameters = 6
     /// Calibration: posterior draws and MCMC chains (`girfec calibrate`).
     case calibration = 7
+    /// The event engine's words for one child, index = child id: blocks 0, 1, … read word by word
+    /// (its out-migration step, then the candidate steps of its moves and their acceptance).
+    case childEvent = 8
     /// Free for tests and tools; never used by the engine.
     case testing = 255
 }

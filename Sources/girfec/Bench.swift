@@ -2,6 +2,7 @@ import ArgumentParser
 import CGSL
 import Experiments
 import Foundation
+import Microsimulation
 import Model
 import Stochastics
 
@@ -27,18 +28,57 @@ struct Bench: ParsableCommand {
     @Option(help: "Worker threads (default: all cores).")
     var threads: Int = ProcessInfo.processInfo.activeProcessorCount
 
+    @Option(help: "The engine to time: steps (the default), events or auto; with --engines, time only this one.")
+    var engine: EngineChoice?
+
+    @Flag(help: "Time both engines on --scenario (--replications) and on a closed cohort of --cohort-children (--cohort-replications), in one run.")
+    var engines = false
+
+    @Option(help: "With --engines: the scenario timed first.")
+    var scenario: String = "experiments/default/scenario.yaml"
+
+    @Option(help: "With --engines: children in the closed cohort (the synthetic scenario).")
+    var cohortChildren: Int = 1_000_000
+
+    @Option(help: "With --engines: replications of the closed cohort.")
+    var cohortReplications: Int = 4
+
     @Flag(help: "Time the candidate random-number generators instead (ns per 32-bit draw).")
     var generators = false
 
     func run() throws {
         if generators { return timeGenerators() }
+        if engines { return try compareEngines() }
         let yaml = Self.syntheticScenario(children: children, steps: steps)
         let scenario = try ScenarioDecoder.decode(yaml: yaml, file: "bench (synthetic)")
-        let plan = RunPlan(scenario: scenario, seed: 1, replications: replications, threads: threads)
+        var plan = RunPlan(scenario: scenario, seed: 1, replications: replications, threads: threads)
+        plan.engine = engine ?? .steps
         let result = try Runner.run(plan)
         let rate = Double(result.childSteps) / result.wallSeconds
-        print(String(format: "engine: %d children × %d steps × %d replications, %d threads: %.2f s, %.3g child-steps per second, peak RSS %.1f MiB",
-                     children, steps, replications, threads, result.wallSeconds, rate, Self.peakResidentMiB()))
+        print(String(format: "engine %@: %d children × %d steps × %d replications, %d threads: %.2f s, %.3g child-steps per second, peak RSS %.1f MiB",
+                     result.engine.kind.rawValue, children, steps, replications, threads, result.wallSeconds, rate, Self.peakResidentMiB()))
+    }
+
+    /// Child-step equivalents per second of the step and event engines on one scenario and on the
+    /// closed cohort: the child-steps a run represents (children present × steps, the step engine's
+    /// work) over its wall time, which covers the engine, the records and the aggregation.
+    func compareEngines() throws {
+        let file = try ScenarioDecoder.load(path: scenario)
+        let cohort = try ScenarioDecoder.decode(yaml: Self.syntheticScenario(children: cohortChildren, steps: steps), file: "bench (closed cohort)")
+        for (label, model, count) in [(scenario, file, replications), ("closed cohort of \(cohortChildren) children, \(steps) steps", cohort, cohortReplications)] {
+            var rates: [EngineChoice: Double] = [:]
+            for choice in engine.map({ [$0] }) ?? [EngineChoice.steps, .events] {
+                var plan = RunPlan(scenario: model, seed: 1, replications: count, threads: threads)
+                plan.engine = choice
+                let result = try Runner.run(plan)
+                let rate = Double(result.childSteps) / result.wallSeconds
+                rates[choice] = rate
+                print(String(format: "%@ — %@ engine: %d replications × %d arms, %d threads: %.3f s, %.3g child-step equivalents per second",
+                             label, choice.rawValue, count, model.arms.count, threads, result.wallSeconds, rate))
+            }
+            if let e = rates[.events], let s = rates[.steps] { print(String(format: "%@ — events / steps: %.1f×", label, e / s)) }
+        }
+        print(String(format: "peak RSS of the whole process %.1f MiB", Self.peakResidentMiB()))
     }
 
     static func peakResidentMiB() -> Double {

@@ -88,6 +88,13 @@ struct Run: ParsableCommand, InterruptibleCommand {
         plan.onlyReplication = replication
         plan.replicationsPerDraw = replicationsPerDraw
         plan.baseCase = baseCase
+        plan.engine = options.engine
+        let engine: EngineDecision
+        do { engine = try Runner.decide(plan) } catch {
+            printError("girfec run: \(error.description) Nothing was run or written.")
+            throw ExitCode(invalidInputStatus)
+        }
+        if let reason = engine.reason { printError("girfec run: note: engine auto chose the step engine: \(reason).") }
         let estimate = OutputEstimate.runFolder(arms: model.arms.count, steps: model.arms[0].steps, levels: model.levels.count,
                                                 replications: plan.range.count, parameters: plan.activeUncertainty?.columns.count ?? 0,
                                                 scenarioBytes: text.utf8.count)
@@ -153,6 +160,8 @@ struct Run: ParsableCommand, InterruptibleCommand {
                                         shard: replication.map { "replication \($0) alone" } ?? shard.description,
                                         threads: threads, startedAt: started)
         context.precision = precision
+        context.engine = ["requested": options.engine.rawValue, "used": result.engine.kind.rawValue,
+                          "reason": result.engine.reason ?? (options.engine == .auto ? "the event engine is exact for every arm" : "asked for")]
         // The aggregate model, once: per parameter draw when the agents drew parameters.
         let (results, comparison) = try analyseOrExit(state, scenario: model, threads: threads, command: "run")
         try Interrupt.checkpoint("run")

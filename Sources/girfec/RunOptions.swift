@@ -26,6 +26,9 @@ struct RunOptions: ParsableArguments {
     @Flag(help: "Give each arm its own random streams instead of common random numbers (to measure what they buy).")
     var independentStreams = false
 
+    @Option(help: "The engine: events (each child's moves and exits drawn directly, exact in distribution), steps (every child, every step), or auto (events where exact for the scenario, else steps, saying why).")
+    var engine: EngineChoice = .auto
+
     @OptionGroup(title: "The aggregate model beside the agents (aggregate.csv, comparison.csv, summary.json)")
     var aggregate: AggregateFlags
 
@@ -44,6 +47,7 @@ struct RunOptions: ParsableArguments {
     func arguments() -> [String] {
         ["--seed", String(seed), "--replications-per-draw", String(replicationsPerDraw)]
             + (baseCase ? ["--base-case"] : []) + (independentStreams ? ["--independent-streams"] : [])
+            + ["--engine", engine.rawValue]
             + aggregate.arguments() + costEffectiveness.arguments() + resources.arguments()
     }
 }
@@ -118,6 +122,7 @@ extension Shard: ExpressibleByArgument {
 }
 
 extension AggregateMode: ExpressibleByArgument {}
+extension EngineChoice: ExpressibleByArgument {}
 extension IntegrationMethod: ExpressibleByArgument {}
 extension ExposureTracking: ExpressibleByArgument {}
 extension DurationTracking: ExpressibleByArgument {}

@@ -114,6 +114,32 @@ struct CommandLineTests {
         #expect(v.stderr == r.stderr.replacingOccurrences(of: "\nNothing was run or written.", with: ""))
     }
 
+    /// The reinvestment loop cannot run on the event engine: `--engine events` refuses with the reason
+    /// (exit status 2, nothing written); `auto` runs the step engine and says so, on standard error and
+    /// in the manifest.
+    @Test func engineEventsRefusesWhatItCannotSimulateAndAutoSaysWhy() throws {
+        let reinvesting = Fixtures.smallScenario.replacingOccurrences(of: """
+                programme: {costPerYear: 50000}
+            """, with: """
+                programme: {costPerYear: 50000}
+                reinvestment: {fraction: 0.5, practice: relational, moneyScalePerYear: 100000}
+            """)
+        #expect(reinvesting != Fixtures.smallScenario)
+        let scenario = try Self.write(reinvesting, name: "reinvesting.yaml")
+        let out = Fixtures.temporaryFolder("girfec-e2e") + "/engine"
+        let refused = try Self.girfec(["run", scenario, "--replications", "2", "--engine", "events", "--out", out])
+        #expect(refused.status == 2)
+        #expect(refused.stderr.contains("girfec run: --engine events cannot simulate this scenario exactly: arm 'practice' reinvests its savings (reinvestment)"))
+        #expect(refused.stderr.contains("Nothing was run or written."))
+        #expect(!FileManager.default.fileExists(atPath: out))
+        let auto = try Self.girfec(["run", scenario, "--replications", "2", "--out", out, "--quiet"])
+        #expect(auto.status == 0, "\(auto.stderr)")
+        #expect(auto.stderr.contains("girfec run: note: engine auto chose the step engine: arm 'practice' reinvests its savings"))
+        let manifest = try String(contentsOfFile: out + "/manifest.json", encoding: .utf8)
+        #expect(manifest.contains("\"requested\" : \"auto\""))
+        #expect(manifest.contains("\"used\" : \"steps\""))
+    }
+
     @Test func validateDescribesAValidScenario() throws {
         let scenario = try Self.write(Fixtures.smallScenario, name: "small.yaml")
         let v = try Self.girfec(["validate", scenario])
@@ -194,7 +220,7 @@ struct CommandLineTests {
         #expect(array.contains("#SBATCH --array=1-4\n"))
         #expect(array.contains("#SBATCH --partition=short\n"))
         #expect(array.contains("#SBATCH --cpus-per-task=2\n"))
-        #expect(array.contains("--replications 40 --shard \"$k/4\" \\\n  --seed '7' --replications-per-draw '5' --aggregate-mode"))
+        #expect(array.contains("--replications 40 --shard \"$k/4\" \\\n  --seed '7' --replications-per-draw '5' --engine 'auto' --aggregate-mode"))
         let merge = try String(contentsOfFile: out + "/slurm/merge.sbatch", encoding: .utf8)
         #expect(merge.contains("merge '\(root)/shards'/shard-1 '\(root)/shards'/shard-2 '\(root)/shards'/shard-3 '\(root)/shards'/shard-4 --out '\(root)'/merged"))
         let submit = try String(contentsOfFile: out + "/slurm/submit.sh", encoding: .utf8)

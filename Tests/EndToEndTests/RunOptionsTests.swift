@@ -10,7 +10,7 @@ import TestSupport
 struct RunOptionsTests {
     /// Every option of `RunOptions` at a value other than its default, with doubles that have no short exact decimal.
     static let nonDefault = [
-        "--seed", "18446744073709551615", "--replications-per-draw", "3", "--base-case", "--independent-streams",
+        "--seed", "18446744073709551615", "--replications-per-draw", "3", "--base-case", "--independent-streams", "--engine", "events",
         "--aggregate-mode", "sd", "--aggregate-dt", "0.020833333333333332", "--aggregate-method", "rk4", "--aggregate-exposure", "stocks",
         "--wtp", "0.1,25000, 1e-7,33333.333333333336", "--ceac-max", "50000.5", "--ceac-step", "2.5",
         "--max-memory-gb", "1.5", "--max-child-steps", "1.5e14",
@@ -55,6 +55,7 @@ struct RunOptionsTests {
             #expect(back.arguments() == options.arguments())
             #expect(back.seed == options.seed && back.replicationsPerDraw == options.replicationsPerDraw)
             #expect(back.baseCase == options.baseCase && back.independentStreams == options.independentStreams)
+            #expect(back.engine == options.engine)
             #expect(back.aggregate.options == options.aggregate.options)
             #expect(back.costEffectiveness.settings == options.costEffectiveness.settings)
             #expect(back.resources.maxMemoryGb == options.resources.maxMemoryGb)

@@ -21,9 +21,10 @@ struct GoldenOutputTests {
     }
 
     static let cases = [
-        Case(name: "two-arm", scenario: "two-arm.yaml", options: ["--replications", "4", "--seed", "3"]),
+        Case(name: "two-arm", scenario: "two-arm.yaml", options: ["--replications", "4", "--seed", "3", "--engine", "steps"]),
         Case(name: "uncertainty", scenario: "uncertainty.yaml",
-             options: ["--replications", "120", "--replications-per-draw", "2", "--seed", "4"]),
+             options: ["--replications", "120", "--replications-per-draw", "2", "--seed", "4", "--engine", "steps"]),
+        Case(name: "two-arm-events", scenario: "two-arm.yaml", options: ["--replications", "4", "--seed", "3", "--engine", "events"]),
     ]
 
     @Test(arguments: cases)
@@ -158,14 +159,15 @@ enum GoldenFolder {
     /// - manifest.json: the `volatileManifestKeys` values become `"<normalised>"`;
     /// - report.md and report-tables.tex: the git commit copied from the manifest;
     /// - state.bin: its wall time is set to 0 and the file re-encoded (the SHA-256 trailer with it).
-    /// With `asUnsharded`, the manifest's `shard` and the state's list of shards are normalised too.
+    /// With `asUnsharded`, the manifest's `shard` and `engine` (a merge does not know which engine
+    /// the shards ran: their own manifests say) and the state's list of shards are normalised too.
     static func normalised(_ folder: String, asUnsharded: Bool = false) throws -> [String: [UInt8]] {
         var files: [String: [UInt8]] = [:]
         for name in try FileManager.default.contentsOfDirectory(atPath: folder) {
             files[name] = Array(try Data(contentsOf: URL(fileURLWithPath: folder + "/" + name)))
         }
         if let bytes = files["manifest.json"] {
-            let keys = volatileManifestKeys + (asUnsharded ? ["shard"] : [])
+            let keys = volatileManifestKeys + (asUnsharded ? ["shard", "engine"] : [])
             let (text, missing) = normalisedManifest(String(decoding: bytes, as: UTF8.self), keys: keys)
             #expect(missing.isEmpty, "manifest.json has no field \(missing) to normalise: update GoldenFolder.volatileManifestKeys")
             files["manifest.json"] = Array(text.utf8)
