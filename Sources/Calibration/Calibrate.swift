@@ -340,9 +340,10 @@ public enum Calibrate {
         var plainSamples: StockSamples? = nil
         do {
             ls = try StockEstimator.leastSquares(problem, settings: StockLeastSquaresSettings(seed: config.seed))
-            samples = try StockSampling.sample(problem, settings: nuts)
+            let coordinates = StockCoordinates(rawValue: config.coordinates) ?? .softplus
+            samples = try StockSampling.sample(problem, settings: nuts, coordinates: coordinates)
             // The same fit without the audits, to show what they buy.
-            if let plain = setup.withoutAudits { plainSamples = try StockSampling.sample(plain, settings: nuts) }
+            if let plain = setup.withoutAudits { plainSamples = try StockSampling.sample(plain, settings: nuts, coordinates: coordinates) }
         } catch {
             throw CalibrationDataError(issues: [DataIssue(file: file, line: nil, column: nil, found: "a stock-only fit that cannot run (\(error.description))",
                                                           expected: "stock dates within the scenario's horizon from stocks.startDate, and free rates at transitions.matrix paths of a ratesPerYear scenario")])

@@ -23,6 +23,15 @@ public enum RatePrior: Sendable, Equatable, CustomStringConvertible {
     /// magnitude either way of the analyst's current assumption.
     public static func standard(median: Double) -> RatePrior { .logNormal(median: median, sdLog: 1) }
 
+    /// A typical rate of the prior, per year: the median of a log-normal, the mean shape/rate of a gamma
+    /// (the scale of `SoftplusRateDensity`).
+    public var typicalRatePerYear: Double {
+        switch self {
+        case let .logNormal(median, _): median
+        case let .gamma(a, b): a / b
+        }
+    }
+
     /// log p(φ) for φ = log θ.
     public func logDensity(logRate φ: Double) -> Double {
         switch self {

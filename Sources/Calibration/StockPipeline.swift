@@ -200,17 +200,28 @@ public struct StockJointEstimate: Sendable {
 }
 
 public enum StockSampling {
-    /// Posterior draws of `problem` by the No-U-Turn sampler (`NUTS.sample`, `problem` as the
-    /// `DifferentiableLogDensity`), `settings.chains` chains from independent prior draws (over-dispersed
-    /// relative to any posterior the data narrow), each on its own stream.
-    public static func sample(_ problem: StockCalibrationProblem, settings: NUTSSettings) throws(StockCalibrationError) -> StockSamples {
+    /// Posterior draws of `problem` by the No-U-Turn sampler (`NUTS.sample`) in `coordinates`
+    /// (`SoftplusRateDensity`, or `problem` itself on log rates), `settings.chains` chains from
+    /// independent prior draws (over-dispersed relative to any posterior the data narrow), each on its
+    /// own stream. The chains returned are on the log scale whatever the coordinates (draws φ, log
+    /// densities log p(φ)), so every diagnostic and summary reads the same numbers.
+    public static func sample(_ problem: StockCalibrationProblem, settings: NUTSSettings,
+                              coordinates: StockCoordinates = .softplus) throws(StockCalibrationError) -> StockSamples {
         let starts = try starts(problem, chains: settings.chains, seed: settings.seed, purpose: settings.purpose)
-        let chains = try NUTS.sample(problem, starts: starts, settings: settings)
+        let chains: [MarkovChain]
+        switch coordinates {
+        case .log:
+            chains = try NUTS.sample(problem, starts: starts, settings: settings)
+        case .softplus:
+            let density = SoftplusRateDensity(problem: problem)
+            chains = try NUTS.sample(density, starts: starts.map { density.coordinates($0) }, settings: settings)
+                .map { density.onLogScale($0) }
+        }
         let steps = chains.map { String(format: "%.3g", $0.stepSize) }.joined(separator: ", ")
         let bfmi = chains.map { String(format: "%.2f", $0.energyBFMI) }.joined(separator: ", ")
         let saturated = chains.reduce(0) { $0 + $1.treeDepthSaturations }
         return samples(problem, chains: chains, divergences: chains.map(\.divergences),
-                       sampler: "NUTS (\(settings.metric.rawValue) metric), \(settings.chains) chains × \(settings.samples) draws after \(settings.warmup) of warm-up; "
+                       sampler: "NUTS (\(settings.metric.rawValue) metric, \(coordinates.rawValue) coordinates), \(settings.chains) chains × \(settings.samples) draws after \(settings.warmup) of warm-up; "
                            + "step sizes \(steps); E-BFMI \(bfmi)"
                            + (saturated > 0 ? "; \(saturated) transitions stopped at the maximum tree depth \(settings.maxTreeDepth)" : ""))
     }
@@ -254,5 +265,93 @@ public enum StockSampling {
             initial.append(found)
         }
         return initial
+    }
+}
+
+/// The coordinates NUTS moves in for a stock-only fit (`stocks.coordinates`, docs/calibration.md §5).
+public enum StockCoordinates: String, Sendable, CaseIterable {
+    /// Each free rate q = s·softplus(u), s its prior's median (`SoftplusRateDensity`).
+    case softplus
+    /// Each free rate as log q.
+    case log
+}
+
+/// The stock posterior on softplus coordinates of its rates: where NUTS samples by default.
+///
+/// Each free rate q_k = s_k·softplus(u_k) = s_k·log(1 + e^(u_k)), s_k the median of its prior
+/// (the mean shape/rate of a gamma prior); the likelihood's own parameter (log c or log k) is
+/// sampled as it is. For q ≫ s the map is linear (u ≈ q/s), for q ≪ s logarithmic
+/// (u ≈ log(q/s)). Stock counts pin linear combinations of rates (flows are rates × stocks), so
+/// the directions the data pin are close to straight lines on the rate scale and bend on the log
+/// scale wherever a rate is small; the logarithmic end keeps rates positive. The density carries
+/// the Jacobian:
+///
+/// ```
+/// log p(u) = log p(φ(u)) + Σ_k log |dφ_k/du_k|,   φ_k = log q_k,   dφ_k/du_k = σ(u_k) / softplus(u_k)
+/// ```
+///
+/// (σ the logistic function; the same construction as Stan's for constrained parameters,
+/// Carpenter et al. 2017, *J. Stat. Softw.* 76(1), §"Variable transforms", with softplus
+/// in place of exp; Neal 2011, "MCMC using Hamiltonian dynamics", §5.4.1, on why
+/// reparameterisation changes how well HMC moves.)
+public struct SoftplusRateDensity: DifferentiableLogDensity {
+    public let problem: StockCalibrationProblem
+    /// s_k per free rate, per year: where the map turns from logarithmic to linear.
+    public let scalesPerYear: [Double]
+    public var dimension: Int { problem.dimension }
+
+    public init(problem: StockCalibrationProblem) {
+        self.problem = problem
+        scalesPerYear = problem.freePriors.map(\.typicalRatePerYear)
+    }
+
+    /// softplus(u) = log(1 + e^u), without overflow.
+    static func softplus(_ u: Double) -> Double { max(u, 0) + log1p(exp(-abs(u))) }
+
+    /// φ(u): log rates, then the likelihood's own parameter unchanged.
+    public func logRates(_ u: [Double]) -> [Double] {
+        u.indices.map { k in k < scalesPerYear.count ? log(scalesPerYear[k] * Self.softplus(u[k])) : u[k] }
+    }
+
+    /// u(φ), the inverse: u = log(e^(q/s) − 1), as q/s + log(1 − e^(−q/s)) where e^(q/s) would overflow.
+    public func coordinates(_ φ: [Double]) -> [Double] {
+        φ.indices.map { k in
+            guard k < scalesPerYear.count else { return φ[k] }
+            let x = exp(φ[k]) / scalesPerYear[k]
+            return x > 30 ? x + log(-expm1(-x)) : log(expm1(x))
+        }
+    }
+
+    /// Σ_k log |dφ_k/du_k| = Σ_k (log σ(u_k) − log softplus(u_k)), log σ(u) = −softplus(−u).
+    public func logJacobian(_ u: [Double]) -> Double {
+        var total = 0.0
+        for k in scalesPerYear.indices { total += -Self.softplus(-u[k]) - log(Self.softplus(u[k])) }
+        return total
+    }
+
+    /// A chain sampled on these coordinates, with its draws and log densities on the log scale.
+    public func onLogScale(_ chain: MarkovChain) -> MarkovChain {
+        var out = chain
+        for i in chain.draws.indices {
+            out.logDensity[i] = chain.logDensity[i] - logJacobian(chain.draws[i])
+            out.draws[i] = logRates(chain.draws[i])
+        }
+        return out
+    }
+
+    /// log p(u) and its gradient: ∂/∂u_k = ∂log p/∂φ_k · dφ_k/du_k + (1 − σ(u_k)) − dφ_k/du_k.
+    public func logDensityAndGradient(_ u: [Double]) -> (value: Double, gradient: [Double]) {
+        let (value, g) = problem.logPosteriorAndGradient(logRates(u))
+        guard value.isFinite else { return (-.infinity, [Double](repeating: 0, count: u.count)) }
+        var gradient = g
+        var jacobian = 0.0
+        for k in scalesPerYear.indices {
+            let sp = Self.softplus(u[k])
+            let logSigma = -Self.softplus(-u[k])
+            let dφ = exp(logSigma) / sp
+            gradient[k] = g[k] * dφ + (1 - exp(logSigma)) - dφ
+            jacobian += logSigma - log(sp)
+        }
+        return (value + jacobian, gradient)
     }
 }

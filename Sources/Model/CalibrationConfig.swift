@@ -76,6 +76,8 @@ public struct CalibrationConfig: Sendable {
     public var targetAcceptance = 0.8
     /// Stock-only fits, NUTS: the largest tree depth (at most 2^depth − 1 leapfrog steps per draw).
     public var maxTreeDepth = 10
+    /// Stock-only fits, NUTS: the coordinates of the rates it moves in (`softplus` or `log`).
+    public var coordinates = "softplus"
     /// The configuration file, for messages.
     public var file = ""
     /// The line of each free rate under `stocks.free`.
@@ -172,12 +174,12 @@ public struct CalibrationConfig: Sendable {
         var freeLines: [String: Int?] = [:]
         var startDate: String? = nil
         var chains = 4, iterations = 4000, burnIn = 2000
-        var metric = "diagonal", targetAcceptance = 0.8, maxTreeDepth = 10
+        var metric = "diagonal", targetAcceptance = 0.8, maxTreeDepth = 10, coordinates = "softplus"
         var audits: [Audit] = []
         var priorsPath: String? = nil
         var priorsFileIssues: [ValidationIssue] = []
         if let t = f["stocks"], let sf = log.fields(t, allowed: ["startDate", "free", "priors", "chains", "iterations", "burnIn", "audits",
-                                                                   "metric", "targetAcceptance", "maxTreeDepth"], what: "stock-only fit settings") {
+                                                                   "metric", "targetAcceptance", "maxTreeDepth", "coordinates"], what: "stock-only fit settings") {
             var national: PriorsFile? = nil
             if let v = sf["priors"], let p = log.string(v) {
                 priorsPath = resolve(p)
@@ -211,6 +213,7 @@ public struct CalibrationConfig: Sendable {
             if let v = sf["targetAcceptance"] {
                 targetAcceptance = log.number(v, NumberRange(low: 0.5, high: 0.999)) ?? targetAcceptance
             }
+            if let v = sf["coordinates"] { coordinates = log.choice(v, [("softplus", "softplus"), ("log", "log")]) ?? coordinates }
             if let v = sf["maxTreeDepth"] { maxTreeDepth = log.integer(v, minimum: 1, maximum: 15) ?? maxTreeDepth }
             if let v = sf["free"], let entries = log.namedEntries(v, what: "a mapping from field paths of yearly rates to {median, sdLog}, {prior: NAME} or {}") {
                 for (path, p) in entries {
@@ -259,6 +262,7 @@ public struct CalibrationConfig: Sendable {
         config.metric = metric
         config.targetAcceptance = targetAcceptance
         config.maxTreeDepth = maxTreeDepth
+        config.coordinates = coordinates
         config.priorsPath = priorsPath
         config.file = file
         config.freeLines = freeLines

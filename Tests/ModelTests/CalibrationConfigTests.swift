@@ -50,16 +50,19 @@ struct CalibrationConfigTests {
     @Test func samplerSettingsAreReadAndCheckedTogether() throws {
         let head = "scenario: s.yaml\ndata: {stocks: st.csv}\nestimator: stocks\nstocks:\n  free: {transitions.matrix.A.B: {}}\n"
         let plain = try CalibrationConfig.decode(yaml: head, file: "c.yaml")
-        #expect(plain.metric == "diagonal" && plain.targetAcceptance == 0.8 && plain.maxTreeDepth == 10)
-        let set = try CalibrationConfig.decode(yaml: head + "  metric: dense\n  targetAcceptance: 0.99\n  maxTreeDepth: 12\n", file: "c.yaml")
-        #expect(set.metric == "dense" && set.targetAcceptance == 0.99 && set.maxTreeDepth == 12)
+        #expect(plain.metric == "diagonal" && plain.targetAcceptance == 0.8 && plain.maxTreeDepth == 10 && plain.coordinates == "softplus")
+        let set = try CalibrationConfig.decode(yaml: head + "  metric: dense\n  targetAcceptance: 0.99\n  maxTreeDepth: 12\n  coordinates: log\n",
+                                               file: "c.yaml")
+        #expect(set.metric == "dense" && set.targetAcceptance == 0.99 && set.maxTreeDepth == 12 && set.coordinates == "log")
         let error = #expect(throws: ScenarioError.self) {
-            _ = try CalibrationConfig.decode(yaml: head + "  metric: euclidean\n  targetAcceptance: 1\n  maxTreeDepth: 40\n", file: "c.yaml")
+            _ = try CalibrationConfig.decode(yaml: head + "  metric: euclidean\n  targetAcceptance: 1\n  maxTreeDepth: 40\n  coordinates: logit\n",
+                                             file: "c.yaml")
         }
         let text = error?.description ?? ""
         #expect(text.contains("c.yaml:6: stocks.metric") && text.contains("one of diagonal, dense"), "\(text)")
         #expect(text.contains("c.yaml:7: stocks.targetAcceptance"), "\(text)")
         #expect(text.contains("c.yaml:8: stocks.maxTreeDepth"), "\(text)")
+        #expect(text.contains("c.yaml:9: stocks.coordinates") && text.contains("one of softplus, log"), "\(text)")
     }
 
     /// Fuzz class calibration/huge-draws: `draws` near Int.max was accepted and the draws grew until

@@ -67,21 +67,19 @@ def test_identified_converges_and_every_rate_is_identified(runs):
 
 
 def test_not_identified_is_reported_honestly(runs):
-    """At equilibrium the stocks pin only the ratio of each opposite pair: a posterior of two long ridges.
-    NUTS mixes along them (R̂ 1.001, bulk ESS over 3,000 with seed 1) but reports divergent transitions
-    where a ridge narrows, so the gate says "NOT converged" (exit status 3) and nothing is concluded."""
+    """At equilibrium the expected stocks pin only the ratio of each opposite pair: a posterior of two long
+    ridges. On softplus coordinates NUTS converges there (no divergences). The size of a pair is then informed
+    only by the stocks' chance fluctuations (the exact Markov likelihood uses them); every 95 % interval covers
+    the truth, the Universal↔Additional pair is not called identified and is named as not separated."""
     result, folder = runs["not-identified"]
-    assert result.returncode in (0, 3), result.stderr
-    if result.returncode == 3:
-        assert "NOT converged" in result.stdout and "what to do next" in result.stdout
-        # The model comparison (maximum likelihood) needs no converged chains; nothing else is written.
-        assert sorted(p.name for p in folder.iterdir()) == ["convergence.csv", "manifest.json", "model-comparison.csv",
-                                                             "posterior.csv"]
-        failed = [r for r in rows(folder / "convergence.csv") if r["passed"] == "false"]
-        assert failed and all(f"chain {r['chain']}: " in result.stdout for r in failed if r["check"] == "divergences")
-        assert json.loads((folder / "manifest.json").read_text(encoding="utf-8"))["status"] == "not converged"
-    else:  # converged: every rate not identified, both opposite pairs named
-        verdicts = [r["verdict"] for r in rows(folder / "identifiability.csv")]
-        assert verdicts == ["not identified"] * 4, verdicts
-        assert "stocks alone do not separate Universal→Additional from Additional→Universal" in result.stdout
-        assert "stocks alone do not separate Additional→Intensive from Intensive→Additional" in result.stdout
+    assert result.returncode == 0, f"{result.stdout}\n{result.stderr}"
+    assert "stocks: converged" in result.stdout and "no divergences" in result.stdout
+    truth = json.loads((ROOT / "calibration/synthetic/not-identified/truth.json").read_text(encoding="utf-8"))["rates_per_year"]
+    estimates = rows(folder / "estimates.csv")
+    assert len(estimates) == 4
+    for r in estimates:
+        true_rate = truth[r["from_level"]][r["to_level"]]
+        assert float(r["rate_low"]) <= true_rate <= float(r["rate_high"]), (r, true_rate)
+    verdicts = {r["parameter"]: r["verdict"] for r in rows(folder / "identifiability.csv")}
+    assert verdicts["Universal→Additional"] != "identified" and verdicts["Additional→Universal"] != "identified", verdicts
+    assert "stocks alone do not separate Universal→Additional from Additional→Universal" in result.stdout
