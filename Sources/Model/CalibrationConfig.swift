@@ -173,7 +173,7 @@ public struct CalibrationConfig: Sendable {
         var priors: [RatePrior] = []
         var freeLines: [String: Int?] = [:]
         var startDate: String? = nil
-        var chains = 4, iterations = 4000, burnIn = 2000
+        var chains = 4, iterations = 1000, burnIn = 1000
         var metric = "diagonal", targetAcceptance = 0.8, maxTreeDepth = 10, coordinates = "softplus"
         var audits: [Audit] = []
         var priorsPath: String? = nil
