@@ -282,18 +282,19 @@ public enum StockCoordinates: String, Sendable, CaseIterable {
 /// (the mean shape/rate of a gamma prior); the likelihood's own parameter (log c or log k) is
 /// sampled as it is. For q ≫ s the map is linear (u ≈ q/s), for q ≪ s logarithmic
 /// (u ≈ log(q/s)). Stock counts pin linear combinations of rates (flows are rates × stocks), so
-/// the directions the data pin are close to straight lines on the rate scale and bend on the log
-/// scale wherever a rate is small; the logarithmic end keeps rates positive. The density carries
-/// the Jacobian:
+/// the directions the data pin are close to straight lines of constant width on the rate scale;
+/// on the log scale they bend and narrow as 1/rate where rates are large (a funnel, where one
+/// NUTS step size is too large at the narrow end). The logarithmic end keeps rates positive.
+/// The density carries the Jacobian:
 ///
 /// ```
 /// log p(u) = log p(φ(u)) + Σ_k log |dφ_k/du_k|,   φ_k = log q_k,   dφ_k/du_k = σ(u_k) / softplus(u_k)
 /// ```
 ///
-/// (σ the logistic function; the same construction as Stan's for constrained parameters,
-/// Carpenter et al. 2017, *J. Stat. Softw.* 76(1), §"Variable transforms", with softplus
-/// in place of exp; Neal 2011, "MCMC using Hamiltonian dynamics", §5.4.1, on why
-/// reparameterisation changes how well HMC moves.)
+/// (σ the logistic function; the change of variables Stan uses for a lower-bounded parameter,
+/// Stan Reference Manual, "Constraint transforms", with softplus in place of exp; measured
+/// effect in docs/calibration.md §5. The chains' adapted metric and step size stay in u;
+/// draws and log densities are mapped back by `onLogScale`.)
 public struct SoftplusRateDensity: DifferentiableLogDensity {
     public let problem: StockCalibrationProblem
     /// s_k per free rate, per year: where the map turns from logarithmic to linear.
