@@ -275,7 +275,7 @@ scenario.path scenario.fileName scenario.sha256 scenario.name scenario.arms scen
 scenario.stepMonths scenario.steps scenario.rewardTiming scenario.transitionConversion scenario.attachedFiles
 seed replications replicationsCovered complete shard threads generator commonRandomNumbers startedAt wallSeconds
 childSteps childStepsPerSecond aggregateModel willingnessToPay files parameterUncertainty precisionTarget
-valueOfInformationSkipped""".split()))
+engine valueOfInformationSkipped""".split()))
 
 SUMMARY_JSON = JsonFile("summary.json", "docs/outputs.md", tuple("""
 note aggregateParameters aggregateRuns rerunDraws causesNotExamined
