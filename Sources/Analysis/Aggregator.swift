@@ -97,6 +97,27 @@ public struct Aggregator: Sendable, Equatable {
         }
     }
 
+    /// Fold in the replications of a batch: cell by cell, each cell taking its values from
+    /// every replication in the batch in order, so the cells end exactly as after one `add(records:)`
+    /// per replication (cells are independent; each sees the same values in the same order).
+    ///
+    /// Visiting a cell once per batch rather than once per replication touches its histogram's
+    /// bins (a separate allocation per cell, mostly out of cache) once for several values.
+    public mutating func add(_ batch: inout AggregatorBatch) {
+        precondition(batch.cellCount == cells.count, "a batch of \(batch.cellCount) cells cannot fold into \(cells.count)")
+        let k = batch.count, capacity = batch.capacity
+        guard k > 0 else { return }
+        cells.withUnsafeMutableBufferPointer { cells in
+            batch.values.withUnsafeBufferPointer { values in
+                for i in 0..<cells.count {
+                    let base = i * capacity
+                    for j in 0..<k { cells[i].add(values[base + j]) }
+                }
+            }
+        }
+        batch.count = 0
+    }
+
     public mutating func merge(_ other: Aggregator) {
         precondition(other.cells.count == cells.count, "aggregators of different shapes cannot merge")
         for i in cells.indices { cells[i].merge(other.cells[i]) }
@@ -104,6 +125,57 @@ public struct Aggregator: Sendable, Equatable {
 
     public func band(arm: Int, difference: Bool, step: Int, slot: Int) -> Band {
         Band(cells[index(arm: arm, difference: difference, step: step, slot: slot)])
+    }
+}
+
+/// Replications' values waiting to be folded into an `Aggregator` together (`Aggregator.add(_:)`):
+/// for each cell, the value of each replication added so far, at [cell · capacity + replication].
+///
+/// Memory: capacity × the aggregator's cells values (e.g. 16 × 24,000 × 8 bytes = 3 MB).
+public struct AggregatorBatch: Sendable {
+    public let arms: Int
+    /// Values per arm: (steps + 1) × slots.
+    public let recordSize: Int
+    public let capacity: Int
+    /// Cells of the aggregator it folds into: arms and differences, `recordSize` each.
+    public var cellCount: Int { (arms + max(arms - 1, 0)) * recordSize }
+    /// Replications held.
+    public internal(set) var count = 0
+    var values: [Double]
+
+    public init(shapeOf aggregator: Aggregator, capacity: Int = 16) {
+        precondition(capacity >= 1, "a batch holds at least one replication")
+        arms = aggregator.arms
+        recordSize = (aggregator.steps + 1) * aggregator.slots
+        self.capacity = capacity
+        values = [Double](repeating: 0, count: aggregator.cells.count * capacity)
+    }
+
+    public var isFull: Bool { count == capacity }
+
+    /// Hold one replication: one record per arm, and every later arm's difference from the first,
+    /// value for value as `Aggregator.add(records:)` takes them. - Precondition: not full.
+    public mutating func add(records: [[Double]]) {
+        precondition(count < capacity, "the batch is full: fold it into its aggregator first")
+        precondition(records.count == arms, "expected \(arms) records, one per arm, but got \(records.count).")
+        let size = recordSize
+        precondition(records.allSatisfy { $0.count == size }, "expected records of \(size) values")
+        let arms = arms, capacity = capacity, k = count
+        values.withUnsafeMutableBufferPointer { v in
+            for a in 0..<arms {
+                let base = a * size
+                records[a].withUnsafeBufferPointer { r in for i in 0..<size { v[(base + i) * capacity + k] = r[i] } }
+            }
+            for a in 1..<max(arms, 1) {
+                let base = (arms + a - 1) * size
+                records[a].withUnsafeBufferPointer { r in
+                    records[0].withUnsafeBufferPointer { r0 in
+                        for i in 0..<size { v[(base + i) * capacity + k] = r[i] - r0[i] }
+                    }
+                }
+            }
+        }
+        count += 1
     }
 }
 

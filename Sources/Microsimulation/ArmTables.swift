@@ -22,6 +22,9 @@ public struct ArmTables: Sendable {
     /// For each area and practice: the share of children it reaches (−1 if it does not reach the area).
     let coverageShare: [[Double]]
     let ageCumulative: [Double]
+    /// Per band of the age distribution: its first month, and its width in months as a Double.
+    let ageFromMonths: [Int]
+    let ageSpanMonths: [Double]
     /// The tables read per child-step.
     let lookup: Lookup
 
@@ -146,5 +149,7 @@ public struct ArmTables: Sendable {
         }
         var acc = 0.0
         ageCumulative = arm.ageDistribution.map { acc += $0.share; return acc }
+        ageFromMonths = arm.ageDistribution.map(\.fromMonths)
+        ageSpanMonths = arm.ageDistribution.map { Double($0.toMonths - $0.fromMonths) }
     }
 }

@@ -56,18 +56,18 @@ public enum Engine {
     /// Age in months from the age distribution: one uniform for the band, one within it.
     static func drawAge(_ stream: inout WordStream, _ tables: ArmTables) -> Int {
         let u = stream.uniform(), v = stream.uniform()
-        let bands = tables.arm.ageDistribution
+        let cumulative = tables.ageCumulative
         var b = 0
-        while b < bands.count - 1 && u >= tables.ageCumulative[b] { b += 1 }
-        let band = bands[b]
-        return band.fromMonths + Int(v * Double(band.toMonths - band.fromMonths))
+        while b < cumulative.count - 1 && u >= cumulative[b] { b += 1 }
+        return tables.ageFromMonths[b] + Int(v * tables.ageSpanMonths[b])
     }
 
     /// Coverage mask: bit k set when practice k reaches the child (one uniform per practice, always drawn,
     /// so that the stream stays aligned whatever the coverage).
-    static func drawCoverage(_ stream: inout WordStream, _ tables: ArmTables, area: Int) -> UInt8 {
+    /// `shares` are the area's (`ArmTables.coverageShare`), fetched once per area by the caller.
+    @inline(__always)
+    static func drawCoverage(_ stream: inout WordStream, shares: [Double]) -> UInt8 {
         var m: UInt8 = 0
-        let shares = tables.coverageShare[area]
         for k in shares.indices where stream.uniform() < shares[k] { m |= 1 << UInt8(k) }
         return m
     }
@@ -309,15 +309,18 @@ enum Arrivals {
         let absorbing = arm.levels.map(\.absorbing)
         var nextId: UInt32 = 0
         for (a, counts) in arm.initialCounts.enumerated() {
+            let shares = tables.coverageShare[a]
             for (l, count) in counts.enumerated() {
+                // Fetched once per level rather than per child (each copy retains its arrays).
+                let stay: StationaryStay? = !stays.isEmpty && !absorbing[l] ? stays[l] : nil
                 for _ in 0..<count {
                     var words = WordStream(address(.initialChild, nextId, seed: seed, replication: replication, armLane: armLane))
                     let age = Engine.drawAge(&words, tables)
-                    let m = Engine.drawCoverage(&words, tables, area: a)
+                    let m = Engine.drawCoverage(&words, shares: shares)
                     var months = 0
-                    if !stays.isEmpty && !absorbing[l] {
+                    if let stay {
                         let u = words.uniform(), v = words.uniformPositive()
-                        months = stays[l].months(u: u, v: v)
+                        months = stay.months(u: u, v: v)
                     }
                     body(NewChild(level: l, ageMonths: age, mask: m, area: a, id: nextId, monthsInLevel: months))
                     nextId &+= 1
@@ -334,6 +337,7 @@ enum Arrivals {
         let arm = tables.arm
         let n = arm.levels.count
         for a in arm.areas.indices {
+            let coverage = tables.coverageShare[a]
             for (purpose, perYear) in [(RandomPurpose.births, arm.birthsPerYear[a]), (.immigration, arm.immigrationPerYear[a])] where perYear > 0 {
                 stream.move(to: address(purpose, UInt32(t) << 8 | UInt32(a), seed: seed, replication: replication, armLane: armLane))
                 let number = stream.poisson(mean: perYear * arm.stepYears)
@@ -345,7 +349,7 @@ enum Arrivals {
                     var l = 0, acc = shares[0]
                     while l < n - 1 && u >= acc { l += 1; acc += shares[l] }
                     let age = Engine.drawAge(&words, tables)
-                    let m = Engine.drawCoverage(&words, tables, area: a)
+                    let m = Engine.drawCoverage(&words, shares: coverage)
                     body(NewChild(level: l, ageMonths: purpose == .births ? 0 : age, mask: m, area: a, id: nextId, monthsInLevel: 0))
                     nextId &+= 1
                 }

@@ -36,13 +36,49 @@ public enum Quantity: String, Sendable, CaseIterable {
 
     /// Recorded for all levels together only.
     public var isTotalOnly: Bool {
-        [.childrenReached, .programmeCost, .programmeCostDiscounted, .cumulativeCostDiscounted, .cumulativeQolYearsDiscounted].contains(self)
+        switch self {
+        case .childrenReached, .programmeCost, .programmeCostDiscounted, .cumulativeCostDiscounted, .cumulativeQolYearsDiscounted: true
+        default: false
+        }
     }
 
     /// Integer-valued (counts of children).
-    public var isCount: Bool { [.stock, .flow, .entries, .exits, .inflow, .outflow, .childrenReached].contains(self) }
+    public var isCount: Bool {
+        switch self {
+        case .stock, .flow, .entries, .exits, .inflow, .outflow, .childrenReached: true
+        default: false
+        }
+    }
+
     /// Defined at step 0 (a state, not something that happens during a step).
-    public var atStepZero: Bool { [.stock, .childrenReached, .cumulativeCostDiscounted, .cumulativeQolYearsDiscounted].contains(self) }
+    public var atStepZero: Bool {
+        switch self {
+        case .stock, .childrenReached, .cumulativeCostDiscounted, .cumulativeQolYearsDiscounted: true
+        default: false
+        }
+    }
+
+    /// Position in `allCases`, without a search (a switch; `RecordLayout.init` checks it against `allCases`).
+    var ordinal: Int {
+        switch self {
+        case .stock: 0
+        case .flow: 1
+        case .entries: 2
+        case .exits: 3
+        case .inflow: 4
+        case .outflow: 5
+        case .lengthOfStayYears: 6
+        case .childrenReached: 7
+        case .cost: 8
+        case .costDiscounted: 9
+        case .programmeCost: 10
+        case .programmeCostDiscounted: 11
+        case .qolYears: 12
+        case .qolYearsDiscounted: 13
+        case .cumulativeCostDiscounted: 14
+        case .cumulativeQolYearsDiscounted: 15
+        }
+    }
 }
 
 /// Where each quantity sits in a replication's per-step record.
@@ -62,16 +98,17 @@ public struct RecordLayout: Sendable, Equatable {
     public let levelCount: Int
     public let steps: Int
     public let slots: [Slot]
-    /// Offsets of the first slot of each quantity.
-    private let firstSlot: [Quantity: Int]
+    /// Offsets of the first slot of each quantity, by `Quantity.ordinal`.
+    private let firstSlot: [Int]
 
     public init(levelCount n: Int, steps: Int) {
         levelCount = n
         self.steps = steps
         var slots: [Slot] = []
-        var first: [Quantity: Int] = [:]
-        for q in Quantity.allCases {
-            first[q] = slots.count
+        var first: [Int] = []
+        for (k, q) in Quantity.allCases.enumerated() {
+            precondition(q.ordinal == k, "Quantity.ordinal of \(q) is \(q.ordinal), not its position \(k) in allCases")
+            first.append(slots.count)
             switch q {
             case .flow:
                 for i in 0..<n { for j in 0..<n where i != j { slots.append(Slot(quantity: q, level: nil, from: i, to: j)) } }
@@ -99,7 +136,7 @@ public struct RecordLayout: Sendable, Equatable {
         offset(.flow) + i * (levelCount - 1) + (j < i ? j : j - 1)
     }
 
-    public func offset(_ q: Quantity) -> Int { firstSlot[q]! }
+    public func offset(_ q: Quantity) -> Int { firstSlot[q.ordinal] }
 
     /// Inflow and outflow of every level (and all levels) at every step, from
     /// the flow, entries and exits already in `record`.

@@ -87,7 +87,9 @@ public enum Rewards {
         let n = arm.levels.count, dt = arm.stepYears
         let unitCost = arm.levels.map { $0.costPerChildYear + $0.addOnCostPerChildYear }
         let qol = arm.levels.map(\.qolWeight)
-        func discount(_ rate: Double, _ k: Int) -> Double { pow(1 + rate, -Double(k) * dt) }
+        // D(τ_k) = (1 + r)^(−k·dt) at each time point, computed once per point rather than per level and step.
+        let costDiscount = (0...arm.steps).map { pow(1 + arm.costDiscountRatePerYear, -Double($0) * dt) }
+        let qolDiscount = (0...arm.steps).map { pow(1 + arm.qolDiscountRatePerYear, -Double($0) * dt) }
         var totals = ReplicationTotals(childrenEver: childrenEver, childYears: 0, cost: 0, costDiscounted: 0,
                                        programmeCostDiscounted: 0, qolYears: 0, qolYearsDiscounted: 0,
                                        finalStocks: stocks[arm.steps].map { Int($0.rounded()) }, childSteps: childSteps)
@@ -109,8 +111,8 @@ public enum Rewards {
                 for (k, w) in points where w > 0 {
                     let s = stocks[k][l] * w * dt
                     occupancy += s
-                    costD += s * unitCost[l] * discount(arm.costDiscountRatePerYear, k)
-                    qolD += s * qol[l] * discount(arm.qolDiscountRatePerYear, k)
+                    costD += s * unitCost[l] * costDiscount[k]
+                    qolD += s * qol[l] * qolDiscount[k]
                 }
                 put(t, .cost, l, occupancy * unitCost[l]); put(t, .costDiscounted, l, costD)
                 put(t, .qolYears, l, occupancy * qol[l]); put(t, .qolYearsDiscounted, l, qolD)
@@ -123,7 +125,7 @@ public enum Rewards {
                 let rate = programmeRatePerYear(arm: arm, reached: reached[k], timeYears: Double(k) * dt,
                                                 preventionMoneyPerYear: preventionMoneyPerYear?[k] ?? 0)
                 programme += w * dt * rate
-                programmeD += w * dt * rate * discount(arm.costDiscountRatePerYear, k)
+                programmeD += w * dt * rate * costDiscount[k]
             }
             put(t, .programmeCost, nil, programme); put(t, .programmeCostDiscounted, nil, programmeD)
             put(t, .cost, nil, costAll + programme); put(t, .costDiscounted, nil, costAllD + programmeD)

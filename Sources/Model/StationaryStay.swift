@@ -25,6 +25,8 @@ public struct StationaryStay: Sendable {
     public let head: [Double]
     /// Chance of leaving per step from the last band on.
     public let tailLeave: Double
+    /// log(1 − tailLeave), taken once rather than per draw (0 where the tail is not drawn).
+    let logTailStay: Double
     /// Survival to the start of the tail, S_J.
     public let tailSurvival: Double
     /// Σ S_j over head and tail.
@@ -49,6 +51,7 @@ public struct StationaryStay: Sendable {
         self.head = head
         tailSurvival = survival
         tailLeave = min(1, q * m(cap))
+        logTailStay = tailLeave > 0 && tailLeave < 1 ? log(1 - tailLeave) : 0
         let tail = tailLeave > 0 ? survival / tailLeave : 0
         total = head.reduce(0, +) + tail
         meanLeaveMultiplier = total > 0 ? (weighted + tail * m(cap)) / total : 1
@@ -64,7 +67,7 @@ public struct StationaryStay: Sendable {
             target -= s
         }
         guard tailLeave > 0, tailLeave < 1 else { return head.count * stepMonths }
-        let extra = floor(log(v) / log(1 - tailLeave))
+        let extra = floor(log(v) / logTailStay)
         return min(65_535, head.count * stepMonths + Int(min(extra, 65_535)) * stepMonths)
     }
 }

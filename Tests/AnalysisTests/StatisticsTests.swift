@@ -104,6 +104,31 @@ struct StatisticsTests {
         #expect(level.mean == 104.5)
         #expect(level.ciLow < 104.5 && level.ciHigh > 104.5)
     }
+
+    /// Folding replications in batches (of 3, so the last of 10 is partial) leaves every cell exactly as
+    /// one `add(records:)` per replication does: values with NaN, widening ranges and integer slots.
+    @Test func batchesFoldExactlyAsSingleReplications() {
+        var rng = SplitMix(state: 11)
+        var single = Aggregator(arms: 3, steps: 2, integerSlots: [true, false])
+        var batched = single
+        var batch = AggregatorBatch(shapeOf: batched, capacity: 3)
+        for r in 0..<10 {
+            let records = (0..<3).map { a in
+                (0..<6).map { i -> Double in
+                    if i == 5 && r % 4 == a { return .nan }
+                    let u = Double(rng.next() >> 11) * 0x1p-53
+                    return i % 2 == 0 ? Double(Int(u * Double(10 * (r + 1)))) : u * Double(1 << r) - 3
+                }
+            }
+            single.add(records: records)
+            batch.add(records: records)
+            if batch.isFull { batched.add(&batch) }
+        }
+        #expect(batch.count == 1)
+        batched.add(&batch)
+        #expect(batch.count == 0)
+        #expect(batched == single)
+    }
 }
 
 @Suite("Statistics shared by all outputs")
