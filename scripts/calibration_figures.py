@@ -137,6 +137,17 @@ def legend_below(fig, title, subtitle, handles, ncol):
     style.finish(fig, title, subtitle, handles, ncol=ncol)
 
 
+def label_level_panels(flat, used, ncols, use_dates):
+    """Small multiples, one panel per level: hide the unused panels, show tick labels on every used
+    one, and name the time axis under the bottom panel of each column."""
+    for ax in flat[used:]:
+        ax.set_visible(False)
+    for ax in flat[:used]:
+        ax.xaxis.set_tick_params(labelbottom=True)
+    for ax in flat[max(0, used - ncols):used]:
+        ax.set_xlabel("Census date" if use_dates else "Time (years)")
+
+
 def fig_fit(rows, title, folder, formats):
     levels = unique(r["level"] for r in rows)
     areas = unique(r["area"] for r in rows)
@@ -167,12 +178,7 @@ def fig_fit(rows, title, folder, formats):
         ax.set_ylabel("Children in level")
         ax.yaxis.set_major_formatter(FuncFormatter(thousands))
         ax.grid(**style.GRID)
-    for ax in flat[len(levels):]:
-        ax.set_visible(False)
-    for ax in flat[:len(levels)]:
-        ax.xaxis.set_tick_params(labelbottom=True)
-    for ax in flat[max(0, len(levels) - ncols):len(levels)]:
-        ax.set_xlabel("Census date" if use_dates else "Time (years)")
+    label_level_panels(flat, len(levels), ncols, use_dates)
     if use_dates:
         fig.autofmt_xdate(rotation=30)
     handles = [Line2D([], [], color=style.colour(k), linewidth=1.5, marker="o", markersize=4,
@@ -296,12 +302,7 @@ def fig_ppc(rows, title, folder, formats):
         ax.set_ylabel("Children in level")
         ax.yaxis.set_major_formatter(FuncFormatter(thousands))
         ax.grid(**style.GRID)
-    for ax in flat[len(levels):]:
-        ax.set_visible(False)
-    for ax in flat[:len(levels)]:
-        ax.xaxis.set_tick_params(labelbottom=True)
-    for ax in flat[max(0, len(levels) - ncols):len(levels)]:
-        ax.set_xlabel("Census date" if use_dates else "Time (years)")
+    label_level_panels(flat, len(levels), ncols, use_dates)
     if use_dates:  # rotated labels on every panel (autofmt_xdate would hide those above the last row)
         for ax in flat[:len(levels)]:
             for label in ax.get_xticklabels():
