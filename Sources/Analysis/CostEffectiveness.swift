@@ -97,6 +97,31 @@ public enum CostEffectiveness {
                    ciLow: hits == 0 ? 0 : max(0, centre - half), ciHigh: hits == n ? 1 : min(1, centre + half))
     }
 
+    /// Where a pair of mean differences lies on the cost-effectiveness plane (Black 1990,
+    /// Med Decis Making 10(3):212–214), which decides what the ICER means:
+    ///
+    /// | ΔQoL | Δcost | quadrant | ICER = Δcost / ΔQoL |
+    /// |---|---|---|---|
+    /// | > 0 | > 0 | north-east | £ per QoL-year gained |
+    /// | > 0 | ≤ 0 | south-east | the arm dominates (cheaper or as cheap, and better) |
+    /// | < 0 | ≥ 0 | north-west | the arm is dominated (dearer or as dear, and worse) |
+    /// | < 0 | < 0 | south-west | £ saved per QoL-year lost |
+    /// | 0 | any | — | undefined |
+    public enum Quadrant: String, Sendable, CaseIterable {
+        case northEast = "north-east"
+        case southEast = "south-east"
+        case northWest = "north-west"
+        case southWest = "south-west"
+        case noQolDifference = "no QoL difference"
+
+        /// The quadrant of mean differences (arm minus comparator).
+        public static func of(deltaCost: Double, deltaQol: Double) -> Quadrant {
+            if deltaQol > 0 { return deltaCost > 0 ? .northEast : .southEast }
+            if deltaQol < 0 { return deltaCost < 0 ? .southWest : .northWest }
+            return .noQolDifference
+        }
+    }
+
     /// Every summary row for one arm: differences, ICER, NMB at `willingnessToPay`,
     /// the probabilities, break-even, and the acceptability curve over `curve`.
     /// Means over replications are `SampleStatistics` grouped by draw.

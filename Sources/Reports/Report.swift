@@ -9,26 +9,18 @@ import Model
 /// value the run's CSV files were written from, so the report holds exactly
 /// their numbers.
 public enum Report {
-    /// A number with thousands separators and `digits` significant digits at most.
-    static func fmt(_ x: Double, digits: Int = 4) -> String {
-        guard x.isFinite else { return "—" }
-        let magnitude = abs(x)
-        if magnitude >= 1e6 { return String(format: "%.\(max(0, digits - 3))f million", x / 1e6).replacingOccurrences(of: ".0 million", with: " million") }
-        if magnitude >= 1000 || x == x.rounded() {
-            let f = NumberFormatter()
-            f.numberStyle = .decimal
-            f.maximumFractionDigits = magnitude >= 1000 ? 0 : 2
-            return f.string(from: NSNumber(value: x)) ?? "\(x)"
-        }
-        return String(format: "%.\(digits)g", x)
-    }
+    /// A number for people (`HumanFormat.number`), as the terminal shows it.
+    static func fmt(_ x: Double, digits: Int = 4) -> String { HumanFormat.number(x, digits: digits) }
 
-    static func money(_ x: Double) -> String { x < 0 ? "−£" + fmt(-x) : "£" + fmt(x) }
+    /// Money for people (`HumanFormat.money`), as the terminal shows it.
+    static func money(_ x: Double) -> String { HumanFormat.money(x) }
 
-    /// One result line: mean, 95 % CI of the mean, and the 2.5–97.5 % range of replications.
+    /// One result line: mean, 95 % CI of the mean, and the 2.5–97.5 % range of replications
+    /// (the mean and its CI on one scale, as `HumanFormat.estimate` shows them in the terminal).
     static func resultCells(_ label: String, _ s: SampleStatistics, money isMoney: Bool) -> [String] {
-        let f = isMoney ? Report.money : { Report.fmt($0) }
-        return [label, f(s.mean), "\(f(s.ciLow)) to \(f(s.ciHigh))", "\(f(s.p2_5)) to \(f(s.p97_5))"]
+        let ci = HumanFormat.together([s.mean, s.ciLow, s.ciHigh], width: s.ciHigh - s.ciLow, money: isMoney)
+        let range = HumanFormat.together([s.p2_5, s.p97_5], width: s.p97_5 - s.p2_5, money: isMoney)
+        return [label, ci[0], "\(ci[1]) to \(ci[2])", "\(range[0]) to \(range[1])"]
     }
 
     /// A table in both files: Markdown in report.md, booktabs in report-tables.tex.
@@ -122,16 +114,19 @@ public enum Report {
                     let name: String
                     let value: String
                     switch r.measure {
-                    case "delta_cost_discounted": name = "Δcost"; value = "\(money(r.mean)) (\(money(r.ciLow)) to \(money(r.ciHigh)))"
-                    case "delta_qol_years_discounted": name = "ΔQoL-years"; value = "\(fmt(r.mean)) (\(fmt(r.ciLow)) to \(fmt(r.ciHigh)))"
-                    case "icer": name = "ICER (ratio of means; negative: one arm dominates)"; value = money(r.mean) + " per QoL-year"
-                    case "net_monetary_benefit": name = "net monetary benefit at \(money(r.willingnessToPay ?? 0))/QoL-year"; value = "\(money(r.mean)) (\(money(r.ciLow)) to \(money(r.ciHigh)))"
+                    case "delta_cost_discounted": name = "Δcost"; value = HumanFormat.interval(r.mean, r.ciLow, r.ciHigh, money: true)
+                    case "delta_qol_years_discounted": name = "ΔQoL-years"; value = HumanFormat.interval(r.mean, r.ciLow, r.ciHigh, money: false)
+                    case "icer":
+                        name = "ICER (ratio of mean differences)"
+                        let mean = { (m: String) in ce.first { $0.measure == m }?.mean ?? .nan }
+                        value = HumanFormat.icer(deltaCost: mean("delta_cost_discounted"), deltaQol: mean("delta_qol_years_discounted"))
+                    case "net_monetary_benefit": name = "net monetary benefit at \(money(r.willingnessToPay ?? 0))/QoL-year"; value = HumanFormat.interval(r.mean, r.ciLow, r.ciHigh, money: true)
                     case "probability_cost_effective":
                         guard let l = r.willingnessToPay, wtp.contains(l) else { continue }
-                        name = "probability cost-effective at \(money(l))/QoL-year"; value = "\(fmt(r.mean)) (\(fmt(r.ciLow)) to \(fmt(r.ciHigh)))"
-                    case "probability_win_win": name = "probability cheaper and better"; value = "\(fmt(r.mean)) (\(fmt(r.ciLow)) to \(fmt(r.ciHigh)))"
-                    case "probability_cost_saving": name = "probability cost-saving"; value = "\(fmt(r.mean)) (\(fmt(r.ciLow)) to \(fmt(r.ciHigh)))"
-                    case "probability_breaks_even": name = "probability of breaking even within the horizon"; value = "\(fmt(r.mean)) (\(fmt(r.ciLow)) to \(fmt(r.ciHigh)))"
+                        name = "probability cost-effective at \(money(l))/QoL-year"; value = HumanFormat.interval(r.mean, r.ciLow, r.ciHigh, money: false)
+                    case "probability_win_win": name = "probability cheaper and better"; value = HumanFormat.interval(r.mean, r.ciLow, r.ciHigh, money: false)
+                    case "probability_cost_saving": name = "probability cost-saving"; value = HumanFormat.interval(r.mean, r.ciLow, r.ciHigh, money: false)
+                    case "probability_breaks_even": name = "probability of breaking even within the horizon"; value = HumanFormat.interval(r.mean, r.ciLow, r.ciHigh, money: false)
                     case "break_even_years": name = "break-even time, years (where it breaks even)"; value = r.replications > 0 ? "\(fmt(r.mean)) (\(fmt(r.p2_5)) to \(fmt(r.p97_5)) across replications)" : "—"
                     default: continue
                     }

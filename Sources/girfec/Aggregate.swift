@@ -60,6 +60,9 @@ struct Aggregate: ParsableCommand, InterruptibleCommand {
     @Option(help: "sd mode: euler or rk4.")
     var method: IntegrationMethod = .euler
 
+    @OptionGroup var quietOption: QuietOption
+    var quiet: Bool { quietOption.quiet }
+
     @OptionGroup var resources: ResourceLimit
 
     @Option(help: "meanField: one mean exposure per area and coverage group; stocks: one per age stock; exact: one per entry step, as the agents.")
@@ -101,9 +104,11 @@ struct Aggregate: ParsableCommand, InterruptibleCommand {
             [("aggregate.csv", Array(Comparison.aggregateCSV(model, aggregates).utf8)),
              ("manifest.json", json), ("scenario.yaml", Array(text.utf8))]
         }
+        guard !quiet else { return }
         print(String(format: "aggregate model (%@) of %d arms in %.1f ms; wrote %@", options.label, model.arms.count, seconds * 1000, output.out))
+        for line in TerminalSummary.aggregate(scenario: model, aggregates: aggregates) { print(line) }
         for (arm, approximations) in zip(model.arms, aggregates.approximations) where !approximations.isEmpty {
-            print("  \(arm.name): " + approximations.joined(separator: "; "))
+            print("  \(arm.name) approximates: " + approximations.joined(separator: "; "))
         }
     }
 }

@@ -46,8 +46,8 @@ struct CalibrateCommand: ParsableCommand, InterruptibleCommand {
     @Flag(help: "Write nothing; answer lines of log-rates on standard input with the stock-only log posterior (docs/calibration.md §5).")
     var logDensity = false
 
-    @Flag(help: "Print only problems.")
-    var quiet = false
+    @OptionGroup var quietOption: QuietOption
+    var quiet: Bool { quietOption.quiet }
 
     func validate() throws {
         if out == nil && !logDensity { throw ValidationError("Missing expected argument '--out <out>' (required unless --log-density).") }

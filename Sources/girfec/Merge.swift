@@ -19,6 +19,9 @@ struct Merge: ParsableCommand, InterruptibleCommand {
 
     @OptionGroup var output: OutputOptions
 
+    @OptionGroup var quietOption: QuietOption
+    var quiet: Bool { quietOption.quiet }
+
     @Flag(help: "Merge even when shards are missing (the bands then cover fewer replications; the manifest says complete: false).")
     var allowPartial = false
 
@@ -81,6 +84,9 @@ struct Merge: ParsableCommand, InterruptibleCommand {
         try writeFolderOrExit(target, command: "merge") {
             RunFolder.files(state: merged, scenario: scenario, results: results, comparison: comparison, context: context)
         }
-        print("merged \(folders.count) folders (\(merged.covered.reduce(0) { $0 + $1.count }) of \(merged.replications) replications) into \(output.out)")
+        guard !quiet else { return }
+        let covered = merged.covered.reduce(0) { $0 + $1.count }
+        print((["merged \(folders.count) folders (\(HumanFormat.count(covered)) of \(HumanFormat.count(merged.replications)) replications) into \(output.out)"]
+               + TerminalSummary.lines(state: merged, scenario: scenario, results: results)).joined(separator: "\n"))
     }
 }

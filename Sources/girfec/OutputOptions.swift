@@ -14,3 +14,9 @@ struct OutputOptions: ParsableArguments {
         try checkOutputOrExit(out, overwrite: overwrite, command: command, estimatedBytes: estimatedBytes)
     }
 }
+
+/// `--quiet`, shared by every command that shows progress or prints a summary when it ends.
+struct QuietOption: ParsableArguments {
+    @Flag(help: "Print only warnings and errors: no progress and no summary.")
+    var quiet = false
+}

@@ -3,44 +3,53 @@ import Foundation
 import Reports
 import Synchronization
 
-/// A progress bar with an ETA on standard error, drawn only when it is a terminal.
+/// Progress on standard error: a bar with an ETA, redrawn in place, when standard error is a
+/// terminal; otherwise single lines every 10 s and one at the end (`ProgressLines`), for logs,
+/// CI and notebooks; nothing with `--quiet`.
 final class ProgressBar: Sendable {
-    let enabled: Bool
+    enum Style { case bar, lines, off }
+    let style: Style
     let start = Date()
-    private let lastDrawn = Mutex<Double>(-1)
     let label: String
+    let unit: String
+    private let lastDrawn = Mutex<Double>(-1)
+    private let lines = Mutex(ProgressLines())
 
-    init(label: String, enabled: Bool = isatty(STDERR_FILENO) == 1) {
+    init(label: String, unit: String = "replications", quiet: Bool) {
         self.label = label
-        self.enabled = enabled
+        self.unit = unit
+        style = quiet ? .off : isatty(STDERR_FILENO) == 1 ? .bar : .lines
     }
 
     func update(done: Int, total: Int) {
-        guard enabled, total > 0 else { return }
+        guard total > 0 else { return }
         let elapsed = Date().timeIntervalSince(start)
-        let shouldDraw = lastDrawn.withLock { last -> Bool in
-            if done < total && elapsed - last < 0.1 { return false }
-            last = elapsed
-            return true
+        switch style {
+        case .off: return
+        case .lines:
+            guard lines.withLock({ $0.due(done: done, total: total, elapsed: elapsed) }) else { return }
+            let line = ProgressLines.line(label: label, done: done, total: total, unit: unit, elapsed: elapsed) + "\n"
+            FileHandle.standardError.write(Data(line.utf8))
+        case .bar:
+            let shouldDraw = lastDrawn.withLock { last -> Bool in
+                if done < total && elapsed - last < 0.1 { return false }
+                last = elapsed
+                return true
+            }
+            guard shouldDraw else { return }
+            let width = 30
+            let fraction = Double(done) / Double(total)
+            let filled = Int(fraction * Double(width))
+            let eta = done > 0 ? elapsed / Double(done) * Double(total - done) : 0
+            let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)
+            let line = "\r\(label) [\(bar)] \(Int(fraction * 100))% \(done)/\(total)  elapsed \(ProgressLines.clock(elapsed))  ETA \(ProgressLines.clock(eta)) "
+            FileHandle.standardError.write(Data(line.utf8))
         }
-        guard shouldDraw else { return }
-        let width = 30
-        let fraction = Double(done) / Double(total)
-        let filled = Int(fraction * Double(width))
-        let eta = done > 0 ? elapsed / Double(done) * Double(total - done) : 0
-        let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)
-        let line = "\r\(label) [\(bar)] \(Int(fraction * 100))% \(done)/\(total)  elapsed \(Self.clock(elapsed))  ETA \(Self.clock(eta)) "
-        FileHandle.standardError.write(Data(line.utf8))
     }
 
     func finish() {
-        guard enabled else { return }
+        guard style == .bar else { return }
         FileHandle.standardError.write(Data("\n".utf8))
-    }
-
-    static func clock(_ seconds: Double) -> String {
-        let s = Int(seconds.rounded())
-        return s >= 3600 ? String(format: "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60) : String(format: "%d:%02d", s / 60, s % 60)
     }
 }
 

@@ -19,6 +19,9 @@ struct ReportCommand: ParsableCommand {
     @Argument(help: "A run folder.")
     var folder: String
 
+    @OptionGroup var quietOption: QuietOption
+    var quiet: Bool { quietOption.quiet }
+
     func run() throws {
         let path = PathText.join(folder, "state.bin")
         guard let data = FileManager.default.contents(atPath: path) else {
@@ -50,7 +53,7 @@ struct ReportCommand: ParsableCommand {
                 printError("girfec report: cannot write \(target): \(error.localizedDescription)")
                 throw ExitCode(1)
             }
-            print("wrote \(target)")
+            if !quiet { print("wrote \(target)") }
         }
     }
 }

@@ -45,8 +45,8 @@ struct Run: ParsableCommand, InterruptibleCommand {
     @Option(help: "With --target-mcse: the first batch of replications, and the smallest later one.")
     var batch: Int = 100
 
-    @Flag(help: "No progress bar and no summary.")
-    var quiet = false
+    @OptionGroup var quietOption: QuietOption
+    var quiet: Bool { quietOption.quiet }
 
     /// What the results depend on; `girfec slurm` forwards all of it to every shard.
     @OptionGroup var options: RunOptions
@@ -118,7 +118,7 @@ struct Run: ParsableCommand, InterruptibleCommand {
                 throw ExitCode(invalidInputStatus)
             }
         }
-        let bar = ProgressBar(label: "girfec run", enabled: !quiet && isatty(STDERR_FILENO) == 1)
+        let bar = ProgressBar(label: "girfec run", quiet: quiet)
         var result: RunResult
         var precision: [String: String]? = nil
         Interrupt.beginPolling()
@@ -168,33 +168,6 @@ struct Run: ParsableCommand, InterruptibleCommand {
         try writeFolderOrExit(folder, command: "run") {
             RunFolder.files(state: state, scenario: model, results: results, comparison: comparison, context: context)
         }
-        if !quiet { print(Headline.text(state: state, scenario: model, results: results, out: output.out)) }
-    }
-}
-
-/// The few numbers a user wants first, printed after a run.
-enum Headline {
-    static func text(state: RunState, scenario: Scenario, results: RunResults, out: String) -> String {
-        let arm0 = scenario.arms[0]
-        let n = state.covered.reduce(0) { $0 + $1.count }
-        let rate = state.wallSeconds > 0 ? Double(state.childSteps) / state.wallSeconds : 0
-        var lines = [String(format: "%d replications × %d arms in %.1f s (%.3g child-steps per second); wrote %@",
-                            n, scenario.arms.count, state.wallSeconds, rate, out)]
-        func fmt(_ b: SampleStatistics) -> String {
-            String(format: "%.6g (95%% CI %.6g to %.6g; 2.5–97.5%% of replications %.6g to %.6g)",
-                   b.mean, b.ciLow, b.ciHigh, b.p2_5, b.p97_5)
-        }
-        for (a, arm) in scenario.arms.enumerated() {
-            func line(_ label: String, _ measure: Outcome.Measure) {
-                if let s = results.statistics(Outcome(measure: measure, arm: a)) { lines.append("  \(label)\(fmt(s))") }
-            }
-            line("\(arm.name): discounted cost £", .costDiscounted)
-            line("\(arm.name): discounted QoL-years ", .qolYearsDiscounted)
-            if a > 0 {
-                line("\(arm.name) − \(arm0.name): Δcost £", .deltaCostDiscounted)
-                line("\(arm.name) − \(arm0.name): ΔQoL-years ", .deltaQolYearsDiscounted)
-            }
-        }
-        return lines.joined(separator: "\n")
+        if !quiet { print(TerminalSummary.run(state: state, scenario: model, results: results, out: output.out)) }
     }
 }

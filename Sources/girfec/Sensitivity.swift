@@ -27,8 +27,8 @@ struct Sensitivity: ParsableCommand, InterruptibleCommand {
     @Option(help: "Worker threads; the default is the number of cores.")
     var threads: Int = ProcessInfo.processInfo.activeProcessorCount
 
-    @Flag(help: "No progress bar.")
-    var quiet = false
+    @OptionGroup var quietOption: QuietOption
+    var quiet: Bool { quietOption.quiet }
 
     func validate() throws {
         if let replications, replications < 1 { throw ValidationError("--replications must be at least 1, but is \(replications).") }
@@ -57,7 +57,7 @@ struct Sensitivity: ParsableCommand, InterruptibleCommand {
         let estimate = Int64(min(csvRows * 150 + Double(scenarioText.utf8.count + experimentBytes + 65_536), 1e18))
         let target = try output.prepare(command: "sensitivity", estimatedBytes: estimate)
         try Interrupt.checkpoint("sensitivity")
-        let bar = ProgressBar(label: "girfec sensitivity", enabled: !quiet && isatty(STDERR_FILENO) == 1)
+        let bar = ProgressBar(label: "girfec sensitivity", quiet: quiet)
         let total = scenarios.count * design.replications
         var rows: [[ReplicationRow]] = []
         var childSteps = 0

@@ -39,4 +39,14 @@ struct CostEffectivenessTests {
         let s = CostEffectiveness.Settings(willingnessToPay: [1], curveMaximum: 2500, curveStep: 1000)
         #expect(s.curve == [0, 1000, 2000])
     }
+
+    @Test func theQuadrantFollowsTheSignsOfTheMeanDifferences() {
+        #expect(CostEffectiveness.Quadrant.of(deltaCost: 1, deltaQol: 1) == .northEast)
+        #expect(CostEffectiveness.Quadrant.of(deltaCost: -1, deltaQol: 1) == .southEast)
+        #expect(CostEffectiveness.Quadrant.of(deltaCost: 0, deltaQol: 1) == .southEast, "as cheap and better dominates")
+        #expect(CostEffectiveness.Quadrant.of(deltaCost: 1, deltaQol: -1) == .northWest)
+        #expect(CostEffectiveness.Quadrant.of(deltaCost: 0, deltaQol: -1) == .northWest, "as dear and worse is dominated")
+        #expect(CostEffectiveness.Quadrant.of(deltaCost: -1, deltaQol: -1) == .southWest)
+        #expect(CostEffectiveness.Quadrant.of(deltaCost: -1, deltaQol: 0) == .noQolDifference)
+    }
 }

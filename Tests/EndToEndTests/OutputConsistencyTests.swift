@@ -63,11 +63,10 @@ struct OutputConsistencyTests {
                                               ("practice − baseline: Δcost", "delta_cumulative_cost_discounted", "practice", true),
                                               ("practice − baseline: ΔQoL-years", "delta_cumulative_qol_years_discounted", "practice", false)] {
             let b = try band(arm, quantity)
-            let f: (Double) -> String = money ? { Report.money($0) } : { Report.fmt($0) }
-            expectInBoth([label, f(num(b, "mean")), "\(f(num(b, "ci_low"))) to \(f(num(b, "ci_high")))",
-                          "\(f(num(b, "p2_5"))) to \(f(num(b, "p97_5")))"])
-            let headline = String(format: "%.6g (95%% CI %.6g to %.6g; 2.5–97.5%% of replications %.6g to %.6g)",
-                                  num(b, "mean"), num(b, "ci_low"), num(b, "ci_high"), num(b, "p2_5"), num(b, "p97_5"))
+            let ci = HumanFormat.together([num(b, "mean"), num(b, "ci_low"), num(b, "ci_high")], width: num(b, "ci_high") - num(b, "ci_low"), money: money)
+            let range = HumanFormat.together([num(b, "p2_5"), num(b, "p97_5")], width: num(b, "p97_5") - num(b, "p2_5"), money: money)
+            expectInBoth([label, ci[0], "\(ci[1]) to \(ci[2])", "\(range[0]) to \(range[1])"])
+            let headline = "\(ci[0]) (95 % CI \(ci[1]) to \(ci[2]); 2.5–97.5 % of replications \(range[0]) to \(range[1]))"
             #expect(run.stdout.contains(headline), "the headline lacks \(label) \(headline):\n\(run.stdout)")
         }
 
@@ -75,19 +74,26 @@ struct OutputConsistencyTests {
         func ce(_ measure: String, wtp: String = "") throws -> Row {
             try #require(summary.first { $0["arm"] == "practice" && $0["measure"] == measure && $0["willingness_to_pay"] == wtp })
         }
-        func interval(_ r: Row, _ f: (Double) -> String) -> String { "\(f(num(r, "mean"))) (\(f(num(r, "ci_low"))) to \(f(num(r, "ci_high"))))" }
-        let fmt: (Double) -> String = { Report.fmt($0) }
-        let pounds: (Double) -> String = { Report.money($0) }
-        expectInBoth(["practice", "Δcost", interval(try ce("delta_cost_discounted"), pounds)])
-        expectInBoth(["practice", "ΔQoL-years", interval(try ce("delta_qol_years_discounted"), fmt)])
-        expectInBoth(["practice", "ICER (ratio of means; negative: one arm dominates)", Report.money(num(try ce("icer"), "mean")) + " per QoL-year"])
+        func interval(_ r: Row, money: Bool) -> String { HumanFormat.interval(num(r, "mean"), num(r, "ci_low"), num(r, "ci_high"), money: money) }
+        expectInBoth(["practice", "Δcost", interval(try ce("delta_cost_discounted"), money: true)])
+        expectInBoth(["practice", "ΔQoL-years", interval(try ce("delta_qol_years_discounted"), money: false)])
+        // The ICER in words, from the same mean differences (summary.csv's icer row is their ratio).
+        let dc = num(try ce("delta_cost_discounted"), "mean"), dq = num(try ce("delta_qol_years_discounted"), "mean")
+        #expect(abs(num(try ce("icer"), "mean") - dc / dq) <= 1e-9 * abs(dc / dq))
+        expectInBoth(["practice", "ICER (ratio of mean differences)", HumanFormat.icer(deltaCost: dc, deltaQol: dq)])
+        #expect(run.stdout.contains("practice − baseline: ICER " + HumanFormat.icer(deltaCost: dc, deltaQol: dq)), "\(run.stdout)")
         for wtp in ["20000", "30000"] {
             let l = Report.money(Double(wtp)!)
-            expectInBoth(["practice", "net monetary benefit at \(l)/QoL-year", interval(try ce("net_monetary_benefit", wtp: wtp), pounds)])
-            expectInBoth(["practice", "probability cost-effective at \(l)/QoL-year", interval(try ce("probability_cost_effective", wtp: wtp), fmt)])
+            expectInBoth(["practice", "net monetary benefit at \(l)/QoL-year", interval(try ce("net_monetary_benefit", wtp: wtp), money: true)])
+            let nmb = try ce("net_monetary_benefit", wtp: wtp)
+            let ci = HumanFormat.together([num(nmb, "mean"), num(nmb, "ci_low"), num(nmb, "ci_high")], width: num(nmb, "ci_high") - num(nmb, "ci_low"), money: true)
+            let range = HumanFormat.together([num(nmb, "p2_5"), num(nmb, "p97_5")], width: num(nmb, "p97_5") - num(nmb, "p2_5"), money: true)
+            let line = "practice − baseline: ΔNMB at \(l) per QoL-year \(ci[0]) (95 % CI \(ci[1]) to \(ci[2]); 2.5–97.5 % of replications \(range[0]) to \(range[1]))"
+            #expect(run.stdout.contains(line), "the headline lacks \(line):\n\(run.stdout)")
+            expectInBoth(["practice", "probability cost-effective at \(l)/QoL-year", interval(try ce("probability_cost_effective", wtp: wtp), money: false)])
         }
-        expectInBoth(["practice", "probability cheaper and better", interval(try ce("probability_win_win"), fmt)])
-        expectInBoth(["practice", "probability cost-saving", interval(try ce("probability_cost_saving"), fmt)])
+        expectInBoth(["practice", "probability cheaper and better", interval(try ce("probability_win_win"), money: false)])
+        expectInBoth(["practice", "probability cost-saving", interval(try ce("probability_cost_saving"), money: false)])
 
         // 3. Variance split: uncertainty.csv = report.
         let split = try Self.table(out + "/uncertainty.csv")
