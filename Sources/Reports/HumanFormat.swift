@@ -44,7 +44,8 @@ public enum HumanFormat {
     }
 
     /// Decimals that show `width` (an interval's width) at two significant digits on `scale`;
-    /// without a usable width, `digits` significant digits of `magnitude`. Between 0 and 6.
+    /// without a usable width (not positive, or below 10⁻⁹ of `magnitude`), `digits` significant
+    /// digits of `magnitude`. Between 0 and 6.
     ///
     /// ```
     /// decimals = 1 − ⌊log10(width / divisor)⌋                  (two significant digits of the width)
@@ -53,7 +54,8 @@ public enum HumanFormat {
     public static func decimals(width: Double, magnitude: Double, scale: Scale, digits: Int = 4) -> Int {
         let w = width / scale.divisor, m = magnitude / scale.divisor
         let d: Double
-        if w.isFinite && w > 0 {
+        // A width at rounding level (replications all alike) is no width.
+        if w.isFinite && w > 0 && !(m.isFinite && w < m * 1e-9) {
             d = 1 - Foundation.floor(Foundation.log10(w))
         } else if m.isFinite && m > 0 {
             d = Double(digits - 1) - Foundation.floor(Foundation.log10(m))
@@ -70,9 +72,9 @@ public enum HumanFormat {
         let scale = Scale.of(values)
         let magnitude = values.filter(\.isFinite).map(abs).max() ?? 0
         // A whole number below a million without an interval keeps no decimals: 10 years, 1,234 children.
-        let whole = !(width.isFinite && width > 0) && scale == .units && values.allSatisfy { $0 == $0.rounded() }
+        let whole = !(width.isFinite && width > magnitude * 1e-9 && width > 0) && scale == .units && values.allSatisfy { $0 == $0.rounded() }
         let d = whole ? 0 : decimals(width: width, magnitude: magnitude, scale: scale, digits: digits)
-        let hasWidth = width.isFinite && width > 0
+        let hasWidth = width.isFinite && width > 0 && width >= magnitude * 1e-9
         return values.map { v in
             guard v.isFinite else { return "—" }
             var body = fixed(v / scale.divisor, decimals: d)

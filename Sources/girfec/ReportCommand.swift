@@ -9,8 +9,9 @@ struct ReportCommand: ParsableCommand {
         commandName: "report",
         abstract: "Write a Markdown report and LaTeX tables of a run folder, for a paper's supplement.",
         discussion: """
-        Reads DIR/state.bin (from `girfec run` or `girfec merge`) and writes DIR/report.md and \
-        DIR/report-tables.tex: parameters with distributions and sources, results with intervals, \
+        Reads DIR/state.bin (from `girfec run` or `girfec merge`) and writes DIR/report.md, \
+        DIR/report.tex (the same report as a LaTeX document: pdflatex report.tex) and \
+        DIR/report-tables.tex (its tables alone): parameters with distributions and sources, results with intervals, \
         cost-effectiveness, parameter uncertainty (variance split, EVPI/EVPPI) and how to reproduce \
         the run. Figures already in DIR/figures (scripts/figures.py, scripts/uncertainty_figures.py) \
         are linked.

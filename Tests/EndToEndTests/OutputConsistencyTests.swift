@@ -17,10 +17,8 @@ struct OutputConsistencyTests {
 
     static func table(_ path: String) throws -> [Row] { try UncertaintyCommandTests.csv(path) }
 
-    /// The one LaTeX row `Report.latex` makes of `cells` (the table's 9th line, after its head).
-    static func texRow(_ cells: [String]) -> String {
-        Report.latex(caption: "", label: "", header: cells.map { _ in "" }, rows: [cells])[8]
-    }
+    /// The LaTeX row the report makes of `cells`.
+    static func texRow(_ cells: [String]) -> String { ReportDocument.latexRow(cells) }
 
     static func mdRow(_ cells: [String]) -> String { "| " + cells.joined(separator: " | ") + " |" }
 
@@ -35,12 +33,15 @@ struct OutputConsistencyTests {
         let md = try String(contentsOfFile: out + "/report.md", encoding: .utf8)
         let tex = try String(contentsOfFile: out + "/report-tables.tex", encoding: .utf8)
         let texLines = Set(tex.split(separator: "\n").map(String.init))
+        let document = try String(contentsOfFile: out + "/report.tex", encoding: .utf8)
+        let documentLines = Set(document.split(separator: "\n").map(String.init))
         let bands = try Self.table(out + "/bands.csv")
         let summary = try Self.table(out + "/summary.csv")
         func num(_ row: Row, _ column: String) -> Double { Double(row[column] ?? "") ?? .nan }
         func expectInBoth(_ cells: [String], sourceLocation: SourceLocation = #_sourceLocation) {
             #expect(md.contains(Self.mdRow(cells)), "report.md lacks \(Self.mdRow(cells))", sourceLocation: sourceLocation)
             #expect(texLines.contains(Self.texRow(cells)), "report-tables.tex lacks \(Self.texRow(cells))", sourceLocation: sourceLocation)
+            #expect(documentLines.contains(Self.texRow(cells)), "report.tex lacks \(Self.texRow(cells))", sourceLocation: sourceLocation)
         }
         let last = try #require(bands.map { Int($0["step"]!)! }.max())
         func band(_ arm: String, _ quantity: String, step: Int? = nil, level: String = "all") throws -> Row {
@@ -134,9 +135,15 @@ struct OutputConsistencyTests {
             #expect(d["agentCIHigh"] as? Double == (try asJSON(num(b, "ci_high"))))
         }
 
-        // 7. Every table of report.md is in report-tables.tex.
+        // 7. Every table of report.md is in report-tables.tex and report.tex, and the sections are numbered alike.
         let mdTables = md.split(separator: "\n").filter { $0.hasPrefix("|---") }.count
-        let texTables = tex.components(separatedBy: "\\begin{tabular}").count - 1
-        #expect(mdTables == texTables && mdTables >= 7, "report.md has \(mdTables) tables, report-tables.tex \(texTables)")
+        let texTables = tex.components(separatedBy: "\\begin{longtable}").count - 1
+        let documentTables = document.components(separatedBy: "\\begin{longtable}").count - 1
+        #expect(mdTables == texTables && mdTables == documentTables && mdTables >= 7,
+                "report.md has \(mdTables) tables, report-tables.tex \(texTables), report.tex \(documentTables)")
+        let mdSections = md.split(separator: "\n").filter { $0.hasPrefix("## ") }.map { String($0.dropFirst(3)) }
+        #expect(mdSections == mdSections.indices.map { i in "\(i + 1). " + mdSections[i].split(separator: " ", maxSplits: 1)[1] },
+                "report.md's sections are not numbered 1, 2, 3, …: \(mdSections)")
+        #expect(document.components(separatedBy: "\\section{").count - 1 == mdSections.count)
     }
 }

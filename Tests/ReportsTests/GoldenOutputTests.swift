@@ -157,7 +157,7 @@ enum GoldenFolder {
 
     /// Every file of `folder` by name, with what changes between runs replaced:
     /// - manifest.json: the `volatileManifestKeys` values become `"<normalised>"`;
-    /// - report.md and report-tables.tex: the git commit copied from the manifest;
+    /// - report.md, report-tables.tex and report.tex: the git commit copied from the manifest;
     /// - state.bin: its wall time is set to 0 and the file re-encoded (the SHA-256 trailer with it).
     /// With `asUnsharded`, the manifest's `shard` and `engine` (a merge does not know which engine
     /// the shards ran: their own manifests say) and the state's list of shards are normalised too.
@@ -174,7 +174,8 @@ enum GoldenFolder {
         }
         // The git commit the report copies from the manifest: a table row in both report files.
         for (name, prefix, suffix) in [("report.md", "| git commit | ", " (from manifest.json) |"),
-                                       ("report-tables.tex", "git commit & ", " (from manifest.json) \\\\")] {
+                                       ("report-tables.tex", "git commit & ", " (from manifest.json) \\\\"),
+                                       ("report.tex", "git commit & ", " (from manifest.json) \\\\")] {
             guard let bytes = files[name] else { continue }
             let lines = String(decoding: bytes, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).map { line in
                 line.hasPrefix(prefix) && line.hasSuffix(suffix) ? prefix + "<normalised>" + suffix : String(line)

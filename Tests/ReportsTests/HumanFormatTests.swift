@@ -44,6 +44,8 @@ import Testing
         // A narrow interval keeps its ends apart: width 0.1 million → two decimals.
         #expect(HumanFormat.interval(431_600_000, 431_550_000, 431_650_000, money: true)
                 == "£431.60 million (£431.55 million to £431.65 million)")
+        // Replications all alike: a width at rounding level counts as none.
+        #expect(HumanFormat.interval(4915.095405, 4915.095405 - 1e-12, 4915.095405 + 1e-12, money: true) == "£4,915 (£4,915 to £4,915)")
         // Nothing rounds to "−0".
         #expect(HumanFormat.together([-0.0004, 1], width: 1, money: false) == ["0.0", "1.0"])
     }
