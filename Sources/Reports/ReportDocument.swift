@@ -127,10 +127,13 @@ struct ReportDocument {
     /// A booktabs longtable in small type: caption and label, the header on every page, the rows.
     static func latexTable(_ t: Table) -> [String] {
         let columns = t.columns ?? t.header.map { _ in .left }
+        // A wrapping column's fraction is of the line less the space between columns (2·\tabcolsep each).
+        let gaps = 2 * max(columns.count - 1, 0)
         let spec = columns.map { c -> String in
             switch c {
             case .left: return "l"
-            case .wrap(let f): return ">{\\raggedright\\arraybackslash}p{\(String(format: "%.2f", f))\\linewidth}"
+            case .wrap(let f):
+                return ">{\\raggedright\\arraybackslash}p{\(String(format: "%.2f", f))\\dimexpr\\linewidth-\(gaps)\\tabcolsep\\relax}"
             }
         }.joined()
         let head = t.header.map(latexText).joined(separator: " & ") + " \\\\"
@@ -146,7 +149,7 @@ struct ReportDocument {
     /// One row of a LaTeX table: the cells escaped, joined by `&`.
     static func latexRow(_ cells: [String]) -> String { cells.map(latexText).joined(separator: " & ") + " \\\\" }
 
-    /// Text for pdflatex: `` `code` `` as `\texttt{code}`, breakable after `_ / .` (other text after `_`); LaTeX's special characters escaped;
+    /// Text for pdflatex: `` `code` `` as `\texttt{code}`, breakable after `_ / .` and inside camelCase (other text after `_`); LaTeX's special characters escaped;
     /// the symbols girfec writes (£ − Δ – — × → ≈ ≤ ≥ ² θ λ μ σ Σ · … ″ §) as LaTeX commands;
     /// Latin letters with accents (U+00C0–U+017F) as they are (T1 fonts have them); any other
     /// character, which pdflatex cannot set, as its code point, e.g. `[U+4E2D]`; line breaks and
@@ -154,7 +157,11 @@ struct ReportDocument {
     static func latexText(_ s: String) -> String {
         var out = ""
         var inCode = false
+        var previous: Character = " "
         for c in flat(s) {
+            defer { previous = c }
+            // camelCase names in code may also break before an inner capital.
+            if inCode && c.isUppercase && previous.isLowercase { out += "\\allowbreak{}" }
             if c == "`" {
                 out += inCode ? "}" : "\\texttt{"
                 inCode.toggle()

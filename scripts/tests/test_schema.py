@@ -223,9 +223,9 @@ def test_headers_and_cells_match_schema(outputs, key):
 
 
 def test_report_writes_no_csv(outputs):
-    """`girfec report` adds report.md and report-tables.tex, no CSV file the schema would have to declare."""
+    """`girfec report` adds report.md, report.tex and report-tables.tex, no CSV file the schema would have to declare."""
     names = set(os.listdir(outputs["run"]))
-    assert {"report.md", "report-tables.tex"} <= names
+    assert {"report.md", "report.tex", "report-tables.tex"} <= names
     assert {n for n in names if n.endswith(".csv")} == EXPECTED_FILES["run"]
 
 
