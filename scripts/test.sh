@@ -26,10 +26,15 @@ if ! command -v pdflatex >/dev/null 2>&1 || ! command -v pdftoppm >/dev/null 2>&
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends \
     texlive-latex-base texlive-latex-recommended texlive-fonts-recommended lmodern poppler-utils
 fi
-swift build -c release --product girfec
-girfec_release="$(swift build -c release --show-bin-path)/girfec"
+# The release build the Python tests and the fuzzer run is the self-contained, statically
+# linked one that scripts/package-binary.sh packs (.build/static), so they test what users of
+# the archive get; test_package_binary.py packs it and runs it with nothing else visible.
+static=(-c release --product girfec --scratch-path .build/static -Xswiftc -static-executable)
+swift build "${static[@]}"
+girfec_release="$(swift build "${static[@]}" --show-bin-path)/girfec"
 # test_fuzz_regressions.py replays the saved crashing inputs against the release build
-GIRFEC_BINARY="$girfec_release" GIRFEC_REQUIRE_LATEX=1 "$python" -m pytest scripts/tests -q
+GIRFEC_BINARY="$girfec_release" GIRFEC_STATIC_BINARY="$girfec_release" GIRFEC_REQUIRE_LATEX=1 \
+  "$python" -m pytest scripts/tests -q
 # findings of a class still "open" in scripts/fuzz/regressions/index.json are listed but do not fail
 "$python" scripts/fuzz/fuzz.py --binary "$girfec_release" --seed 20261205 --seconds 40 --kind all \
   --known scripts/fuzz/regressions/index.json --save-crashes "${TMPDIR:-/tmp}/girfec-fuzz-findings"

@@ -14,7 +14,7 @@ public enum TerminalSummary {
         let rate = state.wallSeconds > 0 ? Double(state.childSteps) / state.wallSeconds : 0
         let time = state.wallSeconds > 0
             ? String(format: " in %.1f s (%@ child-steps per second)", state.wallSeconds, HumanFormat.number(rate)) : ""
-        return (["\(HumanFormat.count(n)) replications × \(scenario.arms.count) arms\(time); wrote \(out)"]
+        return (["\(HumanFormat.count(n)) replications × \(scenario.arms.count) arm\(scenario.arms.count == 1 ? "" : "s")\(time); wrote \(out)"]
             + lines(state: state, scenario: scenario, results: results)).joined(separator: "\n")
     }
 
