@@ -328,7 +328,9 @@ public enum Calibrate {
     /// and identifiability from posterior contraction and profile likelihoods (docs/calibration.md §5–6).
     /// When they did not, the fit has no rates and no draws, `converged` is false, and its files are the
     /// diagnostics (posterior.csv, convergence.csv).
-    public static func fromStocks(_ config: CalibrationConfig, scenario: Scenario, data: Data) throws(CalibrationDataError) -> [Fit] {
+    /// - Parameter progress: (what is being done, done, total), from any thread, while the chains run.
+    public static func fromStocks(_ config: CalibrationConfig, scenario: Scenario, data: Data,
+                                  progress: (@Sendable (String, Int, Int) -> Void)? = nil) throws(CalibrationDataError) -> [Fit] {
         let file = config.stocksPath ?? "stocks.csv"
         let setup = try stockSetup(config, scenario: scenario, data: data)
         let problem = setup.problem
@@ -341,9 +343,16 @@ public enum Calibrate {
         do {
             ls = try StockEstimator.leastSquares(problem, settings: StockLeastSquaresSettings(seed: config.seed))
             let coordinates = StockCoordinates(rawValue: config.coordinates) ?? .softplus
-            samples = try StockSampling.sample(problem, settings: nuts, coordinates: coordinates)
+            func phase(_ what: String) -> (@Sendable (Int, Int) -> Void)? {
+                guard let progress else { return nil }
+                return { done, total in progress(what, done, total) }
+            }
+            samples = try StockSampling.sample(problem, settings: nuts, coordinates: coordinates, progress: phase("sampling the posterior"))
             // The same fit without the audits, to show what they buy.
-            if let plain = setup.withoutAudits { plainSamples = try StockSampling.sample(plain, settings: nuts, coordinates: coordinates) }
+            if let plain = setup.withoutAudits {
+                plainSamples = try StockSampling.sample(plain, settings: nuts, coordinates: coordinates,
+                                                        progress: phase("sampling without the audits"))
+            }
         } catch {
             throw CalibrationDataError(issues: [DataIssue(file: file, line: nil, column: nil, found: "a stock-only fit that cannot run (\(error.description))",
                                                           expected: "stock dates within the scenario's horizon from stocks.startDate, and free rates at transitions.matrix paths of a ratesPerYear scenario")])

@@ -129,8 +129,10 @@ public enum NUTS {
     ///   after warm-up and `proposalCovariance` the adapted inverse metric M⁻¹.
     /// - Complexity: about chains × (warmup + samples) × 2^depth gradient evaluations, depth ≤ maxTreeDepth.
     /// - Throws: `StockCalibrationError` listing every problem with the settings and starts.
+    ///   - progress: called after every iteration of any chain with (iterations done, chains × (warm-up + samples)), from any thread.
     public static func sample(_ density: any DifferentiableLogDensity, starts: [[Double]],
-                              settings: NUTSSettings) throws(StockCalibrationError) -> [MarkovChain] {
+                              settings: NUTSSettings,
+                              progress: (@Sendable (Int, Int) -> Void)? = nil) throws(StockCalibrationError) -> [MarkovChain] {
         var problems = settings.problems
         let d = density.dimension
         if d < 1 { problems.append("the log density has dimension \(d), expected at least 1") }
@@ -156,10 +158,18 @@ public enum NUTS {
         guard problems.isEmpty else { throw StockCalibrationError(problems.joined(separator: "\n")) }
 
         let results = AdaptiveMetropolis.ChainResults(count: settings.chains)
+        let done = Atomic<Int>(0), total = settings.chains * (settings.warmup + settings.samples)
+        let iterated: (@Sendable () -> Void)?
+        if let progress {
+            iterated = { progress(done.add(1, ordering: .relaxed).newValue, total) }
+        } else {
+            iterated = nil
+        }
         let work: @Sendable (Int) -> Void = { c in
             let stream = RandomStream(streamAddress(seed: settings.seed, chain: c, purpose: settings.purpose))
             let chain = stream.withGenerator { rng in
                 var runner = NUTSChainRunner(density: density, settings: settings, rng: rng)
+                runner.iterated = iterated
                 return runner.run(from: starts[c])
             }
             results.slots.withLock { $0[c] = chain }
@@ -332,6 +342,8 @@ struct NUTSChainRunner {
     var stepSize = 1.0
     var gradientEvaluations = 0
     var divergent = false
+    /// Called after every iteration, warm-up included (progress).
+    var iterated: (@Sendable () -> Void)? = nil
     static let maximumEnergyError = 1000.0
 
     init(density: any DifferentiableLogDensity, settings: NUTSSettings, rng: UnsafeMutablePointer<gsl_rng>) {
@@ -539,6 +551,7 @@ struct NUTSChainRunner {
         for t in 0..<warmup {
             let step = transition(from: z)
             z = step.sample
+            iterated?()
             stepSize = adaptation.learn(step.acceptStat)
             guard nextUpdate < updates.count, t >= firstSlow else { continue }
             window.add(z.q)
@@ -563,6 +576,7 @@ struct NUTSChainRunner {
         for _ in 0..<settings.samples {
             let step = transition(from: z)
             z = step.sample
+            iterated?()
             draws.append(z.q); logDensity.append(z.logDensity); energy.append(step.energy)
             acceptSum += step.acceptStat
             if step.divergent { divergences += 1 }

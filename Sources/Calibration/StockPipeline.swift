@@ -205,16 +205,18 @@ public enum StockSampling {
     /// independent prior draws (over-dispersed relative to any posterior the data narrow), each on its
     /// own stream. The chains returned are on the log scale whatever the coordinates (draws φ, log
     /// densities log p(φ)), so every diagnostic and summary reads the same numbers.
+    /// `progress` as in `NUTS.sample`.
     public static func sample(_ problem: StockCalibrationProblem, settings: NUTSSettings,
-                              coordinates: StockCoordinates = .softplus) throws(StockCalibrationError) -> StockSamples {
+                              coordinates: StockCoordinates = .softplus,
+                              progress: (@Sendable (Int, Int) -> Void)? = nil) throws(StockCalibrationError) -> StockSamples {
         let starts = try starts(problem, chains: settings.chains, seed: settings.seed, purpose: settings.purpose)
         let chains: [MarkovChain]
         switch coordinates {
         case .log:
-            chains = try NUTS.sample(problem, starts: starts, settings: settings)
+            chains = try NUTS.sample(problem, starts: starts, settings: settings, progress: progress)
         case .softplus:
             let density = SoftplusRateDensity(problem: problem)
-            chains = try NUTS.sample(density, starts: starts.map { density.coordinates($0) }, settings: settings)
+            chains = try NUTS.sample(density, starts: starts.map { density.coordinates($0) }, settings: settings, progress: progress)
                 .map { density.onLogScale($0) }
         }
         let steps = chains.map { String(format: "%.3g", $0.stepSize) }.joined(separator: ", ")

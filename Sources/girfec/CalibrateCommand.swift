@@ -80,7 +80,11 @@ struct CalibrateCommand: ParsableCommand, InterruptibleCommand {
             switch settings.estimator {
             case .flows: fits = try Calibrate.fromFlows(settings, scenario: scenario, data: data)
             case .panel: fits = try Calibrate.fromPanel(settings, scenario: scenario, data: data)
-            case .stocks: fits = try Calibrate.fromStocks(settings, scenario: scenario, data: data)
+            case .stocks:
+                let progress = PhasedProgress(command: "girfec calibrate", unit: "iterations of all chains", quiet: quiet)
+                defer { progress.finish() }
+                fits = try Calibrate.fromStocks(settings, scenario: scenario, data: data,
+                                                progress: { progress.update(phase: $0, done: $1, total: $2) })
             }
         } catch {
             printError("girfec calibrate: " + error.description + "\nNothing was written.")

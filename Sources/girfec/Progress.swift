@@ -53,6 +53,34 @@ final class ProgressBar: Sendable {
     }
 }
 
+/// Progress of work in named phases, one after another (e.g. sampling with and without audits):
+/// a `ProgressBar` per phase, the previous one finished when the next begins.
+final class PhasedProgress: Sendable {
+    let command: String
+    let unit: String
+    let quiet: Bool
+    private let current = Mutex<(phase: String, bar: ProgressBar)?>(nil)
+
+    init(command: String, unit: String, quiet: Bool) {
+        self.command = command
+        self.unit = unit
+        self.quiet = quiet
+    }
+
+    func update(phase: String, done: Int, total: Int) {
+        let bar = current.withLock { now -> ProgressBar in
+            if let now, now.phase == phase { return now.bar }
+            now?.bar.finish()
+            let bar = ProgressBar(label: "\(command): \(phase)", unit: unit, quiet: quiet)
+            now = (phase, bar)
+            return bar
+        }
+        bar.update(done: done, total: total)
+    }
+
+    func finish() { current.withLock { $0?.bar.finish(); $0 = nil } }
+}
+
 /// Ctrl-C (SIGINT) or SIGTERM: the command stops and writes nothing (exit status 130).
 ///
 /// ``install()`` runs first in `main()`. Outside a ``polling(_:)`` section a

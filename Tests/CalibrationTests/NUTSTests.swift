@@ -1,6 +1,7 @@
 import Calibration
 import Foundation
 import Stochastics
+import Synchronization
 import Testing
 
 /// A Gaussian with independent 2×2 blocks: pair k has standard deviations (a_k, b_k) and correlation ρ_k; mean 0.
@@ -96,6 +97,22 @@ struct NUTSTests {
             #expect((0.6...0.97).contains(c.acceptanceRate), "accept stat \(c.acceptanceRate)")
             #expect(c.energyBFMI > 0.3, "E-BFMI \(c.energyBFMI)")
         }
+    }
+
+    /// Progress counts every iteration of every chain, warm-up included, once, up to the total; the
+    /// draws are the same with and without it.
+    @Test func progressCountsEveryIterationAndChangesNothing() throws {
+        let target = TestRidge.gaussian
+        let settings = NUTSSettings(chains: 3, warmup: 40, samples: 30, seed: 5, purpose: .testing)
+        let starts = (0..<3).map { c in (0..<12).map { 0.05 * Double(c - 1 + $0 % 2) * target.variance($0).squareRoot() } }
+        let seen = Mutex<[Int]>([])
+        let totals = Mutex<Set<Int>>([])
+        let with = try NUTS.sample(target, starts: starts, settings: settings,
+                                   progress: { done, total in seen.withLock { $0.append(done) }; totals.withLock { _ = $0.insert(total) } })
+        let without = try NUTS.sample(target, starts: starts, settings: settings)
+        #expect(seen.withLock { $0.sorted() } == Array(1...3 * 70))
+        #expect(totals.withLock { $0 } == [3 * 70])
+        #expect(with.map(\.draws) == without.map(\.draws))
     }
 
     /// A 12-d Gaussian of six ridges (correlation 0.999 within each pair, standard deviations from 0.1 to 30):
