@@ -193,12 +193,6 @@ public enum Report {
                  + " --out DIR"]))
         doc.paragraph("The model is described in docs/odd.md (ODD protocol) and docs/methods.md; outputs in docs/outputs.md.")
 
-        if !figures.isEmpty {
-            doc.section("Figures")
-            for f in figures { doc.blocks.append(.figure(f)) }
-        }
-        let comment = "girfec \(GirfecVersion.string): \(folder)"
-        return [("report.md", doc.markdown()), ("report-tables.tex", doc.latexTables(header: comment + ", tables")),
-                ("report.tex", doc.latexDocument(comment: comment))]
+        return doc.files(folder: folder, figures: figures)
     }
 }

@@ -43,6 +43,19 @@ struct ReportDocument {
     mutating func paragraph(_ text: String) { blocks.append(.paragraph(text)) }
     mutating func table(_ t: Table) { blocks.append(.table(t)) }
 
+    /// The report's files, ending with a "Figures" section when `figures` is not empty:
+    /// report.md, report-tables.tex and report.tex, each headed with girfec's version and `folder`.
+    func files(folder: String, figures: [String]) -> [(name: String, text: String)] {
+        var doc = self
+        if !figures.isEmpty {
+            doc.section("Figures")
+            for f in figures { doc.blocks.append(.figure(f)) }
+        }
+        let comment = "girfec \(GirfecVersion.string): \(folder)"
+        return [("report.md", doc.markdown()), ("report-tables.tex", doc.latexTables(header: comment + ", tables")),
+                ("report.tex", doc.latexDocument(comment: comment))]
+    }
+
     // MARK: Markdown
 
     /// report.md: `# title`, numbered `## N. section` headings, pipe tables.

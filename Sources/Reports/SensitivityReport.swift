@@ -237,13 +237,7 @@ public enum SensitivityReport {
         ], columns: [.wrap(0.22), .wrap(0.76)]))
         doc.blocks.append(.code(["girfec sensitivity \(p.experimentPath) --replications \(p.replicationsPerPoint) --out DIR"]))
         doc.paragraph("The folder holds the experiment and scenario files as run (experiment.yaml, scenario.yaml); docs/sensitivity.md describes the analyses.")
-        if !figures.isEmpty {
-            doc.section("Figures")
-            for f in figures { doc.blocks.append(.figure(f)) }
-        }
-        let comment = "girfec \(GirfecVersion.string): \(folder)"
-        return [("report.md", doc.markdown()), ("report-tables.tex", doc.latexTables(header: comment + ", tables")),
-                ("report.tex", doc.latexDocument(comment: comment))]
+        return doc.files(folder: folder, figures: figures)
     }
 }
 
