@@ -19,6 +19,12 @@ public struct Cell: Sendable, Equatable {
         quantiles.add(x)
     }
 
+    /// Add several replications' values in order: the same cell as adding them one by one.
+    public mutating func add(contentsOf values: UnsafeBufferPointer<Double>) {
+        for x in values where !x.isNaN { moments.add(x) }
+        quantiles.add(contentsOf: values)
+    }
+
     public mutating func merge(_ other: Cell) {
         moments.merge(other.moments)
         quantiles.merge(other.quantiles)
@@ -110,8 +116,7 @@ public struct Aggregator: Sendable, Equatable {
         cells.withUnsafeMutableBufferPointer { cells in
             batch.values.withUnsafeBufferPointer { values in
                 for i in 0..<cells.count {
-                    let base = i * capacity
-                    for j in 0..<k { cells[i].add(values[base + j]) }
+                    cells[i].add(contentsOf: UnsafeBufferPointer(rebasing: values[i * capacity ..< i * capacity + k]))
                 }
             }
         }

@@ -102,6 +102,32 @@ public struct BinnedQuantiles: Sendable, Equatable {
         add(x, times: 1)
     }
 
+    /// Add each value of `values` that is not NaN, in order: the same state as `add` one by one.
+    /// Runs of values within the range seen so far go straight to their bins, with one access to them.
+    public mutating func add(contentsOf values: UnsafeBufferPointer<Double>) {
+        var i = 0
+        let n = values.count
+        while i < n {
+            if !bins.isEmpty {
+                let low = minimum, high = maximum, k = exponent, first = offset
+                let start = i
+                bins.withUnsafeMutableBufferPointer { bins in
+                    while i < n {
+                        let x = values[i]
+                        guard x >= low && x <= high else { break }  // also stops at NaN
+                        bins[Int(Self.index(x, k) - first)] += 1
+                        i += 1
+                    }
+                }
+                count += Int64(i - start)
+                if i == n { return }
+            }
+            let x = values[i]
+            i += 1
+            if !x.isNaN { add(x, times: 1) }
+        }
+    }
+
     mutating func add(_ x: Double, times: UInt32) {
         // Within the range seen so far the bin width and the bins stay as they are (the exponent is
         // already the one [minimum, maximum] needs, and the bins cover it): only a count changes.

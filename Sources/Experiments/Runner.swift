@@ -131,7 +131,7 @@ public enum Runner {
         DispatchQueue.concurrentPerform(iterations: threads) { _ in
             var aggregator = Aggregator(arms: armCount, steps: layout.steps, integerSlots: integerSlots)
             // Replications fold into the aggregator in batches: the same cells, fewer cache misses.
-            var batch = AggregatorBatch(shapeOf: aggregator, capacity: min(16, max(range.count, 1)))
+            var batch = AggregatorBatch(shapeOf: aggregator, capacity: min(32, max(range.count, 1)))
             let populations = baseTables.map { _ in Population() }
             var rows: [ReplicationRow] = []
             var steps = 0
@@ -164,15 +164,20 @@ public enum Runner {
                     var reference: [Double]? = nil
                     // A parameter draw the event engine cannot run exactly runs on the step engine.
                     let eventsHere = useEvents && EventTables.unsupported(events) == nil
+                    // With common random numbers the event engine runs the arms together (shared draws, once).
+                    let together = eventsHere && plan.commonRandomNumbers
+                        ? EventEngine.run(arms: events, seed: plan.seed, replication: UInt32(replication), armLane: 0) : nil
                     for (a, t) in tables.enumerated() {
                         if a > 0, t.arm.reinvestment != nil, reference == nil {
                             reference = Rewards.costRatePath(record: records[0], layout: layout, arm: tables[0].arm)
                         }
                         let lane: UInt8 = plan.commonRandomNumbers ? 0 : UInt8(a)
-                        let outcome = eventsHere
-                            ? EventEngine.run(events: events[a], seed: plan.seed, replication: UInt32(replication), armLane: lane)
-                            : try Engine.run(tables: t, seed: plan.seed, replication: UInt32(replication), armLane: lane,
-                                             population: populations[a], referenceCostPerYear: reference)
+                        let outcome = if let together { together[a] } else if eventsHere {
+                            EventEngine.run(events: events[a], seed: plan.seed, replication: UInt32(replication), armLane: lane)
+                        } else {
+                            try Engine.run(tables: t, seed: plan.seed, replication: UInt32(replication), armLane: lane,
+                                           population: populations[a], referenceCostPerYear: reference)
+                        }
                         if let bad = outcome.record.firstIndex(where: { abs($0) > ExactMoments.largestMagnitude }) {
                             throw RunError.valueTooLarge(arm: t.arm.name,
                                                          quantity: layout.slots[bad % layout.slotCount].quantity.rawValue,

@@ -66,7 +66,7 @@ public enum Engine {
     /// so that the stream stays aligned whatever the coverage).
     /// `shares` are the area's (`ArmTables.coverageShare`), fetched once per area by the caller.
     @inline(__always)
-    static func drawCoverage(_ stream: inout WordStream, shares: [Double]) -> UInt8 {
+    static func drawCoverage(_ stream: inout WordStream, shares: UnsafeBufferPointer<Double>) -> UInt8 {
         var m: UInt8 = 0
         for k in shares.indices where stream.uniform() < shares[k] { m |= 1 << UInt8(k) }
         return m
@@ -86,6 +86,7 @@ struct Replication: ~Copyable {
     let stream: RandomStream
     let kernel: StepKernel
     let tally: StepTally
+    let arrivals: Arrivals
     var record: [Double]
     /// Children per level now, and at each time point 0 ... steps.
     var stock: [Int]
@@ -111,6 +112,7 @@ struct Replication: ~Copyable {
         kernel = StepKernel(tables: tables, childSteps: StreamAddress(seed: seed, replication: replication,
                                                                       purpose: .childStep, armLane: armLane))
         tally = StepTally(levelCount: levelCount)
+        arrivals = Arrivals(tables: [tables], seed: seed, replication: replication, armLane: armLane)
         record = [Double](repeating: 0, count: layout.recordSize)
         stock = [Int](repeating: 0, count: levelCount)
         stockPath = [[Int]](repeating: [], count: arm.steps + 1)
@@ -126,7 +128,8 @@ struct Replication: ~Copyable {
         let absorbing = tables.lookup.absorbing
         let population = population
         var stock = stock, reached = reachedNow
-        nextId = Arrivals.initial(tables: tables, stream: stream, seed: seed, replication: replication, armLane: armLane) { c in
+        nextId = arrivals.initial { children in
+            let c = children[0]
             population.append(level: c.level, age: c.ageMonths, entry: 0, mask: c.mask, area: c.area, id: c.id, monthsInLevel: c.monthsInLevel)
             stock[c.level] += 1
             if c.mask != 0 && !absorbing[c.level] { reached += 1 }
@@ -171,9 +174,9 @@ struct Replication: ~Copyable {
         let absorbing = tables.lookup.absorbing
         let population = population, entries = tally.entries
         var reached = reachedNow
-        Arrivals.entering(step: t, tables: tables, stream: stream, seed: seed, replication: replication, armLane: armLane,
-                          nextId: &nextId, willAdd: { population.reserveCapacity(population.count + $0) },
-                          add: { c in
+        arrivals.entering(step: t, stream: stream, nextId: &nextId, willAdd: { population.reserveCapacity(population.count + $0) },
+                          add: { children in
+                              let c = children[0]
                               population.append(level: c.level, age: c.ageMonths, entry: t, mask: c.mask, area: c.area, id: c.id)
                               entries[c.level] += 1
                               if c.mask != 0 && !absorbing[c.level] { reached += 1 }
@@ -254,6 +257,14 @@ struct WordStream {
 
     init(_ address: StreamAddress) { self.address = address }
 
+    /// The same stream with its block 0 already computed (`Philox.block(address, position: 0)`).
+    init(_ address: StreamAddress, first: (UInt32, UInt32, UInt32, UInt32)) {
+        self.address = address
+        block = first
+        lane = 0
+        position = 1
+    }
+
     @inline(__always)
     mutating func next() -> UInt32 {
         if lane == 4 {
@@ -294,67 +305,136 @@ struct NewChild {
 /// Who joins a replication and when, with the draws both engines share: the
 /// same children, with the same ids, levels, ages, coverage and months in level,
 /// whichever engine then moves them.
-enum Arrivals {
+///
+/// Arms whose arrivals agree (`Arrivals.shared`) are served together: each child's age, level and
+/// the number of children entering are drawn once and each arm gets its own copy of the child, with
+/// its own coverage and months in level drawn from the words that follow (with common random
+/// numbers every arm reads the same stream, so its child is word for word what serving it alone gives).
+/// Made once per replication: what it looks up per child is laid out here, read in place.
+struct Arrivals {
     static func address(_ purpose: RandomPurpose, _ index: UInt32, seed: UInt64, replication: UInt32, armLane: UInt8) -> StreamAddress {
         StreamAddress(seed: seed, replication: replication, purpose: purpose, armLane: armLane, index: index)
     }
 
+    /// Whether every arm of `tables` makes the same children from the same words: the same levels,
+    /// areas, steps, initial counts, age distribution, births, in-migrants and their entry levels.
+    /// Coverage and months in level may differ (they are drawn per arm).
+    static func shared(_ tables: [ArmTables]) -> Bool {
+        guard let first = tables.first else { return false }
+        let a0 = first.arm
+        return tables.allSatisfy { t in
+            let a = t.arm
+            return a.levels.count == a0.levels.count && a.areas.count == a0.areas.count && a.steps == a0.steps
+                && a.stepMonths == a0.stepMonths && a.initialCounts == a0.initialCounts
+                && a.birthsPerYear == a0.birthsPerYear && a.immigrationPerYear == a0.immigrationPerYear
+                && a.entryLevelShares == a0.entryLevelShares && a.immigrationLevelShares == a0.immigrationLevelShares
+                && t.ageCumulative == first.ageCumulative && t.ageFromMonths == first.ageFromMonths
+                && t.ageSpanMonths == first.ageSpanMonths
+        }
+    }
+
+    let tables: [ArmTables]
+    let seed: UInt64, replication: UInt32, armLane: UInt8
+    /// Coverage shares (`ArmTables.coverageShare`) per area and arm, end to end: area a, arm i at
+    /// `coverageOffsets[a · (arms + 1) + i] ..< coverageOffsets[a · (arms + 1) + i + 1]`.
+    let coverage: [Double]
+    let coverageOffsets: [Int]
+    /// Per arm and level at [arm · levels + level]: whether months in level are drawn, and from what.
+    let drawn: [Bool]
+    let stays: [StationaryStay]
+    /// Per area, the groups entering in each step with a positive rate: births, then in-migrants.
+    let groups: [[(purpose: RandomPurpose, perYear: Double)]]
+
+    /// - Precondition: `Arrivals.shared(tables)`.
+    init(tables: [ArmTables], seed: UInt64, replication: UInt32, armLane: UInt8) {
+        self.tables = tables
+        self.seed = seed; self.replication = replication; self.armLane = armLane
+        let arm = tables[0].arm
+        var coverage: [Double] = [], offsets: [Int] = []
+        for a in arm.areas.indices {
+            for t in tables { offsets.append(coverage.count); coverage += t.coverageShare[a] }
+            offsets.append(coverage.count)
+        }
+        self.coverage = coverage
+        coverageOffsets = offsets
+        drawn = tables.flatMap { t in t.arm.levels.map { t.arm.initialDurations == .stationary && !$0.absorbing } }
+        stays = tables.flatMap { t in t.arm.levels.indices.map { StationaryStay(arm: t.arm, level: $0) } }
+        groups = arm.areas.indices.map { a in
+            [(RandomPurpose.births, arm.birthsPerYear[a]), (.immigration, arm.immigrationPerYear[a])].filter { $0.1 > 0 }
+        }
+    }
+
     /// Initial children: ids from 0 in order area by area, level by level. Draws, in
     /// order: age (two), coverage (one per practice), then time already in the level (two).
-    /// Returns the next free id.
-    static func initial(tables: ArmTables, stream: borrowing RandomStream, seed: UInt64, replication: UInt32, armLane: UInt8,
-                        _ body: (NewChild) -> Void) -> UInt32 {
-        let arm = tables.arm
-        let stays = arm.initialDurations == .stationary ? arm.levels.indices.map { StationaryStay(arm: arm, level: $0) } : []
-        let absorbing = arm.levels.map(\.absorbing)
+    /// `body` gets the child once per arm (in arm order); returns the next free id.
+    func initial(_ body: (UnsafeBufferPointer<NewChild>) -> Void) -> UInt32 {
+        let arms = tables.count, first = tables[0], arm = first.arm, n = arm.levels.count
+        let seed = seed, replication = replication, armLane = armLane, drawn = drawn
         var nextId: UInt32 = 0
-        for (a, counts) in arm.initialCounts.enumerated() {
-            let shares = tables.coverageShare[a]
-            for (l, count) in counts.enumerated() {
-                // Fetched once per level rather than per child (each copy retains its arrays).
-                let stay: StationaryStay? = !stays.isEmpty && !absorbing[l] ? stays[l] : nil
-                for _ in 0..<count {
-                    var words = WordStream(address(.initialChild, nextId, seed: seed, replication: replication, armLane: armLane))
-                    let age = Engine.drawAge(&words, tables)
-                    let m = Engine.drawCoverage(&words, shares: shares)
-                    var months = 0
-                    if let stay {
-                        let u = words.uniform(), v = words.uniformPositive()
-                        months = stay.months(u: u, v: v)
+        var children = [NewChild](repeating: NewChild(level: 0, ageMonths: 0, mask: 0, area: 0, id: 0, monthsInLevel: 0), count: arms)
+        coverage.withUnsafeBufferPointer { coverage in coverageOffsets.withUnsafeBufferPointer { offsets in
+        stays.withUnsafeBufferPointer { stays in children.withUnsafeMutableBufferPointer { children in
+            for (a, counts) in arm.initialCounts.enumerated() {
+                let o = a * (arms + 1)
+                for (l, count) in counts.enumerated() {
+                    for _ in 0..<count {
+                        var words = WordStream(Self.address(.initialChild, nextId, seed: seed, replication: replication, armLane: armLane))
+                        let age = Engine.drawAge(&words, first)
+                        for i in 0..<arms {
+                            var own = words
+                            let m = Engine.drawCoverage(&own, shares: UnsafeBufferPointer(rebasing: coverage[offsets[o + i] ..< offsets[o + i + 1]]))
+                            var months = 0
+                            if drawn[i * n + l] {
+                                let u = own.uniform(), v = own.uniformPositive()
+                                months = stays[i * n + l].months(u: u, v: v)
+                            }
+                            children[i] = NewChild(level: l, ageMonths: age, mask: m, area: a, id: nextId, monthsInLevel: months)
+                        }
+                        body(UnsafeBufferPointer(children))
+                        nextId &+= 1
                     }
-                    body(NewChild(level: l, ageMonths: age, mask: m, area: a, id: nextId, monthsInLevel: months))
-                    nextId &+= 1
                 }
             }
-        }
+        } } } }
         return nextId
     }
 
     /// Entries at the end of step `t`: births then in-migrants, area by area; `willAdd` learns each
-    /// group's size before its children are made.
-    static func entering(step t: Int, tables: ArmTables, stream: borrowing RandomStream, seed: UInt64, replication: UInt32,
-                         armLane: UInt8, nextId: inout UInt32, willAdd: (Int) -> Void = { _ in }, add body: (NewChild) -> Void) {
-        let arm = tables.arm
-        let n = arm.levels.count
-        for a in arm.areas.indices {
-            let coverage = tables.coverageShare[a]
-            for (purpose, perYear) in [(RandomPurpose.births, arm.birthsPerYear[a]), (.immigration, arm.immigrationPerYear[a])] where perYear > 0 {
-                stream.move(to: address(purpose, UInt32(t) << 8 | UInt32(a), seed: seed, replication: replication, armLane: armLane))
-                let number = stream.poisson(mean: perYear * arm.stepYears)
-                let shares = purpose == .births ? arm.entryLevelShares : arm.immigrationLevelShares
-                willAdd(number)
-                for _ in 0..<number {
-                    var words = WordStream(address(.enteringChild, nextId, seed: seed, replication: replication, armLane: armLane))
-                    let u = words.uniform()
-                    var l = 0, acc = shares[0]
-                    while l < n - 1 && u >= acc { l += 1; acc += shares[l] }
-                    let age = Engine.drawAge(&words, tables)
-                    let m = Engine.drawCoverage(&words, shares: coverage)
-                    body(NewChild(level: l, ageMonths: purpose == .births ? 0 : age, mask: m, area: a, id: nextId, monthsInLevel: 0))
-                    nextId &+= 1
+    /// group's size before its children are made. `body` gets each child once per arm.
+    func entering(step t: Int, stream: borrowing RandomStream, nextId: inout UInt32, willAdd: (Int) -> Void = { _ in },
+                  add body: (UnsafeBufferPointer<NewChild>) -> Void) {
+        let arms = tables.count, first = tables[0], arm = first.arm
+        let n = arm.levels.count, stepYears = arm.stepYears
+        let seed = seed, replication = replication, armLane = armLane
+        var children = [NewChild](repeating: NewChild(level: 0, ageMonths: 0, mask: 0, area: 0, id: 0, monthsInLevel: 0), count: arms)
+        var id = nextId
+        coverage.withUnsafeBufferPointer { coverage in coverageOffsets.withUnsafeBufferPointer { offsets in
+        children.withUnsafeMutableBufferPointer { children in
+            for (a, groups) in groups.enumerated() {
+                let o = a * (arms + 1)
+                for (purpose, perYear) in groups {
+                    stream.move(to: Self.address(purpose, UInt32(t) << 8 | UInt32(a), seed: seed, replication: replication, armLane: armLane))
+                    let number = stream.poisson(mean: perYear * stepYears)
+                    let shares = purpose == .births ? arm.entryLevelShares : arm.immigrationLevelShares
+                    willAdd(number)
+                    for _ in 0..<number {
+                        var words = WordStream(Self.address(.enteringChild, id, seed: seed, replication: replication, armLane: armLane))
+                        let u = words.uniform()
+                        var l = 0, acc = shares[0]
+                        while l < n - 1 && u >= acc { l += 1; acc += shares[l] }
+                        let age = Engine.drawAge(&words, first)
+                        for i in 0..<arms {
+                            var own = words
+                            let m = Engine.drawCoverage(&own, shares: UnsafeBufferPointer(rebasing: coverage[offsets[o + i] ..< offsets[o + i + 1]]))
+                            children[i] = NewChild(level: l, ageMonths: purpose == .births ? 0 : age, mask: m, area: a, id: id, monthsInLevel: 0)
+                        }
+                        body(UnsafeBufferPointer(children))
+                        id &+= 1
+                    }
                 }
             }
-        }
+        } } }
+        nextId = id
     }
 }
 

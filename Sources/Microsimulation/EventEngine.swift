@@ -54,17 +54,22 @@ public struct EventTables: Sendable {
         let survival: UnsafeMutableBufferPointer<Double>
         /// (1 − ε)^k for the out-migration probability ε and k = 0 ... steps.
         let emigrationSurvival: UnsafeMutableBufferPointer<Double>
+        /// The practice multipliers (red, green) of `PracticeSchedule.multipliers`, ordered by child
+        /// rather than by step: at 2 · ((mask · (steps + 1) + entryStep) · steps + step − 1), so that
+        /// one child's candidates read nearby values.
+        let multipliers: UnsafeMutableBufferPointer<Double>
 
         init(bound: [Double], inverseLogStay: [Double], ageBandEnd: [Int], durationBandEnd: [Int], survival: [Double],
-             emigrationSurvival: [Double]) {
+             emigrationSurvival: [Double], multipliers: [Double]) {
             self.bound = Self.copy(bound); self.inverseLogStay = Self.copy(inverseLogStay)
             self.ageBandEnd = Self.copy(ageBandEnd); self.durationBandEnd = Self.copy(durationBandEnd)
             self.survival = Self.copy(survival); self.emigrationSurvival = Self.copy(emigrationSurvival)
+            self.multipliers = Self.copy(multipliers)
         }
 
         deinit {
             bound.deallocate(); inverseLogStay.deallocate(); ageBandEnd.deallocate(); durationBandEnd.deallocate()
-            survival.deallocate(); emigrationSurvival.deallocate()
+            survival.deallocate(); emigrationSurvival.deallocate(); multipliers.deallocate()
         }
 
         private static func copy<T>(_ values: [T]) -> UnsafeMutableBufferPointer<T> {
@@ -151,8 +156,21 @@ public struct EventTables: Sendable {
         }
         let emigration = log1p(-tables.emigrationPerStep)
         let emigrationSurvival = (0..<length).map { $0 == 0 ? 1 : exp(Double($0) * emigration) }
+        // PracticeSchedule.multipliers is [step − 1][mask][entry step]; here [mask][entry step][step − 1].
+        var byChild = [Double](repeating: 1, count: tables.schedule.multipliers.count)
+        let steps = arm.steps
+        tables.schedule.multipliers.withUnsafeBufferPointer { all in
+            for t in 0..<steps {
+                for m in 0..<masks {
+                    for e in 0..<cohorts {
+                        let from = 2 * ((t * masks + m) * cohorts + e), to = 2 * ((m * cohorts + e) * steps + t)
+                        byChild[to] = all[from]; byChild[to + 1] = all[from + 1]
+                    }
+                }
+            }
+        }
         storage = Storage(bound: bound, inverseLogStay: inverse, ageBandEnd: ageEnd, durationBandEnd: durationEnd,
-                          survival: survival, emigrationSurvival: emigrationSurvival)
+                          survival: survival, emigrationSurvival: emigrationSurvival, multipliers: byChild)
         survivalTabulated = tabulated
     }
 
@@ -189,6 +207,30 @@ public struct EventTables: Sendable {
         let reasons = arms.compactMap(\.unsupported)
         return reasons.isEmpty ? nil : reasons.joined(separator: "; ")
     }
+
+    /// Whether a child reached by no practice (mask 0) moves by the same law, drawing the same words
+    /// the same way, in both arms: the same levels, bands, base probabilities, destinations,
+    /// exits, and bound q (and so jump tables) for mask 0. Practice multipliers do not enter:
+    /// mask 0 has multipliers 1 in every arm.
+    static func sameUnreachedDynamics(_ a: EventTables, _ b: EventTables) -> Bool {
+        let ta = a.tables, tb = b.tables, la = ta.lookup, lb = tb.lookup
+        guard ta.levelCount == tb.levelCount, ta.ageBandCount == tb.ageBandCount, ta.durationBandsMax == tb.durationBandsMax,
+              ta.durationCap == tb.durationCap, ta.emigrationPerStep == tb.emigrationPerStep, ta.arm.steps == tb.arm.steps,
+              ta.arm.stepMonths == tb.arm.stepMonths, ta.arm.ageOutMonths == tb.arm.ageOutMonths, ta.arm.ageing == tb.arm.ageing,
+              a.survivalTabulated == b.survivalTabulated,
+              la.redTargets.elementsEqual(lb.redTargets), la.redCumulative.elementsEqual(lb.redCumulative),
+              la.greenTargets.elementsEqual(lb.greenTargets), la.greenCumulative.elementsEqual(lb.greenCumulative),
+              la.absorbing.elementsEqual(lb.absorbing), la.ageBandOfMonth.elementsEqual(lb.ageBandOfMonth),
+              la.durationBand.elementsEqual(lb.durationBand), la.baseRed.elementsEqual(lb.baseRed),
+              la.baseGreen.elementsEqual(lb.baseGreen) else { return false }
+        let ma = ta.schedule.masks, mb = tb.schedule.masks
+        let bases = ta.levelCount * ta.ageBandCount * ta.durationBandsMax
+        for base in 0..<bases {
+            guard a.storage.bound[base * ma] == b.storage.bound[base * mb],
+                  a.storage.inverseLogStay[base * ma] == b.storage.inverseLogStay[base * mb] else { return false }
+        }
+        return true
+    }
 }
 
 /// The event engine: one replication of one arm, exact in distribution to `Engine`.
@@ -217,29 +259,89 @@ public struct EventTables: Sendable {
 /// children do and whichever thread runs it.
 public enum EventEngine {
     public static func run(events: EventTables, seed: UInt64, replication: UInt32, armLane: UInt8 = 0) -> ReplicationOutcome {
-        let tables = events.tables
-        return withExtendedLifetime(events) { tables.schedule.multipliers.withUnsafeBufferPointer { multipliers in
-            var run = EventReplication(events: events, multipliers: multipliers.baseAddress!, seed: seed, replication: replication,
-                                       armLane: armLane)
-            let stream = RandomStream(StreamAddress(seed: seed, replication: replication, purpose: .initialChild, armLane: armLane))
-            var nextId = Arrivals.initial(tables: tables, stream: stream, seed: seed, replication: replication, armLane: armLane) { c in
-                run.start(c)
-                run.simulate(c, entry: 0)
+        run(arms: [events], seed: seed, replication: replication, armLane: armLane)[0]
+    }
+
+    /// One replication of every arm in `arms`, all on arm lane `armLane` (common random numbers):
+    /// each arm's outcome is the one it has alone.
+    ///
+    /// Arms with the same arrivals (`Arrivals.shared`) are served together, so each child's shared
+    /// draws are made once, and block 0 of each child's event words is computed once for every arm.
+    /// A child reached by no practice in any arm, with the same level and age in every arm, moves
+    /// the same way in arms with the same dynamics for mask 0 (`EventTables.sameUnreachedDynamics`)
+    /// if its months in level are the same too or its level has one duration band (its months then
+    /// change only what its first stay adds to the months of ended stays): it is simulated once, its
+    /// counts are added to each arm's (integer counts, so the sums do not depend on the order), and
+    /// each arm's first-stay months are corrected (`EventReplication.correctFirstStay`).
+    public static func run(arms: [EventTables], seed: UInt64, replication: UInt32, armLane: UInt8 = 0) -> [ReplicationOutcome] {
+        let tables = arms.map(\.tables)
+        guard Arrivals.shared(tables) else {
+            return arms.map { run(arms: [$0], seed: seed, replication: replication, armLane: armLane)[0] }
+        }
+        return withExtendedLifetime(arms) {
+            // The arms' replications, and one for the children simulated once for every arm, reached
+            // through pointers (closures capturing them as variables would check exclusive access at run time).
+            let runs = UnsafeMutableBufferPointer<EventReplication>.allocate(capacity: arms.count)
+            _ = runs.initialize(from: arms.map { EventReplication(events: $0, seed: seed, replication: replication, armLane: armLane) })
+            let common = UnsafeMutablePointer<EventReplication>.allocate(capacity: 1)
+            common.initialize(to: EventReplication(events: arms[0], seed: seed, replication: replication, armLane: armLane))
+            defer {
+                common.pointee.release()
+                common.deinitialize(count: 1); common.deallocate()
+                runs.deinitialize(); runs.deallocate()
             }
-            for t in stride(from: 1, through: tables.arm.steps, by: 1) {
-                Arrivals.entering(step: t, tables: tables, stream: stream, seed: seed, replication: replication, armLane: armLane,
-                                  nextId: &nextId) { c in
-                    run.enter(c, step: t)
-                    run.simulate(c, entry: t)
+            let sharing = arms.count > 1 && arms.dropFirst().allSatisfy { EventTables.sameUnreachedDynamics(arms[0], $0) }
+            let monthsFree = (0..<runs[0].n).map { runs[0].monthsFree($0) }
+            /// Whether the arms' copies of a child move alike (see above): months in level may differ
+            /// where the level's moves do not depend on them (`correctFirstStay`).
+            func alike(_ children: UnsafeBufferPointer<NewChild>) -> Bool {
+                guard sharing else { return false }
+                let c = children[0]
+                guard c.mask == 0 else { return false }
+                for i in 1..<children.count {
+                    let d = children[i]
+                    if d.mask != 0 || d.level != c.level || d.ageMonths != c.ageMonths { return false }
+                    if d.monthsInLevel != c.monthsInLevel && !monthsFree[c.level] { return false }
+                }
+                return true
+            }
+            /// Simulate each arm's copy of a child: once for every arm when alike (its first stay's
+            /// months corrected per arm), else arm by arm with block 0 of its event words computed once.
+            func simulate(_ children: UnsafeBufferPointer<NewChild>, entry: Int) {
+                if alike(children) {
+                    let end = common.pointee.simulate(children[0], entry: entry)
+                    for i in 1..<runs.count { runs[i].correctFirstStay(children[i], shared: children[0], end: end) }
+                    return
+                }
+                let first = runs.count > 1
+                    ? Philox.block(StreamAddress(seed: seed, replication: replication, purpose: .childEvent, armLane: armLane,
+                                                 index: children[0].id), position: 0) : nil
+                for i in 0..<runs.count { runs[i].simulate(children[i], entry: entry, first: first) }
+            }
+            let stream = RandomStream(StreamAddress(seed: seed, replication: replication, purpose: .initialChild, armLane: armLane))
+            let arrivals = Arrivals(tables: tables, seed: seed, replication: replication, armLane: armLane)
+            var nextId = arrivals.initial { children in
+                for i in 0..<runs.count { runs[i].start(children[i]) }
+                simulate(children, entry: 0)
+            }
+            for t in stride(from: 1, through: tables[0].arm.steps, by: 1) {
+                arrivals.entering(step: t, stream: stream, nextId: &nextId) { children in
+                    for i in 0..<runs.count { runs[i].enter(children[i], step: t) }
+                    simulate(children, entry: t)
                 }
             }
-            return run.outcome(childrenEver: Int(nextId))
-        } }
+            return (0..<runs.count).map { i in
+                runs[i].add(common.pointee)
+                return runs[i].outcome(childrenEver: Int(nextId))
+            }
+        }
     }
 }
 
 /// One replication of one arm in the event engine: per-step counts and the child simulation.
-struct EventReplication: ~Copyable {
+///
+/// It owns `counts` (freed by `outcome` or `release`), so it is not copied once in use.
+struct EventReplication {
     let tables: ArmTables
     let layout: RecordLayout
     let n: Int
@@ -268,8 +370,8 @@ struct EventReplication: ~Copyable {
     let emigrates: Bool, emigrationInverseLog: Double
     let seed: UInt64, replication: UInt32, armLane: UInt8
 
-    /// - Parameter multipliers: the arm's `PracticeSchedule.multipliers`, valid for the whole replication.
-    init(events: borrowing EventTables, multipliers: UnsafePointer<Double>, seed: UInt64, replication: UInt32, armLane: UInt8) {
+    /// The tables are read through pointers: `events` must outlive the replication.
+    init(events: borrowing EventTables, seed: UInt64, replication: UInt32, armLane: UInt8) {
         let tables = events.tables, arm = tables.arm, lookup = tables.lookup
         self.tables = tables
         layout = tables.layout
@@ -290,7 +392,7 @@ struct EventReplication: ~Copyable {
         ageBandEnd = UnsafePointer(s.ageBandEnd.baseAddress!); durationBandEnd = UnsafePointer(s.durationBandEnd.baseAddress!)
         survival = UnsafePointer(s.survival.baseAddress!); emigrationSurvival = UnsafePointer(s.emigrationSurvival.baseAddress!)
         tabulated = events.survivalTabulated
-        self.multipliers = multipliers
+        multipliers = UnsafePointer(s.multipliers.baseAddress!)
         ageBands = tables.ageBandCount; durationBands = tables.durationBandsMax
         masks = tables.schedule.masks; cohorts = steps + 1
         stepMonths = arm.stepMonths
@@ -305,7 +407,14 @@ struct EventReplication: ~Copyable {
         self.armLane = armLane
     }
 
-    deinit { counts.deallocate() }
+    /// Free the counts (for a replication whose outcome is not taken).
+    func release() { counts.deallocate() }
+
+    /// Add the counts and child-steps of `other` (same arm shape), simulated for this arm too.
+    mutating func add(_ other: borrowing EventReplication) {
+        for i in 0..<counts.count { counts[i] += other.counts[i] }
+        childSteps &+= other.childSteps
+    }
 
     /// An initial child: in the stock at time 0.
     mutating func start(_ c: NewChild) {
@@ -369,15 +478,26 @@ struct EventReplication: ~Copyable {
         return k
     }
 
+    /// Where the months of a child's first stay were counted: `counts[index]` got
+    /// `grown(months in level at entry, steps)` plus a constant; `index` is −1 if that stay did not end.
+    struct FirstStayEnd {
+        var index = -1
+        var steps = 0
+    }
+
     /// Simulate child `c`, who entered at the end of step `e`, to the horizon; count what it does.
-    mutating func simulate(_ c: NewChild, entry e: Int) {
-        guard e < steps else { return }
+    /// `first`: block 0 of its event words when already computed.
+    @discardableResult
+    mutating func simulate(_ c: NewChild, entry e: Int, first: (UInt32, UInt32, UInt32, UInt32)? = nil) -> FirstStayEnd {
+        var firstStay = FirstStayEnd()
+        guard e < steps else { return firstStay }
         var level = c.level
-        if absorbing[level] { childSteps &+= steps - e; return }
+        if absorbing[level] { childSteps &+= steps - e; return firstStay }
         let id = c.id, mask = Int(c.mask)
         let age0 = Int(UInt16(clamping: c.ageMonths))
         var months0 = Int(UInt16(clamping: c.monthsInLevel))
-        var words = WordStream(StreamAddress(seed: seed, replication: replication, purpose: .childEvent, armLane: armLane, index: id))
+        let address = StreamAddress(seed: seed, replication: replication, purpose: .childEvent, armLane: armLane, index: id)
+        var words = first.map { WordStream(address, first: $0) } ?? WordStream(address)
         // The step at which it leaves the system if then in a non-absorbing level.
         var exitStep = Int.max
         if emigrates {
@@ -388,8 +508,8 @@ struct EventReplication: ~Copyable {
             // The age after ageing in step e + k is grown(age0, k) (age0 without ageing).
             var k = Int.max
             if age0 >= ageOutMonths { k = 1 } else if ageing && age0 < growthLimit {
-                let need = (ageOutMonths - age0 + stepMonths - 1) / stepMonths
-                if need <= (growthLimit - age0 + stepMonths - 1) / stepMonths { k = need }
+                let need = stepsUntil(ageOutMonths, from: age0)
+                if need <= stepsUntil(growthLimit, from: age0) { k = need }
             }
             if k != Int.max && k <= steps - e { exitStep = min(exitStep, e + k) }
         }
@@ -424,7 +544,7 @@ struct EventReplication: ~Copyable {
             let candidate = t + g - 1
             var pRed = baseRed[base], pGreen = baseGreen[base]
             if mask != 0 {  // mask 0 (no practice) has multipliers 1: skip the table (a cache miss)
-                let mi = 2 * (((candidate - 1) * masks + mask) * cohorts + e)
+                let mi = 2 * ((mask * cohorts + e) * steps + candidate - 1)
                 pRed *= multipliers[mi]; pGreen *= multipliers[mi + 1]
             }
             let x = Philox.unit(words.next()) * q
@@ -435,11 +555,12 @@ struct EventReplication: ~Copyable {
             let row = candidate * width
             counts[row + level * n + to] += 1
             counts[row + n * n + 2 * n + level] += grown(months0, candidate - stayStart) + stepMonths
+            if stayStart == e + 1 { firstStay = FirstStayEnd(index: row + n * n + 2 * n + level, steps: candidate - stayStart) }
             counts[row + n * n + 3 * n + level] += 1
             if absorbing[to] {
                 if mask != 0 { counts[row + n * n + 4 * n] -= 1 }
                 childSteps &+= steps - e
-                return
+                return firstStay
             }
             level = to
             if candidate == exitStep {
@@ -447,7 +568,7 @@ struct EventReplication: ~Copyable {
                 counts[row + n * n + 3 * n + level] += 1
                 if mask != 0 { counts[row + n * n + 4 * n] -= 1 }
                 childSteps &+= exitStep - e
-                return
+                return firstStay
             }
             months0 = 0
             stayStart = candidate + 1
@@ -457,16 +578,32 @@ struct EventReplication: ~Copyable {
             let row = exitStep * width
             counts[row + n * n + level] += 1
             counts[row + n * n + 2 * n + level] += grown(months0, exitStep - stayStart + 1)
+            if stayStart == e + 1 { firstStay = FirstStayEnd(index: row + n * n + 2 * n + level, steps: exitStep - stayStart + 1) }
             counts[row + n * n + 3 * n + level] += 1
             if mask != 0 { counts[row + n * n + 4 * n] -= 1 }
             childSteps &+= exitStep - e
         } else {
             childSteps &+= steps - e
         }
+        return firstStay
     }
 
-    /// The record from the counts, with stocks, costs and QoL exactly as `Engine` makes them.
-    consuming func outcome(childrenEver: Int) -> ReplicationOutcome {
+    /// Count child `c` as if it had done what `shared`'s copy of it did (`end`: where that copy's
+    /// first stay ended), when the two differ only in months in level at entry and the level's
+    /// duration band does not depend on them: the same events, the first stay's months differing by
+    /// grown(months here, k) − grown(months there, k).
+    mutating func correctFirstStay(_ c: NewChild, shared: NewChild, end: FirstStayEnd) {
+        guard end.index >= 0, c.monthsInLevel != shared.monthsInLevel else { return }
+        counts[end.index] += grown(Int(UInt16(clamping: c.monthsInLevel)), end.steps)
+            - grown(Int(UInt16(clamping: shared.monthsInLevel)), end.steps)
+    }
+
+    /// Whether a child's moves in `level` do not depend on its months in level (one duration band).
+    func monthsFree(_ level: Int) -> Bool { durationBandEnd[level * (durationCap + 1)] == Int.max }
+
+    /// The record from the counts, with stocks, costs and QoL exactly as `Engine` makes them; frees the counts.
+    func outcome(childrenEver: Int) -> ReplicationOutcome {
+        defer { release() }
         var record = [Double](repeating: 0, count: layout.recordSize)
         var stock = initialStock
         var stockPath = [[Int]](repeating: [], count: steps + 1)

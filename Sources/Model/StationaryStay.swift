@@ -26,7 +26,7 @@ public struct StationaryStay: Sendable {
     /// Chance of leaving per step from the last band on.
     public let tailLeave: Double
     /// log(1 − tailLeave), taken once rather than per draw (0 where the tail is not drawn).
-    let logTailStay: Double
+    @usableFromInline let logTailStay: Double
     /// Survival to the start of the tail, S_J.
     public let tailSurvival: Double
     /// Σ S_j over head and tail.
@@ -59,6 +59,8 @@ public struct StationaryStay: Sendable {
 
     /// Months already spent, by inversion of one uniform `u` in [0, 1), and `v`
     /// in (0, 1) for the geometric tail. Capped at 65,535 months.
+    /// Inlinable, so that a caller reading it in place need not copy it first.
+    @inlinable
     public func months(u: Double, v: Double) -> Int {
         guard total > 0 else { return 0 }
         var target = u * total

@@ -294,6 +294,28 @@ struct EventEngineTests {
     }
 
     /// The event engine's bytes do not depend on threads or shards.
+    /// Arms run together (`EventEngine.run(arms:)`: shared arrivals, children reached by no practice
+    /// simulated once, first-stay months corrected per arm) give every arm, value for value, what it
+    /// gets alone. The default experiment's arms differ in practices (so in coverage words, and in the
+    /// initial children's months in level), and one level has duration bands.
+    @Test(arguments: ["experiments/default/scenario.yaml", "experiments/examples/areas-and-coverage.yaml",
+                      "experiments/examples/age-and-duration.yaml"])
+    func armsTogetherGiveWhatEachArmGetsAlone(_ file: String) throws {
+        let scenario = Self.scaled(try ScenarioDecoder.load(path: Self.root.appendingPathComponent(file).path),
+                                   by: file.contains("default") ? 20 : 1)
+        let events = EventTables.forArms(scenario.arms.map { ArmTables(arm: $0) })
+        for r in 0..<6 {
+            let together = EventEngine.run(arms: events, seed: 23, replication: UInt32(r))
+            #expect(together.count == events.count)
+            for (a, e) in events.enumerated() {
+                let alone = EventEngine.run(events: e, seed: 23, replication: UInt32(r))
+                #expect(together[a].record.map(\.bitPattern) == alone.record.map(\.bitPattern),
+                        "\(file) replication \(r) arm \(a): the record differs when the arms run together")
+                #expect(together[a].totals == alone.totals, "\(file) replication \(r) arm \(a): totals differ")
+            }
+        }
+    }
+
     @Test func eventEngineBytesAreTheSameForAnyThreadsAndShards() throws {
         let scenario = try Fixtures.scenario(Fixtures.smallScenario)
         func plan(threads: Int, shard: Shard = .whole) -> RunPlan {
