@@ -25,7 +25,8 @@ pytest.importorskip("matplotlib")
 
 BANDS_HEADER = ["arm", "step", "time_years", "quantity", "level", "from_level", "to_level", "replications",
                 "mean", "mcse", "ci_low", "ci_high", "p2_5", "p5", "p25", "p50", "p75", "p95", "p97_5"]
-ALL_FIGURES = ["stocks", "costs_qol", "flows", "length_of_stay", "ce_plane", "ceac"]
+ALL_FIGURES = ["stocks", "costs_qol", "flows", "escalation", "budget", "level_High", "length_of_stay", "ce_plane",
+               "ceac"]
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
@@ -176,7 +177,9 @@ def test_two_arms_with_aggregate(tmp_path):
     check_figures(run / "figures", ALL_FIGURES)
     assert "aggregate" not in result.stderr  # no "no aggregate.csv" note
     printed = result.stdout.split()
-    assert len(printed) == 2 * len(ALL_FIGURES) and all(os.path.isfile(p) for p in printed)
+    assert len(printed) == 3 * len(ALL_FIGURES) and all(os.path.isfile(p) for p in printed)
+    assert sorted(p for p in printed if p.endswith(".caption.txt")) == \
+        sorted(str(run / "figures" / f"{n}.caption.txt") for n in ALL_FIGURES)
 
 
 def test_two_arms_without_aggregate_or_inflow(tmp_path):
@@ -197,7 +200,8 @@ def test_one_arm(tmp_path):
     run = make_run(tmp_path / "run", arms=("only",), aggregate=True, replications_csv=False)
     result = run_script(run)
     assert result.returncode == 0, result.stderr
-    check_figures(run / "figures", ["stocks", "costs_qol", "flows", "length_of_stay"])
+    check_figures(run / "figures", ["stocks", "costs_qol", "flows", "escalation", "budget", "level_High",
+                                    "length_of_stay"])
     assert not (run / "figures" / "ce_plane.png").exists()
     assert not (run / "figures" / "ceac.png").exists()
     assert "one arm" in result.stderr
@@ -207,7 +211,7 @@ def test_three_arms_and_formats(tmp_path):
     run = make_run(tmp_path / "run", arms=("a", "b", "c"), levels=("L1", "L2", "L3", "L4", "L5"), steps=4)
     result = run_script(run, "--format", "png", "--wtp-max", "50000")
     assert result.returncode == 0, result.stderr
-    check_figures(run / "figures", ALL_FIGURES, formats=("png",))
+    check_figures(run / "figures", [n.replace("High", "L5") for n in ALL_FIGURES], formats=("png",))
     assert not list((run / "figures").glob("*.pdf"))
 
 

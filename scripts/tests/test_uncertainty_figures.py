@@ -143,6 +143,7 @@ def read_sensitivity_rows(path):
 
 
 ALL_PNGS = ["tornado.png", "twoway-escalation_by_effect.png", "sweep-effect_size.png", "voi.png", "variance.png"]
+ALL_CAPTIONS = [n.replace(".png", ".caption.txt") for n in ALL_PNGS]
 
 
 def test_all_three_files(tmp_path):
@@ -154,9 +155,9 @@ def test_all_three_files(tmp_path):
     for name in ALL_PNGS:
         check_png(tmp_path / "figures" / name)
     printed = result.stdout.split()
-    assert sorted(os.path.basename(p) for p in printed) == sorted(ALL_PNGS)
+    assert sorted(os.path.basename(p) for p in printed) == sorted(ALL_PNGS + ALL_CAPTIONS)
     assert all(os.path.isfile(p) for p in printed)
-    assert sorted(os.listdir(tmp_path / "figures")) == sorted(ALL_PNGS)
+    assert sorted(os.listdir(tmp_path / "figures")) == sorted(ALL_PNGS + ALL_CAPTIONS)
 
 
 def test_only_voi_with_out_folder(tmp_path):
@@ -165,9 +166,9 @@ def test_only_voi_with_out_folder(tmp_path):
     result = run_script(tmp_path, "--out", out)
     assert result.returncode == 0, result.stderr
     check_png(out / "voi.png")
-    assert os.listdir(out) == ["voi.png"]
+    assert sorted(os.listdir(out)) == ["voi.caption.txt", "voi.png"]
     assert not (tmp_path / "figures").exists()
-    assert result.stdout.split() == [str(out / "voi.png")]
+    assert result.stdout.split() == [str(out / "voi.png"), str(out / "voi.caption.txt")]
 
 
 def test_voi_single_willingness_to_pay_is_a_bar_chart(tmp_path):
