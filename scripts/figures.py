@@ -210,7 +210,7 @@ def uncertainty_text(manifest):
     draws, per = pu.get("draws"), pu.get("replicationsPerDraw")
     what = f"{draws:,} parameter draws" if isinstance(draws, int) else "parameter draws"
     if isinstance(per, int):
-        what += f" × {per:,} replications per draw"
+        what += f" × {per:,} replication{'s' if per != 1 else ''} per draw"
     return f"Parameter uncertainty ({what}) and Monte Carlo variation"
 
 
@@ -917,8 +917,8 @@ def fig_ce_plane(run, formats, folder):
     caption = (f"Cost-effectiveness plane: each point is one replication's difference from {first} in total "
                f"discounted QoL-years (x) and cost (y, £ million) over the whole horizon, paired (same random "
                f"numbers), from replications.csv; diamond: the mean over replications. Share of replications "
-               f"cheaper and better: {'; '.join(shares)}. The scatter shows the spread of single replications: "
-               f"{spread[0].lower() + spread[1:]}.")
+               f"cheaper and better: {'; '.join(shares)}. The scatter shows the spread of single replications. "
+               f"{spread}.")
     if spread == NO_PARAMETER_UNCERTAINTY:
         caption += " It is not a probabilistic sensitivity analysis: the parameters are fixed at their values."
     return save(fig, run, folder, "ce_plane", formats, caption), None

@@ -583,6 +583,8 @@ def fig_voi(ctx, rows, top=VOI_TOP):
     if rest:
         caption += (f" The other {len(rest)}" + (" (thin grey lines)" if len(wtps) > 1 else " (not drawn)")
                     + ", largest first: " + "; ".join(f"{g} ({pounds(m)})" for g, _rs, m in rest) + ".")
+    if all(r["value"] == 0 for r in rows):
+        caption += " Every EVPI and EVPPI value in the file is £0."
     if optimal:
         caption += f" Optimal arm at current information: {optimal}."
     return save(ctx, fig, "voi", caption)
