@@ -2,7 +2,7 @@
 """Figures for papers from a girfec run folder, each with its caption beside it.
 
 Usage:
-    python3 scripts/figures.py DIR [--out FIGDIR] [--wtp-max 100000] [--level NAME]
+    python3 scripts/figures.py DIR [--out FIGDIR] [--wtp-max 100000] [--level NAME] [--only LIST]
         [--format png,pdf] [--width single|double] [--font-size PT] [--dpi N]
 
 DIR is a folder written by `girfec run ... --out DIR` (or `girfec merge`).
@@ -960,8 +960,12 @@ def fig_ceac(run, formats, folder, wtp_max):
 # Command line
 
 
-def make_figures(run, folder, formats, wtp_max, note=print, level=None):
-    """Draw every figure the folder's rows allow into `folder`; the paths written (figures and captions)."""
+FIGURES = ("stocks", "costs_qol", "flows", "escalation", "budget", "level", "length_of_stay", "ce_plane", "ceac")
+
+
+def make_figures(run, folder, formats, wtp_max, note=print, level=None, only=None):
+    """Draw every figure the folder's rows allow (or those named in `only`) into `folder`; the paths written
+    (figures and captions)."""
     level = choose_level(run, level) if run.levels else None
     os.makedirs(folder, exist_ok=True)
     style.apply()
@@ -979,6 +983,8 @@ def make_figures(run, folder, formats, wtp_max, note=print, level=None):
     else:
         note(f"note: one arm ({run.arms[0]}): no difference panels, ce_plane or ceac figures")
     for name, job in jobs:
+        if only and name not in only:
+            continue
         files, why = job()
         if files:
             written += files
@@ -1001,9 +1007,15 @@ def parse_args(argv):
     p.add_argument("--level", metavar="NAME",
                    help="the level whose stock, length of stay and flows level_NAME shows (default: the last, most "
                         "intensive, level of the scenario)")
+    p.add_argument("--only", metavar="LIST",
+                   help=f"comma-separated figures to draw, among {', '.join(FIGURES)} (default: all)")
     style.add_size_options(p, DEFAULT_FORMATS)
     args = p.parse_args(argv)
     style.check_size_options(p, args, DEFAULT_FORMATS)
+    args.only = [n.strip() for n in args.only.split(",") if n.strip()] if args.only else None
+    unknown = [n for n in args.only or [] if n not in FIGURES]
+    if unknown or args.only == []:
+        p.error(f"--only: unknown figure(s) {', '.join(unknown) or '(none)'}; choose among {', '.join(FIGURES)}")
     if not (args.wtp_max > 0 and math.isfinite(args.wtp_max)):
         p.error("--wtp-max must be a positive number")
     return args
@@ -1021,7 +1033,7 @@ def main(argv=None):
     try:
         run = RunFolder(args.run_dir)
         written = make_figures(run, out, args.formats, args.wtp_max,
-                               note=lambda m: print(m, file=sys.stderr), level=args.level)
+                               note=lambda m: print(m, file=sys.stderr), level=args.level, only=args.only)
     except UsageError as e:
         print(f"figures.py: error: {e}", file=sys.stderr)
         return 2

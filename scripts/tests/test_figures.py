@@ -478,9 +478,10 @@ def test_dpi_and_font_size(tmp_path):
     for dpi, font in ((100, 7), (200, 7), (100, 11)):
         out = tmp_path / f"f{dpi}-{font}"
         result = run_script(run, "--width", "single", "--dpi", dpi, "--font-size", font, "--format", "png",
-                            "--out", out)
+                            "--out", out, "--only", "stocks")
         assert result.returncode == 0, result.stderr
         sizes[dpi, font] = png_size(out / "stocks.png")
+        assert sorted(os.listdir(out)) == ["stocks.caption.txt", "stocks.png"]
     # twice the dpi: twice the pixels each way (to a pixel or two: the drawing's extent is rounded)
     assert abs(sizes[200, 7][0] - 2 * sizes[100, 7][0]) <= 3
     assert abs(sizes[200, 7][1] - 2 * sizes[100, 7][1]) <= 3
@@ -493,6 +494,8 @@ def test_bad_size_options(tmp_path):
     run = make_run(tmp_path / "run")
     result = run_script(run, "--width", "triple", "--font-size", "0", "--dpi", "10", "--format", "gif")
     assert result.returncode == 2
+    only = run_script(run, "--only", "stocks,pie")
+    assert only.returncode == 2 and "--only: unknown figure(s) pie; choose among stocks, costs_qol" in only.stderr
     for text in ("--format: unknown format(s) gif; choose among png, pdf, svg",
                  "--width: found 'triple'; expected single (85 mm) or double (175 mm)",
                  "--font-size: found 0; expected a size in points from 4 to 24",
