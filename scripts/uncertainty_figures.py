@@ -306,14 +306,17 @@ def _value_text(v):
 
 
 def provenance(manifest):
-    """`Scenario “NAME”; N replications, seed S; girfec V.` from a manifest.json (what it holds of these)."""
+    """`Scenario “NAME”; N replications; seed S; girfec V.` from a manifest.json (what it holds of these): a
+    sensitivity folder's `replicationsPerPoint`, a run folder's `replications`."""
     if not manifest:
         return ""
     scenario = manifest.get("scenario") if isinstance(manifest.get("scenario"), dict) else {}
     parts = [f"Scenario “{scenario['name']}”" if scenario.get("name") else None]
-    reps = manifest.get("replications")
-    if isinstance(reps, int):
-        parts.append(f"{reps:,} replications" + (" per point" if "points" in manifest else ""))
+    per_point, reps = manifest.get("replicationsPerPoint"), manifest.get("replications")  # sensitivity, run
+    if isinstance(per_point, int):
+        parts.append(f"{per_point:,} replications per point")
+    elif isinstance(reps, int):
+        parts.append(f"{reps:,} replications")
     if manifest.get("seed") is not None:
         parts.append(f"seed {manifest['seed']}")
     parts.append(f"girfec {manifest.get('version', '?')}")

@@ -484,8 +484,8 @@ def test_captions_read_the_manifest(tmp_path):
     make_voi(tmp_path)
     make_uncertainty(tmp_path)
     with open(tmp_path / "manifest.json", "w") as f:
-        json.dump({"format": "girfec-output-folder/1", "version": "9.9.9", "seed": "77", "replications": 20,
-                   "points": 12, "scenario": {"name": "Sensitivity check"}}, f)
+        json.dump({"format": "girfec-output-folder/1", "version": "9.9.9", "seed": "77", "replicationsPerPoint": 20,
+                   "points": 12, "scenario": {"name": "Sensitivity check"}}, f)  # as `girfec sensitivity` writes
     result = run_script(tmp_path)
     assert result.returncode == 0, result.stderr
     for name in ALL_CAPTIONS:
