@@ -66,7 +66,7 @@ DEFAULT_FORMATS = "png,pdf"
 NO_PARAMETER_UNCERTAINTY = "Monte Carlo variation only: no parameter uncertainty was drawn"
 YEARLY_NOTE = ("Yearly totals are sums of the per-step means over the steps of each year (the mean of a sum is the "
                "sum of the means); no interval is drawn for them: an interval for a yearly total cannot be made from "
-               "per-step intervals, which would need yearly totals per replication.")
+               "per-step intervals; it needs the yearly totals of each replication.")
 
 
 class UsageError(Exception):
@@ -329,7 +329,7 @@ def panel_note(ax, text, where="upper left", share=0.85):
     y, va = (0.97, "top") if "upper" in where else (0.03, "bottom")
     width = ax.get_figure().get_figwidth() / ax.get_gridspec().ncols * share
     ax.text(x, y, style.wrap(text, width, pt(7.5)), transform=ax.transAxes, ha=ha, va=va, fontsize=pt(7.5),
-            color="0.25", zorder=6, bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "none", "pad": 1.5})
+            color="0.25", zorder=6, bbox={"facecolor": "white", "alpha": 0.6, "edgecolor": "none", "pad": 1.5})
 
 
 # ---------------------------------------------------------------------------
@@ -411,13 +411,13 @@ def fig_costs_qol(run, formats, folder):
                 if a is not None:
                     aggregate_line(ax, a, arm_colour(run, arm), style.aggregate_style(i), scale)
         style.panel_title(ax, title)
-        ax.set_ylabel(ylabel)
+        style.set_ylabel(ax, ylabel)
         ax.yaxis.set_major_formatter(FuncFormatter(thousands))
         ax.grid(**style.GRID)
         notes = overlap_note(run, q, ax, scale, unit) if with_delta else []
         if notes:  # the lines lie on top of each other at this scale: say so, and point to the difference panel
             panel_note(ax, f"Lines overlap at this scale: {'; '.join(notes)} of {run.arms[0]} at every step. "
-                           f"The difference is drawn below.", where="lower right", share=0.55)
+                           f"The difference is drawn below.", where="upper left", share=0.55)
             overlapping.append(title.lower())
     handles = arm_handles(run) + band_patches()
     if with_delta:
@@ -454,7 +454,7 @@ def fig_costs_qol(run, formats, folder):
                     else:
                         notes.append(f"{prefix}mean not below 0 by the end")
             style.panel_title(ax, "\n".join([title] + notes), size=10 if len(notes) < 2 else 9)
-            ax.set_ylabel(ylabel)
+            style.set_ylabel(ax, ylabel)
             ax.yaxis.set_major_formatter(FuncFormatter(thousands))
             ax.grid(**style.GRID)
         handles = (arm_handles(run) + [Patch(color=style.NEUTRAL, alpha=style.BAND_INNER_ALPHA,
@@ -580,8 +580,8 @@ def fig_flows(run, formats, folder):
     caption = (f"Children arriving in (solid) and leaving (dashed) each level {unit}, per arm "
                f"({', '.join(run.arms)}), from {source}: mean over replications.")
     if with_delta:
-        caption += (f" Right: each later arm minus {first} in the same replication (paired, common random "
-                    f"numbers), mean.")
+        caption += (f" Panels “LEVEL: difference from {first}”: each later arm minus {first} in the same "
+                    f"replication (paired, common random numbers), mean.")
     caption += f" {YEARLY_NOTE if steps_per_year(run.step_months) else ''} "
     caption += ("The aggregate model's flows are in aggregate.csv and comparison.csv. " if run.aggregate_modes
                 else "")
@@ -633,7 +633,8 @@ def fig_escalation(run, formats, folder):
                f"earlier one, summed over the flow rows of bands.csv; entries and exits are not moves. Mean over "
                f"replications.")
     if with_delta:
-        caption += f" Right: each later arm minus {first} in the same replication (paired), mean."
+        caption += (f" Panel “Difference from {first}”: each later arm minus {first} in the same replication "
+                    f"(paired), mean.")
     caption += f" {YEARLY_NOTE if steps_per_year(run.step_months) else ''} {chance_text(run)}"
     return save(fig, run, folder, "escalation", formats, caption), None
 
@@ -706,8 +707,9 @@ def fig_budget(run, formats, folder):
                f"programme, per arm ({', '.join(run.arms)}), from the cost and programme_cost rows of bands.csv: "
                f"mean over replications, stacked.")
     if with_delta:
-        caption += (f" Lower panels: each later arm minus {first} in the same replication (paired), mean, per "
-                    f"level, programme (dashed) and in total (black; the cost rows of level all).")
+        caption += (f" Panels “ARM minus {first}, by level”: each later arm minus {first} in the same replication "
+                    f"(paired), mean, per level, programme (dashed) and in total (black; the cost rows of level "
+                    f"all), on one scale.")
     caption += f" {YEARLY_NOTE if steps_per_year(run.step_months) else ''} {chance_text(run)}"
     return save(fig, run, folder, "budget", formats, caption), None
 

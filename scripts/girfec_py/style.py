@@ -93,7 +93,7 @@ def apply():
 def wrap(text, width_inches, size):
     """`text` broken into lines that fit `width_inches` at `size` points (a character taken as 0.6 em)."""
     chars = max(12, int(width_inches * 72 / (0.6 * size)))
-    return "\n".join(textwrap.fill(line, chars) if len(line) > chars else line for line in text.split("\n"))
+    return "\n".join(textwrap.fill(line, chars, break_on_hyphens=False) if len(line) > chars else line for line in text.split("\n"))
 
 
 def panel_title(ax, text, size=10, columns=None):
@@ -102,6 +102,14 @@ def panel_title(ax, text, size=10, columns=None):
     columns = columns or ax.get_gridspec().ncols
     room = fig.get_figwidth() / columns - (0.6 if LAYOUT.width else 0.2)  # the tick labels' share left of the panel
     fit_text(fig, ax.set_title("", fontsize=pt(size)), text, room)
+
+
+def set_ylabel(ax, text):
+    """The y-axis label, wrapped to the panel's share of the figure's height."""
+    fig = ax.get_figure()
+    room = fig.get_figheight() / ax.get_gridspec().nrows * 0.85
+    ax.set_ylabel(wrap(text, room, plt.rcParams["axes.labelsize"] if isinstance(plt.rcParams["axes.labelsize"],
+                                                                           (int, float)) else LAYOUT.font_size))
 
 
 def journal_size(width, height, min_height=None):
@@ -177,7 +185,7 @@ def fit_text(fig, text, content, room):
     renderer = fig.canvas.get_renderer()
     limit = max(len(line) for line in content.split("\n"))
     while True:
-        text.set_text("\n".join(textwrap.fill(line, limit) if len(line) > limit else line
+        text.set_text("\n".join(textwrap.fill(line, limit, break_on_hyphens=False) if len(line) > limit else line
                                 for line in content.split("\n")))
         if text.get_window_extent(renderer).width / fig.dpi <= room or limit <= 16:
             return text
@@ -194,7 +202,7 @@ def fit_legend(fig, handles, ncol, size, handlelength=None):
     limit = longest
     while True:
         for h, label in zip(handles, labels):
-            h.set_label("\n".join(textwrap.fill(line, limit) if len(line) > limit else line
+            h.set_label("\n".join(textwrap.fill(line, limit, break_on_hyphens=False) if len(line) > limit else line
                                   for line in label.split("\n")))
         legend = fig.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=ncol,
                             frameon=False, fontsize=size, handlelength=handlelength)
@@ -241,10 +249,11 @@ def save(fig, folder, name, formats=("png",)):
 
 
 def write_caption(folder, name, text):
-    """Write the caption beside the figure, as folder/name.caption.txt (UTF-8, one paragraph a line); its path."""
+    """Write the caption beside the figure, as folder/name.caption.txt (UTF-8, one paragraph, spaces single);
+    its path."""
     path = os.path.join(folder, f"{name}.caption.txt")
     with open(path, "w", encoding="utf-8") as f:
-        f.write(text.strip() + "\n")
+        f.write(" ".join(text.split()) + "\n")
     return path
 
 
