@@ -2,12 +2,13 @@
 """Figures for papers from a girfec run folder, each with its caption beside it.
 
 Usage:
-    python3 scripts/figures.py DIR [--out FIGDIR] [--wtp-max 100000] [--level NAME] [--only LIST]
+    python3 scripts/figures.py DIR [--out FIGDIR] [--wtp-max POUNDS] [--level NAME] [--only LIST]
         [--format png,pdf] [--width single|double] [--font-size PT] [--dpi N]
 
 DIR is a folder written by `girfec run ... --out DIR` (or `girfec merge`).
-Reads DIR/bands.csv, DIR/replications.csv, DIR/manifest.json and, when
-present, DIR/aggregate.csv (the deterministic aggregate stock-flow model on
+Reads DIR/bands.csv, DIR/replications.csv, DIR/manifest.json, DIR/summary.csv
+(the acceptability curve and the share cheaper and better, as girfec computed
+them) and, when present, DIR/aggregate.csv (the deterministic aggregate stock-flow model on
 the same parameters); docs/outputs.md documents the files. Writes, into
 DIR/figures/ unless --out is given, each figure in every --format (default
 PNG at 200 dpi and PDF) and its caption as NAME.caption.txt: what is shown,
@@ -33,8 +34,9 @@ the interval type, scenario, replications and seed (from manifest.json).
                   (only when bands.csv has length_of_stay_years rows)
   ce_plane        paired (delta QoL-years, delta cost) per replication, per
                   later arm
-  ceac            probability that the net monetary benefit is positive over a
-                  willingness-to-pay range, per later arm
+  ceac            probability that the net monetary benefit is positive against
+                  willingness to pay, per later arm, with its 95 % CI
+                  (summary.csv's probability_cost_effective rows)
 
 Yearly totals are display sums of per-step means over a year's steps (the
 mean of a sum is the sum of the means); no interval is drawn for them, since
@@ -58,7 +60,7 @@ try:
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
     from matplotlib.ticker import FuncFormatter, MaxNLocator
-except ImportError:  # reported by main(); ceac() and the readers work without it
+except ImportError:  # reported by main(); the computations and the readers work without it
     pass
 
 CI_MEAN = "95 % confidence interval for the mean"
@@ -77,30 +79,19 @@ class UsageError(Exception):
 # Pure computations (no matplotlib)
 
 
-def nmb(delta_qol, delta_cost, wtp):
-    """Net monetary benefit of one replication at willingness to pay `wtp` (£ per QoL-year)."""
-    return wtp * delta_qol - delta_cost
+def ceac_points(run, arm, wtp_max=None):
+    """(λ, probability, CI low, CI high) of an arm's acceptability curve as girfec computed it: summary.csv's
+    `probability_cost_effective` rows (share of replications with λ·ΔQoL − Δcost > 0 and Wilson's 95 % interval),
+    up to `wtp_max` when given."""
+    return [(r["willingness_to_pay"], r["mean"], r["ci_low"], r["ci_high"])
+            for r in run.measure(arm, "probability_cost_effective")
+            if wtp_max is None or r["willingness_to_pay"] <= wtp_max]
 
 
-def ceac(delta_qol, delta_cost, wtps):
-    """Cost-effectiveness acceptability curve.
-
-    For each willingness to pay λ in `wtps`, the share of replications whose
-    net monetary benefit λ·ΔQoL − Δcost is strictly positive. `delta_qol` and
-    `delta_cost` are paired per replication (same length, at least one).
-    """
-    if len(delta_qol) != len(delta_cost):
-        raise ValueError("delta_qol and delta_cost differ in length")
-    n = len(delta_qol)
-    if n == 0:
-        raise ValueError("no replications")
-    pairs = list(zip(delta_qol, delta_cost))
-    return [sum(1 for q, c in pairs if nmb(q, c, lam) > 0) / n for lam in wtps]
-
-
-def wtp_grid(wtp_max, points=201):
-    """Evenly spaced willingness-to-pay values from 0 to `wtp_max` inclusive."""
-    return [wtp_max * i / (points - 1) for i in range(points)]
+def win_win(run, arm):
+    """(share cheaper and better, replications) from summary.csv's `probability_win_win` row; None if absent."""
+    rows = run.measure(arm, "probability_win_win")
+    return (rows[0]["mean"], rows[0]["replications"]) if rows else None
 
 
 def break_even_time(times, means):
@@ -121,12 +112,6 @@ def break_even_time(times, means):
         return ("never-above", None)
     (t0, m0), (t1, m1) = pts[last_pos], pts[last_pos + 1]
     return ("crosses", t0 + (t1 - t0) * m0 / (m0 - m1))
-
-
-def share_cheaper_and_better(delta_qol, delta_cost):
-    """Share of replications with ΔQoL > 0 and Δcost < 0 (strictly)."""
-    n = len(delta_qol)
-    return sum(1 for q, c in zip(delta_qol, delta_cost) if q > 0 and c < 0) / n if n else float("nan")
 
 
 def steps_per_year(step_months):
@@ -888,10 +873,12 @@ def fig_ce_plane(run, formats, folder):
         ax.scatter(q, [v / 1e6 for v in c], s=size, color=colour, alpha=0.35, linewidths=0, zorder=2)
         mq, mc = sum(q) / len(q), sum(c) / len(c) / 1e6
         ax.scatter([mq], [mc], s=70, marker="D", color=colour, edgecolors="black", linewidths=1.0, zorder=4)
-        share = share_cheaper_and_better(q, c)
-        shares.append(f"{arm}: {100 * share:.1f} % of {len(q):,}")
-        style.panel_title(ax, f"{arm} vs {first}: cheaper and better in {100 * share:.1f} % of {len(q):,} "
-                              f"replications", columns=1 if single else n)
+        share = win_win(run, arm)  # girfec's probability_win_win
+        if share is not None:
+            shares.append(f"{arm}: {100 * share[0]:.1f} % of {share[1]:,}")
+        style.panel_title(ax, f"{arm} vs {first}" + (f": cheaper and better in {100 * share[0]:.1f} % of "
+                                                     f"{share[1]:,} replications" if share else ""),
+                          columns=1 if single else n)
         # name each quadrant in its outer corner, when enough of it is on the plot to hold the words
         fx = (0 - xlim[0]) / (xlim[1] - xlim[0])  # where x = 0 and y = 0 sit, as axes fractions
         fy = (0 - ylim[0]) / (ylim[1] - ylim[0])
@@ -918,29 +905,40 @@ def fig_ce_plane(run, formats, folder):
     finish(fig, run, "Cost-effectiveness plane (whole horizon, discounted)", handles, ncol=2, note=spread)
     caption = (f"Cost-effectiveness plane: each point is one replication's difference from {first} in total "
                f"discounted QoL-years (x) and cost (y, £ million) over the whole horizon, paired (same random "
-               f"numbers), from replications.csv; diamond: the mean over replications. Share of replications "
-               f"cheaper and better: {'; '.join(shares)}. The scatter shows the spread of single replications. "
+               f"numbers), from replications.csv; diamond: the mean over replications."
+               + (f" Share of replications cheaper and better (probability_win_win in summary.csv): "
+                  f"{'; '.join(shares)}." if shares else "")
+               + f" The scatter shows the spread of single replications. "
                f"{spread}.")
     if spread == NO_PARAMETER_UNCERTAINTY:
         caption += " It is not a probabilistic sensitivity analysis: the parameters are fixed at their values."
     return save(fig, run, folder, "ce_plane", formats, caption), None
 
 
-def fig_ceac(run, formats, folder, wtp_max):
+def fig_ceac(run, formats, folder, wtp_max=None):
     later = run.arms[1:]
     first = run.arms[0]
-    wtps = wtp_grid(wtp_max)
+    if run.summary is None:
+        return None, "no summary.csv (girfec computes the acceptability curve there)"
+    curves = {arm: ceac_points(run, arm, wtp_max) for arm in later}
+    if not any(curves.values()):
+        return None, "summary.csv has no probability_cost_effective rows" + (f" up to £{wtp_max:,.0f}" if wtp_max
+                                                                             else "")
     fig, axes = new_figure(1, 1, width=6.4, height=4.4)
     ax = axes[0][0]
     handles = []
-    for arm in later:
-        d = run.replications_by_arm[arm]
-        pairs = [(a, b) for a, b in zip(d["delta_qol"], d["delta_cost"]) if not (math.isnan(a) or math.isnan(b))]
-        probs = ceac([a for a, _ in pairs], [b for _, b in pairs], wtps)
-        ax.plot(wtps, probs, color=arm_colour(run, arm), linewidth=1.8)
-        handles.append(Line2D([], [], color=arm_colour(run, arm), linewidth=1.8,
-                              label=f"{arm} vs {first} ({len(pairs):,} replications)"))
-    ax.set_xlim(0, wtp_max)
+    for arm, pts in curves.items():
+        if not pts:
+            continue
+        colour = arm_colour(run, arm)
+        lam = [p[0] for p in pts]
+        ax.fill_between(lam, [p[2] for p in pts], [p[3] for p in pts], color=colour, alpha=0.25, linewidth=0)
+        ax.plot(lam, [p[1] for p in pts], color=colour, linewidth=1.8)
+        reps = run.measure(arm, "probability_cost_effective")[0]["replications"]
+        handles.append(Line2D([], [], color=colour, linewidth=1.8, label=f"{arm} vs {first} ({reps:,} replications)"))
+    handles.append(Patch(color=style.NEUTRAL, alpha=0.35, label="95 % confidence interval (Wilson) of each share"))
+    top = max(p[0] for pts in curves.values() for p in pts)
+    ax.set_xlim(0, top)
     ax.set_ylim(-0.02, 1.02)
     ax.set_xlabel("Willingness to pay λ (£ per QoL-year)")
     ax.set_ylabel("Probability cost-effective\n(share with λ·ΔQoL − Δcost > 0)")
@@ -949,9 +947,9 @@ def fig_ceac(run, formats, folder, wtp_max):
     spread = uncertainty_text(run.manifest)
     finish(fig, run, "Cost-effectiveness acceptability curve", handles, ncol=1, note=spread)
     caption = (f"Cost-effectiveness acceptability curve against {first}: for each willingness to pay λ from £0 to "
-               f"£{wtp_max:,.0f} per QoL-year, the share of replications whose net monetary benefit λ·ΔQoL − Δcost "
-               f"(discounted, whole horizon, paired) is above 0, from replications.csv. "
-               f"{spread}.")
+               f"£{top:,.0f} per QoL-year, the share of replications whose net monetary benefit λ·ΔQoL − Δcost "
+               f"(discounted, whole horizon, paired) is above 0, with its 95 % confidence interval (Wilson; shaded), "
+               f"from the probability_cost_effective rows of summary.csv. {spread}.")
     if spread == NO_PARAMETER_UNCERTAINTY:
         caption += (" The share measures chance alone (how often one realisation of the population comes out ahead), "
                     "not decision uncertainty about the parameters.")
@@ -965,7 +963,7 @@ def fig_ceac(run, formats, folder, wtp_max):
 FIGURES = ("stocks", "costs_qol", "flows", "escalation", "budget", "level", "length_of_stay", "ce_plane", "ceac")
 
 
-def make_figures(run, folder, formats, wtp_max, note=print, level=None, only=None):
+def make_figures(run, folder, formats, wtp_max=None, note=print, level=None, only=None):
     """Draw every figure the folder's rows allow (or those named in `only`) into `folder`; the paths written
     (figures and captions)."""
     level = choose_level(run, level) if run.levels else None
@@ -1004,8 +1002,9 @@ def parse_args(argv):
                                 description="Figures (PNG, PDF, SVG) with their captions from a girfec run folder.")
     p.add_argument("run_dir", metavar="DIR", help="run folder written by `girfec run ... --out DIR`")
     p.add_argument("--out", metavar="FIGDIR", help="where to write the figures (default DIR/figures)")
-    p.add_argument("--wtp-max", type=float, default=100000.0, metavar="POUNDS",
-                   help="largest willingness to pay for the CEAC, £ per QoL-year (default 100000)")
+    p.add_argument("--wtp-max", type=float, metavar="POUNDS",
+                   help="largest willingness to pay the CEAC shows, £ per QoL-year (default: every value in "
+                        "summary.csv, up to girfec run's --ceac-max)")
     p.add_argument("--level", metavar="NAME",
                    help="the level whose stock, length of stay and flows level_NAME shows (default: the last, most "
                         "intensive, level of the scenario)")
@@ -1018,7 +1017,7 @@ def parse_args(argv):
     unknown = [n for n in args.only or [] if n not in FIGURES]
     if unknown or args.only == []:
         p.error(f"--only: unknown figure(s) {', '.join(unknown) or '(none)'}; choose among {', '.join(FIGURES)}")
-    if not (args.wtp_max > 0 and math.isfinite(args.wtp_max)):
+    if args.wtp_max is not None and not (args.wtp_max > 0 and math.isfinite(args.wtp_max)):
         p.error("--wtp-max must be a positive number")
     return args
 

@@ -48,7 +48,7 @@ def band_row(arm, step, step_months, quantity, level, mean, spread, from_level="
 
 def make_run(folder, arms=("baseline", "programme"), levels=("Low", "Mid", "High"), steps=6, step_months=12,
              replications=5, aggregate=False, inflow=True, length_of_stay=True, manifest=True,
-             replications_csv=True):
+             replications_csv=True, summary_csv=True):
     """Write a small, internally consistent-looking run folder and return its path."""
     os.makedirs(folder, exist_ok=True)
     rows = []
@@ -116,6 +116,19 @@ def make_run(folder, arms=("baseline", "programme"), levels=("Low", "Mid", "High
                     d_cost = 0 if i == 0 else (-2e5 + 1e5 * r) * i
                     d_qol = 0 if i == 0 else (3 - r) * i
                     w.writerow([r, arm, 1000, base_cost + d_cost, base_qol + d_qol, d_cost, d_qol])
+
+    if summary_csv and len(arms) > 1:
+        # cost-effectiveness as girfec writes it: the share cheaper and better and the acceptability curve
+        # (values of the replications above: Δcost = (−2e5 + 1e5·r)·i, ΔQoL = (3 − r)·i, r = 0..4)
+        with open(os.path.join(folder, "summary.csv"), "w", newline="") as f:
+            w = csv.writer(f, lineterminator="\n")
+            w.writerow(["arm", "comparator", "measure", "willingness_to_pay", "replications", "mean", "mcse",
+                        "ci_low", "ci_high", "p2_5", "p50", "p97_5"])
+            for arm in arms[1:]:
+                w.writerow([arm, arms[0], "probability_win_win", "", replications, 0.4, 0.22, 0.12, 0.77, "", "", ""])
+                for lam, p in ((0, 0.4), (50000, 0.6), (100000, 0.6)):
+                    w.writerow([arm, arms[0], "probability_cost_effective", lam, replications, p, 0.22, p - 0.3,
+                                p + 0.3, "", "", ""])
 
     if aggregate:
         with open(os.path.join(folder, "aggregate.csv"), "w", newline="") as f:
@@ -210,6 +223,7 @@ def test_one_arm(tmp_path):
 def test_three_arms_and_formats(tmp_path):
     run = make_run(tmp_path / "run", arms=("a", "b", "c"), levels=("L1", "L2", "L3", "L4", "L5"), steps=4)
     result = run_script(run, "--format", "png", "--wtp-max", "50000")
+    assert "£0 to £50,000 per QoL-year" in read_caption(run / "figures", "ceac")
     assert result.returncode == 0, result.stderr
     check_figures(run / "figures", [n.replace("High", "L5") for n in ALL_FIGURES], formats=("png",))
     assert not list((run / "figures").glob("*.pdf"))
@@ -267,35 +281,29 @@ def test_bad_format_option(tmp_path):
 # The numbers behind the figures
 
 
-def test_ceac_matches_hand_computation():
-    # NMB = λ·ΔQoL − Δcost for four replications:
-    #   λ = 0:      −1000,   500,  3000, −100  -> 2 of 4 positive
-    #   λ = 500:     −500,  1500,  2500,  150  -> 3 of 4
-    #   λ = 1000:       0,  2500,  2000,  400  -> 3 of 4 (0 is not > 0)
-    #   λ = 5000:    4000, 10500, −2000, 2400  -> 3 of 4
-    delta_qol = [1.0, 2.0, -1.0, 0.5]
-    delta_cost = [1000.0, -500.0, -3000.0, 100.0]
-    assert figures.ceac(delta_qol, delta_cost, [0, 500, 1000, 5000]) == [0.5, 0.75, 0.75, 0.75]
-    assert figures.nmb(2.0, -500.0, 1000) == 2500.0
-    # a dominant programme (cheaper and better in every replication) is cost-effective at any λ
-    assert figures.ceac([1, 2], [-1, -2], figures.wtp_grid(100000, 11)) == [1.0] * 11
-
-
-def test_ceac_from_script_data(tmp_path):
-    """The CEAC uses replications.csv's paired differences of the later arm."""
+def test_ceac_and_win_win_are_read_from_summary_csv(tmp_path):
+    """The CEAC and the share cheaper and better are girfec's (summary.csv), not recomputed."""
     run = figures.RunFolder(str(make_run(tmp_path / "run")))
     d = run.replications_by_arm["programme"]
-    # synthetic replications r = 0..4: Δcost = −2e5 + 1e5·r, ΔQoL = 3 − r
+    # synthetic replications r = 0..4: Δcost = −2e5 + 1e5·r, ΔQoL = 3 − r (the CE plane's points)
     assert d["delta_cost"] == [-2e5, -1e5, 0, 1e5, 2e5]
     assert d["delta_qol"] == [3, 2, 1, 0, -1]
-    # λ = 0: NMB = −Δcost > 0 for r = 0, 1 -> 0.4; λ = 1e5: NMB = 1e5(3 − r) + 2e5 − 1e5 r = 5e5 − 2e5 r > 0 for r ≤ 2
-    assert figures.ceac(d["delta_qol"], d["delta_cost"], [0, 1e5]) == [0.4, 0.6]
-    assert figures.share_cheaper_and_better(d["delta_qol"], d["delta_cost"]) == 0.4
+    points = figures.ceac_points(run, "programme")
+    assert [p[:2] for p in points] == [(0, 0.4), (50000, 0.6), (100000, 0.6)]
+    assert [p[2:] for p in points] == [pytest.approx((0.1, 0.7)), pytest.approx((0.3, 0.9)),
+                                       pytest.approx((0.3, 0.9))]
+    assert [p[0] for p in figures.ceac_points(run, "programme", wtp_max=50000)] == [0, 50000]
+    assert figures.win_win(run, "programme") == (0.4, 5)
+    assert figures.win_win(run, "baseline") is None
 
 
-def test_wtp_grid():
-    grid = figures.wtp_grid(100000)
-    assert grid[0] == 0 and grid[-1] == 100000 and len(grid) == 201
+def test_without_summary_csv(tmp_path):
+    run = make_run(tmp_path / "run", summary_csv=False)
+    result = run_script(run, "--format", "png", "--only", "ce_plane,ceac")
+    assert result.returncode == 0, result.stderr
+    assert "ceac skipped: no summary.csv (girfec computes the acceptability curve there)" in result.stderr
+    assert not (run / "figures" / "ceac.png").exists()
+    assert "cheaper and better" not in read_caption(run / "figures", "ce_plane")
 
 
 def test_break_even_time():
