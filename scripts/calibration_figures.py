@@ -3,6 +3,7 @@
 
 Usage:
     python3 scripts/calibration_figures.py DIR [--out FIGDIR] [--format png,pdf]
+        [--width single|double] [--font-size PT] [--dpi N]   (as in figures.py)
 
 DIR is a folder written by `girfec calibrate`. Each of these files is
 optional; a missing one is skipped with a note. Into DIR/figures/ (or
@@ -56,7 +57,7 @@ import sys
 
 from girfec_py import style
 from girfec_py.runfolder import OutputError, read_estimates, read_fit, read_identifiability, read_ppc
-from girfec_py.style import FORMATS, save, thousands
+from girfec_py.style import pt, save, thousands
 
 try:
     from matplotlib.lines import Line2D
@@ -153,9 +154,9 @@ def fig_fit(rows, title, folder, formats):
     areas = unique(r["area"] for r in rows)
     use_dates = all(r["date"] is not None for r in rows)
     x_of = (lambda r: r["date"]) if use_dates else (lambda r: r["time"])
-    ncols = 1 if len(levels) == 1 else 2
-    nrows = math.ceil(len(levels) / ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(4.6 * ncols + 0.6, 2.9 * nrows + 0.9), squeeze=False,
+    nrows, ncols = style.grid_shape(len(levels))
+    fig, axes = plt.subplots(nrows, ncols, squeeze=False,
+                             figsize=style.journal_size(4.6 * ncols + 0.6, 2.9 * nrows + 0.9, 1.45 * nrows + 0.5),
                              sharex=True, layout="constrained")
     flat = list(axes.flat)
     for ax, level in zip(flat, levels):
@@ -174,7 +175,7 @@ def fig_fit(rows, title, folder, formats):
             if points:
                 ax.scatter([x_of(r) for r in points], [r["observed"] for r in points], s=16, color=colour,
                            edgecolors="white", linewidths=0.5, zorder=4)
-        ax.set_title(level, fontsize=10)
+        ax.set_title(level, fontsize=pt(10))
         ax.set_ylabel("Children in level")
         ax.yaxis.set_major_formatter(FuncFormatter(thousands))
         ax.grid(**style.GRID)
@@ -194,7 +195,7 @@ def fig_estimates(rows, title, folder, formats):
     values = [v for r in rows for v in (r["rate"], r["low"], r["high"])]
     xlim = log_limits(values)
     height = 0.27 * len(rows) + 0.55 * len(areas) + 1.4
-    fig, axes = plt.subplots(len(areas), 1, figsize=(7.2, height), squeeze=False, sharex=True,
+    fig, axes = plt.subplots(len(areas), 1, figsize=style.journal_size(7.2, height), squeeze=False, sharex=True,
                              gridspec_kw={"height_ratios": counts}, layout="constrained")
     other_colours, other_markers, zero_seen = {}, {}, False
     for ax, area in zip(axes[:, 0], areas):
@@ -220,15 +221,16 @@ def fig_estimates(rows, title, folder, formats):
                 ax.scatter([xlim[0]], [y], marker=marker, s=36, facecolors="white", edgecolors=colour,
                            linewidths=1.2, zorder=3, clip_on=False)
         ax.set_yticks(ys)
-        ax.set_yticklabels([f"{r['from']} {ARROW} {r['to']}" for r in mine], fontsize=8.5)
+        ax.set_yticklabels([f"{r['from']} {ARROW} {r['to']}" for r in mine], fontsize=pt(8.5))
         ax.set_ylim(-0.7, len(mine) - 0.3)
         ax.set_xscale("log")
         ax.set_xlim(*xlim)
         ax.xaxis.set_major_formatter(FuncFormatter(rate_label))
         ax.grid(axis="x", which="both", **style.GRID)
         if len(areas) > 1 or area:
-            ax.set_title(f"area: {area}" if area else "area: (none given)", fontsize=9.5, loc="left")
-    axes[-1, 0].set_xlabel("Rate per year (log scale); whiskers: the interval in rate_low – rate_high")
+            ax.set_title(f"area: {area}" if area else "area: (none given)", fontsize=pt(9.5), loc="left")
+    axes[-1, 0].set_xlabel(style.wrap("Rate per year (log scale); whiskers: the interval in rate_low – rate_high",
+                                      fig.get_figwidth() * 0.9, style.LAYOUT.font_size))
     verdicts = unique(r["identified"] for r in rows)
     handles = [Patch(color=verdict_colour(v, other_colours), label=v)
                for v in VERDICT_ORDER + sorted(other_colours) if v in verdicts]
@@ -244,7 +246,7 @@ def fig_estimates(rows, title, folder, formats):
 
 def fig_identifiability(rows, title, folder, formats):
     height = 0.3 * len(rows) + 1.8
-    fig, ax = plt.subplots(figsize=(7.6, height), layout="constrained")
+    fig, ax = plt.subplots(figsize=style.journal_size(7.6, height), layout="constrained")
     other_colours = {}
     ys = list(range(len(rows)))[::-1]
     colours = [verdict_colour(r["verdict"], other_colours) for r in rows]
@@ -256,13 +258,14 @@ def fig_identifiability(rows, title, folder, formats):
         right *= 1.6  # room for the correlation notes
     for y, value, note in zip(ys, values, notes):
         if note:
-            ax.text(value + 0.01 * right, y, note, va="center", ha="left", fontsize=7.5, color="0.3")
+            ax.text(value + 0.01 * right, y, note, va="center", ha="left", fontsize=pt(7.5), color="0.3")
     ax.axvline(0.5, color="0.2", linewidth=1.0, linestyle=(0, (4, 2)), zorder=3)
     ax.set_xlim(0, right)
     ax.set_yticks(ys)
-    ax.set_yticklabels([r["parameter"] for r in rows], fontsize=8.5)
+    ax.set_yticklabels([r["parameter"] for r in rows], fontsize=pt(8.5))
     ax.set_ylim(-0.7, len(rows) - 0.3)
-    ax.set_xlabel("Posterior contraction: 1 − posterior variance / prior variance of the log-rate")
+    ax.set_xlabel(style.wrap("Posterior contraction: 1 − posterior variance / prior variance of the log-rate",
+                             fig.get_figwidth() * 0.9, style.LAYOUT.font_size))
     ax.grid(axis="x", **style.GRID)
     verdicts = unique(r["verdict"] for r in rows)
     handles = [Patch(color=verdict_colour(v, other_colours), label=v)
@@ -278,9 +281,9 @@ def fig_ppc(rows, title, folder, formats):
     levels = unique(r["level"] for r in rows)
     use_dates = all(r["date"] is not None for r in rows)
     x_of = (lambda r: r["date"]) if use_dates else (lambda r: r["time"])
-    ncols = 1 if len(levels) == 1 else 2
-    nrows = math.ceil(len(levels) / ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(4.6 * ncols + 0.6, 2.9 * nrows + 0.9), squeeze=False,
+    nrows, ncols = style.grid_shape(len(levels))
+    fig, axes = plt.subplots(nrows, ncols, squeeze=False,
+                             figsize=style.journal_size(4.6 * ncols + 0.6, 2.9 * nrows + 0.9, 1.45 * nrows + 0.5),
                              sharex=True, layout="constrained")
     flat = list(axes.flat)
     colour, outside_colour = style.colour(0), _VERMILLION
@@ -298,7 +301,7 @@ def fig_ppc(rows, title, folder, formats):
         ax.scatter([x_of(r) for r in inside], [r["observed"] for r in inside], s=16, color="black", zorder=4)
         ax.scatter([x_of(r) for r in outside], [r["observed"] for r in outside], s=30, marker="D",
                    facecolors="white", edgecolors=outside_colour, linewidths=1.4, zorder=5)
-        ax.set_title(f"{level}: {len(inside)} of {len(series)} inside", fontsize=10)
+        ax.set_title(f"{level}: {len(inside)} of {len(series)} inside", fontsize=pt(10))
         ax.set_ylabel("Children in level")
         ax.yaxis.set_major_formatter(FuncFormatter(thousands))
         ax.grid(**style.GRID)
@@ -358,12 +361,9 @@ def parse_args(argv):
                                             "identifiability, ppc.")
     p.add_argument("folder", metavar="DIR", help="folder written by `girfec calibrate`")
     p.add_argument("--out", metavar="FIGDIR", help="where to write the figures (default DIR/figures)")
-    p.add_argument("--format", default="png", metavar="LIST",
-                   help=f"comma-separated file formats among {', '.join(FORMATS)} (default png)")
+    style.add_size_options(p, "png")
     args = p.parse_args(argv)
-    args.formats, problem = style.parse_formats(args.format)
-    if problem:
-        p.error(problem)
+    style.check_size_options(p, args, "png")
     return args
 
 

@@ -1,32 +1,51 @@
 #!/usr/bin/env python3
-"""Figures for papers from a girfec run folder.
+"""Figures for papers from a girfec run folder, each with its caption beside it.
 
 Usage:
-    python3 scripts/figures.py DIR [--out FIGDIR] [--wtp-max 100000] [--format png,pdf]
+    python3 scripts/figures.py DIR [--out FIGDIR] [--wtp-max POUNDS] [--level NAME] [--only LIST]
+        [--format png,pdf] [--width single|double] [--font-size PT] [--dpi N]
 
 DIR is a folder written by `girfec run ... --out DIR` (or `girfec merge`).
-Reads DIR/bands.csv, DIR/replications.csv, DIR/manifest.json and, when
-present, DIR/aggregate.csv (the deterministic aggregate stock-flow model on
+Reads DIR/bands.csv, DIR/replications.csv, DIR/manifest.json, DIR/summary.csv
+(the acceptability curve and the share cheaper and better, as girfec computed
+them) and, when present, DIR/aggregate.csv (the deterministic aggregate stock-flow model on
 the same parameters); docs/outputs.md documents the files. Writes, into
-DIR/figures/ unless --out is given, each figure as PNG (200 dpi) and PDF:
+DIR/figures/ unless --out is given, each figure in every --format (default
+PNG at 200 dpi and PDF) and its caption as NAME.caption.txt: what is shown,
+the interval type, scenario, replications and seed (from manifest.json).
 
   stocks          stock per level: mean, 2.5-97.5 % and 25-75 % bands across
                   replications, aggregate model line (dashed) when available
-  costs_qol       cumulative discounted cost and QoL-years per arm; paired
-                  differences from the first arm with the 95 % CI for the mean
-                  and the 2.5-97.5 % band across replications (break-even)
-  flows           inflow and outflow per level
-  length_of_stay  mean length of stay per level (only when bands.csv has
-                  length_of_stay_years rows)
+  costs_qol       cumulative discounted cost and QoL-years per arm (a note
+                  when the arms' lines overlap); paired differences from the
+                  first arm with the 95 % CI for the mean and the 2.5-97.5 %
+                  band across replications (break-even)
+  flows           inflow and outflow per level per year (sums of the steps'
+                  means), and each later arm's difference from the first
+  escalation      moves to a later level (escalation) and to an earlier one
+                  (step-down) per year, and the difference from the first arm
+  budget          yearly cost by level and programme per arm (undiscounted),
+                  and each later arm's difference from the first by level
+  level_NAME      one level (--level, default the last, most intensive):
+                  stock, length of stay, and per arm the yearly inflow by
+                  source and outflow by destination ("same stock, different
+                  flows")
+  length_of_stay  length of stay per level, each model's definition named
+                  (only when bands.csv has length_of_stay_years rows)
   ce_plane        paired (delta QoL-years, delta cost) per replication, per
                   later arm
-  ceac            probability that the net monetary benefit is positive over a
-                  willingness-to-pay range, per later arm
+  ceac            probability that the net monetary benefit is positive against
+                  willingness to pay, per later arm, with its 95 % CI
+                  (summary.csv's probability_cost_effective rows)
 
+Yearly totals are display sums of per-step means over a year's steps (the
+mean of a sum is the sum of the means); no interval is drawn for them, since
+an interval for a yearly total cannot be made from per-step intervals.
 A one-arm run gets no difference panels, CE plane or CEAC (a note says so).
-Standard library and matplotlib only (scripts/install-python-deps.sh installs
-matplotlib). Exit status: 0 on success, 1 on a data error (the message names
-the file), 2 on a usage error.
+--width single|double makes every figure one (85 mm) or two (175 mm) journal
+columns wide. Standard library and matplotlib only
+(scripts/install-python-deps.sh installs matplotlib). Exit status: 0 on
+success, 1 on a data error (the message names the file), 2 on a usage error.
 """
 import argparse
 import math
@@ -35,46 +54,44 @@ import sys
 
 from girfec_py import style
 from girfec_py.runfolder import OutputError, RunFolder, Series
-from girfec_py.style import BAND_INNER, BAND_OUTER, FORMATS, grid_shape, hide_unused, new_figure, thousands
+from girfec_py.style import BAND_INNER, BAND_OUTER, grid_shape, hide_unused, new_figure, pt, thousands
 
 try:
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
-    from matplotlib.ticker import FuncFormatter
-except ImportError:  # reported by main(); ceac() and the readers work without it
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
+except ImportError:  # reported by main(); the computations and the readers work without it
     pass
 
 CI_MEAN = "95 % confidence interval for the mean"
+DEFAULT_FORMATS = "png,pdf"
+NO_PARAMETER_UNCERTAINTY = "Monte Carlo variation only: no parameter uncertainty was drawn"
+YEARLY_NOTE = ("Yearly totals are sums of the per-step means over the steps of each year (the mean of a sum is the "
+               "sum of the means); no interval is drawn for them: an interval for a yearly total cannot be made from "
+               "per-step intervals; it needs the yearly totals of each replication.")
+
+
+class UsageError(Exception):
+    """A command-line choice that does not fit the data (exit status 2)."""
 
 
 # ---------------------------------------------------------------------------
 # Pure computations (no matplotlib)
 
 
-def nmb(delta_qol, delta_cost, wtp):
-    """Net monetary benefit of one replication at willingness to pay `wtp` (£ per QoL-year)."""
-    return wtp * delta_qol - delta_cost
+def ceac_points(run, arm, wtp_max=None):
+    """(λ, probability, CI low, CI high) of an arm's acceptability curve as girfec computed it: summary.csv's
+    `probability_cost_effective` rows (share of replications with λ·ΔQoL − Δcost > 0 and Wilson's 95 % interval),
+    up to `wtp_max` when given."""
+    return [(r["willingness_to_pay"], r["mean"], r["ci_low"], r["ci_high"])
+            for r in run.measure(arm, "probability_cost_effective")
+            if wtp_max is None or r["willingness_to_pay"] <= wtp_max]
 
 
-def ceac(delta_qol, delta_cost, wtps):
-    """Cost-effectiveness acceptability curve.
-
-    For each willingness to pay λ in `wtps`, the share of replications whose
-    net monetary benefit λ·ΔQoL − Δcost is strictly positive. `delta_qol` and
-    `delta_cost` are paired per replication (same length, at least one).
-    """
-    if len(delta_qol) != len(delta_cost):
-        raise ValueError("delta_qol and delta_cost differ in length")
-    n = len(delta_qol)
-    if n == 0:
-        raise ValueError("no replications")
-    pairs = list(zip(delta_qol, delta_cost))
-    return [sum(1 for q, c in pairs if nmb(q, c, lam) > 0) / n for lam in wtps]
-
-
-def wtp_grid(wtp_max, points=201):
-    """Evenly spaced willingness-to-pay values from 0 to `wtp_max` inclusive."""
-    return [wtp_max * i / (points - 1) for i in range(points)]
+def win_win(run, arm):
+    """(share cheaper and better, replications) from summary.csv's `probability_win_win` row; None if absent."""
+    rows = run.measure(arm, "probability_win_win")
+    return (rows[0]["mean"], rows[0]["replications"]) if rows else None
 
 
 def break_even_time(times, means):
@@ -97,10 +114,89 @@ def break_even_time(times, means):
     return ("crosses", t0 + (t1 - t0) * m0 / (m0 - m1))
 
 
-def share_cheaper_and_better(delta_qol, delta_cost):
-    """Share of replications with ΔQoL > 0 and Δcost < 0 (strictly)."""
-    n = len(delta_qol)
-    return sum(1 for q, c in zip(delta_qol, delta_cost) if q > 0 and c < 0) / n if n else float("nan")
+def steps_per_year(step_months):
+    """Steps in a year when a whole number of steps makes a year (12 / stepMonths), else None (sum per step)."""
+    if step_months and step_months <= 12 and 12 % step_months == 0:
+        return 12 // step_months
+    return None
+
+
+def period_totals(steps, values, step_months):
+    """(ends, totals): sums of per-step `values` over each whole year, or the values per step.
+
+    Step s (≥ 1) covers months (s−1)·m to s·m; with k = 12 / m steps a year,
+    year y holds steps (y−1)·k + 1 … y·k, and a year is reported only when all
+    its steps are there (a partial last year is left out). `ends` are the years'
+    ends (1, 2, …). When 12 is not a multiple of the step length m, the steps
+    are returned as they are, with their ends in years (s·m / 12). A NaN value
+    makes its year's total NaN.
+    """
+    per_year = steps_per_year(step_months)
+    pairs = [(s, v) for s, v in zip(steps, values) if s >= 1]
+    if per_year is None:
+        return [s * (step_months or 12) / 12 for s, _ in pairs], [v for _, v in pairs]
+    years = {}
+    for s, v in pairs:
+        years.setdefault((s - 1) // per_year + 1, []).append(v)
+    ends = [y for y in sorted(years) if len(years[y]) == per_year]
+    return ends, [sum(years[y]) for y in ends]
+
+
+def period_unit(step_months):
+    """`per year`, or `per step (N months)` when steps do not make whole years."""
+    if steps_per_year(step_months) is not None:
+        return "per year"
+    return f"per step ({step_months} months)" if step_months else "per step"
+
+
+def added_means(series_list):
+    """A Series of the sum of the means of several series over their common steps (None when none is given)."""
+    series_list = [s for s in series_list if s is not None]
+    if not series_list:
+        return None
+    steps = sorted(set.intersection(*(set(s.steps) for s in series_list)))
+    out = Series()
+    for st in steps:
+        total, time = 0.0, None
+        for s in series_list:
+            i = s.steps.index(st)
+            total += s["mean"][i]
+            time = s.times[i]
+        out.add(st, time, {"mean": total})
+    return out
+
+
+def moves(run, arm, kind, delta=False):
+    """A Series of the summed mean flows of escalation (`kind` "up": to a later level in the scenario's order) or
+    step-down ("down": to an earlier level) of an arm, per step; from the `flow` (or `delta_flow`) rows."""
+    q = "delta_flow" if delta else "flow"
+    order = {lvl: i for i, lvl in enumerate(run.levels)}
+    parts = [s for (a, quantity, _lvl, fr, to), s in run.bands.items()
+             if a == arm and quantity == q and fr in order and to in order
+             and (order[to] > order[fr] if kind == "up" else order[to] < order[fr])]
+    return added_means(parts)
+
+
+def provenance(manifest, name):
+    """`Scenario “NAME”; N replications, seed S; girfec V.` from manifest.json (and the replications covered)."""
+    reps = manifest.get("replications")
+    text = (f"Scenario “{name}”; {reps:,} replications" if isinstance(reps, int) else f"Scenario “{name}”")
+    text += f", seed {manifest.get('seed', '?')}; girfec {manifest.get('version', '?')}"
+    if manifest.get("complete") is False:
+        text += f" (incomplete folder: replications {manifest.get('replicationsCovered')} only)"
+    return text + "."
+
+
+def uncertainty_text(manifest):
+    """What the spread across replications holds: chance only, or parameter draws and chance (manifest.json)."""
+    pu = manifest.get("parameterUncertainty")
+    if not isinstance(pu, dict) or not pu.get("drawn"):
+        return NO_PARAMETER_UNCERTAINTY
+    draws, per = pu.get("draws"), pu.get("replicationsPerDraw")
+    what = f"{draws:,} parameter draws" if isinstance(draws, int) else "parameter draws"
+    if isinstance(per, int):
+        what += f" × {per:,} replication{'s' if per != 1 else ''} per draw"
+    return f"Parameter uncertainty ({what}) and Monte Carlo variation"
 
 
 # ---------------------------------------------------------------------------
@@ -139,9 +235,17 @@ def aggregate_line(ax, series, colour, dashes, scale=1.0, column="value"):
             linestyle=dashes, alpha=0.95, zorder=3.5)
 
 
-def finish(fig, run, title, handles, ncol=None):
-    """Title and run name, the legend below the panels, and the run's footer under the legend."""
-    style.finish(fig, title, run.name, handles, footer=run.footer(), ncol=ncol, handlelength=2.6)
+def finish(fig, run, title, handles, ncol=None, note=None):
+    """Title, run name (and a note), the legend below the panels, and the run's footer under the legend."""
+    subtitle = run.name + (f"\n{note}" if note else "")
+    style.finish(fig, title, subtitle, handles, footer=run.footer(), ncol=ncol, handlelength=2.6)
+
+
+def save(fig, run, folder, name, formats, caption):
+    """Write the figure in each format and its caption (NAME.caption.txt); the paths written."""
+    files = style.save(fig, folder, name, formats)
+    text = f"{caption} {provenance(run.manifest, run.name)}"
+    return files + [style.write_caption(folder, name, text)]
 
 
 def arm_handles(run, arms=None, label="{arm}: mean over replications"):
@@ -153,6 +257,64 @@ def aggregate_handles(run):
     return [Line2D([], [], color="0.2", linewidth=1.3, linestyle=style.aggregate_style(i),
                    label=f"aggregate stock-flow model ({mode})" if mode != "aggregate" else "aggregate stock-flow model")
             for i, mode in enumerate(run.aggregate_modes)]
+
+
+def band_patches(inner=True):
+    return ([Patch(color=style.NEUTRAL, alpha=style.BAND_INNER_ALPHA, label=BAND_INNER)] if inner else []) + \
+        [Patch(color=style.NEUTRAL, alpha=style.BAND_OUTER_ALPHA, label=BAND_OUTER)]
+
+
+def bands_text(inner=True):
+    which = "2.5–97.5 % and 25–75 %" if inner else "2.5–97.5 %"
+    return (f"Shaded bands: where single replications fall ({which} of replications), "
+            f"not confidence intervals for the mean.")
+
+
+def aggregate_text(run):
+    if not run.aggregate_modes:
+        return ""
+    return (f"Dashed: the deterministic aggregate stock-flow model on the same scenario "
+            f"({', '.join(run.aggregate_modes)}).")
+
+
+def chance_text(run):
+    return uncertainty_text(run.manifest) + "."
+
+
+def money_axis(ax, unit="£ million"):
+    ax.yaxis.set_major_formatter(FuncFormatter(thousands))
+    return unit
+
+
+def yearly(run, series):
+    """(ends, totals) of a Series' means per year (or per step when steps do not make years)."""
+    if series is None:
+        return [], []
+    return period_totals(series.steps, series["mean"], run.step_months)
+
+
+def year_axis(ax, run):
+    """`Year` (1 = the first 12 months) with a tick per year up to 12 years, else whole years; `Time (years)` when
+    steps do not make whole years."""
+    if not steps_per_year(run.step_months):
+        ax.set_xlabel("Time (years)")
+        return
+    ax.set_xlabel("Year")
+    last = int(math.floor(ax.dataLim.x1)) if ax.dataLim.x1 > 0 else 0
+    if 1 <= last <= 12:
+        inches_per_year = ax.get_figure().get_figwidth() / ax.get_gridspec().ncols / last
+        ax.set_xticks(range(1, last + 1, 1 if inches_per_year >= 0.25 else 2))
+    else:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+
+
+def panel_note(ax, text, where="upper left", share=0.85):
+    """A short note inside a panel, wrapped to `share` of its width."""
+    x, ha = (0.02, "left") if "left" in where else (0.98, "right")
+    y, va = (0.97, "top") if "upper" in where else (0.03, "bottom")
+    width = ax.get_figure().get_figwidth() / ax.get_gridspec().ncols * share
+    ax.text(x, y, style.wrap(text, width, pt(7.5)), transform=ax.transAxes, ha=ha, va=va, fontsize=pt(7.5),
+            color="0.25", zorder=6, bbox={"facecolor": "white", "alpha": 0.6, "edgecolor": "none", "pad": 1.5})
 
 
 # ---------------------------------------------------------------------------
@@ -175,17 +337,37 @@ def fig_stocks(run, formats, folder):
                 a = run.aggregate_series(mode, arm, "stock", level)
                 if a is not None:
                     aggregate_line(ax, a, arm_colour(run, arm), style.aggregate_style(i))
-        ax.set_title(level, fontsize=10)
+        style.panel_title(ax, level)
         ax.set_ylabel("Children in level")
         ax.yaxis.set_major_formatter(FuncFormatter(thousands))
         ax.grid(**style.GRID)
     hide_unused(axes, len(levels))
     for ax in list(axes.flat)[max(0, len(levels) - ncols):len(levels)]:
         ax.set_xlabel("Time (years)")
-    handles = arm_handles(run) + [Patch(color=style.NEUTRAL, alpha=style.BAND_INNER_ALPHA, label=BAND_INNER),
-                                  Patch(color=style.NEUTRAL, alpha=style.BAND_OUTER_ALPHA, label=BAND_OUTER)] + aggregate_handles(run)
+    handles = arm_handles(run) + band_patches() + aggregate_handles(run)
     finish(fig, run, "Children by level of support", handles, ncol=2)
-    return style.save(fig, folder, "stocks", formats), None
+    caption = (f"Children in each level of support at the end of each step, per arm "
+               f"({', '.join(run.arms)}): mean over replications (line). {bands_text()} {aggregate_text(run)} "
+               f"{chance_text(run)}")
+    return save(fig, run, folder, "stocks", formats, caption), None
+
+
+def overlap_note(run, quantity, ax, scale, unit):
+    """When each later arm's mean line is within 1 % of the panel's height of the first arm's at every step (from the
+    `delta_` rows), a phrase per arm saying by how much at most; [] when the lines are apart."""
+    low, high = ax.get_ylim()
+    first = run.series(run.arms[0], quantity, "all")
+    notes = []
+    for arm in run.arms[1:]:
+        d = run.series(arm, "delta_" + quantity, "all")
+        if d is None or first is None:
+            continue
+        biggest = max((abs(v) for v in d["mean"] if not math.isnan(v)), default=0.0) / scale
+        total = max((abs(v) for v in first["mean"] if not math.isnan(v)), default=0.0) / scale
+        if biggest < 0.01 * (high - low):
+            share = f" ({100 * biggest / total:.2g} %)" if total else ""
+            notes.append(f"{arm} within {thousands(biggest, digits=3)} {unit}{share}")
+    return notes
 
 
 def fig_costs_qol(run, formats, folder):
@@ -194,10 +376,17 @@ def fig_costs_qol(run, formats, folder):
         return None, f"bands.csv has no {cost_q} / {qol_q} rows"
     later = run.arms[1:]
     with_delta = bool(later) and run.has("delta_" + cost_q)
-    fig, axes = new_figure(2 if with_delta else 1, 2, height=6.6 if with_delta else 3.9)
-    panels = [(cost_q, 1e6, "Cumulative discounted cost (£ million)", "Cost"),
-              (qol_q, 1.0, "Cumulative discounted QoL-years", "Quality of life")]
-    for ax, (q, scale, ylabel, title) in zip(axes[0], panels):
+    single = style.LAYOUT.width == "single"
+    panels_top = [(cost_q, 1e6, "Cumulative discounted cost (£ million)", "Cost", "£ million"),
+                  (qol_q, 1.0, "Cumulative discounted QoL-years", "Quality of life", "QoL-years")]
+    if single:
+        fig, axes = new_figure(4 if with_delta else 2, 1, height=11.0 if with_delta else 6.0)
+        top, bottom = [axes[0][0], axes[1][0]], ([axes[2][0], axes[3][0]] if with_delta else [])
+    else:
+        fig, axes = new_figure(2 if with_delta else 1, 2, height=6.6 if with_delta else 3.9)
+        top, bottom = list(axes[0]), (list(axes[1]) if with_delta else [])
+    overlapping = []
+    for ax, (q, scale, ylabel, title, unit) in zip(top, panels_top):
         for arm in run.arms:
             s = run.series(arm, q, "all")
             if s is not None:
@@ -206,17 +395,21 @@ def fig_costs_qol(run, formats, folder):
                 a = run.aggregate_series(mode, arm, q, "all")
                 if a is not None:
                     aggregate_line(ax, a, arm_colour(run, arm), style.aggregate_style(i), scale)
-        ax.set_title(title, fontsize=10)
-        ax.set_ylabel(ylabel)
+        style.panel_title(ax, title)
+        style.set_ylabel(ax, ylabel)
         ax.yaxis.set_major_formatter(FuncFormatter(thousands))
         ax.grid(**style.GRID)
-    handles = arm_handles(run) + [Patch(color=style.NEUTRAL, alpha=style.BAND_INNER_ALPHA, label=BAND_INNER),
-                                  Patch(color=style.NEUTRAL, alpha=style.BAND_OUTER_ALPHA, label=BAND_OUTER)]
+        notes = overlap_note(run, q, ax, scale, unit) if with_delta else []
+        if notes:  # the lines lie on top of each other at this scale: say so, and point to the difference panel
+            panel_note(ax, f"Lines overlap at this scale: {'; '.join(notes)} of {run.arms[0]} at every step. "
+                           f"The difference is drawn below.", where="upper left", share=0.55)
+            overlapping.append(title.lower())
+    handles = arm_handles(run) + band_patches()
     if with_delta:
         first = run.arms[0]
         delta_panels = [(cost_q, 1e6, f"Difference from {first} (£ million)", "Cost difference"),
                         (qol_q, 1.0, f"Difference from {first} (QoL-years)", "QoL difference")]
-        for ax, (q, scale, ylabel, title) in zip(axes[1], delta_panels):
+        for ax, (q, scale, ylabel, title) in zip(bottom, delta_panels):
             ax.axhline(0, color="0.3", linewidth=0.8)
             notes = []
             for arm in later:
@@ -245,18 +438,29 @@ def fig_costs_qol(run, formats, folder):
                         notes.append(f"{prefix}mean cheaper from the first step")
                     else:
                         notes.append(f"{prefix}mean not below 0 by the end")
-            ax.set_title("\n".join([title] + notes), fontsize=10 if len(notes) < 2 else 9)
-            ax.set_ylabel(ylabel)
+            style.panel_title(ax, "\n".join([title] + notes), size=10 if len(notes) < 2 else 9)
+            style.set_ylabel(ax, ylabel)
             ax.yaxis.set_major_formatter(FuncFormatter(thousands))
             ax.grid(**style.GRID)
-        handles = (arm_handles(run) + [Patch(color=style.NEUTRAL, alpha=style.BAND_INNER_ALPHA, label=BAND_INNER + " (top row)"),
+        handles = (arm_handles(run) + [Patch(color=style.NEUTRAL, alpha=style.BAND_INNER_ALPHA,
+                                             label=BAND_INNER + " (top row)"),
                                        Patch(color=style.NEUTRAL, alpha=style.BAND_OUTER_ALPHA, label=BAND_OUTER),
                                        Patch(color=style.NEUTRAL, alpha=0.5, label=CI_MEAN + " difference (bottom row)")])
-    for ax in axes[-1]:
+    for ax in (bottom or top)[-1:] if single else axes[-1]:
         ax.set_xlabel("Time (years)")
     handles += aggregate_handles(run)
     finish(fig, run, "Cumulative discounted cost and quality of life", handles, ncol=2)
-    return style.save(fig, folder, "costs_qol", formats), None
+    caption = (f"Cumulative discounted cost (£ million) and quality-adjusted life-years from the start, per arm "
+               f"({', '.join(run.arms)}): mean over replications (line). {bands_text()}")
+    if overlapping:
+        caption += (f" In the {' and '.join(overlapping)} panel the arms' lines overlap at that scale; the "
+                    f"panel says by how much they differ at most.")
+    if with_delta:
+        caption += (f" Lower panels: each later arm minus {first} in the same replication (paired, common random "
+                    f"numbers): mean, {CI_MEAN} (darker) and 2.5–97.5 % of replications (lighter); a dotted "
+                    f"vertical line where the mean cost difference falls below 0 and stays there.")
+    caption += f" {aggregate_text(run)} {chance_text(run)}"
+    return save(fig, run, folder, "costs_qol", formats, caption), None
 
 
 def _summed_means(run, arm, level, direction, source):
@@ -286,11 +490,11 @@ def _summed_means(run, arm, level, direction, source):
 class _BandSource:
     column = "mean"
 
-    def __init__(self, run, arm):
-        self.run, self.arm = run, arm
+    def __init__(self, run, arm, prefix=""):
+        self.run, self.arm, self.prefix = run, arm, prefix
 
     def __call__(self, q, level, fr, to):
-        return self.run.series(self.arm, q, level, fr, to)
+        return self.run.series(self.arm, self.prefix + q, level, fr, to)
 
 
 class _AggregateSource:
@@ -303,49 +507,301 @@ class _AggregateSource:
         return self.run.aggregate_series(self.mode, self.arm, q, level, fr, to)
 
 
+def level_flow(run, arm, level, direction, delta=False):
+    """A Series of an arm's mean inflow (`direction` "in") or outflow ("out") of a level per step (or its paired
+    difference from the first arm): the inflow/outflow rows of bands.csv, else summed from flow, entries, exits."""
+    prefix = "delta_" if delta else ""
+    q = "inflow" if direction == "in" else "outflow"
+    if run.has(q):
+        return run.series(arm, prefix + q, level)
+    return _summed_means(run, arm, level, direction, _BandSource(run, arm, prefix))
+
+
+IN_STYLE, OUT_STYLE = "-", (0, (4, 1.6))
+
+
 def fig_flows(run, formats, folder):
     direct = run.has("inflow") and run.has("outflow")
     if not direct and not (run.has("flow") and run.has("entries") and run.has("exits")):
         return None, "bands.csv has neither inflow/outflow nor flow, entries and exits rows"
-    levels = run.levels
-    fig, axes = new_figure(len(levels), 2, width=9.4, height=2.3 * len(levels) + 1.0)
+    levels, first, later = run.levels, run.arms[0], run.arms[1:]
+    with_delta = bool(later) and (run.has("delta_inflow") or run.has("delta_flow"))
+    ncols = 2 if with_delta else 1
+    fig, axes = new_figure(len(levels), ncols, width=4.2 * ncols + 0.8, height=2.2 * len(levels) + 1.0)
+    unit = period_unit(run.step_months)
     for row, level in enumerate(levels):
-        for col, (q, word) in enumerate((("inflow", "in"), ("outflow", "out"))):
-            ax = axes[row][col]
-            for arm in run.arms:
-                colour = arm_colour(run, arm)
-                if direct:
-                    s = run.series(arm, q, level)
-                    if s is not None:
-                        fan(ax, s, colour, inner=False)
-                else:
-                    s = _summed_means(run, arm, level, word, _BandSource(run, arm))
-                    if s is not None:
-                        ax.plot(s.times, s["mean"], color=colour, linewidth=1.3, zorder=3)
-                for i, mode in enumerate(run.aggregate_modes):
-                    dashes = style.aggregate_style(i)
-                    if run.aggregate_has(q):
-                        a = run.aggregate_series(mode, arm, q, level)
-                    else:
-                        a = _summed_means(run, arm, level, word, _AggregateSource(run, mode, arm))
-                    if a is not None:
-                        aggregate_line(ax, a, colour, dashes)
-            ax.set_title(f"{level}: {'inflow (moves in + entries)' if word == 'in' else 'outflow (moves out + exits)'}",
-                         fontsize=9.5)
-            ax.set_ylabel(step_unit(run).capitalize(), fontsize=8.5)
+        ax = axes[row][0]
+        for arm in run.arms:
+            for direction, dashes, marker in (("in", IN_STYLE, "o"), ("out", OUT_STYLE, "s")):
+                ends, totals = yearly(run, level_flow(run, arm, level, direction))
+                ax.plot(ends, totals, color=arm_colour(run, arm), linestyle=dashes, marker=marker,
+                        markersize=2.8, linewidth=1.3, zorder=3)
+        style.panel_title(ax, f"{level}: children in and out {unit}")
+        ax.set_ylabel(f"Children {unit}")
+        ax.yaxis.set_major_formatter(FuncFormatter(thousands))
+        ax.grid(**style.GRID)
+        if with_delta:
+            ax = axes[row][1]
+            ax.axhline(0, color="0.3", linewidth=0.8)
+            for arm in later:
+                for direction, dashes, marker in (("in", IN_STYLE, "o"), ("out", OUT_STYLE, "s")):
+                    ends, totals = yearly(run, level_flow(run, arm, level, direction, delta=True))
+                    ax.plot(ends, totals, color=arm_colour(run, arm), linestyle=dashes, marker=marker,
+                            markersize=2.8, linewidth=1.3, zorder=3)
+            style.panel_title(ax, f"{level}: difference from {first}")
+            ax.set_ylabel(f"Δ children {unit}")
             ax.yaxis.set_major_formatter(FuncFormatter(thousands))
-            ax.set_ylim(bottom=0)
             ax.grid(**style.GRID)
     for ax in axes[-1]:
+        year_axis(ax, run)
+    handles = arm_handles(run, label="{arm}") + [
+        Line2D([], [], color="0.3", linestyle=IN_STYLE, marker="o", markersize=2.8,
+               label="inflow: moves in from other levels + entries"),
+        Line2D([], [], color="0.3", linestyle=OUT_STYLE, marker="s", markersize=2.8,
+               label="outflow: moves out to other levels + exits")]
+    finish(fig, run, f"Flows into and out of each level, {unit}", handles, ncol=2)
+    source = ("the inflow and outflow rows of bands.csv" if direct else
+              "sums of the flow, entries and exits rows of bands.csv (this folder has no inflow/outflow rows)")
+    caption = (f"Children arriving in (solid) and leaving (dashed) each level {unit}, per arm "
+               f"({', '.join(run.arms)}), from {source}: mean over replications.")
+    if with_delta:
+        caption += (f" Panels “LEVEL: difference from {first}”: each later arm minus {first} in the same "
+                    f"replication (paired, common random numbers), mean.")
+    caption += f" {YEARLY_NOTE if steps_per_year(run.step_months) else ''} "
+    caption += ("The aggregate model's flows are in aggregate.csv and comparison.csv. " if run.aggregate_modes
+                else "")
+    caption += chance_text(run)
+    return save(fig, run, folder, "flows", formats, caption), None
+
+
+def fig_escalation(run, formats, folder):
+    if not run.has("flow"):
+        return None, "bands.csv has no flow rows"
+    if len(run.levels) < 2:
+        return None, "one level: no escalation or step-down"
+    first, later = run.arms[0], run.arms[1:]
+    with_delta = bool(later) and run.has("delta_flow")
+    n = 3 if with_delta else 2
+    single = style.LAYOUT.width == "single"
+    fig, axes = new_figure(n if single else 1, 1 if single else n, width=None if single else 3.4 * n + 0.4,
+                           height=None if single else 3.4, sharex=True)
+    flat = list(axes.flat)
+    unit = period_unit(run.step_months)
+    for ax, kind, title in ((flat[0], "up", "Escalation: moves to a more intensive level"),
+                            (flat[1], "down", "Step-down: moves to a less intensive level")):
+        for arm in run.arms:
+            ends, totals = yearly(run, moves(run, arm, kind))
+            ax.plot(ends, totals, color=arm_colour(run, arm), marker="o", markersize=3, linewidth=1.5, zorder=3,
+                    linestyle=IN_STYLE if kind == "up" else OUT_STYLE)
+        style.panel_title(ax, title, columns=1 if single else n)
+        ax.set_ylabel(f"Children {unit}")
+    if with_delta:
+        ax = flat[2]
+        ax.axhline(0, color="0.3", linewidth=0.8)
+        for arm in later:
+            for kind, dashes in (("up", IN_STYLE), ("down", OUT_STYLE)):
+                ends, totals = yearly(run, moves(run, arm, kind, delta=True))
+                ax.plot(ends, totals, color=arm_colour(run, arm), marker="o", markersize=3, linewidth=1.5,
+                        linestyle=dashes, zorder=3)
+        style.panel_title(ax, f"Difference from {first}", columns=1 if single else n)
+        ax.set_ylabel(f"Δ children {unit}")
+    for ax in flat:
+        ax.yaxis.set_major_formatter(FuncFormatter(thousands))
+        ax.grid(**style.GRID)
+        year_axis(ax, run)
+    handles = arm_handles(run, label="{arm}") + [
+        Line2D([], [], color="0.3", linestyle=IN_STYLE, label="escalation (to a later level)"),
+        Line2D([], [], color="0.3", linestyle=OUT_STYLE, label="step-down (to an earlier level)")]
+    finish(fig, run, f"Escalation and step-down, {unit}", handles, ncol=2)
+    caption = (f"Moves between levels {unit}, per arm ({', '.join(run.arms)}): escalation (solid) is a move to a "
+               f"level later in the scenario's order ({' < '.join(run.levels)}), step-down (dashed) a move to an "
+               f"earlier one, summed over the flow rows of bands.csv; entries and exits are not moves. Mean over "
+               f"replications.")
+    if with_delta:
+        caption += (f" Panel “Difference from {first}”: each later arm minus {first} in the same replication "
+                    f"(paired), mean.")
+    caption += f" {YEARLY_NOTE if steps_per_year(run.step_months) else ''} {chance_text(run)}"
+    return save(fig, run, folder, "escalation", formats, caption), None
+
+
+PROGRAMME_COLOUR = "0.6"
+
+
+def fig_budget(run, formats, folder):
+    if not run.has("cost"):
+        return None, "bands.csv has no cost rows"
+    levels, first, later = run.levels, run.arms[0], run.arms[1:]
+    colours = style.level_colours(len(levels))
+    with_delta = bool(later) and run.has("delta_cost")
+    unit = period_unit(run.step_months)
+    n = len(run.arms) + (len(later) if with_delta else 0)
+    nrows, ncols = grid_shape(n)
+    fig, axes = new_figure(nrows, ncols, sharex=True)
+    flat = list(axes.flat)
+    scale = 1e6
+    for ax, arm in zip(flat, run.arms):
+        bottom = None
+        parts = [(lvl, run.series(arm, "cost", lvl), colours[i], None) for i, lvl in enumerate(levels)]
+        parts.append(("programme", run.series(arm, "programme_cost", "all"), PROGRAMME_COLOUR, "////"))
+        for label, s, colour, hatch in parts:
+            ends, totals = yearly(run, s)
+            if not ends:
+                continue
+            heights = [v / scale for v in totals]
+            bottom = bottom or [0.0] * len(ends)
+            ax.bar(ends, heights, bottom=bottom, width=0.8, color=colour, hatch=hatch, edgecolor="white",
+                   linewidth=0.4)
+            bottom = [b + h for b, h in zip(bottom, heights)]
+        style.panel_title(ax, f"{arm}: cost {unit}")
+        ax.set_ylabel("£ million (undiscounted)")
+    top = max(ax.get_ylim()[1] for ax in flat[:len(run.arms)])
+    for ax in flat[:len(run.arms)]:
+        ax.set_ylim(0, top)
+    if with_delta:
+        for ax, arm in zip(flat[len(run.arms):], later):
+            ax.axhline(0, color="0.3", linewidth=0.8)
+            for i, lvl in enumerate(levels):
+                ends, totals = yearly(run, run.series(arm, "delta_cost", lvl))
+                ax.plot(ends, [v / scale for v in totals], color=colours[i], marker="o", markersize=3,
+                        linewidth=1.4)
+            ends, totals = yearly(run, run.series(arm, "delta_programme_cost", "all"))
+            ax.plot(ends, [v / scale for v in totals], color=PROGRAMME_COLOUR, marker="s", markersize=3,
+                    linewidth=1.4, linestyle=OUT_STYLE)
+            ends, totals = yearly(run, run.series(arm, "delta_cost", "all"))
+            ax.plot(ends, [v / scale for v in totals], color="black", linewidth=2.0, marker="D", markersize=3)
+            style.panel_title(ax, f"{arm} minus {first}, by level")
+            ax.set_ylabel("Δ £ million (undiscounted)")
+        delta_axes = flat[len(run.arms):n]
+        low = min(ax.get_ylim()[0] for ax in delta_axes)
+        high = max(ax.get_ylim()[1] for ax in delta_axes)
+        for ax in delta_axes:  # one scale, so the arms' differences compare
+            ax.set_ylim(low, high)
+    for ax in flat[:n]:
+        ax.yaxis.set_major_formatter(FuncFormatter(thousands))
+        ax.grid(axis="y", **style.GRID)
+        year_axis(ax, run)
+    hide_unused(axes, n)
+    handles = [Patch(color=c, label=lvl) for lvl, c in zip(levels, colours)]
+    handles.append(Patch(facecolor=PROGRAMME_COLOUR, hatch="////", edgecolor="white",
+                         label="programme" + (" (difference: dashed grey)" if with_delta else "")))
+    if with_delta:
+        handles.append(Line2D([], [], color="black", linewidth=2.0, marker="D", markersize=3,
+                              label="difference in total cost (levels and programme)"))
+    finish(fig, run, f"Budget by level, {unit}", handles, ncol=3)
+    caption = (f"Undiscounted cost {unit} (£ million) of the time children spend in each level, and of the "
+               f"programme, per arm ({', '.join(run.arms)}), from the cost and programme_cost rows of bands.csv: "
+               f"mean over replications, stacked.")
+    if with_delta:
+        caption += (f" Panels “ARM minus {first}, by level”: each later arm minus {first} in the same replication "
+                    f"(paired), mean, per level, programme (dashed) and in total (black; the cost rows of level "
+                    f"all), on one scale.")
+    caption += f" {YEARLY_NOTE if steps_per_year(run.step_months) else ''} {chance_text(run)}"
+    return save(fig, run, folder, "budget", formats, caption), None
+
+
+def choose_level(run, name=None):
+    """The level to decompose: `name`, or the last (most intensive) level; UsageError naming the levels."""
+    if name is None:
+        return run.levels[-1]
+    if name not in run.levels:
+        raise UsageError(f"--level {name}: no such level in bands.csv; expected one of {', '.join(run.levels)}")
+    return name
+
+
+def fig_level(run, formats, folder, level):
+    if not run.has("flow") or not run.has("entries") or not run.has("exits"):
+        return None, "bands.csv has no flow, entries and exits rows"
+    levels = run.levels
+    others = [lvl for lvl in levels if lvl != level]
+    colours = dict(zip(levels, style.level_colours(len(levels))))
+    unit = period_unit(run.step_months)
+    with_los = run.has("length_of_stay_years")
+    n = (2 if with_los else 1) + len(run.arms)
+    nrows, ncols = grid_shape(n)
+    fig, axes = new_figure(nrows, ncols, sharex=False)
+    flat = list(axes.flat)
+    ax = flat[0]
+    for arm in run.arms:
+        s = run.series(arm, "stock", level)
+        if s is not None:
+            fan(ax, s, arm_colour(run, arm), inner=False)
+    style.panel_title(ax, f"{level}: children in the level")
+    ax.set_ylabel("Children")
+    ax.set_xlabel("Time (years)")
+    panels = [ax]
+    if with_los:
+        ax = flat[1]
+        for arm in run.arms:
+            s = run.series(arm, "length_of_stay_years", level)
+            if s is not None:
+                fan(ax, s, arm_colour(run, arm), inner=False)
+        style.panel_title(ax, f"{level}: completed stay of the children leaving")
+        ax.set_ylabel("Years")
         ax.set_xlabel("Time (years)")
-    if direct:
-        handles = arm_handles(run) + [Patch(color=style.NEUTRAL, alpha=style.BAND_OUTER_ALPHA, label=BAND_OUTER)]
-    else:
-        handles = arm_handles(run, label="{arm}: mean (summed from flow, entries and exits rows; no band: "
-                                         "percentiles do not add up)")
-    handles += aggregate_handles(run)
-    finish(fig, run, "Flows into and out of each level", handles, ncol=1 if not direct else 2)
-    return style.save(fig, folder, "flows", formats), None
+        ax.set_ylim(bottom=0)
+        panels.append(ax)
+    flow_axes = flat[len(panels):n]
+    for ax, arm in zip(flow_axes, run.arms):
+        ax.axhline(0, color="0.2", linewidth=0.8, zorder=4)
+        for sign, parts in ((1, [("entries", run.series(arm, "entries", level), "0.82", None)]
+                             + [(f"from {o}", run.series(arm, "flow", "", o, level), colours[o], None) for o in others]),
+                            (-1, [("exits", run.series(arm, "exits", level), "0.45", None)]
+                             + [(f"to {o}", run.series(arm, "flow", "", level, o), colours[o], "///") for o in others])):
+            bottom = None
+            for _label, s, colour, hatch in parts:
+                ends, totals = yearly(run, s)
+                if not ends:
+                    continue
+                heights = [sign * v for v in totals]
+                bottom = bottom or [0.0] * len(ends)
+                ax.bar(ends, heights, bottom=bottom, width=0.8, color=colour, hatch=hatch, edgecolor="white",
+                       linewidth=0.4, zorder=3)
+                bottom = [b + h for b, h in zip(bottom, heights)]
+        net_in, net_out = (yearly(run, level_flow(run, arm, level, d)) for d in ("in", "out"))
+        if net_in[0] and net_in[0] == net_out[0]:
+            ax.plot(net_in[0], [a - b for a, b in zip(net_in[1], net_out[1])], color="black", marker="D",
+                    markersize=3, linewidth=1.4, zorder=5)
+        style.panel_title(ax, f"{arm}: in (up) and out (down) {unit}")
+        ax.set_ylabel(f"Children {unit}")
+        year_axis(ax, run)
+        panels.append(ax)
+    low = min(ax.get_ylim()[0] for ax in flow_axes)
+    high = max(ax.get_ylim()[1] for ax in flow_axes)
+    for ax in flow_axes:
+        ax.set_ylim(low, high)
+    for ax in panels:
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda x, p: thousands(abs(x), p)))
+        ax.grid(**style.GRID)
+    hide_unused(axes, n)
+    handles = (arm_handles(run, label="{arm}: mean over replications") + band_patches(inner=False)
+               + [Patch(color="0.82", label="entries (births, in-migrants)"),
+                  Patch(color="0.45", label="exits (ageing out, out-migration)")]
+               + [Patch(facecolor=colours[o], label=f"moves from / to {o} (to: hatched)") for o in others]
+               + [Line2D([], [], color="black", marker="D", markersize=3, linewidth=1.4,
+                         label="net change: inflow − outflow")])
+    finish(fig, run, f"{level}: the stock, its length of stay and its flows", handles, ncol=2)
+    caption = (f"One level, {level}, per arm ({', '.join(run.arms)}): the children in it (mean over replications "
+               f"and 2.5–97.5 % of replications, not a confidence interval)")
+    if with_los:
+        caption += (", the mean completed stay of the children leaving it during each step (the agents' "
+                    "length_of_stay_years; a child present at the start counts the months it is taken to have "
+                    "spent in the level already)")
+    caption += (f", and {unit} the children arriving (above 0: entries and moves from each other level) and "
+                f"leaving (below 0: exits and moves to each other level), with the net change; from the stock, "
+                f"length_of_stay_years, flow, entries, exits and inflow/outflow rows of bands.csv. Arms with "
+                f"similar stocks can reach them by different flows. Bars are means over replications. "
+                f"{YEARLY_NOTE if steps_per_year(run.step_months) else ''} {chance_text(run)}")
+    return save(fig, run, folder, f"level_{safe_name(level)}", formats, caption), None
+
+
+def safe_name(name):
+    """A level name as a file-name part: letters, digits, '.', '_' and '-' only."""
+    out = "".join(c if c.isalnum() or c in "._-" else "_" for c in name).strip("._")
+    return out or "level"
+
+
+LOS_AGENT = "agents: mean completed stay of the children who left the level during the step"
+LOS_AGGREGATE = "aggregate model: stock at the start of the step ÷ outflow per year (expected stay at that step's rate)"
 
 
 def fig_length_of_stay(run, formats, folder):
@@ -355,6 +811,8 @@ def fig_length_of_stay(run, formats, folder):
     levels = run.levels
     nrows, ncols = grid_shape(len(levels))
     fig, axes = new_figure(nrows, ncols)
+    with_aggregate = any(run.aggregate_series(m, a, q, lvl) is not None for m in run.aggregate_modes
+                         for a in run.arms for lvl in levels)
     for ax, level in zip(axes.flat, levels):
         for arm in run.arms:
             s = run.series(arm, q, level)
@@ -364,37 +822,47 @@ def fig_length_of_stay(run, formats, folder):
                 a = run.aggregate_series(mode, arm, q, level)
                 if a is not None:
                     aggregate_line(ax, a, arm_colour(run, arm), style.aggregate_style(i))
-        # stays of children present at the start count from time 0: no stay can exceed the time elapsed
         ax.set_ylim(bottom=0)
-        top = ax.get_ylim()[1]
-        ax.plot([0, top], [0, top], color="0.35", linewidth=0.9, linestyle=":")
-        ax.set_ylim(0, top)
-        ax.set_title(level, fontsize=10)
-        ax.set_ylabel("Mean length of stay (years)")
+        style.panel_title(ax, level)
+        ax.set_ylabel("Length of stay (years)")
         ax.grid(**style.GRID)
     hide_unused(axes, len(levels))
     for ax in list(axes.flat)[max(0, len(levels) - ncols):len(levels)]:
         ax.set_xlabel("Time (years)")
-    handles = (arm_handles(run) + [Patch(color=style.NEUTRAL, alpha=style.BAND_OUTER_ALPHA, label=BAND_OUTER)] + aggregate_handles(run)
-               + [Line2D([], [], color="0.35", linewidth=0.9, linestyle=":",
-                         label="time elapsed: the longest stay possible (stays of children present at the "
-                               "start are counted from time 0)")])
-    finish(fig, run, "Mean completed length of stay of the children leaving each level during a step", handles,
-           ncol=1)
-    return style.save(fig, folder, "length_of_stay", formats), None
+    handles = (arm_handles(run, label="{arm}, " + LOS_AGENT) + band_patches(inner=False)
+               + [Line2D([], [], color="0.2", linewidth=1.3, linestyle=style.aggregate_style(i),
+                         label=LOS_AGGREGATE + (f" ({mode})" if mode != "aggregate" else ""))
+                  for i, mode in enumerate(run.aggregate_modes) if with_aggregate])
+    title = "Length of stay in each level" + (": two definitions" if with_aggregate else "")
+    finish(fig, run, title, handles, ncol=1)
+    caption = (f"Length of stay in each level (years), per arm ({', '.join(run.arms)}). Solid lines, agents: the "
+               f"mean completed stay of the children who left the level during the step, by a move or an exit "
+               f"(length_of_stay_years in bands.csv), with 2.5–97.5 % of replications (shaded, not a confidence "
+               f"interval). A child present at the start counts the months it is taken to have spent in the level "
+               f"already (none with initialMonthsInLevel: zero, drawn from the level's stationary distribution "
+               f"with stationary), so early values reflect that assumption.")
+    if with_aggregate:
+        caption += (" Dashed lines, aggregate model: a different quantity, the stock at the start of the step "
+                    "divided by the outflow per year (the expected stay if that step's leaving rate held), "
+                    "length_of_stay_years in aggregate.csv. The two agree only in a steady state.")
+    caption += f" {chance_text(run)}"
+    return save(fig, run, folder, "length_of_stay", formats, caption), None
 
 
 def fig_ce_plane(run, formats, folder):
     later = run.arms[1:]
     first = run.arms[0]
     n = len(later)
-    fig, axes = new_figure(1, n, width=max(5.6, 4.8 * n), height=5.0, sharex=False)
+    single = style.LAYOUT.width == "single"
+    fig, axes = new_figure(n if single else 1, 1 if single else n, width=max(5.6, 4.8 * n) if not single else None,
+                           height=5.0 if not single else None, sharex=False)
     data = {arm: run.replications_by_arm[arm] for arm in later}
     xs = [v for d in data.values() for v in d["delta_qol"] if not math.isnan(v)] + [0.0]
     ys = [v / 1e6 for d in data.values() for v in d["delta_cost"] if not math.isnan(v)] + [0.0]
     padx, pady = 0.06 * (max(xs) - min(xs) or 1), 0.06 * (max(ys) - min(ys) or 1)
     xlim, ylim = (min(xs) - padx, max(xs) + padx), (min(ys) - pady, max(ys) + pady)
-    for ax, arm in zip(axes[0], later):
+    shares = []
+    for ax, arm in zip(axes.flat, later):
         colour = arm_colour(run, arm)
         q, c = data[arm]["delta_qol"], data[arm]["delta_cost"]
         pairs = [(a, b) for a, b in zip(q, c) if not (math.isnan(a) or math.isnan(b))]
@@ -405,9 +873,12 @@ def fig_ce_plane(run, formats, folder):
         ax.scatter(q, [v / 1e6 for v in c], s=size, color=colour, alpha=0.35, linewidths=0, zorder=2)
         mq, mc = sum(q) / len(q), sum(c) / len(c) / 1e6
         ax.scatter([mq], [mc], s=70, marker="D", color=colour, edgecolors="black", linewidths=1.0, zorder=4)
-        share = share_cheaper_and_better(q, c)
-        ax.set_title(f"{arm} vs {first}: cheaper and better\nin {100 * share:.1f} % of {len(q):,} replications",
-                     fontsize=10)
+        share = win_win(run, arm)  # girfec's probability_win_win
+        if share is not None:
+            shares.append(f"{arm}: {100 * share[0]:.1f} % of {share[1]:,}")
+        style.panel_title(ax, f"{arm} vs {first}" + (f": cheaper and better in {100 * share[0]:.1f} % of "
+                                                     f"{share[1]:,} replications" if share else ""),
+                          columns=1 if single else n)
         # name each quadrant in its outer corner, when enough of it is on the plot to hold the words
         fx = (0 - xlim[0]) / (xlim[1] - xlim[0])  # where x = 0 and y = 0 sit, as axes fractions
         fy = (0 - ylim[0]) / (ylim[1] - ylim[0])
@@ -417,12 +888,12 @@ def fig_ce_plane(run, formats, folder):
             height = 1 - fy if top else fy
             if width > 0.3 and height > 0.12:
                 ax.text(0.98 if right else 0.02, 0.98 if top else 0.02, text, transform=ax.transAxes,
-                        ha="right" if right else "left", va="top" if top else "bottom", fontsize=7.5,
+                        ha="right" if right else "left", va="top" if top else "bottom", fontsize=pt(7.5),
                         color="0.4", zorder=5)
         ax.set_xlim(*xlim)
         ax.set_ylim(*ylim)
         ax.set_xlabel(f"Δ discounted QoL-years vs {first}")
-        ax.set_ylabel(f"Δ discounted cost vs {first} (£ million)")
+        ax.set_ylabel(f"Δ discounted cost vs {first}\n(£ million)")
         ax.xaxis.set_major_formatter(FuncFormatter(thousands))
         ax.yaxis.set_major_formatter(FuncFormatter(thousands))
         ax.grid(**style.GRID)
@@ -430,45 +901,81 @@ def fig_ce_plane(run, formats, folder):
                       label="one replication (paired: same random numbers)"),
                Line2D([], [], marker="D", linestyle="", color="0.45", markeredgecolor="black", markersize=7,
                       label="mean over replications")]
-    finish(fig, run, "Cost-effectiveness plane (whole horizon, discounted)", handles, ncol=2)
-    return style.save(fig, folder, "ce_plane", formats), None
+    spread = uncertainty_text(run.manifest)
+    finish(fig, run, "Cost-effectiveness plane (whole horizon, discounted)", handles, ncol=2, note=spread)
+    caption = (f"Cost-effectiveness plane: each point is one replication's difference from {first} in total "
+               f"discounted QoL-years (x) and cost (y, £ million) over the whole horizon, paired (same random "
+               f"numbers), from replications.csv; diamond: the mean over replications."
+               + (f" Share of replications cheaper and better (probability_win_win in summary.csv): "
+                  f"{'; '.join(shares)}." if shares else "")
+               + f" The scatter shows the spread of single replications. "
+               f"{spread}.")
+    if spread == NO_PARAMETER_UNCERTAINTY:
+        caption += " It is not a probabilistic sensitivity analysis: the parameters are fixed at their values."
+    return save(fig, run, folder, "ce_plane", formats, caption), None
 
 
-def fig_ceac(run, formats, folder, wtp_max):
+def fig_ceac(run, formats, folder, wtp_max=None):
     later = run.arms[1:]
     first = run.arms[0]
-    wtps = wtp_grid(wtp_max)
+    if run.summary is None:
+        return None, "no summary.csv (girfec computes the acceptability curve there)"
+    curves = {arm: ceac_points(run, arm, wtp_max) for arm in later}
+    if not any(curves.values()):
+        return None, "summary.csv has no probability_cost_effective rows" + (f" up to £{wtp_max:,.0f}" if wtp_max
+                                                                             else "")
     fig, axes = new_figure(1, 1, width=6.4, height=4.4)
     ax = axes[0][0]
     handles = []
-    for arm in later:
-        d = run.replications_by_arm[arm]
-        pairs = [(a, b) for a, b in zip(d["delta_qol"], d["delta_cost"]) if not (math.isnan(a) or math.isnan(b))]
-        probs = ceac([a for a, _ in pairs], [b for _, b in pairs], wtps)
-        ax.plot(wtps, probs, color=arm_colour(run, arm), linewidth=1.8)
-        handles.append(Line2D([], [], color=arm_colour(run, arm), linewidth=1.8,
-                              label=f"{arm} vs {first} ({len(pairs):,} replications)"))
-    ax.set_xlim(0, wtp_max)
+    for arm, pts in curves.items():
+        if not pts:
+            continue
+        colour = arm_colour(run, arm)
+        lam = [p[0] for p in pts]
+        ax.fill_between(lam, [p[2] for p in pts], [p[3] for p in pts], color=colour, alpha=0.25, linewidth=0)
+        ax.plot(lam, [p[1] for p in pts], color=colour, linewidth=1.8)
+        reps = run.measure(arm, "probability_cost_effective")[0]["replications"]
+        handles.append(Line2D([], [], color=colour, linewidth=1.8, label=f"{arm} vs {first} ({reps:,} replications)"))
+    handles.append(Patch(color=style.NEUTRAL, alpha=0.35, label="95 % confidence interval (Wilson) of each share"))
+    top = max(p[0] for pts in curves.values() for p in pts)
+    ax.set_xlim(0, top)
     ax.set_ylim(-0.02, 1.02)
     ax.set_xlabel("Willingness to pay λ (£ per QoL-year)")
     ax.set_ylabel("Probability cost-effective\n(share with λ·ΔQoL − Δcost > 0)")
     ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _p: f"£{x:,.0f}"))
     ax.grid(**style.GRID)
-    finish(fig, run, "Cost-effectiveness acceptability curve", handles, ncol=1)
-    return style.save(fig, folder, "ceac", formats), None
+    spread = uncertainty_text(run.manifest)
+    finish(fig, run, "Cost-effectiveness acceptability curve", handles, ncol=1, note=spread)
+    caption = (f"Cost-effectiveness acceptability curve against {first}: for each willingness to pay λ from £0 to "
+               f"£{top:,.0f} per QoL-year, the share of replications whose net monetary benefit λ·ΔQoL − Δcost "
+               f"(discounted, whole horizon, paired) is above 0, with its 95 % confidence interval (Wilson; shaded), "
+               f"from the probability_cost_effective rows of summary.csv. {spread}.")
+    if spread == NO_PARAMETER_UNCERTAINTY:
+        caption += (" The share measures chance alone (how often one realisation of the population comes out ahead), "
+                    "not decision uncertainty about the parameters.")
+    return save(fig, run, folder, "ceac", formats, caption), None
 
 
 # ---------------------------------------------------------------------------
 # Command line
 
 
-def make_figures(run, folder, formats, wtp_max, note=print):
+FIGURES = ("stocks", "costs_qol", "flows", "escalation", "budget", "level", "length_of_stay", "ce_plane", "ceac")
+
+
+def make_figures(run, folder, formats, wtp_max=None, note=print, level=None, only=None):
+    """Draw every figure the folder's rows allow (or those named in `only`) into `folder`; the paths written
+    (figures and captions)."""
+    level = choose_level(run, level) if run.levels else None
     os.makedirs(folder, exist_ok=True)
     style.apply()
     written = []
     jobs = [("stocks", lambda: fig_stocks(run, formats, folder)),
             ("costs_qol", lambda: fig_costs_qol(run, formats, folder)),
             ("flows", lambda: fig_flows(run, formats, folder)),
+            ("escalation", lambda: fig_escalation(run, formats, folder)),
+            ("budget", lambda: fig_budget(run, formats, folder)),
+            ("level", lambda: fig_level(run, formats, folder, level) if level else (None, "no levels")),
             ("length_of_stay", lambda: fig_length_of_stay(run, formats, folder))]
     if len(run.arms) > 1:
         jobs += [("ce_plane", lambda: fig_ce_plane(run, formats, folder)),
@@ -476,6 +983,8 @@ def make_figures(run, folder, formats, wtp_max, note=print):
     else:
         note(f"note: one arm ({run.arms[0]}): no difference panels, ce_plane or ceac figures")
     for name, job in jobs:
+        if only and name not in only:
+            continue
         files, why = job()
         if files:
             written += files
@@ -489,18 +998,26 @@ def make_figures(run, folder, formats, wtp_max, note=print):
 
 
 def parse_args(argv):
-    p = argparse.ArgumentParser(prog="figures.py", description="Figures (PNG, PDF) from a girfec run folder.")
+    p = argparse.ArgumentParser(prog="figures.py",
+                                description="Figures (PNG, PDF, SVG) with their captions from a girfec run folder.")
     p.add_argument("run_dir", metavar="DIR", help="run folder written by `girfec run ... --out DIR`")
     p.add_argument("--out", metavar="FIGDIR", help="where to write the figures (default DIR/figures)")
-    p.add_argument("--wtp-max", type=float, default=100000.0, metavar="POUNDS",
-                   help="largest willingness to pay for the CEAC, £ per QoL-year (default 100000)")
-    p.add_argument("--format", default="png,pdf", metavar="LIST",
-                   help=f"comma-separated file formats among {', '.join(FORMATS)} (default png,pdf)")
+    p.add_argument("--wtp-max", type=float, metavar="POUNDS",
+                   help="largest willingness to pay the CEAC shows, £ per QoL-year (default: every value in "
+                        "summary.csv, up to girfec run's --ceac-max)")
+    p.add_argument("--level", metavar="NAME",
+                   help="the level whose stock, length of stay and flows level_NAME shows (default: the last, most "
+                        "intensive, level of the scenario)")
+    p.add_argument("--only", metavar="LIST",
+                   help=f"comma-separated figures to draw, among {', '.join(FIGURES)} (default: all)")
+    style.add_size_options(p, DEFAULT_FORMATS)
     args = p.parse_args(argv)
-    args.formats, problem = style.parse_formats(args.format)
-    if problem:
-        p.error(problem)
-    if not (args.wtp_max > 0 and math.isfinite(args.wtp_max)):
+    style.check_size_options(p, args, DEFAULT_FORMATS)
+    args.only = [n.strip() for n in args.only.split(",") if n.strip()] if args.only else None
+    unknown = [n for n in args.only or [] if n not in FIGURES]
+    if unknown or args.only == []:
+        p.error(f"--only: unknown figure(s) {', '.join(unknown) or '(none)'}; choose among {', '.join(FIGURES)}")
+    if args.wtp_max is not None and not (args.wtp_max > 0 and math.isfinite(args.wtp_max)):
         p.error("--wtp-max must be a positive number")
     return args
 
@@ -517,7 +1034,10 @@ def main(argv=None):
     try:
         run = RunFolder(args.run_dir)
         written = make_figures(run, out, args.formats, args.wtp_max,
-                               note=lambda m: print(m, file=sys.stderr))
+                               note=lambda m: print(m, file=sys.stderr), level=args.level, only=args.only)
+    except UsageError as e:
+        print(f"figures.py: error: {e}", file=sys.stderr)
+        return 2
     except OutputError as e:
         print(f"figures.py: error: {e}", file=sys.stderr)
         return 1

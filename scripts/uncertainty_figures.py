@@ -3,10 +3,14 @@
 value of information and the split of variance between parameters and chance.
 
 Usage:
-    python3 scripts/uncertainty_figures.py DIR [--outcome NAME] [--arm NAME] [--out FOLDER]
+    python3 scripts/uncertainty_figures.py DIR [--outcome NAME] [--arm NAME] [--out FOLDER] [--top K]
+        [--format png] [--width single|double] [--font-size PT] [--dpi N]
 
 Reads whichever of these files exist in DIR (written by the girfec tool) and
-writes PNG figures (200 dpi) into DIR/figures/ unless --out is given:
+writes figures (default PNG at 200 dpi; --format, --width, --font-size, --dpi
+as in figures.py) into DIR/figures/ unless --out is given, each with its
+caption beside it as NAME.caption.txt (what is shown, the interval type, and
+the replications and seed from DIR/manifest.json when there is one):
 
   sensitivity.csv  (`girfec sensitivity`)
       tornado.png         one-way analyses: one bar per parameter entry from the
@@ -22,9 +26,11 @@ writes PNG figures (200 dpi) into DIR/figures/ unless --out is given:
       delta_net_benefit_<wtp> in the file, else delta_cost_discounted, else the
       first outcome) and --arm (default: the first arm with that outcome).
   voi.csv
-      voi.png             EVPI and one EVPPI line per parameter group against
-                          willingness to pay; a bar chart when the file has a
-                          single willingness to pay
+      voi.png             EVPI and an EVPPI line for each of the --top K
+                          parameter groups (default 6) with the largest EVPPI,
+                          each in its own colour and line style; the others
+                          as thin grey lines, named in the caption; a bar
+                          chart when the file has a single willingness to pay
   uncertainty.csv
       variance.png        per arm and outcome with a split: share of the
                           variance from parameter uncertainty vs chance
@@ -46,9 +52,9 @@ import sys
 from dataclasses import dataclass
 
 from girfec_py import style
-from girfec_py.runfolder import (BOUNDS, OutputError, read_sensitivity,  # noqa: F401 (re-exported for tests)
-                                 read_uncertainty, read_voi)
-from girfec_py.style import OKABE_ITO, new_axes, pounds
+from girfec_py.runfolder import (BOUNDS, OutputError, read_manifest,  # noqa: F401 (re-exported for tests)
+                                 read_sensitivity, read_uncertainty, read_voi)
+from girfec_py.style import OKABE_ITO, new_axes, pounds, pt
 
 try:
     from matplotlib.colors import Normalize
@@ -70,6 +76,8 @@ EXPECTED_FILES = {
 }
 
 CI_MEAN = "95 % confidence interval for the mean (Monte Carlo)"
+DEFAULT_FORMATS = "png"
+VOI_TOP = 6  # EVPPI groups drawn in colour: the colours and line styles stay distinct
 
 
 class UsageError(Exception):
@@ -285,19 +293,42 @@ def finish(fig, title, subtitle, footer, handles=None, ncol=2):
     style.finish(fig, title, subtitle, handles, footer=footer, ncol=ncol, handlelength=2.4)
 
 
-def save(fig, folder, name):
-    return style.save(fig, folder, name)[0]
+def save(ctx, fig, stem, caption):
+    """Write the figure in each format and its caption (NAME.caption.txt); the paths written."""
+    name = ctx.name(stem)
+    files = style.save(fig, ctx.folder, name, ctx.formats)
+    text = caption + (f" {ctx.provenance}" if ctx.provenance else "")
+    return files + [style.write_caption(ctx.folder, name, text)]
 
 
 def _value_text(v):
     return thousands(v) if abs(v) >= 1000 or v == int(v) else f"{v:.4g}".replace("-", "−")
 
 
-class Context:
-    """What every figure needs: the output folder, subtitle and the names already used."""
+def provenance(manifest):
+    """`Scenario “NAME”; N replications; seed S; girfec V.` from a manifest.json (what it holds of these): a
+    sensitivity folder's `replicationsPerPoint`, a run folder's `replications`."""
+    if not manifest:
+        return ""
+    scenario = manifest.get("scenario") if isinstance(manifest.get("scenario"), dict) else {}
+    parts = [f"Scenario “{scenario['name']}”" if scenario.get("name") else None]
+    per_point, reps = manifest.get("replicationsPerPoint"), manifest.get("replications")  # sensitivity, run
+    if isinstance(per_point, int):
+        parts.append(f"{per_point:,} replications per point")
+    elif isinstance(reps, int):
+        parts.append(f"{reps:,} replications")
+    if manifest.get("seed") is not None:
+        parts.append(f"seed {manifest['seed']}")
+    parts.append(f"girfec {manifest.get('version', '?')}")
+    return "; ".join(p for p in parts if p) + "."
 
-    def __init__(self, folder, subtitle):
+
+class Context:
+    """What every figure needs: the output folder, formats, subtitle, provenance and the names already used."""
+
+    def __init__(self, folder, subtitle, formats=("png",), manifest=None):
         self.folder, self.subtitle, self.used = folder, subtitle, set()
+        self.formats, self.provenance = list(formats), provenance(manifest)
 
     def name(self, stem):
         name, k = stem, 2
@@ -344,7 +375,7 @@ def fig_tornado(ctx, entries, outcome, arm, reference):
                 x = res if math.isnan(whisker) else (max(res, whisker) if direction > 0 else min(res, whisker))
                 dx, text_colour = 4 * direction, colour
             ax.annotate(_value_text(value), (x, y), xytext=(dx, 0), textcoords="offset points",
-                        ha="left" if dx > 0 else "right", va="center", fontsize=7.5, color=text_colour,
+                        ha="left" if dx > 0 else "right", va="center", fontsize=pt(7.5), color=text_colour,
                         fontweight="bold", zorder=4)
     ax.axvline(base, color="0.2", linewidth=1.0, zorder=2.5)
     lo_x, hi_x = min(span), max(span)
@@ -352,7 +383,7 @@ def fig_tornado(ctx, entries, outcome, arm, reference):
     ax.set_xlim(lo_x - pad, hi_x + pad)
     ax.set_yticks(range(n))
     ax.set_yticklabels([(e.name if e.name == e.parameter else f"{e.name}\n{e.parameter}") for e in
-                        reversed(entries)], fontsize=8)
+                        reversed(entries)], fontsize=pt(8))
     ax.set_ylim(-0.7, n - 0.3)
     ax.set_xlabel(label)
     ax.xaxis.set_major_formatter(FuncFormatter(thousands))
@@ -363,7 +394,12 @@ def fig_tornado(ctx, entries, outcome, arm, reference):
                Line2D([], [], color="0.15", marker="|", linestyle="", markersize=8, label=CI_MEAN)]
     finish(fig, f"One-way sensitivity: {arm}", ctx.subtitle,
            f"{SENSITIVITY}: outcome {outcome}, arm {arm}; bars sorted by width (high − low result)", handles)
-    return save(fig, ctx.folder, ctx.name("tornado"))
+    caption = (f"One-way sensitivity of {outcome_label(outcome, reference)[0]} ({outcome}) for {arm}: each bar runs "
+               f"from the mean result with the parameter at its low value to the mean with it at its high value, "
+               f"around the base case ({amount_text(base, outcome, scale)}); widest bar on top. Whiskers: "
+               f"{CI_MEAN} at each end (Monte Carlo error of the mean, not the spread of replications). From "
+               f"{SENSITIVITY}.")
+    return save(ctx, fig, "tornado", caption)
 
 
 def fig_twoway(ctx, name, grid, outcome, arm, reference):
@@ -386,18 +422,18 @@ def fig_twoway(ctx, name, grid, outcome, arm, reference):
     fig, ax = new_axes(max(5.6, 1.8 + 0.62 * len(xs)), max(4.4, 1.9 + 0.5 * len(ys)))
     image = ax.imshow(data, origin="lower", aspect="auto", cmap=cmap, norm=norm, interpolation="nearest")
     bar = fig.colorbar(image, ax=ax, format=FuncFormatter(thousands))
-    bar.set_label(label, fontsize=8.5)
+    bar.set_label(label, fontsize=pt(8.5))
     if delta:
         bar.ax.axhline(0, color="black", linewidth=0.8)
     if len(xs) <= ANNOTATE_MAX and len(ys) <= ANNOTATE_MAX:
         for j, row in enumerate(means):
             for i, v in enumerate(row):
                 if math.isnan(v):
-                    ax.text(i, j, "–", ha="center", va="center", fontsize=8, color="0.4")
+                    ax.text(i, j, "–", ha="center", va="center", fontsize=pt(8), color="0.4")
                     continue
                 t = norm(v / scale)
                 dark = (abs(t - 0.5) > 0.3) if delta else (t < 0.45)
-                ax.text(i, j, thousands(v / scale), ha="center", va="center", fontsize=7.5,
+                ax.text(i, j, thousands(v / scale), ha="center", va="center", fontsize=pt(7.5),
                         color="white" if dark else "black")
     step_x, step_y = max(1, math.ceil(len(xs) / 12)), max(1, math.ceil(len(ys) / 14))
     ax.set_xticks(range(0, len(xs), step_x))
@@ -411,7 +447,10 @@ def fig_twoway(ctx, name, grid, outcome, arm, reference):
     note = f"; {missing} grid point(s) missing (–)" if missing else ""
     finish(fig, f"Two-way sensitivity “{name}”: {arm}", ctx.subtitle,
            f"{SENSITIVITY}: outcome {outcome}, arm {arm}; mean over replications{note}")
-    return save(fig, ctx.folder, ctx.name(f"twoway-{safe_name(name)}"))
+    caption = (f"Two-way sensitivity “{name}”: the mean over replications of {label} ({outcome}) for {arm} at each "
+               f"pair of values of {p1} (x) and {p2} (y), from {SENSITIVITY}; no interval is drawn (each cell's "
+               f"95 % confidence interval for the mean is in the file){note}.")
+    return save(ctx, fig, f"twoway-{safe_name(name)}", caption)
 
 
 def fig_sweep(ctx, name, series, outcome, arm, reference, base):
@@ -441,7 +480,11 @@ def fig_sweep(ctx, name, series, outcome, arm, reference, base):
     ax.grid(**style.GRID)
     finish(fig, f"Sensitivity sweep “{name}”: {arm}", ctx.subtitle,
            f"{SENSITIVITY}: outcome {outcome}, arm {arm}", handles, ncol=3)
-    return save(fig, ctx.folder, ctx.name(f"sweep-{safe_name(name)}"))
+    caption = (f"Sensitivity sweep “{name}”: the mean over replications of {label} ({outcome}) for {arm} against "
+               f"{parameter}, with its {CI_MEAN} (shaded; not the spread of replications), from {SENSITIVITY}"
+               + (f"; dotted: the base case, {amount_text(base / scale, outcome, scale)}" if base is not None else "")
+               + ".")
+    return save(ctx, fig, f"sweep-{safe_name(name)}", caption)
 
 
 def _short_parameters(text, most=3):
@@ -449,20 +492,48 @@ def _short_parameters(text, most=3):
     return "; ".join(parts[:most]) + (f"; … ({len(parts)} parameters)" if len(parts) > most else "")
 
 
-def fig_voi(ctx, rows):
-    evpi = sorted((r for r in rows if r["measure"] == "evpi"), key=lambda r: r["willingness_to_pay"])
+def rank_groups(rows):
+    """EVPPI groups, largest first by their largest EVPPI over willingness to pay: [(group, rows by λ, largest)].
+
+    Ties keep the file's order.
+    """
     groups = {}
     for r in rows:
         if r["measure"] == "evppi":
             groups.setdefault(r["parameter_group"], []).append(r)
-    for g in groups.values():
-        g.sort(key=lambda r: r["willingness_to_pay"])
+    ranked = []
+    for g, rs in groups.items():
+        rs.sort(key=lambda r: r["willingness_to_pay"])
+        ranked.append((g, rs, max((r["value"] for r in rs), default=math.nan)))
+    return sorted(ranked, key=lambda t: -t[2] if not math.isnan(t[2]) else math.inf)
+
+
+VOI_COLOURS = [OKABE_ITO[i] for i in (0, 1, 2, 3, 4, 5)]  # black is EVPI's, yellow is hard to see
+
+
+def voi_style(i):
+    """(colour, dashes) of the i-th EVPPI group drawn: a colour each, and a line style that differs from the
+    neighbours' (so the groups stay apart in grey print)."""
+    return VOI_COLOURS[i % len(VOI_COLOURS)], style.LINE_STYLES[1 + i % (len(style.LINE_STYLES) - 1)]
+
+
+def fig_voi(ctx, rows, top=VOI_TOP):
+    evpi = sorted((r for r in rows if r["measure"] == "evpi"), key=lambda r: r["willingness_to_pay"])
+    ranked = rank_groups(rows)
+    shown, rest = ranked[:top], ranked[top:]
     scale, unit = money_scale([r["value"] for r in rows])
     wtps = sorted({r["willingness_to_pay"] for r in rows})
-    series = ([("EVPI (all parameters)", evpi, "black")] if evpi else []) + \
-             [(f"EVPPI {g}: {_short_parameters(rs[0]['parameters'])}" if rs[0]["parameters"] else f"EVPPI {g}",
-               rs, style.colour(i)) for i, (g, rs) in enumerate(groups.items())]
+
+    def label(g, rs):
+        return f"EVPPI {g}: {_short_parameters(rs[0]['parameters'])}" if rs[0]["parameters"] else f"EVPPI {g}"
+
+    series = ([("EVPI (all parameters)", evpi, "black", "-")] if evpi else []) + \
+             [(label(g, rs), rs, *voi_style(i)) for i, (g, rs, _m) in enumerate(shown)]
     ylabel = f"Expected value of information ({unit}, discounted)"
+    rest_text = ""
+    if rest:
+        largest = max(m for _g, _rs, m in rest)
+        rest_text = f"{len(rest)} other group{'s' if len(rest) > 1 else ''}, each at most {pounds(largest)}"
     if len(wtps) == 1:
         fig, ax = new_axes(max(5.6, 1.8 + 1.0 * len(series)), 4.4)
         names = ["EVPI" if s[1] is evpi else s[1][0]["parameter_group"] for s in series]
@@ -470,35 +541,56 @@ def fig_voi(ctx, rows):
         ax.bar(range(len(series)), heights, color=[s[2] for s in series], width=0.65)
         for i, h in enumerate(heights):
             ax.annotate(thousands(h), (i, h), xytext=(0, 3 if h >= 0 else -3), textcoords="offset points",
-                        ha="center", va="bottom" if h >= 0 else "top", fontsize=8)
+                        ha="center", va="bottom" if h >= 0 else "top", fontsize=pt(8))
         ax.set_xticks(range(len(series)))
         ax.set_xticklabels(names, rotation=30 if len(series) > 4 else 0, ha="right" if len(series) > 4 else "center")
         ax.axhline(0, color="0.3", linewidth=0.8)
         ax.set_xlabel(f"at a willingness to pay of {pounds(wtps[0])} per QoL-year")
-        handles = [Patch(color=c, label=lab) for lab, _rs, c in series]
+        handles = [Patch(color=c, label=lab) for lab, _rs, c, _d in series]
     else:
         fig, ax = new_axes(7.0, 4.6)
-        for lab, rs, colour in series:
+        for _g, rs, _m in rest:  # behind the named lines, thin and grey
+            ax.plot([r["willingness_to_pay"] for r in rs], [r["value"] / scale for r in rs], color="0.72",
+                    linewidth=0.7, zorder=1)
+        for lab, rs, colour, dashes in series:
             ax.plot([r["willingness_to_pay"] for r in rs], [r["value"] / scale for r in rs], color=colour,
                     linewidth=2.0 if rs is evpi else 1.5, marker="o" if len(rs) <= 25 else None, markersize=3,
-                    linestyle="-" if rs is evpi else "--")
+                    linestyle=dashes, zorder=3 if rs is evpi else 2)
         ax.set_xlabel("Willingness to pay λ (£ per QoL-year)")
         ax.xaxis.set_major_formatter(FuncFormatter(pounds))
         ax.set_ylim(bottom=min(0.0, ax.get_ylim()[0]))
-        handles = [Line2D([], [], color=c, linewidth=2.0 if rs is evpi else 1.5,
-                          linestyle="-" if rs is evpi else "--", label=lab) for lab, rs, c in series]
+        handles = [Line2D([], [], color=c, linewidth=2.0 if rs is evpi else 1.5, linestyle=d, label=lab)
+                   for lab, rs, c, d in series]
+        if rest:
+            handles.append(Line2D([], [], color="0.72", linewidth=0.7, label=rest_text + " (named in the caption)"))
     ax.set_ylabel(ylabel)
     ax.yaxis.set_major_formatter(FuncFormatter(thousands))
     ax.grid(**style.GRID)
-    source = evpi or next(iter(groups.values()))
+    source = evpi or (ranked[0][1] if ranked else [])
     runs = arm_runs([(r["willingness_to_pay"], r["optimal_arm"]) for r in source if r["optimal_arm"]])
     optimal = ", ".join(f"{arm} ({pounds(a)}–{pounds(b)})" if a != b else f"{arm} ({pounds(a)})"
                         for arm, a, b in runs)
     draws = sorted({r["draws"] for r in rows})
-    footer = (f"{VOI}: whole simulated population and horizon; {'/'.join(f'{d:,}' for d in draws)} parameter draws"
+    draws_text = f"{'/'.join(f'{d:,}' for d in draws)} parameter draws"
+    footer = (f"{VOI}: whole simulated population and horizon; {draws_text}"
               + (f"; optimal arm at current information: {optimal}" if optimal else ""))
     finish(fig, "Value of information", ctx.subtitle, footer, handles, ncol=1)
-    return save(fig, ctx.folder, ctx.name("voi"))
+    at = f"at £{wtps[0]:,.0f} per QoL-year" if len(wtps) == 1 else "against willingness to pay λ (£ per QoL-year)"
+    caption = (f"Expected value of perfect information (EVPI, all parameters"
+               + (", black" if evpi else "") + f") and of partial perfect information (EVPPI) {at}, "
+               f"for the whole simulated population over the horizon, discounted (£), from {VOI} ({draws_text}; "
+               f"EVPPI by regression on the draws). Point estimates: no interval is drawn.")
+    if ranked:
+        caption += (f" Drawn: the {len(shown)} parameter group{'s' if len(shown) > 1 else ''} with the largest "
+                    f"EVPPI (largest over λ): " + "; ".join(f"{g} ({pounds(m)})" for g, _rs, m in shown) + ".")
+    if rest:
+        caption += (f" The other {len(rest)}" + (" (thin grey lines)" if len(wtps) > 1 else " (not drawn)")
+                    + ", largest first: " + "; ".join(f"{g} ({pounds(m)})" for g, _rs, m in rest) + ".")
+    if all(r["value"] == 0 for r in rows):
+        caption += " Every EVPI and EVPPI value in the file is £0."
+    if optimal:
+        caption += f" Optimal arm at current information: {optimal}."
+    return save(ctx, fig, "voi", caption)
 
 
 def fig_variance(ctx, rows, note):
@@ -520,7 +612,7 @@ def fig_variance(ctx, rows, note):
         ax.barh(y, 100 * c, left=100 * p, color=c_colour, height=0.62, edgecolor="white", linewidth=0.5)
         for start, width, colour in ((0, 100 * p, "white"), (100 * p, 100 * c, "black")):
             if width >= 7:
-                ax.text(start + width / 2, y, f"{width:.0f} %", ha="center", va="center", fontsize=8, color=colour)
+                ax.text(start + width / 2, y, f"{width:.0f} %", ha="center", va="center", fontsize=pt(8), color=colour)
         reference = arms[0] if r["outcome"].startswith("delta_") and arms[0] != r["arm"] else None
         text, _kind = outcome_label(r["outcome"], reference)
         clipped = f"; parameter share estimated at {100 * estimate:.0f} %".replace("-", "−") if estimate != p else ""
@@ -529,7 +621,7 @@ def fig_variance(ctx, rows, note):
         labels.append(f"{r['arm']}: {text}\n({r['draws']:,} draws × {per_draw} replications"
                       f"{clipped})")
     ax.set_yticks(range(n))
-    ax.set_yticklabels(list(reversed(labels)), fontsize=7.5)
+    ax.set_yticklabels(list(reversed(labels)), fontsize=pt(7.5))
     ax.set_ylim(-0.7, n - 0.3)
     ax.set_xlim(0, 100)
     ax.set_xlabel("Share of the variance of one run's outcome (%)")
@@ -540,7 +632,15 @@ def fig_variance(ctx, rows, note):
     if without:
         footer += "; no split (1 replication per draw): " + ", ".join(f"{r['arm']} {r['outcome']}" for r in without)
     finish(fig, "Variance from parameter uncertainty and from chance", ctx.subtitle, footer, handles)
-    return save(fig, ctx.folder, ctx.name("variance"))
+    caption = ("Share of the variance of one run's outcome (replication totals at the horizon) due to parameter "
+               "uncertainty (between parameter draws) and to chance (between replications of one draw), per arm and "
+               f"outcome, by one-way random-effects analysis of variance, from {UNCERTAINTY}: point estimates "
+               "(the file holds a 95 % interval for each share); a negative estimate of the parameter share is drawn "
+               "as 0 and given in the label.")
+    if without:
+        caption += " Not drawn (one replication per draw cannot separate the two): " + \
+            ", ".join(f"{r['arm']} {r['outcome']}" for r in without) + "."
+    return save(ctx, fig, "variance", caption)
 
 
 # ---------------------------------------------------------------------------
@@ -554,9 +654,10 @@ def read_folder(folder):
             if os.path.isfile(os.path.join(folder, name))}
 
 
-def make_figures(tables, folder, subtitle, outcome=None, arm=None, note=print):
-    """Draw the figures of the tables read by read_folder(); returns the paths written."""
-    ctx = Context(folder, subtitle)
+def make_figures(tables, folder, subtitle, outcome=None, arm=None, note=print, formats=("png",), manifest=None,
+                 top=VOI_TOP):
+    """Draw the figures of the tables read by read_folder(); returns the paths written (figures and captions)."""
+    ctx = Context(folder, subtitle, formats, manifest)
     written = []
     rows = tables.get(SENSITIVITY)
     if rows is not None:
@@ -572,7 +673,7 @@ def make_figures(tables, folder, subtitle, outcome=None, arm=None, note=print):
                      and r["outcome"] == outcome), None)
         entries = tornado_rows(rows, outcome, arm)
         if entries:
-            written.append(fig_tornado(ctx, entries, outcome, arm, reference))
+            written += fig_tornado(ctx, entries, outcome, arm, reference)
         else:
             note(f"note: tornado skipped: no oneWay rows for outcome {outcome}, arm {arm}")
         for kind in ("twoWay", "sweep"):
@@ -586,13 +687,11 @@ def make_figures(tables, folder, subtitle, outcome=None, arm=None, note=print):
                 if data is None:
                     note(f"note: {kind} {name!r} skipped: no rows for outcome {outcome}, arm {arm}")
                 else:
-                    written.append(draw())
+                    written += draw()
     if VOI in tables:
-        written.append(fig_voi(ctx, tables[VOI]))
+        written += fig_voi(ctx, tables[VOI], top)
     if UNCERTAINTY in tables:
-        path = fig_variance(ctx, tables[UNCERTAINTY], note)
-        if path:
-            written.append(path)
+        written += fig_variance(ctx, tables[UNCERTAINTY], note) or []
     return written
 
 
@@ -611,7 +710,15 @@ def parse_args(argv):
                         "delta_net_benefit_* in the file, else delta_cost_discounted)")
     p.add_argument("--arm", metavar="NAME", help="arm to draw (default: the first arm with the outcome)")
     p.add_argument("--out", metavar="FOLDER", help="where to write the figures (default DIR/figures)")
-    return p.parse_args(argv)
+    p.add_argument("--top", type=int, default=VOI_TOP, metavar="K",
+                   help=f"EVPPI groups drawn in colour in voi.png, largest first (default {VOI_TOP}); the others "
+                        f"grey, named in the caption")
+    style.add_size_options(p, DEFAULT_FORMATS)
+    args = p.parse_args(argv)
+    style.check_size_options(p, args, DEFAULT_FORMATS)
+    if not 1 <= args.top <= len(VOI_COLOURS):
+        p.error(f"--top: found {args.top}; expected 1 to {len(VOI_COLOURS)} (distinct colours)")
+    return args
 
 
 def main(argv=None):
@@ -633,8 +740,11 @@ def main(argv=None):
     subtitle = os.path.basename(os.path.normpath(os.path.abspath(args.folder)))
     try:
         tables = read_folder(args.folder)
+        manifest_path = os.path.join(args.folder, "manifest.json")
+        manifest = read_manifest(manifest_path, scenario=False) if os.path.isfile(manifest_path) else None
         written = make_figures(tables, out, subtitle, args.outcome, args.arm,
-                               note=lambda m: print(m, file=sys.stderr))
+                               note=lambda m: print(m, file=sys.stderr), formats=args.formats, manifest=manifest,
+                               top=args.top)
     except UsageError as e:
         print(f"{prog}: error: {e}", file=sys.stderr)
         return 2

@@ -225,8 +225,20 @@ def read_replications(path):
     return by_arm
 
 
+SUMMARY_COLUMNS = schema.SUMMARY.fixed("arm", "comparator", "measure", "willingness_to_pay", "replications", "mean",
+                                       "ci_low", "ci_high")
+
+
+def read_summary(path):
+    """summary.csv's rows (cost-effectiveness against the first arm, as girfec computed it); None if absent."""
+    if not os.path.exists(path):
+        return None
+    return read_table(path, schema.SUMMARY, SUMMARY_COLUMNS, allow_empty=True)
+
+
 class RunFolder:
-    """A run folder: its manifest, bands, aggregate model (if present) and paired replications (2+ arms)."""
+    """A run folder: its manifest, bands, aggregate model (if present), paired replications and summary.csv (if
+    present; 2+ arms)."""
 
     def __init__(self, folder):
         self.folder = folder
@@ -248,12 +260,19 @@ class RunFolder:
         self.name = scenario.get("name") or os.path.basename(os.path.normpath(folder))
         self.step_months = scenario.get("stepMonths")
         self.replications_by_arm = None
+        self.summary = None
         if len(self.arms) > 1:
+            self.summary = read_summary(os.path.join(folder, "summary.csv"))
             path = os.path.join(folder, "replications.csv")
             self.replications_by_arm = read_replications(path)
             for arm in self.arms[1:]:
                 if arm not in self.replications_by_arm:
                     raise OutputError(f"{path}: no rows for arm {arm!r}; expected one per replication")
+
+    def measure(self, arm, measure):
+        """summary.csv's rows of one arm and measure, by willingness to pay ([] when absent)."""
+        rows = [r for r in self.summary or [] if r["arm"] == arm and r["measure"] == measure]
+        return sorted(rows, key=lambda r: (math.isnan(r["willingness_to_pay"]), r["willingness_to_pay"]))
 
     def series(self, arm, quantity, level="", from_level="", to_level=""):
         return self.bands.get((arm, quantity, level, from_level, to_level))

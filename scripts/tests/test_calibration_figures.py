@@ -306,3 +306,23 @@ def test_correlation_note_and_colours():
     assert cf.verdict_colour("identified", others) == "#009E73"
     first = cf.verdict_colour("something else", others)
     assert cf.verdict_colour("something else", others) == first and first not in cf.VERDICT_COLOURS.values()
+
+
+def test_journal_width_and_dpi(tmp_path):
+    """--width single: every PNG at most 85 mm wide at the dpi asked for (docs/outputs.md, "figures/")."""
+    import math
+    import struct
+
+    folder = make_folder(tmp_path)
+    out = tmp_path / "journal"
+    result = run_script(folder, "--out", out, "--width", "single", "--dpi", "150", "--font-size", "7")
+    assert result.returncode == 0, result.stderr
+    limit = math.ceil(85 / 25.4 * 150) + 1
+    pngs = sorted(p for p in os.listdir(out) if p.endswith(".png"))
+    assert pngs
+    for name in pngs:
+        with open(out / name, "rb") as f:
+            width = struct.unpack(">II", f.read(24)[16:24])[0]
+        assert 0.9 * limit <= width <= limit, (name, width, limit)
+    bad = run_script(folder, "--width", "narrow", "--out", tmp_path / "bad")
+    assert bad.returncode == 2 and "--width: found 'narrow'" in bad.stderr

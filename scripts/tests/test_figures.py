@@ -25,7 +25,8 @@ pytest.importorskip("matplotlib")
 
 BANDS_HEADER = ["arm", "step", "time_years", "quantity", "level", "from_level", "to_level", "replications",
                 "mean", "mcse", "ci_low", "ci_high", "p2_5", "p5", "p25", "p50", "p75", "p95", "p97_5"]
-ALL_FIGURES = ["stocks", "costs_qol", "flows", "length_of_stay", "ce_plane", "ceac"]
+ALL_FIGURES = ["stocks", "costs_qol", "flows", "escalation", "budget", "level_High", "length_of_stay", "ce_plane",
+               "ceac"]
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
@@ -47,7 +48,7 @@ def band_row(arm, step, step_months, quantity, level, mean, spread, from_level="
 
 def make_run(folder, arms=("baseline", "programme"), levels=("Low", "Mid", "High"), steps=6, step_months=12,
              replications=5, aggregate=False, inflow=True, length_of_stay=True, manifest=True,
-             replications_csv=True):
+             replications_csv=True, summary_csv=True):
     """Write a small, internally consistent-looking run folder and return its path."""
     os.makedirs(folder, exist_ok=True)
     rows = []
@@ -116,6 +117,19 @@ def make_run(folder, arms=("baseline", "programme"), levels=("Low", "Mid", "High
                     d_qol = 0 if i == 0 else (3 - r) * i
                     w.writerow([r, arm, 1000, base_cost + d_cost, base_qol + d_qol, d_cost, d_qol])
 
+    if summary_csv and len(arms) > 1:
+        # cost-effectiveness as girfec writes it: the share cheaper and better and the acceptability curve
+        # (values of the replications above: Δcost = (−2e5 + 1e5·r)·i, ΔQoL = (3 − r)·i, r = 0..4)
+        with open(os.path.join(folder, "summary.csv"), "w", newline="") as f:
+            w = csv.writer(f, lineterminator="\n")
+            w.writerow(["arm", "comparator", "measure", "willingness_to_pay", "replications", "mean", "mcse",
+                        "ci_low", "ci_high", "p2_5", "p50", "p97_5"])
+            for arm in arms[1:]:
+                w.writerow([arm, arms[0], "probability_win_win", "", replications, 0.4, 0.22, 0.12, 0.77, "", "", ""])
+                for lam, p in ((0, 0.4), (50000, 0.6), (100000, 0.6)):
+                    w.writerow([arm, arms[0], "probability_cost_effective", lam, replications, p, 0.22, p - 0.3,
+                                p + 0.3, "", "", ""])
+
     if aggregate:
         with open(os.path.join(folder, "aggregate.csv"), "w", newline="") as f:
             w = csv.writer(f, lineterminator="\n")
@@ -176,7 +190,9 @@ def test_two_arms_with_aggregate(tmp_path):
     check_figures(run / "figures", ALL_FIGURES)
     assert "aggregate" not in result.stderr  # no "no aggregate.csv" note
     printed = result.stdout.split()
-    assert len(printed) == 2 * len(ALL_FIGURES) and all(os.path.isfile(p) for p in printed)
+    assert len(printed) == 3 * len(ALL_FIGURES) and all(os.path.isfile(p) for p in printed)
+    assert sorted(p for p in printed if p.endswith(".caption.txt")) == \
+        sorted(str(run / "figures" / f"{n}.caption.txt") for n in ALL_FIGURES)
 
 
 def test_two_arms_without_aggregate_or_inflow(tmp_path):
@@ -197,7 +213,8 @@ def test_one_arm(tmp_path):
     run = make_run(tmp_path / "run", arms=("only",), aggregate=True, replications_csv=False)
     result = run_script(run)
     assert result.returncode == 0, result.stderr
-    check_figures(run / "figures", ["stocks", "costs_qol", "flows", "length_of_stay"])
+    check_figures(run / "figures", ["stocks", "costs_qol", "flows", "escalation", "budget", "level_High",
+                                    "length_of_stay"])
     assert not (run / "figures" / "ce_plane.png").exists()
     assert not (run / "figures" / "ceac.png").exists()
     assert "one arm" in result.stderr
@@ -206,8 +223,9 @@ def test_one_arm(tmp_path):
 def test_three_arms_and_formats(tmp_path):
     run = make_run(tmp_path / "run", arms=("a", "b", "c"), levels=("L1", "L2", "L3", "L4", "L5"), steps=4)
     result = run_script(run, "--format", "png", "--wtp-max", "50000")
+    assert "£0 to £50,000 per QoL-year" in read_caption(run / "figures", "ceac")
     assert result.returncode == 0, result.stderr
-    check_figures(run / "figures", ALL_FIGURES, formats=("png",))
+    check_figures(run / "figures", [n.replace("High", "L5") for n in ALL_FIGURES], formats=("png",))
     assert not list((run / "figures").glob("*.pdf"))
 
 
@@ -263,35 +281,29 @@ def test_bad_format_option(tmp_path):
 # The numbers behind the figures
 
 
-def test_ceac_matches_hand_computation():
-    # NMB = λ·ΔQoL − Δcost for four replications:
-    #   λ = 0:      −1000,   500,  3000, −100  -> 2 of 4 positive
-    #   λ = 500:     −500,  1500,  2500,  150  -> 3 of 4
-    #   λ = 1000:       0,  2500,  2000,  400  -> 3 of 4 (0 is not > 0)
-    #   λ = 5000:    4000, 10500, −2000, 2400  -> 3 of 4
-    delta_qol = [1.0, 2.0, -1.0, 0.5]
-    delta_cost = [1000.0, -500.0, -3000.0, 100.0]
-    assert figures.ceac(delta_qol, delta_cost, [0, 500, 1000, 5000]) == [0.5, 0.75, 0.75, 0.75]
-    assert figures.nmb(2.0, -500.0, 1000) == 2500.0
-    # a dominant programme (cheaper and better in every replication) is cost-effective at any λ
-    assert figures.ceac([1, 2], [-1, -2], figures.wtp_grid(100000, 11)) == [1.0] * 11
-
-
-def test_ceac_from_script_data(tmp_path):
-    """The CEAC uses replications.csv's paired differences of the later arm."""
+def test_ceac_and_win_win_are_read_from_summary_csv(tmp_path):
+    """The CEAC and the share cheaper and better are girfec's (summary.csv), not recomputed."""
     run = figures.RunFolder(str(make_run(tmp_path / "run")))
     d = run.replications_by_arm["programme"]
-    # synthetic replications r = 0..4: Δcost = −2e5 + 1e5·r, ΔQoL = 3 − r
+    # synthetic replications r = 0..4: Δcost = −2e5 + 1e5·r, ΔQoL = 3 − r (the CE plane's points)
     assert d["delta_cost"] == [-2e5, -1e5, 0, 1e5, 2e5]
     assert d["delta_qol"] == [3, 2, 1, 0, -1]
-    # λ = 0: NMB = −Δcost > 0 for r = 0, 1 -> 0.4; λ = 1e5: NMB = 1e5(3 − r) + 2e5 − 1e5 r = 5e5 − 2e5 r > 0 for r ≤ 2
-    assert figures.ceac(d["delta_qol"], d["delta_cost"], [0, 1e5]) == [0.4, 0.6]
-    assert figures.share_cheaper_and_better(d["delta_qol"], d["delta_cost"]) == 0.4
+    points = figures.ceac_points(run, "programme")
+    assert [p[:2] for p in points] == [(0, 0.4), (50000, 0.6), (100000, 0.6)]
+    assert [p[2:] for p in points] == [pytest.approx((0.1, 0.7)), pytest.approx((0.3, 0.9)),
+                                       pytest.approx((0.3, 0.9))]
+    assert [p[0] for p in figures.ceac_points(run, "programme", wtp_max=50000)] == [0, 50000]
+    assert figures.win_win(run, "programme") == (0.4, 5)
+    assert figures.win_win(run, "baseline") is None
 
 
-def test_wtp_grid():
-    grid = figures.wtp_grid(100000)
-    assert grid[0] == 0 and grid[-1] == 100000 and len(grid) == 201
+def test_without_summary_csv(tmp_path):
+    run = make_run(tmp_path / "run", summary_csv=False)
+    result = run_script(run, "--format", "png", "--only", "ce_plane,ceac")
+    assert result.returncode == 0, result.stderr
+    assert "ceac skipped: no summary.csv (girfec computes the acceptability curve there)" in result.stderr
+    assert not (run / "figures" / "ceac.png").exists()
+    assert "cheaper and better" not in read_caption(run / "figures", "ce_plane")
 
 
 def test_break_even_time():
@@ -319,3 +331,210 @@ def test_tick_labels():
     assert figures.thousands(-17.5) == "−17.5"
     assert figures.thousands(0.25) == "0.25"
     assert figures.thousands(-0.0) == "0"
+
+
+# ---------------------------------------------------------------------------
+# Yearly totals, escalation and step-down, captions, sizes (issue 14 item 2)
+
+
+def png_size(path):
+    with open(path, "rb") as f:
+        data = f.read(24)
+    return struct.unpack(">II", data[16:24])
+
+
+def read_caption(folder, name):
+    with open(os.path.join(folder, f"{name}.caption.txt"), encoding="utf-8") as f:
+        return f.read()
+
+
+def test_period_totals_by_hand():
+    # monthly steps 1..30: years 1 and 2 whole (steps 1-12, 13-24), year 3 partial (25-30) is left out
+    steps = list(range(0, 31))
+    values = [100.0] + [float(s) for s in steps[1:]]  # step 0 (the start) never counts
+    ends, totals = figures.period_totals(steps, values, 1)
+    assert ends == [1, 2]
+    assert totals == [sum(range(1, 13)), sum(range(13, 25))]  # 78, 222
+    # quarterly steps: 4 a year
+    ends, totals = figures.period_totals([1, 2, 3, 4, 5, 6, 7, 8], [1, 1, 1, 1, 2, 2, 2, 2], 3)
+    assert (ends, totals) == ([1, 2], [4, 8])
+    # 5-month steps do not make years: each step as it is, at its end in years
+    ends, totals = figures.period_totals([1, 2, 3], [7.0, 8.0, 9.0], 5)
+    assert totals == [7.0, 8.0, 9.0] and ends == pytest.approx([5 / 12, 10 / 12, 15 / 12])
+    # yearly steps: a year is a step
+    assert figures.period_totals([0, 1, 2], [0.0, 3.0, 4.0], 12) == ([1, 2], [3.0, 4.0])
+    assert figures.period_unit(1) == "per year" and figures.period_unit(5) == "per step (5 months)"
+
+
+def test_escalation_and_step_down_from_flow_rows(tmp_path):
+    # synthetic flow i -> j: 10·e / (1 + |i − j|), e = 1 (baseline), 0.95 (programme); levels Low < Mid < High
+    # escalation per step: Low->Mid 10/2 + Low->High 10/3 + Mid->High 10/2 = 40/3 · e; step-down the same
+    run = figures.RunFolder(str(make_run(tmp_path / "run", steps=24, step_months=1)))
+    for arm, e in (("baseline", 1.0), ("programme", 0.95)):
+        for kind in ("up", "down"):
+            s = figures.moves(run, arm, kind)
+            assert s.steps == list(range(1, 25))
+            assert all(math.isclose(v, 40 / 3 * e) for v in s["mean"])
+            ends, totals = figures.yearly(run, s)
+            assert ends == [1, 2] and all(math.isclose(v, 12 * 40 / 3 * e) for v in totals)
+    d = figures.moves(run, "programme", "up", delta=True)  # from the delta_flow rows
+    assert all(math.isclose(v, 40 / 3 * (0.95 - 1)) for v in d["mean"])
+    # inflow per year: synthetic inflow rows 25·e a month
+    ends, totals = figures.yearly(run, figures.level_flow(run, "programme", "Mid", "in"))
+    assert ends == [1, 2] and all(math.isclose(v, 12 * 25 * 0.95) for v in totals)
+
+
+def test_captions_name_what_the_run_folder_holds(tmp_path):
+    run = make_run(tmp_path / "run", aggregate=True)
+    result = run_script(run, "--format", "png")
+    assert result.returncode == 0, result.stderr
+    with open(run / "manifest.json") as f:
+        manifest = json.load(f)
+    figs = run / "figures"
+    for name in ALL_FIGURES:
+        text = read_caption(figs, name)
+        assert f"Scenario “{manifest['scenario']['name']}”" in text, name
+        assert f"{manifest['replications']:,} replications, seed {manifest['seed']}" in text, name
+        assert f"girfec {manifest['version']}" in text, name
+    # the interval each figure draws, by name
+    assert "2.5–97.5 % and 25–75 % of replications" in read_caption(figs, "stocks")
+    assert "not confidence intervals for the mean" in read_caption(figs, "stocks")
+    assert "95 % confidence interval for the mean" in read_caption(figs, "costs_qol")
+    assert "no interval is drawn for them" in read_caption(figs, "flows")
+    assert "Low < Mid < High" in read_caption(figs, "escalation")
+    # no parameterUncertainty in this manifest: chance only, on the figure's caption (and title)
+    for name in ("ce_plane", "ceac"):
+        assert figures.NO_PARAMETER_UNCERTAINTY in read_caption(figs, name)
+    # replications.csv: Δcost = −2e5 + 1e5·r, ΔQoL = 3 − r for r = 0..4: cheaper and better for r = 0, 1
+    assert "programme: 40.0 % of 5" in read_caption(figs, "ce_plane")
+    # the two definitions of length of stay, each named
+    los = read_caption(figs, "length_of_stay")
+    assert "mean completed stay of the children who left" in los and "divided by the outflow per year" in los
+
+
+def test_caption_with_parameter_uncertainty(tmp_path):
+    run = make_run(tmp_path / "run")
+    with open(run / "manifest.json") as f:
+        manifest = json.load(f)
+    manifest["parameterUncertainty"] = {"drawn": True, "draws": 5, "replicationsPerDraw": 1}
+    with open(run / "manifest.json", "w") as f:
+        json.dump(manifest, f)
+    result = run_script(run, "--format", "png")
+    assert result.returncode == 0, result.stderr
+    text = read_caption(run / "figures", "ce_plane")
+    assert "Parameter uncertainty (5 parameter draws × 1 replication per draw) and Monte Carlo variation" in text
+    assert figures.NO_PARAMETER_UNCERTAINTY not in text
+    # drawn but switched off (--base-case): chance only
+    manifest["parameterUncertainty"]["drawn"] = False
+    assert figures.uncertainty_text(manifest) == figures.NO_PARAMETER_UNCERTAINTY
+    assert figures.uncertainty_text({"parameterUncertainty": None}) == figures.NO_PARAMETER_UNCERTAINTY
+
+
+def test_overlap_note():
+    class Axes:
+        def __init__(self, top):
+            self.top = top
+
+        def get_ylim(self):
+            return (0.0, self.top)
+
+    class Run:
+        arms = ["a", "b"]
+
+        def series(self, arm, quantity, level):
+            s = figures.Series()
+            for t, v in enumerate([0.0, 2.0, -3.0] if quantity.startswith("delta_") else [0.0, 500.0, 1000.0]):
+                s.add(t, t, {"mean": v})
+            return s
+
+    # largest |Δ| = 3: under 1 % of a panel 1,000 high is 10, so the lines overlap; of a panel 100 high, they do not
+    assert Run().series("a", "q", "all")["mean"][2] == 1000.0
+    assert figures.overlap_note(Run(), "q", Axes(1000.0), 1.0, "QoL-years") == ["b within 3 QoL-years (0.3 %)"]
+    assert figures.overlap_note(Run(), "q", Axes(100.0), 1.0, "QoL-years") == []
+
+
+def test_level_option(tmp_path):
+    run = make_run(tmp_path / "run")
+    result = run_script(run, "--format", "png", "--level", "Mid")
+    assert result.returncode == 0, result.stderr
+    check_figures(run / "figures", ["level_Mid"], formats=("png",))
+    assert not (run / "figures" / "level_High.png").exists()
+    assert "One level, Mid" in read_caption(run / "figures", "level_Mid")
+    bad = run_script(run, "--level", "Nowhere", "--out", tmp_path / "bad")
+    assert bad.returncode == 2
+    assert "--level Nowhere: no such level in bands.csv; expected one of Low, Mid, High" in bad.stderr
+    assert "Traceback" not in bad.stderr and not (tmp_path / "bad").exists()
+
+
+@pytest.mark.parametrize("width, mm", [("single", 85.0), ("double", 175.0)])
+def test_journal_widths(tmp_path, width, mm):
+    """At a journal width every PNG is at most that wide (and nearly that wide) at the dpi asked for."""
+    run = make_run(tmp_path / "run", arms=("a", "b", "c"))
+    result = run_script(run, "--width", width, "--dpi", "150", "--format", "png", "--format", "svg")
+    assert result.returncode == 0, result.stderr
+    limit = math.ceil(mm / 25.4 * 150) + 1
+    for name in ALL_FIGURES:
+        w, h = png_size(run / "figures" / f"{name}.png")
+        assert 0.9 * limit <= w <= limit, (name, w, limit)
+        with open(run / "figures" / f"{name}.svg", encoding="utf-8") as f:
+            assert "<svg" in f.read(2000)
+
+
+def test_dpi_and_font_size(tmp_path):
+    run = make_run(tmp_path / "run")
+    sizes = {}
+    for dpi, font in ((100, 7), (200, 7), (100, 11)):
+        out = tmp_path / f"f{dpi}-{font}"
+        result = run_script(run, "--width", "single", "--dpi", dpi, "--font-size", font, "--format", "png",
+                            "--out", out, "--only", "stocks")
+        assert result.returncode == 0, result.stderr
+        sizes[dpi, font] = png_size(out / "stocks.png")
+        assert sorted(os.listdir(out)) == ["stocks.caption.txt", "stocks.png"]
+    # twice the dpi: twice the pixels each way (to a pixel or two: the drawing's extent is rounded)
+    assert abs(sizes[200, 7][0] - 2 * sizes[100, 7][0]) <= 3
+    assert abs(sizes[200, 7][1] - 2 * sizes[100, 7][1]) <= 3
+    # larger text at the same width: the same width, and taller (the legend and titles take more lines)
+    assert abs(sizes[100, 11][0] - sizes[100, 7][0]) <= 3
+    assert sizes[100, 11][1] > sizes[100, 7][1]
+
+
+def test_bad_size_options(tmp_path):
+    run = make_run(tmp_path / "run")
+    result = run_script(run, "--width", "triple", "--font-size", "0", "--dpi", "10", "--format", "gif")
+    assert result.returncode == 2
+    only = run_script(run, "--only", "stocks,pie")
+    assert only.returncode == 2 and "--only: unknown figure(s) pie; choose among stocks, costs_qol" in only.stderr
+    for text in ("--format: unknown format(s) gif; choose among png, pdf, svg",
+                 "--width: found 'triple'; expected single (85 mm) or double (175 mm)",
+                 "--font-size: found 0; expected a size in points from 4 to 24",
+                 "--dpi: found 10; expected dots per inch from 50 to 2400"):
+        assert text in result.stderr, result.stderr
+    assert not (run / "figures").exists()
+
+
+def test_real_run_captions_match_its_files(tmp_path):
+    """A small run of the default experiment: each caption's numbers are those of manifest.json and summary.csv."""
+    from girfec_build import ROOT, girfec_binary
+
+    out = tmp_path / "run"
+    result = subprocess.run([girfec_binary(), "run", str(ROOT / "experiments/default/scenario.yaml"),
+                             "--replications", "6", "--seed", "11", "--out", str(out), "--quiet"],
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    result = run_script(out, "--format", "pdf", "--width", "double")
+    assert result.returncode == 0, result.stderr
+    with open(out / "manifest.json") as f:
+        manifest = json.load(f)
+    names = ["stocks", "costs_qol", "flows", "escalation", "budget", "level_Compulsory", "length_of_stay",
+             "ce_plane", "ceac"]
+    check_figures(out / "figures", names, formats=("pdf",))
+    for name in names:
+        text = read_caption(out / "figures", name)
+        assert (f"Scenario “{manifest['scenario']['name']}”; 6 replications, seed 11; "
+                f"girfec {manifest['version']}.") in text, name
+    assert "Universal < Additional < Intensive < Compulsory" in read_caption(out / "figures", "escalation")
+    assert figures.NO_PARAMETER_UNCERTAINTY in read_caption(out / "figures", "ce_plane")
+    # the share cheaper and better drawn is girfec's probability_win_win (summary.csv), to the 0.1 % shown
+    with open(out / "summary.csv", newline="") as f:
+        win = next(r for r in csv.DictReader(f) if r["measure"] == "probability_win_win" and r["arm"] == "wm2u")
+    assert f"wm2u: {100 * float(win['mean']):.1f} % of 6" in read_caption(out / "figures", "ce_plane")

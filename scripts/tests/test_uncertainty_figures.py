@@ -5,6 +5,7 @@ Run from the repository root: python3 -m pytest scripts/tests -q
 Needs matplotlib (scripts/install-python-deps.sh) and pytest.
 """
 import csv
+import json
 import importlib.util
 import math
 import os
@@ -143,6 +144,7 @@ def read_sensitivity_rows(path):
 
 
 ALL_PNGS = ["tornado.png", "twoway-escalation_by_effect.png", "sweep-effect_size.png", "voi.png", "variance.png"]
+ALL_CAPTIONS = [n.replace(".png", ".caption.txt") for n in ALL_PNGS]
 
 
 def test_all_three_files(tmp_path):
@@ -154,9 +156,9 @@ def test_all_three_files(tmp_path):
     for name in ALL_PNGS:
         check_png(tmp_path / "figures" / name)
     printed = result.stdout.split()
-    assert sorted(os.path.basename(p) for p in printed) == sorted(ALL_PNGS)
+    assert sorted(os.path.basename(p) for p in printed) == sorted(ALL_PNGS + ALL_CAPTIONS)
     assert all(os.path.isfile(p) for p in printed)
-    assert sorted(os.listdir(tmp_path / "figures")) == sorted(ALL_PNGS)
+    assert sorted(os.listdir(tmp_path / "figures")) == sorted(ALL_PNGS + ALL_CAPTIONS)
 
 
 def test_only_voi_with_out_folder(tmp_path):
@@ -165,9 +167,9 @@ def test_only_voi_with_out_folder(tmp_path):
     result = run_script(tmp_path, "--out", out)
     assert result.returncode == 0, result.stderr
     check_png(out / "voi.png")
-    assert os.listdir(out) == ["voi.png"]
+    assert sorted(os.listdir(out)) == ["voi.caption.txt", "voi.png"]
     assert not (tmp_path / "figures").exists()
-    assert result.stdout.split() == [str(out / "voi.png")]
+    assert result.stdout.split() == [str(out / "voi.png"), str(out / "voi.caption.txt")]
 
 
 def test_voi_single_willingness_to_pay_is_a_bar_chart(tmp_path):
@@ -428,3 +430,85 @@ def test_labels_and_names():
     assert uf.amount_text(0.8, "delta_net_benefit_20000", 1e6) == "£0.8 million"
     assert uf.amount_text(-12000, "cost_discounted", 1.0) == "−£12,000"
     assert uf.amount_text(3.5, "delta_qol_years_discounted", 1.0) == "3.5 QoL-years"
+
+
+# ---------------------------------------------------------------------------
+# Value of information with many groups, captions, sizes (issue 14 item 2)
+
+
+def make_many_groups(folder, groups=25, wtps=(0, 10000, 20000, 30000, 50000)):
+    """voi.csv with `groups` EVPPI groups: group g peaks at 1e6 / (g + 1), so group00 is the largest."""
+    rows = []
+    for w in wtps:
+        rows.append(["evpi", "", "", w, 400, 2e6, "programme"])
+        for g in range(groups):
+            rows.append(["evppi", f"group{g:02d}", f"p.q{g}", w, 400, 1e6 / (g + 1) * (1 + w / 1e5), ""])
+    return write_csv(os.path.join(folder, "voi.csv"), VOI_HEADER, rows)
+
+
+def caption(folder, name):
+    with open(os.path.join(folder, "figures", f"{name}.caption.txt"), encoding="utf-8") as f:
+        return f.read()
+
+
+def test_voi_draws_the_top_groups_and_names_the_rest(tmp_path):
+    make_many_groups(tmp_path)
+    ranked = uf.rank_groups(uf.read_voi(str(tmp_path / "voi.csv")))
+    assert [g for g, _rs, _m in ranked] == [f"group{g:02d}" for g in range(25)]
+    assert ranked[0][2] == pytest.approx(1.5e6)  # largest over λ: at λ = 50,000, 1e6 · 1.5
+    result = run_script(tmp_path, "--top", "4")
+    assert result.returncode == 0, result.stderr
+    text = caption(tmp_path, "voi")
+    assert "Drawn: the 4 parameter groups with the largest EVPPI (largest over λ): group00 (£1,500,000); " \
+           "group01 (£750,000); group02 (£500,000); group03 (£375,000)." in text
+    assert "The other 21 (thin grey lines), largest first: group04 (£300,000); group05 (£250,000);" in text
+    assert "group24 (£60,000)." in text
+    assert "400 parameter draws" in text and "Point estimates: no interval is drawn." in text
+    # the default: 6 groups, each with its own colour, and line styles that differ from their neighbours'
+    styles = [uf.voi_style(i) for i in range(uf.VOI_TOP)]
+    assert len({c for c, _d in styles}) == uf.VOI_TOP
+    assert all(styles[i][1] != styles[i + 1][1] for i in range(uf.VOI_TOP - 1))
+    assert "black" not in [c for c, _d in styles]  # EVPI's
+
+
+def test_voi_top_option_out_of_range(tmp_path):
+    make_many_groups(tmp_path)
+    for k in ("0", "7"):
+        result = run_script(tmp_path, "--top", k)
+        assert result.returncode == 2
+        assert f"--top: found {k}; expected 1 to 6 (distinct colours)" in result.stderr
+
+
+def test_captions_read_the_manifest(tmp_path):
+    make_sensitivity(tmp_path)
+    make_voi(tmp_path)
+    make_uncertainty(tmp_path)
+    with open(tmp_path / "manifest.json", "w") as f:
+        json.dump({"format": "girfec-output-folder/1", "version": "9.9.9", "seed": "77", "replicationsPerPoint": 20,
+                   "points": 12, "scenario": {"name": "Sensitivity check"}}, f)  # as `girfec sensitivity` writes
+    result = run_script(tmp_path)
+    assert result.returncode == 0, result.stderr
+    for name in ALL_CAPTIONS:
+        text = caption(tmp_path, name.replace(".caption.txt", ""))
+        assert "Scenario “Sensitivity check”; 20 replications per point; seed 77; girfec 9.9.9." in text, name
+    assert "95 % confidence interval for the mean (Monte Carlo) at each end" in caption(tmp_path, "tornado")
+    assert "not the spread of replications" in caption(tmp_path, "sweep-effect_size")
+    assert "random-effects analysis of variance" in caption(tmp_path, "variance")
+    # without a manifest the captions say what the files hold, and no more
+    os.remove(tmp_path / "manifest.json")
+    assert run_script(tmp_path).returncode == 0
+    assert "seed" not in caption(tmp_path, "tornado")
+
+
+def test_formats_and_widths(tmp_path):
+    make_voi(tmp_path)
+    result = run_script(tmp_path, "--format", "svg,pdf", "--format", "png", "--width", "single", "--dpi", "120")
+    assert result.returncode == 0, result.stderr
+    names = sorted(os.listdir(tmp_path / "figures"))
+    assert names == ["voi.caption.txt", "voi.pdf", "voi.png", "voi.svg"]
+    with open(tmp_path / "figures" / "voi.png", "rb") as f:
+        width = struct.unpack(">II", f.read(24)[16:24])[0]
+    limit = math.ceil(85 / 25.4 * 120) + 1
+    assert 0.9 * limit <= width <= limit
+    bad = run_script(tmp_path, "--width", "wide")
+    assert bad.returncode == 2 and "--width: found 'wide'; expected single (85 mm) or double (175 mm)" in bad.stderr
