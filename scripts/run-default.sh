@@ -14,10 +14,6 @@ bash scripts/install-python-deps.sh
 swift build -c release --product girfec
 bin="$(swift build -c release --show-bin-path)/girfec"
 "$bin" validate experiments/default/scenario.yaml
-# The figure scripts write captions beside the figures (figures/NAME.caption.txt); girfec's --overwrite counts
-# only .png, .pdf and .svg files in figures/ as its tools' own, so the captions of an earlier run go first (the
-# run replaces the whole folder, figures included).
-rm -f "$out"/figures/*.caption.txt
 "$bin" run experiments/default/scenario.yaml --replications "$replications" --seed 20231129 --out "$out" --overwrite
 "$(bash scripts/python.sh)" scripts/figures.py "$out"
 echo "Outputs are described in docs/outputs.md; figures are in $out/figures."

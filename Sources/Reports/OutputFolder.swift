@@ -40,11 +40,12 @@ public enum OutputFolder {
     public static let replacedMarker = ".girfec-replaced"
     /// Entries girfec's own tools add to an output folder after it is written:
     /// `figures/` (scripts/*figures.py) and the files of `girfec report`.
-    public static let derivedEntries: Set<String> = ["figures", "report.md", "report-tables.tex"]
+    public static let derivedEntries: Set<String> = ["figures", "report.md", "report-tables.tex", "report.tex"]
     /// The longest last component of `--out`: NAME_MAX (255) less room for `.NAME.replaced-PID`.
     public static let maximumNameBytes = 255 - 32
-    /// File types the figure scripts write into `figures/`.
+    /// File types the figure scripts write into `figures/`, and the suffix of the captions they write beside them.
     static let figureExtensions: Set<String> = ["png", "pdf", "svg"]
+    static let captionSuffix = ".caption.txt"
 
     /// Why an output folder cannot be used or written.
     public struct Failure: Error, CustomStringConvertible {
@@ -329,7 +330,8 @@ public enum OutputFolder {
                 let ext = f.split(separator: ".").last.map { String($0).lowercased() } ?? ""
                 var info = stat()
                 let isFile = lstat(PathText.join(figures, f), &info) == 0 && (info.st_mode & S_IFMT) == S_IFREG
-                if !isFile || !f.contains(".") || !figureExtensions.contains(ext) { strangers.append("figures/\(f)") }
+                let isFigure = figureExtensions.contains(ext) || (f.hasSuffix(captionSuffix) && f.count > captionSuffix.count)
+                if !isFile || !f.contains(".") || !isFigure { strangers.append("figures/\(f)") }
             }
         }
         if !strangers.isEmpty {

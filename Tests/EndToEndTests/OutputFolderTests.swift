@@ -108,7 +108,10 @@ struct OutputFolderTests {
         #expect(try Self.girfec(["run", "s.yaml", "--replications", "2", "--out", "run", "--quiet"], in: cwd).status == 0)
         try FileManager.default.createDirectory(atPath: cwd + "/run/figures", withIntermediateDirectories: false)
         try Data().write(to: URL(fileURLWithPath: cwd + "/run/figures/bands.png"))
-        try "report".write(toFile: cwd + "/run/report.md", atomically: true, encoding: .utf8)
+        try "caption".write(toFile: cwd + "/run/figures/bands.caption.txt", atomically: true, encoding: .utf8)
+        for name in ["report.md", "report.tex", "report-tables.tex"] {
+            try "report".write(toFile: cwd + "/run/" + name, atomically: true, encoding: .utf8)
+        }
         let refused = try Self.girfec(["run", "s.yaml", "--replications", "3", "--out", "run"], in: cwd)
         #expect(refused.status == 2)
         #expect(refused.stderr.contains("expected an absent or empty folder, or pass --overwrite to replace it"))
@@ -120,9 +123,11 @@ struct OutputFolderTests {
         // The same run folder with a stranger's file in it: refused, the file kept.
         try "notes".write(toFile: cwd + "/run/notes.txt", atomically: true, encoding: .utf8)
         try Data().write(to: URL(fileURLWithPath: cwd + "/run/figures.txt"))
+        try FileManager.default.createDirectory(atPath: cwd + "/run/figures", withIntermediateDirectories: true)
+        try "mine".write(toFile: cwd + "/run/figures/notes.txt", atomically: true, encoding: .utf8)
         let withStranger = try Self.girfec(["run", "s.yaml", "--replications", "2", "--out", "run", "--overwrite"], in: cwd)
         #expect(withStranger.status == 2)
-        #expect(withStranger.stderr.contains("(it holds entries girfec did not write: figures.txt, notes.txt); --overwrite replaces only a folder girfec wrote. Choose another --out, or move its entries away yourself."))
+        #expect(withStranger.stderr.contains("(it holds entries girfec did not write: figures.txt, notes.txt, figures/notes.txt); --overwrite replaces only a folder girfec wrote. Choose another --out, or move its entries away yourself."))
         #expect(try String(contentsOfFile: cwd + "/run/notes.txt", encoding: .utf8) == "notes")
         #expect(try Self.manifest(cwd + "/run")["replications"] as? Int == 3)
 

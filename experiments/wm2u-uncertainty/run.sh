@@ -15,10 +15,6 @@ bin="$(swift build -c release --show-bin-path)/girfec"
 py="$(bash scripts/python.sh)"
 scenario=experiments/wm2u-uncertainty/scenario.yaml
 "$bin" validate "$scenario"
-# Captions of earlier figures (figures/NAME.caption.txt) go first: girfec's --overwrite counts only .png, .pdf and
-# .svg files in figures/ as its tools' own (the runs replace the whole folders, figures included).
-rm -f runs/wm2u-psa/figures/*.caption.txt runs/wm2u-base/figures/*.caption.txt \
-  runs/wm2u-nested/figures/*.caption.txt runs/wm2u-sensitivity/figures/*.caption.txt
 # Probabilistic sensitivity analysis: one parameter draw per replication.
 "$bin" run "$scenario" --replications "$n" --seed 20231129 --out runs/wm2u-psa --overwrite
 # The same replications with every parameter at its base value.
