@@ -11,7 +11,8 @@
 #   text   -> factor (arms in the scenario's order, levels in the scenario's order then "all", other names in
 #             order of appearance); `parameters` (field paths joined by ";") stays character
 #   int    -> integer (numeric if a value exceeds .Machine$integer.max)
-#   number -> numeric; "inf"/"-inf" only where the column allows them
+#   number -> numeric, the double nearest to the text (girfec wrote it as the shortest text that reads back to
+#             its double; as.numeric alone can be a unit in the last place off); "inf"/"-inf" only where allowed
 #   bool   -> logical
 # An empty cell ("not defined") is NA. Every problem of a file (a missing column, a row with another number of
 # cells than the header, a cell not of its column's kind, an arm not in the manifest) is reported at once in
@@ -193,6 +194,47 @@ girfec_columns$finite <- girfec_columns$finite == "TRUE"
   list(header = header, cells = cells, counts = counts, lines = as.integer(lines))
 }
 
+# R's as.numeric can miss the double nearest to a decimal by one unit in the last place (it scales the digits in
+# long double, then rounds again to double). girfec writes each number as the shortest text that reads back to
+# its double, so the nearest double is the right one: where as.numeric's value lies more than half a unit from
+# the text, its neighbour towards the text is taken. The distance is computed exactly on 30 significant digits
+# (two 15-digit integers, exact in doubles), far finer than the unit.
+.girfec_digits30 <- function(mantissa, exponent) {
+  # 30 significant digits as two 15-digit numbers (hi, lo) and the decimal exponent of the first digit
+  list(hi = as.numeric(substr(mantissa, 1, 15)), lo = as.numeric(substr(mantissa, 16, 30)), exponent = exponent)
+}
+.girfec_text30 <- function(text) {
+  text <- sub("^[+-]", "", text)
+  exp10 <- ifelse(grepl("[eE]", text), as.integer(sub("^.*[eE]", "", text)), 0L)
+  mantissa <- sub("[eE].*$", "", text)
+  whole <- sub("[.].*$", "", mantissa)
+  fraction <- ifelse(grepl("[.]", mantissa), sub("^[^.]*[.]", "", mantissa), "")
+  digits <- paste0(whole, fraction)
+  lead <- nchar(digits) - nchar(sub("^0+", "", digits))
+  digits <- substr(digits, lead + 1, nchar(digits))
+  exponent <- nchar(whole) - 1L - lead + exp10
+  .girfec_digits30(substr(paste0(digits, strrep("0", 30)), 1, 30), exponent)
+}
+.girfec_nearest <- function(text, value) {
+  fix <- which(is.finite(value) & value != 0 & value != round(value))
+  if (length(fix) == 0) return(value)
+  v <- value[fix]
+  t <- .girfec_text30(text[fix])
+  formatted <- sprintf("%.29e", abs(v))
+  c <- .girfec_digits30(sub("[.]", "", sub("e.*$", "", formatted)), as.integer(sub("^.*e", "", formatted)))
+  same <- c$exponent == t$exponent
+  # t - |v| in units of 10^(exponent - 29) (exact: the two 15-digit halves differ by small integers)
+  difference <- ifelse(same, (t$hi - c$hi) * 1e15 + (t$lo - c$lo), NA_real_)
+  ulp <- 2^(floor(log2(abs(v))) - 52) / 10^(t$exponent - 29)
+  wrong <- same & abs(difference) > ulp / 2
+  if (any(wrong)) {
+    step <- 2^(floor(log2(abs(v[wrong]))) - 52)
+    v[wrong] <- v[wrong] + sign(v[wrong]) * sign(difference[wrong]) * step
+    value[fix] <- v
+  }
+  value
+}
+
 # One column's cells typed by its kind; `problems` names each bad cell.
 .girfec_typed <- function(text, column, path, lines, name) {
   text <- trimws(text)
@@ -216,10 +258,10 @@ girfec_columns$finite <- girfec_columns$finite == "TRUE"
   } else if (kind %in% c("int", "number")) {
     infinite <- text %in% c("inf", "-inf", "+inf")
     ok <- grepl(.girfec_number, text) | (infinite & kind == "number" & !column$finite)
-    bad(!empty & !ok, if (kind == "int") "a whole number >= 0" else if (column$finite) "a finite number"
-        else "a number")
+    bad(!empty & !ok & !infinite, if (kind == "int") "a whole number >= 0" else "a number")
+    bad(!empty & !ok & infinite, if (kind == "int") "a whole number >= 0" else "a finite number")
     value <- rep(NA_real_, length(text))
-    value[ok] <- as.numeric(sub("^[+]", "", text[ok]))
+    value[ok] <- .girfec_nearest(text[ok], as.numeric(sub("^[+]", "", text[ok])))
     if (kind == "int") {
       whole <- is.na(value) | (value == floor(value) & value >= 0)
       bad(!empty & ok & !whole, "a whole number >= 0")

@@ -211,7 +211,7 @@ def _categorical(series, name, path, lines, arms, levels):
             i = next(k for k, v in enumerate(series) if v == a)
             problems.append(f"{runfolder.where(path, lines[i], name, i + 1)}: found arm {a!r}; expected one of "
                             f"manifest.json's scenario.arms ({', '.join(arms)})")
-        order = list(arms)
+        order = list(arms) + unknown  # (an unknown arm is an error: reported with the file's other problems)
     elif name in LEVEL_COLUMNS and levels is not None:
         order = list(levels) + [v for v in seen if v not in levels]
     return pd.Series(pd.Categorical(series, categories=order)), problems
