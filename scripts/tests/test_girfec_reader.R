@@ -135,12 +135,10 @@ if (file.exists(file.path(run_dir, "parameters.csv"))) {
 damaged <- tempfile("damaged")
 dir.create(damaged)
 for (f in list.files(run_dir)) file.copy(file.path(run_dir, f), damaged)
-lines <- readLines(file.path(run_dir, "replications.csv"), encoding = "UTF-8")
-cells <- strsplit(paste0(lines[3], ","), ",", fixed = TRUE)[[1]]  # keeps an empty last cell
-cells[5] <- "lots"          # cost
-cells[3] <- "-1"            # children_ever
-lines[3] <- paste(cells, collapse = ",")
-writeLines(lines, file.path(damaged, "replications.csv"))
+broken <- raw_csv(file.path(run_dir, "replications.csv"))
+broken$cost[2] <- "lots"
+broken$children_ever[2] <- "-1"
+utils::write.csv(broken, file.path(damaged, "replications.csv"), row.names = FALSE, fileEncoding = "UTF-8")
 message <- tryCatch({
   girfec_load(damaged)
   "no error"

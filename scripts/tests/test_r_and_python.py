@@ -4,6 +4,7 @@ On real run folders written by girfec (docs/r-and-python.md):
   nested   Tests/ReportsTests/Scenarios/uncertainty.yaml, 40 replications, 2 per draw (20 draws)
   two-arm  Tests/ReportsTests/Scenarios/two-arm.yaml, 20 replications, fixed parameters
   one-arm  experiments/examples/minimal.yaml, 3 replications
+  hostile  two-arm.yaml with a level and an arm named with a comma, double quotes and non-ASCII, 5 replications
 
 Golden values are the CSV cells as Python's csv module reads them: every loaded value must equal
 `float(cell)` (or `int`, the text) exactly; the PSA's draw means are checked against math.fsum / n to a
@@ -14,6 +15,7 @@ GIRFEC_REQUIRE_R=1 (scripts/test.sh sets it).
 import csv
 import math
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -33,7 +35,22 @@ RUNS = {
                                                                         "--replications-per-draw", 2]),
     "two-arm": (ROOT / "Tests/ReportsTests/Scenarios/two-arm.yaml", ["--replications", 20]),
     "one-arm": (ROOT / "experiments/examples/minimal.yaml", ["--replications", 3]),
+    "hostile": (None, ["--replications", 5]),  # two-arm.yaml with a level and an arm named with , " and non-ASCII
 }
+HOSTILE_LEVEL, HOSTILE_ARM = 'Lów, "q" 中', 'prác, "tice" 😀'
+
+
+def quoted(name):
+    """A YAML double-quoted string."""
+    return '"' + name.replace('"', '\\"') + '"'
+
+
+def hostile_scenario(path):
+    text = (ROOT / "Tests/ReportsTests/Scenarios/two-arm.yaml").read_text(encoding="utf-8")
+    text = re.sub(r"\bLow\b", lambda m: quoted(HOSTILE_LEVEL), text)
+    text = text.replace("  practice:\n    practice:", f"  {quoted(HOSTILE_ARM)}:\n    practice:")
+    path.write_text(text, encoding="utf-8")
+    return path
 
 
 @pytest.fixture(scope="module")
@@ -41,6 +58,7 @@ def folders(tmp_path_factory):
     work = tmp_path_factory.mktemp("runs")
     out = {}
     for key, (scenario, options) in RUNS.items():
+        scenario = scenario or hostile_scenario(work / "hostile.yaml")
         result = subprocess.run([girfec_binary(), "run", str(scenario), *map(str, options), "--seed", "11",
                                  "--out", str(work / key), "--quiet"], capture_output=True, text=True, timeout=600)
         assert result.returncode == 0, f"girfec run {scenario}:\n{result.stderr}"
@@ -109,6 +127,13 @@ def test_kinds_from_the_schema(folders):
                                             "arms.practice.practice.relational.escalationEffect"]
     two = frames.load(folders["two-arm"])
     assert two.parameters is None and two.voi is None and two.replications_per_draw == 1
+
+
+def test_names_with_commas_quotes_and_non_ascii(folders):
+    run = frames.load(folders["hostile"])
+    assert run.arms == ["baseline", HOSTILE_ARM] and run.levels == [HOSTILE_LEVEL, "High"]
+    assert f"final_stock_{HOSTILE_LEVEL}" in run.replications.columns
+    assert list(psa.make_psa(run).cost.columns) == run.arms
 
 
 def damaged_copy(folder, tmp_path, file_name, edit):
