@@ -166,30 +166,30 @@ girfec_columns$finite <- girfec_columns$finite == "TRUE"
 # Raw cells as a character matrix, the header and each data row's first line (a quoted cell may hold a line feed).
 .girfec_raw <- function(path) {
   if (!file.exists(path)) stop(sprintf("%s: file not found", path), call. = FALSE)
-  text <- readLines(path, encoding = "UTF-8", warn = FALSE)
-  if (length(text) == 0) stop(sprintf("%s: empty file (no header row)", path), call. = FALSE)
-  text[1] <- sub("^\ufeff", "", text[1])
-  records <- tryCatch(
-    utils::read.table(text = text, sep = ",", quote = "\"", header = FALSE, colClasses = "character",
-                      na.strings = character(0), fill = TRUE, comment.char = "", blank.lines.skip = FALSE,
-                      col.names = paste0("V", seq_len(max(1L, utils::count.fields(textConnection(text), sep = ",",
-                                                                                    quote = "\"", comment.char = "",
-                                                                                    blank.lines.skip = FALSE),
-                                                      na.rm = TRUE))),
-                      encoding = "UTF-8", strip.white = FALSE, allowEscapes = FALSE, flush = FALSE),
-    error = function(e) stop(sprintf("%s: unreadable CSV (%s)", path, conditionMessage(e)), call. = FALSE))
-  # cells per record, counted as the header is (count.fields gives one count per record, NA inside quotes)
-  counts <- utils::count.fields(textConnection(text), sep = ",", quote = "\"", comment.char = "",
-                                blank.lines.skip = FALSE)
+  # cells per record (count.fields gives NA for the lines a quoted line feed continues)
+  counts <- utils::count.fields(path, sep = ",", quote = "\"", comment.char = "", blank.lines.skip = FALSE)
   counts <- counts[!is.na(counts)]
+  if (length(counts) == 0) stop(sprintf("%s: empty file (no header row)", path), call. = FALSE)
+  connection <- file(path, encoding = "UTF-8-BOM")
+  records <- tryCatch(
+    utils::read.table(connection, sep = ",", quote = "\"", header = FALSE, colClasses = "character",
+                      na.strings = character(0), fill = TRUE, comment.char = "", blank.lines.skip = FALSE,
+                      col.names = paste0("V", seq_len(max(counts))), strip.white = FALSE, flush = FALSE),
+    error = function(e) stop(sprintf("%s: unreadable CSV (%s)", path, conditionMessage(e)), call. = FALSE))
   header <- trimws(unlist(records[1, seq_len(counts[1])], use.names = FALSE))
-  cells <- as.matrix(records[-1, seq_len(max(counts[1], ncol(records))), drop = FALSE])
+  cells <- as.matrix(records[-1, seq_len(max(counts)), drop = FALSE])
   dimnames(cells) <- NULL
   counts <- counts[-1]
   # first line of each record: after the header's lines and the previous records' lines
-  feeds <- function(row) sum(lengths(regmatches(row, gregexpr("\n", row, fixed = TRUE))))
-  header_lines <- 1L + sum(lengths(regmatches(header, gregexpr("\n", header, fixed = TRUE))))
-  spans <- 1L + if (nrow(cells) > 0) apply(cells, 1, feeds) else integer(0)
+  feeds <- function(x) lengths(gregexpr("\n", x, fixed = TRUE)) * grepl("\n", x, fixed = TRUE)
+  header_lines <- 1L + sum(feeds(header))
+  spans <- rep(1L, nrow(cells))
+  with_feed <- grepl("\n", cells, fixed = TRUE)
+  if (any(with_feed)) {
+    per_cell <- matrix(0L, nrow(cells), ncol(cells))
+    per_cell[with_feed] <- feeds(cells[with_feed])
+    spans <- spans + rowSums(per_cell)
+  }
   lines <- header_lines + 1L + cumsum(c(0L, utils::head(spans, -1)))
   list(header = header, cells = cells, counts = counts, lines = as.integer(lines))
 }
@@ -199,29 +199,32 @@ girfec_columns$finite <- girfec_columns$finite == "TRUE"
 # its double, so the nearest double is the right one: where as.numeric's value lies more than half a unit from
 # the text, its neighbour towards the text is taken. The distance is computed exactly on 30 significant digits
 # (two 15-digit integers, exact in doubles), far finer than the unit.
-.girfec_digits30 <- function(mantissa, exponent) {
-  # 30 significant digits as two 15-digit numbers (hi, lo) and the decimal exponent of the first digit
-  list(hi = as.numeric(substr(mantissa, 1, 15)), lo = as.numeric(substr(mantissa, 16, 30)), exponent = exponent)
-}
 .girfec_text30 <- function(text) {
-  text <- sub("^[+-]", "", text)
-  exp10 <- ifelse(grepl("[eE]", text), as.integer(sub("^.*[eE]", "", text)), 0L)
-  mantissa <- sub("[eE].*$", "", text)
-  whole <- sub("[.].*$", "", mantissa)
-  fraction <- ifelse(grepl("[.]", mantissa), sub("^[^.]*[.]", "", mantissa), "")
-  digits <- paste0(whole, fraction)
-  lead <- nchar(digits) - nchar(sub("^0+", "", digits))
-  digits <- substr(digits, lead + 1, nchar(digits))
-  exponent <- nchar(whole) - 1L - lead + exp10
-  .girfec_digits30(substr(paste0(digits, strrep("0", 30)), 1, 30), exponent)
+  # a decimal's first 30 significant digits as two 15-digit numbers (hi, lo), and its first digit's exponent
+  text <- sub("^[+-]", "", text, perl = TRUE)
+  e <- regexpr("[eE]", text, perl = TRUE)
+  exp10 <- integer(length(text))
+  has_e <- e > 0
+  if (any(has_e)) {
+    exp10[has_e] <- as.integer(substring(text[has_e], e[has_e] + 1L))
+    text[has_e] <- substr(text[has_e], 1L, e[has_e] - 1L)
+  }
+  dot <- regexpr(".", text, fixed = TRUE)
+  whole <- ifelse(dot > 0, dot - 1L, nchar(text))
+  digits <- sub(".", "", text, fixed = TRUE)
+  stripped <- sub("^0+", "", digits, perl = TRUE)
+  padded <- substr(paste0(stripped, "000000000000000000000000000000"), 1L, 30L)
+  list(hi = as.numeric(substr(padded, 1L, 15L)), lo = as.numeric(substr(padded, 16L, 30L)),
+       exponent = whole - 1L - (nchar(digits) - nchar(stripped)) + exp10)
 }
 .girfec_nearest <- function(text, value) {
   fix <- which(is.finite(value) & value != 0 & value != round(value))
   if (length(fix) == 0) return(value)
   v <- value[fix]
   t <- .girfec_text30(text[fix])
-  formatted <- sprintf("%.29e", abs(v))
-  c <- .girfec_digits30(sub("[.]", "", sub("e.*$", "", formatted)), as.integer(sub("^.*e", "", formatted)))
+  formatted <- sprintf("%.29e", abs(v))  # d.ddddddddddddddddddddddddddddde+XX
+  c <- list(hi = as.numeric(paste0(substr(formatted, 1L, 1L), substr(formatted, 3L, 16L))),
+            lo = as.numeric(substr(formatted, 17L, 31L)), exponent = as.integer(substring(formatted, 33L)))
   same <- c$exponent == t$exponent
   # t - |v| in units of 10^(exponent - 29) (exact: the two 15-digit halves differ by small integers)
   difference <- ifelse(same, (t$hi - c$hi) * 1e15 + (t$lo - c$lo), NA_real_)
