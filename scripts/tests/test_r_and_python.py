@@ -5,6 +5,7 @@ On real run folders written by girfec (docs/r-and-python.md):
   two-arm  Tests/ReportsTests/Scenarios/two-arm.yaml, 20 replications, fixed parameters
   one-arm  experiments/examples/minimal.yaml, 3 replications
   hostile  two-arm.yaml with a level and an arm named with a comma, double quotes and non-ASCII, 5 replications
+and the golden folder Tests/ReportsTests/Golden/uncertainty (60 draws: importance.csv and EVPPI rows).
 
 Golden values are the CSV cells as Python's csv module reads them: every loaded value must equal
 `float(cell)` (or `int`, the text) exactly; the PSA's draw means are checked against math.fsum / n to a
@@ -63,7 +64,11 @@ def folders(tmp_path_factory):
                                  "--out", str(work / key), "--quiet"], capture_output=True, text=True, timeout=600)
         assert result.returncode == 0, f"girfec run {scenario}:\n{result.stderr}"
         out[key] = work / key
+    out["golden-uncertainty"] = ROOT / "Tests/ReportsTests/Golden/uncertainty"  # 60 draws: importance, EVPPI rows
     return out
+
+
+FOLDERS = sorted(RUNS) + ["golden-uncertainty"]
 
 
 def csv_rows(path):
@@ -89,7 +94,7 @@ def same(value, text, kind):
 # The loader
 
 
-@pytest.mark.parametrize("key", sorted(RUNS))
+@pytest.mark.parametrize("key", FOLDERS)
 def test_load_round_trips_every_cell(folders, key):
     run = frames.load(folders[key])
     present = sorted(n for n in os.listdir(folders[key]) if n.endswith(".csv"))
@@ -415,7 +420,7 @@ def r_value(text):
     return math.nan if text == "NA" else text
 
 
-@pytest.mark.parametrize("key", sorted(RUNS))
+@pytest.mark.parametrize("key", FOLDERS)
 def test_r_reader(folders, key, tmp_path):
     dump = tmp_path / "dump"
     result = subprocess.run([rscript(), str(ROOT / "scripts/tests/test_girfec_reader.R"), str(folders[key]),
