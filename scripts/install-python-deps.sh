@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Make the Python packages the scripts and their tests use import:
-# matplotlib (scripts/figures.py and the other figure scripts), numpy, and
+# matplotlib (scripts/figures.py and the other figure scripts), numpy,
 # emcee (scripts/tests/test_peer_sampler.py: girfec's stock-only posterior
-# against emcee's ensemble sampler; emcee needs only numpy).
+# against emcee's ensemble sampler; emcee needs only numpy), pandas and
+# openpyxl (the girfec_py package's loader, PSA and workbook:
+# docs/r-and-python.md).
 #
 #   1. every package already imports: do nothing.
 #   2. Otherwise `python3 -m pip install --quiet` the missing ones (pip's own
@@ -16,7 +18,7 @@
 # Environment: PYTHON (default python3) chooses the interpreter to check.
 set -uo pipefail
 
-packages=(matplotlib numpy emcee)   # each a pip name, an import name and Debian's python3-NAME
+packages=(matplotlib numpy emcee pandas openpyxl)   # each a pip name, an import name and Debian's python3-NAME
 python="${PYTHON:-python3}"
 say() { echo "install-python-deps: $*"; }
 
