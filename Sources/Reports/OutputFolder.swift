@@ -39,8 +39,9 @@ public enum OutputFolder {
     /// The file added to an old folder while it is set aside as `.NAME.replaced-PID` (process id, host).
     public static let replacedMarker = ".girfec-replaced"
     /// Entries girfec's own tools add to an output folder after it is written:
-    /// `figures/` (scripts/*figures.py) and the files of `girfec report`.
-    public static let derivedEntries: Set<String> = ["figures", "report.md", "report-tables.tex", "report.tex"]
+    /// `figures/` (scripts/*figures.py), the files of `girfec report` and the PDF of its report.tex
+    /// (scripts/run-default.sh).
+    public static let derivedEntries: Set<String> = ["figures", "report.md", "report-tables.tex", "report.tex", "report.pdf"]
     /// The longest last component of `--out`: NAME_MAX (255) less room for `.NAME.replaced-PID`.
     public static let maximumNameBytes = 255 - 32
     /// File types the figure scripts write into `figures/`, and the suffix of the captions they write beside them.

@@ -1,4 +1,5 @@
 import Foundation
+@testable import Reports
 import Testing
 import TestSupport
 
@@ -59,7 +60,8 @@ struct UncertaintyCommandTests {
         #expect(md.contains("| practice − baseline: Δcost |"))
         #expect(md.contains("girfec run psa.yaml --seed 4 --replications 140 --replications-per-draw 2 --out DIR"))
         let tex = try String(contentsOfFile: out + "/report-tables.tex", encoding: .utf8)
-        #expect(tex.contains("\\begin{tabular}") && tex.contains("\\label{tab:results}") && tex.contains("levels.High.costPerChildYear"))
+        #expect(tex.contains("\\begin{longtable}") && tex.contains("\\label{tab:results}")
+                && tex.contains(ReportDocument.latexText("`levels.High.costPerChildYear`")))
 
         // One replication alone: the same parameters and row.
         let alone = Fixtures.temporaryFolder("girfec-e2e") + "/alone"
