@@ -230,6 +230,10 @@ struct NumberRange {
     static let nonNegative = NumberRange(low: 0)
     static let positive = NumberRange(low: 0, lowOpen: true)
     static let unit = NumberRange(low: 0, high: 1)
+    /// A QoL weight (utility) of a year: 1 is full health, 0 is as bad as death, below 0
+    /// worse than death. −1 bounds the published tariffs: the UK EQ-5D-3L tariff's worst
+    /// state is −0.594 (Dolan 1997, Med Care 35(11):1095–1108).
+    static let utility = NumberRange(low: -1, high: 1)
     /// Pounds (a cost per year or per child-year): up to a trillion.
     static let money = NumberRange(low: 0, high: 1e12)
     /// A time or duration in years.

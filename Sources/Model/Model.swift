@@ -80,19 +80,51 @@ public struct DurationMultiplier: Sendable, Equatable {
     }
 }
 
-/// How the reward of a step (cost, QoL) is valued from the states at its ends.
+/// How the reward of a step (cost, QoL) is valued from the states at its ends:
+/// weights (w0, w1) on the value rates at the step's start and end,
+/// reward_t = dt · [w0 · V(τ_{t−1}) D(τ_{t−1}) + w1 · V(τ_t) D(τ_t)] (`Rewards.weights`).
 ///
 /// Reference: Elbasha & Chhatwal (2016), "Theoretical foundations and practical
 /// applications of within-cycle correction methods", Med Decis Making 36(1):115–131.
-public enum RewardTiming: String, Sendable, CaseIterable {
-    /// State at the start of the step, for the whole step.
+public enum RewardTiming: Sendable, Hashable, CustomStringConvertible {
+    /// State at the start of the step, for the whole step: (1, 0).
     case start
-    /// State at the end of the step, for the whole step.
+    /// State at the end of the step, for the whole step: (0, 1).
     case end
-    /// Mean of start and end (trapezoid, "half-cycle correction"). The default.
+    /// Mean of start and end (trapezoid, "half-cycle correction"): (½, ½). The default.
     case halfCycle
-    /// Simpson's 1/3 rule over pairs of steps (a last odd step uses the trapezoid).
+    /// Simpson's 1/3 rule over pairs of steps: (⅓, ⅔) then (⅔, ⅓), so a pair gives
+    /// dt/3 · (V₀ + 4V₁ + V₂); a last odd step uses the trapezoid.
     case simpson
+    /// The user's own weights on every step, w0 + w1 = 1 with both in [0, 1], so a
+    /// step's child-years stay dt × stock whatever the weights.
+    case weights(start: Double, end: Double)
+
+    /// The conventions a scenario names by a word, in the order the messages list them.
+    public static let named: [RewardTiming] = [.start, .end, .halfCycle, .simpson]
+
+    /// The word a scenario uses for a named convention; nil for user-given weights.
+    public var name: String? {
+        switch self {
+        case .start: return "start"
+        case .end: return "end"
+        case .halfCycle: return "halfCycle"
+        case .simpson: return "simpson"
+        case .weights: return nil
+        }
+    }
+
+    /// As the manifest and `girfec validate` show it: the word, or `weights [w0, w1]`
+    /// (shortest round-trip decimals, as the scenario would write them).
+    public var description: String {
+        if let name { return name }
+        guard case .weights(let w0, let w1) = self else { return "" }
+        return "weights [\(Self.decimal(w0)), \(Self.decimal(w1))]"
+    }
+
+    static func decimal(_ x: Double) -> String {
+        x == x.rounded() && abs(x) < 1e15 ? String(Int(x)) : "\(x)"
+    }
 }
 
 /// A named practice variable: intensity over time, who it reaches, and its effect.

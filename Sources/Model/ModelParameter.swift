@@ -39,7 +39,8 @@ public enum ModelParameter: Sendable, Hashable {
     func range(in arm: ArmModel) -> NumberRange {
         switch self {
         case .levelCost, .levelAddOnCost, .programmeCost, .programmeCostPerChildReached: return .money
-        case .qolWeight, .practiceIntensity, .practiceEscalationEffect, .practiceCoverageShare,
+        case .qolWeight: return .utility
+        case .practiceIntensity, .practiceEscalationEffect, .practiceCoverageShare,
              .costDiscountRate, .qolDiscountRate, .reinvestmentFraction: return .unit
         case .transitionEntry(let i, let j): return TransitionMatrixInput.range(unit: arm.transitionInput.unit, diagonal: i == j)
         case .birthsPerYear, .immigrationPerYear: return .perYear

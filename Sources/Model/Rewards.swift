@@ -43,7 +43,9 @@ public struct ReplicationTotals: Sendable, Equatable {
 /// with (w0, w1) = (1, 0) at start, (0, 1) at end, (½, ½) half-cycle, and for
 /// Simpson's 1/3 rule (⅓, ⅔) on the first step of a pair and (⅔, ⅓) on the
 /// second, so each pair sums to dt/3 · (V0 + 4 V1 + V2); an unpaired last step
-/// uses (½, ½). Undiscounted values use D = 1.
+/// uses (½, ½); `.weights(w0, w1)` gives the user's (w0, w1) on every step.
+/// Undiscounted values use D = 1. QoL weights may be negative (in [−1, 1]);
+/// nothing here assumes a sign.
 public enum Rewards {
     public static func weights(step t: Int, steps: Int, timing: RewardTiming) -> (Double, Double) {
         switch timing {
@@ -53,6 +55,7 @@ public enum Rewards {
         case .simpson:
             if t % 2 == 1 { return t == steps ? (0.5, 0.5) : (1.0 / 3, 2.0 / 3) }
             return (2.0 / 3, 1.0 / 3)
+        case .weights(let w0, let w1): return (w0, w1)
         }
     }
 

@@ -222,7 +222,7 @@ struct ArmReader {
                 guard let f = log.fields(value, allowed: ["absorbing", "costPerChildYear", "addOnCostPerChildYear", "qolWeight"],
                                          what: "level settings") else { continue }
                 let cost = f.required("costPerChildYear", expected: "cost of a child-year in this level, pounds >= 0").flatMap { log.number($0, .money) }
-                let qol = f.required("qolWeight", expected: "QoL weight of a year in this level, in [0, 1]").flatMap { log.number($0, .unit) }
+                let qol = f.required("qolWeight", expected: "QoL weight of a year in this level, in [-1, 1]").flatMap { log.number($0, .utility) }
                 levels.append(Level(name: name, absorbing: f["absorbing"].flatMap { log.bool($0) } ?? false,
                                     costPerChildYear: cost ?? 0,
                                     addOnCostPerChildYear: f["addOnCostPerChildYear"].flatMap { log.number($0, .money) } ?? 0,
@@ -402,7 +402,7 @@ struct ArmReader {
             }
         }
         var timing = RewardTiming.halfCycle
-        if let v = top["rewardTiming"] { timing = log.choice(v, RewardTiming.allCases.map { ($0.rawValue, $0) }) ?? timing }
+        if let v = top["rewardTiming"] { timing = readRewardTiming(v) ?? timing }
 
         guard log.issues.count == before else { return nil }
         var arm = ArmModel(
@@ -596,6 +596,41 @@ struct ArmReader {
         }
         return bands.isEmpty ? nil : bands
     }
+
+    /// `rewardTiming`: a named convention, or `{weights: [w0, w1]}` with each weight in
+    /// [0, 1] and w0 + w1 = 1 within 1e-9, so that a step's child-years stay dt × stock.
+    private func readRewardTiming(_ tree: Tree) -> RewardTiming? {
+        let names = RewardTiming.named.compactMap(\.name).joined(separator: ", ")
+        let form = "one of \(names), or a mapping {weights: [w0, w1]}"
+        switch tree.value {
+        case .scalar(let text):
+            if let hit = RewardTiming.named.first(where: { $0.name == text }) { return hit }
+            log.add(tree, expected: form)
+            return nil
+        case .mapping:
+            guard let f = log.fields(tree, allowed: ["weights"], what: "user-given within-cycle weights"),
+                  let w = f.required("weights", expected: Self.weightsExpected) else { return nil }
+            guard case .sequence(let items) = w.value, items.count == 2 else {
+                let found: String? = { if case .sequence(let items) = w.value { return "a list of \(items.count) item\(items.count == 1 ? "" : "s")" } else { return nil } }()
+                log.add(w, found: found, expected: Self.weightsExpected)
+                return nil
+            }
+            let before = log.issues.count
+            let numbers = items.map { log.number($0, .unit) }
+            guard log.issues.count == before, let w0 = numbers[0], let w1 = numbers[1] else { return nil }
+            guard abs(w0 + w1 - 1) <= 1e-9 else {
+                log.add(w, found: "[\(IssueLog.format(w0)), \(IssueLog.format(w1))], which sum to \(IssueLog.format(Double(String(format: "%.12g", w0 + w1)) ?? w0 + w1))",
+                        expected: "weights summing to 1 (within 1e-9), so that a step's child-years stay dt × stock")
+                return nil
+            }
+            return .weights(start: w0, end: w1)
+        default:
+            log.add(tree, expected: form)
+            return nil
+        }
+    }
+
+    static let weightsExpected = "a list of two numbers [w0, w1]: the weights on a step's start and end, each in [0, 1], summing to 1"
 
     private func readTrajectory(_ tree: Tree, _ range: NumberRange, what: String) -> Trajectory? {
         if case .scalar = tree.value { return log.number(tree, range).map { Trajectory(constant: $0) } }

@@ -34,7 +34,7 @@ enum Summary {
                      "  resources: \(ResourceEstimate(scenario: s).summary)"]
         for arm in s.arms {
             let practices = arm.practices.map(\.name)
-            lines.append("  arm \(arm.name): transitions \(arm.transitionConversion); practice: \(practices.isEmpty ? "none" : practices.joined(separator: ", ")); reward timing \(arm.rewardTiming.rawValue)")
+            lines.append("  arm \(arm.name): transitions \(arm.transitionConversion); practice: \(practices.isEmpty ? "none" : practices.joined(separator: ", ")); reward timing \(arm.rewardTiming)")
         }
         if let u = s.uncertainty {
             lines.append("  parameter uncertainty: \(u.parameters.count) distribution\(u.parameters.count == 1 ? "" : "s") over \(u.columns.count) value\(u.columns.count == 1 ? "" : "s")"

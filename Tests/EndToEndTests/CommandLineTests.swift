@@ -148,6 +148,22 @@ struct CommandLineTests {
         #expect(v.stdout.contains("24 steps of 1 month"))
     }
 
+    /// User-given within-cycle weights read back as `weights [w0, w1]` in `girfec validate`'s summary and the manifest.
+    @Test func userGivenRewardWeightsAreShown() throws {
+        let text = Fixtures.smallScenario.replacingOccurrences(of: "arms:\n  baseline: {}",
+                                                               with: "rewardTiming: {weights: [0.25, 0.75]}\narms:\n  baseline: {}")
+        #expect(text != Fixtures.smallScenario)
+        let scenario = try Self.write(text, name: "weights.yaml")
+        let v = try Self.girfec(["validate", scenario])
+        #expect(v.status == 0, "\(v.stderr)")
+        #expect(v.stdout.contains("reward timing weights [0.25, 0.75]"), "\(v.stdout)")
+        let out = Fixtures.temporaryFolder("girfec-e2e") + "/weights"
+        let r = try Self.girfec(["run", scenario, "--replications", "2", "--out", out, "--quiet"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let manifest = try String(contentsOfFile: out + "/manifest.json", encoding: .utf8)
+        #expect(manifest.contains("\"rewardTiming\" : \"weights [0.25, 0.75]\""), "\(manifest)")
+    }
+
     @Test func refusesToOverwriteResults() throws {
         let scenario = try Self.write(Fixtures.smallScenario, name: "small.yaml")
         let out = Fixtures.temporaryFolder("girfec-e2e")

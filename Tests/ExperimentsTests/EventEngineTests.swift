@@ -115,6 +115,7 @@ struct EventEngineTests {
         ("experiments/examples/minimal.yaml", 1, 40),
         ("experiments/examples/per-step-probabilities.yaml", 1, 40),
         ("experiments/examples/reward-timing.yaml", 1, 40),
+        ("experiments/examples/reward-conventions.yaml", 1, 40),
         ("experiments/examples/yearly-probabilities.yaml", 2, 30),
         ("experiments/default/scenario.yaml", 400, 20),
         ("experiments/agents-vs-stocks/without-duration-dependence.yaml", 400, 20),

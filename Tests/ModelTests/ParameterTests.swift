@@ -136,7 +136,16 @@ struct ParameterTests {
     func outOfRange() throws {
         let scenario = try Fixtures.scenario(Self.text())
         let decoded = Fixtures.issues(Self.text(["qolLow": "1.5"]))
-        #expect(decoded.map(\.found) == ["1.5"] && decoded.map(\.expected) == ["a number in [0, 1]"])
+        #expect(decoded.map(\.found) == ["1.5"] && decoded.map(\.expected) == ["a number in [-1, 1]"])
+        // A utility below 0 (worse than death) is a value a parameter may take; below −1 it is refused.
+        let negative = try scenario.applying([("levels.Low.qolWeight", -0.5)])
+        #expect(negative.arms.allSatisfy { $0.levels[0].qolWeight == -0.5 })
+        do {
+            _ = try scenario.applying([("levels.Low.qolWeight", -1.5)])
+            Issue.record("a QoL weight of -1.5 was accepted")
+        } catch {
+            #expect(error.issues.map(\.found) == ["-1.5"] && error.issues.map(\.expected) == ["a number in [-1, 1]"])
+        }
         do {
             _ = try scenario.applying([("levels.Low.qolWeight", 1.5)])
             Issue.record("a QoL weight of 1.5 was accepted")

@@ -28,7 +28,7 @@ struct ValidationReportTests {
             .init("transitions.matrix.High.Mid", found: "-0.3", expected: "a number in [0, 1000]", line: .at("Mid: -0.3")),
             .init("population.births.perYear.west", found: "unknown area 'west'",
                   expected: "one of the areas: north, south", line: .at("west: 20")),
-            .init("levels.High.qolWeight", found: missing, expected: "QoL weight of a year in this level, in [0, 1]",
+            .init("levels.High.qolWeight", found: missing, expected: "QoL weight of a year in this level, in [-1, 1]",
                   line: .at("High: {costPerChildYear: 10000}")),
         ], in: text)
         #expect(Set(issues.map(\.path)).count == 5, "each issue has its own field path")
@@ -233,7 +233,7 @@ struct ValidationReportTests {
         expectIssues(Fixtures.issues(text), [
             .init("levels.Mid.colour", found: "unknown field 'colour'",
                   expected: "one of absorbing, costPerChildYear, addOnCostPerChildYear, qolWeight", line: .at("colour:")),
-            .init("levels.Mid.qolWeight", found: missing, expected: "QoL weight of a year in this level, in [0, 1]",
+            .init("levels.Mid.qolWeight", found: missing, expected: "QoL weight of a year in this level, in [-1, 1]",
                   line: .at("# the Mid level")),
             .init("transitions.unit", found: missing,
                   expected: "one of probabilitiesPerStep, probabilitiesPerYear, ratesPerYear", line: .at("# the transitions")),

@@ -154,7 +154,7 @@ struct ValidationRuleTests {
                                 expected: "one of absorbing, costPerChildYear, addOnCostPerChildYear, qolWeight (did you mean 'qolWeight'?)",
                                 line: .at("qolWieght")),
                           .init("levels.Mid.qolWeight", found: missing,
-                                expected: "QoL weight of a year in this level, in [0, 1]", line: .at("qolWieght"))]),
+                                expected: "QoL weight of a year in this level, in [-1, 1]", line: .at("qolWieght"))]),
         RuleCase(name: "unknown field inside a practice inside an arm, with a suggestion", base: ScenarioText.rates,
                  edits: [("        stepDownEffect: 0.5", "        stepDownEfect: 0.5")],
                  issues: [.init("arms.wm2u.practice.relational.stepDownEfect", found: "unknown field 'stepDownEfect'",
@@ -183,7 +183,7 @@ struct ValidationRuleTests {
         RuleCase(name: "missing qolWeight of a level", base: ScenarioText.rates,
                  edits: [("Mid: {costPerChildYear: 1000, qolWeight: 0.8}", "Mid: {costPerChildYear: 1000}")],
                  issues: [.init("levels.Mid.qolWeight", found: missing,
-                                expected: "QoL weight of a year in this level, in [0, 1]", line: .at("Mid: {costPerChildYear: 1000}"))]),
+                                expected: "QoL weight of a year in this level, in [-1, 1]", line: .at("Mid: {costPerChildYear: 1000}"))]),
         RuleCase(name: "missing transitions.unit", base: ScenarioText.perStep,
                  edits: [("transitions:\n  unit: probabilitiesPerStep\n", "transitions: {matrix: {Low: {Mid: 0.1}, Mid: {Low: 0.1}, High: {Mid: 0.1}}}\n"),
                          ("  matrix:\n    Low: {Low: 0.9, Mid: 0.1}\n    Mid: {Low: 0.2, Mid: 0.7, High: 0.1}\n    High: {Mid: 0.3}", "")],
@@ -222,10 +222,46 @@ struct ValidationRuleTests {
                  issues: [.init("population.initialCounts.south.Mid", found: "'40.5'", expected: "a whole number >= 0",
                                 line: .at("Mid: 40.5"))]),
         RuleCase(name: "QoL weight above 1", base: ScenarioText.rates,
-                 edits: [("qolWeight: 0.8", "qolWeight: 1.2")],
-                 issues: [.init("levels.Mid.qolWeight", found: "1.2", expected: "a number in [0, 1]",
-                                line: .at("qolWeight: 1.2"))]),
+                 edits: [("qolWeight: 0.8", "qolWeight: 1.5")],
+                 issues: [.init("levels.Mid.qolWeight", found: "1.5", expected: "a number in [-1, 1]",
+                                line: .at("qolWeight: 1.5"))]),
+        RuleCase(name: "QoL weight below -1", base: ScenarioText.rates,
+                 edits: [("qolWeight: 0.8", "qolWeight: -1.5")],
+                 issues: [.init("levels.Mid.qolWeight", found: "-1.5", expected: "a number in [-1, 1]",
+                                line: .at("qolWeight: -1.5"))]),
     ]
+
+    static let rewardTimingCases: [RuleCase] = {
+        func timing(_ value: String) -> [(String, String)] {
+            [("programme: {costPerYear: 50000}", "programme: {costPerYear: 50000}\nrewardTiming: \(value)")]
+        }
+        let form = "one of start, end, halfCycle, simpson, or a mapping {weights: [w0, w1]}"
+        let pair = "a list of two numbers [w0, w1]: the weights on a step's start and end, each in [0, 1], summing to 1"
+        return [
+            RuleCase(name: "unknown convention", base: ScenarioText.rates, edits: timing("midpoint"),
+                     issues: [.init("rewardTiming", found: "'midpoint'", expected: form, line: .at("rewardTiming: midpoint"))]),
+            RuleCase(name: "a list instead of a mapping", base: ScenarioText.rates, edits: timing("[0.5, 0.5]"),
+                     issues: [.init("rewardTiming", found: "a list of 2 items", expected: form, line: .at("rewardTiming: [0.5"))]),
+            RuleCase(name: "three weights", base: ScenarioText.rates, edits: timing("{weights: [0.25, 0.25, 0.5]}"),
+                     issues: [.init("rewardTiming.weights", found: "a list of 3 items", expected: pair, line: .at("rewardTiming: {weights"))]),
+            RuleCase(name: "a weight outside [0, 1]", base: ScenarioText.rates, edits: timing("{weights: [1.5, -0.5]}"),
+                     issues: [.init("rewardTiming.weights[0]", found: "1.5", expected: "a number in [0, 1]", line: .at("rewardTiming: {weights")),
+                              .init("rewardTiming.weights[1]", found: "-0.5", expected: "a number in [0, 1]", line: .at("rewardTiming: {weights"))]),
+            RuleCase(name: "weights summing to 0.9", base: ScenarioText.rates, edits: timing("{weights: [0.3, 0.6]}"),
+                     issues: [.init("rewardTiming.weights", found: "[0.3, 0.6], which sum to 0.9",
+                                    expected: "weights summing to 1 (within 1e-9), so that a step's child-years stay dt × stock",
+                                    line: .at("rewardTiming: {weights"))]),
+            RuleCase(name: "a misspelt key", base: ScenarioText.rates, edits: timing("{weight: [0.5, 0.5]}"),
+                     issues: [.init("rewardTiming.weight", found: "unknown field 'weight'", expected: "one of weights (did you mean 'weights'?)",
+                                    line: .at("rewardTiming: {weight")),
+                              .init("rewardTiming.weights", found: missing, expected: pair, line: .at("rewardTiming: {weight"))]),
+        ]
+    }()
+
+    @Test("rewardTiming: names and user-given weights", arguments: rewardTimingCases)
+    func rewardTimingRule(_ rule: RuleCase) {
+        check(rule)
+    }
 
     @Test("fields: unknown, missing, out of range", arguments: fieldCases)
     func fieldRule(_ rule: RuleCase) {
