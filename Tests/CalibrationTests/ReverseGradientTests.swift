@@ -190,6 +190,11 @@ struct ReverseGradientTests {
             for i in 0..<3 { for j in 0..<3 { left += e[i][j] * p[i][j].partials[0]; right += adjoint[i][j] * d[i][j] } }
             #expect(abs(left - right) < 1e-12 * abs(left), "\(left) vs \(right)")
         }
+        // And against the upper-right block of the full 2n×2n exponential of [[Aᵀ, E], [0, Aᵀ]].
+        var block = [[Double]](repeating: [Double](repeating: 0, count: 6), count: 6)
+        for i in 0..<3 { for j in 0..<3 { block[i][j] = a[j][i]; block[3 + i][3 + j] = a[j][i]; block[i][3 + j] = e[i][j] } }
+        let big = MatrixFunctions.exp(block)
+        for i in 0..<3 { for j in 0..<3 { #expect(abs(adjoint[i][j] - big[i][3 + j]) < 1e-11, "L[\(i)][\(j)]: \(adjoint[i][j]) vs \(big[i][3 + j])") } }
         #expect(MatrixFunctions.expAdjoint(a, a.map { $0.map { _ in 0 } }).allSatisfy { $0.allSatisfy { $0 == 0 } })
     }
 }
