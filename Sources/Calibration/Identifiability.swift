@@ -1,6 +1,8 @@
 import Analysis
 import CGSL
+import Dispatch
 import Foundation
+import Synchronization
 
 /// What the data say about one rate, from its posterior contraction and its profile likelihood.
 public enum IdentificationVerdict: String, Sendable, CaseIterable {
@@ -337,6 +339,10 @@ public enum Identifiability {
     /// crosses max − `delta` between two grid points, the crossing is found by regula falsi (to 0.005
     /// in log L), so the interval does not depend on the grid's spacing.
     ///
+    /// The rates' profiles are independent of each other given the maximum: they run concurrently
+    /// (`DispatchQueue.concurrentPerform`), each exactly as alone, so the result does not depend on
+    /// the number of cores.
+    ///
     /// - Complexity: about (gridPoints + 1) × d optimisations of log L over d − 1 (or d) coordinates.
     public static func profiles(_ problem: StockCalibrationProblem, centre: [Double], draws: [[Double]] = [], gridPoints: Int = 15,
                                 delta: Double = 1.92, stopBelow: Double = 10) -> [ProfileLikelihood] {
@@ -345,7 +351,7 @@ public enum Identifiability {
         let priors = problem.freePriors
         // log L, plus the prior of the likelihood's own parameter (the negative binomial size): without it the
         // size runs to its bound wherever the counts are less dispersed than it allows, and the optimiser stalls there.
-        func negLogL(_ φ: [Double]) -> Double {
+        @Sendable func negLogL(_ φ: [Double]) -> Double {
             for k in 0..<d where !(φ[k] >= lower && φ[k] <= upper) { return .infinity }
             var extraPrior = 0.0
             if φ.count > d {
@@ -359,7 +365,7 @@ public enum Identifiability {
         let joint = Optimizer.minimize(negLogL, from: centre, options: options)
         let top = joint.value.isFinite ? joint.x : centre
         let topValue = -negLogL(top)
-        return (0..<d).map { j in
+        @Sendable func profile(_ j: Int) -> ProfileLikelihood {
             let range = priorRange(problem.freePriors[j], bounds: problem.bounds)
             let a = log(range.lowerBound), b = log(range.upperBound)
             var grid = (0..<gridPoints).map { a + (b - a) * Double($0) / Double(max(gridPoints - 1, 1)) }
@@ -439,6 +445,18 @@ public enum Identifiability {
             points.sort { $0.rate < $1.rate }
             return ProfileLikelihood(name: problem.freeNames[j], points: points, maximum: maximum, delta: delta)
         }
+        let results = ProfileResults(count: d)
+        DispatchQueue.concurrentPerform(iterations: d) { j in
+            let result = profile(j)
+            results.slots.withLock { $0[j] = result }
+        }
+        return results.slots.withLock { $0.map { $0! } }
+    }
+
+    /// The profiles of `profiles`, one slot per rate, filled by concurrent workers.
+    final class ProfileResults: Sendable {
+        let slots: Mutex<[ProfileLikelihood?]>
+        init(count: Int) { slots = Mutex(Array(repeating: nil, count: count)) }
     }
 
     static func correlation(_ x: [Double], _ y: [Double]) -> Double {

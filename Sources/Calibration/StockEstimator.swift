@@ -520,11 +520,56 @@ public struct StockCalibrationProblem: Sendable {
         return total
     }
 
+    /// The multivariate-normal log likelihood (no audits) at φ, summed over the Markov parts, and its
+    /// gradient in φ (`dimension` coordinates) by reverse mode (`MarkovStockModel.logLikelihoodGradient`):
+    ///
+    /// ```
+    /// ∂ℓ/∂φ_k = Σ_parts Σ_p ∂ℓ/∂θ_p · ∂θ_p/∂φ_k,   θ_p = e^φ_k (free) or f·e^φ_k (tied to k)
+    /// ∂ℓ/∂φ_c = Σ_parts ∂ℓ/∂c · c                  (c = e^φ_c, when estimated)
+    /// ```
+    func markovLogLikelihoodGradient(_ φ: [Double]) throws(StockCalibrationError) -> (value: Double, gradient: [Double]) {
+        guard let parts = markovParts else { throw StockCalibrationError("not a multivariate-normal likelihood") }
+        let d = freeIndices.count
+        let θ = rates(free: (0..<d).map { exp(φ[$0]) })
+        let c: Double
+        switch likelihood {
+        case let .multivariateNormal(fixed): c = fixed
+        default: c = exp(φ[d])
+        }
+        var total = 0.0, start = 0
+        var gradient = [Double](repeating: 0, count: dimension)
+        for part in parts {
+            let y = Array(observed[start..<start + part.observationCount])
+            let g = try part.logLikelihoodGradient(observed: y, θ: θ, relativeSD: c)
+            total = total + g.value
+            for (p, s) in sources.enumerated() {
+                switch s {
+                case let .free(k): gradient[k] += g.rates[p] * θ[p]
+                case let .tied(j, _):
+                    // θ_p = f·e^φ_k, so ∂θ_p/∂φ_k = θ_p.
+                    if case let .free(k) = sources[j] { gradient[k] += g.rates[p] * θ[p] }
+                case .fixed: break
+                }
+            }
+            if gradient.count > d { gradient[d] += g.relativeSD * c }
+            start += part.observationCount
+        }
+        return (total, gradient)
+    }
+
+    /// How `logPosteriorAndGradient` differentiates a multivariate-normal likelihood.
+    public enum LikelihoodDifferentiation: Sendable {
+        /// Reverse mode (`MarkovStockModel.logLikelihoodGradient`): the default.
+        case reverse
+        /// Forward mode with `Dual` numbers, `Dual.width` coordinates per pass: the reference.
+        case forward
+    }
+
     /// log posterior and its gradient with respect to φ (`dimension` coordinates).
     ///
-    /// With a multivariate-normal likelihood the gradient is exact: the likelihood by
-    /// forward-mode differentiation (`Dual`, `Dual.width` coordinates per pass), the priors
-    /// and audits analytically:
+    /// With a multivariate-normal likelihood the gradient is exact: the likelihood by reverse-mode
+    /// differentiation (`markovLogLikelihoodGradient`; `.forward`: by `Dual` numbers, the same
+    /// derivatives to rounding at several times the cost), the priors and audits analytically:
     ///
     /// ```
     /// logNormal(m, s): ∂/∂φ = −(φ − log m)/s²      gamma(a, b): ∂/∂φ = a − b·e^φ
@@ -534,7 +579,7 @@ public struct StockCalibrationProblem: Sendable {
     /// Otherwise (a simulator without derivatives: the aggregate model) each coordinate by
     /// a central difference of `logPosterior` with step h = 10⁻⁵ (error O(h²)), one-sided
     /// where a neighbour is outside the support. Outside the support: (−∞, zeros).
-    public func logPosteriorAndGradient(_ φ: [Double]) -> (value: Double, gradient: [Double]) {
+    public func logPosteriorAndGradient(_ φ: [Double], differentiation: LikelihoodDifferentiation = .reverse) -> (value: Double, gradient: [Double]) {
         let dim = dimension
         let zeros = [Double](repeating: 0, count: dim)
         guard φ.count == dim else { return (-.infinity, zeros) }
@@ -552,12 +597,19 @@ public struct StockCalibrationProblem: Sendable {
             gradient[k] += Double(a.moved) * θt * (1 - p) / max(p, 1e-300) - Double(a.atRisk - a.moved) * θt
         }
         var likelihoodValue = 0.0
-        for offset in stride(from: 0, to: dim, by: Dual.width) {
-            guard let l = try? markovLogLikelihood(φ, as: Dual.self, seedOffset: offset), l.value.isFinite else {
-                return (-.infinity, zeros)
-            }
+        switch differentiation {
+        case .reverse:
+            guard let l = try? markovLogLikelihoodGradient(φ), l.value.isFinite else { return (-.infinity, zeros) }
             likelihoodValue = l.value
-            for k in offset..<min(offset + Dual.width, dim) { gradient[k] += l.partials[k - offset] }
+            for k in 0..<dim { gradient[k] += l.gradient[k] }
+        case .forward:
+            for offset in stride(from: 0, to: dim, by: Dual.width) {
+                guard let l = try? markovLogLikelihood(φ, as: Dual.self, seedOffset: offset), l.value.isFinite else {
+                    return (-.infinity, zeros)
+                }
+                likelihoodValue = l.value
+                for k in offset..<min(offset + Dual.width, dim) { gradient[k] += l.partials[k - offset] }
+            }
         }
         let value = prior + likelihoodValue + auditLogLikelihood(free: free)
         guard value.isFinite, gradient.allSatisfy(\.isFinite) else { return (-.infinity, zeros) }
@@ -1024,6 +1076,6 @@ struct StockSimplexSearch {
 
 
 extension StockCalibrationProblem: DifferentiableLogDensity {
-    /// `logPosteriorAndGradient(_:)`.
+    /// `logPosteriorAndGradient(_:differentiation:)` in reverse mode.
     public func logDensityAndGradient(_ x: [Double]) -> (value: Double, gradient: [Double]) { logPosteriorAndGradient(x) }
 }

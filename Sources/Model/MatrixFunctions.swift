@@ -57,22 +57,86 @@ public enum MatrixFunctions {
     /// formula evaluated (exact up to rounding for the series' truncation).
     @inlinable public static func exp<T: RealScalar>(generic a: [[T]]) -> [[T]] {
         let n = a.count
-        let valueNorm = a.map { $0.reduce(0) { $0 + Swift.abs($1.value) } }.max() ?? 0
-        let squarings = max(0, Int(Foundation.ceil(Foundation.log2(max(valueNorm, 1e-300)))) + 4)
+        var flat: [T] = []
+        flat.reserveCapacity(n * n)
+        for row in a { flat += row }
+        let result = exp(flat: flat, n: n)
+        return (0..<n).map { i in Array(result[i * n..<(i + 1) * n]) }
+    }
+
+    /// `exp(generic:)` on a row-major n×n matrix: the same operations in the same order (so the same
+    /// bits), in flat storage without an array per row and step.
+    @inlinable public static func exp<T: RealScalar>(flat a: [T], n: Int) -> [T] {
+        let nn = n * n
+        /// The largest absolute row sum of the values (`Sequence.max()`'s comparisons).
+        func valueNorm(_ m: [T]) -> Double {
+            var largest = 0.0
+            for i in 0..<n {
+                var sum = 0.0
+                for j in 0..<n { sum = sum + Swift.abs(m[i * n + j].value) }
+                if i == 0 || largest < sum { largest = sum }
+            }
+            return largest
+        }
+        let squarings = max(0, Int(Foundation.ceil(Foundation.log2(max(valueNorm(a), 1e-300)))) + 4)
         let s = T(Foundation.pow(2, -Double(squarings)))
-        let scaled = a.map { $0.map { $0 * s } }
+        let scaled = a.map { $0 * s }
         let one = T(1), zero = T(0)
-        var result = (0..<n).map { i in (0..<n).map { j in i == j ? one : zero } }
-        var term = result
+        var result = [T](repeating: zero, count: nn)
+        for i in 0..<n { result[i * n + i] = one }
+        var term = result, next = result
+        /// next = x·y, skipping zero entries of x (as `multiply(generic:_:)`).
+        func product(_ x: [T], _ y: [T], into c: inout [T]) {
+            for e in 0..<nn { c[e] = zero }
+            for i in 0..<n {
+                for k in 0..<n where !x[i * n + k].isExactlyZero {
+                    for j in 0..<n { c[i * n + j] = c[i * n + j] + x[i * n + k] * y[k * n + j] }
+                }
+            }
+        }
         for k in 1...30 {
             let r = T(1 / Double(k))
-            term = multiply(generic: term, scaled).map { $0.map { $0 * r } }
-            for i in 0..<n { for j in 0..<n { result[i][j] = result[i][j] + term[i][j] } }
-            let termNorm = term.map { $0.reduce(0) { $0 + Swift.abs($1.value) } }.max() ?? 0
-            if termNorm < 1e-18 { break }
+            product(term, scaled, into: &next)
+            for e in 0..<nn { term[e] = next[e] * r }
+            for e in 0..<nn { result[e] = result[e] + term[e] }
+            if valueNorm(term) < 1e-18 { break }
         }
-        for _ in 0..<squarings { result = multiply(generic: result, result) }
+        for _ in 0..<squarings {
+            product(result, result, into: &next)
+            swap(&result, &next)
+        }
         return result
+    }
+
+    /// The reverse-mode derivative of exp: for a scalar f of P = exp(A) with ∂f/∂P = E (row-major
+    /// like P), ∂f/∂A = L(Aᵀ, E), the Fréchet derivative of exp at Aᵀ in the direction E, read as
+    /// the upper-right block of a 2n×2n exponential:
+    ///
+    /// ```
+    /// exp([[Aᵀ, E], [0, Aᵀ]]) = [[exp(Aᵀ), L(Aᵀ, E)], [0, exp(Aᵀ)]],   L(X, E) = ∫₀¹ e^{sX} E e^{(1−s)X} ds
+    /// ```
+    ///
+    /// (Najfeld & Havel 1995, "Derivatives of the matrix exponential and their computation",
+    /// *Adv. Appl. Math.* 16:321–375; Higham 2008, *Functions of Matrices*, §10.6). L is linear in
+    /// E, so E is scaled to the ∞-norm of A before the exponential (the block's norm, hence the
+    /// number of squarings, stays that of A) and the result scaled back.
+    public static func expAdjoint(_ a: Matrix, _ e: Matrix) -> Matrix {
+        let n = a.count
+        let eNorm = norm(e)
+        guard eNorm > 0 else { return Matrix(repeating: [Double](repeating: 0, count: n), count: n) }
+        let aNorm = norm(a)
+        let scale = aNorm > 0 ? aNorm / eNorm : 1 / eNorm
+        let m = 2 * n
+        var block = [Double](repeating: 0, count: m * m)
+        for i in 0..<n {
+            for j in 0..<n {
+                block[i * m + j] = a[j][i]
+                block[(n + i) * m + n + j] = a[j][i]
+                block[i * m + n + j] = e[i][j] * scale
+            }
+        }
+        let big = exp(flat: block, n: m)
+        return (0..<n).map { i in (0..<n).map { j in big[i * m + n + j] / scale } }
     }
 
     /// A·B for any `RealScalar`, skipping zero entries of A (as `multiply(_:_:)`).

@@ -54,6 +54,17 @@ public enum TransitionConversion {
         return cleaned(MatrixFunctions.exp(generic: q.map { $0.map { $0 * step } }))
     }
 
+    /// `perStep(rates:stepYears:)` in numbers, keeping what its reverse-mode derivative needs
+    /// (`RatesStepPullback.ratesAdjoint(_:)`); `step` is the same matrix, bit for bit.
+    public static func perStepWithPullback(rates q: [[Double]], stepYears dt: Double) -> Result<RatesStepPullback, Failure> {
+        let a = q.map { $0.map { $0 * dt } }
+        let raw = MatrixFunctions.exp(generic: a)
+        switch cleaned(raw) {
+        case .failure(let f): return .failure(f)
+        case .success(let p): return .success(RatesStepPullback(step: p, exponent: a, raw: raw, stepYears: dt))
+        }
+    }
+
     /// Entries in [−1e-12, 0) set to 0 and each row divided by its sum; an entry below −1e-12 fails.
     @inlinable static func cleaned<T: RealScalar>(_ p: [[T]]) -> Result<[[T]], Failure> {
         var cleaned = p
@@ -160,5 +171,40 @@ public struct TransitionMatrixInput: Sendable, Equatable {
         case .probabilitiesPerYear where stepMonths % 12 == 0: return "P = A^\(stepMonths / 12) from the yearly matrix A"
         case .probabilitiesPerYear: return "P = A^(\(stepMonths)/12), principal root of the yearly matrix A"
         }
+    }
+}
+
+/// P = exp(Q·dt), cleaned, with what the reverse pass of `TransitionConversion.perStepWithPullback` needs.
+public struct RatesStepPullback: Sendable {
+    /// The per-step matrix P, as `TransitionConversion.perStep(rates:stepYears:)` gives it.
+    public let step: [[Double]]
+    /// A = Q·dt.
+    let exponent: [[Double]]
+    /// exp(A) before cleaning.
+    let raw: [[Double]]
+    let stepYears: Double
+
+    /// ∂f/∂Q for a scalar f of P from ∂f/∂P (`stepAdjoint`, [from][to]), every entry of Q treated as
+    /// free (the caller adds a diagonal's share to the off-diagonal entries that set it).
+    ///
+    /// Backwards through the cleaning p_ij = r_ij / s_i, s_i = Σ_k r_ik (r = exp(A), entries in
+    /// [−1e-12, 0) held at 0, so constant) and the exponential:
+    ///
+    /// ```
+    /// r̄_ij = (p̄_ij − Σ_k p̄_ik·p_ik) / s_i   (0 where r_ij was set to 0)
+    /// Ā = L(Aᵀ, R̄)   (MatrixFunctions.expAdjoint),   Q̄ = dt·Ā
+    /// ```
+    public func ratesAdjoint(_ stepAdjoint: [[Double]]) -> [[Double]] {
+        let n = step.count
+        var rBar = [[Double]](repeating: [Double](repeating: 0, count: n), count: n)
+        for i in 0..<n {
+            // s_i as `cleaned` sums it (small negative entries at 0).
+            let kept = raw[i].map { $0 < 0 ? 0 : $0 }
+            let sum = kept.dropFirst().reduce(kept[0], +)
+            var weighted = 0.0
+            for k in 0..<n { weighted += stepAdjoint[i][k] * step[i][k] }
+            for j in 0..<n where raw[i][j] >= 0 { rBar[i][j] = (stepAdjoint[i][j] - weighted) / sum }
+        }
+        return MatrixFunctions.expAdjoint(exponent, rBar).map { $0.map { $0 * stepYears } }
     }
 }

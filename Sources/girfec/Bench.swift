@@ -1,4 +1,5 @@
 import ArgumentParser
+import Calibration
 import CGSL
 import Experiments
 import Foundation
@@ -46,8 +47,12 @@ struct Bench: ParsableCommand {
     @Flag(help: "Time the candidate random-number generators instead (ns per 32-bit draw).")
     var generators = false
 
+    @Option(help: "Time the gradient of the stock-only log posterior of this calibrate configuration instead: reverse mode against dual numbers, at prior draws.")
+    var stockGradient: String?
+
     func run() throws {
         if generators { return timeGenerators() }
+        if let stockGradient { return try timeStockGradient(stockGradient) }
         if engines { return try compareEngines() }
         let yaml = Self.syntheticScenario(children: children, steps: steps)
         let scenario = try ScenarioDecoder.decode(yaml: yaml, file: "bench (synthetic)")
@@ -79,6 +84,48 @@ struct Bench: ParsableCommand {
             if let e = rates[.events], let s = rates[.steps] { print(String(format: "%@ — events / steps: %.1f×", label, e / s)) }
         }
         print(String(format: "peak RSS of the whole process %.1f MiB", Self.peakResidentMiB()))
+    }
+
+    /// µs of CPU time per log posterior of a stock-only calibration (value only, value and gradient by
+    /// reverse mode, value and gradient by dual numbers), on one thread, averaged over 16 prior draws
+    /// (the chains' starts of seed 1) repeated until at least a second of CPU time has passed; and the largest gap between the
+    /// two gradients relative to the largest component.
+    func timeStockGradient(_ path: String) throws {
+        let settings = try CalibrationConfig.load(path: path)
+        let (scenario, _) = try loadScenarioOrExit(settings.scenarioPath)
+        let problem = try Calibrate.stockProblem(settings, scenario: scenario, data: try Calibrate.read(settings, scenario: scenario))
+        let points = try StockSampling.starts(problem, chains: 16, seed: 1)
+        func time(_ label: String, _ body: ([Double]) -> Double) {
+            // CPU time of this thread: on a shared machine, wall time counts the other processes too.
+            func cpuSeconds() -> Double {
+                var t = timespec()
+                clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t)
+                return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
+            }
+            var calls = 0, sink = 0.0
+            let t0 = cpuSeconds(), w0 = DispatchTime.now().uptimeNanoseconds
+            var elapsed = 0.0
+            while elapsed < 1 {
+                for φ in points { sink += body(φ) }
+                calls += points.count
+                elapsed = cpuSeconds() - t0
+            }
+            let wall = Double(DispatchTime.now().uptimeNanoseconds - w0) / 1e9
+            print(label.padding(toLength: 36, withPad: " ", startingAt: 0)
+                  + String(format: "%8.1f µs CPU per call (wall %.1f µs; %d calls; checksum %.6g)",
+                           elapsed / Double(calls) * 1e6, wall / Double(calls) * 1e6, calls, sink))
+        }
+        print("\(path): \(problem.dimension) coordinates (\(problem.freeNames.count) rates), \(problem.observed.count) counts; \(points.count) prior draws")
+        time("log posterior (value only)") { problem.logPosterior($0) }
+        time("value and gradient, reverse mode") { problem.logPosteriorAndGradient($0).gradient[0] }
+        time("value and gradient, dual numbers") { problem.logPosteriorAndGradient($0, differentiation: .forward).gradient[0] }
+        var worst = 0.0
+        for φ in points {
+            let r = problem.logPosteriorAndGradient(φ), f = problem.logPosteriorAndGradient(φ, differentiation: .forward)
+            let scale = f.gradient.map(abs).max() ?? 1
+            worst = max(worst, zip(r.gradient, f.gradient).map { abs($0 - $1) }.max()! / scale)
+        }
+        print(String(format: "largest gap between the gradients over the draws: %.2g of the largest component", worst))
     }
 
     static func peakResidentMiB() -> Double {
