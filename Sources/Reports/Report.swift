@@ -32,7 +32,7 @@ public enum Report {
     /// LaTeX files with the same cells, and the sections are numbered alike.
     /// - Parameter results: `RunResults(state:scenario:)`.
     /// - Parameter runCommit: the git commit in the run's manifest.json, if known.
-    public static func files(state: RunState, scenario: Scenario, results: RunResults, folder: String, figures: [String],
+    public static func files(state: RunState, scenario: Scenario, results: RunResults, folder: String, figures: [ReportFigure],
                              runCommit: String? = nil) -> [(name: String, text: String)] {
         let arms = scenario.arms.map(\.name)
         let n = state.covered.reduce(0) { $0 + $1.count }

@@ -1,4 +1,5 @@
 import Foundation
+import Model
 
 /// A report as a list of blocks, written once and rendered three ways: Markdown
 /// (`report.md`), the tables alone for a paper to `\input` (`report-tables.tex`) and a
@@ -32,8 +33,8 @@ struct ReportDocument {
         case table(Table)
         /// Lines of shell commands, shown as code.
         case code([String])
-        /// A figure file relative to the report, e.g. figures/stocks.png.
-        case figure(String)
+        /// A figure file relative to the report, e.g. figures/stocks.png, with its caption.
+        case figure(ReportFigure)
     }
 
     var title: String
@@ -45,7 +46,7 @@ struct ReportDocument {
 
     /// The report's files, ending with a "Figures" section when `figures` is not empty:
     /// report.md, report-tables.tex and report.tex, each headed with girfec's version and `folder`.
-    func files(folder: String, figures: [String]) -> [(name: String, text: String)] {
+    func files(folder: String, figures: [ReportFigure]) -> [(name: String, text: String)] {
         var doc = self
         if !figures.isEmpty {
             doc.section("Figures")
@@ -70,7 +71,9 @@ struct ReportDocument {
             case .paragraph(let p): md += ["", p]
             case .table(let t): md += ["", Self.markdownTable(t.header, t.rows)]
             case .code(let lines): md += ["", "```sh"] + lines + ["```"]
-            case .figure(let f): md += ["", "![\(f)](\(f))"]
+            case .figure(let f):
+                md += ["", "![\(f.path)](\(f.path))"]
+                if let c = f.caption { md += ["", "*\(Self.flat(c))*"] }
             }
         }
         return md.joined(separator: "\n") + "\n"
@@ -123,11 +126,13 @@ struct ReportDocument {
                 tex += ["\\begin{flushleft}\\small"]
                 tex += lines.enumerated().map { i, l in Self.latexText("`" + l.replacingOccurrences(of: "`", with: "'") + "`") + (i < lines.count - 1 ? "\\\\" : "") }
                 tex += ["\\end{flushleft}", ""]
-            case .figure(let f):
+            case .figure(let figure):
+                let f = figure.path
                 // Only plain file names reach \includegraphics; any other is named in text.
                 if f.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "._-/".contains($0)) }) && f.hasSuffix(".png") {
                     tex += ["\\begin{figure}[htbp]", "\\centering", "\\includegraphics[width=\\linewidth]{\(f)}",
-                            "\\caption{\\texttt{\(Self.latexText(f))}}", "\\end{figure}", ""]
+                            "\\caption{\(figure.caption.map { Self.latexText($0) + " (\\texttt{\(Self.latexText(f))})" } ?? "\\texttt{\(Self.latexText(f))}")}",
+                            "\\end{figure}", ""]
                 } else {
                     tex += ["Figure file \\texttt{\(Self.latexText(f))} (not included: its name is not a plain file name).", ""]
                 }
@@ -243,5 +248,30 @@ struct ReportDocument {
     /// Line breaks, tabs and other control characters as single spaces.
     static func flat(_ s: String) -> String {
         String(s.map { $0.isNewline || $0 == "\t" ? " " : $0 })
+    }
+}
+
+/// A figure of a report: its path relative to the folder and the caption the figure scripts
+/// wrote beside it (`figures/NAME.caption.txt`), if any.
+public struct ReportFigure: Sendable, Equatable {
+    public var path: String
+    public var caption: String?
+
+    public init(path: String, caption: String? = nil) {
+        self.path = path
+        self.caption = caption
+    }
+
+    /// The PNG figures in `folder`/figures, sorted, each with the caption beside it when that is
+    /// UTF-8 text of at most 20 kB (what the figure scripts write); anything else is left out.
+    public static func inFolder(_ folder: String) -> [ReportFigure] {
+        let figures = PathText.join(folder, "figures")
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: figures)) ?? []).filter { $0.hasSuffix(".png") }.sorted()
+        return names.map { name in
+            let captionPath = PathText.join(figures, String(name.dropLast(4)) + ".caption.txt")
+            let data = FileManager.default.contents(atPath: captionPath).flatMap { $0.count <= 20_000 ? $0 : nil }
+            let caption = data.flatMap { String(data: $0, encoding: .utf8) }?.trimmingCharacters(in: .whitespacesAndNewlines)
+            return ReportFigure(path: "figures/\(name)", caption: caption?.isEmpty == false ? caption : nil)
+        }
     }
 }

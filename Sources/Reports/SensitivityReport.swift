@@ -127,7 +127,7 @@ public enum SensitivityReport {
     }
 
     /// The report files of a sensitivity folder: `report.md`, `report.tex`, `report-tables.tex`.
-    public static func files(rows: [Row], provenance p: Provenance, folder: String, figures: [String]) -> [(name: String, text: String)] {
+    public static func files(rows: [Row], provenance p: Provenance, folder: String, figures: [ReportFigure]) -> [(name: String, text: String)] {
         var arms: [String] = []
         for r in rows where !arms.contains(r.arm) { arms.append(r.arm) }
         // The outcomes a reader compares first: the later arms' differences, or a single arm's levels.

@@ -54,12 +54,8 @@ struct ReportCommand: ParsableCommand {
                                folder: folder, figures: figures, runCommit: commit))
     }
 
-    /// The figures already in DIR/figures, as paths relative to DIR.
-    var figures: [String] {
-        let figureFolder = PathText.join(folder, "figures")
-        return ((try? FileManager.default.contentsOfDirectory(atPath: figureFolder)) ?? [])
-            .filter { $0.hasSuffix(".png") }.sorted().map { "figures/\($0)" }
-    }
+    /// The figures already in DIR/figures, with their captions.
+    var figures: [ReportFigure] { ReportFigure.inFolder(folder) }
 
     /// The report of a `girfec sensitivity` folder, from its sensitivity.csv and manifest.json
     /// (every problem of either: exit status 2, nothing written).

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import Reports
 
@@ -72,5 +73,27 @@ import Testing
                 == "girfec run: 250 of 1,000 replications (25 %), 0:05 elapsed, about 0:15 left")
         #expect(ProgressLines.line(label: "girfec run", done: 1000, total: 1000, unit: "replications", elapsed: 3725)
                 == "girfec run: 1,000 of 1,000 replications (100 %) in 1:02:05")
+    }
+}
+
+/// The report's figures carry the captions the figure scripts write beside them.
+@Suite struct ReportFigureTests {
+    @Test func captionsBesideTheFiguresReachEveryReportFile() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("girfec-figures-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: folder + "/figures", withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try Data([0x89]).write(to: URL(fileURLWithPath: folder + "/figures/b_stocks.png"))
+        try Data([0x89]).write(to: URL(fileURLWithPath: folder + "/figures/a_costs.png"))
+        try Data([0x89]).write(to: URL(fileURLWithPath: folder + "/figures/c.svg"))
+        try "Mean cost, 95 % CI; “base” £1,000 & more\n".write(toFile: folder + "/figures/a_costs.caption.txt", atomically: true, encoding: .utf8)
+        let figures = ReportFigure.inFolder(folder)
+        #expect(figures == [ReportFigure(path: "figures/a_costs.png", caption: "Mean cost, 95 % CI; “base” £1,000 & more"),
+                            ReportFigure(path: "figures/b_stocks.png", caption: nil)])
+        var doc = ReportDocument(title: "t")
+        doc.paragraph("x")
+        let files = Dictionary(uniqueKeysWithValues: doc.files(folder: folder, figures: figures).map { ($0.name, $0.text) })
+        #expect(files["report.md"]!.contains("![figures/a_costs.png](figures/a_costs.png)\n\n*Mean cost, 95 % CI; “base” £1,000 & more*"))
+        #expect(files["report.tex"]!.contains("\\caption{Mean cost, 95 \\% CI; ``base'' \\pounds{}1,000 \\& more (\\texttt{figures/a\\_\\allowbreak{}costs.png})}"))
+        #expect(files["report.tex"]!.contains("\\caption{\\texttt{figures/b\\_\\allowbreak{}stocks.png}}"))
     }
 }
