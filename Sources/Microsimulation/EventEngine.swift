@@ -202,6 +202,23 @@ public struct EventTables: Sendable {
         return arms.map { EventTables(tables: $0, sharedBound: shared) }
     }
 
+    /// Whether `a` has, for every mask, the bound q (and 1 / log(1 − q)) that `reference` has for mask 0
+    /// in each (level, age band, duration band): then a child's candidate steps are the same in both
+    /// whatever its coverage, while its level and bands are (`EventReplication.simulateInStep`).
+    static func sameBoundForEveryMask(_ a: EventTables, _ reference: EventTables) -> Bool {
+        let ma = a.tables.schedule.masks, mr = reference.tables.schedule.masks
+        let bases = a.tables.levelCount * a.tables.ageBandCount * a.tables.durationBandsMax
+        guard bases == reference.tables.levelCount * reference.tables.ageBandCount * reference.tables.durationBandsMax
+        else { return false }
+        for base in 0..<bases {
+            for m in 0..<ma {
+                guard a.storage.bound[base * ma + m] == reference.storage.bound[base * mr],
+                      a.storage.inverseLogStay[base * ma + m] == reference.storage.inverseLogStay[base * mr] else { return false }
+            }
+        }
+        return true
+    }
+
     /// Why the event engine cannot simulate these arms exactly together, or nil.
     public static func unsupported(_ arms: [EventTables]) -> String? {
         let reasons = arms.compactMap(\.unsupported)
@@ -272,7 +289,10 @@ public enum EventEngine {
     /// if its months in level are the same too or its level has one duration band (its months then
     /// change only what its first stay adds to the months of ended stays): it is simulated once, its
     /// counts are added to each arm's (integer counts, so the sums do not depend on the order), and
-    /// each arm's first-stay months are corrected (`EventReplication.correctFirstStay`).
+    /// each arm's first-stay months are corrected (`EventReplication.correctFirstStay`). Any other
+    /// child with the same level and age in every arm (for example one reached by practice in one
+    /// arm only) is stepped through its candidates once for every arm while the arms' copies do the
+    /// same, when the arms share one bound for every mask (`EventReplication.simulateInStep`).
     public static func run(arms: [EventTables], seed: UInt64, replication: UInt32, armLane: UInt8 = 0) -> [ReplicationOutcome] {
         let tables = arms.map(\.tables)
         guard Arrivals.shared(tables) else {
@@ -305,6 +325,19 @@ public enum EventEngine {
                 }
                 return true
             }
+            let inStep = sharing && arms.dropFirst().allSatisfy { EventTables.sameBoundForEveryMask($0, arms[0]) }
+                && EventTables.sameBoundForEveryMask(arms[0], arms[0])
+            /// Whether the arms' copies of a child can be stepped together (`EventReplication.simulateInStep`).
+            func together(_ children: UnsafeBufferPointer<NewChild>) -> Bool {
+                guard inStep else { return false }
+                let c = children[0]
+                for i in 1..<children.count {
+                    let d = children[i]
+                    if d.level != c.level || d.ageMonths != c.ageMonths { return false }
+                    if d.monthsInLevel != c.monthsInLevel && !monthsFree[c.level] { return false }
+                }
+                return true
+            }
             /// Simulate each arm's copy of a child: once for every arm when alike (its first stay's
             /// months corrected per arm), else arm by arm with block 0 of its event words computed once.
             func simulate(_ children: UnsafeBufferPointer<NewChild>, entry: Int) {
@@ -316,6 +349,10 @@ public enum EventEngine {
                 let first = runs.count > 1
                     ? Philox.block(StreamAddress(seed: seed, replication: replication, purpose: .childEvent, armLane: armLane,
                                                  index: children[0].id), position: 0) : nil
+                if let first, together(children) {
+                    EventReplication.simulateInStep(runs, children, entry: entry, first: first)
+                    return
+                }
                 for i in 0..<runs.count { runs[i].simulate(children[i], entry: entry, first: first) }
             }
             let stream = RandomStream(StreamAddress(seed: seed, replication: replication, purpose: .initialChild, armLane: armLane))
@@ -485,20 +522,29 @@ struct EventReplication {
         var steps = 0
     }
 
-    /// Simulate child `c`, who entered at the end of step `e`, to the horizon; count what it does.
-    /// `first`: block 0 of its event words when already computed.
-    @discardableResult
-    mutating func simulate(_ c: NewChild, entry e: Int, first: (UInt32, UInt32, UInt32, UInt32)? = nil) -> FirstStayEnd {
-        var firstStay = FirstStayEnd()
-        guard e < steps else { return firstStay }
-        var level = c.level
-        if absorbing[level] { childSteps &+= steps - e; return firstStay }
-        let id = c.id, mask = Int(c.mask)
+    /// Where a child's simulation stands: its level, its months in level when its stay began, the
+    /// step its stay began, the next step to look at, its words, and when it leaves the system.
+    /// (`begin`, `nextCandidate` and `destination` change nothing but are `mutating`: called through a
+    /// pointer, a non-mutating method would be given a copy of the replication.)
+    struct ChildState {
+        var level: Int
+        var months0: Int
+        var stayStart: Int
+        var t: Int
+        var words: WordStream
+        /// The step at which it leaves the system if then in a non-absorbing level (Int.max: never).
+        let exitStep: Int
+        /// The last step in which it can move: min(steps, exitStep).
+        let last: Int
+    }
+
+    /// Child `c`, entered at the end of step `e` < steps in a non-absorbing level, before its first
+    /// step: its out-migration step drawn (the first word), its ageing-out step found.
+    @inline(__always)
+    mutating func begin(_ c: NewChild, entry e: Int, first: (UInt32, UInt32, UInt32, UInt32)?) -> ChildState {
         let age0 = Int(UInt16(clamping: c.ageMonths))
-        var months0 = Int(UInt16(clamping: c.monthsInLevel))
-        let address = StreamAddress(seed: seed, replication: replication, purpose: .childEvent, armLane: armLane, index: id)
+        let address = StreamAddress(seed: seed, replication: replication, purpose: .childEvent, armLane: armLane, index: c.id)
         var words = first.map { WordStream(address, first: $0) } ?? WordStream(address)
-        // The step at which it leaves the system if then in a non-absorbing level.
         var exitStep = Int.max
         if emigrates {
             if let g = Self.jump(Self.unitPositive(words.next()), within: steps - e, table: emigrationSurvival,
@@ -513,79 +559,187 @@ struct EventReplication {
             }
             if k != Int.max && k <= steps - e { exitStep = min(exitStep, e + k) }
         }
-        let last = min(steps, exitStep)  // the last step in which it can move
-        let counts = counts, width = width, n = n
-        var stayStart = e + 1
-        var t = e + 1
-        while t <= last {
+        return ChildState(level: c.level, months0: Int(UInt16(clamping: c.monthsInLevel)), stayStart: e + 1, t: e + 1,
+                          words: words, exitStep: exitStep, last: min(steps, exitStep))
+    }
+
+    /// The next candidate step of the thinning from `s.t` on (see `EventTables`), with the index of
+    /// its (level, age band, duration band) and its bound q for `mask`; nil when none is left up to
+    /// `s.last` (each segment's jump takes one word).
+    @inline(__always)
+    mutating func nextCandidate(_ s: inout ChildState, age0: Int, entry e: Int, mask: Int) -> (candidate: Int, base: Int, q: Double)? {
+        while s.t <= s.last {
+            let t = s.t
             let age = ageing ? grown(age0, t - e - 1) : age0
-            let months = grown(months0, t - stayStart)
-            let ageIndex = min(age, ageBandTop), monthIndex = level * (durationCap + 1) + min(months, durationCap)
+            let months = grown(s.months0, t - s.stayStart)
+            let ageIndex = min(age, ageBandTop), monthIndex = s.level * (durationCap + 1) + min(months, durationCap)
             let ageBand = Int(ageBandOfMonth[ageIndex]), durBand = Int(durationBand[monthIndex])
             // The last step of this segment: before either band changes, at most `last`.
-            var segmentEnd = last
+            var segmentEnd = s.last
             if ageing { let k = stepsUntil(ageBandEnd[ageIndex], from: age); if k != Int.max { segmentEnd = min(segmentEnd, t + k - 1) } }
             let k = stepsUntil(durationBandEnd[monthIndex], from: months)
             if months < durationCap && k != Int.max { segmentEnd = min(segmentEnd, t + k - 1) }
-            let base = (level * ageBands + ageBand) * durationBands + durBand
+            let base = (s.level * ageBands + ageBand) * durationBands + durBand
             let q = bound[base * masks + mask]
-            if q <= 0 { t = segmentEnd + 1; continue }
-            let u = Self.unitPositive(words.next()), within = segmentEnd - t + 1
+            if q <= 0 { s.t = segmentEnd + 1; continue }
+            let u = Self.unitPositive(s.words.next()), within = segmentEnd - t + 1
             let g: Int
             if tabulated {
                 guard let j = Self.jump(u, within: within, table: survival + (base * masks + mask) * (steps + 1),
-                                        inverseLog: inverseLogStay[base * masks + mask]) else { t = segmentEnd + 1; continue }
+                                        inverseLog: inverseLogStay[base * masks + mask]) else { s.t = segmentEnd + 1; continue }
                 g = j
             } else {
                 let jump = log(u) * inverseLogStay[base * masks + mask]  // 1 + ⌊jump⌋ ~ Geometric(q)
-                guard jump < Double(within) else { t = segmentEnd + 1; continue }
+                guard jump < Double(within) else { s.t = segmentEnd + 1; continue }
                 g = 1 + Int(jump)
             }
-            let candidate = t + g - 1
-            var pRed = baseRed[base], pGreen = baseGreen[base]
-            if mask != 0 {  // mask 0 (no practice) has multipliers 1: skip the table (a cache miss)
-                let mi = 2 * ((mask * cohorts + e) * steps + candidate - 1)
-                pRed *= multipliers[mi]; pGreen *= multipliers[mi + 1]
-            }
-            let x = Philox.unit(words.next()) * q
-            guard x < pRed + pGreen else { t = candidate + 1; continue }
-            let to = x < pRed
-                ? StepKernel.destination(x / pRed, row: level * n, last: n - 1, cumulative: redCumulative, targets: redTargets)
-                : StepKernel.destination((x - pRed) / pGreen, row: level * n, last: n - 1, cumulative: greenCumulative, targets: greenTargets)
-            let row = candidate * width
-            counts[row + level * n + to] += 1
-            counts[row + n * n + 2 * n + level] += grown(months0, candidate - stayStart) + stepMonths
-            if stayStart == e + 1 { firstStay = FirstStayEnd(index: row + n * n + 2 * n + level, steps: candidate - stayStart) }
-            counts[row + n * n + 3 * n + level] += 1
-            if absorbing[to] {
-                if mask != 0 { counts[row + n * n + 4 * n] -= 1 }
-                childSteps &+= steps - e
-                return firstStay
-            }
-            level = to
-            if candidate == exitStep {
-                counts[row + n * n + level] += 1
-                counts[row + n * n + 3 * n + level] += 1
-                if mask != 0 { counts[row + n * n + 4 * n] -= 1 }
-                childSteps &+= exitStep - e
-                return firstStay
-            }
-            months0 = 0
-            stayStart = candidate + 1
-            t = candidate + 1
+            return (t + g - 1, base, q)
         }
-        if exitStep <= steps {
-            let row = exitStep * width
+        return nil
+    }
+
+    /// Where x (uniform on [0, q)) sends a child of `level` at `candidate`: its destination, or −1
+    /// when x ≥ p_t = R·m_R + G·m_G (no move); direction and destination as `Engine` finds them.
+    @inline(__always)
+    mutating func destination(_ x: Double, level: Int, base: Int, mask: Int, entry e: Int, candidate: Int) -> Int {
+        var pRed = baseRed[base], pGreen = baseGreen[base]
+        if mask != 0 {  // mask 0 (no practice) has multipliers 1: skip the table (a cache miss)
+            let mi = 2 * ((mask * cohorts + e) * steps + candidate - 1)
+            pRed *= multipliers[mi]; pGreen *= multipliers[mi + 1]
+        }
+        guard x < pRed + pGreen else { return -1 }
+        return x < pRed
+            ? StepKernel.destination(x / pRed, row: level * n, last: n - 1, cumulative: redCumulative, targets: redTargets)
+            : StepKernel.destination((x - pRed) / pGreen, row: level * n, last: n - 1, cumulative: greenCumulative, targets: greenTargets)
+    }
+
+    /// Count the move of the child (coverage `mask`, entered at the end of step `e`) to `to` at
+    /// step `candidate`; `s` follows it. True when the child is then gone (absorbed, or leaving the
+    /// system in that step).
+    @inline(__always)
+    mutating func move(_ s: inout ChildState, to: Int, at candidate: Int, mask: Int, entry e: Int,
+                       firstStay: inout FirstStayEnd) -> Bool {
+        let row = candidate * width, level = s.level
+        counts[row + level * n + to] += 1
+        counts[row + n * n + 2 * n + level] += grown(s.months0, candidate - s.stayStart) + stepMonths
+        if s.stayStart == e + 1 { firstStay = FirstStayEnd(index: row + n * n + 2 * n + level, steps: candidate - s.stayStart) }
+        counts[row + n * n + 3 * n + level] += 1
+        if absorbing[to] {
+            if mask != 0 { counts[row + n * n + 4 * n] -= 1 }
+            childSteps &+= steps - e
+            return true
+        }
+        s.level = to
+        if candidate == s.exitStep {
+            counts[row + n * n + to] += 1
+            counts[row + n * n + 3 * n + to] += 1
+            if mask != 0 { counts[row + n * n + 4 * n] -= 1 }
+            childSteps &+= s.exitStep - e
+            return true
+        }
+        s.months0 = 0
+        s.stayStart = candidate + 1
+        s.t = candidate + 1
+        return false
+    }
+
+    /// Simulate the child from `s` to the horizon: its remaining candidates, then leaving the system.
+    @inline(__always)
+    mutating func finish(_ s: inout ChildState, age0: Int, mask: Int, entry e: Int, firstStay: inout FirstStayEnd) {
+        while let (candidate, base, q) = nextCandidate(&s, age0: age0, entry: e, mask: mask) {
+            let x = Philox.unit(s.words.next()) * q
+            let to = destination(x, level: s.level, base: base, mask: mask, entry: e, candidate: candidate)
+            if to < 0 { s.t = candidate + 1; continue }
+            if move(&s, to: to, at: candidate, mask: mask, entry: e, firstStay: &firstStay) { return }
+        }
+        if s.exitStep <= steps {
+            let row = s.exitStep * width, level = s.level
             counts[row + n * n + level] += 1
-            counts[row + n * n + 2 * n + level] += grown(months0, exitStep - stayStart + 1)
-            if stayStart == e + 1 { firstStay = FirstStayEnd(index: row + n * n + 2 * n + level, steps: exitStep - stayStart + 1) }
+            counts[row + n * n + 2 * n + level] += grown(s.months0, s.exitStep - s.stayStart + 1)
+            if s.stayStart == e + 1 { firstStay = FirstStayEnd(index: row + n * n + 2 * n + level, steps: s.exitStep - s.stayStart + 1) }
             counts[row + n * n + 3 * n + level] += 1
             if mask != 0 { counts[row + n * n + 4 * n] -= 1 }
-            childSteps &+= exitStep - e
+            childSteps &+= s.exitStep - e
         } else {
             childSteps &+= steps - e
         }
+    }
+
+    /// Simulate child `c`, who entered at the end of step `e`, to the horizon; count what it does.
+    /// `first`: block 0 of its event words when already computed.
+    @discardableResult
+    mutating func simulate(_ c: NewChild, entry e: Int, first: (UInt32, UInt32, UInt32, UInt32)? = nil) -> FirstStayEnd {
+        var firstStay = FirstStayEnd()
+        guard e < steps else { return firstStay }
+        if absorbing[c.level] { childSteps &+= steps - e; return firstStay }
+        var s = begin(c, entry: e, first: first)
+        finish(&s, age0: Int(UInt16(clamping: c.ageMonths)), mask: Int(c.mask), entry: e, firstStay: &firstStay)
         return firstStay
+    }
+
+    /// Simulate the copies of one child, `children[i]` in `runs[i]`, stepping them together while
+    /// they do the same: the arms have one bound q for every mask and the same dynamics otherwise
+    /// (`EventTables.sameBoundForEveryMask`, `sameUnreachedDynamics`), and the copies the same
+    /// level and age, and the same months in level or a level whose moves do not depend on them.
+    ///
+    /// Alone, each copy would draw the same words for its out-migration and for each candidate's
+    /// jump and x, so the candidates coincide until one copy's x makes a move (or a destination)
+    /// the other's does not. Until then each candidate is drawn once and judged per arm, and what
+    /// the copies do is counted in each arm (its own months in level and coverage); from there each
+    /// copy goes on alone from the same words. Every arm's counts are those of its copy alone.
+    static func simulateInStep(_ runs: UnsafeMutableBufferPointer<EventReplication>, _ children: UnsafeBufferPointer<NewChild>,
+                               entry e: Int, first: (UInt32, UInt32, UInt32, UInt32)) {
+        // Through the base pointer: the buffer's subscript would copy the replication for each read.
+        let p = runs.baseAddress!, c = children[0]
+        guard e < p.pointee.steps, !p.pointee.absorbing[c.level] else {
+            for i in 0..<runs.count { (p + i).pointee.simulate(children[i], entry: e, first: first) }
+            return
+        }
+        let age0 = Int(UInt16(clamping: c.ageMonths))
+        var s = p.pointee.begin(c, entry: e, first: first)
+        var unused = FirstStayEnd()
+        /// Arm i's copy at `s` (its own months in level while in its first stay).
+        func own(_ s: ChildState, _ i: Int) -> ChildState {
+            var o = s
+            if s.stayStart == e + 1 { o.months0 = Int(UInt16(clamping: children[i].monthsInLevel)) }
+            return o
+        }
+        while let (candidate, base, q) = p.pointee.nextCandidate(&s, age0: age0, entry: e, mask: 0) {
+            let x = Philox.unit(s.words.next()) * q
+            let to = p.pointee.destination(x, level: s.level, base: base, mask: Int(c.mask), entry: e, candidate: candidate)
+            var agree = true
+            for i in 1..<runs.count where (p + i).pointee.destination(x, level: s.level, base: base, mask: Int(children[i].mask),
+                                                               entry: e, candidate: candidate) != to { agree = false; break }
+            if agree {
+                if to < 0 { s.t = candidate + 1; continue }
+                var next = s, gone = false
+                for i in 0..<runs.count {
+                    next = own(s, i)
+                    gone = (p + i).pointee.move(&next, to: to, at: candidate, mask: Int(children[i].mask), entry: e, firstStay: &unused)
+                }
+                if gone { return }
+                s = next  // the same for every copy now (months in level 0)
+                continue
+            }
+            // The copies part here: each goes on alone from the same words.
+            for i in 0..<runs.count {
+                let mask = Int(children[i].mask)
+                var o = own(s, i)
+                let toHere = (p + i).pointee.destination(x, level: s.level, base: base, mask: mask, entry: e, candidate: candidate)
+                if toHere < 0 {
+                    o.t = candidate + 1
+                } else if (p + i).pointee.move(&o, to: toHere, at: candidate, mask: mask, entry: e, firstStay: &unused) {
+                    continue
+                }
+                (p + i).pointee.finish(&o, age0: age0, mask: mask, entry: e, firstStay: &unused)
+            }
+            return
+        }
+        // No candidate left: each copy leaves the system (or stays) as it would alone.
+        for i in 0..<runs.count {
+            var o = own(s, i)
+            (p + i).pointee.finish(&o, age0: age0, mask: Int(children[i].mask), entry: e, firstStay: &unused)
+        }
     }
 
     /// Count child `c` as if it had done what `shared`'s copy of it did (`end`: where that copy's

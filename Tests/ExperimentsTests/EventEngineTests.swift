@@ -296,7 +296,8 @@ struct EventEngineTests {
 
     /// The event engine's bytes do not depend on threads or shards.
     /// Arms run together (`EventEngine.run(arms:)`: shared arrivals, children reached by no practice
-    /// simulated once, first-stay months corrected per arm) give every arm, value for value, what it
+    /// simulated once, first-stay months corrected per arm, the other children's copies stepped together
+    /// until they part) give every arm, value for value, what it
     /// gets alone. The default experiment's arms differ in practices (so in coverage words, and in the
     /// initial children's months in level), and one level has duration bands.
     @Test(arguments: ["experiments/default/scenario.yaml", "experiments/examples/areas-and-coverage.yaml",
