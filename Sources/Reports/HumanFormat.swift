@@ -54,8 +54,7 @@ public enum HumanFormat {
     public static func decimals(width: Double, magnitude: Double, scale: Scale, digits: Int = 4) -> Int {
         let w = width / scale.divisor, m = magnitude / scale.divisor
         let d: Double
-        // A width at rounding level (replications all alike) is no width.
-        if w.isFinite && w > 0 && !(m.isFinite && w < m * 1e-9) {
+        if isUsable(width: width, magnitude: magnitude) {
             d = 1 - Foundation.floor(Foundation.log10(w))
         } else if m.isFinite && m > 0 {
             d = Double(digits - 1) - Foundation.floor(Foundation.log10(m))
@@ -65,16 +64,22 @@ public enum HumanFormat {
         return Int(min(6, max(0, d)))
     }
 
+    /// Whether an interval's width can set the decimals: finite, positive and not at rounding level
+    /// (below 10⁻⁹ of `magnitude`, as when every replication gives the same value).
+    static func isUsable(width: Double, magnitude: Double) -> Bool {
+        width.isFinite && width > 0 && !(magnitude.isFinite && width < magnitude * 1e-9)
+    }
+
     /// `values` on one scale and with one number of decimals, chosen from `width` (`decimals(width:magnitude:scale:)`),
     /// each as money ("£431.6 million", "−£13.1 million") or a plain number ("61,234"). Without a
-    /// width (NaN or 0), trailing zeros after the decimal point are dropped.
+    /// usable width (`isUsable`), trailing zeros after the decimal point are dropped.
     public static func together(_ values: [Double], width: Double, money: Bool, digits: Int = 4) -> [String] {
         let scale = Scale.of(values)
         let magnitude = values.filter(\.isFinite).map(abs).max() ?? 0
+        let hasWidth = isUsable(width: width, magnitude: magnitude)
         // A whole number below a million without an interval keeps no decimals: 10 years, 1,234 children.
-        let whole = !(width.isFinite && width > magnitude * 1e-9 && width > 0) && scale == .units && values.allSatisfy { $0 == $0.rounded() }
+        let whole = !hasWidth && scale == .units && values.allSatisfy { $0 == $0.rounded() }
         let d = whole ? 0 : decimals(width: width, magnitude: magnitude, scale: scale, digits: digits)
-        let hasWidth = width.isFinite && width > 0 && width >= magnitude * 1e-9
         return values.map { v in
             guard v.isFinite else { return "—" }
             var body = fixed(v / scale.divisor, decimals: d)
