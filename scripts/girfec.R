@@ -18,7 +18,7 @@
 # cells than the header, a cell not of its column's kind, an arm not in the manifest) is reported at once in
 # one error naming the file, line (and data row) and column.
 
-girfec_run_files <- c("bands.csv", "replications.csv", "summary.csv", "aggregate.csv", "comparison.csv",
+girfec_run_files <- c("bands.csv", "replications.csv", "bands-yearly.csv", "replications-yearly.csv", "summary.csv", "aggregate.csv", "comparison.csv",
                       "parameters.csv", "uncertainty.csv", "importance.csv", "voi.csv")
 girfec_required_files <- c("bands.csv", "replications.csv")
 
@@ -58,6 +58,57 @@ replications.csv,final_stock_LEVEL,int,FALSE,TRUE,final_stock_.+
 replications.csv,delta_cost_discounted,number,FALSE,TRUE,
 replications.csv,delta_qol_years_discounted,number,FALSE,TRUE,
 replications.csv,break_even_years,number,TRUE,TRUE,
+bands-yearly.csv,arm,text,FALSE,TRUE,
+bands-yearly.csv,year,int,FALSE,TRUE,
+bands-yearly.csv,start_years,number,FALSE,TRUE,
+bands-yearly.csv,end_years,number,FALSE,TRUE,
+bands-yearly.csv,quantity,text,FALSE,TRUE,
+bands-yearly.csv,level,text,TRUE,TRUE,
+bands-yearly.csv,from_level,text,TRUE,TRUE,
+bands-yearly.csv,to_level,text,TRUE,TRUE,
+bands-yearly.csv,replications,int,FALSE,TRUE,
+bands-yearly.csv,mean,number,TRUE,TRUE,
+bands-yearly.csv,mcse,number,TRUE,TRUE,
+bands-yearly.csv,ci_low,number,TRUE,TRUE,
+bands-yearly.csv,ci_high,number,TRUE,TRUE,
+bands-yearly.csv,p2_5,number,TRUE,TRUE,
+bands-yearly.csv,p5,number,TRUE,TRUE,
+bands-yearly.csv,p25,number,TRUE,TRUE,
+bands-yearly.csv,p50,number,TRUE,TRUE,
+bands-yearly.csv,p75,number,TRUE,TRUE,
+bands-yearly.csv,p95,number,TRUE,TRUE,
+bands-yearly.csv,p97_5,number,TRUE,TRUE,
+replications-yearly.csv,replication,int,FALSE,TRUE,
+replications-yearly.csv,arm,text,FALSE,TRUE,
+replications-yearly.csv,year,int,FALSE,TRUE,
+replications-yearly.csv,start_years,number,FALSE,TRUE,
+replications-yearly.csv,end_years,number,FALSE,TRUE,
+replications-yearly.csv,stock_LEVEL,int,FALSE,TRUE,stock_.+
+replications-yearly.csv,stock,int,FALSE,TRUE,
+replications-yearly.csv,flow_FROM_to_TO,int,FALSE,TRUE,flow_.+_to_.+
+replications-yearly.csv,entries_LEVEL,int,FALSE,TRUE,entries_.+
+replications-yearly.csv,entries,int,FALSE,TRUE,
+replications-yearly.csv,exits_LEVEL,int,FALSE,TRUE,exits_.+
+replications-yearly.csv,exits,int,FALSE,TRUE,
+replications-yearly.csv,inflow_LEVEL,int,FALSE,TRUE,inflow_.+
+replications-yearly.csv,inflow,int,FALSE,TRUE,
+replications-yearly.csv,outflow_LEVEL,int,FALSE,TRUE,outflow_.+
+replications-yearly.csv,outflow,int,FALSE,TRUE,
+replications-yearly.csv,escalations,int,FALSE,TRUE,
+replications-yearly.csv,step_downs,int,FALSE,TRUE,
+replications-yearly.csv,children_reached,int,FALSE,TRUE,
+replications-yearly.csv,cost_LEVEL,number,FALSE,TRUE,cost_.+
+replications-yearly.csv,cost,number,FALSE,TRUE,
+replications-yearly.csv,cost_discounted_LEVEL,number,FALSE,TRUE,cost_discounted_.+
+replications-yearly.csv,cost_discounted,number,FALSE,TRUE,
+replications-yearly.csv,programme_cost,number,FALSE,TRUE,
+replications-yearly.csv,programme_cost_discounted,number,FALSE,TRUE,
+replications-yearly.csv,qol_years_LEVEL,number,FALSE,TRUE,qol_years_.+
+replications-yearly.csv,qol_years,number,FALSE,TRUE,
+replications-yearly.csv,qol_years_discounted_LEVEL,number,FALSE,TRUE,qol_years_discounted_.+
+replications-yearly.csv,qol_years_discounted,number,FALSE,TRUE,
+replications-yearly.csv,cumulative_cost_discounted,number,FALSE,TRUE,
+replications-yearly.csv,cumulative_qol_years_discounted,number,FALSE,TRUE,
 summary.csv,arm,text,FALSE,TRUE,
 summary.csv,comparator,text,FALSE,TRUE,
 summary.csv,measure,text,FALSE,TRUE,

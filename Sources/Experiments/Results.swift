@@ -57,6 +57,8 @@ public struct RunResults: Sendable {
     public var costEffectiveness: [(arm: Int, rows: [CostEffectiveness.Row])]
     /// The rows of bands.csv.
     public var bands: BandTable
+    /// The rows of bands-yearly.csv.
+    public var yearlyBands: YearlyBands
     /// With drawn parameters: the statistics of each parameter column over the draws (the first arm's rows).
     public var parameterDraws: [SampleStatistics]
     /// With drawn parameters: the variance split of each outcome (uncertainty.csv).
@@ -93,6 +95,7 @@ public struct RunResults: Sendable {
         }
         self.outcomes = outcomes
         bands = Self.bands(scenario: scenario, aggregator: aggregator, outcomes: outcomes)
+        yearlyBands = YearlyBands(scenario: scenario, rows: rows, replicationsPerDraw: replicationsPerDraw)
         guard let uncertainty else {
             parameterDraws = []
             varianceSplit = []
@@ -272,5 +275,47 @@ public struct SensitivityResults: Sendable {
                 }
             }
         }
+    }
+}
+
+/// The statistics of every yearly value across replications (bands-yearly.csv): for each arm, and
+/// each later arm's paired difference from the first, year and yearly slot, the exact statistics
+/// (`SampleStatistics`, exact percentiles; in a nested run the MCSE of draw means) of the rows'
+/// yearly values — the values replications-yearly.csv shows.
+public struct YearlyBands: Sendable {
+    public let layout: YearlyLayout
+    public let arms: Int
+    /// [block][year][slot]; blocks as in `Aggregator`: arms 0..<arms, then arms 1..<arms' differences.
+    let statistics: [SampleStatistics]
+
+    public init(scenario: Scenario, rows: [ReplicationRow], replicationsPerDraw: Int) {
+        let arm0 = scenario.arms[0]
+        let layout = YearlyLayout(record: RecordLayout(levelCount: scenario.levels.count, steps: arm0.steps),
+                                  stepMonths: arm0.stepMonths)
+        self.layout = layout
+        arms = scenario.arms.count
+        let byArm = (0..<arms).map { a in rows.filter { $0.arm == a && $0.yearly.count == layout.size } }
+        var firstByReplication: [Int: [Double]] = [:]
+        for row in byArm[0] { firstByReplication[row.replication] = row.yearly }
+        // Each block's replications: the arm's own values, or its differences from the first arm's.
+        var blocks: [(values: [[Double]], draws: [Int])] = byArm.map { ($0.map(\.yearly), $0.map(\.draw)) }
+        for a in 1..<max(arms, 1) {
+            let paired = byArm[a].compactMap { row in firstByReplication[row.replication].map { (row, $0) } }
+            blocks.append((paired.map { row, first in zip(row.yearly, first).map { $0 - $1 } }, paired.map(\.0.draw)))
+        }
+        var statistics: [SampleStatistics] = []
+        statistics.reserveCapacity(blocks.count * layout.size)
+        for block in blocks {
+            let groups = replicationsPerDraw > 1 ? block.draws : nil
+            for i in 0..<layout.size { statistics.append(SampleStatistics(block.values.map { $0[i] }, groups: groups)) }
+        }
+        self.statistics = statistics
+    }
+
+    /// The statistics of yearly slot `slot` in the year at position `year` of `layout.years`, for arm
+    /// `arm` or (`difference`) its difference from the first arm.
+    public func band(arm: Int, difference: Bool, year: Int, slot: Int) -> SampleStatistics {
+        let block = difference ? arms + arm - 1 : arm
+        return statistics[block * layout.size + layout.index(year: year, slot: slot)]
     }
 }

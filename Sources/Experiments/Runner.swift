@@ -19,15 +19,18 @@ public struct ReplicationRow: Sendable, Equatable {
     public var draw: Int
     /// Its parameter values, one per column of `Uncertainty.columns` (empty without uncertainty).
     public var parameters: [Double]
+    /// Its yearly values (`YearlyLayout.values(of:)` of its step record): replications-yearly.csv.
+    public var yearly: [Double]
 
     public init(replication: Int, arm: Int, totals: ReplicationTotals, breakEvenStep: Int? = nil,
-                draw: Int = 0, parameters: [Double] = []) {
+                draw: Int = 0, parameters: [Double] = [], yearly: [Double] = []) {
         self.replication = replication
         self.arm = arm
         self.totals = totals
         self.breakEvenStep = breakEvenStep
         self.draw = draw
         self.parameters = parameters
+        self.yearly = yearly
     }
 
     /// The break-even step of `record` against the first arm's `reference`:
@@ -122,6 +125,7 @@ public enum Runner {
         let baseEvents = useEvents ? EventTables.forArms(baseTables) : []
         let uncertainty = plan.activeUncertainty
         let layout = baseTables[0].layout
+        let yearlyLayout = YearlyLayout(record: layout, stepMonths: plan.scenario.arms[0].stepMonths)
         let integerSlots = layout.slots.map(\.quantity.isCount)
         let range = plan.range
         let shared = Shared()
@@ -186,7 +190,7 @@ public enum Runner {
                         records.append(outcome.record)
                         let breakEven = a > 0 ? ReplicationRow.breakEvenStep(outcome.record, reference: records[0], layout: layout) : nil
                         rows.append(ReplicationRow(replication: replication, arm: a, totals: outcome.totals, breakEvenStep: breakEven,
-                                                   draw: draw, parameters: values))
+                                                   draw: draw, parameters: values, yearly: yearlyLayout.values(of: outcome.record)))
                         steps += outcome.totals.childSteps
                     }
                     batch.add(records: records)

@@ -196,7 +196,7 @@ struct Replication: ~Copyable {
 
     /// The record completed with inflows, outflows, costs and QoL, and the replication's totals.
     consuming func outcome() -> ReplicationOutcome {
-        layout.fillInflowOutflow(&record)
+        layout.fillDerivedFlows(&record)
         let totals = Rewards.fill(record: &record, layout: layout, arm: arm,
                                   stocks: stockPath.map { $0.map(Double.init) }, reached: reachedPath.map(Double.init),
                                   preventionMoneyPerYear: feedback?.moneyPerYear,

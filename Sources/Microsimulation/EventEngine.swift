@@ -778,7 +778,7 @@ struct EventReplication {
             stockPath[t] = stock
             reachedPath[t] = reached
         }
-        layout.fillInflowOutflow(&record)
+        layout.fillDerivedFlows(&record)
         let totals = Rewards.fill(record: &record, layout: layout, arm: tables.arm,
                                   stocks: stockPath.map { $0.map(Double.init) }, reached: reachedPath.map(Double.init),
                                   preventionMoneyPerYear: nil, childrenEver: childrenEver, childSteps: childSteps)

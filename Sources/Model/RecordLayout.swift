@@ -14,6 +14,10 @@ public enum Quantity: String, Sendable, CaseIterable {
     case inflow
     /// Children leaving a level during the step: moves out plus exits.
     case outflow
+    /// Children moving to a later level (escalation) during the step, all levels together.
+    case escalations
+    /// Children moving to an earlier level (step-down) during the step, all levels together.
+    case stepDowns = "step_downs"
     /// Mean length of stay in a level, years. Agents: the completed stays of
     /// the children who left it during the step (moves out and exits; a child
     /// present at the start counts its stay from the start). Aggregate: the
@@ -37,7 +41,8 @@ public enum Quantity: String, Sendable, CaseIterable {
     /// Recorded for all levels together only.
     public var isTotalOnly: Bool {
         switch self {
-        case .childrenReached, .programmeCost, .programmeCostDiscounted, .cumulativeCostDiscounted, .cumulativeQolYearsDiscounted: true
+        case .escalations, .stepDowns, .childrenReached, .programmeCost, .programmeCostDiscounted,
+             .cumulativeCostDiscounted, .cumulativeQolYearsDiscounted: true
         default: false
         }
     }
@@ -45,7 +50,7 @@ public enum Quantity: String, Sendable, CaseIterable {
     /// Integer-valued (counts of children).
     public var isCount: Bool {
         switch self {
-        case .stock, .flow, .entries, .exits, .inflow, .outflow, .childrenReached: true
+        case .stock, .flow, .entries, .exits, .inflow, .outflow, .escalations, .stepDowns, .childrenReached: true
         default: false
         }
     }
@@ -67,16 +72,18 @@ public enum Quantity: String, Sendable, CaseIterable {
         case .exits: 3
         case .inflow: 4
         case .outflow: 5
-        case .lengthOfStayYears: 6
-        case .childrenReached: 7
-        case .cost: 8
-        case .costDiscounted: 9
-        case .programmeCost: 10
-        case .programmeCostDiscounted: 11
-        case .qolYears: 12
-        case .qolYearsDiscounted: 13
-        case .cumulativeCostDiscounted: 14
-        case .cumulativeQolYearsDiscounted: 15
+        case .escalations: 6
+        case .stepDowns: 7
+        case .lengthOfStayYears: 8
+        case .childrenReached: 9
+        case .cost: 10
+        case .costDiscounted: 11
+        case .programmeCost: 12
+        case .programmeCostDiscounted: 13
+        case .qolYears: 14
+        case .qolYearsDiscounted: 15
+        case .cumulativeCostDiscounted: 16
+        case .cumulativeQolYearsDiscounted: 17
         }
     }
 }
@@ -138,18 +145,22 @@ public struct RecordLayout: Sendable, Equatable {
 
     public func offset(_ q: Quantity) -> Int { firstSlot[q.ordinal] }
 
-    /// Inflow and outflow of every level (and all levels) at every step, from
-    /// the flow, entries and exits already in `record`.
-    public func fillInflowOutflow(_ record: inout [Double]) {
+    /// The flows derived from the moves, entries and exits already in `record`, at every step:
+    /// each level's inflow (moves in + entries) and outflow (moves out + exits), their totals over
+    /// levels, and the escalations (moves i → j with j > i, to a later level in the scenario's
+    /// order) and step-downs (j < i) over all levels (docs/methods.md §1).
+    public func fillDerivedFlows(_ record: inout [Double]) {
         let n = levelCount
         for t in stride(from: 1, through: steps, by: 1) {
-            var inAll = 0.0, outAll = 0.0
+            var inAll = 0.0, outAll = 0.0, up = 0.0, down = 0.0
             for l in 0..<n {
                 var inflow = record[index(step: t, slot: slot(.entries, level: l))]
                 var outflow = record[index(step: t, slot: slot(.exits, level: l))]
                 for other in 0..<n where other != l {
                     inflow += record[index(step: t, slot: flowSlot(from: other, to: l))]
-                    outflow += record[index(step: t, slot: flowSlot(from: l, to: other))]
+                    let out = record[index(step: t, slot: flowSlot(from: l, to: other))]
+                    outflow += out
+                    if other > l { up += out } else { down += out }
                 }
                 record[index(step: t, slot: slot(.inflow, level: l))] = inflow
                 record[index(step: t, slot: slot(.outflow, level: l))] = outflow
@@ -158,6 +169,8 @@ public struct RecordLayout: Sendable, Equatable {
             }
             record[index(step: t, slot: slot(.inflow, level: nil))] = inAll
             record[index(step: t, slot: slot(.outflow, level: nil))] = outAll
+            record[index(step: t, slot: slot(.escalations, level: nil))] = up
+            record[index(step: t, slot: slot(.stepDowns, level: nil))] = down
         }
     }
 

@@ -520,29 +520,34 @@ public enum EmergencyCleanup {
 public enum OutputEstimate {
     /// A run or merged folder (`girfec run`, `girfec merge`), within about a factor 2.
     ///
-    /// With A arms, T steps, S record slots per step (RecordLayout), L levels,
+    /// With A arms, T steps of m months, S record slots per step (RecordLayout), L levels,
     /// R replications and P drawn parameter columns, there are
     /// C = (2A − 1)(T + 1)S band cells (each arm, then each later arm's
-    /// difference from the first), and
+    /// difference from the first), Y years and V = Y·S yearly values per replication and arm
+    /// (`YearlyLayout`), and
     ///
     ///     bytes ≈ C · (160 + 250 + 96 + 4·B)                 bands.csv row; aggregate.csv and comparison.csv;
     ///                                                         state.bin cell with B histogram bins
     ///           + R·A · ((14 + L)·10 + (14 + L + P)·8 + P·20)  replications.csv, state.bin rows, parameters.csv
+    ///           + R·A · V · (14 + 8)                         replications-yearly.csv, state.bin's yearly values
+    ///           + (2A − 1) · V · 200                          bands-yearly.csv
     ///           + 2 · scenario text + 64 kB                   scenario.yaml, state.bin, manifest, summaries
     ///
     /// with B = 1 for one replication and 512 for more (a histogram holds at
     /// most 1024 bins; measured runs average 250–400). Measured against the
     /// examples minimal.yaml (200 replications) and areas-and-coverage.yaml
     /// (100 replications): the estimate is 1.2–1.4 times the real size.
-    public static func runFolder(arms: Int, steps: Int, levels: Int, replications: Int, parameters: Int,
+    public static func runFolder(arms: Int, steps: Int, stepMonths: Int, levels: Int, replications: Int, parameters: Int,
                                  scenarioBytes: Int) -> Int64 {
         let slots = Int64(RecordLayout(levelCount: levels, steps: 0).slotCount)
+        let yearlyValues = Double(YearlyLayout.yearCount(steps: steps, stepMonths: stepMonths)) * Double(slots)
         let a = Int64(max(arms, 1)), t = Int64(max(steps, 0)), l = Int64(levels), r = Int64(max(replications, 0)), p = Int64(parameters)
         let cells = (2 * a - 1).multipliedReportingOverflow(by: (t + 1) * slots)
         let bins: Int64 = r > 1 ? 512 : 1
         let perCell: Int64 = 160 + 250 + 96 + 4 * bins
         let perRow: Int64 = (14 + l) * 10 + (14 + l + p) * 8 + p * 20
         let total = Double(cells.partialValue) * Double(perCell) + Double(r) * Double(a) * Double(perRow)
+            + Double(r) * Double(a) * yearlyValues * 22 + Double(2 * a - 1) * yearlyValues * 200
             + Double(2 * scenarioBytes) + 65_536
         return total >= Double(Int64.max) || cells.overflow ? Int64.max : Int64(total)
     }

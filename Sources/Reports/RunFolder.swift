@@ -62,6 +62,8 @@ public enum RunFolder {
         let files: [(name: String, bytes: [UInt8])] = [
             ("bands.csv", Array(bands.utf8)),
             ("replications.csv", Array(replications.utf8)),
+            ("bands-yearly.csv", Array(Tables.yearlyBands(scenario: scenario, bands: results.yearlyBands).utf8)),
+            ("replications-yearly.csv", Array(Tables.yearlyReplications(scenario: scenario, rows: state.rows).utf8)),
             ("aggregate.csv", Array(Comparison.aggregateCSV(scenario, aggregates).utf8)),
             ("comparison.csv", Array(Comparison.comparisonCSV(scenario, results.bands, aggregates).utf8)),
             ("summary.json", Comparison.summaryJSON(scenario, comparison)),
@@ -131,7 +133,7 @@ public enum RunFolder {
             ] as [String: Any],
             "willingnessToPay": ["values": state.costEffectiveness.willingnessToPay,
                                  "curveMaximum": state.costEffectiveness.curveMaximum, "curveStep": state.costEffectiveness.curveStep] as [String: Any],
-            "files": ["bands.csv", "replications.csv", "aggregate.csv", "comparison.csv", "summary.json", "summary.csv",
+            "files": ["bands.csv", "replications.csv", "bands-yearly.csv", "replications-yearly.csv", "aggregate.csv", "comparison.csv", "summary.json", "summary.csv",
                       "manifest.json", "scenario.yaml", "state.bin"] + extraFiles,
             "valueOfInformationSkipped": skippedValueOfInformation,
             "parameterUncertainty": uncertaintyManifest(state: state, scenario: scenario),

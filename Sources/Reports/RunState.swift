@@ -13,7 +13,7 @@ public struct RunState: Sendable {
     public static let magic: [UInt8] = Array("GIRFECST".utf8)
     /// 5: a header with the file's length, the scenario's SHA-256, seed, replications,
     /// shard K/M and covered ranges, and a SHA-256 of the whole file at its end. 4 had neither.
-    public static let formatVersion: UInt32 = 5
+    public static let formatVersion: UInt32 = 6
     /// Bytes of the trailing SHA-256.
     static let checksumSize = 32
     /// Magic, format version and length: what every state file begins with.
@@ -264,6 +264,8 @@ public struct RunState: Sendable {
             for s in t.finalStocks { w.i64(s) }
             w.i64(row.draw); w.i64(row.parameters.count)
             for v in row.parameters { w.f64(v) }
+            w.i64(row.yearly.count)
+            for v in row.yearly { w.f64(v) }
         }
         w.setU64(UInt64(w.data.count + Self.checksumSize), at: Self.magic.count + 4)
         w.bytes(SHA256.digest(w.data))
@@ -384,7 +386,7 @@ public struct RunState: Sendable {
                               quantiles: BinnedQuantiles(minimumExponent: minExp, count: Int64(qCount), minimum: lo,
                                                          maximum: hi, exponent: exp, offset: Int64(offset), bins: bins)))
         }
-        let smallestRow = 14 * 8
+        let smallestRow = 15 * 8
         guard let rowCount = r.count(each: smallestRow) else { throw fail("it ends before the replication rows") }
         var rows: [ReplicationRow] = []
         rows.reserveCapacity(rowCount)
@@ -397,10 +399,14 @@ public struct RunState: Sendable {
             guard let draw = r.i64(), let valueCount = r.count(each: 8) else { throw fail("it ends inside a replication row") }
             var values: [Double] = []
             for _ in 0..<valueCount { guard let v = r.f64() else { throw fail("it ends inside a replication row") }; values.append(v) }
+            guard let yearlyCount = r.count(each: 8) else { throw fail("it ends inside a replication row") }
+            var yearly: [Double] = []
+            yearly.reserveCapacity(yearlyCount)
+            for _ in 0..<yearlyCount { guard let v = r.f64() else { throw fail("it ends inside a replication row") }; yearly.append(v) }
             rows.append(ReplicationRow(replication: rep, arm: arm, totals: ReplicationTotals(
                 childrenEver: ever, childYears: years, cost: cost, costDiscounted: costD, programmeCostDiscounted: prog,
                 qolYears: qol, qolYearsDiscounted: qolD, finalStocks: finals, childSteps: cs),
-                breakEvenStep: breakEven >= 0 ? breakEven : nil, draw: draw, parameters: values))
+                breakEvenStep: breakEven >= 0 ? breakEven : nil, draw: draw, parameters: values, yearly: yearly))
             if breakEven < -1 { throw fail("replication \(rep) arm \(arm) has break-even step \(breakEven)") }
         }
         guard r.atEnd else { throw fail("\(r.remaining) bytes follow the replication rows") }
@@ -523,7 +529,7 @@ public struct RunState: Sendable {
     }
 
     /// Where the statistics and rows do not fit the scenario's layout: arms × steps × slots, the
-    /// levels of each row's final stocks, and each row's parameter draw and values.
+    /// levels of each row's final stocks, its yearly values, and each row's parameter draw and values.
     func layoutProblems(_ scenario: Scenario) -> [String] {
         var problems: [String] = []
         let arm0 = scenario.arms[0]
@@ -534,10 +540,13 @@ public struct RunState: Sendable {
         }
         let drawn = drawnUncertainty(scenario)
         let columns = drawn?.columns.count ?? 0
+        let yearly = YearlyLayout(record: layout, stepMonths: arm0.stepMonths)
         for row in rows {
             var what: String? = nil
             if row.totals.finalStocks.count != scenario.levels.count {
                 what = "has \(row.totals.finalStocks.count) final stocks for the scenario's \(scenario.levels.count) levels"
+            } else if row.yearly.count != yearly.size {
+                what = "has \(row.yearly.count) yearly values where the scenario has \(yearly.years.count) years × \(yearly.slotCount) quantities"
             } else if row.parameters.count != columns {
                 what = "has \(row.parameters.count) parameter values where the scenario draws \(columns)"
             } else if row.draw != (drawn == nil ? 0 : row.replication / replicationsPerDraw) {

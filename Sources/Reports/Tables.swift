@@ -84,6 +84,62 @@ public enum Tables {
 }
 
 extension Tables {
+    public static let yearlyBandsHeader = ["arm", "year", "start_years", "end_years", "quantity", "level", "from_level", "to_level",
+                                           "replications", "mean", "mcse", "ci_low", "ci_high"] + Statistics.percentiles.map(\.label)
+
+    /// bands-yearly.csv: one row per arm, year, quantity and level (`RunResults.yearlyBands`); then each
+    /// later arm's paired difference from the first (`delta_` quantities), as in bands.csv.
+    public static func yearlyBands(scenario: Scenario, bands: YearlyBands) -> String {
+        let arms = scenario.arms, layout = bands.layout, names = scenario.levels
+        var out = CSV.row(yearlyBandsHeader)
+        let blocks: [(arm: Int, difference: Bool)] = arms.indices.map { ($0, false) } + arms.indices.dropFirst().map { ($0, true) }
+        for (arm, difference) in blocks {
+            for (y, year) in layout.years.enumerated() {
+                for (s, slot) in layout.slots.enumerated() {
+                    let band = bands.band(arm: arm, difference: difference, year: y, slot: s)
+                    let quantity = (difference ? "delta_" : "") + slot.quantity.rawValue
+                    let level = slot.quantity == .flow ? "" : (slot.level.map { names[$0] } ?? "all")
+                    var cells = [CSV.text(arms[arm].name), String(year.number), CSV.number(year.startYears), CSV.number(year.endYears),
+                                 quantity, CSV.text(level), slot.from.map { CSV.text(names[$0]) } ?? "",
+                                 slot.to.map { CSV.text(names[$0]) } ?? "", String(band.count), CSV.number(band.mean),
+                                 CSV.number(band.mcse), CSV.number(band.ciLow), CSV.number(band.ciHigh)]
+                    cells += band.percentiles.map(CSV.number)
+                    out += CSV.row(cells)
+                }
+            }
+        }
+        return out
+    }
+
+    /// The column of each yearly slot in replications-yearly.csv: the quantity, then `_LEVEL` for one
+    /// level (none for all levels), or `_FROM_to_TO` for a move.
+    public static func yearlyColumn(_ slot: RecordLayout.Slot, levels: [String]) -> String {
+        if slot.quantity == .flow, let from = slot.from, let to = slot.to { return "flow_\(levels[from])_to_\(levels[to])" }
+        return slot.quantity.rawValue + (slot.level.map { "_" + levels[$0] } ?? "")
+    }
+
+    public static func yearlyReplicationsHeader(layout: YearlyLayout, levels: [String]) -> [String] {
+        ["replication", "arm", "year", "start_years", "end_years"] + layout.slots.map { yearlyColumn($0, levels: levels) }
+    }
+
+    /// replications-yearly.csv: one row per replication, arm and year, with the year's value of
+    /// every quantity (`ReplicationRow.yearly`).
+    public static func yearlyReplications(scenario: Scenario, rows: [ReplicationRow]) -> String {
+        let arm0 = scenario.arms[0]
+        let layout = YearlyLayout(record: RecordLayout(levelCount: scenario.levels.count, steps: arm0.steps), stepMonths: arm0.stepMonths)
+        var out = CSV.row(yearlyReplicationsHeader(layout: layout, levels: scenario.levels).map(CSV.text))
+        out.reserveCapacity(rows.count * layout.size * 12)
+        for row in rows where row.yearly.count == layout.size {
+            let arm = CSV.text(scenario.arms[row.arm].name)
+            for (y, year) in layout.years.enumerated() {
+                var cells = [String(row.replication), arm, String(year.number), CSV.number(year.startYears), CSV.number(year.endYears)]
+                for s in 0..<layout.slotCount { cells.append(CSV.number(row.yearly[layout.index(year: y, slot: s)])) }
+                out += CSV.row(cells)
+            }
+        }
+        return out
+    }
+
     /// parameters.csv: one row per replication, its draw and the value of every uncertain field.
     ///
     /// Its header is the draws-file format (`uncertainty.draws`), so a run's

@@ -492,7 +492,7 @@ public enum AggregateModel {
                     record[layout.index(step: t, slot: layout.slot(.exits, level: level))] = l < n ? exits[l] : exits.reduce(0, +)
                 }
             }
-            layout.fillInflowOutflow(&record)
+            layout.fillDerivedFlows(&record)
             for t in stride(from: 1, through: arm.steps, by: 1) {
                 var stockAll = 0.0, outAll = 0.0
                 for l in 0...n {

@@ -11,7 +11,8 @@ struct Run: ParsableCommand, InterruptibleCommand {
     static let configuration = CommandConfiguration(
         abstract: "Simulate replications of every arm of a scenario and write bands and totals.",
         discussion: """
-        Writes DIR/bands.csv, replications.csv, aggregate.csv, comparison.csv, summary.json, \
+        Writes DIR/bands.csv, replications.csv, bands-yearly.csv, replications-yearly.csv, \
+        aggregate.csv, comparison.csv, summary.json, \
         summary.csv, manifest.json, scenario.yaml and state.bin (docs/outputs.md). The folder \
         appears whole or not at all. The same scenario, seed and --replications give the same \
         bytes for any --threads and any --shard split merged with `girfec merge`. Draw figures \
@@ -95,7 +96,8 @@ struct Run: ParsableCommand, InterruptibleCommand {
             throw ExitCode(invalidInputStatus)
         }
         if let reason = engine.reason { printError("girfec run: note: engine auto chose the step engine: \(reason).") }
-        let estimate = OutputEstimate.runFolder(arms: model.arms.count, steps: model.arms[0].steps, levels: model.levels.count,
+        let estimate = OutputEstimate.runFolder(arms: model.arms.count, steps: model.arms[0].steps, stepMonths: model.arms[0].stepMonths,
+                                                levels: model.levels.count,
                                                 replications: plan.range.count, parameters: plan.activeUncertainty?.columns.count ?? 0,
                                                 scenarioBytes: text.utf8.count)
         let folder = try output.prepare(command: "run", estimatedBytes: estimate)

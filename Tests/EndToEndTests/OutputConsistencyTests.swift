@@ -146,4 +146,97 @@ struct OutputConsistencyTests {
                 "report.md's sections are not numbered 1, 2, 3, …: \(mdSections)")
         #expect(document.components(separatedBy: "\\section{").count - 1 == mdSections.count)
     }
+
+    /// The yearly files agree with each other and with the per-step and horizon outputs: each
+    /// bands-yearly.csv mean is the mean of replications-yearly.csv's column (each `delta_` mean of
+    /// the paired differences), the last year's cumulative totals are replications.csv's and
+    /// summary.csv's, the end-of-year stocks of the last year are the final stocks, escalations and
+    /// step-downs add up to the moves, and a year's mean flows are the sum of its steps' means in bands.csv.
+    @Test func yearlyResultsAgreeWithEveryOtherOutput() throws {
+        let file = try CommandLineTests.write(UncertaintyCommandTests.scenario, name: "yearly.yaml")
+        let out = Fixtures.temporaryFolder("girfec-e2e") + "/yearly"
+        let run = try CommandLineTests.girfec(["run", file, "--replications", "30", "--replications-per-draw", "2", "--seed", "5",
+                                               "--out", out, "--threads", "2", "--quiet"])
+        #expect(run.status == 0, "stderr: \(run.stderr)")
+        let yearly = try Self.table(out + "/replications-yearly.csv")
+        let yearlyBands = try Self.table(out + "/bands-yearly.csv")
+        let replications = try Self.table(out + "/replications.csv")
+        let bands = try Self.table(out + "/bands.csv")
+        let summary = try Self.table(out + "/summary.csv")
+        func num(_ row: Row, _ column: String) -> Double { Double(row[column] ?? "") ?? .nan }
+        func close(_ a: Double, _ b: Double, _ what: String, sourceLocation: SourceLocation = #_sourceLocation) {
+            #expect(abs(a - b) <= 1e-9 * max(1, abs(a), abs(b)), "\(what): \(a) vs \(b)", sourceLocation: sourceLocation)
+        }
+        let years = Set(yearly.map { $0["year"]! }).sorted { Int($0)! < Int($1)! }
+        let lastYear = try #require(years.last)
+        #expect(years.count >= 2)
+        #expect(yearly.count == replications.count * years.count)
+        let levels = ["Low", "Mid", "High"]
+        #expect(!levels.isEmpty)
+
+        // 1. Per replication: the last year against replications.csv; escalations and step-downs against the moves.
+        for r in replications {
+            let rows = yearly.filter { $0["replication"] == r["replication"] && $0["arm"] == r["arm"] }
+            #expect(rows.map { $0["year"]! } == years)
+            let last = try #require(rows.last)
+            #expect(last["cumulative_cost_discounted"] == r["cost_discounted"])
+            #expect(last["cumulative_qol_years_discounted"] == r["qol_years_discounted"])
+            for l in levels { #expect(last["stock_" + l] == r["final_stock_" + l]) }
+            close(rows.map { num($0, "cost_discounted") }.reduce(0, +), num(r, "cost_discounted"), "Σ yearly cost_discounted")
+            for row in rows {
+                var up = 0.0, down = 0.0
+                for (i, from) in levels.enumerated() {
+                    for (j, to) in levels.enumerated() where i != j {
+                        let moves = num(row, "flow_\(from)_to_\(to)")
+                        if j > i { up += moves } else { down += moves }
+                    }
+                }
+                #expect(num(row, "escalations") == up && num(row, "step_downs") == down)
+                close(levels.map { num(row, "cost_" + $0) }.reduce(0, +) + num(row, "programme_cost"), num(row, "cost"), "budget by level")
+            }
+        }
+
+        // 2. bands-yearly.csv: each mean is the mean of the per-replication values (and of paired differences).
+        var compared = 0
+        for b in yearlyBands where b["level"] == "all" || b["quantity"]!.hasSuffix("stock") {
+            let delta = b["quantity"]!.hasPrefix("delta_")
+            let quantity = delta ? String(b["quantity"]!.dropFirst(6)) : b["quantity"]!
+            let column = quantity + (b["level"] == "all" || b["level"] == "" ? "" : "_" + b["level"]!)
+            guard yearly[0][column] != nil else { continue }
+            let rows = yearly.filter { $0["year"] == b["year"] && $0["arm"] == b["arm"] }
+            var values = rows.map { num($0, column) }
+            if delta {
+                let first = yearly.filter { $0["year"] == b["year"] && $0["arm"] == "baseline" }
+                values = zip(values, first).map { $0 - num($1, column) }
+            }
+            #expect(num(b, "replications") == Double(values.count))
+            close(values.reduce(0, +) / Double(values.count), num(b, "mean"), "\(b["arm"]!) year \(b["year"]!) \(b["quantity"]!) \(column)")
+            compared += 1
+        }
+        // Per arm and year: 3 stocks by level and 16 totals over levels; twice for the difference block.
+        #expect(compared == 3 * years.count * (3 + 16), "compared \(compared) yearly bands")
+
+        // 3. The last year's cumulative totals are bands.csv's last step and summary.csv's, cell for cell.
+        let lastStep = try #require(bands.map { Int($0["step"]!)! }.max())
+        for (quantity, measure) in [("delta_cumulative_cost_discounted", "delta_cost_discounted"),
+                                    ("delta_cumulative_qol_years_discounted", "delta_qol_years_discounted")] {
+            let y = try #require(yearlyBands.first { $0["arm"] == "practice" && $0["year"] == lastYear && $0["quantity"] == quantity })
+            let b = try #require(bands.first { $0["arm"] == "practice" && $0["step"] == String(lastStep) && $0["quantity"] == quantity })
+            let s = try #require(summary.first { $0["arm"] == "practice" && $0["measure"] == measure })
+            for c in ["replications", "mean", "mcse", "ci_low", "ci_high", "p2_5", "p50", "p97_5"] {
+                #expect(y[c] == b[c] && y[c] == s[c], "\(quantity) \(c): bands-yearly \(y[c] ?? "") bands \(b[c] ?? "") summary \(s[c] ?? "")")
+            }
+        }
+
+        // 4. A year's mean moves are the sum of its steps' mean moves in bands.csv.
+        let stepsPerYear = Double(lastStep) / Double(years.count)
+        for y in yearlyBands where y["quantity"] == "escalations" || y["quantity"] == "entries" && y["level"] == "all" {
+            let year = Double(y["year"]!)!
+            let sum = bands.filter { b in
+                guard b["arm"] == y["arm"], b["quantity"] == y["quantity"], b["level"] == y["level"], let t = Double(b["step"]!) else { return false }
+                return t > (year - 1) * stepsPerYear && t <= year * stepsPerYear
+            }.map { num($0, "mean") }.reduce(0, +)
+            close(sum, num(y, "mean"), "\(y["arm"]!) year \(y["year"]!) \(y["quantity"]!)")
+        }
+    }
 }

@@ -7,7 +7,8 @@ import TestSupport
 
 @Suite("Determinism across threads and shards")
 struct DeterminismTests {
-    static func outputs(_ plan: RunPlan) throws -> (bands: String, replications: String, state: RunState) {
+    /// bands.csv, replications.csv, bands-yearly.csv and replications-yearly.csv joined (`yearly`), and the state.
+    static func outputs(_ plan: RunPlan) throws -> (bands: String, replications: String, yearly: String, state: RunState) {
         let result = try Runner.run(plan)
         var state = RunState(scenarioFileName: "small.yaml", scenarioText: Fixtures.smallScenario, seed: plan.seed,
                              replications: plan.replications, commonRandomNumbers: plan.commonRandomNumbers,
@@ -15,7 +16,13 @@ struct DeterminismTests {
                              childSteps: result.childSteps, wallSeconds: result.wallSeconds)
         state.setShard(plan.shard)
         return (Tables.bands(scenario: plan.scenario, bands: RunResults(state: state, scenario: plan.scenario).bands),
-                Tables.replications(scenario: plan.scenario, rows: state.rows), state)
+                Tables.replications(scenario: plan.scenario, rows: state.rows), yearly(plan.scenario, state), state)
+    }
+
+    /// bands-yearly.csv and replications-yearly.csv of a state, joined.
+    static func yearly(_ scenario: Scenario, _ state: RunState) -> String {
+        Tables.yearlyBands(scenario: scenario, bands: RunResults(state: state, scenario: scenario).yearlyBands)
+            + Tables.yearlyReplications(scenario: scenario, rows: state.rows)
     }
 
     @Test func sameBytesForAnyThreadCount() throws {
@@ -25,6 +32,7 @@ struct DeterminismTests {
             let other = try Self.outputs(RunPlan(scenario: scenario, seed: 5, replications: 24, threads: threads))
             #expect(other.bands == one.bands, "bands.csv differs with \(threads) threads")
             #expect(other.replications == one.replications, "replications.csv differs with \(threads) threads")
+            #expect(other.yearly == one.yearly, "bands-yearly.csv or replications-yearly.csv differs with \(threads) threads")
         }
     }
 
@@ -41,6 +49,7 @@ struct DeterminismTests {
         #expect(merged.isComplete)
         #expect(Tables.bands(scenario: scenario, bands: RunResults(state: merged, scenario: scenario).bands) == whole.bands)
         #expect(Tables.replications(scenario: scenario, rows: merged.rows) == whole.replications)
+        #expect(Self.yearly(scenario, merged) == whole.yearly)
     }
 
     @Test func differentSeedsDiffer() throws {

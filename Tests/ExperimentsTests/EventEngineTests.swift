@@ -327,7 +327,7 @@ struct EventEngineTests {
         }
         let one = try DeterminismTests.outputs(plan(threads: 1))
         let two = try DeterminismTests.outputs(plan(threads: 2))
-        #expect(two.bands == one.bands && two.replications == one.replications)
+        #expect(two.bands == one.bands && two.replications == one.replications && two.yearly == one.yearly)
         var parts: [(source: String, state: RunState)] = []
         for k in [2, 1] {
             let shard = try DeterminismTests.outputs(plan(threads: 2, shard: Shard(index: k, count: 2)))
@@ -336,6 +336,7 @@ struct EventEngineTests {
         let merged = try RunState.merge(parts)
         #expect(Tables.bands(scenario: scenario, bands: RunResults(state: merged, scenario: scenario).bands) == one.bands)
         #expect(Tables.replications(scenario: scenario, rows: merged.rows) == one.replications)
+        #expect(DeterminismTests.yearly(scenario, merged) == one.yearly)
         // And the event engine is not the step engine.
         var steps = plan(threads: 1)
         steps.engine = .steps

@@ -39,7 +39,7 @@ from . import runfolder, schema
 from .runfolder import OutputError
 
 # The CSV files of a run folder, in the order `Run.tables` lists them.
-RUN_FILES = ("bands.csv", "replications.csv", "summary.csv", "aggregate.csv", "comparison.csv", "parameters.csv",
+RUN_FILES = ("bands.csv", "replications.csv", "bands-yearly.csv", "replications-yearly.csv", "summary.csv", "aggregate.csv", "comparison.csv", "parameters.csv",
              "uncertainty.csv", "importance.csv", "voi.csv")
 REQUIRED = ("bands.csv", "replications.csv")  # every run folder has them (one arm or more, any options)
 

@@ -77,15 +77,12 @@ class OutputFile:
 
     def header_problem(self, header: list[str]) -> str | None:
         """None when `header` is exactly this file's columns (repeated ones expanded); else what differs."""
-        parts = []
-        for c in self.columns:
-            parts.append(f"(?:{c.pattern})(?:\x1f(?:{c.pattern}))*" if c.repeated else re.escape(c.name))
-        if re.fullmatch("\x1f".join(parts), "\x1f".join(header)):
+        if self._matches(tuple(header)):
             return None
         fixed = [c.name for c in self.columns if not c.repeated]
         missing = [n for n in fixed if n not in header]
         extra = [h for h in header if h not in fixed and not any(
-            c.repeated and re.fullmatch(c.pattern, h) for c in self.columns)]
+            c.repeated and re.fullmatch(c.pattern, h, re.DOTALL) for c in self.columns)]
         details = []
         if missing:
             details.append(f"missing {', '.join(missing)}")
@@ -95,6 +92,27 @@ class OutputFile:
             details.append("the columns are in another order")
         return (f"{self.name}: header {','.join(header)} does not match the declared columns "
                 f"{','.join(self.names)} ({'; '.join(details)})")
+
+    def _matches(self, header: tuple[str, ...]) -> bool:
+        """Whether the header cells are the declared columns in order, a repeated column taking one or more
+        consecutive cells that each match its pattern (cell by cell, so a pattern never spans two cells)."""
+        columns = self.columns
+        seen: dict[tuple[int, int], bool] = {}
+
+        def match(ci: int, hi: int) -> bool:
+            if (ci, hi) not in seen:
+                if ci == len(columns):
+                    seen[(ci, hi)] = hi == len(header)
+                elif not columns[ci].repeated:
+                    seen[(ci, hi)] = hi < len(header) and header[hi] == columns[ci].name and match(ci + 1, hi + 1)
+                else:
+                    found, j = False, hi
+                    while not found and j < len(header) and re.fullmatch(columns[ci].pattern, header[j], re.DOTALL):
+                        j += 1
+                        found = match(ci + 1, j)
+                    seen[(ci, hi)] = found
+            return seen[(ci, hi)]
+        return match(0, 0)
 
 
 def _file(name, doc, written_by, *columns):
@@ -123,6 +141,35 @@ REPLICATIONS = _file(
     Column("final_stock_LEVEL", "int", "children", pattern=r"final_stock_.+"),
     Column("delta_cost_discounted", unit="£"), Column("delta_qol_years_discounted", unit="QoL-years"),
     Column("break_even_years", unit="years", empty=True))
+
+YEARLY_BANDS = _file(
+    "bands-yearly.csv", "docs/outputs.md", RUN,
+    Column("arm", "text"), Column("year", "int"), Column("start_years", unit="years"), Column("end_years", unit="years"),
+    Column("quantity", "text"), Column("level", "text", empty=True),
+    Column("from_level", "text", empty=True), Column("to_level", "text", empty=True),
+    Column("replications", "int", "replications"), Column("mean", empty=True), Column("mcse", empty=True),
+    Column("ci_low", empty=True), Column("ci_high", empty=True), *(Column(p, empty=True) for p in PERCENTILES))
+
+
+def _per_level(name, kind, unit):
+    """`NAME_LEVEL` (one column per level) then `NAME` (all levels): a quantity of replications-yearly.csv."""
+    return (Column(f"{name}_LEVEL", kind, unit, pattern=rf"{name}_.+"), Column(name, kind, unit))
+
+
+YEARLY_REPLICATIONS = _file(
+    "replications-yearly.csv", "docs/outputs.md", RUN,
+    Column("replication", "int"), Column("arm", "text"), Column("year", "int"),
+    Column("start_years", unit="years"), Column("end_years", unit="years"),
+    *_per_level("stock", "int", "children"),
+    Column("flow_FROM_to_TO", "int", "children", pattern=r"flow_.+_to_.+"),
+    *_per_level("entries", "int", "children"), *_per_level("exits", "int", "children"),
+    *_per_level("inflow", "int", "children"), *_per_level("outflow", "int", "children"),
+    Column("escalations", "int", "children"), Column("step_downs", "int", "children"),
+    Column("children_reached", "int", "children"),
+    *_per_level("cost", "number", "£"), *_per_level("cost_discounted", "number", "£"),
+    Column("programme_cost", unit="£"), Column("programme_cost_discounted", unit="£"),
+    *_per_level("qol_years", "number", "QoL-years"), *_per_level("qol_years_discounted", "number", "QoL-years"),
+    Column("cumulative_cost_discounted", unit="£"), Column("cumulative_qol_years_discounted", unit="QoL-years"))
 
 AGGREGATE = _file(
     "aggregate.csv", "docs/outputs.md", "run merge aggregate", *ROW_KEY,
@@ -235,7 +282,7 @@ MODEL_COMPARISON = _file(
     Column("full_log_likelihood", empty=True), Column("lr_statistic", empty=True), Column("p_value", empty=True),
     Column("full_mle_per_year", "number", "per year", empty=True), Column("clearly_above_zero", "bool", empty=True))
 
-FILES = {f.name: f for f in (BANDS, REPLICATIONS, AGGREGATE, COMPARISON, SUMMARY, PARAMETERS, UNCERTAINTY, VOI,
+FILES = {f.name: f for f in (BANDS, REPLICATIONS, YEARLY_BANDS, YEARLY_REPLICATIONS, AGGREGATE, COMPARISON, SUMMARY, PARAMETERS, UNCERTAINTY, VOI,
                              IMPORTANCE, SENSITIVITY, ESTIMATES, DRAWS, FIT, IDENTIFIABILITY, PROFILE, POSTERIOR,
                              CONVERGENCE, PPC, MODEL_COMPARISON)}
 

@@ -178,9 +178,10 @@ def outputs(tmp_path_factory):
 
 
 EXPECTED_FILES = {
-    "run": {"bands.csv", "replications.csv", "aggregate.csv", "comparison.csv", "summary.csv", "parameters.csv",
-            "uncertainty.csv", "voi.csv", "importance.csv"},
-    "one-arm": {"bands.csv", "replications.csv", "aggregate.csv", "comparison.csv", "summary.csv"},
+    "run": {"bands.csv", "replications.csv", "bands-yearly.csv", "replications-yearly.csv", "aggregate.csv", "comparison.csv",
+            "summary.csv", "parameters.csv", "uncertainty.csv", "voi.csv", "importance.csv"},
+    "one-arm": {"bands.csv", "replications.csv", "bands-yearly.csv", "replications-yearly.csv", "aggregate.csv",
+                "comparison.csv", "summary.csv"},
     "aggregate": {"aggregate.csv"},
     "sensitivity": {"sensitivity.csv"},
     "calibrate-stocks": {"estimates.csv", "draws.csv", "fit.csv", "identifiability.csv", "profile.csv", "posterior.csv",
