@@ -59,6 +59,9 @@ public struct RunResults: Sendable {
     public var bands: BandTable
     /// The rows of bands-yearly.csv.
     public var yearlyBands: YearlyBands
+    /// With `transitionRewards` in any arm: each arm's discounted one-off costs and QoL-years of moves
+    /// over the horizon (replications.csv `transition_cost_discounted`, `transition_qol_years_discounted`).
+    public var transitionRewards: [(arm: Int, costDiscounted: SampleStatistics, qolYearsDiscounted: SampleStatistics)]
     /// With drawn parameters: the statistics of each parameter column over the draws (the first arm's rows).
     public var parameterDraws: [SampleStatistics]
     /// With drawn parameters: the variance split of each outcome (uncertainty.csv).
@@ -96,6 +99,12 @@ public struct RunResults: Sendable {
         self.outcomes = outcomes
         bands = Self.bands(scenario: scenario, aggregator: aggregator, outcomes: outcomes)
         yearlyBands = YearlyBands(scenario: scenario, rows: rows, replicationsPerDraw: replicationsPerDraw)
+        transitionRewards = !scenario.arms.contains { $0.transitionRewards != nil } ? [] : scenario.arms.indices.map { a in
+            let armRows = rows.filter { $0.arm == a }
+            let groups = replicationsPerDraw > 1 ? armRows.map(\.draw) : nil
+            return (a, SampleStatistics(armRows.map(\.totals.transitionCostDiscounted), groups: groups),
+                    SampleStatistics(armRows.map(\.totals.transitionQolYearsDiscounted), groups: groups))
+        }
         guard let uncertainty else {
             parameterDraws = []
             varianceSplit = []

@@ -204,6 +204,8 @@ public struct ArmModel: Sendable {
     public var rewardTiming: RewardTiming
     /// Savings reinvested in prevention (nil: no feedback).
     public var reinvestment: Reinvestment? = nil
+    /// One-off costs and QoL changes of moves and arrivals (none by default).
+    public var transitionRewards: TransitionRewards? = nil
     /// The largest multipliers of the stay check, derived from the practices, age bands,
     /// reinvestment and entries (`StayCheck.Envelope`); nil until validation or `applying(_:)` builds it.
     public internal(set) var stayEnvelope: StayCheck.Envelope? = nil
@@ -235,5 +237,37 @@ public struct Scenario: Sendable {
         self.name = name
         self.description = description
         self.arms = arms
+    }
+}
+
+/// One-off rewards of moving: a cost and a QoL change per child on a move from one level to another,
+/// and on arriving in a level (a move in from any other level, or an entry: birth or in-migration).
+///
+/// A move or an arrival during step t is counted once, at the end of the step, when the child is
+/// first recorded in its new level, and discounted from that time:
+///
+/// ```
+/// transition_cost_t = [Σ_{i≠j} flow_t(i→j) · c_ij + Σ_l inflow_t(l) · c_l] · D(t · dt)
+/// ```
+///
+/// with the same formula for QoL-years (q_ij, q_l) and the QoL discount rate (docs/methods.md §5.3).
+/// This is how state-transition models value a one-off event in the cycle it happens, e.g.
+/// heemod's transition costs via `dispatch_strategy` and the "transition rewards" of TreeAge
+/// (Briggs, Claxton & Sculpher 2006, "Decision Modelling for Health Economic Evaluation", §3.3).
+public struct TransitionRewards: Sendable, Equatable {
+    /// Pounds per child making the move, [from][to]; 0 on the diagonal.
+    public var moveCost: [[Double]]
+    /// QoL-years per child making the move (negative: a loss), [from][to]; 0 on the diagonal.
+    public var moveQolChange: [[Double]]
+    /// Pounds per child arriving in the level (moves in and entries), [level].
+    public var intoCost: [Double]
+    /// QoL-years per child arriving in the level, [level].
+    public var intoQolChange: [Double]
+
+    public init(levels n: Int) {
+        moveCost = [[Double]](repeating: [Double](repeating: 0, count: n), count: n)
+        moveQolChange = moveCost
+        intoCost = [Double](repeating: 0, count: n)
+        intoQolChange = intoCost
     }
 }

@@ -34,12 +34,16 @@ public enum ModelParameter: Sendable, Hashable {
     case reinvestmentDelay
     case reinvestmentSmoothing
     case reinvestmentMoneyScale
+    case moveCost(from: Int, to: Int)
+    case moveQolChange(from: Int, to: Int)
+    case intoCost(level: Int)
+    case intoQolChange(level: Int)
 
     /// The range the decoder checks the same field against.
     func range(in arm: ArmModel) -> NumberRange {
         switch self {
-        case .levelCost, .levelAddOnCost, .programmeCost, .programmeCostPerChildReached: return .money
-        case .qolWeight: return .utility
+        case .levelCost, .levelAddOnCost, .programmeCost, .programmeCostPerChildReached, .moveCost, .intoCost: return .money
+        case .qolWeight, .moveQolChange, .intoQolChange: return .utility
         case .practiceIntensity, .practiceEscalationEffect, .practiceCoverageShare,
              .costDiscountRate, .qolDiscountRate, .reinvestmentFraction: return .unit
         case .transitionEntry(let i, let j): return TransitionMatrixInput.range(unit: arm.transitionInput.unit, diagonal: i == j)
@@ -335,6 +339,15 @@ public struct ParameterIndex: Sendable {
         case "discounting":
             if keys == ["discounting", "costRatePerYear"] { return .value(.costDiscountRate) }
             if keys == ["discounting", "qolRatePerYear"] { return .value(.qolDiscountRate) }
+        case "transitionRewards":
+            if keys.count == 5, keys[1] == "moves", let i = level(keys[2]), let j = level(keys[3]), i != j {
+                if keys[4] == "cost" { return .value(.moveCost(from: i, to: j)) }
+                if keys[4] == "qolChange" { return .value(.moveQolChange(from: i, to: j)) }
+            }
+            if keys.count == 4, keys[1] == "into", let l = level(keys[2]) {
+                if keys[3] == "cost" { return .value(.intoCost(level: l)) }
+                if keys[3] == "qolChange" { return .value(.intoQolChange(level: l)) }
+            }
         case "reinvestment":
             if keys.count == 2 {
                 switch keys[1] {
@@ -473,6 +486,10 @@ extension ArmModel {
         case .reinvestmentDelay: arm.reinvestment?.delaySteps = Reinvestment.delaySteps(years: x, stepMonths: arm.stepMonths)
         case .reinvestmentSmoothing: arm.reinvestment?.smoothingYears = x
         case .reinvestmentMoneyScale: arm.reinvestment?.moneyScalePerYear = x
+        case .moveCost(let i, let j): arm.transitionRewards?.moveCost[i][j] = x
+        case .moveQolChange(let i, let j): arm.transitionRewards?.moveQolChange[i][j] = x
+        case .intoCost(let l): arm.transitionRewards?.intoCost[l] = x
+        case .intoQolChange(let l): arm.transitionRewards?.intoQolChange[l] = x
         }
     }
 }

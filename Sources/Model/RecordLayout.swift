@@ -34,6 +34,12 @@ public enum Quantity: String, Sendable, CaseIterable {
     /// QoL-weighted child-years spent in a level during the step.
     case qolYears = "qol_years"
     case qolYearsDiscounted = "qol_years_discounted"
+    /// One-off costs of the moves and arrivals during the step (`TransitionRewards`), pounds; part of `cost` (all).
+    case transitionCost = "transition_cost"
+    case transitionCostDiscounted = "transition_cost_discounted"
+    /// One-off QoL changes of the moves and arrivals during the step, QoL-years; part of `qol_years` (all).
+    case transitionQolYears = "transition_qol_years"
+    case transitionQolYearsDiscounted = "transition_qol_years_discounted"
     /// Discounted cost (levels and programme) from the start to the end of the step.
     case cumulativeCostDiscounted = "cumulative_cost_discounted"
     case cumulativeQolYearsDiscounted = "cumulative_qol_years_discounted"
@@ -42,6 +48,7 @@ public enum Quantity: String, Sendable, CaseIterable {
     public var isTotalOnly: Bool {
         switch self {
         case .escalations, .stepDowns, .childrenReached, .programmeCost, .programmeCostDiscounted,
+             .transitionCost, .transitionCostDiscounted, .transitionQolYears, .transitionQolYearsDiscounted,
              .cumulativeCostDiscounted, .cumulativeQolYearsDiscounted: true
         default: false
         }
@@ -82,8 +89,12 @@ public enum Quantity: String, Sendable, CaseIterable {
         case .programmeCostDiscounted: 13
         case .qolYears: 14
         case .qolYearsDiscounted: 15
-        case .cumulativeCostDiscounted: 16
-        case .cumulativeQolYearsDiscounted: 17
+        case .transitionCost: 16
+        case .transitionCostDiscounted: 17
+        case .transitionQolYears: 18
+        case .transitionQolYearsDiscounted: 19
+        case .cumulativeCostDiscounted: 20
+        case .cumulativeQolYearsDiscounted: 21
         }
     }
 }

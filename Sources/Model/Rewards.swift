@@ -10,6 +10,10 @@ public struct ReplicationTotals: Sendable, Equatable {
     public var programmeCostDiscounted: Double
     public var qolYears: Double
     public var qolYearsDiscounted: Double
+    /// The one-off costs of moves and arrivals, discounted (`TransitionRewards`); part of `costDiscounted`.
+    public var transitionCostDiscounted: Double = 0
+    /// The one-off QoL changes of moves and arrivals, discounted; part of `qolYearsDiscounted`.
+    public var transitionQolYearsDiscounted: Double = 0
     public var finalStocks: [Int]
     public var childSteps: Int
 
@@ -45,7 +49,8 @@ public struct ReplicationTotals: Sendable, Equatable {
 /// second, so each pair sums to dt/3 · (V0 + 4 V1 + V2); an unpaired last step
 /// uses (½, ½); `.weights(w0, w1)` gives the user's (w0, w1) on every step.
 /// Undiscounted values use D = 1. QoL weights may be negative (in [−1, 1]);
-/// nothing here assumes a sign.
+/// nothing here assumes a sign. The one-off rewards of the step's moves and
+/// arrivals (`TransitionRewards`) are added at τ_t, whatever the timing.
 public enum Rewards {
     public static func weights(step t: Int, steps: Int, timing: RewardTiming) -> (Double, Double) {
         switch timing {
@@ -131,17 +136,36 @@ public enum Rewards {
                 programmeD += w * dt * rate * costDiscount[k]
             }
             put(t, .programmeCost, nil, programme); put(t, .programmeCostDiscounted, nil, programmeD)
-            put(t, .cost, nil, costAll + programme); put(t, .costDiscounted, nil, costAllD + programmeD)
-            put(t, .qolYears, nil, qolAll); put(t, .qolYearsDiscounted, nil, qolAllD)
-            cumulativeCost += costAllD + programmeD
-            cumulativeQol += qolAllD
+            // One-off rewards of the step's moves and arrivals, at its end (`TransitionRewards`).
+            var moveCost = 0.0, moveQol = 0.0
+            if let r = arm.transitionRewards {
+                for i in 0..<n {
+                    let arrivals = record[layout.index(step: t, slot: layout.slot(.inflow, level: i))]
+                    moveCost += arrivals * r.intoCost[i]
+                    moveQol += arrivals * r.intoQolChange[i]
+                    for j in 0..<n where j != i && (r.moveCost[i][j] != 0 || r.moveQolChange[i][j] != 0) {
+                        let moves = record[layout.index(step: t, slot: layout.flowSlot(from: i, to: j))]
+                        moveCost += moves * r.moveCost[i][j]
+                        moveQol += moves * r.moveQolChange[i][j]
+                    }
+                }
+            }
+            let moveCostD = moveCost * costDiscount[t], moveQolD = moveQol * qolDiscount[t]
+            put(t, .transitionCost, nil, moveCost); put(t, .transitionCostDiscounted, nil, moveCostD)
+            put(t, .transitionQolYears, nil, moveQol); put(t, .transitionQolYearsDiscounted, nil, moveQolD)
+            put(t, .cost, nil, costAll + programme + moveCost); put(t, .costDiscounted, nil, costAllD + programmeD + moveCostD)
+            put(t, .qolYears, nil, qolAll + moveQol); put(t, .qolYearsDiscounted, nil, qolAllD + moveQolD)
+            cumulativeCost += costAllD + programmeD + moveCostD
+            cumulativeQol += qolAllD + moveQolD
             put(t, .cumulativeCostDiscounted, nil, cumulativeCost)
             put(t, .cumulativeQolYearsDiscounted, nil, cumulativeQol)
-            totals.cost += costAll + programme
-            totals.costDiscounted += costAllD + programmeD
+            totals.cost += costAll + programme + moveCost
+            totals.costDiscounted += costAllD + programmeD + moveCostD
             totals.programmeCostDiscounted += programmeD
-            totals.qolYears += qolAll
-            totals.qolYearsDiscounted += qolAllD
+            totals.transitionCostDiscounted += moveCostD
+            totals.qolYears += qolAll + moveQol
+            totals.qolYearsDiscounted += qolAllD + moveQolD
+            totals.transitionQolYearsDiscounted += moveQolD
         }
         return totals
     }

@@ -4,7 +4,8 @@ import Foundation
 /// broken rule at once. The format is documented in docs/scenario-format.md.
 public enum ScenarioDecoder {
     static let topLevelKeys = ["name", "description", "time", "levels", "areas", "population", "transitions",
-                               "practice", "programme", "reinvestment", "discounting", "rewardTiming", "arms", "uncertainty", "include"]
+                               "practice", "programme", "reinvestment", "discounting", "rewardTiming", "transitionRewards", "arms",
+                               "uncertainty", "include"]
     static let armKeys = topLevelKeys.filter { !["name", "description", "arms", "uncertainty", "include"].contains($0) }
     /// Practice variables per arm; coverage masks are bytes and the schedule has 2^k masks.
     public static let maximumPractices = 6
@@ -403,6 +404,7 @@ struct ArmReader {
         }
         var timing = RewardTiming.halfCycle
         if let v = top["rewardTiming"] { timing = readRewardTiming(v) ?? timing }
+        let transitionRewards = top["transitionRewards"].flatMap { readTransitionRewards($0, levels: levels) }
 
         guard log.issues.count == before else { return nil }
         var arm = ArmModel(
@@ -417,6 +419,7 @@ struct ArmReader {
             qolDiscountRatePerYear: qolRate, rewardTiming: timing, reinvestment: reinvestment)
         arm.initialDurations = initialDurations
         arm.transitionInput = transitionInput
+        arm.transitionRewards = transitionRewards
         // The check tabulates the practice multipliers; a table too big to build was reported above.
         if tableFits { checkStayProbabilities(&arm, practiceTree: practiceTree ?? tree) }
         return log.issues.count == before ? arm : nil
@@ -510,6 +513,52 @@ struct ArmReader {
     }
 
     /// The matrix as written; its rows completed and checked by `TransitionMatrixInput.completed()`.
+    /// `transitionRewards: {moves: {FROM: {TO: {cost, qolChange}}}, into: {LEVEL: {cost, qolChange}}}`:
+    /// one-off pounds (>= 0) and QoL-years (in [−1, 1]) per child moving, or arriving in a level.
+    private func readTransitionRewards(_ tree: Tree, levels: [Level]) -> TransitionRewards? {
+        let names = levels.map(\.name)
+        guard let f = log.fields(tree, allowed: ["moves", "into"], what: "one-off rewards of moves") else { return nil }
+        var rewards = TransitionRewards(levels: names.count)
+        func level(_ name: String, at t: Tree) -> Int? {
+            if let l = names.firstIndex(of: name) { return l }
+            log.add(path: t.path, line: t.line, found: "unknown level '\(name)'", expected: "one of the levels: \(names.joined(separator: ", "))")
+            return nil
+        }
+        /// The cost and QoL change of one move or arrival.
+        func amounts(_ t: Tree, what: String) -> (cost: Double, qol: Double)? {
+            guard let a = log.fields(t, allowed: ["cost", "qolChange"], what: what) else { return nil }
+            if a["cost"] == nil && a["qolChange"] == nil { log.add(t, found: "neither", expected: "cost (pounds >= 0), qolChange (QoL-years in [-1, 1]) or both") }
+            return (a["cost"].flatMap { log.number($0, .money) } ?? 0, a["qolChange"].flatMap { log.number($0, .utility) } ?? 0)
+        }
+        if let mt = f["moves"], let rows = log.namedEntries(mt, what: "a mapping from each level moved from to {level moved to: {cost, qolChange}}") {
+            for (fromName, row) in rows {
+                guard let i = level(fromName, at: row),
+                      let entries = log.namedEntries(row, what: "a mapping from the level moved to to {cost, qolChange}") else { continue }
+                if levels[i].absorbing {
+                    log.add(row, found: "moves out of '\(fromName)', an absorbing level", expected: "moves out of a level children can leave")
+                }
+                for (toName, value) in entries {
+                    guard let j = level(toName, at: value) else { continue }
+                    if i == j {
+                        log.add(value, found: "a move from '\(fromName)' to itself", expected: "a move to another level (staying is valued by the level's cost and QoL weight)")
+                        continue
+                    }
+                    guard let a = amounts(value, what: "the one-off cost and QoL change of a move") else { continue }
+                    rewards.moveCost[i][j] = a.cost
+                    rewards.moveQolChange[i][j] = a.qol
+                }
+            }
+        }
+        if let it = f["into"], let entries = log.namedEntries(it, what: "a mapping from level names to {cost, qolChange}") {
+            for (name, value) in entries {
+                guard let l = level(name, at: value), let a = amounts(value, what: "the one-off cost and QoL change of arriving in a level") else { continue }
+                rewards.intoCost[l] = a.cost
+                rewards.intoQolChange[l] = a.qol
+            }
+        }
+        return rewards
+    }
+
     private func readMatrix(_ tree: Tree, unit: TransitionUnit, levels: [Level]) -> TransitionMatrixInput? {
         let names = levels.map(\.name), n = names.count
         guard let rows = log.namedEntries(tree, what: "a mapping from each level to its row {to-level: value}") else { return nil }

@@ -95,6 +95,11 @@ public enum Report {
             add("\(arms[a]) − \(arms[0]): Δcost", .deltaCostDiscounted, arm: a, money: true)
             add("\(arms[a]) − \(arms[0]): ΔQoL-years", .deltaQolYearsDiscounted, arm: a, money: false)
         }
+        // One-off rewards of moves (`transitionRewards`), part of the totals above.
+        for t in results.transitionRewards {
+            resultRows.append(resultCells("\(arms[t.arm]): of which one-off costs of moves", t.costDiscounted, money: true))
+            resultRows.append(resultCells("\(arms[t.arm]): of which one-off QoL-years of moves", t.qolYearsDiscounted, money: false))
+        }
         emit(Table(caption: "Discounted costs and QoL-years over the horizon", label: "tab:results",
                    header: ["outcome", "mean", "95 % CI of the mean", "2.5–97.5 % of replications"], rows: resultRows,
                    columns: [.wrap(0.28), .wrap(0.16), .wrap(0.22), .wrap(0.22)]))

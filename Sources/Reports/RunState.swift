@@ -260,6 +260,7 @@ public struct RunState: Sendable {
             let t = row.totals
             w.i64(row.replication); w.i64(row.arm); w.i64(t.childrenEver); w.f64(t.childYears); w.f64(t.cost)
             w.f64(t.costDiscounted); w.f64(t.programmeCostDiscounted); w.f64(t.qolYears); w.f64(t.qolYearsDiscounted)
+            w.f64(t.transitionCostDiscounted); w.f64(t.transitionQolYearsDiscounted)
             w.i64(t.childSteps); w.i64(row.breakEvenStep ?? -1); w.i64(t.finalStocks.count)
             for s in t.finalStocks { w.i64(s) }
             w.i64(row.draw); w.i64(row.parameters.count)
@@ -386,13 +387,14 @@ public struct RunState: Sendable {
                               quantiles: BinnedQuantiles(minimumExponent: minExp, count: Int64(qCount), minimum: lo,
                                                          maximum: hi, exponent: exp, offset: Int64(offset), bins: bins)))
         }
-        let smallestRow = 15 * 8
+        let smallestRow = 17 * 8
         guard let rowCount = r.count(each: smallestRow) else { throw fail("it ends before the replication rows") }
         var rows: [ReplicationRow] = []
         rows.reserveCapacity(rowCount)
         for _ in 0..<rowCount {
             guard let rep = r.i64(), let arm = r.i64(), let ever = r.i64(), let years = r.f64(), let cost = r.f64(),
-                  let costD = r.f64(), let prog = r.f64(), let qol = r.f64(), let qolD = r.f64(), let cs = r.i64(),
+                  let costD = r.f64(), let prog = r.f64(), let qol = r.f64(), let qolD = r.f64(),
+                  let moveCostD = r.f64(), let moveQolD = r.f64(), let cs = r.i64(),
                   let breakEven = r.i64(), let levels = r.count(each: 8) else { throw fail("it ends inside a replication row") }
             var finals: [Int] = []
             for _ in 0..<levels { guard let s = r.i64() else { throw fail("it ends inside a replication row") }; finals.append(s) }
@@ -403,10 +405,13 @@ public struct RunState: Sendable {
             var yearly: [Double] = []
             yearly.reserveCapacity(yearlyCount)
             for _ in 0..<yearlyCount { guard let v = r.f64() else { throw fail("it ends inside a replication row") }; yearly.append(v) }
-            rows.append(ReplicationRow(replication: rep, arm: arm, totals: ReplicationTotals(
-                childrenEver: ever, childYears: years, cost: cost, costDiscounted: costD, programmeCostDiscounted: prog,
-                qolYears: qol, qolYearsDiscounted: qolD, finalStocks: finals, childSteps: cs),
-                breakEvenStep: breakEven >= 0 ? breakEven : nil, draw: draw, parameters: values, yearly: yearly))
+            var totals = ReplicationTotals(childrenEver: ever, childYears: years, cost: cost, costDiscounted: costD,
+                                           programmeCostDiscounted: prog, qolYears: qol, qolYearsDiscounted: qolD,
+                                           finalStocks: finals, childSteps: cs)
+            totals.transitionCostDiscounted = moveCostD
+            totals.transitionQolYearsDiscounted = moveQolD
+            rows.append(ReplicationRow(replication: rep, arm: arm, totals: totals, breakEvenStep: breakEven >= 0 ? breakEven : nil,
+                                       draw: draw, parameters: values, yearly: yearly))
             if breakEven < -1 { throw fail("replication \(rep) arm \(arm) has break-even step \(breakEven)") }
         }
         guard r.atEnd else { throw fail("\(r.remaining) bytes follow the replication rows") }

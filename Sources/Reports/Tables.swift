@@ -57,7 +57,8 @@ public enum Tables {
 
     public static func replicationsHeader(levels: [String]) -> [String] {
         ["replication", "arm", "children_ever", "child_years", "cost", "cost_discounted", "programme_cost_discounted",
-         "qol_years", "qol_years_discounted", "cost_discounted_per_child", "qol_years_discounted_per_child"]
+         "transition_cost_discounted", "qol_years", "qol_years_discounted", "transition_qol_years_discounted",
+         "cost_discounted_per_child", "qol_years_discounted_per_child"]
             + levels.map { "final_stock_\($0)" } + ["delta_cost_discounted", "delta_qol_years_discounted", "break_even_years"]
     }
 
@@ -71,7 +72,8 @@ public enum Tables {
             let ever = Double(max(t.childrenEver, 1))
             var cells = [String(row.replication), CSV.text(scenario.arms[row.arm].name), String(t.childrenEver),
                          CSV.number(t.childYears), CSV.number(t.cost), CSV.number(t.costDiscounted),
-                         CSV.number(t.programmeCostDiscounted), CSV.number(t.qolYears), CSV.number(t.qolYearsDiscounted),
+                         CSV.number(t.programmeCostDiscounted), CSV.number(t.transitionCostDiscounted), CSV.number(t.qolYears),
+                         CSV.number(t.qolYearsDiscounted), CSV.number(t.transitionQolYearsDiscounted),
                          CSV.number(t.costDiscounted / ever), CSV.number(t.qolYearsDiscounted / ever)]
             cells += t.finalStocks.map { String($0) }
             cells += [CSV.number(t.costDiscounted - (first?.costDiscounted ?? .nan)),

@@ -35,6 +35,23 @@ enum Summary {
         for arm in s.arms {
             let practices = arm.practices.map(\.name)
             lines.append("  arm \(arm.name): transitions \(arm.transitionConversion); practice: \(practices.isEmpty ? "none" : practices.joined(separator: ", ")); reward timing \(arm.rewardTiming)")
+            if let r = arm.transitionRewards {
+                let names = arm.levels.map(\.name)
+                func amounts(_ cost: Double, _ qol: Double) -> String {
+                    [cost != 0 ? "£\(CSV.number(cost))" : nil, qol != 0 ? "\(CSV.number(qol)) QoL-years" : nil]
+                        .compactMap { $0 }.joined(separator: ", ")
+                }
+                var parts: [String] = []
+                for i in names.indices {
+                    for j in names.indices where i != j && (r.moveCost[i][j] != 0 || r.moveQolChange[i][j] != 0) {
+                        parts.append("\(names[i]) → \(names[j]) \(amounts(r.moveCost[i][j], r.moveQolChange[i][j]))")
+                    }
+                }
+                for l in names.indices where r.intoCost[l] != 0 || r.intoQolChange[l] != 0 {
+                    parts.append("into \(names[l]) \(amounts(r.intoCost[l], r.intoQolChange[l]))")
+                }
+                lines.append("    one-off rewards per move (at the end of its step): \(parts.isEmpty ? "all zero" : parts.joined(separator: "; "))")
+            }
         }
         if let u = s.uncertainty {
             lines.append("  parameter uncertainty: \(u.parameters.count) distribution\(u.parameters.count == 1 ? "" : "s") over \(u.columns.count) value\(u.columns.count == 1 ? "" : "s")"

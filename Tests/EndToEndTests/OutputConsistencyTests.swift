@@ -213,8 +213,9 @@ struct OutputConsistencyTests {
             close(values.reduce(0, +) / Double(values.count), num(b, "mean"), "\(b["arm"]!) year \(b["year"]!) \(b["quantity"]!) \(column)")
             compared += 1
         }
-        // Per arm and year: 3 stocks by level and 16 totals over levels; twice for the difference block.
-        #expect(compared == 3 * years.count * (3 + 16), "compared \(compared) yearly bands")
+        // Per arm and year: 3 stocks by level and the 20 quantities of all levels (replications-yearly.csv's
+        // columns without a level); for each of the two arms and the difference block.
+        #expect(compared == 3 * years.count * (3 + 20), "compared \(compared) yearly bands")
 
         // 3. The last year's cumulative totals are bands.csv's last step and summary.csv's, cell for cell.
         let lastStep = try #require(bands.map { Int($0["step"]!)! }.max())

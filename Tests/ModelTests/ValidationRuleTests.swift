@@ -18,8 +18,8 @@ struct RuleCase: Sendable, CustomTestStringConvertible {
 private let levelList = "one of the levels: Low, Mid, High"
 private let areaList = "one of the areas: north, south"
 private let missing = "nothing (the field is missing)"
-private let armKeyList = "one of time, levels, areas, population, transitions, practice, programme, reinvestment, discounting, rewardTiming"
-private let topLevelList = "one of name, description, time, levels, areas, population, transitions, practice, programme, reinvestment, discounting, rewardTiming, arms, uncertainty, include"
+private let armKeyList = "one of time, levels, areas, population, transitions, practice, programme, reinvestment, discounting, rewardTiming, transitionRewards"
+private let topLevelList = "one of name, description, time, levels, areas, population, transitions, practice, programme, reinvestment, discounting, rewardTiming, transitionRewards, arms, uncertainty, include"
 
 @Suite("Validation rules, one broken rule at a time")
 struct ValidationRuleTests {

@@ -135,8 +135,10 @@ REPLICATIONS = _file(
     "replications.csv", "docs/outputs.md", RUN,
     Column("replication", "int"), Column("arm", "text"), Column("children_ever", "int", "children"),
     Column("child_years", unit="years"), Column("cost", unit="£"), Column("cost_discounted", unit="£"),
-    Column("programme_cost_discounted", unit="£"), Column("qol_years", unit="QoL-years"),
-    Column("qol_years_discounted", unit="QoL-years"), Column("cost_discounted_per_child", unit="£ per child", empty=True),
+    Column("programme_cost_discounted", unit="£"), Column("transition_cost_discounted", unit="£"),
+    Column("qol_years", unit="QoL-years"), Column("qol_years_discounted", unit="QoL-years"),
+    Column("transition_qol_years_discounted", unit="QoL-years"),
+    Column("cost_discounted_per_child", unit="£ per child", empty=True),
     Column("qol_years_discounted_per_child", unit="QoL-years per child", empty=True),
     Column("final_stock_LEVEL", "int", "children", pattern=r"final_stock_.+"),
     Column("delta_cost_discounted", unit="£"), Column("delta_qol_years_discounted", unit="QoL-years"),
@@ -169,6 +171,8 @@ YEARLY_REPLICATIONS = _file(
     *_per_level("cost", "number", "£"), *_per_level("cost_discounted", "number", "£"),
     Column("programme_cost", unit="£"), Column("programme_cost_discounted", unit="£"),
     *_per_level("qol_years", "number", "QoL-years"), *_per_level("qol_years_discounted", "number", "QoL-years"),
+    Column("transition_cost", unit="£"), Column("transition_cost_discounted", unit="£"),
+    Column("transition_qol_years", unit="QoL-years"), Column("transition_qol_years_discounted", unit="QoL-years"),
     Column("cumulative_cost_discounted", unit="£"), Column("cumulative_qol_years_discounted", unit="QoL-years"))
 
 AGGREGATE = _file(

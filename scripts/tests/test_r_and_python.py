@@ -172,7 +172,7 @@ def test_every_problem_of_a_file_named_at_once(folders, tmp_path):
 
 @pytest.mark.parametrize("edit, expected", [
     (lambda lines: lines.__setitem__(3, lines[3] + ",9"),
-     "replications.csv, line 4 (data row 3): 17 cells; expected 16 (as the header)"),
+     "replications.csv, line 4 (data row 3): 19 cells; expected 18 (as the header)"),
     (lambda lines: lines.__setitem__(0, lines[0].replace("cost_discounted,", "", 1)),
      "replications.csv, line 1 (header): replications.csv: header"),
 ])
