@@ -108,34 +108,55 @@ public enum Philox {
     @inlinable @inline(__always)
     static func bump(_ k: inout (UInt32, UInt32)) { k.0 &+= 0x9E37_79B9; k.1 &+= 0xBB67_AE85 }
 
-    /// Blocks of two streams at once (`block(_:position:)` of each), their rounds interleaved so
-    /// that the two chains of multiplications overlap.
+    /// One Philox round on the block s = (c0, c1, c2, c3) held in one vector, k = (k0, 0, k1, 0):
+    /// the two 32 × 32 → 64-bit products in one vector multiplication (the low words of each
+    /// 64-bit lane), then (hi1, lo1, hi0, lo0) ⊕ (c1, 0, c3, 0) ⊕ k, as `round`.
+    @inlinable @inline(__always)
+    static func round(_ s: SIMD4<UInt32>, _ k: SIMD4<UInt32>) -> SIMD4<UInt32> {
+        let wide = unsafeBitCast(s, to: SIMD2<UInt64>.self)  // (c0 | c1 << 32, c2 | c3 << 32)
+        let p = unsafeBitCast((wide & SIMD2(repeating: 0xffff_ffff)) &* SIMD2<UInt64>(0xD251_1F53, 0xCD9E_8D57),
+                              to: SIMD4<UInt32>.self)  // (lo0, hi0, lo1, hi1)
+        let odd = unsafeBitCast(wide &>> 32, to: SIMD4<UInt32>.self)  // (c1, 0, c3, 0)
+        return SIMD4(p[3], p[2], p[1], p[0]) ^ odd ^ k
+    }
+
+    /// The block's counter and key as vectors for `round(_:_:)`.
+    @inlinable @inline(__always)
+    static func vectors(_ a: StreamAddress, _ position: UInt32) -> (SIMD4<UInt32>, SIMD4<UInt32>) {
+        let k = a.key
+        return (SIMD4(position, a.index, a.replication, a.purposeWord), SIMD4(k.0, 0, k.1, 0))
+    }
+
+    /// The key increment between rounds, as a vector.
+    @inlinable @inline(__always)
+    static var bumpVector: SIMD4<UInt32> { SIMD4(0x9E37_79B9, 0, 0xBB67_AE85, 0) }
+
+    /// Blocks of two streams at once (`block(_:position:)` of each): each block's rounds in vector
+    /// operations (`round(_:_:)`), the two blocks' interleaved so that their chains overlap.
     @inlinable @inline(__always)
     public static func blocks(_ a: StreamAddress, position pa: UInt32, _ b: StreamAddress, position pb: UInt32)
         -> ((UInt32, UInt32, UInt32, UInt32), (UInt32, UInt32, UInt32, UInt32)) {
-        var x = (pa, a.index, a.replication, a.purposeWord), y = (pb, b.index, b.replication, b.purposeWord)
-        var ka = a.key, kb = b.key
+        var (x, ka) = vectors(a, pa), (y, kb) = vectors(b, pb)
+        let bump = bumpVector
         for r in 0..<10 {
-            if r > 0 { bump(&ka); bump(&kb) }
-            round(&x, ka); round(&y, kb)
+            if r > 0 { ka &+= bump; kb &+= bump }
+            x = round(x, ka); y = round(y, kb)
         }
-        return (x, y)
+        return ((x[0], x[1], x[2], x[3]), (y[0], y[1], y[2], y[3]))
     }
 
-    /// Blocks of three streams at once (`block(_:position:)` of each), their rounds interleaved so
-    /// that the three chains of multiplications overlap.
+    /// Blocks of three streams at once, as `blocks(_:position:_:position:)`.
     @inlinable @inline(__always)
     public static func blocks(_ a: StreamAddress, position pa: UInt32, _ b: StreamAddress, position pb: UInt32,
                               _ c: StreamAddress, position pc: UInt32)
         -> ((UInt32, UInt32, UInt32, UInt32), (UInt32, UInt32, UInt32, UInt32), (UInt32, UInt32, UInt32, UInt32)) {
-        var x = (pa, a.index, a.replication, a.purposeWord), y = (pb, b.index, b.replication, b.purposeWord)
-        var z = (pc, c.index, c.replication, c.purposeWord)
-        var ka = a.key, kb = b.key, kc = c.key
+        var (x, ka) = vectors(a, pa), (y, kb) = vectors(b, pb), (z, kc) = vectors(c, pc)
+        let bump = bumpVector
         for r in 0..<10 {
-            if r > 0 { bump(&ka); bump(&kb); bump(&kc) }
-            round(&x, ka); round(&y, kb); round(&z, kc)
+            if r > 0 { ka &+= bump; kb &+= bump; kc &+= bump }
+            x = round(x, ka); y = round(y, kb); z = round(z, kc)
         }
-        return (x, y, z)
+        return ((x[0], x[1], x[2], x[3]), (y[0], y[1], y[2], y[3]), (z[0], z[1], z[2], z[3]))
     }
 
     /// A uniform in [0, 1) from one 32-bit word, as GSL's `gsl_rng_uniform` makes it: `word / 2^32`.
