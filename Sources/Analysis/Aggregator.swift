@@ -109,14 +109,22 @@ public struct Aggregator: Sendable, Equatable {
     ///
     /// Visiting a cell once per batch rather than once per replication touches its histogram's
     /// bins (a separate allocation per cell, mostly out of cache) once for several values.
+    /// The batch holds replication after replication; a cell's values are gathered from them
+    /// (one value from each; consecutive cells read consecutive values of each replication, so
+    /// each cache line read serves eight cells).
     public mutating func add(_ batch: inout AggregatorBatch) {
-        precondition(batch.cellCount == cells.count, "a batch of \(batch.cellCount) cells cannot fold into \(cells.count)")
-        let k = batch.count, capacity = batch.capacity
+        let count = batch.cellCount
+        precondition(count == cells.count, "a batch of \(count) cells cannot fold into \(cells.count)")
+        let k = batch.count
         guard k > 0 else { return }
+        let column = UnsafeMutableBufferPointer<Double>.allocate(capacity: k)
+        defer { column.deallocate() }
         cells.withUnsafeMutableBufferPointer { cells in
             batch.values.withUnsafeBufferPointer { values in
-                for i in 0..<cells.count {
-                    cells[i].add(contentsOf: UnsafeBufferPointer(rebasing: values[i * capacity ..< i * capacity + k]))
+                let v = values.baseAddress!
+                for i in 0..<count {
+                    for r in 0..<k { column[r] = v[r * count + i] }
+                    cells[i].add(contentsOf: UnsafeBufferPointer(column))
                 }
             }
         }
@@ -134,9 +142,10 @@ public struct Aggregator: Sendable, Equatable {
 }
 
 /// Replications' values waiting to be folded into an `Aggregator` together (`Aggregator.add(_:)`):
-/// for each cell, the value of each replication added so far, at [cell · capacity + replication].
+/// each replication's values for every cell, one replication after another, at
+/// [replication · cells + cell] (written in order, so a replication is one sequential copy).
 ///
-/// Memory: capacity × the aggregator's cells values (e.g. 16 × 24,000 × 8 bytes = 3 MB).
+/// Memory: capacity × the aggregator's cells values (e.g. 32 × 24,000 × 8 bytes = 6 MB).
 public struct AggregatorBatch: Sendable {
     public let arms: Int
     /// Values per arm: (steps + 1) × slots.
@@ -165,17 +174,17 @@ public struct AggregatorBatch: Sendable {
         precondition(records.count == arms, "expected \(arms) records, one per arm, but got \(records.count).")
         let size = recordSize
         precondition(records.allSatisfy { $0.count == size }, "expected records of \(size) values")
-        let arms = arms, capacity = capacity, k = count
+        let arms = arms, row = count * cellCount
         values.withUnsafeMutableBufferPointer { v in
+            let out = v.baseAddress! + row
             for a in 0..<arms {
-                let base = a * size
-                records[a].withUnsafeBufferPointer { r in for i in 0..<size { v[(base + i) * capacity + k] = r[i] } }
+                records[a].withUnsafeBufferPointer { r in (out + a * size).update(from: r.baseAddress!, count: size) }
             }
             for a in 1..<max(arms, 1) {
-                let base = (arms + a - 1) * size
+                let base = out + (arms + a - 1) * size
                 records[a].withUnsafeBufferPointer { r in
                     records[0].withUnsafeBufferPointer { r0 in
-                        for i in 0..<size { v[(base + i) * capacity + k] = r[i] - r0[i] }
+                        for i in 0..<size { base[i] = r[i] - r0[i] }
                     }
                 }
             }

@@ -27,6 +27,9 @@ public struct ArmTables: Sendable {
     let ageSpanMonths: [Double]
     /// The tables read per child-step.
     let lookup: Lookup
+    /// Per level, the months already spent there by an initial child, where they are drawn
+    /// (`initialDurations: stationary`, a level that is not absorbing); nil elsewhere.
+    let stationaryMonths: [StationaryMonths?]
 
     /// The tables the engine reads per child-step, in storage allocated here
     /// and freed in `deinit`, so that the engine can read them through plain
@@ -151,5 +154,8 @@ public struct ArmTables: Sendable {
         ageCumulative = arm.ageDistribution.map { acc += $0.share; return acc }
         ageFromMonths = arm.ageDistribution.map(\.fromMonths)
         ageSpanMonths = arm.ageDistribution.map { Double($0.toMonths - $0.fromMonths) }
+        stationaryMonths = arm.levels.indices.map { l in
+            arm.initialDurations == .stationary && !arm.levels[l].absorbing ? StationaryMonths(StationaryStay(arm: arm, level: l)) : nil
+        }
     }
 }

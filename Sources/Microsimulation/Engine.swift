@@ -128,7 +128,7 @@ struct Replication: ~Copyable {
         let absorbing = tables.lookup.absorbing
         let population = population
         var stock = stock, reached = reachedNow
-        nextId = arrivals.initial { children in
+        nextId = arrivals.initial { children, _ in
             let c = children[0]
             population.append(level: c.level, age: c.ageMonths, entry: 0, mask: c.mask, area: c.area, id: c.id, monthsInLevel: c.monthsInLevel)
             stock[c.level] += 1
@@ -175,7 +175,7 @@ struct Replication: ~Copyable {
         let population = population, entries = tally.entries
         var reached = reachedNow
         arrivals.entering(step: t, stream: stream, nextId: &nextId, willAdd: { population.reserveCapacity(population.count + $0) },
-                          add: { children in
+                          add: { children, _ in
                               let c = children[0]
                               population.append(level: c.level, age: c.ageMonths, entry: t, mask: c.mask, area: c.area, id: c.id)
                               entries[c.level] += 1
@@ -254,6 +254,8 @@ struct WordStream {
     var block: (UInt32, UInt32, UInt32, UInt32) = (0, 0, 0, 0)
     var lane = 4
     var position: UInt32 = 0
+    /// Block `position`, when already computed (`init(_:first:second:)`).
+    var ahead: (UInt32, UInt32, UInt32, UInt32)?
 
     init(_ address: StreamAddress) { self.address = address }
 
@@ -265,10 +267,16 @@ struct WordStream {
         position = 1
     }
 
+    /// The same stream with its blocks 0 and 1 already computed.
+    init(_ address: StreamAddress, first: (UInt32, UInt32, UInt32, UInt32), second: (UInt32, UInt32, UInt32, UInt32)) {
+        self.init(address, first: first)
+        ahead = second
+    }
+
     @inline(__always)
     mutating func next() -> UInt32 {
         if lane == 4 {
-            block = Philox.block(address, position: position)
+            if let b = ahead { block = b; ahead = nil } else { block = Philox.block(address, position: position) }
             position &+= 1
             lane = 0
         }
@@ -285,12 +293,21 @@ struct WordStream {
     @inline(__always)
     mutating func uniform() -> Double { Philox.unit(next()) }
 
+    /// The next non-zero word: `uniformPositive()` is this word / 2^32.
+    @inline(__always)
+    mutating func positiveWord() -> UInt32 {
+        while true { let w = next(); if w != 0 { return w } }
+    }
+
     /// A uniform in (0, 1): the next non-zero `uniform()`, as `RandomStream.uniformPositive`.
     @inline(__always)
     mutating func uniformPositive() -> Double {
         while true { let x = uniform(); if x != 0 { return x } }
     }
 }
+
+/// Four words of one Philox block.
+typealias EventBlock = (UInt32, UInt32, UInt32, UInt32)
 
 /// A child as it joins a replication: present at the start (entry step 0) or entering at the end of a step.
 struct NewChild {
@@ -335,20 +352,29 @@ struct Arrivals {
 
     let tables: [ArmTables]
     let seed: UInt64, replication: UInt32, armLane: UInt8
+    /// Whether each child's block 0 of its event words (`RandomPurpose.childEvent`) is computed
+    /// with its arrival's blocks (their Philox rounds interleaved) and given to `body`.
+    let eventBlocks: Bool
+    /// Whether an initial child's draws can reach word 4 (block 1 of its stream): then blocks 0
+    /// and 1 are computed together.
+    let initialTwoBlocks: Bool
     /// Coverage shares (`ArmTables.coverageShare`) per area and arm, end to end: area a, arm i at
     /// `coverageOffsets[a · (arms + 1) + i] ..< coverageOffsets[a · (arms + 1) + i + 1]`.
     let coverage: [Double]
     let coverageOffsets: [Int]
     /// Per arm and level at [arm · levels + level]: whether months in level are drawn, and from what.
     let drawn: [Bool]
-    let stays: [StationaryStay]
+    let stays: [StationaryMonths]
     /// Per area, the groups entering in each step with a positive rate: births, then in-migrants.
     let groups: [[(purpose: RandomPurpose, perYear: Double)]]
 
     /// - Precondition: `Arrivals.shared(tables)`.
-    init(tables: [ArmTables], seed: UInt64, replication: UInt32, armLane: UInt8) {
+    init(tables: [ArmTables], seed: UInt64, replication: UInt32, armLane: UInt8, eventBlocks: Bool = false) {
         self.tables = tables
         self.seed = seed; self.replication = replication; self.armLane = armLane
+        self.eventBlocks = eventBlocks
+        // Words: age (two), coverage (one per practice), months in level (two, when drawn).
+        initialTwoBlocks = tables.contains { t in 2 + t.arm.practices.count + (t.stationaryMonths.contains { $0 != nil } ? 2 : 0) > 4 }
         let arm = tables[0].arm
         var coverage: [Double] = [], offsets: [Int] = []
         for a in arm.areas.indices {
@@ -357,8 +383,8 @@ struct Arrivals {
         }
         self.coverage = coverage
         coverageOffsets = offsets
-        drawn = tables.flatMap { t in t.arm.levels.map { t.arm.initialDurations == .stationary && !$0.absorbing } }
-        stays = tables.flatMap { t in t.arm.levels.indices.map { StationaryStay(arm: t.arm, level: $0) } }
+        drawn = tables.flatMap { t in t.stationaryMonths.map { $0 != nil } }
+        stays = tables.flatMap { t in t.stationaryMonths.map { $0 ?? .none } }
         groups = arm.areas.indices.map { a in
             [(RandomPurpose.births, arm.birthsPerYear[a]), (.immigration, arm.immigrationPerYear[a])].filter { $0.1 > 0 }
         }
@@ -366,43 +392,74 @@ struct Arrivals {
 
     /// Initial children: ids from 0 in order area by area, level by level. Draws, in
     /// order: age (two), coverage (one per practice), then time already in the level (two).
-    /// `body` gets the child once per arm (in arm order); returns the next free id.
-    func initial(_ body: (UnsafeBufferPointer<NewChild>) -> Void) -> UInt32 {
+    /// `body` gets the child once per arm (in arm order), and block 0 of its event words when
+    /// `eventBlocks` (zeros otherwise); returns the next free id.
+    ///
+    /// Each child is drawn before `body` gets the one before it (children in id order all the same):
+    /// the draws depend on nothing `body` does, so the processor can overlap the draws' chains of
+    /// dependent operations (Philox rounds, table look-ups) with `body`'s work.
+    func initial(_ body: (UnsafeBufferPointer<NewChild>, EventBlock) -> Void) -> UInt32 {
         let arms = tables.count, first = tables[0], arm = first.arm, n = arm.levels.count
         let seed = seed, replication = replication, armLane = armLane, drawn = drawn
         var nextId: UInt32 = 0
-        var children = [NewChild](repeating: NewChild(level: 0, ageMonths: 0, mask: 0, area: 0, id: 0, monthsInLevel: 0), count: arms)
+        // Two slots of `arms` children: the one just drawn, and the one waiting for `body`.
+        var children = [NewChild](repeating: NewChild(level: 0, ageMonths: 0, mask: 0, area: 0, id: 0, monthsInLevel: 0), count: 2 * arms)
+        var slot = 0, waiting = false, waitingEvent: EventBlock = (0, 0, 0, 0)
         coverage.withUnsafeBufferPointer { coverage in coverageOffsets.withUnsafeBufferPointer { offsets in
         stays.withUnsafeBufferPointer { stays in children.withUnsafeMutableBufferPointer { children in
+            /// The child waiting in slot `s`, to `body`.
+            func pass(_ s: Int) {
+                body(UnsafeBufferPointer(rebasing: children[s * arms ..< (s + 1) * arms]), waitingEvent)
+            }
             for (a, counts) in arm.initialCounts.enumerated() {
                 let o = a * (arms + 1)
                 for (l, count) in counts.enumerated() {
                     for _ in 0..<count {
-                        var words = WordStream(Self.address(.initialChild, nextId, seed: seed, replication: replication, armLane: armLane))
+                        let address = Self.address(.initialChild, nextId, seed: seed, replication: replication, armLane: armLane)
+                        var words: WordStream, event: EventBlock = (0, 0, 0, 0)
+                        if eventBlocks {
+                            let eventAddress = Self.address(.childEvent, nextId, seed: seed, replication: replication, armLane: armLane)
+                            if initialTwoBlocks {
+                                let (b0, b1, e0) = Philox.blocks(address, position: 0, address, position: 1, eventAddress, position: 0)
+                                words = WordStream(address, first: b0, second: b1)
+                                event = e0
+                            } else {
+                                let (b0, e0) = Philox.blocks(address, position: 0, eventAddress, position: 0)
+                                words = WordStream(address, first: b0)
+                                event = e0
+                            }
+                        } else {
+                            words = WordStream(address)
+                        }
                         let age = Engine.drawAge(&words, first)
                         for i in 0..<arms {
                             var own = words
                             let m = Engine.drawCoverage(&own, shares: UnsafeBufferPointer(rebasing: coverage[offsets[o + i] ..< offsets[o + i + 1]]))
                             var months = 0
                             if drawn[i * n + l] {
-                                let u = own.uniform(), v = own.uniformPositive()
-                                months = stays[i * n + l].months(u: u, v: v)
+                                let u = own.uniform(), w = own.positiveWord()
+                                months = stays[i * n + l].months(u: u, word: w)
                             }
-                            children[i] = NewChild(level: l, ageMonths: age, mask: m, area: a, id: nextId, monthsInLevel: months)
+                            children[slot * arms + i] = NewChild(level: l, ageMonths: age, mask: m, area: a, id: nextId, monthsInLevel: months)
                         }
-                        body(UnsafeBufferPointer(children))
+                        if waiting { pass(1 - slot) }
+                        waiting = true
+                        waitingEvent = event
+                        slot = 1 - slot
                         nextId &+= 1
                     }
                 }
             }
+            if waiting { pass(1 - slot) }
         } } } }
         return nextId
     }
 
     /// Entries at the end of step `t`: births then in-migrants, area by area; `willAdd` learns each
-    /// group's size before its children are made. `body` gets each child once per arm.
+    /// group's size before its children are made. `body` gets each child once per arm, and block 0
+    /// of its event words when `eventBlocks` (zeros otherwise).
     func entering(step t: Int, stream: borrowing RandomStream, nextId: inout UInt32, willAdd: (Int) -> Void = { _ in },
-                  add body: (UnsafeBufferPointer<NewChild>) -> Void) {
+                  add body: (UnsafeBufferPointer<NewChild>, EventBlock) -> Void) {
         let arms = tables.count, first = tables[0], arm = first.arm
         let n = arm.levels.count, stepYears = arm.stepYears
         let seed = seed, replication = replication, armLane = armLane
@@ -418,7 +475,16 @@ struct Arrivals {
                     let shares = purpose == .births ? arm.entryLevelShares : arm.immigrationLevelShares
                     willAdd(number)
                     for _ in 0..<number {
-                        var words = WordStream(Self.address(.enteringChild, id, seed: seed, replication: replication, armLane: armLane))
+                        let address = Self.address(.enteringChild, id, seed: seed, replication: replication, armLane: armLane)
+                        var words: WordStream, event: EventBlock = (0, 0, 0, 0)
+                        if eventBlocks {
+                            let (b0, e0) = Philox.blocks(address, position: 0, Self.address(.childEvent, id, seed: seed, replication: replication,
+                                                                                             armLane: armLane), position: 0)
+                            words = WordStream(address, first: b0)
+                            event = e0
+                        } else {
+                            words = WordStream(address)
+                        }
                         let u = words.uniform()
                         var l = 0, acc = shares[0]
                         while l < n - 1 && u >= acc { l += 1; acc += shares[l] }
@@ -428,7 +494,7 @@ struct Arrivals {
                             let m = Engine.drawCoverage(&own, shares: UnsafeBufferPointer(rebasing: coverage[offsets[o + i] ..< offsets[o + i + 1]]))
                             children[i] = NewChild(level: l, ageMonths: purpose == .births ? 0 : age, mask: m, area: a, id: id, monthsInLevel: 0)
                         }
-                        body(UnsafeBufferPointer(children))
+                        body(UnsafeBufferPointer(children), event)
                         id &+= 1
                     }
                 }

@@ -58,6 +58,8 @@ public struct EventTables: Sendable {
         /// rather than by step: at 2 · ((mask · (steps + 1) + entryStep) · steps + step − 1), so that
         /// one child's candidates read nearby values.
         let multipliers: UnsafeMutableBufferPointer<Double>
+        /// `EventReplication.roughLogTable`.
+        let logs: UnsafeMutableBufferPointer<Double>
 
         init(bound: [Double], inverseLogStay: [Double], ageBandEnd: [Int], durationBandEnd: [Int], survival: [Double],
              emigrationSurvival: [Double], multipliers: [Double]) {
@@ -65,11 +67,12 @@ public struct EventTables: Sendable {
             self.ageBandEnd = Self.copy(ageBandEnd); self.durationBandEnd = Self.copy(durationBandEnd)
             self.survival = Self.copy(survival); self.emigrationSurvival = Self.copy(emigrationSurvival)
             self.multipliers = Self.copy(multipliers)
+            logs = Self.copy(EventReplication.roughLogTable)
         }
 
         deinit {
             bound.deallocate(); inverseLogStay.deallocate(); ageBandEnd.deallocate(); durationBandEnd.deallocate()
-            survival.deallocate(); emigrationSurvival.deallocate(); multipliers.deallocate()
+            survival.deallocate(); emigrationSurvival.deallocate(); multipliers.deallocate(); logs.deallocate()
         }
 
         private static func copy<T>(_ values: [T]) -> UnsafeMutableBufferPointer<T> {
@@ -283,7 +286,8 @@ public enum EventEngine {
     /// each arm's outcome is the one it has alone.
     ///
     /// Arms with the same arrivals (`Arrivals.shared`) are served together, so each child's shared
-    /// draws are made once, and block 0 of each child's event words is computed once for every arm.
+    /// draws are made once, and block 0 of each child's event words is computed once for every arm,
+    /// with the blocks of its arrival (`Arrivals.eventBlocks`).
     /// A child reached by no practice in any arm, with the same level and age in every arm, moves
     /// the same way in arms with the same dynamics for mask 0 (`EventTables.sameUnreachedDynamics`)
     /// if its months in level are the same too or its level has one duration band (its months then
@@ -340,31 +344,29 @@ public enum EventEngine {
             }
             /// Simulate each arm's copy of a child: once for every arm when alike (its first stay's
             /// months corrected per arm), else arm by arm with block 0 of its event words computed once.
-            func simulate(_ children: UnsafeBufferPointer<NewChild>, entry: Int) {
+            func simulate(_ children: UnsafeBufferPointer<NewChild>, entry: Int, first: EventBlock) {
                 if alike(children) {
-                    let end = common.pointee.simulate(children[0], entry: entry)
+                    let end = common.pointee.simulate(children[0], entry: entry, first: first)
                     for i in 1..<runs.count { runs[i].correctFirstStay(children[i], shared: children[0], end: end) }
                     return
                 }
-                let first = runs.count > 1
-                    ? Philox.block(StreamAddress(seed: seed, replication: replication, purpose: .childEvent, armLane: armLane,
-                                                 index: children[0].id), position: 0) : nil
-                if let first, together(children) {
+                if runs.count > 1 && together(children) {
                     EventReplication.simulateInStep(runs, children, entry: entry, first: first)
                     return
                 }
                 for i in 0..<runs.count { runs[i].simulate(children[i], entry: entry, first: first) }
             }
             let stream = RandomStream(StreamAddress(seed: seed, replication: replication, purpose: .initialChild, armLane: armLane))
-            let arrivals = Arrivals(tables: tables, seed: seed, replication: replication, armLane: armLane)
-            var nextId = arrivals.initial { children in
+            // Each child's block 0 of its event words comes with its arrival (`Arrivals.eventBlocks`).
+            let arrivals = Arrivals(tables: tables, seed: seed, replication: replication, armLane: armLane, eventBlocks: true)
+            var nextId = arrivals.initial { children, first in
                 for i in 0..<runs.count { runs[i].start(children[i]) }
-                simulate(children, entry: 0)
+                simulate(children, entry: 0, first: first)
             }
             for t in stride(from: 1, through: tables[0].arm.steps, by: 1) {
-                arrivals.entering(step: t, stream: stream, nextId: &nextId) { children in
+                arrivals.entering(step: t, stream: stream, nextId: &nextId) { children, first in
                     for i in 0..<runs.count { runs[i].enter(children[i], step: t) }
-                    simulate(children, entry: t)
+                    simulate(children, entry: t, first: first)
                 }
             }
             return (0..<runs.count).map { i in
@@ -402,6 +404,7 @@ struct EventReplication {
     let ageBandEnd: UnsafePointer<Int>, durationBandEnd: UnsafePointer<Int>
     let survival: UnsafePointer<Double>, emigrationSurvival: UnsafePointer<Double>, tabulated: Bool
     let multipliers: UnsafePointer<Double>
+    let logs: UnsafePointer<Double>
     let ageBands: Int, durationBands: Int, masks: Int, cohorts: Int
     let stepMonths: Int, growthLimit: Int, ageOutMonths: Int, hasAgeOut: Bool, ageing: Bool
     let emigrates: Bool, emigrationInverseLog: Double
@@ -430,6 +433,7 @@ struct EventReplication {
         survival = UnsafePointer(s.survival.baseAddress!); emigrationSurvival = UnsafePointer(s.emigrationSurvival.baseAddress!)
         tabulated = events.survivalTabulated
         multipliers = UnsafePointer(s.multipliers.baseAddress!)
+        logs = UnsafePointer(s.logs.baseAddress!)
         ageBands = tables.ageBandCount; durationBands = tables.durationBandsMax
         masks = tables.schedule.masks; cohorts = steps + 1
         stepMonths = arm.stepMonths
@@ -486,17 +490,26 @@ struct EventReplication {
     @inline(__always)
     static func unitPositive(_ w: UInt32) -> Double { (Double(w) + 1) * 0x1p-32 }
 
-    /// ln x for a normal x > 0, within about 1.3 · 10⁻⁵: a first guess for `jump`, whose table decides.
+    /// ln x for a normal x > 0, within about 8 · 10⁻⁶: a first guess for `jump`, whose table decides.
     ///
-    /// With x = 2^e · m, m in [1, 2) and r = (m − 1)/(m + 1) (|r| < 1/3):
-    /// ln x = e · ln 2 + 2 (r + r³/3 + r⁵/5 + r⁷/7 + …), cut after r⁷ (the rest is under 2 r⁹/8).
+    /// With x = 2^e · m, m in [1, 2), c = 1 + i/256 for the leading 8 bits i of m's fraction and
+    /// δ = (m − c)/c in [0, 2⁻⁸): ln x = e · ln 2 + ln c + ln(1 + δ) ≈ e · ln 2 + ln c + δ (the rest
+    /// is under δ²/2 < 7.7 · 10⁻⁶). `logs` holds (ln c, 1/c) for each i (`EventTables.Storage.logs`):
+    /// no division, and a shorter chain of dependent operations than a series.
     @inline(__always)
-    static func roughLog(_ x: Double) -> Double {
+    static func roughLog(_ x: Double, logs: UnsafePointer<Double>) -> Double {
         let bits = x.bitPattern
         let e = Double(Int((bits >> 52) & 0x7ff) - 1023)
+        let i = Int((bits >> 44) & 0xff)
         let m = Double(bitPattern: (bits & 0x000f_ffff_ffff_ffff) | 0x3ff0_0000_0000_0000)
-        let r = (m - 1) / (m + 1), r2 = r * r
-        return e * 0.693_147_180_559_945_3 + 2 * r * (1 + r2 * (1.0 / 3 + r2 * (1.0 / 5 + r2 * (1.0 / 7))))
+        let c = Double(bitPattern: (bits & 0x000f_f000_0000_0000) | 0x3ff0_0000_0000_0000)
+        return e * 0.693_147_180_559_945_3 + logs[2 * i] + (m - c) * logs[2 * i + 1]
+    }
+
+    /// (ln c, 1/c) for c = 1 + i/256, i = 0 ... 255, end to end (for `roughLog`).
+    static let roughLogTable: [Double] = (0..<256).flatMap { i -> [Double] in
+        let c = 1 + Double(i) / 256
+        return [log(c), 1 / c]
     }
 
     /// The geometric jump G ≥ 1 (P(G > k) = (1 − q)^k) from u in (0, 1], if G ≤ `within`; nil otherwise.
@@ -506,10 +519,10 @@ struct EventReplication {
     /// (1 + ⌊log u / log(1 − q)⌋ with `roughLog`, right but for rounding and its small error); the
     /// table decides, so G follows the table exactly whatever the guess.
     @inline(__always)
-    static func jump(_ u: Double, within: Int, table: UnsafePointer<Double>, inverseLog: Double) -> Int? {
+    static func jump(_ u: Double, within: Int, table: UnsafePointer<Double>, inverseLog: Double, logs: UnsafePointer<Double>) -> Int? {
         if u <= table[within] { return nil }
         // table[0] = 1 ≥ u > table[within] and the table decreases, so G is in 1 ... within.
-        var k = 1 + Int(min(Double(within - 1), max(0, roughLog(u) * inverseLog)))
+        var k = 1 + Int(min(Double(within - 1), max(0, roughLog(u, logs: logs) * inverseLog)))
         while k > 1 && table[k - 1] < u { k -= 1 }
         while table[k] >= u { k += 1 }
         return k
@@ -548,7 +561,7 @@ struct EventReplication {
         var exitStep = Int.max
         if emigrates {
             if let g = Self.jump(Self.unitPositive(words.next()), within: steps - e, table: emigrationSurvival,
-                                 inverseLog: emigrationInverseLog) { exitStep = e + g }
+                                 inverseLog: emigrationInverseLog, logs: logs) { exitStep = e + g }
         }
         if hasAgeOut {
             // The age after ageing in step e + k is grown(age0, k) (age0 without ageing).
@@ -586,7 +599,7 @@ struct EventReplication {
             let g: Int
             if tabulated {
                 guard let j = Self.jump(u, within: within, table: survival + (base * masks + mask) * (steps + 1),
-                                        inverseLog: inverseLogStay[base * masks + mask]) else { s.t = segmentEnd + 1; continue }
+                                        inverseLog: inverseLogStay[base * masks + mask], logs: logs) else { s.t = segmentEnd + 1; continue }
                 g = j
             } else {
                 let jump = log(u) * inverseLogStay[base * masks + mask]  // 1 + ⌊jump⌋ ~ Geometric(q)

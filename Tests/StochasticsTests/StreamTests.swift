@@ -116,3 +116,38 @@ struct GSLErrorTests {
         }
     }
 }
+
+@Suite("Philox in Swift")
+struct PhiloxSwiftTests {
+    /// `Philox.block(counter:key:)` and `Philox.blocks` give Random123's words (the C shim's
+    /// `girfec_philox4x32`) for 200,000 counters and keys from a fixed splitmix64 sequence, and
+    /// for the all-zero and all-ones inputs.
+    @Test func swiftPhiloxIsRandom123Philox() {
+        var state: UInt64 = 20_231_129
+        func next() -> UInt32 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return UInt32(truncatingIfNeeded: z ^ (z >> 31))
+        }
+        var mismatches = 0
+        func check(_ c: (UInt32, UInt32, UInt32, UInt32), _ k: (UInt32, UInt32)) {
+            let expected = girfec_philox4x32(c.0, c.1, c.2, c.3, k.0, k.1).v
+            if Philox.block(counter: c, key: k) != expected { mismatches += 1 }
+        }
+        check((0, 0, 0, 0), (0, 0))
+        check((.max, .max, .max, .max), (.max, .max))
+        for _ in 0..<200_000 { check((next(), next(), next(), next()), (next(), next())) }
+        #expect(mismatches == 0)
+        for i in UInt32(0)..<1_000 {
+            let a = StreamAddress(seed: UInt64(next()) << 32 | UInt64(next()), replication: next(), purpose: .childEvent,
+                                  armLane: UInt8(i % 3), index: next())
+            var b = a, c = a
+            b.purpose = .initialChild; c.index &+= 1
+            let three = Philox.blocks(a, position: i, b, position: 1, c, position: 0)
+            #expect(three.0 == Philox.block(a, position: i) && three.1 == Philox.block(b, position: 1)
+                    && three.2 == Philox.block(c, position: 0))
+        }
+    }
+}
