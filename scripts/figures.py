@@ -1009,6 +1009,7 @@ def fig_ce_frontier(run, formats, folder):
     if not run.incremental:
         return None, "no incremental.csv (girfec computes the efficiency frontier there)"
     rows = run.incremental
+    single = style.LAYOUT.width == "single"
     fig, axes = new_figure(1, 1, width=6.4, height=4.8)
     ax = axes[0][0]
     frontier = [r for r in rows if r["status"] == "frontier"]
@@ -1018,7 +1019,7 @@ def fig_ce_frontier(run, formats, folder):
     for r in rows:
         colour = arm_colour(run, r["arm"])
         marker, filled = markers.get(r["status"], ("o", True))
-        ax.scatter([r["qol_years_discounted"]], [r["cost_discounted"] / 1e6], s=70, marker=marker,
+        ax.scatter([r["qol_years_discounted"]], [r["cost_discounted"] / 1e6], s=40 if single else 70, marker=marker,
                    facecolors=colour if filled else "white", edgecolors="black" if filled and marker == "o" else colour,
                    linewidths=0.8 if filled else 2.0, zorder=4)
         ax.annotate(r["arm"], (r["qol_years_discounted"], r["cost_discounted"] / 1e6), xytext=(6, -10),
@@ -1030,8 +1031,9 @@ def fig_ce_frontier(run, formats, folder):
         prev = next(p for p in frontier if p["arm"] == r["comparator"])
         mx = (r["qol_years_discounted"] + prev["qol_years_discounted"]) / 2
         my = (r["cost_discounted"] + prev["cost_discounted"]) / 2e6
-        ax.annotate(f"ICER £{r['icer']:,.0f}", (mx, my), xytext=(-8, 8), textcoords="offset points", ha="right",
-                    fontsize=pt(7.5), color="0.3", zorder=5)
+        # below and right of the segment: arms off the frontier lie above and left of it
+        ax.annotate(f"ICER £{r['icer']:,.0f}", (mx, my), xytext=(6, -6), textcoords="offset points", ha="left",
+                    va="top", fontsize=pt(7.5), color="0.3", zorder=5)
     xs = [r["qol_years_discounted"] for r in rows]
     ys = [r["cost_discounted"] / 1e6 for r in rows]
     padx, pady = 0.12 * (max(xs) - min(xs) or 1), 0.12 * (max(ys) - min(ys) or 1)
