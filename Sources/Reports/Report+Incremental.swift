@@ -30,7 +30,7 @@ extension Report {
         }
         doc.table(Table(caption: "Incremental analysis: efficiency frontier and ICERs", label: "tab:incremental",
                         header: ["arm", "cost", "QoL-years", "status", "against", "Δcost", "ΔQoL-years", "ICER"], rows: rows,
-                        columns: [.wrap(0.1), .wrap(0.11), .wrap(0.08), .wrap(0.16), .wrap(0.1), .wrap(0.1), .wrap(0.08), .wrap(0.13)]))
+                        columns: [.wrap(0.1), .wrap(0.11), .wrap(0.09), .wrap(0.15), .wrap(0.09), .wrap(0.11), .wrap(0.09), .wrap(0.14)]))
         let wtp = state.costEffectiveness.willingnessToPay
         var frontier: [[String]] = []
         for l in wtp {
@@ -44,6 +44,6 @@ extension Report {
         doc.paragraph("The acceptability frontier: at each willingness to pay, the arm with the highest expected net monetary benefit (λ·QoL-years − cost), with its 95 % CI, and the probability that each arm has the highest net monetary benefit, over \(units). acceptability.csv has every arm from £0 to \(money(state.costEffectiveness.curveMaximum)); `girfec ce` recomputes both at other values without re-running.")
         doc.table(Table(caption: "Cost-effectiveness acceptability frontier", label: "tab:acceptability",
                         header: ["willingness to pay", "arm with highest expected NMB", "expected NMB (95 % CI)", "probability best", "other arms: probability best"],
-                        rows: frontier, columns: [.wrap(0.13), .wrap(0.15), .wrap(0.26), .wrap(0.1), .wrap(0.26)]))
+                        rows: frontier, columns: [.wrap(0.13), .wrap(0.15), .wrap(0.25), .wrap(0.12), .wrap(0.25)]))
     }
 }
