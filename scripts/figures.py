@@ -34,9 +34,15 @@ the interval type, scenario, replications and seed (from manifest.json).
                   (only when bands.csv has length_of_stay_years rows)
   ce_plane        paired (delta QoL-years, delta cost) per replication, per
                   later arm
-  ceac            probability that the net monetary benefit is positive against
-                  willingness to pay, per later arm, with its 95 % CI
-                  (summary.csv's probability_cost_effective rows)
+  ce_frontier     every arm's mean discounted cost and QoL-years, the
+                  efficiency frontier and its ICERs (incremental.csv; only
+                  when the folder has it)
+  ceac            with acceptability.csv: the probability that each arm has
+                  the highest net monetary benefit against willingness to
+                  pay, and the acceptability frontier; without it (older
+                  folders): the probability that the net monetary benefit
+                  is positive, per later arm against the first, with its
+                  95 % CI (summary.csv's probability_cost_effective rows)
 
 Yearly totals are display sums of per-step means over a year's steps (the
 mean of a sum is the sum of the means); no interval is drawn for them, since
@@ -86,6 +92,30 @@ def ceac_points(run, arm, wtp_max=None):
     return [(r["willingness_to_pay"], r["mean"], r["ci_low"], r["ci_high"])
             for r in run.measure(arm, "probability_cost_effective")
             if wtp_max is None or r["willingness_to_pay"] <= wtp_max]
+
+
+def acceptability_curves(run, wtp_max=None):
+    """Every arm's probability of the highest net monetary benefit, {arm: [(λ, probability)]}, and the acceptability
+    frontier [(λ, arm, probability)] (the arm with the highest expected NMB), as girfec computed them in
+    acceptability.csv, up to `wtp_max` when given; ({}, []) without that file."""
+    curves, frontier = {}, []
+    for r in run.acceptability or []:
+        lam = r["willingness_to_pay"]
+        if wtp_max is not None and lam > wtp_max:
+            continue
+        curves.setdefault(r["arm"], []).append((lam, r["probability_best"]))
+        if r["on_frontier"]:
+            frontier.append((lam, r["arm"], r["probability_best"]))
+    return curves, frontier
+
+
+def frontier_switches(frontier):
+    """[(λ, arm)] where the acceptability frontier changes arm, starting with the first λ."""
+    out = []
+    for lam, arm, _p in frontier:
+        if not out or out[-1][1] != arm:
+            out.append((lam, arm))
+    return out
 
 
 def win_win(run, arm):
@@ -915,7 +945,126 @@ def fig_ce_plane(run, formats, folder):
     return save(fig, run, folder, "ce_plane", formats, caption), None
 
 
+def fig_ceac_all_arms(run, formats, folder, wtp_max=None):
+    """Every arm's probability of the highest NMB against λ, with the acceptability frontier (acceptability.csv)."""
+    curves, frontier = acceptability_curves(run, wtp_max)
+    if not frontier:
+        return None, "acceptability.csv has no rows" + (f" up to £{wtp_max:,.0f}" if wtp_max else "")
+    fig, axes = new_figure(1, 1, width=6.4, height=4.4)
+    ax = axes[0][0]
+    # the frontier first (under the curves): a wide grey band along the frontier arm's curve, broken where it changes
+    runs, current = [], []
+    for lam, arm, p in frontier:
+        if current and current[-1][1] != arm:
+            runs.append(current)
+            current = []
+        current.append((lam, arm, p))
+    runs.append(current)
+    for seg in runs:
+        ax.plot([q[0] for q in seg], [q[2] for q in seg], color="0.55", alpha=0.45, linewidth=7.0,
+                solid_capstyle="round", zorder=2)
+    handles = []
+    for i, arm in enumerate(run.arms):
+        pts = curves.get(arm, [])
+        if not pts:
+            continue
+        colour = arm_colour(run, arm)
+        ax.plot([p[0] for p in pts], [p[1] for p in pts], color=colour, linewidth=1.6,
+                linestyle=style.aggregate_style(i) if i else "-", zorder=3)
+        handles.append(Line2D([], [], color=colour, linewidth=1.6, linestyle=style.aggregate_style(i) if i else "-",
+                              label=arm))
+    handles.append(Line2D([], [], color="0.55", alpha=0.45, linewidth=7.0,
+                          label="acceptability frontier: the arm with the highest expected net monetary benefit"))
+    top = max(q[0] for q in frontier)
+    ax.set_xlim(0, top)
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_xlabel("Willingness to pay λ (£ per QoL-year)")
+    ax.set_ylabel("Probability of the highest\nnet monetary benefit")
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _p: f"£{x:,.0f}"))
+    ax.grid(**style.GRID)
+    spread = uncertainty_text(run.manifest)
+    finish(fig, run, "Cost-effectiveness acceptability curves and frontier", handles, ncol=2, note=spread)
+    units = run.acceptability[0]["units"]
+    nested = isinstance(run.manifest.get("parameterUncertainty"), dict) and \
+        (run.manifest["parameterUncertainty"].get("replicationsPerDraw") or 1) > 1 and \
+        run.manifest["parameterUncertainty"].get("drawn")
+    over = f"{units:,} parameter draws (each the mean of its replications)" if nested else f"{units:,} replications"
+    switches = frontier_switches(frontier)
+    path = "; ".join([f"{switches[0][1]} from £{switches[0][0]:,.0f}"]
+                     + [f"{arm} from £{lam:,.0f}" for lam, arm in switches[1:]])
+    caption = (f"Cost-effectiveness acceptability curves of all {len(run.arms)} arms: for each willingness to pay λ "
+               f"from £0 to £{top:,.0f} per QoL-year, the probability that each arm has the highest net monetary "
+               f"benefit λ·QoL-years − cost (discounted, whole horizon) over {over}; at each λ the probabilities "
+               f"sum to 1 (an arm tied for the highest shares it). Wide grey line: the cost-effectiveness "
+               f"acceptability frontier, the arm with the highest expected net monetary benefit ({path}, on the "
+               f"grid of λ). From acceptability.csv. {spread}.")
+    if spread == NO_PARAMETER_UNCERTAINTY:
+        caption += (" The probabilities measure chance alone (how often one realisation of the population comes out "
+                    "ahead), not decision uncertainty about the parameters.")
+    return save(fig, run, folder, "ceac", formats, caption), None
+
+
+def fig_ce_frontier(run, formats, folder):
+    """Every arm's mean discounted cost and QoL-years with the efficiency frontier and its ICERs (incremental.csv)."""
+    if not run.incremental:
+        return None, "no incremental.csv (girfec computes the efficiency frontier there)"
+    rows = run.incremental
+    single = style.LAYOUT.width == "single"
+    fig, axes = new_figure(1, 1, width=6.4, height=4.8)
+    ax = axes[0][0]
+    frontier = [r for r in rows if r["status"] == "frontier"]
+    ax.plot([r["qol_years_discounted"] for r in frontier], [r["cost_discounted"] / 1e6 for r in frontier],
+            color="0.3", linewidth=1.4, zorder=2)
+    markers = {"frontier": ("o", True), "dominated": ("X", True), "extendedly_dominated": ("o", False)}
+    for r in rows:
+        colour = arm_colour(run, r["arm"])
+        marker, filled = markers.get(r["status"], ("o", True))
+        ax.scatter([r["qol_years_discounted"]], [r["cost_discounted"] / 1e6], s=40 if single else 70, marker=marker,
+                   facecolors=colour if filled else "white", edgecolors="black" if filled and marker == "o" else colour,
+                   linewidths=0.8 if filled else 2.0, zorder=4)
+        ax.annotate(r["arm"], (r["qol_years_discounted"], r["cost_discounted"] / 1e6), xytext=(6, -10),
+                    textcoords="offset points", fontsize=pt(8), color="0.15", zorder=5)
+    for r in frontier:
+        if r["comparator"] is None or (isinstance(r["comparator"], float) and math.isnan(r["comparator"])) \
+                or r["comparator"] == "":
+            continue
+        prev = next(p for p in frontier if p["arm"] == r["comparator"])
+        mx = (r["qol_years_discounted"] + prev["qol_years_discounted"]) / 2
+        my = (r["cost_discounted"] + prev["cost_discounted"]) / 2e6
+        # below and right of the segment: arms off the frontier lie above and left of it
+        ax.annotate(f"ICER £{r['icer']:,.0f}", (mx, my), xytext=(6, -6), textcoords="offset points", ha="left",
+                    va="top", fontsize=pt(7.5), color="0.3", zorder=5)
+    xs = [r["qol_years_discounted"] for r in rows]
+    ys = [r["cost_discounted"] / 1e6 for r in rows]
+    padx, pady = 0.12 * (max(xs) - min(xs) or 1), 0.12 * (max(ys) - min(ys) or 1)
+    ax.set_xlim(min(xs) - padx, max(xs) + padx)
+    ax.set_ylim(min(ys) - pady, max(ys) + pady)
+    ax.set_xlabel("Discounted QoL-years (mean over replications)")
+    ax.set_ylabel("Discounted cost (£ million,\nmean over replications)")
+    ax.xaxis.set_major_formatter(FuncFormatter(thousands))
+    ax.yaxis.set_major_formatter(FuncFormatter(thousands))
+    ax.grid(**style.GRID)
+    handles = [Line2D([], [], color="0.3", linewidth=1.4, marker="o", markerfacecolor="0.5", markeredgecolor="black",
+                      label="efficiency frontier"),
+               Line2D([], [], linestyle="", marker="o", markerfacecolor="white", markeredgecolor="black",
+                      label="extendedly dominated"),
+               Line2D([], [], linestyle="", marker="X", color="0.45", label="dominated")]
+    finish(fig, run, "Efficiency frontier (whole horizon, discounted)", handles, ncol=3)
+    words = {"dominated": "dominated by", "extendedly_dominated": "extendedly dominated by a mix of"}
+    off = [f"{r['arm']} {words[r['status']]} {' and '.join(str(r['dominated_by']).split(';'))}"
+           for r in rows if r["status"] in words]
+    steps = [f"{r['arm']} (ICER £{r['icer']:,.0f} per QoL-year against {r['comparator']})"
+             if isinstance(r["icer"], float) and not math.isnan(r["icer"]) else r["arm"] for r in frontier]
+    caption = (f"Efficiency frontier: each arm's mean discounted QoL-years (x) and cost (y, £ million) over the whole "
+               f"horizon, from incremental.csv. The line joins the arms on the frontier, by cost: "
+               f"{' → '.join(steps)}." + (f" Off the frontier: {'; '.join(off)}." if off else "")
+               + " Means only: the spread of single replications is on the ce_plane figure.")
+    return save(fig, run, folder, "ce_frontier", formats, caption), None
+
+
 def fig_ceac(run, formats, folder, wtp_max=None):
+    if run.acceptability:
+        return fig_ceac_all_arms(run, formats, folder, wtp_max)
     later = run.arms[1:]
     first = run.arms[0]
     if run.summary is None:
@@ -960,7 +1109,8 @@ def fig_ceac(run, formats, folder, wtp_max=None):
 # Command line
 
 
-FIGURES = ("stocks", "costs_qol", "flows", "escalation", "budget", "level", "length_of_stay", "ce_plane", "ceac")
+FIGURES = ("stocks", "costs_qol", "flows", "escalation", "budget", "level", "length_of_stay", "ce_plane", "ce_frontier",
+           "ceac")
 
 
 def make_figures(run, folder, formats, wtp_max=None, note=print, level=None, only=None):
@@ -978,8 +1128,10 @@ def make_figures(run, folder, formats, wtp_max=None, note=print, level=None, onl
             ("level", lambda: fig_level(run, formats, folder, level) if level else (None, "no levels")),
             ("length_of_stay", lambda: fig_length_of_stay(run, formats, folder))]
     if len(run.arms) > 1:
-        jobs += [("ce_plane", lambda: fig_ce_plane(run, formats, folder)),
-                 ("ceac", lambda: fig_ceac(run, formats, folder, wtp_max))]
+        jobs += [("ce_plane", lambda: fig_ce_plane(run, formats, folder))]
+        if run.incremental:  # folders written before incremental.csv existed have none: no note
+            jobs += [("ce_frontier", lambda: fig_ce_frontier(run, formats, folder))]
+        jobs += [("ceac", lambda: fig_ceac(run, formats, folder, wtp_max))]
     else:
         note(f"note: one arm ({run.arms[0]}): no difference panels, ce_plane or ceac figures")
     for name, job in jobs:

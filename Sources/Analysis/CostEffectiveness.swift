@@ -32,6 +32,13 @@ public enum CostEffectiveness {
             let last = Int(min((curveMaximum / curveStep).rounded(.down), 100_000))
             return (0...last).map { Double($0) * curveStep }
         }
+
+        /// The willingness-to-pay values of acceptability.csv: the acceptability curve and the values
+        /// for net monetary benefit together, ascending, each once (by default £0 to £100,000 in
+        /// steps of £1,000).
+        public var acceptabilityGrid: [Double] {
+            Array(Set(curve + willingnessToPay)).sorted()
+        }
     }
 
     /// One paired replication.

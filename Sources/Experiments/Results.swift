@@ -62,6 +62,12 @@ public struct RunResults: Sendable {
     /// With `transitionRewards` in any arm: each arm's discounted one-off costs and QoL-years of moves
     /// over the horizon (replications.csv `transition_cost_discounted`, `transition_qol_years_discounted`).
     public var transitionRewards: [(arm: Int, costDiscounted: SampleStatistics, qolYearsDiscounted: SampleStatistics)]
+    /// Every arm on expected discounted cost and QoL-years: frontier, dominance and ICERs between
+    /// neighbours on the frontier (incremental.csv); empty with one arm.
+    public var incremental: [IncrementalAnalysis.Arm]
+    /// Every arm's net monetary benefit, probability of the highest NMB and the acceptability frontier
+    /// at each λ of `CostEffectiveness.Settings.acceptabilityGrid` (acceptability.csv); empty with one arm.
+    public var acceptability: [Acceptability.Point]
     /// With drawn parameters: the statistics of each parameter column over the draws (the first arm's rows).
     public var parameterDraws: [SampleStatistics]
     /// With drawn parameters: the variance split of each outcome (uncertainty.csv).
@@ -97,6 +103,8 @@ public struct RunResults: Sendable {
             }
         }
         self.outcomes = outcomes
+        (incremental, acceptability) = Self.incremental(arms: arms, rows: rows, outcomes: outcomes,
+                                                        replicationsPerDraw: replicationsPerDraw, settings: settings)
         bands = Self.bands(scenario: scenario, aggregator: aggregator, outcomes: outcomes)
         yearlyBands = YearlyBands(scenario: scenario, rows: rows, replicationsPerDraw: replicationsPerDraw)
         transitionRewards = !scenario.arms.contains { $0.transitionRewards != nil } ? [] : scenario.arms.indices.map { a in
@@ -140,6 +148,33 @@ public struct RunResults: Sendable {
             }
             return (a, CostEffectiveness.summarise(pairs, willingnessToPay: settings.willingnessToPay, curve: settings.curve))
         }
+    }
+
+    /// The incremental analysis on the arms' mean discounted cost and QoL-years (the statistics of
+    /// `outcomes`), and the acceptability of every arm from the replications in which every arm ran,
+    /// grouped by draw in a nested run as summary.csv is. Both empty with fewer than two arms.
+    static func incremental(arms: Int, rows: [ReplicationRow], outcomes: [OutcomeResult], replicationsPerDraw: Int,
+                            settings: CostEffectiveness.Settings) -> ([IncrementalAnalysis.Arm], [Acceptability.Point]) {
+        guard arms >= 2 else { return ([], []) }
+        func mean(_ measure: Outcome.Measure, _ a: Int) -> Double {
+            outcomes.first { $0.outcome == Outcome(measure: measure, arm: a) }?.statistics.mean ?? .nan
+        }
+        let frontier = (try? IncrementalAnalysis.analyse(cost: (0..<arms).map { mean(.costDiscounted, $0) },
+                                                         qolYears: (0..<arms).map { mean(.qolYearsDiscounted, $0) })) ?? []
+        var byReplication: [Int: (cost: [Double], qol: [Double], seen: Int, draw: Int)] = [:]
+        for r in rows where r.arm < arms {
+            var entry = byReplication[r.replication]
+                ?? ([Double](repeating: .nan, count: arms), [Double](repeating: .nan, count: arms), 0, r.draw)
+            entry.cost[r.arm] = r.totals.costDiscounted
+            entry.qol[r.arm] = r.totals.qolYearsDiscounted
+            entry.seen += 1
+            byReplication[r.replication] = entry
+        }
+        let replications = byReplication.keys.sorted().compactMap { k -> Acceptability.Replication? in
+            let e = byReplication[k]!
+            return e.seen == arms ? Acceptability.Replication(cost: e.cost, qolYears: e.qol, draw: replicationsPerDraw > 1 ? e.draw : nil) : nil
+        }
+        return (frontier, Acceptability.compute(replications, willingnessToPay: settings.acceptabilityGrid))
     }
 
     /// The bands: streaming statistics, except where a row is a replication

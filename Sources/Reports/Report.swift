@@ -136,6 +136,7 @@ public enum Report {
             emit(Table(caption: "Cost-effectiveness against \(arms[0])", label: "tab:ce", header: ["arm", "measure", "mean (95 % CI)"], rows: ceRows,
                        columns: [.wrap(0.15), .wrap(0.38), .wrap(0.38)]))
         }
+        incrementalSection(&doc, state: state, scenario: scenario, results: results)
 
         // Uncertainty.
         if let u = state.drawnUncertainty(scenario) {

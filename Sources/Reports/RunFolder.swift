@@ -47,6 +47,7 @@ public enum RunFolder {
         let replications = Tables.replications(scenario: scenario, rows: state.rows)
         var extra: [(name: String, bytes: [UInt8])] = []
         var skipped: [String] = []
+        extra += IncrementalTables.files(scenario: scenario, results: results)
         if let u = state.drawnUncertainty(scenario) {
             extra.append(("parameters.csv", Array(Tables.parameters(columns: u.columns, rows: state.rows).utf8)))
             extra.append(("uncertainty.csv", Array(UncertaintyTables.variance(scenario: scenario, results: results).utf8)))

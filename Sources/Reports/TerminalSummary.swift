@@ -42,6 +42,32 @@ public enum TerminalSummary {
                 lines.append("  \(against): ICER \(HumanFormat.icer(deltaCost: cost.mean, deltaQol: qol.mean))\(unsettled(cost: cost, qol: qol))")
             }
         }
+        return lines + incremental(state: state, scenario: scenario, results: results)
+    }
+
+    /// The incremental analysis in words: the efficiency frontier with the ICER of each step along it,
+    /// each arm off it and why, and the arm with the highest expected NMB at each willingness to pay
+    /// with its probability of being best (`RunResults.incremental`, `RunResults.acceptability`).
+    public static func incremental(state: RunState, scenario: Scenario, results: RunResults) -> [String] {
+        let names = scenario.arms.map(\.name)
+        guard !results.incremental.isEmpty else { return ["  \(IncrementalTables.singleArmNote)"] }
+        let frontier = results.incremental.filter { $0.status == .frontier }
+        var lines = ["  efficiency frontier, by cost: " + frontier.map { names[$0.arm] }.joined(separator: " → ")]
+        for r in frontier.dropFirst() {
+            lines.append("  \(names[r.arm]) against \(names[r.comparator!]), the previous arm on the frontier: ICER \(HumanFormat.icer(deltaCost: r.incrementalCost!, deltaQol: r.incrementalQolYears!))")
+        }
+        for r in results.incremental where r.status != .frontier {
+            if r.status == .dominated, let d = r.dominatedBy.first {
+                let dominator = results.incremental.first { $0.arm == d }!
+                lines.append("  \(names[r.arm]): dominated by \(names[d]): \(dominance(deltaCost: r.cost - dominator.cost, deltaQol: r.qolYears - dominator.qolYears, than: names[d]))")
+            } else if r.dominatedBy.count == 2 {
+                lines.append("  \(names[r.arm]): extendedly dominated: a mix of \(names[r.dominatedBy[0]]) and \(names[r.dominatedBy[1]]) gives more QoL-years at the same cost")
+            }
+        }
+        for wtp in state.costEffectiveness.willingnessToPay {
+            guard let best = results.acceptability.first(where: { $0.willingnessToPay == wtp && $0.onFrontier }) else { continue }
+            lines.append("  at \(HumanFormat.money(wtp)) per QoL-year: \(names[best.arm]) has the highest expected net monetary benefit, \(HumanFormat.money(best.netBenefit.mean)); probability it is best \(HumanFormat.fixed(best.probabilityBest, decimals: 2))")
+        }
         return lines
     }
 
@@ -64,6 +90,15 @@ public enum TerminalSummary {
             lines.append("  \(arm.name) − \(scenario.arms[0].name): Δcost \(HumanFormat.money(dc)), ΔQoL-years \(HumanFormat.number(dq)); ICER \(HumanFormat.icer(deltaCost: dc, deltaQol: dq))")
         }
         return lines
+    }
+
+    /// How a dominated arm compares with the arm that dominates it (Δcost ≥ 0, ΔQoL-years ≤ 0, not both 0):
+    /// "costs £1,234 more and gains 5.2 fewer QoL-years than B", "costs £1,234 more for the same QoL-years as B".
+    static func dominance(deltaCost: Double, deltaQol: Double, than other: String) -> String {
+        if deltaCost == 0 && deltaQol == 0 { return "the same cost and QoL-years as \(other); \(other) comes first in the scenario" }
+        if deltaQol == 0 { return "costs \(HumanFormat.money(deltaCost)) more for the same QoL-years as \(other)" }
+        if deltaCost == 0 { return "gains \(HumanFormat.number(-deltaQol)) fewer QoL-years at the same cost as \(other)" }
+        return "costs \(HumanFormat.money(deltaCost)) more and gains \(HumanFormat.number(-deltaQol)) fewer QoL-years than \(other)"
     }
 
     /// A warning when a 95 % confidence interval of the mean differences includes 0, so the

@@ -120,6 +120,38 @@ struct OutputConsistencyTests {
                           Report.money(num(r, "willingness_to_pay")), Report.money(num(r, "value")), r["optimal_arm"]!])
         }
 
+        // 5b. Incremental analysis: incremental.csv's means are bands.csv's last step; it, acceptability.csv,
+        // the report and the printed lines agree.
+        let incremental = try Self.table(out + "/incremental.csv")
+        #expect(incremental.map { $0["arm"]! }.sorted() == ["baseline", "practice"])
+        for r in incremental {
+            #expect(r["cost_discounted"] == (try band(r["arm"]!, "cumulative_cost_discounted"))["mean"])
+            #expect(r["qol_years_discounted"] == (try band(r["arm"]!, "cumulative_qol_years_discounted"))["mean"])
+            let icer = (r["icer"] ?? "").isEmpty ? "—" : HumanFormat.money(num(r, "icer")) + " per QoL-year gained"
+            func opt(_ c: String, money: Bool) -> String {
+                (r[c] ?? "").isEmpty ? "—" : money ? Report.money(num(r, c)) : Report.fmt(num(r, c))
+            }
+            let status = r["status"] == "frontier" ? "frontier" : "dominated by " + r["dominated_by"]!
+            expectInBoth([r["arm"]!, Report.money(num(r, "cost_discounted")), Report.fmt(num(r, "qol_years_discounted")), status,
+                          (r["comparator"] ?? "").isEmpty ? "—" : r["comparator"]!, opt("inc_cost", money: true),
+                          opt("inc_qol_years", money: false), icer])
+        }
+        let acceptability = try Self.table(out + "/acceptability.csv")
+        for wtp in ["20000", "30000"] {
+            let rows = acceptability.filter { $0["willingness_to_pay"] == wtp }
+            #expect(rows.count == 2)
+            #expect(abs(rows.reduce(0) { $0 + num($1, "probability_best") } - 1) < 1e-12)
+            let best = try #require(rows.first { $0["on_frontier"] == "true" })
+            let other = try #require(rows.first { $0["on_frontier"] == "false" })
+            #expect(best["units"] == "65")  // the draws of this nested run
+            expectInBoth([Report.money(Double(wtp)!), best["arm"]!,
+                          HumanFormat.interval(num(best, "expected_nmb"), num(best, "nmb_ci_low"), num(best, "nmb_ci_high"), money: true),
+                          HumanFormat.fixed(num(best, "probability_best"), decimals: 3),
+                          "\(other["arm"]!) \(HumanFormat.fixed(num(other, "probability_best"), decimals: 3))"])
+            let line = "at \(Report.money(Double(wtp)!)) per QoL-year: \(best["arm"]!) has the highest expected net monetary benefit, \(HumanFormat.money(num(best, "expected_nmb"))); probability it is best \(HumanFormat.fixed(num(best, "probability_best"), decimals: 2))"
+            #expect(run.stdout.contains(line), "the headline lacks \(line):\n\(run.stdout)")
+        }
+
         // 6. summary.json's largest difference: the agents' numbers are bands.csv's.
         let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/summary.json"))) as! [String: Any]
         for entry in json["comparison"] as! [[String: Any]] {

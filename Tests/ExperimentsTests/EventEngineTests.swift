@@ -111,6 +111,7 @@ struct EventEngineTests {
         ("experiments/examples/areas-and-coverage.yaml", 2, 30),
         ("experiments/examples/effect-functions.yaml", 2, 30),
         ("experiments/examples/health-economics-markov.yaml", 1, 40),
+        ("experiments/examples/four-strategies.yaml", 1, 40),
         ("experiments/examples/migration.yaml", 2, 30),
         ("experiments/examples/minimal.yaml", 1, 40),
         ("experiments/examples/per-step-probabilities.yaml", 1, 40),

@@ -39,15 +39,16 @@ from . import runfolder, schema
 from .runfolder import OutputError
 
 # The CSV files of a run folder, in the order `Run.tables` lists them.
-RUN_FILES = ("bands.csv", "replications.csv", "bands-yearly.csv", "replications-yearly.csv", "summary.csv", "aggregate.csv", "comparison.csv", "parameters.csv",
-             "uncertainty.csv", "importance.csv", "voi.csv")
+RUN_FILES = ("bands.csv", "replications.csv", "bands-yearly.csv", "replications-yearly.csv", "summary.csv", "aggregate.csv",
+             "comparison.csv", "parameters.csv", "uncertainty.csv", "importance.csv", "voi.csv", "incremental.csv",
+             "acceptability.csv")
 REQUIRED = ("bands.csv", "replications.csv")  # every run folder has them (one arm or more, any options)
 
 # Text columns naming an arm (categories: the scenario's arms), a level (the scenario's levels, then `all`),
 # and holding free text (kept as strings).
 ARM_COLUMNS = ("arm", "comparator", "optimal_arm")
 LEVEL_COLUMNS = ("level", "from_level", "to_level")
-STRING_COLUMNS = ("parameters",)
+STRING_COLUMNS = ("parameters", "dominated_by")  # field paths / arm names joined by ";"
 MAX_PROBLEMS = 20  # problems listed in one OutputError; the count of the rest is given
 
 

@@ -236,6 +236,22 @@ def read_summary(path):
     return read_table(path, schema.SUMMARY, SUMMARY_COLUMNS, allow_empty=True)
 
 
+def read_incremental(path):
+    """incremental.csv's rows (efficiency frontier, dominance, ICERs of every arm, as girfec computed them); None if
+    absent (one arm, or a folder from before the file existed)."""
+    if not os.path.exists(path):
+        return None
+    return read_table(path, schema.INCREMENTAL)
+
+
+def read_acceptability(path):
+    """acceptability.csv's rows (expected NMB, probability best and the acceptability frontier of every arm at each
+    willingness to pay, as girfec computed them); None if absent."""
+    if not os.path.exists(path):
+        return None
+    return read_table(path, schema.ACCEPTABILITY)
+
+
 class RunFolder:
     """A run folder: its manifest, bands, aggregate model (if present), paired replications and summary.csv (if
     present; 2+ arms)."""
@@ -261,8 +277,12 @@ class RunFolder:
         self.step_months = scenario.get("stepMonths")
         self.replications_by_arm = None
         self.summary = None
+        self.incremental = None
+        self.acceptability = None
         if len(self.arms) > 1:
             self.summary = read_summary(os.path.join(folder, "summary.csv"))
+            self.incremental = read_incremental(os.path.join(folder, "incremental.csv"))
+            self.acceptability = read_acceptability(os.path.join(folder, "acceptability.csv"))
             path = os.path.join(folder, "replications.csv")
             self.replications_by_arm = read_replications(path)
             for arm in self.arms[1:]:

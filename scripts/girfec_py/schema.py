@@ -195,6 +195,21 @@ SUMMARY = _file(
     Column("ci_high", empty=True), Column("p2_5", empty=True), Column("p50", empty=True),
     Column("p97_5", empty=True))
 
+INCREMENTAL = _file(
+    "incremental.csv", "docs/outputs.md", "run merge ce",
+    Column("arm", "text"), Column("cost_discounted", unit="£"), Column("qol_years_discounted", unit="QoL-years"),
+    Column("status", "text"), Column("dominated_by", "text", empty=True), Column("comparator", "text", empty=True),
+    Column("inc_cost", unit="£", empty=True), Column("inc_qol_years", unit="QoL-years", empty=True),
+    Column("icer", unit="£ per QoL-year", empty=True))
+
+ACCEPTABILITY = _file(
+    "acceptability.csv", "docs/outputs.md", "run merge ce",
+    Column("willingness_to_pay", unit="£ per QoL-year"), Column("arm", "text"),
+    Column("replications", "int", "replications"), Column("expected_nmb", unit="£"),
+    Column("nmb_mcse", unit="£", empty=True), Column("nmb_ci_low", unit="£", empty=True),
+    Column("nmb_ci_high", unit="£", empty=True), Column("units", "int"), Column("probability_best"),
+    Column("on_frontier", "bool"))
+
 PARAMETERS = _file(
     "parameters.csv", "docs/outputs.md", RUN,
     Column("replication", "int"), Column("draw", "int"),
@@ -286,7 +301,8 @@ MODEL_COMPARISON = _file(
     Column("full_log_likelihood", empty=True), Column("lr_statistic", empty=True), Column("p_value", empty=True),
     Column("full_mle_per_year", "number", "per year", empty=True), Column("clearly_above_zero", "bool", empty=True))
 
-FILES = {f.name: f for f in (BANDS, REPLICATIONS, YEARLY_BANDS, YEARLY_REPLICATIONS, AGGREGATE, COMPARISON, SUMMARY, PARAMETERS, UNCERTAINTY, VOI,
+FILES = {f.name: f for f in (BANDS, REPLICATIONS, YEARLY_BANDS, YEARLY_REPLICATIONS, AGGREGATE, COMPARISON, SUMMARY,
+                             INCREMENTAL, ACCEPTABILITY, PARAMETERS, UNCERTAINTY, VOI,
                              IMPORTANCE, SENSITIVITY, ESTIMATES, DRAWS, FIT, IDENTIFIABILITY, PROFILE, POSTERIOR,
                              CONVERGENCE, PPC, MODEL_COMPARISON)}
 

@@ -4,7 +4,8 @@
 
 Sheets (those a run has): README (what each sheet is; girfec version, seed,
 scenario and replications from manifest.json), Cost-effectiveness
-(summary.csv), Totals per arm and Cumulative by year (the
+(summary.csv), Incremental analysis (incremental.csv), Acceptability
+(acceptability.csv), Totals per arm and Cumulative by year (the
 `cumulative_…_discounted` rows of bands.csv), Stocks by year and Cost by
 level (bands.csv), Parameters and Parameter draws (manifest.json and
 parameters.csv), Variance split (uncertainty.csv), Importance
@@ -271,6 +272,19 @@ def _generic(run, file_name, name, title, about, labels):
     return sheet
 
 
+def incremental(run):
+    return _generic(run, "incremental.csv", "Incremental analysis", "Efficiency frontier, dominance and ICERs of all arms",
+                    "every arm by cost: on the efficiency frontier, dominated or extendedly dominated (by which arms), "
+                    "and the ICER of each frontier arm against the previous one (dampack's calculate_icers)", {})
+
+
+def acceptability(run):
+    return _generic(run, "acceptability.csv", "Acceptability", "Net monetary benefit and probability best of all arms",
+                    "per willingness to pay and arm: expected net monetary benefit, probability of the highest net "
+                    "monetary benefit (acceptability curves of all arms) and the acceptability frontier (on_frontier)",
+                    {"probability_best": ("probability_best", "share")})
+
+
 def variance_split(run):
     return _generic(run, "uncertainty.csv", "Variance split", "Share of the spread due to parameter uncertainty",
                     "per arm and outcome: total variance of replication totals split into parameter and chance "
@@ -296,7 +310,7 @@ def value_of_information(run):
                     {})
 
 
-BUILDERS = (cost_effectiveness, totals, stocks_by_year, cumulative_by_year, cost_by_level, parameters,
+BUILDERS = (cost_effectiveness, incremental, acceptability, totals, stocks_by_year, cumulative_by_year, cost_by_level, parameters,
             parameter_draws, variance_split, importance, value_of_information)
 
 

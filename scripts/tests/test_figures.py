@@ -297,6 +297,40 @@ def test_ceac_and_win_win_are_read_from_summary_csv(tmp_path):
     assert figures.win_win(run, "baseline") is None
 
 
+def test_all_arm_acceptability_and_frontier_are_read_from_their_files(tmp_path):
+    """With incremental.csv and acceptability.csv, ceac shows every arm and the acceptability frontier and
+    ce_frontier the efficiency frontier, as girfec computed them (not recomputed)."""
+    run = make_run(tmp_path / "run", arms=("a", "b", "c"))
+    (run / "incremental.csv").write_text(
+        "arm,cost_discounted,qol_years_discounted,status,dominated_by,comparator,inc_cost,inc_qol_years,icer\n"
+        "a,100,1,frontier,,,,,\n"
+        "b,150,1.2,extendedly_dominated,a;c,,,,\n"
+        "c,200,2,frontier,,a,100,1,100\n", encoding="utf-8")
+    header = ("willingness_to_pay,arm,replications,expected_nmb,nmb_mcse,nmb_ci_low,nmb_ci_high,units,"
+              "probability_best,on_frontier\n")
+    rows = [(0, "a", 1, True), (0, "b", 0, False), (0, "c", 0, False),
+            (100, "a", 0.5, True), (100, "b", 0.1, False), (100, "c", 0.4, False),
+            (200, "a", 0.2, False), (200, "b", 0, False), (200, "c", 0.8, True)]
+    (run / "acceptability.csv").write_text(header + "".join(
+        f"{lam},{arm},5,0,1,-1,1,5,{p},{'true' if f else 'false'}\n" for lam, arm, p, f in rows), encoding="utf-8")
+    folder = figures.RunFolder(str(run))
+    curves, frontier = figures.acceptability_curves(folder)
+    assert curves == {"a": [(0, 1), (100, 0.5), (200, 0.2)], "b": [(0, 0), (100, 0.1), (200, 0)],
+                      "c": [(0, 0), (100, 0.4), (200, 0.8)]}
+    assert frontier == [(0, "a", 1), (100, "a", 0.5), (200, "c", 0.8)]
+    assert figures.frontier_switches(frontier) == [(0, "a"), (200, "c")]
+    assert figures.acceptability_curves(folder, wtp_max=100)[1] == [(0, "a", 1), (100, "a", 0.5)]
+    result = run_script(run, "--format", "png", "--only", "ce_frontier,ceac")
+    assert result.returncode == 0, result.stderr
+    check_figures(run / "figures", ["ce_frontier", "ceac"], formats=("png",))
+    ceac = read_caption(run / "figures", "ceac")
+    assert "acceptability curves of all 3 arms" in ceac and "(a from £0; c from £200, on the grid of λ)" in ceac
+    assert "over 5 replications" in ceac
+    frontier_caption = read_caption(run / "figures", "ce_frontier")
+    assert "a → c (ICER £100 per QoL-year against a)" in frontier_caption
+    assert "Off the frontier: b extendedly dominated by a mix of a and c." in frontier_caption
+
+
 def test_without_summary_csv(tmp_path):
     run = make_run(tmp_path / "run", summary_csv=False)
     result = run_script(run, "--format", "png", "--only", "ce_plane,ceac")

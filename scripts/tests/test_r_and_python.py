@@ -283,7 +283,8 @@ def test_workbook_sheets_titles_units_and_values(folders, tmp_path):
     out = tmp_path / "book.xlsx"
     assert workbook.main([str(folder), "--out", str(out)]) == 0
     book = openpyxl.load_workbook(out)
-    assert book.sheetnames == ["README", "Cost-effectiveness", "Totals per arm", "Stocks by year",
+    assert book.sheetnames == ["README", "Cost-effectiveness", "Incremental analysis", "Acceptability",
+                               "Totals per arm", "Stocks by year",
                                "Cumulative by year", "Cost by level", "Parameters", "Parameter draws",
                                "Variance split", "Value of information"]
     for ws in book:

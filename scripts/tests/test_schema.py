@@ -179,7 +179,8 @@ def outputs(tmp_path_factory):
 
 EXPECTED_FILES = {
     "run": {"bands.csv", "replications.csv", "bands-yearly.csv", "replications-yearly.csv", "aggregate.csv", "comparison.csv",
-            "summary.csv", "parameters.csv", "uncertainty.csv", "voi.csv", "importance.csv"},
+            "summary.csv", "parameters.csv", "uncertainty.csv", "voi.csv", "importance.csv", "incremental.csv",
+            "acceptability.csv"},
     "one-arm": {"bands.csv", "replications.csv", "bands-yearly.csv", "replications-yearly.csv", "aggregate.csv",
                 "comparison.csv", "summary.csv"},
     "aggregate": {"aggregate.csv"},
