@@ -106,7 +106,7 @@ public struct RunResults: Sendable {
         (incremental, acceptability) = Self.incremental(arms: arms, rows: rows, outcomes: outcomes,
                                                         replicationsPerDraw: replicationsPerDraw, settings: settings)
         bands = Self.bands(scenario: scenario, aggregator: aggregator, outcomes: outcomes)
-        yearlyBands = YearlyBands(scenario: scenario, rows: rows, replicationsPerDraw: replicationsPerDraw)
+        yearlyBands = YearlyBands(scenario: scenario, rows: rows, replicationsPerDraw: replicationsPerDraw, bands: bands)
         transitionRewards = !scenario.arms.contains { $0.transitionRewards != nil } ? [] : scenario.arms.indices.map { a in
             let armRows = rows.filter { $0.arm == a }
             let groups = replicationsPerDraw > 1 ? armRows.map(\.draw) : nil
@@ -323,16 +323,20 @@ public struct SensitivityResults: Sendable {
 }
 
 /// The statistics of every yearly value across replications (bands-yearly.csv): for each arm, and
-/// each later arm's paired difference from the first, year and yearly slot, the exact statistics
+/// each later arm's paired difference from the first, year and yearly slot.
+///
+/// A total over the year's steps (flows, costs, QoL-years, …) has the exact statistics
 /// (`SampleStatistics`, exact percentiles; in a nested run the MCSE of draw means) of the rows'
-/// yearly values — the values replications-yearly.csv shows.
+/// yearly values, which replications-yearly.csv shows. A state at the end of the year (stock,
+/// children reached, cumulative totals) is a row of bands.csv already, the year's last step: it
+/// takes that row's statistics (`BandTable`), so the two files show one number.
 public struct YearlyBands: Sendable {
     public let layout: YearlyLayout
     public let arms: Int
     /// [block][year][slot]; blocks as in `Aggregator`: arms 0..<arms, then arms 1..<arms' differences.
     let statistics: [SampleStatistics]
 
-    public init(scenario: Scenario, rows: [ReplicationRow], replicationsPerDraw: Int) {
+    public init(scenario: Scenario, rows: [ReplicationRow], replicationsPerDraw: Int, bands: BandTable) {
         let arm0 = scenario.arms[0]
         let layout = YearlyLayout(record: RecordLayout(levelCount: scenario.levels.count, steps: arm0.steps),
                                   stepMonths: arm0.stepMonths)
@@ -349,9 +353,17 @@ public struct YearlyBands: Sendable {
         }
         var statistics: [SampleStatistics] = []
         statistics.reserveCapacity(blocks.count * layout.size)
-        for block in blocks {
+        for (b, block) in blocks.enumerated() {
             let groups = replicationsPerDraw > 1 ? block.draws : nil
-            for i in 0..<layout.size { statistics.append(SampleStatistics(block.values.map { $0[i] }, groups: groups)) }
+            let (arm, difference) = b < arms ? (b, false) : (b - arms + 1, true)
+            for (y, year) in layout.years.enumerated() {
+                for (s, slot) in layout.slots.enumerated() {
+                    let i = layout.index(year: y, slot: s)
+                    statistics.append(slot.quantity.atStepZero
+                        ? bands.band(arm: arm, difference: difference, step: year.steps.upperBound, slot: layout.recordSlots[s])
+                        : SampleStatistics(block.values.map { $0[i] }, groups: groups))
+                }
+            }
         }
         self.statistics = statistics
     }

@@ -196,8 +196,8 @@ struct OutputConsistencyTests {
         let bands = try Self.table(out + "/bands.csv")
         let summary = try Self.table(out + "/summary.csv")
         func num(_ row: Row, _ column: String) -> Double { Double(row[column] ?? "") ?? .nan }
-        func close(_ a: Double, _ b: Double, _ what: String, sourceLocation: SourceLocation = #_sourceLocation) {
-            #expect(abs(a - b) <= 1e-9 * max(1, abs(a), abs(b)), "\(what): \(a) vs \(b)", sourceLocation: sourceLocation)
+        func close(_ a: Double, _ b: Double, _ what: String, absolute: Double = 0, sourceLocation: SourceLocation = #_sourceLocation) {
+            #expect(abs(a - b) <= max(absolute, 1e-9 * max(1, abs(a), abs(b))), "\(what): \(a) vs \(b)", sourceLocation: sourceLocation)
         }
         let years = Set(yearly.map { $0["year"]! }).sorted { Int($0)! < Int($1)! }
         let lastYear = try #require(years.last)
@@ -242,7 +242,10 @@ struct OutputConsistencyTests {
                 values = zip(values, first).map { $0 - num($1, column) }
             }
             #expect(num(b, "replications") == Double(values.count))
-            close(values.reduce(0, +) / Double(values.count), num(b, "mean"), "\(b["arm"]!) year \(b["year"]!) \(b["quantity"]!) \(column)")
+            // An end-of-year state is bands.csv's statistic, whose exact sums take each value to a multiple of 2^−16.
+            let state = ["stock", "children_reached", "cumulative_cost_discounted", "cumulative_qol_years_discounted"].contains(quantity)
+            close(values.reduce(0, +) / Double(values.count), num(b, "mean"), "\(b["arm"]!) year \(b["year"]!) \(b["quantity"]!) \(column)",
+                  absolute: state ? 0x1p-16 : 0)
             compared += 1
         }
         // Per arm and year: 3 stocks by level and the 20 quantities of all levels (replications-yearly.csv's
@@ -261,7 +264,18 @@ struct OutputConsistencyTests {
             }
         }
 
-        // 4. A year's mean moves are the sum of its steps' mean moves in bands.csv.
+        // 4. An end-of-year state is bands.csv's row at the year's last step, cell for cell.
+        let statistics = ["replications", "mean", "mcse", "ci_low", "ci_high", "p2_5", "p5", "p25", "p50", "p75", "p95", "p97_5"]
+        var states = 0
+        for y in yearlyBands where ["stock", "delta_stock", "children_reached", "cumulative_cost_discounted"].contains(y["quantity"]!) {
+            let step = String(Int(Double(y["end_years"]!)! * 12))
+            let b = try #require(bands.first { $0["arm"] == y["arm"] && $0["step"] == step && $0["quantity"] == y["quantity"] && $0["level"] == y["level"] })
+            for c in statistics { #expect(y[c] == b[c], "\(y["arm"]!) year \(y["year"]!) \(y["quantity"]!) \(y["level"]!) \(c)") }
+            states += 1
+        }
+        #expect(states == years.count * (2 * 4 + 4 + 2 + 2))
+
+        // 5. A year's mean moves are the sum of its steps' mean moves in bands.csv.
         let stepsPerYear = Double(lastStep) / Double(years.count)
         for y in yearlyBands where y["quantity"] == "escalations" || y["quantity"] == "entries" && y["level"] == "all" {
             let year = Double(y["year"]!)!
