@@ -473,9 +473,12 @@ def yearly_errorbar(ax, rows, colour, offset=0.0, scale=1.0, sign=1, linestyle="
                 linewidth=linewidth, elinewidth=1.1, capsize=2.2, capthick=1.0, zorder=zorder)
 
 
-def ci_handle(label=None):
-    return Line2D([], [], color="0.3", marker="o", markersize=3, linestyle="", label=label or (
-        f"error bar: {CI_MEAN} of the yearly total"))
+def ci_handle(ax, label=None, colour="0.3", marker="o", markersize=3.0):
+    """A legend entry drawn as an error bar: an errorbar at NaN on `ax` (nothing shows, the limits stay)."""
+    handle = ax.errorbar([math.nan], [math.nan], yerr=[[1.0], [1.0]], color=colour, linestyle="", marker=marker,
+                         markersize=markersize, elinewidth=1.1, capsize=2.2, capthick=1.0)
+    handle.set_label(label or f"error bar: {CI_MEAN} of the yearly total")
+    return handle
 
 
 IN_STYLE, OUT_STYLE = "-", (0, (4, 1.6))
@@ -520,7 +523,7 @@ def fig_flows(run, yearly, formats, folder):
                label="inflow: moves in from other levels + entries"),
         Line2D([], [], color="0.3", linestyle=OUT_STYLE, marker="s", markersize=2.8,
                label="outflow: moves out to other levels + exits"),
-        ci_handle()]
+        ci_handle(axes[0][0])]
     finish(fig, run, "Flows into and out of each level, per year", handles, ncol=2)
     caption = (f"Children arriving in (solid) and leaving (dashed) each level per year, per arm "
                f"({', '.join(run.arms)}), from the inflow and outflow rows of {YEARLY_FILE}: mean over "
@@ -571,7 +574,7 @@ def fig_escalation(run, yearly, formats, folder):
     handles = arm_handles(run, label="{arm}") + [
         Line2D([], [], color="0.3", linestyle=IN_STYLE, label="escalation (to a later level)"),
         Line2D([], [], color="0.3", linestyle=OUT_STYLE, label="step-down (to an earlier level)"),
-        ci_handle()]
+        ci_handle(flat[0])]
     finish(fig, run, "Escalation and step-down, per year", handles, ncol=2)
     caption = (f"Moves between levels per year, per arm ({', '.join(run.arms)}): escalation (solid) is a move to a "
                f"level later in the scenario's order ({' < '.join(run.levels)}), step-down (dashed) a move to an "
@@ -626,11 +629,11 @@ def fig_budget(run, yearly, formats, folder):
         for ax, arm in zip(flat[len(run.arms):], later):
             ax.axhline(0, color="0.3", linewidth=0.8)
             for i, lvl in enumerate(levels):
-                yearly_errorbar(ax, yearly.get(arm, "delta_cost", lvl), colours[i], dodge(i, k, 0.5), scale=scale,
+                yearly_errorbar(ax, yearly.get(arm, "delta_cost", lvl), colours[i], dodge(i, k, 0.4), scale=scale,
                                 linewidth=1.4)
             yearly_errorbar(ax, yearly.get(arm, "delta_programme_cost", "all"), PROGRAMME_COLOUR,
-                            dodge(k - 2, k, 0.5), scale=scale, marker="s", linestyle=OUT_STYLE, linewidth=1.4)
-            yearly_errorbar(ax, yearly.get(arm, "delta_cost", "all"), "black", dodge(k - 1, k, 0.5), scale=scale,
+                            dodge(k - 2, k, 0.4), scale=scale, marker="s", linestyle=OUT_STYLE, linewidth=1.4)
+            yearly_errorbar(ax, yearly.get(arm, "delta_cost", "all"), "black", dodge(k - 1, k, 0.4), scale=scale,
                             marker="D", linewidth=2.0, zorder=4)
             style.panel_title(ax, f"{arm} minus {first}, by level")
             ax.set_ylabel("Δ £ million (undiscounted)")
@@ -647,8 +650,7 @@ def fig_budget(run, yearly, formats, folder):
     handles = [Patch(color=c, label=lvl) for lvl, c in zip(levels, colours)]
     handles.append(Patch(facecolor=PROGRAMME_COLOUR, hatch="////", edgecolor="white",
                          label="programme" + (" (difference: dashed grey)" if with_delta else "")))
-    handles.append(Line2D([], [], color="black", marker="_", markersize=7, linestyle="",
-                          label=f"total cost (levels and programme), error bar: {CI_MEAN}"))
+    handles.append(ci_handle(flat[0], f"total cost (levels and programme), error bar: {CI_MEAN}", "black", "_", 7))
     if with_delta:
         handles.append(Line2D([], [], color="black", linewidth=2.0, marker="D", markersize=3,
                               label="difference in total cost (levels and programme)"))
@@ -745,8 +747,7 @@ def fig_level(run, yearly, formats, folder, level):
                + [Patch(color="0.82", label="entries (births, in-migrants)"),
                   Patch(color="0.45", label="exits (ageing out, out-migration)")]
                + [Patch(facecolor=colours[o], label=f"moves from / to {o} (to: hatched)") for o in others]
-               + [Line2D([], [], color="black", marker="_", markersize=7, linestyle="",
-                         label=f"inflow / outflow total, error bar: {CI_MEAN}")])
+               + [ci_handle(flow_axes[0], f"inflow / outflow total, error bar: {CI_MEAN}", "black", "_", 7)])
     finish(fig, run, f"{level}: the stock, its length of stay and its flows", handles, ncol=2)
     caption = (f"One level, {level}, per arm ({', '.join(run.arms)}): the children in it (mean over replications "
                f"and 2.5–97.5 % of replications, not a confidence interval)")

@@ -427,6 +427,8 @@ def error_bars(ax):
         xs, ys = line.get_xdata(), line.get_ydata()
         segments = cols[0].get_segments()
         for x, y, seg in zip(xs, ys, segments):
+            if math.isnan(y):  # the legend's error-bar entry, drawn at NaN
+                continue
             out.append((round(float(x)), float(y), float(min(seg[0][1], seg[1][1])),
                         float(max(seg[0][1], seg[1][1]))))
     return sorted(out)
