@@ -66,6 +66,7 @@ except ImportError:  # reported by main(); the computations and the readers work
     pass
 
 CI_MEAN = "95 % confidence interval for the mean"
+CI_SHORT = "95 % CI for the mean"
 DEFAULT_FORMATS = "png,pdf"
 NO_PARAMETER_UNCERTAINTY = "Monte Carlo variation only: no parameter uncertainty was drawn"
 
@@ -143,17 +144,6 @@ def arm_colour(run, arm):
     return style.colour(run.arms.index(arm))
 
 
-def step_unit(run):
-    """`children per month`, `per year` or `per step (N months)`: the unit of a flow per step."""
-    if run.step_months == 1:
-        return "children per month"
-    if run.step_months == 12:
-        return "children per year"
-    if run.step_months:
-        return f"children per step ({run.step_months} months)"
-    return "children per step"
-
-
 def fan(ax, series, colour, scale=1.0, inner=True, ci=False):
     """Mean line with the 2.5-97.5 % band, optionally 25-75 % band and the CI for the mean."""
     t = series.times
@@ -215,11 +205,6 @@ def aggregate_text(run):
 
 def chance_text(run):
     return uncertainty_text(run.manifest) + "."
-
-
-def money_axis(ax, unit="£ million"):
-    ax.yaxis.set_major_formatter(FuncFormatter(thousands))
-    return unit
 
 
 def year_axis(ax):
@@ -477,7 +462,7 @@ def ci_handle(ax, label=None, colour="0.3", marker="o", markersize=3.0):
     """A legend entry drawn as an error bar: an errorbar at NaN on `ax` (nothing shows, the limits stay)."""
     handle = ax.errorbar([math.nan], [math.nan], yerr=[[1.0], [1.0]], color=colour, linestyle="", marker=marker,
                          markersize=markersize, elinewidth=1.1, capsize=2.2, capthick=1.0)
-    handle.set_label(label or f"error bar: {CI_MEAN} of the yearly total")
+    handle.set_label(label or f"error bar: {CI_SHORT} of the yearly total")
     return handle
 
 
@@ -500,7 +485,7 @@ def fig_flows(run, yearly, formats, folder):
             for j, (q, dashes, marker) in enumerate(directions):
                 yearly_errorbar(ax, yearly.get(arm, q, level), arm_colour(run, arm), dodge(2 * i + j, n),
                                 linestyle=dashes, marker=marker)
-        style.panel_title(ax, f"{level}: children in and out per year")
+        style.panel_title(ax, f"{level}: children in and out")
         ax.set_ylabel("Children per year")
         ax.yaxis.set_major_formatter(FuncFormatter(thousands))
         ax.grid(**style.GRID)
@@ -571,6 +556,9 @@ def fig_escalation(run, yearly, formats, folder):
         ax.yaxis.set_major_formatter(FuncFormatter(thousands))
         ax.grid(**style.GRID)
         year_axis(ax)
+    if single:  # stacked panels share the year axis: its label once, under the last
+        for ax in flat[:-1]:
+            ax.set_xlabel("")
     handles = arm_handles(run, label="{arm}") + [
         Line2D([], [], color="0.3", linestyle=IN_STYLE, label="escalation (to a later level)"),
         Line2D([], [], color="0.3", linestyle=OUT_STYLE, label="step-down (to an earlier level)"),
@@ -650,7 +638,7 @@ def fig_budget(run, yearly, formats, folder):
     handles = [Patch(color=c, label=lvl) for lvl, c in zip(levels, colours)]
     handles.append(Patch(facecolor=PROGRAMME_COLOUR, hatch="////", edgecolor="white",
                          label="programme" + (" (difference: dashed grey)" if with_delta else "")))
-    handles.append(ci_handle(flat[0], f"total cost (levels and programme), error bar: {CI_MEAN}", "black", "_", 7))
+    handles.append(ci_handle(flat[0], f"total (levels and programme), {CI_SHORT}", "black", "_", 7))
     if with_delta:
         handles.append(Line2D([], [], color="black", linewidth=2.0, marker="D", markersize=3,
                               label="difference in total cost (levels and programme)"))
@@ -747,7 +735,7 @@ def fig_level(run, yearly, formats, folder, level):
                + [Patch(color="0.82", label="entries (births, in-migrants)"),
                   Patch(color="0.45", label="exits (ageing out, out-migration)")]
                + [Patch(facecolor=colours[o], label=f"moves from / to {o} (to: hatched)") for o in others]
-               + [ci_handle(flow_axes[0], f"inflow / outflow total, error bar: {CI_MEAN}", "black", "_", 7)])
+               + [ci_handle(flow_axes[0], f"total in / out, {CI_SHORT}", "black", "_", 7)])
     finish(fig, run, f"{level}: the stock, its length of stay and its flows", handles, ncol=2)
     caption = (f"One level, {level}, per arm ({', '.join(run.arms)}): the children in it (mean over replications "
                f"and 2.5–97.5 % of replications, not a confidence interval)")

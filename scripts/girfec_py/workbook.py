@@ -38,7 +38,8 @@ from .runfolder import OutputError
 FIRST_DATA_ROW = 4  # row 1 title, row 2 source, row 3 headers
 
 # display formats by unit (the cell keeps the full double)
-FORMATS = {"£": "#,##0.00", "£ per year": "#,##0.00", "children per year": "#,##0.0", "£ per QoL-year": "#,##0", "children": "#,##0.0",
+FORMATS = {"£": "#,##0.00", "£ per year": "#,##0.00", "children per year": "#,##0.0", "£ per QoL-year": "#,##0",
+           "children": "#,##0.0",
            "QoL-years": "#,##0.0000", "years": "0.00", "share": "0.0000", "replications": "0", "draws": "0"}
 
 # summary.csv measures: unit (docs/outputs.md, summary.csv)
