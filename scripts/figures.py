@@ -427,7 +427,7 @@ def yearly_ci_text(run, yearly, what="yearly total"):
     counts = yearly.replications()
     n = f"{counts[0]:,}" if len(counts) == 1 else f"{counts[0]:,}–{counts[-1]:,}"
     text = (f"Error bars: the {CI_MEAN} of each {what} (ci_low to ci_high in {YEARLY_FILE}, computed by girfec from "
-            f"the yearly totals of each of {n} replications, replications-yearly.csv)")
+            f"the yearly totals of the {n} replications in replications-yearly.csv)")
     pu = run.manifest.get("parameterUncertainty")
     if isinstance(pu, dict) and pu.get("drawn") and (pu.get("replicationsPerDraw") or 1) > 1:
         text += "; with several replications per parameter draw, from the spread of the draw means"

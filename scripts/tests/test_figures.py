@@ -516,7 +516,7 @@ def test_captions_name_what_the_run_folder_holds(tmp_path):
     assert "95 % confidence interval for the mean" in read_caption(figs, "costs_qol")
     for name in ("flows", "escalation", "budget"):
         assert ("Error bars: the 95 % confidence interval for the mean of each yearly total (ci_low to ci_high in "
-                "bands-yearly.csv, computed by girfec from the yearly totals of each of 5 replications, "
+                "bands-yearly.csv, computed by girfec from the yearly totals of the 5 replications in "
                 "replications-yearly.csv)") in read_caption(figs, name), name
         assert "sums of the per-step means" not in read_caption(figs, name)
     assert "95 % confidence interval for the mean of each yearly inflow and outflow" in read_caption(figs,
@@ -653,6 +653,9 @@ def test_real_run_captions_match_its_files(tmp_path):
         assert (f"Scenario “{manifest['scenario']['name']}”; 6 replications, seed 11; "
                 f"girfec {manifest['version']}.") in text, name
     assert "Universal < Additional < Intensive < Compulsory" in read_caption(out / "figures", "escalation")
+    for name in ("flows", "escalation", "budget", "level_Compulsory"):
+        assert "the yearly totals of the 6 replications in replications-yearly.csv" in read_caption(out / "figures",
+                                                                                                     name), name
     assert figures.NO_PARAMETER_UNCERTAINTY in read_caption(out / "figures", "ce_plane")
     # the share cheaper and better drawn is girfec's probability_win_win (summary.csv), to the 0.1 % shown
     with open(out / "summary.csv", newline="") as f:
