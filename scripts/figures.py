@@ -6,7 +6,8 @@ Usage:
         [--format png,pdf] [--width single|double] [--font-size PT] [--dpi N]
 
 DIR is a folder written by `girfec run ... --out DIR` (or `girfec merge`).
-Reads DIR/bands.csv, DIR/replications.csv, DIR/manifest.json, DIR/summary.csv
+Reads DIR/bands.csv, DIR/bands-yearly.csv (girfec's statistics of each
+year's totals), DIR/replications.csv, DIR/manifest.json, DIR/summary.csv
 (the acceptability curve and the share cheaper and better, as girfec computed
 them) and, when present, DIR/aggregate.csv (the deterministic aggregate stock-flow model on
 the same parameters); docs/outputs.md documents the files. Writes, into
@@ -20,8 +21,8 @@ the interval type, scenario, replications and seed (from manifest.json).
                   when the arms' lines overlap); paired differences from the
                   first arm with the 95 % CI for the mean and the 2.5-97.5 %
                   band across replications (break-even)
-  flows           inflow and outflow per level per year (sums of the steps'
-                  means), and each later arm's difference from the first
+  flows           inflow and outflow per level per year, and each later arm's
+                  difference from the first
   escalation      moves to a later level (escalation) and to an earlier one
                   (step-down) per year, and the difference from the first arm
   budget          yearly cost by level and programme per arm (undiscounted),
@@ -44,9 +45,10 @@ the interval type, scenario, replications and seed (from manifest.json).
                   is positive, per later arm against the first, with its
                   95 % CI (summary.csv's probability_cost_effective rows)
 
-Yearly totals are display sums of per-step means over a year's steps (the
-mean of a sum is the sum of the means); no interval is drawn for them, since
-an interval for a yearly total cannot be made from per-step intervals.
+Yearly totals (flows, escalation, budget, level_NAME) are girfec's: the
+rows of bands-yearly.csv, drawn with their 95 % confidence interval for the
+mean as error bars; a folder without bands-yearly.csv (an older girfec)
+gets those figures skipped, with a note naming the file.
 A one-arm run gets no difference panels, CE plane or CEAC (a note says so).
 --width single|double makes every figure one (85 mm) or two (175 mm) journal
 columns wide. Standard library and matplotlib only
@@ -58,8 +60,8 @@ import math
 import os
 import sys
 
-from girfec_py import style
-from girfec_py.runfolder import OutputError, RunFolder, Series
+from girfec_py import schema, style
+from girfec_py.runfolder import OutputError, RunFolder, Series, read_table
 from girfec_py.style import BAND_INNER, BAND_OUTER, grid_shape, hide_unused, new_figure, pt, thousands
 
 try:
@@ -70,11 +72,9 @@ except ImportError:  # reported by main(); the computations and the readers work
     pass
 
 CI_MEAN = "95 % confidence interval for the mean"
+CI_SHORT = "95 % CI for the mean"
 DEFAULT_FORMATS = "png,pdf"
 NO_PARAMETER_UNCERTAINTY = "Monte Carlo variation only: no parameter uncertainty was drawn"
-YEARLY_NOTE = ("Yearly totals are sums of the per-step means over the steps of each year (the mean of a sum is the "
-               "sum of the means); no interval is drawn for them: an interval for a yearly total cannot be made from "
-               "per-step intervals; it needs the yearly totals of each replication.")
 
 
 class UsageError(Exception):
@@ -144,69 +144,6 @@ def break_even_time(times, means):
     return ("crosses", t0 + (t1 - t0) * m0 / (m0 - m1))
 
 
-def steps_per_year(step_months):
-    """Steps in a year when a whole number of steps makes a year (12 / stepMonths), else None (sum per step)."""
-    if step_months and step_months <= 12 and 12 % step_months == 0:
-        return 12 // step_months
-    return None
-
-
-def period_totals(steps, values, step_months):
-    """(ends, totals): sums of per-step `values` over each whole year, or the values per step.
-
-    Step s (≥ 1) covers months (s−1)·m to s·m; with k = 12 / m steps a year,
-    year y holds steps (y−1)·k + 1 … y·k, and a year is reported only when all
-    its steps are there (a partial last year is left out). `ends` are the years'
-    ends (1, 2, …). When 12 is not a multiple of the step length m, the steps
-    are returned as they are, with their ends in years (s·m / 12). A NaN value
-    makes its year's total NaN.
-    """
-    per_year = steps_per_year(step_months)
-    pairs = [(s, v) for s, v in zip(steps, values) if s >= 1]
-    if per_year is None:
-        return [s * (step_months or 12) / 12 for s, _ in pairs], [v for _, v in pairs]
-    years = {}
-    for s, v in pairs:
-        years.setdefault((s - 1) // per_year + 1, []).append(v)
-    ends = [y for y in sorted(years) if len(years[y]) == per_year]
-    return ends, [sum(years[y]) for y in ends]
-
-
-def period_unit(step_months):
-    """`per year`, or `per step (N months)` when steps do not make whole years."""
-    if steps_per_year(step_months) is not None:
-        return "per year"
-    return f"per step ({step_months} months)" if step_months else "per step"
-
-
-def added_means(series_list):
-    """A Series of the sum of the means of several series over their common steps (None when none is given)."""
-    series_list = [s for s in series_list if s is not None]
-    if not series_list:
-        return None
-    steps = sorted(set.intersection(*(set(s.steps) for s in series_list)))
-    out = Series()
-    for st in steps:
-        total, time = 0.0, None
-        for s in series_list:
-            i = s.steps.index(st)
-            total += s["mean"][i]
-            time = s.times[i]
-        out.add(st, time, {"mean": total})
-    return out
-
-
-def moves(run, arm, kind, delta=False):
-    """A Series of the summed mean flows of escalation (`kind` "up": to a later level in the scenario's order) or
-    step-down ("down": to an earlier level) of an arm, per step; from the `flow` (or `delta_flow`) rows."""
-    q = "delta_flow" if delta else "flow"
-    order = {lvl: i for i, lvl in enumerate(run.levels)}
-    parts = [s for (a, quantity, _lvl, fr, to), s in run.bands.items()
-             if a == arm and quantity == q and fr in order and to in order
-             and (order[to] > order[fr] if kind == "up" else order[to] < order[fr])]
-    return added_means(parts)
-
-
 def provenance(manifest, name):
     """`Scenario “NAME”; N replications, seed S; girfec V.` from manifest.json (and the replications covered)."""
     reps = manifest.get("replications")
@@ -235,17 +172,6 @@ def uncertainty_text(manifest):
 
 def arm_colour(run, arm):
     return style.colour(run.arms.index(arm))
-
-
-def step_unit(run):
-    """`children per month`, `per year` or `per step (N months)`: the unit of a flow per step."""
-    if run.step_months == 1:
-        return "children per month"
-    if run.step_months == 12:
-        return "children per year"
-    if run.step_months:
-        return f"children per step ({run.step_months} months)"
-    return "children per step"
 
 
 def fan(ax, series, colour, scale=1.0, inner=True, ci=False):
@@ -311,26 +237,10 @@ def chance_text(run):
     return uncertainty_text(run.manifest) + "."
 
 
-def money_axis(ax, unit="£ million"):
-    ax.yaxis.set_major_formatter(FuncFormatter(thousands))
-    return unit
-
-
-def yearly(run, series):
-    """(ends, totals) of a Series' means per year (or per step when steps do not make years)."""
-    if series is None:
-        return [], []
-    return period_totals(series.steps, series["mean"], run.step_months)
-
-
-def year_axis(ax, run):
-    """`Year` (1 = the first 12 months) with a tick per year up to 12 years, else whole years; `Time (years)` when
-    steps do not make whole years."""
-    if not steps_per_year(run.step_months):
-        ax.set_xlabel("Time (years)")
-        return
+def year_axis(ax):
+    """`Year` (1 = the year of the first steps) with a tick per year up to 12 years, else whole years."""
     ax.set_xlabel("Year")
-    last = int(math.floor(ax.dataLim.x1)) if ax.dataLim.x1 > 0 else 0
+    last = int(math.floor(ax.dataLim.x1 + 0.5)) if ax.dataLim.x1 > 0 else 0
     if 1 <= last <= 12:
         inches_per_year = ax.get_figure().get_figwidth() / ax.get_gridspec().ncols / last
         ax.set_xticks(range(1, last + 1, 1 if inches_per_year >= 0.25 else 2))
@@ -493,212 +403,256 @@ def fig_costs_qol(run, formats, folder):
     return save(fig, run, folder, "costs_qol", formats, caption), None
 
 
-def _summed_means(run, arm, level, direction, source):
-    """Inflow (direction 'in') or outflow ('out') means of a level from flow, entries and exits.
-
-    `source` is a function (quantity, level, from, to) -> Series or None with a
-    mean column. Means add up across rows; percentiles do not, so only means.
-    """
-    own = "entries" if direction == "in" else "exits"
-    base = source(own, level, "", "")
-    if base is None:
-        return None
-    totals = list(base[source.column])
-    for other in run.levels:
-        if other == level:
-            continue
-        f = source("flow", "", other, level) if direction == "in" else source("flow", "", level, other)
-        if f is None or f.steps != base.steps:
-            return None
-        totals = [a + b for a, b in zip(totals, f[source.column])]
-    out = Series()
-    for st, tm, v in zip(base.steps, base.times, totals):
-        out.add(st, tm, {source.column: v})
-    return out
+# ---------------------------------------------------------------------------
+# Yearly totals: girfec's bands-yearly.csv, drawn as it is
 
 
-class _BandSource:
-    column = "mean"
-
-    def __init__(self, run, arm, prefix=""):
-        self.run, self.arm, self.prefix = run, arm, prefix
-
-    def __call__(self, q, level, fr, to):
-        return self.run.series(self.arm, self.prefix + q, level, fr, to)
+YEARLY_FILE = "bands-yearly.csv"
+YEARLY_COLUMNS = schema.YEARLY_BANDS.fixed("arm", "year", "start_years", "end_years", "quantity", "level",
+                                           "from_level", "to_level", "replications", "mean", "ci_low", "ci_high")
 
 
-class _AggregateSource:
-    column = "value"
+class YearlyBands:
+    """bands-yearly.csv: girfec's mean and 95 % CI of each year's total (or end-of-year state) per arm, quantity and
+    level (or flow), rows by year; `missing` when the folder has no such file (written by an older girfec)."""
 
-    def __init__(self, run, mode, arm):
-        self.run, self.mode, self.arm = run, mode, arm
+    def __init__(self, folder):
+        self.path = os.path.join(folder, YEARLY_FILE)
+        self.missing = not os.path.isfile(self.path)
+        self.rows = {}
+        if self.missing:
+            return
+        for r in read_table(self.path, schema.YEARLY_BANDS, YEARLY_COLUMNS):
+            self.rows.setdefault((r["arm"], r["quantity"], r["level"], r["from_level"], r["to_level"]), []).append(r)
+        for rows in self.rows.values():
+            rows.sort(key=lambda r: r["year"])
 
-    def __call__(self, q, level, fr, to):
-        return self.run.aggregate_series(self.mode, self.arm, q, level, fr, to)
+    def get(self, arm, quantity, level="", from_level="", to_level=""):
+        """The rows of one arm, quantity and level (or flow), by year; [] when absent."""
+        return self.rows.get((arm, quantity, level, from_level, to_level), [])
+
+    def has(self, quantity):
+        return any(k[1] == quantity for k in self.rows)
+
+    def why_not(self, *quantities):
+        """Why a yearly figure cannot be drawn (the file or a quantity is missing), or None."""
+        if self.missing:
+            return (f"{self.path}: file not found; the yearly figures draw girfec's yearly totals from it "
+                    f"(a folder from an older girfec: run it again)")
+        absent = [q for q in quantities if not self.has(q)]
+        return f"{self.path}: no {', '.join(absent)} rows" if absent else None
+
+    def replications(self):
+        """The replications behind the rows (a sorted list of the distinct counts)."""
+        return sorted({r["replications"] for rows in self.rows.values() for r in rows})
+
+    def uneven_years(self):
+        """True when some year's steps do not cover exactly 12 months (end_years − start_years ≠ 1)."""
+        return any(abs(r["end_years"] - r["start_years"] - 1) > 1e-9 for rows in self.rows.values() for r in rows)
 
 
-def level_flow(run, arm, level, direction, delta=False):
-    """A Series of an arm's mean inflow (`direction` "in") or outflow ("out") of a level per step (or its paired
-    difference from the first arm): the inflow/outflow rows of bands.csv, else summed from flow, entries, exits."""
-    prefix = "delta_" if delta else ""
-    q = "inflow" if direction == "in" else "outflow"
-    if run.has(q):
-        return run.series(arm, prefix + q, level)
-    return _summed_means(run, arm, level, direction, _BandSource(run, arm, prefix))
+def yearly_ci_text(run, yearly, what="yearly total"):
+    """The caption's sentence on the interval drawn: girfec's 95 % CI of each yearly total, over how many
+    replications (and draw means in a nested run), and how years are made of steps."""
+    counts = yearly.replications()
+    n = f"{counts[0]:,}" if len(counts) == 1 else f"{counts[0]:,}–{counts[-1]:,}"
+    text = (f"Error bars: the {CI_MEAN} of each {what} (ci_low to ci_high in {YEARLY_FILE}, computed by girfec from "
+            f"the yearly totals of the {n} replications in replications-yearly.csv)")
+    pu = run.manifest.get("parameterUncertainty")
+    if isinstance(pu, dict) and pu.get("drawn") and (pu.get("replicationsPerDraw") or 1) > 1:
+        text += "; with several replications per parameter draw, from the spread of the draw means"
+    text += ". A step counts in the year in which it ends"
+    if yearly.uneven_years():
+        text += ("; here some years' steps cover more or less than 12 months (start_years to end_years in "
+                 f"{YEARLY_FILE}), so their totals are not directly comparable")
+    return text + "."
+
+
+def dodge(i, n, width=0.36):
+    """Horizontal offset (years) of series i of n drawn side by side at each year, so error bars do not overlap."""
+    return 0.0 if n <= 1 else -width / 2 + width * i / (n - 1)
+
+
+def yearly_errorbar(ax, rows, colour, offset=0.0, scale=1.0, sign=1, linestyle="-", marker="o", linewidth=1.3,
+                    markersize=3.0, zorder=3):
+    """An arm's yearly means (line and markers) with their 95 % CI as error bars, from bands-yearly.csv rows."""
+    if not rows:
+        return
+    x = [r["year"] + offset for r in rows]
+    mean = [sign * r["mean"] / scale for r in rows]
+    low = [sign * r["ci_low"] / scale for r in rows]
+    high = [sign * r["ci_high"] / scale for r in rows]
+    below = [0.0 if math.isnan(m) or math.isnan(a) else max(0.0, m - min(a, b)) for m, a, b in zip(mean, low, high)]
+    above = [0.0 if math.isnan(m) or math.isnan(b) else max(0.0, max(a, b) - m) for m, a, b in zip(mean, low, high)]
+    ax.errorbar(x, mean, yerr=[below, above], color=colour, linestyle=linestyle, marker=marker, markersize=markersize,
+                linewidth=linewidth, elinewidth=1.1, capsize=2.2, capthick=1.0, zorder=zorder)
+
+
+def ci_handle(ax, label=None, colour="0.3", marker="o", markersize=3.0):
+    """A legend entry drawn as an error bar: an errorbar at NaN on `ax` (nothing shows, the limits stay)."""
+    handle = ax.errorbar([math.nan], [math.nan], yerr=[[1.0], [1.0]], color=colour, linestyle="", marker=marker,
+                         markersize=markersize, elinewidth=1.1, capsize=2.2, capthick=1.0)
+    handle.set_label(label or f"error bar: {CI_SHORT} of the yearly total")
+    return handle
 
 
 IN_STYLE, OUT_STYLE = "-", (0, (4, 1.6))
 
 
-def fig_flows(run, formats, folder):
-    direct = run.has("inflow") and run.has("outflow")
-    if not direct and not (run.has("flow") and run.has("entries") and run.has("exits")):
-        return None, "bands.csv has neither inflow/outflow nor flow, entries and exits rows"
+def fig_flows(run, yearly, formats, folder):
+    why = yearly.why_not("inflow", "outflow")
+    if why:
+        return None, why
     levels, first, later = run.levels, run.arms[0], run.arms[1:]
-    with_delta = bool(later) and (run.has("delta_inflow") or run.has("delta_flow"))
+    with_delta = bool(later) and yearly.has("delta_inflow")
     ncols = 2 if with_delta else 1
     fig, axes = new_figure(len(levels), ncols, width=4.2 * ncols + 0.8, height=2.2 * len(levels) + 1.0)
-    unit = period_unit(run.step_months)
+    directions = (("inflow", IN_STYLE, "o"), ("outflow", OUT_STYLE, "s"))
     for row, level in enumerate(levels):
         ax = axes[row][0]
-        for arm in run.arms:
-            for direction, dashes, marker in (("in", IN_STYLE, "o"), ("out", OUT_STYLE, "s")):
-                ends, totals = yearly(run, level_flow(run, arm, level, direction))
-                ax.plot(ends, totals, color=arm_colour(run, arm), linestyle=dashes, marker=marker,
-                        markersize=2.8, linewidth=1.3, zorder=3)
-        style.panel_title(ax, f"{level}: children in and out {unit}")
-        ax.set_ylabel(f"Children {unit}")
+        n = len(run.arms) * 2
+        for i, arm in enumerate(run.arms):
+            for j, (q, dashes, marker) in enumerate(directions):
+                yearly_errorbar(ax, yearly.get(arm, q, level), arm_colour(run, arm), dodge(2 * i + j, n),
+                                linestyle=dashes, marker=marker)
+        style.panel_title(ax, f"{level}: children in and out")
+        ax.set_ylabel("Children per year")
         ax.yaxis.set_major_formatter(FuncFormatter(thousands))
         ax.grid(**style.GRID)
         if with_delta:
             ax = axes[row][1]
             ax.axhline(0, color="0.3", linewidth=0.8)
-            for arm in later:
-                for direction, dashes, marker in (("in", IN_STYLE, "o"), ("out", OUT_STYLE, "s")):
-                    ends, totals = yearly(run, level_flow(run, arm, level, direction, delta=True))
-                    ax.plot(ends, totals, color=arm_colour(run, arm), linestyle=dashes, marker=marker,
-                            markersize=2.8, linewidth=1.3, zorder=3)
+            n = len(later) * 2
+            for i, arm in enumerate(later):
+                for j, (q, dashes, marker) in enumerate(directions):
+                    yearly_errorbar(ax, yearly.get(arm, "delta_" + q, level), arm_colour(run, arm),
+                                    dodge(2 * i + j, n), linestyle=dashes, marker=marker)
             style.panel_title(ax, f"{level}: difference from {first}")
-            ax.set_ylabel(f"Δ children {unit}")
+            ax.set_ylabel("Δ children per year")
             ax.yaxis.set_major_formatter(FuncFormatter(thousands))
             ax.grid(**style.GRID)
     for ax in axes[-1]:
-        year_axis(ax, run)
+        year_axis(ax)
     handles = arm_handles(run, label="{arm}") + [
         Line2D([], [], color="0.3", linestyle=IN_STYLE, marker="o", markersize=2.8,
                label="inflow: moves in from other levels + entries"),
         Line2D([], [], color="0.3", linestyle=OUT_STYLE, marker="s", markersize=2.8,
-               label="outflow: moves out to other levels + exits")]
-    finish(fig, run, f"Flows into and out of each level, {unit}", handles, ncol=2)
-    source = ("the inflow and outflow rows of bands.csv" if direct else
-              "sums of the flow, entries and exits rows of bands.csv (this folder has no inflow/outflow rows)")
-    caption = (f"Children arriving in (solid) and leaving (dashed) each level {unit}, per arm "
-               f"({', '.join(run.arms)}), from {source}: mean over replications.")
+               label="outflow: moves out to other levels + exits"),
+        ci_handle(axes[0][0])]
+    finish(fig, run, "Flows into and out of each level, per year", handles, ncol=2)
+    caption = (f"Children arriving in (solid) and leaving (dashed) each level per year, per arm "
+               f"({', '.join(run.arms)}), from the inflow and outflow rows of {YEARLY_FILE}: mean over "
+               f"replications of each year's total.")
     if with_delta:
         caption += (f" Panels “LEVEL: difference from {first}”: each later arm minus {first} in the same "
-                    f"replication (paired, common random numbers), mean.")
-    caption += f" {YEARLY_NOTE if steps_per_year(run.step_months) else ''} "
+                    f"replication (paired, common random numbers; the delta_inflow and delta_outflow rows), mean.")
+    caption += f" {yearly_ci_text(run, yearly)} "
     caption += ("The aggregate model's flows are in aggregate.csv and comparison.csv. " if run.aggregate_modes
                 else "")
     caption += chance_text(run)
     return save(fig, run, folder, "flows", formats, caption), None
 
 
-def fig_escalation(run, formats, folder):
-    if not run.has("flow"):
-        return None, "bands.csv has no flow rows"
+def fig_escalation(run, yearly, formats, folder):
     if len(run.levels) < 2:
         return None, "one level: no escalation or step-down"
+    why = yearly.why_not("escalations", "step_downs")
+    if why:
+        return None, why
     first, later = run.arms[0], run.arms[1:]
-    with_delta = bool(later) and run.has("delta_flow")
+    with_delta = bool(later) and yearly.has("delta_escalations")
     n = 3 if with_delta else 2
     single = style.LAYOUT.width == "single"
     fig, axes = new_figure(n if single else 1, 1 if single else n, width=None if single else 3.4 * n + 0.4,
                            height=None if single else 3.4, sharex=True)
     flat = list(axes.flat)
-    unit = period_unit(run.step_months)
-    for ax, kind, title in ((flat[0], "up", "Escalation: moves to a more intensive level"),
-                            (flat[1], "down", "Step-down: moves to a less intensive level")):
-        for arm in run.arms:
-            ends, totals = yearly(run, moves(run, arm, kind))
-            ax.plot(ends, totals, color=arm_colour(run, arm), marker="o", markersize=3, linewidth=1.5, zorder=3,
-                    linestyle=IN_STYLE if kind == "up" else OUT_STYLE)
+    for ax, q, title, dashes in ((flat[0], "escalations", "Escalation: moves to a more intensive level", IN_STYLE),
+                                 (flat[1], "step_downs", "Step-down: moves to a less intensive level", OUT_STYLE)):
+        for i, arm in enumerate(run.arms):
+            yearly_errorbar(ax, yearly.get(arm, q, "all"), arm_colour(run, arm), dodge(i, len(run.arms), 0.24),
+                            linestyle=dashes, linewidth=1.5)
         style.panel_title(ax, title, columns=1 if single else n)
-        ax.set_ylabel(f"Children {unit}")
+        ax.set_ylabel("Children per year")
     if with_delta:
         ax = flat[2]
         ax.axhline(0, color="0.3", linewidth=0.8)
-        for arm in later:
-            for kind, dashes in (("up", IN_STYLE), ("down", OUT_STYLE)):
-                ends, totals = yearly(run, moves(run, arm, kind, delta=True))
-                ax.plot(ends, totals, color=arm_colour(run, arm), marker="o", markersize=3, linewidth=1.5,
-                        linestyle=dashes, zorder=3)
+        for i, arm in enumerate(later):
+            for j, (q, dashes) in enumerate((("escalations", IN_STYLE), ("step_downs", OUT_STYLE))):
+                yearly_errorbar(ax, yearly.get(arm, "delta_" + q, "all"), arm_colour(run, arm),
+                                dodge(2 * i + j, 2 * len(later), 0.3), linestyle=dashes, linewidth=1.5)
         style.panel_title(ax, f"Difference from {first}", columns=1 if single else n)
-        ax.set_ylabel(f"Δ children {unit}")
+        ax.set_ylabel("Δ children per year")
     for ax in flat:
         ax.yaxis.set_major_formatter(FuncFormatter(thousands))
         ax.grid(**style.GRID)
-        year_axis(ax, run)
+        year_axis(ax)
+    if single:  # stacked panels share the year axis: its label once, under the last
+        for ax in flat[:-1]:
+            ax.set_xlabel("")
     handles = arm_handles(run, label="{arm}") + [
         Line2D([], [], color="0.3", linestyle=IN_STYLE, label="escalation (to a later level)"),
-        Line2D([], [], color="0.3", linestyle=OUT_STYLE, label="step-down (to an earlier level)")]
-    finish(fig, run, f"Escalation and step-down, {unit}", handles, ncol=2)
-    caption = (f"Moves between levels {unit}, per arm ({', '.join(run.arms)}): escalation (solid) is a move to a "
+        Line2D([], [], color="0.3", linestyle=OUT_STYLE, label="step-down (to an earlier level)"),
+        ci_handle(flat[0])]
+    finish(fig, run, "Escalation and step-down, per year", handles, ncol=2)
+    caption = (f"Moves between levels per year, per arm ({', '.join(run.arms)}): escalation (solid) is a move to a "
                f"level later in the scenario's order ({' < '.join(run.levels)}), step-down (dashed) a move to an "
-               f"earlier one, summed over the flow rows of bands.csv; entries and exits are not moves. Mean over "
-               f"replications.")
+               f"earlier one; the escalations and step_downs rows of {YEARLY_FILE} (entries and exits are not "
+               f"moves). Mean over replications of each year's total.")
     if with_delta:
         caption += (f" Panel “Difference from {first}”: each later arm minus {first} in the same replication "
-                    f"(paired), mean.")
-    caption += f" {YEARLY_NOTE if steps_per_year(run.step_months) else ''} {chance_text(run)}"
+                    f"(paired; the delta_escalations and delta_step_downs rows), mean.")
+    caption += f" {yearly_ci_text(run, yearly)} {chance_text(run)}"
     return save(fig, run, folder, "escalation", formats, caption), None
 
 
 PROGRAMME_COLOUR = "0.6"
 
 
-def fig_budget(run, formats, folder):
-    if not run.has("cost"):
-        return None, "bands.csv has no cost rows"
+def fig_budget(run, yearly, formats, folder):
+    why = yearly.why_not("cost")
+    if why:
+        return None, why
     levels, first, later = run.levels, run.arms[0], run.arms[1:]
     colours = style.level_colours(len(levels))
-    with_delta = bool(later) and run.has("delta_cost")
-    unit = period_unit(run.step_months)
+    with_delta = bool(later) and yearly.has("delta_cost")
     n = len(run.arms) + (len(later) if with_delta else 0)
     nrows, ncols = grid_shape(n)
     fig, axes = new_figure(nrows, ncols, sharex=True)
     flat = list(axes.flat)
     scale = 1e6
     for ax, arm in zip(flat, run.arms):
-        bottom = None
-        parts = [(lvl, run.series(arm, "cost", lvl), colours[i], None) for i, lvl in enumerate(levels)]
-        parts.append(("programme", run.series(arm, "programme_cost", "all"), PROGRAMME_COLOUR, "////"))
-        for label, s, colour, hatch in parts:
-            ends, totals = yearly(run, s)
-            if not ends:
+        bottom = {}
+        parts = [(yearly.get(arm, "cost", lvl), colours[i], None) for i, lvl in enumerate(levels)]
+        parts.append((yearly.get(arm, "programme_cost", "all"), PROGRAMME_COLOUR, "////"))
+        for rows, colour, hatch in parts:
+            if not rows:
                 continue
-            heights = [v / scale for v in totals]
-            bottom = bottom or [0.0] * len(ends)
-            ax.bar(ends, heights, bottom=bottom, width=0.8, color=colour, hatch=hatch, edgecolor="white",
+            years = [r["year"] for r in rows]
+            heights = [r["mean"] / scale for r in rows]
+            base = [bottom.get(y, 0.0) for y in years]
+            ax.bar(years, heights, bottom=base, width=0.8, color=colour, hatch=hatch, edgecolor="white",
                    linewidth=0.4)
-            bottom = [b + h for b, h in zip(bottom, heights)]
-        style.panel_title(ax, f"{arm}: cost {unit}")
+            for y, b, h in zip(years, base, heights):
+                bottom[y] = b + h
+        # the total (levels and programme: girfec's cost rows of level all) with its 95 % CI, on top of the stack
+        yearly_errorbar(ax, yearly.get(arm, "cost", "all"), "black", scale=scale, linestyle="", marker="_",
+                        markersize=7, zorder=5)
+        style.panel_title(ax, f"{arm}: cost per year")
         ax.set_ylabel("£ million (undiscounted)")
     top = max(ax.get_ylim()[1] for ax in flat[:len(run.arms)])
     for ax in flat[:len(run.arms)]:
         ax.set_ylim(0, top)
     if with_delta:
+        k = len(levels) + 2
         for ax, arm in zip(flat[len(run.arms):], later):
             ax.axhline(0, color="0.3", linewidth=0.8)
             for i, lvl in enumerate(levels):
-                ends, totals = yearly(run, run.series(arm, "delta_cost", lvl))
-                ax.plot(ends, [v / scale for v in totals], color=colours[i], marker="o", markersize=3,
-                        linewidth=1.4)
-            ends, totals = yearly(run, run.series(arm, "delta_programme_cost", "all"))
-            ax.plot(ends, [v / scale for v in totals], color=PROGRAMME_COLOUR, marker="s", markersize=3,
-                    linewidth=1.4, linestyle=OUT_STYLE)
-            ends, totals = yearly(run, run.series(arm, "delta_cost", "all"))
-            ax.plot(ends, [v / scale for v in totals], color="black", linewidth=2.0, marker="D", markersize=3)
+                yearly_errorbar(ax, yearly.get(arm, "delta_cost", lvl), colours[i], dodge(i, k, 0.4), scale=scale,
+                                linewidth=1.4)
+            yearly_errorbar(ax, yearly.get(arm, "delta_programme_cost", "all"), PROGRAMME_COLOUR,
+                            dodge(k - 2, k, 0.4), scale=scale, marker="s", linestyle=OUT_STYLE, linewidth=1.4)
+            yearly_errorbar(ax, yearly.get(arm, "delta_cost", "all"), "black", dodge(k - 1, k, 0.4), scale=scale,
+                            marker="D", linewidth=2.0, zorder=4)
             style.panel_title(ax, f"{arm} minus {first}, by level")
             ax.set_ylabel("Δ £ million (undiscounted)")
         delta_axes = flat[len(run.arms):n]
@@ -709,23 +663,25 @@ def fig_budget(run, formats, folder):
     for ax in flat[:n]:
         ax.yaxis.set_major_formatter(FuncFormatter(thousands))
         ax.grid(axis="y", **style.GRID)
-        year_axis(ax, run)
+        year_axis(ax)
     hide_unused(axes, n)
     handles = [Patch(color=c, label=lvl) for lvl, c in zip(levels, colours)]
     handles.append(Patch(facecolor=PROGRAMME_COLOUR, hatch="////", edgecolor="white",
                          label="programme" + (" (difference: dashed grey)" if with_delta else "")))
+    handles.append(ci_handle(flat[0], f"total (levels and programme), {CI_SHORT}", "black", "_", 7))
     if with_delta:
         handles.append(Line2D([], [], color="black", linewidth=2.0, marker="D", markersize=3,
                               label="difference in total cost (levels and programme)"))
-    finish(fig, run, f"Budget by level, {unit}", handles, ncol=3)
-    caption = (f"Undiscounted cost {unit} (£ million) of the time children spend in each level, and of the "
-               f"programme, per arm ({', '.join(run.arms)}), from the cost and programme_cost rows of bands.csv: "
-               f"mean over replications, stacked.")
+    finish(fig, run, "Budget by level, per year", handles, ncol=2)
+    caption = (f"Undiscounted cost per year (£ million) of the time children spend in each level, and of the "
+               f"programme, per arm ({', '.join(run.arms)}), from the cost and programme_cost rows of {YEARLY_FILE} "
+               f"(each level's yearly budget): mean over replications, stacked; the black mark on each stack is the "
+               f"total (the cost rows of level all: levels and programme) with its error bar.")
     if with_delta:
         caption += (f" Panels “ARM minus {first}, by level”: each later arm minus {first} in the same replication "
-                    f"(paired), mean, per level, programme (dashed) and in total (black; the cost rows of level "
-                    f"all), on one scale.")
-    caption += f" {YEARLY_NOTE if steps_per_year(run.step_months) else ''} {chance_text(run)}"
+                    f"(paired; the delta_ rows), mean, per level, programme (dashed) and in total (black), each with "
+                    f"its error bar, side by side at each year, on one scale.")
+    caption += f" {yearly_ci_text(run, yearly)} {chance_text(run)}"
     return save(fig, run, folder, "budget", formats, caption), None
 
 
@@ -738,13 +694,13 @@ def choose_level(run, name=None):
     return name
 
 
-def fig_level(run, formats, folder, level):
-    if not run.has("flow") or not run.has("entries") or not run.has("exits"):
-        return None, "bands.csv has no flow, entries and exits rows"
+def fig_level(run, yearly, formats, folder, level):
+    why = yearly.why_not("flow", "entries", "exits", "inflow", "outflow")
+    if why:
+        return None, why
     levels = run.levels
     others = [lvl for lvl in levels if lvl != level]
     colours = dict(zip(levels, style.level_colours(len(levels))))
-    unit = period_unit(run.step_months)
     with_los = run.has("length_of_stay_years")
     n = (2 if with_los else 1) + len(run.arms)
     nrows, ncols = grid_shape(n)
@@ -773,27 +729,29 @@ def fig_level(run, formats, folder, level):
     flow_axes = flat[len(panels):n]
     for ax, arm in zip(flow_axes, run.arms):
         ax.axhline(0, color="0.2", linewidth=0.8, zorder=4)
-        for sign, parts in ((1, [("entries", run.series(arm, "entries", level), "0.82", None)]
-                             + [(f"from {o}", run.series(arm, "flow", "", o, level), colours[o], None) for o in others]),
-                            (-1, [("exits", run.series(arm, "exits", level), "0.45", None)]
-                             + [(f"to {o}", run.series(arm, "flow", "", level, o), colours[o], "///") for o in others])):
-            bottom = None
-            for _label, s, colour, hatch in parts:
-                ends, totals = yearly(run, s)
-                if not ends:
+        for sign, parts in ((1, [(yearly.get(arm, "entries", level), "0.82", None)]
+                             + [(yearly.get(arm, "flow", "", o, level), colours[o], None) for o in others]),
+                            (-1, [(yearly.get(arm, "exits", level), "0.45", None)]
+                             + [(yearly.get(arm, "flow", "", level, o), colours[o], "///") for o in others])):
+            bottom = {}
+            for rows, colour, hatch in parts:
+                if not rows:
                     continue
-                heights = [sign * v for v in totals]
-                bottom = bottom or [0.0] * len(ends)
-                ax.bar(ends, heights, bottom=bottom, width=0.8, color=colour, hatch=hatch, edgecolor="white",
+                years = [r["year"] for r in rows]
+                heights = [sign * r["mean"] for r in rows]
+                base = [bottom.get(y, 0.0) for y in years]
+                ax.bar(years, heights, bottom=base, width=0.8, color=colour, hatch=hatch, edgecolor="white",
                        linewidth=0.4, zorder=3)
-                bottom = [b + h for b, h in zip(bottom, heights)]
-        net_in, net_out = (yearly(run, level_flow(run, arm, level, d)) for d in ("in", "out"))
-        if net_in[0] and net_in[0] == net_out[0]:
-            ax.plot(net_in[0], [a - b for a, b in zip(net_in[1], net_out[1])], color="black", marker="D",
-                    markersize=3, linewidth=1.4, zorder=5)
-        style.panel_title(ax, f"{arm}: in (up) and out (down) {unit}")
-        ax.set_ylabel(f"Children {unit}")
-        year_axis(ax, run)
+                for y, b, h in zip(years, base, heights):
+                    bottom[y] = b + h
+        # girfec's inflow and outflow totals with their 95 % CI, at the ends of the stacks
+        yearly_errorbar(ax, yearly.get(arm, "inflow", level), "black", linestyle="", marker="_", markersize=7,
+                        zorder=5)
+        yearly_errorbar(ax, yearly.get(arm, "outflow", level), "black", sign=-1, linestyle="", marker="_",
+                        markersize=7, zorder=5)
+        style.panel_title(ax, f"{arm}: in (up) and out (down) per year")
+        ax.set_ylabel("Children per year")
+        year_axis(ax)
         panels.append(ax)
     low = min(ax.get_ylim()[0] for ax in flow_axes)
     high = max(ax.get_ylim()[1] for ax in flow_axes)
@@ -807,8 +765,7 @@ def fig_level(run, formats, folder, level):
                + [Patch(color="0.82", label="entries (births, in-migrants)"),
                   Patch(color="0.45", label="exits (ageing out, out-migration)")]
                + [Patch(facecolor=colours[o], label=f"moves from / to {o} (to: hatched)") for o in others]
-               + [Line2D([], [], color="black", marker="D", markersize=3, linewidth=1.4,
-                         label="net change: inflow − outflow")])
+               + [ci_handle(flow_axes[0], f"total in / out, {CI_SHORT}", "black", "_", 7)])
     finish(fig, run, f"{level}: the stock, its length of stay and its flows", handles, ncol=2)
     caption = (f"One level, {level}, per arm ({', '.join(run.arms)}): the children in it (mean over replications "
                f"and 2.5–97.5 % of replications, not a confidence interval)")
@@ -816,11 +773,11 @@ def fig_level(run, formats, folder, level):
         caption += (", the mean completed stay of the children leaving it during each step (the agents' "
                     "length_of_stay_years; a child present at the start counts the months it is taken to have "
                     "spent in the level already)")
-    caption += (f", and {unit} the children arriving (above 0: entries and moves from each other level) and "
-                f"leaving (below 0: exits and moves to each other level), with the net change; from the stock, "
-                f"length_of_stay_years, flow, entries, exits and inflow/outflow rows of bands.csv. Arms with "
-                f"similar stocks can reach them by different flows. Bars are means over replications. "
-                f"{YEARLY_NOTE if steps_per_year(run.step_months) else ''} {chance_text(run)}")
+    caption += (f", both from bands.csv step by step; and per year the children arriving (above 0: entries and moves "
+                f"from each other level) and leaving (below 0: exits and moves to each other level), stacked means "
+                f"of the entries, exits and flow rows of {YEARLY_FILE}, with the year's inflow and outflow (black "
+                f"marks: the inflow and outflow rows). Arms with similar stocks can reach them by different flows. "
+                f"{yearly_ci_text(run, yearly, 'yearly inflow and outflow')} {chance_text(run)}")
     return save(fig, run, folder, f"level_{safe_name(level)}", formats, caption), None
 
 
@@ -1117,15 +1074,16 @@ def make_figures(run, folder, formats, wtp_max=None, note=print, level=None, onl
     """Draw every figure the folder's rows allow (or those named in `only`) into `folder`; the paths written
     (figures and captions)."""
     level = choose_level(run, level) if run.levels else None
+    yearly = YearlyBands(run.folder)
     os.makedirs(folder, exist_ok=True)
     style.apply()
     written = []
     jobs = [("stocks", lambda: fig_stocks(run, formats, folder)),
             ("costs_qol", lambda: fig_costs_qol(run, formats, folder)),
-            ("flows", lambda: fig_flows(run, formats, folder)),
-            ("escalation", lambda: fig_escalation(run, formats, folder)),
-            ("budget", lambda: fig_budget(run, formats, folder)),
-            ("level", lambda: fig_level(run, formats, folder, level) if level else (None, "no levels")),
+            ("flows", lambda: fig_flows(run, yearly, formats, folder)),
+            ("escalation", lambda: fig_escalation(run, yearly, formats, folder)),
+            ("budget", lambda: fig_budget(run, yearly, formats, folder)),
+            ("level", lambda: fig_level(run, yearly, formats, folder, level) if level else (None, "no levels")),
             ("length_of_stay", lambda: fig_length_of_stay(run, formats, folder))]
     if len(run.arms) > 1:
         jobs += [("ce_plane", lambda: fig_ce_plane(run, formats, folder))]
@@ -1144,8 +1102,6 @@ def make_figures(run, folder, formats, wtp_max=None, note=print, level=None, onl
             note(f"note: {name} skipped: {why}")
     if not run.aggregate:
         note("note: no aggregate.csv: figures show the agent-based model only")
-    if not run.has("inflow"):
-        note("note: bands.csv has no inflow/outflow rows: flows shows means summed from flow, entries and exits")
     return written
 
 

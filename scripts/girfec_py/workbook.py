@@ -6,8 +6,9 @@ Sheets (those a run has): README (what each sheet is; girfec version, seed,
 scenario and replications from manifest.json), Cost-effectiveness
 (summary.csv), Incremental analysis (incremental.csv), Acceptability
 (acceptability.csv), Totals per arm and Cumulative by year (the
-`cumulative_…_discounted` rows of bands.csv), Stocks by year and Cost by
-level (bands.csv), Parameters and Parameter draws (manifest.json and
+`cumulative_…_discounted` rows of bands.csv), Stocks by year (bands.csv),
+Budget by year and Flows by year (bands-yearly.csv: girfec's yearly totals
+with their 95 % CI), Parameters and Parameter draws (manifest.json and
 parameters.csv), Variance split (uncertainty.csv), Importance
 (importance.csv), Value of information (voi.csv).
 
@@ -38,7 +39,8 @@ from .runfolder import OutputError
 FIRST_DATA_ROW = 4  # row 1 title, row 2 source, row 3 headers
 
 # display formats by unit (the cell keeps the full double)
-FORMATS = {"£": "#,##0.00", "£ per step": "#,##0.00", "£ per QoL-year": "#,##0", "children": "#,##0.0",
+FORMATS = {"£": "#,##0.00", "£ per year": "#,##0.00", "children per year": "#,##0.0", "£ per QoL-year": "#,##0",
+           "children": "#,##0.0",
            "QoL-years": "#,##0.0000", "years": "0.00", "share": "0.0000", "replications": "0", "draws": "0"}
 
 # summary.csv measures: unit (docs/outputs.md, summary.csv)
@@ -193,25 +195,87 @@ def cumulative_by_year(run):
     return sheet
 
 
-def cost_by_level(run):
-    b = _all_areas(run.bands)
-    cost = b[b["quantity"] == "cost"]
-    discounted = b[b["quantity"] == "cost_discounted"]
-    if cost.empty or len(cost) != len(discounted):
+def _yearly_rows(run):
+    """bands-yearly.csv's rows by (arm, quantity, level, year); None when the folder has no such file."""
+    y = run.tables.get("bands-yearly.csv")
+    if y is None or y.empty:
         return None
-    step_months = run.manifest["scenario"].get("stepMonths")
-    per = f"£ per step of {step_months:g} months" if step_months else "£ per step"
-    sheet = Sheet("Cost by level", f"Cost of each level per step ({per}), undiscounted and discounted",
-                  "bands.csv, quantities cost and cost_discounted",
-                  "the cost of time spent in each level during each step (all: levels plus programme), per arm: "
-                  "mean over replications and its 95% CI; undiscounted (a budget) and discounted to time 0")
-    sheet.add("Arm", _text(cost["arm"]))
-    sheet.add("Step", cost["step"])
-    sheet.add("End of step", cost["time_years"], "years")
-    sheet.add("Level", _text(cost["level"]))
-    for rows, name in ((cost, "Cost"), (discounted, "Discounted cost")):
+    rows = {}
+    for r in y.to_dict("records"):
+        level = None if pd.isna(r["level"]) else str(r["level"])
+        rows[(str(r["arm"]), str(r["quantity"]), level, int(r["year"]))] = r
+    return rows
+
+
+def _arm_blocks(run):
+    """(label, arm, quantity prefix) of each arm, then of each later arm's paired difference from the first."""
+    first = run.arms[0]
+    return [(a, a, "") for a in run.arms] + [(f"{a} − {first}", a, "delta_") for a in run.arms[1:]]
+
+
+def _years(rows, quantity):
+    return sorted({k[3] for k in rows if k[1] == quantity})
+
+
+def budget_by_year(run):
+    rows = _yearly_rows(run)
+    if rows is None or not _years(rows, "cost"):
+        return None
+    parts = [(str(lvl), "cost", str(lvl)) for lvl in run.levels] + [("programme", "programme_cost", "all"),
+                                                                    ("all (levels and programme)", "cost", "all")]
+    table = []  # (arm label, year row, level label, undiscounted row, discounted row)
+    for label, arm, prefix in _arm_blocks(run):
+        for year in _years(rows, "cost"):
+            for name, quantity, level in parts:
+                cost = rows.get((arm, prefix + quantity, level, year))
+                discounted = rows.get((arm, prefix + quantity + "_discounted", level, year))
+                if cost is not None:
+                    table.append((label, name, cost, discounted or {}))
+    sheet = Sheet("Budget by year", "Cost of each level and of the programme per year (the yearly budget), "
+                  "undiscounted and discounted", "bands-yearly.csv, quantities cost, programme_cost, cost_discounted "
+                  "and programme_cost_discounted (and their delta_ rows)",
+                  "the cost of each level, of the programme and in all (levels plus programme) in each year, per "
+                  "arm and for each later arm minus the first (paired): mean over replications, its MCSE and 95% CI; "
+                  "undiscounted (the budget) and discounted to time 0")
+    sheet.add("Arm", [t[0] for t in table])
+    sheet.add("Year", [t[2]["year"] for t in table])
+    sheet.add("Start", [t[2]["start_years"] for t in table], "years")
+    sheet.add("End", [t[2]["end_years"] for t in table], "years")
+    sheet.add("Level", [t[1] for t in table])
+    sheet.add("Replications", [t[2]["replications"] for t in table], "replications")
+    for index, name in ((2, "Cost"), (3, "Discounted cost")):
+        for column, label in STATISTICS[:4]:
+            sheet.add(f"{name}: {label}", [t[index].get(column) for t in table], "£ per year")
+    return sheet
+
+
+FLOWS = (("escalations", "Escalations"), ("step_downs", "Step-downs"), ("entries", "Entries"), ("exits", "Exits"))
+
+
+def flows_by_year(run):
+    rows = _yearly_rows(run)
+    if rows is None or not _years(rows, "escalations"):
+        return None
+    table = []  # (arm label, {quantity: row})
+    for label, arm, prefix in _arm_blocks(run):
+        for year in _years(rows, "escalations"):
+            found = {q: rows.get((arm, prefix + q, "all", year)) for q, _ in FLOWS}
+            if found["escalations"] is not None:
+                table.append((label, found))
+    sheet = Sheet("Flows by year", "Escalations, step-downs, entries and exits per year",
+                  "bands-yearly.csv, quantities escalations, step_downs, entries and exits, level all (and their "
+                  "delta_ rows)",
+                  "children moving to a later level (escalations) or an earlier one (step-downs), entering and "
+                  "leaving, all levels together, in each year, per arm and for each later arm minus the first "
+                  "(paired): mean over replications and its 95% CI")
+    sheet.add("Arm", [t[0] for t in table])
+    sheet.add("Year", [t[1]["escalations"]["year"] for t in table])
+    sheet.add("Start", [t[1]["escalations"]["start_years"] for t in table], "years")
+    sheet.add("End", [t[1]["escalations"]["end_years"] for t in table], "years")
+    sheet.add("Replications", [t[1]["escalations"]["replications"] for t in table], "replications")
+    for quantity, name in FLOWS:
         for column, label in STATISTICS[:1] + STATISTICS[2:4]:
-            sheet.add(f"{name}: {label}", rows[column], per)
+            sheet.add(f"{name}: {label}", [(t[1][quantity] or {}).get(column) for t in table], "children per year")
     return sheet
 
 
@@ -310,8 +374,8 @@ def value_of_information(run):
                     {})
 
 
-BUILDERS = (cost_effectiveness, incremental, acceptability, totals, stocks_by_year, cumulative_by_year, cost_by_level, parameters,
-            parameter_draws, variance_split, importance, value_of_information)
+BUILDERS = (cost_effectiveness, incremental, acceptability, totals, stocks_by_year, cumulative_by_year, budget_by_year,
+            flows_by_year, parameters, parameter_draws, variance_split, importance, value_of_information)
 
 
 def sheets(run):

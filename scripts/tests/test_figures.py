@@ -48,7 +48,7 @@ def band_row(arm, step, step_months, quantity, level, mean, spread, from_level="
 
 def make_run(folder, arms=("baseline", "programme"), levels=("Low", "Mid", "High"), steps=6, step_months=12,
              replications=5, aggregate=False, inflow=True, length_of_stay=True, manifest=True,
-             replications_csv=True, summary_csv=True):
+             replications_csv=True, summary_csv=True, yearly=True):
     """Write a small, internally consistent-looking run folder and return its path."""
     os.makedirs(folder, exist_ok=True)
     rows = []
@@ -100,10 +100,19 @@ def make_run(folder, arms=("baseline", "programme"), levels=("Low", "Mid", "High
                     if length_of_stay:
                         put("length_of_stay_years", lvl, min(t, 2.5), 0.4, undefined=(t == 3 and lvl == levels[-1]),
                             first_mean=min(t, 2.5))
+                put("programme_cost", "all", 2e4 * e, 1e3, first_mean=2e4 * e0)
+                put("cost", "all", len(levels) * 1e5 * (3 - e) + 2e4 * e, 3e4,
+                    first_mean=len(levels) * 1e5 * (3 - e0) + 2e4 * e0)
+                moves = 10 * sum(1 / (1 + j - i) for i in range(len(levels)) for j in range(i + 1, len(levels)))
+                put("escalations", "all", moves * e, 3, first_mean=moves * e0)
+                put("step_downs", "all", moves * e, 3, first_mean=moves * e0)
     with open(os.path.join(folder, "bands.csv"), "w", newline="") as f:
         w = csv.writer(f, lineterminator="\n")
         w.writerow(BANDS_HEADER)
         w.writerows(rows)
+
+    if yearly:
+        write_yearly(folder, rows, step_months)
 
     if replications_csv:
         with open(os.path.join(folder, "replications.csv"), "w", newline="") as f:
@@ -146,6 +155,40 @@ def make_run(folder, arms=("baseline", "programme"), levels=("Low", "Mid", "High
                        "scenario": {"name": "Synthetic test scenario", "arms": list(arms), "levels": list(levels),
                                     "stepMonths": step_months, "steps": steps}}, f)
     return folder
+
+
+YEARLY_HEADER = ["arm", "year", "start_years", "end_years", "quantity", "level", "from_level", "to_level",
+                 "replications", "mean", "mcse", "ci_low", "ci_high", "p2_5", "p5", "p25", "p50", "p75", "p95",
+                 "p97_5"]
+STATES = ("stock", "children_reached", "cumulative_cost_discounted", "cumulative_qol_years_discounted")
+
+
+def yearly_interval(mean):
+    """The synthetic 95 % CI of a yearly row: asymmetric about the mean, so a figure drawing it is checkable."""
+    return mean - 0.1 * abs(mean) - 1, mean + 0.05 * abs(mean) + 2
+
+
+def write_yearly(folder, rows, step_months):
+    """bands-yearly.csv from the synthetic bands.csv rows: a year's total of each per-step quantity (its steps'
+    means summed), the end-of-year value of a state; a step is in the year in which it ends."""
+    years = {}
+    for arm, step, _t, q, level, fr, to, n, mean, *_ in rows:
+        if step == 0 or q.endswith("length_of_stay_years") or mean == "":
+            continue
+        year = math.ceil(step * step_months / 12)
+        key = (arm, year, q, level, fr, to)
+        if q.replace("delta_", "") in STATES:
+            years[key] = (n, mean, step)
+        else:
+            old = years.get(key, (n, 0.0, step))
+            years[key] = (n, old[1] + mean, step)
+    with open(os.path.join(folder, "bands-yearly.csv"), "w", newline="") as f:
+        w = csv.writer(f, lineterminator="\n")
+        w.writerow(YEARLY_HEADER)
+        for (arm, year, q, level, fr, to), (n, mean, _s) in years.items():
+            low, high = yearly_interval(mean)
+            w.writerow([arm, year, (year - 1) * 1.0, year * 1.0, q, level, fr, to, n, mean, (high - low) / 4, low,
+                        high] + [mean] * 7)
 
 
 def run_script(*args):
@@ -195,9 +238,9 @@ def test_two_arms_with_aggregate(tmp_path):
         sorted(str(run / "figures" / f"{n}.caption.txt") for n in ALL_FIGURES)
 
 
-def test_two_arms_without_aggregate_or_inflow(tmp_path):
-    """Older run folders: no aggregate.csv, no inflow/outflow/length_of_stay rows."""
-    run = make_run(tmp_path / "run", inflow=False, length_of_stay=False)
+def test_two_arms_without_aggregate_or_length_of_stay(tmp_path):
+    """Older run folders: no aggregate.csv, no length_of_stay rows."""
+    run = make_run(tmp_path / "run", length_of_stay=False)
     out = tmp_path / "figs"
     result = run_script(run, "--out", out)
     assert result.returncode == 0, result.stderr
@@ -206,7 +249,33 @@ def test_two_arms_without_aggregate_or_inflow(tmp_path):
     assert not (out / "length_of_stay.png").exists()
     assert not (run / "figures").exists()
     assert "no aggregate.csv" in result.stderr
-    assert "flow, entries and exits" in result.stderr
+
+
+def test_without_bands_yearly_csv(tmp_path):
+    """A folder from a girfec that did not write bands-yearly.csv: the yearly figures are skipped, each with a note
+    naming the file; the others are drawn; asked for a yearly figure alone, a data error naming the file."""
+    run = make_run(tmp_path / "run", yearly=False)
+    result = run_script(run, "--format", "png")
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    path = str(run / "bands-yearly.csv")
+    for name in ("flows", "escalation", "budget", "level"):
+        assert f"note: {name} skipped: {path}: file not found; the yearly figures draw girfec's yearly totals " \
+               f"from it (a folder from an older girfec: run it again)" in result.stderr, result.stderr
+    check_figures(run / "figures", ["stocks", "costs_qol", "length_of_stay", "ce_plane", "ceac"], formats=("png",))
+    assert not (run / "figures" / "flows.png").exists() and not (run / "figures" / "budget.png").exists()
+    alone = run_script(run, "--only", "budget", "--out", tmp_path / "alone")
+    assert alone.returncode == 1 and "Traceback" not in alone.stderr
+    assert f"{path}: file not found" in alone.stderr and "no figure could be drawn" in alone.stderr
+
+
+def test_bands_yearly_csv_with_a_bad_cell(tmp_path):
+    run = make_run(tmp_path / "run")
+    with open(run / "bands-yearly.csv", "a") as f:
+        f.write("baseline,9,8,9,cost,Low,,,5,abc,1,1,1,1,1,1,1,1,1,1\n")
+    result = run_script(run, "--only", "budget")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "bands-yearly.csv" in result.stderr and "mean" in result.stderr and "abc" in result.stderr
 
 
 def test_one_arm(tmp_path):
@@ -349,17 +418,6 @@ def test_break_even_time():
     assert figures.break_even_time(times, [0, -1, 1, -1, -1]) == ("crosses", 2.5)
 
 
-def test_inflow_fallback_adds_means(tmp_path):
-    """Without inflow rows, inflow = entries + moves in, outflow = exits + moves out (means)."""
-    run = figures.RunFolder(str(make_run(tmp_path / "run", inflow=False)))
-    s = figures._summed_means(run, "baseline", "Low", "in", figures._BandSource(run, "baseline"))
-    # entries 5 + flows from Mid (10/2) and High (10/3)
-    assert all(math.isclose(v, 5 + 5 + 10 / 3) for v in s["mean"])
-    s = figures._summed_means(run, "baseline", "Mid", "out", figures._BandSource(run, "baseline"))
-    assert all(math.isclose(v, 5 + 5 + 5) for v in s["mean"])
-    assert s.steps == list(range(1, 7))
-
-
 def test_tick_labels():
     assert figures.thousands(12500) == "12,500"
     assert figures.thousands(-17.5) == "−17.5"
@@ -371,6 +429,98 @@ def test_tick_labels():
 # Yearly totals, escalation and step-down, captions, sizes (issue 14 item 2)
 
 
+def drawn(monkeypatch, folder, name, **kwargs):
+    """(figure, caption, yearly file) of one yearly figure, drawn in memory from a run folder."""
+    run = figures.RunFolder(str(folder))
+    yearly = figures.YearlyBands(str(folder))
+    kept = {}
+
+    def keep(fig, _run, _folder, _name, _formats, caption):
+        kept.update(fig=fig, caption=caption)
+        return ["kept"]
+
+    monkeypatch.setattr(figures, "save", keep)
+    figures.style.apply()
+    draw = {"flows": figures.fig_flows, "escalation": figures.fig_escalation, "budget": figures.fig_budget}
+    if name == "level":
+        files, why = figures.fig_level(run, yearly, ["png"], str(folder), kwargs["level"])
+    else:
+        files, why = draw[name](run, yearly, ["png"], str(folder))
+    assert files == ["kept"], why
+    return kept["fig"], kept["caption"], yearly
+
+
+def error_bars(ax):
+    """(year, mean, CI low, CI high) of every error bar drawn in a panel, sorted; the year rounded (bars side by
+    side are offset a little)."""
+    out = []
+    for c in ax.containers:
+        if not hasattr(c, "has_yerr"):
+            continue
+        line, _caps, cols = c.lines
+        xs, ys = line.get_xdata(), line.get_ydata()
+        segments = cols[0].get_segments()
+        for x, y, seg in zip(xs, ys, segments):
+            if math.isnan(y):  # the legend's error-bar entry, drawn at NaN
+                continue
+            out.append((round(float(x)), float(y), float(min(seg[0][1], seg[1][1])),
+                        float(max(seg[0][1], seg[1][1]))))
+    return sorted(out)
+
+
+def expected(rows, scale=1.0, sign=1):
+    return sorted((r["year"], sign * r["mean"] / scale, *sorted((sign * r["ci_low"] / scale,
+                                                                  sign * r["ci_high"] / scale))) for r in rows)
+
+
+def test_flows_and_escalation_draw_bands_yearly_csv(tmp_path, monkeypatch):
+    """Each yearly total drawn is the mean of its bands-yearly.csv row, its error bar that row's ci_low to ci_high
+    (the synthetic interval is asymmetric, so a re-derived one would not match)."""
+    folder = make_run(tmp_path / "run", steps=24, step_months=1)
+    fig, caption, yearly = drawn(monkeypatch, folder, "flows")
+    rows = fig.axes[0:2]  # level Low: arms, then the difference panel
+    want = [r for arm in ("baseline", "programme") for q in ("inflow", "outflow") for r in yearly.get(arm, q, "Low")]
+    assert len(want) == 8 and error_bars(rows[0]) == pytest.approx(expected(want))
+    # programme's inflow in year 1: 12 synthetic months of 25·e, e = 0.95
+    assert [b for b in error_bars(rows[0]) if b[0] == 1 and b[1] == pytest.approx(12 * 25 * 0.95)]
+    delta = [r for q in ("inflow", "outflow") for r in yearly.get("programme", "delta_" + q, "Low")]
+    assert error_bars(rows[1]) == pytest.approx(expected(delta))
+    assert "from the inflow and outflow rows of bands-yearly.csv" in caption
+
+    fig, caption, yearly = drawn(monkeypatch, folder, "escalation")
+    up, down, diff = fig.axes[:3]
+    assert error_bars(up) == pytest.approx(expected(yearly.get("baseline", "escalations", "all")
+                                                    + yearly.get("programme", "escalations", "all")))
+    assert error_bars(down) == pytest.approx(expected(yearly.get("baseline", "step_downs", "all")
+                                                      + yearly.get("programme", "step_downs", "all")))
+    assert error_bars(diff) == pytest.approx(expected(yearly.get("programme", "delta_escalations", "all")
+                                                      + yearly.get("programme", "delta_step_downs", "all")))
+    assert "escalations and step_downs rows of bands-yearly.csv" in caption
+
+
+def test_budget_and_level_draw_bands_yearly_csv(tmp_path, monkeypatch):
+    folder = make_run(tmp_path / "run", steps=24, step_months=1)
+    fig, caption, yearly = drawn(monkeypatch, folder, "budget")
+    baseline, programme, delta = fig.axes[:3]
+    # the stacked bars are the levels' and programme's yearly means (£ million); the mark on top the total's CI
+    parts = [r for lvl in ("Low", "Mid", "High") for r in yearly.get("baseline", "cost", lvl)]
+    parts += yearly.get("baseline", "programme_cost", "all")
+    assert sorted(p.get_height() for p in baseline.patches) == pytest.approx(sorted(r["mean"] / 1e6 for r in parts))
+    assert error_bars(baseline) == pytest.approx(expected(yearly.get("baseline", "cost", "all"), 1e6))
+    assert error_bars(programme) == pytest.approx(expected(yearly.get("programme", "cost", "all"), 1e6))
+    want = [r for lvl in ("Low", "Mid", "High", "all") for r in yearly.get("programme", "delta_cost", lvl)]
+    want += yearly.get("programme", "delta_programme_cost", "all")
+    assert error_bars(delta) == pytest.approx(expected(want, 1e6))
+    assert "cost and programme_cost rows of bands-yearly.csv" in caption
+
+    fig, caption, yearly = drawn(monkeypatch, folder, "level", level="Mid")
+    arm_panel = fig.axes[2]  # after the stock and length-of-stay panels
+    want = expected(yearly.get("baseline", "inflow", "Mid")) + expected(yearly.get("baseline", "outflow", "Mid"),
+                                                                        sign=-1)
+    assert error_bars(arm_panel) == pytest.approx(sorted(want))
+    assert "95 % confidence interval for the mean of each yearly inflow and outflow" in caption
+
+
 def png_size(path):
     with open(path, "rb") as f:
         data = f.read(24)
@@ -380,42 +530,6 @@ def png_size(path):
 def read_caption(folder, name):
     with open(os.path.join(folder, f"{name}.caption.txt"), encoding="utf-8") as f:
         return f.read()
-
-
-def test_period_totals_by_hand():
-    # monthly steps 1..30: years 1 and 2 whole (steps 1-12, 13-24), year 3 partial (25-30) is left out
-    steps = list(range(0, 31))
-    values = [100.0] + [float(s) for s in steps[1:]]  # step 0 (the start) never counts
-    ends, totals = figures.period_totals(steps, values, 1)
-    assert ends == [1, 2]
-    assert totals == [sum(range(1, 13)), sum(range(13, 25))]  # 78, 222
-    # quarterly steps: 4 a year
-    ends, totals = figures.period_totals([1, 2, 3, 4, 5, 6, 7, 8], [1, 1, 1, 1, 2, 2, 2, 2], 3)
-    assert (ends, totals) == ([1, 2], [4, 8])
-    # 5-month steps do not make years: each step as it is, at its end in years
-    ends, totals = figures.period_totals([1, 2, 3], [7.0, 8.0, 9.0], 5)
-    assert totals == [7.0, 8.0, 9.0] and ends == pytest.approx([5 / 12, 10 / 12, 15 / 12])
-    # yearly steps: a year is a step
-    assert figures.period_totals([0, 1, 2], [0.0, 3.0, 4.0], 12) == ([1, 2], [3.0, 4.0])
-    assert figures.period_unit(1) == "per year" and figures.period_unit(5) == "per step (5 months)"
-
-
-def test_escalation_and_step_down_from_flow_rows(tmp_path):
-    # synthetic flow i -> j: 10·e / (1 + |i − j|), e = 1 (baseline), 0.95 (programme); levels Low < Mid < High
-    # escalation per step: Low->Mid 10/2 + Low->High 10/3 + Mid->High 10/2 = 40/3 · e; step-down the same
-    run = figures.RunFolder(str(make_run(tmp_path / "run", steps=24, step_months=1)))
-    for arm, e in (("baseline", 1.0), ("programme", 0.95)):
-        for kind in ("up", "down"):
-            s = figures.moves(run, arm, kind)
-            assert s.steps == list(range(1, 25))
-            assert all(math.isclose(v, 40 / 3 * e) for v in s["mean"])
-            ends, totals = figures.yearly(run, s)
-            assert ends == [1, 2] and all(math.isclose(v, 12 * 40 / 3 * e) for v in totals)
-    d = figures.moves(run, "programme", "up", delta=True)  # from the delta_flow rows
-    assert all(math.isclose(v, 40 / 3 * (0.95 - 1)) for v in d["mean"])
-    # inflow per year: synthetic inflow rows 25·e a month
-    ends, totals = figures.yearly(run, figures.level_flow(run, "programme", "Mid", "in"))
-    assert ends == [1, 2] and all(math.isclose(v, 12 * 25 * 0.95) for v in totals)
 
 
 def test_captions_name_what_the_run_folder_holds(tmp_path):
@@ -434,7 +548,13 @@ def test_captions_name_what_the_run_folder_holds(tmp_path):
     assert "2.5–97.5 % and 25–75 % of replications" in read_caption(figs, "stocks")
     assert "not confidence intervals for the mean" in read_caption(figs, "stocks")
     assert "95 % confidence interval for the mean" in read_caption(figs, "costs_qol")
-    assert "no interval is drawn for them" in read_caption(figs, "flows")
+    for name in ("flows", "escalation", "budget"):
+        assert ("Error bars: the 95 % confidence interval for the mean of each yearly total (ci_low to ci_high in "
+                "bands-yearly.csv, computed by girfec from the yearly totals of the 5 replications in "
+                "replications-yearly.csv)") in read_caption(figs, name), name
+        assert "sums of the per-step means" not in read_caption(figs, name)
+    assert "95 % confidence interval for the mean of each yearly inflow and outflow" in read_caption(figs,
+                                                                                                     "level_High")
     assert "Low < Mid < High" in read_caption(figs, "escalation")
     # no parameterUncertainty in this manifest: chance only, on the figure's caption (and title)
     for name in ("ce_plane", "ceac"):
@@ -567,6 +687,9 @@ def test_real_run_captions_match_its_files(tmp_path):
         assert (f"Scenario “{manifest['scenario']['name']}”; 6 replications, seed 11; "
                 f"girfec {manifest['version']}.") in text, name
     assert "Universal < Additional < Intensive < Compulsory" in read_caption(out / "figures", "escalation")
+    for name in ("flows", "escalation", "budget", "level_Compulsory"):
+        assert "the yearly totals of the 6 replications in replications-yearly.csv" in read_caption(out / "figures",
+                                                                                                     name), name
     assert figures.NO_PARAMETER_UNCERTAINTY in read_caption(out / "figures", "ce_plane")
     # the share cheaper and better drawn is girfec's probability_win_win (summary.csv), to the 0.1 % shown
     with open(out / "summary.csv", newline="") as f:

@@ -284,8 +284,8 @@ def test_workbook_sheets_titles_units_and_values(folders, tmp_path):
     assert workbook.main([str(folder), "--out", str(out)]) == 0
     book = openpyxl.load_workbook(out)
     assert book.sheetnames == ["README", "Cost-effectiveness", "Incremental analysis", "Acceptability",
-                               "Totals per arm", "Stocks by year",
-                               "Cumulative by year", "Cost by level", "Parameters", "Parameter draws",
+                               "Totals per arm", "Stocks by year", "Cumulative by year", "Budget by year",
+                               "Flows by year", "Parameters", "Parameter draws",
                                "Variance split", "Value of information"]
     for ws in book:
         title, source, header, rows = sheet_rows(ws)
@@ -347,6 +347,68 @@ def test_workbook_sheets_titles_units_and_values(folders, tmp_path):
         step = int(round(row[1] * 12 / 6))
         cells = band(row[0], "stock", step, row[2])
         assert row[4] == float(cells[col["mean"]]) and row[6] == float(cells[col["ci_low"]])
+
+
+def yearly_cells(folder):
+    """bands-yearly.csv's rows as {(arm, quantity, level, year): {column: text}}."""
+    header, body = csv_rows(folder / "bands-yearly.csv")
+    return {(r[0], r[header.index("quantity")], r[header.index("level")], int(r[1])): dict(zip(header, r))
+            for r in body}
+
+
+def number(text):
+    return None if text == "" else float(text)
+
+
+@pytest.mark.parametrize("key", ["nested", "two-arm"])
+def test_workbook_yearly_sheets_are_bands_yearly_csv(folders, tmp_path, key):
+    """Budget by year and Flows by year: the cells of bands-yearly.csv, each row once, for each arm, each later arm
+    minus the first, each year and level (the programme's own row, and all: levels plus programme)."""
+    folder = folders[key]
+    out = tmp_path / "book.xlsx"
+    assert workbook.main([str(folder), "--out", str(out)]) == 0
+    book = openpyxl.load_workbook(out)
+    cells = yearly_cells(folder)
+    run = frames.load(folder)
+    arms, levels = [str(a) for a in run.arms], [str(lvl) for lvl in run.levels]
+    years = sorted({k[3] for k in cells})
+
+    title, source, header, rows = sheet_rows(book["Budget by year"])
+    assert title.startswith("Cost of each level and of the programme per year") and "bands-yearly.csv" in source
+    assert header == ["Arm", "Year", "Start (years)", "End (years)", "Level", "Replications (replications)"] + [
+        f"{name}: {label} (£ per year)" for name in ("Cost", "Discounted cost")
+        for label in ("mean", "MCSE", "95% CI low", "95% CI high")]
+    blocks = [(a, a, "") for a in arms] + [(f"{a} − {arms[0]}", a, "delta_") for a in arms[1:]]
+    parts = [(lvl, "cost", lvl) for lvl in levels] + [("programme", "programme_cost", "all"),
+                                                     ("all (levels and programme)", "cost", "all")]
+    want = []
+    for label, arm, prefix in blocks:
+        for year in years:
+            for name, quantity, level in parts:
+                c, d = cells[arm, prefix + quantity, level, year], cells[arm, prefix + quantity + "_discounted",
+                                                                         level, year]
+                want.append([label, year, float(c["start_years"]), float(c["end_years"]), name,
+                             int(c["replications"])] + [number(x[s]) for x in (c, d)
+                                                        for s in ("mean", "mcse", "ci_low", "ci_high")])
+    assert rows == want
+    # the discounted total of a year summed over the years is the horizon total girfec wrote (to rounding)
+    last = cells[arms[0], "cumulative_cost_discounted", "all", years[-1]]
+    total = math.fsum(r[10] for r in rows if r[0] == arms[0] and r[4] == "all (levels and programme)")
+    assert total == pytest.approx(float(last["mean"]), rel=1e-9)
+
+    title, source, header, rows = sheet_rows(book["Flows by year"])
+    assert title == "Escalations, step-downs, entries and exits per year" and "bands-yearly.csv" in source
+    names = (("escalations", "Escalations"), ("step_downs", "Step-downs"), ("entries", "Entries"), ("exits", "Exits"))
+    assert header == ["Arm", "Year", "Start (years)", "End (years)", "Replications (replications)"] + [
+        f"{name}: {label} (children per year)" for _, name in names for label in ("mean", "95% CI low", "95% CI high")]
+    want = []
+    for label, arm, prefix in blocks:
+        for year in years:
+            c = cells[arm, prefix + "escalations", "all", year]
+            want.append([label, year, float(c["start_years"]), float(c["end_years"]), int(c["replications"])]
+                        + [number(cells[arm, prefix + q, "all", year][s]) for q, _ in names
+                           for s in ("mean", "ci_low", "ci_high")])
+    assert rows == want
 
 
 def test_workbook_of_a_fixed_parameter_run_and_its_default_place(folders):
