@@ -343,14 +343,15 @@ public enum Calibrate {
         do {
             ls = try StockEstimator.leastSquares(problem, settings: StockLeastSquaresSettings(seed: config.seed))
             let coordinates = StockCoordinates(rawValue: config.coordinates) ?? .softplus
-            func phase(_ what: String) -> (@Sendable (Int, Int) -> Void)? {
+            func phase(_ what: String) -> (@Sendable (String, Int, Int) -> Void)? {
                 guard let progress else { return nil }
-                return { done, total in progress(what, done, total) }
+                return { round, done, total in progress(round.isEmpty ? what : "\(what), \(round)", done, total) }
             }
-            samples = try StockSampling.sample(problem, settings: nuts, coordinates: coordinates, progress: phase("sampling the posterior"))
+            samples = try StockSampling.sample(problem, settings: nuts, coordinates: coordinates, maxSamples: config.maxIterations,
+                                               progress: phase("sampling the posterior"))
             // The same fit without the audits, to show what they buy.
             if let plain = setup.withoutAudits {
-                plainSamples = try StockSampling.sample(plain, settings: nuts, coordinates: coordinates,
+                plainSamples = try StockSampling.sample(plain, settings: nuts, coordinates: coordinates, maxSamples: config.maxIterations,
                                                         progress: phase("sampling without the audits"))
             }
         } catch {
@@ -363,6 +364,9 @@ public enum Calibrate {
         notes += ls.description.components(separatedBy: "\n").filter { $0.contains("poorly pinned") }.map { "stocks: " + $0.trimmingCharacters(in: .whitespaces) }
         notes.append("stocks: " + setup.modelNote)
         notes.append("stocks: posterior by \(samples.sampler)")
+        for (r, round) in samples.rounds.enumerated() {
+            notes.append("stocks: extension round \(r + 1): \(round.drawsBefore) → \(round.drawsAfter) draws per chain, because \(round.reason)")
+        }
         let worst = (convergence.checks.filter { $0.check == "r_hat" }.map(\.value).max() ?? .nan,
                      convergence.checks.filter { $0.check == "ess_bulk" }.map(\.value).min() ?? .nan,
                      convergence.checks.filter { $0.check == "ess_tail" }.map(\.value).min() ?? .nan)

@@ -288,14 +288,12 @@ public enum Identifiability {
     /// Identification of a stock-only posterior: contraction from `draws` (sampling coordinates: the log
     /// free rates, then any likelihood parameter) against `priorCount` prior draws, and a profile
     /// likelihood of every free rate started from `centre` (sampling coordinates, e.g. the joint
-    /// posterior mode), with up to 400 of the draws as further starts.
+    /// posterior mode), with the draws as further starts where the profile drops.
     public static func assess(_ problem: StockCalibrationProblem, draws: [[Double]], centre: [Double], priorCount: Int = 20000,
                               seed: UInt64 = 1, gridPoints: Int = 15,
                               thresholds: IdentifiabilityThresholds = IdentifiabilityThresholds()) -> IdentifiabilityReport {
         let d = problem.freeIndices.count
-        let step = max(1, draws.count / 400)
-        let starts = Swift.stride(from: 0, to: draws.count, by: step).map { draws[$0] }
-        let profiles = profiles(problem, centre: centre, draws: starts, gridPoints: gridPoints, delta: thresholds.deltaLogLikelihood)
+        let profiles = profiles(problem, centre: centre, draws: draws, gridPoints: gridPoints, delta: thresholds.deltaLogLikelihood)
         return assess(names: problem.freeNames, priorDraws: StockEstimator.priorDraws(problem, count: priorCount, seed: seed),
                       posteriorDraws: draws.map { $0.prefix(d).map { exp($0) } }, profiles: profiles, thresholds: thresholds,
                       source: problem.audits.isEmpty ? "stocks alone" : "stocks and the audit")
@@ -330,10 +328,11 @@ public enum Identifiability {
     /// The unconstrained maximum of log L is climbed first from `centre`; each rate's grid is
     /// `gridPoints` values evenly spaced in log θ across the central 99 % of its prior (within the
     /// bounds), plus the maximum's own value. From the maximum the profile walks outwards along the
-    /// grid, each point's optimisation (BFGS, `Optimizer.minimize`, over every other sampling
-    /// coordinate) started from the previous point's optimum (and, where that drops by more than
-    /// `delta`, also from three other starts — every other log-rate moved by the same step, the
-    /// straight line through the last two optima, and the posterior draw (of `draws`, sampling
+    /// grid, each point's optimisation (BFGS with the exact gradient, `Optimizer.minimize(valueAndGradient:)`
+    /// over every other sampling coordinate, the gradient from `logPosteriorAndGradient`) started from
+    /// the previous point's optimum (and, where that drops by more than `delta`, also from three other
+    /// starts — every other log-rate moved by the same step, the maximum's other coordinates, the
+    /// straight line through the last two optima, and the three posterior draws (of `draws`, sampling
     /// coordinates) nearest on this rate — keeping the best), and stops on a side once the profile is
     /// `stopBelow` (default 10) under the maximum: the interval is closed there. Where the profile
     /// crosses max − `delta` between two grid points, the crossing is found by regula falsi (to 0.005
@@ -349,10 +348,19 @@ public enum Identifiability {
         let d = problem.freeIndices.count
         let lower = log(problem.bounds.lowerBound), upper = log(problem.bounds.upperBound)
         let priors = problem.freePriors
+        // The rates are held inside their bounds by clamping: f(φ) = F(clamp(φ)), whose gradient is 0 along a
+        // clamped coordinate, so the search slides along a bound instead of stepping into a wall of +∞ (where
+        // its line search would shrink every step to nothing). The maximum over the box is unchanged.
+        let low = lower + 1e-9, high = upper - 1e-9
+        @Sendable func clamped(_ φ: [Double]) -> [Double] {
+            var c = φ
+            for k in 0..<d { c[k] = min(max(c[k], low), high) }
+            return c
+        }
         // log L, plus the prior of the likelihood's own parameter (the negative binomial size): without it the
         // size runs to its bound wherever the counts are less dispersed than it allows, and the optimiser stalls there.
         @Sendable func negLogL(_ φ: [Double]) -> Double {
-            for k in 0..<d where !(φ[k] >= lower && φ[k] <= upper) { return .infinity }
+            let φ = clamped(φ)
             var extraPrior = 0.0
             if φ.count > d {
                 extraPrior = problem.logPrior(φ)
@@ -361,9 +369,22 @@ public enum Identifiability {
             let v = problem.logLikelihood(φ) + extraPrior
             return v.isFinite ? -v : .infinity
         }
+        // The same and its gradient: the log posterior's (`logPosteriorAndGradient`, reverse mode for a
+        // Markov model) less the rates' log priors.
+        @Sendable func negLogLAndGradient(_ x: [Double]) -> (value: Double, gradient: [Double]) {
+            let φ = clamped(x)
+            let (value, gradient) = problem.logPosteriorAndGradient(φ)
+            guard value.isFinite else { return (.infinity, [Double](repeating: 0, count: φ.count)) }
+            var v = value, g = gradient
+            for k in 0..<d {
+                v -= priors[k].logDensity(logRate: φ[k])
+                g[k] = φ[k] == x[k] ? g[k] - StockCalibrationProblem.priorSlope(priors[k], φ[k]) : 0
+            }
+            return v.isFinite ? (-v, g.map { -$0 }) : (.infinity, g)
+        }
         let options = Optimizer.Options(maxIterations: 300, gradientTolerance: 1e-6, valueTolerance: 1e-10)
-        let joint = Optimizer.minimize(negLogL, from: centre, options: options)
-        let top = joint.value.isFinite ? joint.x : centre
+        let joint = Optimizer.minimize(valueAndGradient: negLogLAndGradient, from: centre, options: options)
+        let top = clamped(joint.value.isFinite ? joint.x : centre)
         let topValue = -negLogL(top)
         @Sendable func profile(_ j: Int) -> ProfileLikelihood {
             let range = priorRange(problem.freePriors[j], bounds: problem.bounds)
@@ -375,9 +396,13 @@ public enum Identifiability {
                 var others = start
                 others.remove(at: j)
                 func full(_ o: [Double]) -> [Double] { var φ = o; φ.insert(x, at: j); return φ }
-                let r = Optimizer.minimize({ negLogL(full($0)) }, from: others, options: options)
+                let r = Optimizer.minimize(valueAndGradient: { o in
+                    var (v, g) = negLogLAndGradient(full(o))
+                    g.remove(at: j)
+                    return (v, g)
+                }, from: others, options: options)
                 let value = r.value.isFinite ? -r.value : -negLogL(full(others))
-                return (ProfileLikelihood.Point(rate: exp(x), logLikelihood: value, converged: r.converged), full(r.value.isFinite ? r.x : others))
+                return (ProfileLikelihood.Point(rate: exp(x), logLikelihood: value, converged: r.converged), clamped(full(r.value.isFinite ? r.x : others)))
             }
             // From the previous optimum; when that drops by more than Δ, also from it with every other
             // log-rate moved by the same step (which follows a ridge along which a ratio is pinned) and
@@ -388,9 +413,11 @@ public enum Identifiability {
                 let step = x - log(previous.point.rate)
                 var shifted = previous.φ
                 for k in 0..<d where k != j { shifted[k] = min(max(shifted[k] + step, lower), upper) }
-                var candidates = [shifted]
-                // The posterior draw nearest x on this rate: the chains explored the ridges, within the priors.
-                if let nearest = draws.min(by: { abs($0[j] - x) < abs($1[j] - x) }) { candidates.append(nearest) }
+                // The maximum itself with this rate at x: every other coordinate where the data put it jointly.
+                var candidates = [shifted, top]
+                // The three posterior draws nearest x on this rate, of all draws: the chains explored the ridges,
+                // within the priors; several of them, so that the result hardly depends on which draws there are.
+                candidates += draws.indices.sorted { (abs(draws[$0][j] - x), $0) < (abs(draws[$1][j] - x), $1) }.prefix(3).map { draws[$0] }
                 if let before {
                     let t = step / (log(previous.point.rate) - log(before.point.rate))
                     if t.isFinite { candidates.append(zip(previous.φ, before.φ).map { $0 + t * ($0 - $1) }) }

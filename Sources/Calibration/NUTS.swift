@@ -133,6 +133,14 @@ public enum NUTS {
     public static func sample(_ density: any DifferentiableLogDensity, starts: [[Double]],
                               settings: NUTSSettings,
                               progress: (@Sendable (Int, Int) -> Void)? = nil) throws(StockCalibrationError) -> [MarkovChain] {
+        try check(density, starts: starts, settings: settings)
+        let run = NUTSRun(density: density, starts: starts, settings: settings)
+        run.sample(progress: progress)
+        return run.chains
+    }
+
+    /// Every problem with the settings and starts, as one error (see `sample`).
+    static func check(_ density: any DifferentiableLogDensity, starts: [[Double]], settings: NUTSSettings) throws(StockCalibrationError) {
         var problems = settings.problems
         let d = density.dimension
         if d < 1 { problems.append("the log density has dimension \(d), expected at least 1") }
@@ -156,30 +164,6 @@ public enum NUTS {
             }
         }
         guard problems.isEmpty else { throw StockCalibrationError(problems.joined(separator: "\n")) }
-
-        let results = AdaptiveMetropolis.ChainResults(count: settings.chains)
-        let done = Atomic<Int>(0), total = settings.chains * (settings.warmup + settings.samples)
-        let iterated: (@Sendable () -> Void)?
-        if let progress {
-            iterated = { progress(done.add(1, ordering: .relaxed).newValue, total) }
-        } else {
-            iterated = nil
-        }
-        let work: @Sendable (Int) -> Void = { c in
-            let stream = RandomStream(streamAddress(seed: settings.seed, chain: c, purpose: settings.purpose))
-            let chain = stream.withGenerator { rng in
-                var runner = NUTSChainRunner(density: density, settings: settings, rng: rng)
-                runner.iterated = iterated
-                return runner.run(from: starts[c])
-            }
-            results.slots.withLock { $0[c] = chain }
-        }
-        if settings.parallel {
-            DispatchQueue.concurrentPerform(iterations: settings.chains, execute: work)
-        } else {
-            for c in 0..<settings.chains { work(c) }
-        }
-        return results.slots.withLock { $0.map { $0! } }
     }
 
     /// Stan's windows of warm-up: (initial fast, first slow, terminal fast) lengths for `warmup` iterations;
@@ -224,6 +208,90 @@ public enum NUTS {
         }
         return numerator / denominator
     }
+}
+
+/// A NUTS run that can be extended: `sample` warms up every chain and keeps `settings.samples`
+/// draws each; `extend(by:)` keeps more draws per chain with the step size and metric adapted in
+/// warm-up (no new warm-up), continuing each chain's own stream, so sampling n draws and then
+/// extending by m gives exactly the draws of one run of n + m (what Stan users do by running longer).
+public final class NUTSRun: @unchecked Sendable {
+    // @unchecked: each chain's slot is touched by one worker at a time (`forEachChain`), and the
+    // run's methods are called one after another by its owner.
+    public let settings: NUTSSettings
+    let density: any DifferentiableLogDensity
+    let starts: [[Double]]
+    final class Slot {
+        let stream: RandomStream
+        var runner: NUTSChainRunner? = nil
+        init(_ address: StreamAddress) { stream = RandomStream(address) }
+    }
+    let slots: [Slot]
+
+    /// A run of `settings.chains` chains from `starts`; nothing is drawn yet. Check the settings and
+    /// starts first (`NUTS.sample` does).
+    init(density: any DifferentiableLogDensity, starts: [[Double]], settings: NUTSSettings) {
+        self.density = density; self.starts = starts; self.settings = settings
+        slots = (0..<settings.chains).map { Slot(NUTS.streamAddress(seed: settings.seed, chain: $0, purpose: settings.purpose)) }
+    }
+
+    /// A checked run (the checks of `NUTS.sample`).
+    public static func make(_ density: any DifferentiableLogDensity, starts: [[Double]],
+                            settings: NUTSSettings) throws(StockCalibrationError) -> NUTSRun {
+        try NUTS.check(density, starts: starts, settings: settings)
+        return NUTSRun(density: density, starts: starts, settings: settings)
+    }
+
+    /// Draws kept per chain so far.
+    public var drawsPerChain: Int { slots[0].runner?.kept.draws.count ?? 0 }
+
+    /// `work` on every chain's runner with its generator lent, on several threads when `settings.parallel`;
+    /// `progress` after every iteration as (iterations done, `total`).
+    func forEachChain(total: Int, progress: (@Sendable (Int, Int) -> Void)?, _ work: @escaping @Sendable (Int, inout NUTSChainRunner) -> Void) {
+        let done = Atomic<Int>(0)
+        let iterated: (@Sendable () -> Void)?
+        if let progress {
+            iterated = { progress(done.add(1, ordering: .relaxed).newValue, total) }
+        } else {
+            iterated = nil
+        }
+        let one: @Sendable (Int) -> Void = { [self] c in
+            let slot = slots[c]
+            slot.stream.withGenerator { rng in
+                var runner = slot.runner ?? NUTSChainRunner(density: density, settings: settings, rng: rng)
+                runner.rng = rng
+                runner.iterated = iterated
+                work(c, &runner)
+                runner.iterated = nil
+                slot.runner = runner
+            }
+        }
+        if settings.parallel {
+            DispatchQueue.concurrentPerform(iterations: settings.chains, execute: one)
+        } else {
+            for c in 0..<settings.chains { one(c) }
+        }
+    }
+
+    /// Warm-up and the first `settings.samples` draws of every chain.
+    /// - Parameter progress: after every iteration of any chain, (done, chains × (warm-up + samples)), from any thread.
+    public func sample(progress: (@Sendable (Int, Int) -> Void)? = nil) {
+        precondition(drawsPerChain == 0, "NUTSRun.sample runs once; extend(by:) adds draws")
+        let starts = starts, samples = settings.samples
+        forEachChain(total: settings.chains * (settings.warmup + samples), progress: progress) { c, runner in
+            runner.warmUp(from: starts[c])
+            runner.draw(samples)
+        }
+    }
+
+    /// `count` more draws per chain, after those kept so far.
+    /// - Parameter progress: after every iteration of any chain, (done, chains × count).
+    public func extend(by count: Int, progress: (@Sendable (Int, Int) -> Void)? = nil) {
+        precondition(drawsPerChain > 0 && count >= 1, "NUTSRun.extend(by:) needs a sampled run and count >= 1")
+        forEachChain(total: settings.chains * count, progress: progress) { _, runner in runner.draw(count) }
+    }
+
+    /// Every chain's kept draws so far.
+    public var chains: [MarkovChain] { slots.map { $0.runner!.chain } }
 }
 
 /// A point of phase space with the log density and gradient at q and the velocity p♯ = M⁻¹p.
@@ -336,7 +404,8 @@ struct StepSizeAdaptation {
 struct NUTSChainRunner {
     let density: any DifferentiableLogDensity
     let settings: NUTSSettings
-    let rng: UnsafeMutablePointer<gsl_rng>
+    /// The chain's generator, lent anew (`RandomStream.withGenerator`) for each stretch of work.
+    var rng: UnsafeMutablePointer<gsl_rng>
     let d: Int
     var metric: EuclideanMetric
     var stepSize = 1.0
@@ -344,6 +413,14 @@ struct NUTSChainRunner {
     var divergent = false
     /// Called after every iteration, warm-up included (progress).
     var iterated: (@Sendable () -> Void)? = nil
+    /// The chain's state after warm-up and after each kept draw (nil before `warmUp`).
+    var current: PhasePoint? = nil
+    /// What the kept draws add up to.
+    struct Kept {
+        var draws: [[Double]] = [], logDensity: [Double] = [], energy: [Double] = []
+        var acceptSum = 0.0, divergences = 0, saturations = 0
+    }
+    var kept = Kept()
     static let maximumEnergyError = 1000.0
 
     init(density: any DifferentiableLogDensity, settings: NUTSSettings, rng: UnsafeMutablePointer<gsl_rng>) {
@@ -537,8 +614,9 @@ struct NUTSChainRunner {
                           divergent: divergent, energy: hamiltonian(chosen))
     }
 
-    /// Warm-up, then `settings.samples` kept draws.
-    mutating func run(from start: [Double]) -> MarkovChain {
+    /// Warm-up from `start`: adapts the step size and metric, and leaves the chain at its last
+    /// warm-up state `current`, ready for `draw(_:)`.
+    mutating func warmUp(from start: [Double]) {
         var z = point(start, momentum: [Double](repeating: 0, count: d))
         initialiseStepSize(at: z)
         var adaptation = StepSizeAdaptation(target: settings.targetAcceptance)
@@ -569,22 +647,31 @@ struct NUTSChainRunner {
             adaptation.restart(stepSize: stepSize)
         }
         if warmup > 0 { stepSize = adaptation.finalStepSize }
+        current = z
+    }
 
-        var draws: [[Double]] = [], logDensity: [Double] = [], energy: [Double] = []
-        draws.reserveCapacity(settings.samples)
-        var acceptSum = 0.0, divergences = 0, saturations = 0
-        for _ in 0..<settings.samples {
+    /// `count` more kept draws from `current`, with the adapted step size and metric (nothing adapts):
+    /// appended to `kept`. Drawing n then m equals drawing n + m at once.
+    mutating func draw(_ count: Int) {
+        guard var z = current else { preconditionFailure("NUTSChainRunner.draw before warmUp") }
+        kept.draws.reserveCapacity(kept.draws.count + count)
+        for _ in 0..<count {
             let step = transition(from: z)
             z = step.sample
             iterated?()
-            draws.append(z.q); logDensity.append(z.logDensity); energy.append(step.energy)
-            acceptSum += step.acceptStat
-            if step.divergent { divergences += 1 }
-            if step.depth >= settings.maxTreeDepth { saturations += 1 }
+            kept.draws.append(z.q); kept.logDensity.append(z.logDensity); kept.energy.append(step.energy)
+            kept.acceptSum += step.acceptStat
+            if step.divergent { kept.divergences += 1 }
+            if step.depth >= settings.maxTreeDepth { kept.saturations += 1 }
         }
-        return MarkovChain(draws: draws, logDensity: logDensity, acceptanceRate: acceptSum / Double(settings.samples),
-                           proposalCovariance: metric.inverseMatrix, divergences: divergences,
-                           treeDepthSaturations: saturations, stepSize: stepSize,
-                           gradientEvaluations: gradientEvaluations, energyBFMI: NUTS.energyBFMI(energy))
+        current = z
+    }
+
+    /// The chain so far: every kept draw, with its statistics.
+    var chain: MarkovChain {
+        MarkovChain(draws: kept.draws, logDensity: kept.logDensity, acceptanceRate: kept.acceptSum / Double(max(kept.draws.count, 1)),
+                    proposalCovariance: metric.inverseMatrix, divergences: kept.divergences,
+                    treeDepthSaturations: kept.saturations, stepSize: stepSize,
+                    gradientEvaluations: gradientEvaluations, energyBFMI: NUTS.energyBFMI(kept.energy))
     }
 }

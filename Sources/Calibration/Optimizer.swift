@@ -63,20 +63,56 @@ public enum Optimizer {
     /// - Complexity: per iteration, 2n + 1 evaluations for the gradient plus
     ///   those of the line search, and O(n²) arithmetic.
     public static func minimize(_ f: ([Double]) -> Double, from x0: [Double], options: Options = Options()) -> Result {
-        let n = x0.count
         var evaluations = 0
         func fc(_ x: [Double]) -> Double {
             evaluations += 1
             let v = f(x)
             return v.isNaN ? .infinity : v
         }
+        var result = search(value: fc, gradient: { gradient(fc, at: $0, value: $1) }, from: x0, options: options)
+        result.evaluations = evaluations
+        return result
+    }
+
+    /// Minimise f from x0 by the same BFGS, with the exact gradient: `valueAndGradient(x)` gives
+    /// f(x) and ∇f(x) together (e.g. by reverse-mode differentiation), and is called once per point
+    /// the line search tries; the gradient of the accepted point is the one computed with its value.
+    ///
+    /// - Parameters:
+    ///   - valueAndGradient: f and ∇f; +∞ or NaN for f marks points to avoid (the gradient is then ignored).
+    /// - Complexity: per iteration, one call per line-search trial (usually one), and O(n²) arithmetic.
+    public static func minimize(valueAndGradient: ([Double]) -> (value: Double, gradient: [Double]), from x0: [Double],
+                                options: Options = Options()) -> Result {
+        var evaluations = 0
+        var last: (x: [Double], gradient: [Double])? = nil
+        func fc(_ x: [Double]) -> Double {
+            evaluations += 1
+            let (v, g) = valueAndGradient(x)
+            last = (x, g)
+            return v.isNaN ? .infinity : v
+        }
+        func gc(_ x: [Double], _ fx: Double) -> [Double] {
+            if let last, last.x == x, last.gradient.count == x.count { return last.gradient }
+            _ = fc(x)
+            return last?.gradient.count == x.count ? last!.gradient : [Double](repeating: .nan, count: x.count)
+        }
+        var result = search(value: fc, gradient: gc, from: x0, options: options)
+        result.evaluations = evaluations
+        return result
+    }
+
+    /// BFGS with a backtracking line search on `value`, `gradient(x, value(x))` at each accepted point.
+    static func search(value fc: ([Double]) -> Double, gradient: ([Double], Double) -> [Double], from x0: [Double],
+                       options: Options) -> Result {
+        let n = x0.count
+        let evaluations = 0
         var x = x0
         var fx = fc(x)
         guard fx.isFinite else {
             return Result(x: x, value: fx, gradient: [Double](repeating: .nan, count: n), iterations: 0,
                           evaluations: evaluations, converged: false, message: "f is not finite at the starting point")
         }
-        var g = gradient(fc, at: x, value: fx)
+        var g = gradient(x, fx)
         func identity(_ scale: Double) -> [[Double]] { (0..<n).map { i in (0..<n).map { j in i == j ? scale : 0 } } }
         func initialScale(_ g: [Double]) -> Double { 1 / max(1, g.map(abs).max() ?? 1) }
         var h = identity(initialScale(g))
@@ -117,7 +153,7 @@ public enum Optimizer {
                 return Result(x: x, value: fx, gradient: g, iterations: iteration, evaluations: evaluations,
                               converged: false, message: "the line search found no lower point along the search direction")
             }
-            let gNew = gradient(fc, at: xNew, value: fNew)
+            let gNew = gradient(xNew, fNew)
             let s = zip(xNew, x).map { $0 - $1 }
             let y = zip(gNew, g).map { $0 - $1 }
             let ys = zip(y, s).reduce(0) { $0 + $1.0 * $1.1 }

@@ -18,6 +18,14 @@ public struct StockSamples: Sendable {
     public var sampler: String
     /// Per coordinate, on the rate scale (e^φ): mean, sd, quantiles, R̂, bulk and tail ESS.
     public var summaries: [PosteriorSummary]
+    /// One extension round of NUTS chains: draws per chain before and after, and the failed checks that called for it.
+    public struct Round: Sendable, Equatable {
+        public var drawsBefore: Int
+        public var drawsAfter: Int
+        public var reason: String
+    }
+    /// The extension rounds after the first draws (`StockSampling.sample`), in order; empty when none was needed.
+    public var rounds: [Round] = []
 
     /// Every chain's draws, chain after chain: `draws[i][j]`, coordinate j (sampling scale) of draw i.
     public var draws: [[Double]] { chains.flatMap(\.draws) }
@@ -137,10 +145,10 @@ public struct StockConvergence: Sendable {
         let kinds = Set(failed.map(\.check))
         var out: [String] = []
         if kinds.contains("r_hat") || kinds.contains("chain_offset") {
-            out.append("chains disagree: raise stocks.burnIn (warm-up) and stocks.iterations; if they still disagree the posterior has separate modes or a long ridge — narrow the priors (a smaller sdLog in stocks.free), estimate fewer rates (allowedMoves: adjacent, or fix rates), pool areas, add an audit (stocks.audits), or use flow counts (estimator: flows) or panel records (estimator: panel)")
+            out.append("chains disagree: raise stocks.burnIn (warm-up) and stocks.maxIterations (the chains were extended up to it); if they still disagree the posterior has separate modes or a long ridge — narrow the priors (a smaller sdLog in stocks.free), estimate fewer rates (allowedMoves: adjacent, or fix rates), pool areas, add an audit (stocks.audits), or use flow counts (estimator: flows) or panel records (estimator: panel)")
         }
         if kinds.contains("ess_bulk") || kinds.contains("ess_tail") {
-            out.append("too few effective draws: raise stocks.iterations (ESS grows about in proportion)")
+            out.append("too few effective draws: raise stocks.maxIterations, the most draws per chain the extension rounds may reach (ESS grows about in proportion)")
         }
         if kinds.contains("divergences") {
             out.append("divergent transitions: the posterior curves too sharply for the step size — raise stocks.burnIn, narrow the priors or estimate fewer rates")
@@ -167,7 +175,7 @@ public struct StockConvergence: Sendable {
 /// φ̂ = argmax_φ log π(φ | y),   φ = (log θ, log k)
 /// ```
 ///
-/// found by BFGS (`Optimizer.minimize`) from the draw with the highest log posterior. One point whose
+/// found by BFGS with the exact gradient (`Optimizer.minimize(valueAndGradient:)`, `logPosteriorAndGradient`) from the draw with the highest log posterior. One point whose
 /// rates go together (unlike per-rate medians), the penalised maximum-likelihood estimate; started
 /// from the best draw of converged chains it climbs the mode those chains explored (docs/calibration.md §5).
 public struct StockJointEstimate: Sendable {
@@ -190,7 +198,10 @@ public struct StockJointEstimate: Sendable {
     public static func find(_ problem: StockCalibrationProblem, draws: [[Double]], logPosterior: [Double]) -> StockJointEstimate {
         let best = logPosterior.indices.max { logPosterior[$0] < logPosterior[$1] }!
         let start = draws[best]
-        let result = Optimizer.minimize({ -problem.logPosterior($0) }, from: start,
+        let result = Optimizer.minimize(valueAndGradient: { φ in
+            let (value, gradient) = problem.logPosteriorAndGradient(φ)
+            return (-value, gradient.map { -$0 })
+        }, from: start,
                                         options: Optimizer.Options(maxIterations: 500, gradientTolerance: 1e-8, valueTolerance: 1e-12))
         let φ = result.value.isFinite && -result.value >= logPosterior[best] ? result.x : start
         let rates = φ.prefix(problem.freeIndices.count).map { exp($0) }
@@ -200,32 +211,77 @@ public struct StockJointEstimate: Sendable {
 }
 
 public enum StockSampling {
-    /// Posterior draws of `problem` by the No-U-Turn sampler (`NUTS.sample`) in `coordinates`
+    /// Posterior draws of `problem` by the No-U-Turn sampler (`NUTSRun`) in `coordinates`
     /// (`SoftplusRateDensity`, or `problem` itself on log rates), `settings.chains` chains from
     /// independent prior draws (over-dispersed relative to any posterior the data narrow), each on its
     /// own stream. The chains returned are on the log scale whatever the coordinates (draws φ, log
     /// densities log p(φ)), so every diagnostic and summary reads the same numbers.
-    /// `progress` as in `NUTS.sample`.
+    ///
+    /// Each chain warms up for `settings.warmup` iterations and keeps `settings.samples` draws; then,
+    /// while the convergence gate (`StockConvergence.assess` with `thresholds`) fails for a reason more
+    /// draws can cure (R̂, ESS or a chain apart; not divergences, which only accumulate) and fewer than
+    /// `maxSamples` draws per chain are kept, every chain is extended by `settings.samples` more draws
+    /// (the last round by what is left), with the step size and metric of its warm-up (`NUTSRun.extend`).
+    /// The diagnostics are always those of all kept draws of all chains. `rounds` of the result records
+    /// the extension rounds. Deterministic given the seed: the same draws whatever the threads.
+    ///
+    /// - Parameters:
+    ///   - maxSamples: the most draws kept per chain; nil or ≤ `settings.samples`: no extension.
+    ///   - progress: (what: "" for warm-up and the first draws, "extension round r: …" after, iterations
+    ///     done, iterations of the round), from any thread.
     public static func sample(_ problem: StockCalibrationProblem, settings: NUTSSettings,
-                              coordinates: StockCoordinates = .softplus,
-                              progress: (@Sendable (Int, Int) -> Void)? = nil) throws(StockCalibrationError) -> StockSamples {
+                              coordinates: StockCoordinates = .softplus, maxSamples: Int? = nil,
+                              thresholds: ConvergenceThresholds = ConvergenceThresholds(),
+                              progress: (@Sendable (String, Int, Int) -> Void)? = nil) throws(StockCalibrationError) -> StockSamples {
         let starts = try starts(problem, chains: settings.chains, seed: settings.seed, purpose: settings.purpose)
-        let chains: [MarkovChain]
+        let run: NUTSRun
+        let onLogScale: ([MarkovChain]) -> [MarkovChain]
         switch coordinates {
         case .log:
-            chains = try NUTS.sample(problem, starts: starts, settings: settings, progress: progress)
+            run = try NUTSRun.make(problem, starts: starts, settings: settings)
+            onLogScale = { $0 }
         case .softplus:
             let density = SoftplusRateDensity(problem: problem)
-            chains = try NUTS.sample(density, starts: starts.map { density.coordinates($0) }, settings: settings, progress: progress)
-                .map { density.onLogScale($0) }
+            run = try NUTSRun.make(density, starts: starts.map { density.coordinates($0) }, settings: settings)
+            onLogScale = { $0.map { density.onLogScale($0) } }
         }
+        func labelled(_ label: String) -> (@Sendable (Int, Int) -> Void)? {
+            guard let progress else { return nil }
+            return { done, total in progress(label, done, total) }
+        }
+        run.sample(progress: labelled(""))
+        let limit = max(maxSamples ?? settings.samples, settings.samples)
+        var rounds: [StockSamples.Round] = []
+        var samples = describe(problem, chains: onLogScale(run.chains), settings: settings, coordinates: coordinates, rounds: rounds)
+        while true {
+            let gate = StockConvergence.assess(samples, thresholds: thresholds)
+            let curable = gate.failed.allSatisfy { $0.check != "divergences" }
+            guard !gate.converged, curable, run.drawsPerChain < limit else { break }
+            let before = run.drawsPerChain
+            let more = min(settings.samples, limit - before)
+            let why = gate.failures.prefix(2).joined(separator: "; ") + (gate.failures.count > 2 ? "; …" : "")
+            rounds.append(StockSamples.Round(drawsBefore: before, drawsAfter: before + more, reason: why))
+            run.extend(by: more, progress: labelled("extension round \(rounds.count): \(before) → \(before + more) draws per chain"))
+            samples = describe(problem, chains: onLogScale(run.chains), settings: settings, coordinates: coordinates, rounds: rounds)
+        }
+        return samples
+    }
+
+    /// The samples of NUTS chains (log scale), with the sampler described in words.
+    static func describe(_ problem: StockCalibrationProblem, chains: [MarkovChain], settings: NUTSSettings,
+                         coordinates: StockCoordinates, rounds: [StockSamples.Round]) -> StockSamples {
         let steps = chains.map { String(format: "%.3g", $0.stepSize) }.joined(separator: ", ")
         let bfmi = chains.map { String(format: "%.2f", $0.energyBFMI) }.joined(separator: ", ")
         let saturated = chains.reduce(0) { $0 + $1.treeDepthSaturations }
-        return samples(problem, chains: chains, divergences: chains.map(\.divergences),
-                       sampler: "NUTS (\(settings.metric.rawValue) metric, \(coordinates.rawValue) coordinates), \(settings.chains) chains × \(settings.samples) draws after \(settings.warmup) of warm-up; "
-                           + "step sizes \(steps); E-BFMI \(bfmi)"
-                           + (saturated > 0 ? "; \(saturated) transitions stopped at the maximum tree depth \(settings.maxTreeDepth)" : ""))
+        let kept = chains.first?.draws.count ?? 0
+        let extended = rounds.isEmpty ? ""
+            : " (\(settings.samples) at first, then \(rounds.count) extension round\(rounds.count == 1 ? "" : "s") without new warm-up)"
+        var out = samples(problem, chains: chains, divergences: chains.map(\.divergences),
+                          sampler: "NUTS (\(settings.metric.rawValue) metric, \(coordinates.rawValue) coordinates), \(settings.chains) chains × \(kept) draws\(extended) after \(settings.warmup) of warm-up; "
+                              + "step sizes \(steps); E-BFMI \(bfmi)"
+                              + (saturated > 0 ? "; \(saturated) transitions stopped at the maximum tree depth \(settings.maxTreeDepth)" : ""))
+        out.rounds = rounds
+        return out
     }
 
     /// Posterior draws of `problem` by adaptive Metropolis (`AdaptiveMetropolis.sample`), from the same starts.

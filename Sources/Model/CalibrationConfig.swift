@@ -66,10 +66,18 @@ public struct CalibrationConfig: Sendable {
     }
     /// Stock-only fits: audits of individual records (a constraint whose effect is shown).
     public var audits: [Audit] = []
-    /// Stock-only fits: MCMC chains and iterations per chain (after burn-in).
+    /// Stock-only fits: MCMC chains (`stocks.chains`, default 4).
     public var chains: Int
+    /// Stock-only fits: draws kept per chain at first, after warm-up, and the size of each extension
+    /// round while the convergence gate fails (`stocks.iterations`, default 500).
     public var iterations: Int
+    /// Stock-only fits: warm-up iterations per chain (`stocks.burnIn`, default 500).
     public var burnIn: Int
+    /// Stock-only fits: the most draws kept per chain, extension rounds included
+    /// (`stocks.maxIterations`, default the larger of 4000 and `iterations`; equal to `iterations`: no extension).
+    public var maxIterations = CalibrationConfig.defaultMaxIterations
+    /// The default of `stocks.maxIterations` when `stocks.iterations` is at most this.
+    public static let defaultMaxIterations = 4000
     /// Stock-only fits, NUTS: the metric adapted in warm-up (`diagonal` or `dense`).
     public var metric = "diagonal"
     /// Stock-only fits, NUTS: the mean acceptance statistic the step size is tuned to (Stan's adapt_delta).
@@ -173,12 +181,13 @@ public struct CalibrationConfig: Sendable {
         var priors: [RatePrior] = []
         var freeLines: [String: Int?] = [:]
         var startDate: String? = nil
-        var chains = 4, iterations = 1000, burnIn = 1000
+        var chains = 4, iterations = 500, burnIn = 500
+        var maxIterations: Int? = nil
         var metric = "diagonal", targetAcceptance = 0.8, maxTreeDepth = 10, coordinates = "softplus"
         var audits: [Audit] = []
         var priorsPath: String? = nil
         var priorsFileIssues: [ValidationIssue] = []
-        if let t = f["stocks"], let sf = log.fields(t, allowed: ["startDate", "free", "priors", "chains", "iterations", "burnIn", "audits",
+        if let t = f["stocks"], let sf = log.fields(t, allowed: ["startDate", "free", "priors", "chains", "iterations", "maxIterations", "burnIn", "audits",
                                                                    "metric", "targetAcceptance", "maxTreeDepth", "coordinates"], what: "stock-only fit settings") {
             var national: PriorsFile? = nil
             if let v = sf["priors"], let p = log.string(v) {
@@ -209,6 +218,14 @@ public struct CalibrationConfig: Sendable {
             if let v = sf["chains"] { chains = log.integer(v, minimum: 2, maximum: 64) ?? chains }
             if let v = sf["iterations"] { iterations = log.integer(v, minimum: 100, maximum: 1_000_000) ?? iterations }
             if let v = sf["burnIn"] { burnIn = log.integer(v, minimum: 0, maximum: 1_000_000) ?? burnIn }
+            if let v = sf["maxIterations"], let m = log.integer(v, minimum: 100, maximum: 1_000_000) {
+                if m < iterations {
+                    log.add(v, found: "\(m), fewer than the \(iterations) draws per chain of stocks.iterations\(sf["iterations"] == nil ? " (its default)" : "")",
+                            expected: "the most draws kept per chain, extension rounds included: at least stocks.iterations (equal to it: no extension)")
+                } else {
+                    maxIterations = m
+                }
+            }
             if let v = sf["metric"] { metric = log.choice(v, [("diagonal", "diagonal"), ("dense", "dense")]) ?? metric }
             if let v = sf["targetAcceptance"] {
                 targetAcceptance = log.number(v, NumberRange(low: 0.5, high: 0.999)) ?? targetAcceptance
@@ -259,6 +276,7 @@ public struct CalibrationConfig: Sendable {
                                  concentration: concentration, flowConversion: conversion, startDate: startDate, priors: priors, chains: chains,
                                  iterations: iterations, burnIn: burnIn)
         config.audits = audits
+        config.maxIterations = maxIterations ?? max(defaultMaxIterations, iterations)
         config.metric = metric
         config.targetAcceptance = targetAcceptance
         config.maxTreeDepth = maxTreeDepth

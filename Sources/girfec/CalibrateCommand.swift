@@ -26,7 +26,10 @@ struct CalibrateCommand: ParsableCommand, InterruptibleCommand {
         (-inf outside the support), for checking the posterior with another sampler.
 
         Stock-only fits are gated on convergence (every R̂ < 1.01, bulk and tail ESS ≥ 400, no chain \
-        apart, no divergences): chains that did not converge give no estimates, draws, fragment or \
+        apart, no divergences): each chain warms up (stocks.burnIn, default 500) and keeps \
+        stocks.iterations draws (default 500); while the gate fails for want of draws, every chain \
+        is extended by stocks.iterations more draws, without new warm-up, up to stocks.maxIterations \
+        (default 4000). Chains that did not converge give no estimates, draws, fragment or \
         identifiability verdicts, only posterior.csv and convergence.csv, "NOT converged" with what \
         to do next, and exit status 3.
 

@@ -99,6 +99,30 @@ struct NUTSTests {
         }
     }
 
+    /// Extending a run keeps the warm-up's step size and metric and continues each chain's stream:
+    /// 30 draws then 20 more are exactly the 50 draws of one run, bit for bit, serial or parallel;
+    /// progress of the extension counts its own iterations only.
+    @Test func extendingARunEqualsOneLongerRun() throws {
+        let target = TestRidge.gaussian
+        let starts = (0..<3).map { c in (0..<12).map { 0.05 * Double(c - 1 + $0 % 2) * target.variance($0).squareRoot() } }
+        let long = try NUTS.sample(target, starts: starts, settings: NUTSSettings(chains: 3, warmup: 40, samples: 50, seed: 5, purpose: .testing))
+        for parallel in [true, false] {
+            let run = try NUTSRun.make(target, starts: starts,
+                                       settings: NUTSSettings(chains: 3, warmup: 40, samples: 30, seed: 5, purpose: .testing, parallel: parallel))
+            run.sample()
+            #expect(run.drawsPerChain == 30)
+            let step = run.chains.map(\.stepSize)
+            let seen = Mutex<[Int]>([])
+            run.extend(by: 20, progress: { done, total in seen.withLock { $0.append(done * 1000 + total) } })
+            #expect(seen.withLock { $0.sorted() } == (1...60).map { $0 * 1000 + 60 })
+            #expect(run.drawsPerChain == 50)
+            #expect(run.chains.map(\.stepSize) == step, "no new warm-up")
+            #expect(run.chains.map(\.draws) == long.map(\.draws))
+            #expect(run.chains.map(\.logDensity) == long.map(\.logDensity))
+            #expect(run.chains.map(\.acceptanceRate) == long.map(\.acceptanceRate))
+        }
+    }
+
     /// Progress counts every iteration of every chain, warm-up included, once, up to the total; the
     /// draws are the same with and without it.
     @Test func progressCountsEveryIterationAndChangesNothing() throws {

@@ -1,6 +1,7 @@
 import Calibration
 import Foundation
 import Model
+import Synchronization
 import Testing
 
 /// `SoftplusRateDensity`: the coordinates NUTS moves in by default for stock-only fits.
@@ -89,5 +90,29 @@ struct SoftplusCoordinatesTests {
         }
         let onLog = try StockSampling.sample(problem, settings: settings, coordinates: .log)
         #expect(onLog.sampler.contains("log coordinates"))
+    }
+
+    /// While the gate fails for want of draws, every chain is extended by `samples` draws (the last
+    /// round by what is left) up to `maxSamples`, without new warm-up: the draws are those of one run
+    /// of as many draws, the diagnostics are on all of them, and progress names each round.
+    @Test("extension rounds until the gate is met or maxSamples is reached")
+    func extensionRounds() throws {
+        let problem = try Self.problem()
+        let settings = NUTSSettings(chains: 2, warmup: 100, samples: 20, seed: 11, maxTreeDepth: 5)
+        let labels = Mutex<Set<String>>([])
+        let extended = try StockSampling.sample(problem, settings: settings, coordinates: .softplus, maxSamples: 50,
+                                                progress: { label, _, _ in labels.withLock { _ = $0.insert(label) } })
+        #expect(extended.rounds.map { "\($0.drawsBefore)→\($0.drawsAfter)" } == ["20→40", "40→50"], "\(extended.rounds)")
+        #expect(extended.rounds.allSatisfy { $0.reason.contains("ESS") || $0.reason.contains("R̂") }, "\(extended.rounds.map(\.reason))")
+        #expect(labels.withLock { $0 } == ["", "extension round 1: 20 → 40 draws per chain", "extension round 2: 40 → 50 draws per chain"])
+        #expect(extended.sampler.contains("2 chains × 50 draws (20 at first, then 2 extension rounds without new warm-up) after 100 of warm-up"),
+                "\(extended.sampler)")
+        var once = settings
+        once.samples = 50
+        let single = try StockSampling.sample(problem, settings: once, coordinates: .softplus)
+        #expect(single.rounds.isEmpty)
+        #expect(extended.chains.map(\.draws) == single.chains.map(\.draws))
+        #expect(extended.summaries.map(\.essBulk) == single.summaries.map(\.essBulk))
+        #expect(StockConvergence.assess(extended).csv == StockConvergence.assess(single).csv)
     }
 }

@@ -63,14 +63,14 @@ struct CalibrateCommandTests {
     /// the diagnostics, "NOT converged" with what failed and what to do next, and exit status 3. Two
     /// chains of 100 draws cannot reach a bulk ESS of 400. (The synthetic examples, which converge, are
     /// run by scripts/tests/test_calibrate_stocks.py on the release build: NUTS with dual numbers is
-    /// too slow in a debug build for them.)
+    /// too slow in a debug build for them.) maxIterations 100: no extension round.
     @Test func stocksOnlyChainsThatDoNotConvergeGiveDiagnosticsAndStatus3() throws {
         let folder = Fixtures.temporaryFolder("girfec-cal")
-        let config = try Self.smallStockConfig(folder, extra: "  chains: 2\n  iterations: 100\n  burnIn: 100")
+        let config = try Self.smallStockConfig(folder, extra: "  chains: 2\n  iterations: 100\n  maxIterations: 100\n  burnIn: 100")
         let out = folder + "/out"
         let r = try CommandLineTests.girfec(["calibrate", config, "--out", out])
         #expect(r.status == 3, "stderr: \(r.stderr)")
-        #expect(r.stdout.contains("NOT converged") && r.stdout.contains("what to do next: ") && r.stdout.contains("raise stocks.iterations"), "\(r.stdout)")
+        #expect(r.stdout.contains("NOT converged") && r.stdout.contains("what to do next: ") && r.stdout.contains("raise stocks.maxIterations"), "\(r.stdout)")
         #expect(r.stderr.contains("did NOT converge") && r.stderr.contains("Exit status 3"), "\(r.stderr)")
         let files = try FileManager.default.contentsOfDirectory(atPath: out).sorted()
         // The model comparison (maximum likelihood) does not need converged chains; the predictive check does.

@@ -65,6 +65,31 @@ struct CalibrationConfigTests {
         #expect(text.contains("c.yaml:9: stocks.coordinates") && text.contains("one of softplus, log"), "\(text)")
     }
 
+    /// Draws of a stock-only fit: 500 warm-up and 500 draws per chain at first, extended up to 4000 by
+    /// default; a larger `iterations` raises the default ceiling to itself; a ceiling below the first
+    /// draws is refused at stocks.maxIterations, with its line and what was expected.
+    @Test func drawsStartSmallAndMayBeExtendedUpToMaxIterations() throws {
+        let head = "scenario: s.yaml\ndata: {stocks: st.csv}\nestimator: stocks\nstocks:\n  free: {transitions.matrix.A.B: {}}\n"
+        let plain = try CalibrationConfig.decode(yaml: head, file: "c.yaml")
+        #expect(plain.chains == 4 && plain.burnIn == 500 && plain.iterations == 500 && plain.maxIterations == 4000)
+        let long = try CalibrationConfig.decode(yaml: head + "  iterations: 6000\n", file: "c.yaml")
+        #expect(long.iterations == 6000 && long.maxIterations == 6000, "no extension beyond the draws asked for")
+        let set = try CalibrationConfig.decode(yaml: head + "  iterations: 800\n  maxIterations: 800\n", file: "c.yaml")
+        #expect(set.iterations == 800 && set.maxIterations == 800)
+        let error = #expect(throws: ScenarioError.self) {
+            _ = try CalibrationConfig.decode(yaml: head + "  iterations: 1000\n  maxIterations: 900\n", file: "c.yaml")
+        }
+        let text = error?.description ?? ""
+        #expect(text.contains("c.yaml:7: stocks.maxIterations") && text.contains("900, fewer than the 1000 draws per chain of stocks.iterations")
+                && text.contains("at least stocks.iterations"), "\(text)")
+        let byDefault = #expect(throws: ScenarioError.self) {
+            _ = try CalibrationConfig.decode(yaml: head + "  maxIterations: 300\n", file: "c.yaml")
+        }
+        #expect(byDefault?.description.contains("c.yaml:6: stocks.maxIterations") == true
+                && byDefault?.description.contains("300, fewer than the 500 draws per chain of stocks.iterations (its default)") == true,
+                "\(byDefault?.description ?? "")")
+    }
+
     /// Fuzz class calibration/huge-draws: `draws` near Int.max was accepted and the draws grew until
     /// the allocation aborted. Counts of the configuration have upper limits, named with line and field.
     @Test func hugeCountsAreRefusedWithTheirLimits() {

@@ -240,16 +240,26 @@ def status_of(exit_status, result):
         return "not converged"
     if exit_status != 0:
         return "error"
-    said = result.get("status") == "not converged" or any("NOT converged" in n for n in result["notes"])
+    # girfec's gate note is "stocks: NOT converged (…)"; the least-squares note may say its optimiser
+    # did not converge ("stocks: least squares: …, NOT converged"), which is not the sampler's verdict.
+    said = result.get("status") == "not converged" or any("stocks: NOT converged" in n for n in result["notes"])
     return "not converged" if said else "converged"
 
 
-def fit_one(shape, seed, truth, free, config, fits_dir, binary, timeout):
+def fit_one(shape, seed, truth, free, config, fits_dir, binary, timeout, reuse=False):
     out = os.path.join(fits_dir, f"{shape}-{seed}")
-    exit_status, seconds, _, stderr = stockfit.run_calibrate(binary, config, out, timeout)
+    manifest_path = os.path.join(out, "manifest.json")
+    if reuse and os.path.isfile(manifest_path):
+        # --reuse-fits: a finished fit is read, not run again (its status and time from its manifest).
+        with open(manifest_path, encoding="utf-8") as f:
+            manifest = json.load(f)
+        exit_status = {"converged": 0, "not converged": 3}.get(manifest.get("status"), 1)
+        seconds, stderr = float(manifest.get("wallSeconds", math.nan)), ""
+    else:
+        exit_status, seconds, _, stderr = stockfit.run_calibrate(binary, config, out, timeout)
     result = stockfit.read_fit(out) if os.path.isdir(out) else {"rates": {}, "notes": [], "status": ""}
     status = status_of(exit_status, result)
-    said = sorted((n for n in result["notes"] if "NOT converged" in n), key=lambda n: "R̂" not in n)  # the sampler's first
+    said = sorted((n for n in result["notes"] if "stocks: NOT converged" in n), key=lambda n: "R̂" not in n)  # the sampler's first
     message = "" if status == "converged" else (said[0] if said else " ".join(stderr.strip().splitlines()[-1:]))[:300]
     truth_rates = {(a, b): r for a, row in truth["rates_per_year"].items() for b, r in row.items()}
     rate_rows = []
@@ -359,6 +369,8 @@ def parse_args(argv):
     p.add_argument("--timeout", type=float, default=300, help="seconds per fit before it is stopped (default 300)")
     p.add_argument("--jobs", type=int, default=1, help="fits run at once (default 1; times per fit grow with more)")
     p.add_argument("--prepare-only", action="store_true", help="generate the data sets and fit inputs, fit nothing")
+    p.add_argument("--reuse-fits", action="store_true",
+                   help="read a data set's fit when its folder has a manifest.json (a study resumed), instead of fitting it again")
     p.add_argument("--quick", action="store_true", help="one data set per shape from seed 101 (a check, not a study)")
     args = p.parse_args(argv)
     if args.quick:
@@ -400,8 +412,11 @@ def main(argv=None):
     fits, rates = [], []
     started = time.monotonic()
     with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
-        futures = [pool.submit(fit_one, shape, s, truth, free, config, fits_dir, args.girfec, args.timeout)
-                   for shape, s, truth, free, config in jobs]
+        # Round robin over the shapes (each shape's first data set, then each one's second, …), so a study
+        # stopped early still has every shape; the results are written in the order of `jobs`.
+        queue = sorted(jobs, key=lambda j: (j[1] - args.first_seed) % args.per_shape)
+        futures = [pool.submit(fit_one, shape, s, truth, free, config, fits_dir, args.girfec, args.timeout, args.reuse_fits)
+                   for shape, s, truth, free, config in queue]
         for done, future in enumerate(concurrent.futures.as_completed(futures), 1):
             fit_row, rate_rows = future.result()
             fits.append(fit_row)

@@ -46,6 +46,15 @@ def test_wilson_interval_golden():
     assert abs(low - 0.5958) < 5e-4 and abs(high - 0.9821) < 5e-4
 
 
+def test_only_the_samplers_note_says_not_converged():
+    # The least-squares check's note may say its own optimiser did not converge: not the sampler's verdict.
+    least = "stocks: least squares: X² = 3.556 on 32 counts, NOT converged (64002 evaluations, 8 starts)"
+    assert coverage.status_of(0, {"status": "converged", "notes": [least, "stocks: converged (largest R̂ 1.005)"]}) == "converged"
+    assert coverage.status_of(0, {"status": "", "notes": [least, "stocks: NOT converged (largest R̂ 1.02)"]}) == "not converged"
+    assert coverage.status_of(3, {"status": "", "notes": []}) == "not converged"
+    assert coverage.status_of(None, {"status": "", "notes": []}) == "timeout"
+
+
 def test_quick_study_runs_and_writes_the_documented_files(tmp_path):
     out = tmp_path / "study"
     done = subprocess.run([sys.executable, DRIVER, "--quick", "--out", str(out), "--girfec", girfec_binary(),
