@@ -143,15 +143,17 @@ public struct StockConvergence: Sendable {
     /// What to do next, by what failed.
     public var advice: [String] {
         let kinds = Set(failed.map(\.check))
+        // Extension rounds do not run while there are divergent transitions (more draws only add to them).
+        let extended = kinds.contains("divergences") ? "no extension rounds were run, because of the divergent transitions" : "the chains were extended up to it"
         var out: [String] = []
         if kinds.contains("r_hat") || kinds.contains("chain_offset") {
-            out.append("chains disagree: raise stocks.burnIn (warm-up) and stocks.maxIterations (the chains were extended up to it); if they still disagree the posterior has separate modes or a long ridge — narrow the priors (a smaller sdLog in stocks.free), estimate fewer rates (allowedMoves: adjacent, or fix rates), pool areas, add an audit (stocks.audits), or use flow counts (estimator: flows) or panel records (estimator: panel)")
+            out.append("chains disagree: raise stocks.burnIn (warm-up) and stocks.maxIterations (\(extended)); if they still disagree the posterior has separate modes or a long ridge — narrow the priors (a smaller sdLog in stocks.free), estimate fewer rates (allowedMoves: adjacent, or fix rates), pool areas, add an audit (stocks.audits), or use flow counts (estimator: flows) or panel records (estimator: panel)")
         }
         if kinds.contains("ess_bulk") || kinds.contains("ess_tail") {
-            out.append("too few effective draws: raise stocks.maxIterations, the most draws per chain the extension rounds may reach (ESS grows about in proportion)")
+            out.append("too few effective draws: raise stocks.maxIterations, the most draws per chain the extension rounds may reach (ESS grows about in proportion; \(extended))")
         }
         if kinds.contains("divergences") {
-            out.append("divergent transitions: the posterior curves too sharply for the step size — raise stocks.burnIn, narrow the priors or estimate fewer rates")
+            out.append("divergent transitions: the posterior curves too sharply for the step size — raise stocks.targetAcceptance toward 0.95 (smaller steps, Stan's first answer), raise stocks.burnIn, narrow the priors or estimate fewer rates")
         }
         return out
     }
