@@ -61,9 +61,10 @@ class CSVCorrupter:
             text = re.sub(r"(?m)^  chains: .*$", "  chains: 2", text)
             text = re.sub(r"(?m)^  iterations: .*$", "  iterations: 100", text)
             text = re.sub(r"(?m)^  burnIn: .*$", "  burnIn: 10", text)
-            # At most 63 leapfrog steps per draw: the fit ends in seconds whatever the data (NUTS at depth 10
-            # on corrupted counts can take minutes, which is work, not a hang).
-            text += "  maxTreeDepth: 6\n"
+            # At most 63 leapfrog steps per draw and 200 draws per chain (one extension round when the gate
+            # fails): the fit ends in seconds whatever the data (NUTS at depth 10, or extension rounds up to the
+            # default 4000 draws, on corrupted counts can take minutes, which is work, not a hang).
+            text += "  maxTreeDepth: 6\n  maxIterations: 200\n"
         if estimator == "flows" and rng.random() < 0.2:
             text += "flows:\n  conversion: competingRisks\n" if rng.random() < 0.5 else "flows:\n  concentration: 0.5\n"
         if rng.random() < 0.5:
