@@ -337,9 +337,7 @@ public struct YearlyBands: Sendable {
     let statistics: [SampleStatistics]
 
     public init(scenario: Scenario, rows: [ReplicationRow], replicationsPerDraw: Int, bands: BandTable) {
-        let arm0 = scenario.arms[0]
-        let layout = YearlyLayout(record: RecordLayout(levelCount: scenario.levels.count, steps: arm0.steps),
-                                  stepMonths: arm0.stepMonths)
+        let layout = YearlyLayout(arm: scenario.arms[0])
         self.layout = layout
         arms = scenario.arms.count
         let byArm = (0..<arms).map { a in rows.filter { $0.arm == a && $0.yearly.count == layout.size } }

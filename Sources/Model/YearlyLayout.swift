@@ -46,6 +46,11 @@ public struct YearlyLayout: Sendable, Equatable {
         slots = kept.map { record.slots[$0] }
     }
 
+    /// The years of an arm's horizon (every arm of a scenario has the same levels and steps).
+    public init(arm: ArmModel) {
+        self.init(record: RecordLayout(levelCount: arm.levels.count, steps: arm.steps), stepMonths: arm.stepMonths)
+    }
+
     public var slotCount: Int { slots.count }
 
     /// The number of years with at least one step ending in them, without building the layout:

@@ -127,8 +127,7 @@ extension Tables {
     /// replications-yearly.csv: one row per replication, arm and year, with the year's value of
     /// every quantity (`ReplicationRow.yearly`).
     public static func yearlyReplications(scenario: Scenario, rows: [ReplicationRow]) -> String {
-        let arm0 = scenario.arms[0]
-        let layout = YearlyLayout(record: RecordLayout(levelCount: scenario.levels.count, steps: arm0.steps), stepMonths: arm0.stepMonths)
+        let layout = YearlyLayout(arm: scenario.arms[0])
         var out = CSV.row(yearlyReplicationsHeader(layout: layout, levels: scenario.levels).map(CSV.text))
         out.reserveCapacity(rows.count * layout.size * 12)
         for row in rows where row.yearly.count == layout.size {

@@ -47,23 +47,9 @@ struct CostEffectivenessCommand: ParsableCommand, InterruptibleCommand {
     }
 
     func run() throws {
-        let path = PathText.join(folder, "state.bin")
-        guard let data = FileManager.default.contents(atPath: path) else {
-            printError("girfec ce: \(path) cannot be read; expected a folder written by `girfec run` or `girfec merge` (with state.bin). Nothing was written.")
-            throw ExitCode(invalidInputStatus)
-        }
-        var state: RunState
-        let scenario: Scenario
-        do {
-            state = try RunState.decode(Array(data), source: path)
-            scenario = try ScenarioDecoder.decode(yaml: state.scenarioText, file: state.scenarioFileName) { state.attachedFiles[$0] }
-        } catch let error as RunState.MergeError {
-            printError("girfec ce: \(error.description) Nothing was written.")
-            throw ExitCode(invalidInputStatus)
-        } catch {
-            printError("girfec ce: the scenario stored in \(path) does not validate with this version: \(error) Nothing was written.")
-            throw ExitCode(invalidInputStatus)
-        }
+        var (state, scenario) = try RunFolderInput.read(folder: folder, command: "ce",
+                                                        expected: "a folder written by `girfec run` or `girfec merge` (with state.bin).",
+                                                        trailer: " Nothing was written.")
         var settings = state.costEffectiveness
         if let wtp { settings.willingnessToPay = wtp.values }
         if let ceacMax { settings.curveMaximum = ceacMax }

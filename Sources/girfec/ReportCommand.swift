@@ -31,22 +31,9 @@ struct ReportCommand: ParsableCommand {
         if !FileManager.default.fileExists(atPath: path) && FileManager.default.fileExists(atPath: sensitivityPath) {
             return try sensitivityReport(sensitivityPath)
         }
-        guard let data = FileManager.default.contents(atPath: path) else {
-            printError("girfec report: \(path) cannot be read; expected a folder written by `girfec run` or `girfec merge` (with state.bin) or by `girfec sensitivity` (with sensitivity.csv).")
-            throw ExitCode(invalidInputStatus)
-        }
-        let state: RunState
-        let scenario: Scenario
-        do {
-            state = try RunState.decode(Array(data), source: path)
-            scenario = try ScenarioDecoder.decode(yaml: state.scenarioText, file: state.scenarioFileName) { state.attachedFiles[$0] }
-        } catch let error as RunState.MergeError {
-            printError("girfec report: \(error.description)")
-            throw ExitCode(invalidInputStatus)
-        } catch {
-            printError("girfec report: the scenario stored in \(path) does not validate with this version: \(error)")
-            throw ExitCode(invalidInputStatus)
-        }
+        let (state, scenario) = try RunFolderInput.read(
+            folder: folder, command: "report",
+            expected: "a folder written by `girfec run` or `girfec merge` (with state.bin) or by `girfec sensitivity` (with sensitivity.csv).")
         let manifestPath = PathText.join(folder, "manifest.json")
         let commit = FileManager.default.contents(atPath: manifestPath)
             .flatMap { try? JSONSerialization.jsonObject(with: $0) as? [String: Any] }?["gitCommit"] as? String
