@@ -27,6 +27,9 @@ the interval type, scenario, replications and seed (from manifest.json).
                   (step-down) per year, and the difference from the first arm
   budget          yearly cost by level and programme per arm (undiscounted),
                   and each later arm's difference from the first by level
+  areas           with two or more areas: per area (small multiples), the
+                  children at each year's end, escalations and step-downs,
+                  and the cost of its children per year, per arm
   level_NAME      one level (--level, default the last, most intensive):
                   stock, length of stay, and per arm the yearly inflow by
                   source and outflow by destination ("same stock, different
@@ -45,7 +48,7 @@ the interval type, scenario, replications and seed (from manifest.json).
                   is positive, per later arm against the first, with its
                   95 % CI (summary.csv's probability_cost_effective rows)
 
-Yearly totals (flows, escalation, budget, level_NAME) are girfec's: the
+Yearly totals (flows, escalation, budget, areas, level_NAME) are girfec's: the
 rows of bands-yearly.csv, drawn with their 95 % confidence interval for the
 mean as error bars; a folder without bands-yearly.csv (an older girfec)
 gets those figures skipped, with a note naming the file.
@@ -408,28 +411,32 @@ def fig_costs_qol(run, formats, folder):
 
 
 YEARLY_FILE = "bands-yearly.csv"
-YEARLY_COLUMNS = schema.YEARLY_BANDS.fixed("arm", "year", "start_years", "end_years", "quantity", "level",
+YEARLY_COLUMNS = schema.YEARLY_BANDS.fixed("arm", "area", "year", "start_years", "end_years", "quantity", "level",
                                            "from_level", "to_level", "replications", "mean", "ci_low", "ci_high")
 
 
 class YearlyBands:
-    """bands-yearly.csv: girfec's mean and 95 % CI of each year's total (or end-of-year state) per arm, quantity and
-    level (or flow), rows by year; `missing` when the folder has no such file (written by an older girfec)."""
+    """bands-yearly.csv: girfec's mean and 95 % CI of each year's total (or end-of-year state) per arm, area
+    ("all", or one of `areas`), quantity and level (or flow), rows by year; `missing` when the folder has no such file
+    (written by an older girfec)."""
 
     def __init__(self, folder):
         self.path = os.path.join(folder, YEARLY_FILE)
         self.missing = not os.path.isfile(self.path)
         self.rows = {}
+        self.areas = []
         if self.missing:
             return
         for r in read_table(self.path, schema.YEARLY_BANDS, YEARLY_COLUMNS):
-            self.rows.setdefault((r["arm"], r["quantity"], r["level"], r["from_level"], r["to_level"]), []).append(r)
+            if r["area"] != "all" and r["area"] not in self.areas:
+                self.areas.append(r["area"])
+            self.rows.setdefault((r["arm"], r["quantity"], r["level"], r["from_level"], r["to_level"], r["area"]), []).append(r)
         for rows in self.rows.values():
             rows.sort(key=lambda r: r["year"])
 
-    def get(self, arm, quantity, level="", from_level="", to_level=""):
-        """The rows of one arm, quantity and level (or flow), by year; [] when absent."""
-        return self.rows.get((arm, quantity, level, from_level, to_level), [])
+    def get(self, arm, quantity, level="", from_level="", to_level="", area="all"):
+        """The rows of one arm, quantity and level (or flow) of all areas (or of `area`), by year; [] when absent."""
+        return self.rows.get((arm, quantity, level, from_level, to_level, area), [])
 
     def has(self, quantity):
         return any(k[1] == quantity for k in self.rows)
@@ -683,6 +690,60 @@ def fig_budget(run, yearly, formats, folder):
                     f"its error bar, side by side at each year, on one scale.")
     caption += f" {yearly_ci_text(run, yearly)} {chance_text(run)}"
     return save(fig, run, folder, "budget", formats, caption), None
+
+
+def fig_areas(run, yearly, formats, folder):
+    """Small multiples, one column per area: children at each year's end, escalations and step-downs, and the cost
+    of the area's children per year, per arm with girfec's 95 % CI (the area rows of bands-yearly.csv)."""
+    if yearly.missing:
+        return None, yearly.why_not("stock")
+    if not yearly.areas:
+        return None, "one area: the area rows would repeat all areas"
+    areas = yearly.areas
+    rows_spec = (("stock", "Children at the year's end", "Children", 1.0),
+                 ("moves", "Escalations (solid) and step-downs (dashed)", "Children per year", 1.0),
+                 ("cost", "Cost of the area's children", "£ million (undiscounted)", 1e6))
+    fig, axes = new_figure(len(rows_spec), len(areas), width=3.3 * len(areas) + 0.6, height=2.5 * len(rows_spec) + 1.4,
+                           sharex=True)
+    for c, area in enumerate(areas):
+        for r, (what, title, unit, scale) in enumerate(rows_spec):
+            ax = axes[r][c]
+            for i, arm in enumerate(run.arms):
+                colour, offset = arm_colour(run, arm), dodge(i, len(run.arms), 0.24)
+                if what == "moves":
+                    yearly_errorbar(ax, yearly.get(arm, "escalations", "all", area=area), colour, offset,
+                                    linestyle=IN_STYLE, linewidth=1.5)
+                    yearly_errorbar(ax, yearly.get(arm, "step_downs", "all", area=area), colour, offset,
+                                    linestyle=OUT_STYLE, linewidth=1.5)
+                else:
+                    yearly_errorbar(ax, yearly.get(arm, what, "all", area=area), colour, offset, scale=scale,
+                                    linewidth=1.5)
+            style.panel_title(ax, f"{area}: {title}" if r == 0 else title, columns=len(areas))
+            ax.set_ylabel(unit if c == 0 else "")
+            ax.yaxis.set_major_formatter(FuncFormatter(thousands))
+            ax.grid(**style.GRID)
+            year_axis(ax)
+            if r < len(rows_spec) - 1:
+                ax.set_xlabel("")
+    for r, (what, _, _, _) in enumerate(rows_spec):  # one scale per row, so the areas compare
+        low = min(axes[r][k].get_ylim()[0] for k in range(len(areas)))
+        high = max(axes[r][k].get_ylim()[1] for k in range(len(areas)))
+        for k in range(len(areas)):  # moves and costs from 0; stocks around their values, so a change shows
+            axes[r][k].set_ylim(low if what == "stock" else min(low, 0), high)
+    handles = arm_handles(run, label="{arm}") + [
+        Line2D([], [], color="0.3", linestyle=IN_STYLE, label="escalation (to a later level)"),
+        Line2D([], [], color="0.3", linestyle=OUT_STYLE, label="step-down (to an earlier level)"),
+        ci_handle(axes[0][0])]
+    finish(fig, run, "By area, per year", handles, ncol=2)
+    caption = (f"Each area ({', '.join(areas)}) on its own, per arm ({', '.join(run.arms)}): the children in the area "
+               f"at the end of each year (the stock rows of level all), its escalations and step-downs per year, and "
+               f"the undiscounted cost per year of its children's time in the levels and of their one-off transition "
+               f"costs (£ million; the cost rows of level all), from the rows of each area in {YEARLY_FILE}; mean "
+               f"over replications. Each row of panels has one scale (moves and costs from 0; the children's axis "
+               f"does not start at 0). The programme's cost is authority-wide and in "
+               f"no area (it is in the budget figure).")
+    caption += f" {yearly_ci_text(run, yearly)} {chance_text(run)}"
+    return save(fig, run, folder, "areas", formats, caption), None
 
 
 def choose_level(run, name=None):
@@ -1066,8 +1127,8 @@ def fig_ceac(run, formats, folder, wtp_max=None):
 # Command line
 
 
-FIGURES = ("stocks", "costs_qol", "flows", "escalation", "budget", "level", "length_of_stay", "ce_plane", "ce_frontier",
-           "ceac")
+FIGURES = ("stocks", "costs_qol", "flows", "escalation", "budget", "areas", "level", "length_of_stay", "ce_plane",
+           "ce_frontier", "ceac")
 
 
 def make_figures(run, folder, formats, wtp_max=None, note=print, level=None, only=None):
@@ -1083,6 +1144,7 @@ def make_figures(run, folder, formats, wtp_max=None, note=print, level=None, onl
             ("flows", lambda: fig_flows(run, yearly, formats, folder)),
             ("escalation", lambda: fig_escalation(run, yearly, formats, folder)),
             ("budget", lambda: fig_budget(run, yearly, formats, folder)),
+            ("areas", lambda: fig_areas(run, yearly, formats, folder) if yearly.areas else (None, None)),
             ("level", lambda: fig_level(run, yearly, formats, folder, level) if level else (None, "no levels")),
             ("length_of_stay", lambda: fig_length_of_stay(run, formats, folder))]
     if len(run.arms) > 1:

@@ -323,17 +323,19 @@ public struct SensitivityResults: Sendable {
 }
 
 /// The statistics of every yearly value across replications (bands-yearly.csv): for each arm, and
-/// each later arm's paired difference from the first, year and yearly slot.
+/// each later arm's paired difference from the first, of all areas and of each area, year and slot.
 ///
 /// A total over the year's steps (flows, costs, QoL-years, …) has the exact statistics
 /// (`SampleStatistics`, exact percentiles; in a nested run the MCSE of draw means) of the rows'
-/// yearly values, which replications-yearly.csv shows. A state at the end of the year (stock,
-/// children reached, cumulative totals) is a row of bands.csv already, the year's last step: it
-/// takes that row's statistics (`BandTable`), so the two files show one number.
+/// yearly values, which replications-yearly.csv shows. A state of all areas at the end of the year
+/// (stock, children reached, cumulative totals) is a row of bands.csv already, the year's last
+/// step: it takes that row's statistics (`BandTable`), so the two files show one number. An area's
+/// state has the exact statistics of the rows' values, as a total does (bands.csv is of all areas).
 public struct YearlyBands: Sendable {
     public let layout: YearlyLayout
     public let arms: Int
-    /// [block][year][slot]; blocks as in `Aggregator`: arms 0..<arms, then arms 1..<arms' differences.
+    /// [block][yearly value]; blocks as in `Aggregator`: arms 0..<arms, then arms 1..<arms' differences;
+    /// the values of a block as in a replication's yearly values (`YearlyLayout.size`).
     let statistics: [SampleStatistics]
 
     public init(scenario: Scenario, rows: [ReplicationRow], replicationsPerDraw: Int, bands: BandTable) {
@@ -354,22 +356,28 @@ public struct YearlyBands: Sendable {
         for (b, block) in blocks.enumerated() {
             let groups = replicationsPerDraw > 1 ? block.draws : nil
             let (arm, difference) = b < arms ? (b, false) : (b - arms + 1, true)
+            func exact(_ i: Int) -> SampleStatistics { SampleStatistics(block.values.map { $0[i] }, groups: groups) }
             for (y, year) in layout.years.enumerated() {
                 for (s, slot) in layout.slots.enumerated() {
-                    let i = layout.index(year: y, slot: s)
                     statistics.append(slot.quantity.atStepZero
                         ? bands.band(arm: arm, difference: difference, step: year.steps.upperBound, slot: layout.recordSlots[s])
-                        : SampleStatistics(block.values.map { $0[i] }, groups: groups))
+                        : exact(layout.index(year: y, slot: s)))
                 }
             }
+            for i in layout.allAreasSize..<layout.size { statistics.append(exact(i)) }
         }
         self.statistics = statistics
     }
 
-    /// The statistics of yearly slot `slot` in the year at position `year` of `layout.years`, for arm
-    /// `arm` or (`difference`) its difference from the first arm.
-    public func band(arm: Int, difference: Bool, year: Int, slot: Int) -> SampleStatistics {
+    /// The statistics of yearly slot `slot` (a position in `layout.slots`; for an area, one of
+    /// `layout.areaSlots`) in the year at position `year` of `layout.years`, of all areas (`area`
+    /// nil) or area `area`, for arm `arm` or (`difference`) its difference from the first arm.
+    public func band(arm: Int, difference: Bool, area: Int? = nil, year: Int, slot: Int) -> SampleStatistics {
         let block = difference ? arms + arm - 1 : arm
-        return statistics[block * layout.size + layout.index(year: year, slot: slot)]
+        guard let area else { return statistics[block * layout.size + layout.index(year: year, slot: slot)] }
+        guard let k = layout.areaSlots.firstIndex(of: slot) else {
+            preconditionFailure("yearly slot \(slot) (\(layout.slots[slot].quantity.rawValue)) has no value by area")
+        }
+        return statistics[block * layout.size + layout.index(area: area, year: year, areaSlot: k)]
     }
 }

@@ -125,7 +125,7 @@ public enum Runner {
         let baseEvents = useEvents ? EventTables.forArms(baseTables) : []
         let uncertainty = plan.activeUncertainty
         let layout = baseTables[0].layout
-        let yearlyLayout = YearlyLayout(record: layout, stepMonths: plan.scenario.arms[0].stepMonths)
+        let yearlyLayout = YearlyLayout(arm: plan.scenario.arms[0])
         let integerSlots = layout.slots.map(\.quantity.isCount)
         let range = plan.range
         let shared = Shared()
@@ -190,7 +190,7 @@ public enum Runner {
                         records.append(outcome.record)
                         let breakEven = a > 0 ? ReplicationRow.breakEvenStep(outcome.record, reference: records[0], layout: layout) : nil
                         rows.append(ReplicationRow(replication: replication, arm: a, totals: outcome.totals, breakEvenStep: breakEven,
-                                                   draw: draw, parameters: values, yearly: yearlyLayout.values(of: outcome.record)))
+                                                   draw: draw, parameters: values, yearly: yearlyLayout.values(of: outcome.record, areaRecords: outcome.areaRecords)))
                         steps += outcome.totals.childSteps
                     }
                     batch.add(records: records)

@@ -5,9 +5,12 @@ import Stochastics
 
 /// What one replication of one arm produced.
 public struct ReplicationOutcome: Sendable {
-    /// Per-step values, laid out by `RecordLayout`.
+    /// Per-step values of all areas, laid out by `RecordLayout`.
     public var record: [Double]
     public var totals: ReplicationTotals
+    /// With two or more areas, each area's per-step values (its children only; no programme cost),
+    /// in the same layout; empty with one area.
+    public var areaRecords: [[Double]]
 }
 
 /// The engine stopped: a modulated stay probability went below zero.
@@ -87,13 +90,8 @@ struct Replication: ~Copyable {
     let kernel: StepKernel
     let tally: StepTally
     let arrivals: Arrivals
-    var record: [Double]
-    /// Children per level now, and at each time point 0 ... steps.
-    var stock: [Int]
-    var stockPath: [[Int]]
-    /// Children reached by practice and not in an absorbing level, now and at each time point.
-    var reachedNow = 0
-    var reachedPath: [Int]
+    /// The per-step records and stocks, of all areas and of each area.
+    var records: Records
     var nextId: UInt32 = 0
     var childSteps = 0
     /// The reinvestment loop, when the arm has one and a reference cost path is given.
@@ -111,12 +109,9 @@ struct Replication: ~Copyable {
         stream = RandomStream(StreamAddress(seed: seed, replication: replication, purpose: .initialChild, armLane: armLane))
         kernel = StepKernel(tables: tables, childSteps: StreamAddress(seed: seed, replication: replication,
                                                                       purpose: .childStep, armLane: armLane))
-        tally = StepTally(levelCount: levelCount)
+        tally = StepTally(levelCount: levelCount, areas: arm.areas.count)
         arrivals = Arrivals(tables: [tables], seed: seed, replication: replication, armLane: armLane)
-        record = [Double](repeating: 0, count: layout.recordSize)
-        stock = [Int](repeating: 0, count: levelCount)
-        stockPath = [[Int]](repeating: [], count: arm.steps + 1)
-        reachedPath = [Int](repeating: 0, count: arm.steps + 1)
+        records = Records(layout: layout, areas: arm.areas.count)
         if let loop = arm.reinvestment, loop.fraction > 0, let referenceCostPerYear {
             feedback = Feedback(loop: loop, arm: arm, referenceCostPerYear: referenceCostPerYear)
         }
@@ -127,17 +122,14 @@ struct Replication: ~Copyable {
         population.reserveCapacity(arm.initialCounts.joined().reduce(0, +))
         let absorbing = tables.lookup.absorbing
         let population = population
-        var stock = stock, reached = reachedNow
+        var records = records
         nextId = arrivals.initial { children, _ in
             let c = children[0]
             population.append(level: c.level, age: c.ageMonths, entry: 0, mask: c.mask, area: c.area, id: c.id, monthsInLevel: c.monthsInLevel)
-            stock[c.level] += 1
-            if c.mask != 0 && !absorbing[c.level] { reached += 1 }
+            records.addInitial(level: c.level, area: c.area, reached: c.mask != 0 && !absorbing[c.level])
         }
-        self.stock = stock
-        reachedNow = reached
-        stockPath[0] = stock
-        reachedPath[0] = reachedNow
+        records.startPaths()
+        self.records = records
     }
 
     /// The reinvestment loop's intensity, exposure and multipliers for step `t`.
@@ -153,55 +145,46 @@ struct Replication: ~Copyable {
         let rowSize = 2 * schedule.masks * (arm.steps + 1)
         let (source, rowStart) = feedback.map { ($0.multipliers, 0) } ?? (schedule.multipliers, (t - 1) * rowSize)
         let kernel = kernel
-        let result = source.withUnsafeBufferPointer { all in
+        let violation = source.withUnsafeBufferPointer { all in
             // Checked once per step: the kernel reads rowSize values from rowStart.
             precondition(rowStart >= 0 && rowStart + rowSize <= all.count, "practice multipliers table too short")
             return population.withColumns { children in
                 kernel.advance(&children, step: t, multipliers: all.baseAddress! + rowStart, tally: tally)
             }
         }
-        if let worst = result.violation {
+        if let worst = violation {
             let leave = worst.red + worst.green
             let red = worst.red / max(tables.redSum[worst.level], .leastNonzeroMagnitude)
             let green = worst.green / max(tables.greenSum[worst.level], .leastNonzeroMagnitude)
             throw EngineError(description: "arm '\(arm.name)', level '\(arm.levels[worst.level].name)', step \(t): escalation multiplier \(red), step-down multiplier \(green) give a leave probability of \(leave) > 1 (stay probability below zero)")
         }
-        reachedNow -= result.reachedExits
     }
 
-    /// Entries at the end of step `t` (`Arrivals.entering`), appended to the population.
+    /// Entries at the end of step `t` (`Arrivals.entering`), appended to the population and counted in its area.
     mutating func addEntries(step t: Int) {
         let absorbing = tables.lookup.absorbing
-        let population = population, entries = tally.entries
-        var reached = reachedNow
+        let population = population, tally = tally.counts, blockSize = self.tally.blockSize
+        let entries = StepCounts.entries(levelCount), reachedChange = StepCounts.reachedChange(levelCount)
         arrivals.entering(step: t, stream: stream, nextId: &nextId, willAdd: { population.reserveCapacity(population.count + $0) },
                           add: { children, _ in
                               let c = children[0]
                               population.append(level: c.level, age: c.ageMonths, entry: t, mask: c.mask, area: c.area, id: c.id)
-                              entries[c.level] += 1
-                              if c.mask != 0 && !absorbing[c.level] { reached += 1 }
+                              tally[c.area * blockSize + entries + c.level] += 1
+                              if c.mask != 0 && !absorbing[c.level] { tally[c.area * blockSize + reachedChange] += 1 }
                           })
-        reachedNow = reached
     }
 
-    /// Stocks, flows, entries, exits and lengths of stay of step `t` into the record;
+    /// Stocks, flows, entries, exits and lengths of stay of step `t` into the records;
     /// the reinvestment loop's savings against the reference arm.
     mutating func record(step t: Int) {
-        StepRecord.write(step: t, flows: tally.flows, entries: tally.entries, exits: tally.exits, stayMonths: tally.stayMonths,
-                         stays: tally.stays, layout: layout, stock: &stock, record: &record)
-        stockPath[t] = stock
-        reachedPath[t] = reachedNow
-        feedback?.record(step: t, arm: arm, stocks: stock, reached: reachedNow)
+        let tally = tally.counts, blockSize = self.tally.blockSize
+        records.write(step: t) { a in UnsafeMutableBufferPointer(rebasing: tally[a * blockSize ..< (a + 1) * blockSize]) }
+        feedback?.record(step: t, arm: arm, stocks: records.stock, reached: records.reached)
     }
 
-    /// The record completed with inflows, outflows, costs and QoL, and the replication's totals.
+    /// The records completed with inflows, outflows, costs and QoL, and the replication's totals.
     consuming func outcome() -> ReplicationOutcome {
-        layout.fillDerivedFlows(&record)
-        let totals = Rewards.fill(record: &record, layout: layout, arm: arm,
-                                  stocks: stockPath.map { $0.map(Double.init) }, reached: reachedPath.map(Double.init),
-                                  preventionMoneyPerYear: feedback?.moneyPerYear,
-                                  childrenEver: Int(nextId), childSteps: childSteps)
-        return ReplicationOutcome(record: record, totals: totals)
+        records.outcome(arm: arm, preventionMoneyPerYear: feedback?.moneyPerYear, childrenEver: Int(nextId), childSteps: childSteps)
     }
 }
 
@@ -504,32 +487,145 @@ struct Arrivals {
     }
 }
 
-/// One step's counts written into the record, and the stocks they change.
-enum StepRecord {
-    /// Flows, entries, exits and lengths of stay of step `t` into `record`; `stock` (children per
-    /// level at the end of step t − 1) becomes the stock at the end of step t:
+/// Where one step's counts of one area sit in a block of `StepCounts.size(levels:)` integers,
+/// as both engines count them: moves from level i to level j at [i · n + j], then per level the
+/// exits (ageing out, out-migration), the entries (births, in-migrants), the months of the stays
+/// that ended and their number, then the change in children reached by practice.
+enum StepCounts {
+    static func size(levels n: Int) -> Int { n * n + 4 * n + 1 }
+    static func exits(_ n: Int) -> Int { n * n }
+    static func entries(_ n: Int) -> Int { n * n + n }
+    static func stayMonths(_ n: Int) -> Int { n * n + 2 * n }
+    static func stays(_ n: Int) -> Int { n * n + 3 * n }
+    static func reachedChange(_ n: Int) -> Int { n * n + 4 * n }
+}
+
+/// A replication's per-step records, of all areas and (with two or more areas) of each area,
+/// built step by step from the counts of each area (`StepCounts`), and the stocks they change.
+///
+/// Both engines count by area; the record of all areas is written from the sum of the areas'
+/// counts, so each area's children are counted once and the areas add up to all areas exactly
+/// (integer counts). Each record is then completed by `RecordLayout.fillDerivedFlows` and
+/// `Rewards.fill`, an area's without the programme's cost (`Quantity.isAuthorityWide`).
+struct Records {
+    let layout: RecordLayout
+    let n: Int
+    /// Areas with records of their own: the arm's areas when two or more, else 0.
+    let areaCount: Int
+    var record: [Double]
+    var areaRecords: [[Double]]
+    /// Children per level now and at each time point 0 ... steps: all areas, and per area.
+    var stock: [Int]
+    var stockPath: [[Int]]
+    var areaStock: [[Int]]
+    var areaStockPath: [[[Int]]]
+    /// Children reached by practice and not in an absorbing level, now and at each time point.
+    var reached = 0
+    var reachedPath: [Int]
+    var areaReached: [Int]
+    var areaReachedPath: [[Int]]
+    /// The sum of the areas' counts of the step being written.
+    private var sum: [Int]
+
+    init(layout: RecordLayout, areas: Int) {
+        self.layout = layout
+        n = layout.levelCount
+        areaCount = areas >= 2 ? areas : 0
+        record = [Double](repeating: 0, count: layout.recordSize)
+        areaRecords = [[Double]](repeating: record, count: areaCount)
+        stock = [Int](repeating: 0, count: n)
+        stockPath = [[Int]](repeating: [], count: layout.steps + 1)
+        areaStock = [[Int]](repeating: stock, count: areaCount)
+        areaStockPath = [[[Int]]](repeating: stockPath, count: areaCount)
+        reachedPath = [Int](repeating: 0, count: layout.steps + 1)
+        areaReached = [Int](repeating: 0, count: areaCount)
+        areaReachedPath = [[Int]](repeating: reachedPath, count: areaCount)
+        sum = [Int](repeating: 0, count: StepCounts.size(levels: n))
+    }
+
+    /// A child present at the start, in `level` of `area`.
+    mutating func addInitial(level: Int, area: Int, reached isReached: Bool) {
+        stock[level] += 1
+        if isReached { reached += 1 }
+        if areaCount > 0 {
+            areaStock[area][level] += 1
+            if isReached { areaReached[area] += 1 }
+        }
+    }
+
+    /// The stocks at time 0, once every initial child is added.
+    mutating func startPaths() {
+        stockPath[0] = stock
+        reachedPath[0] = reached
+        for a in 0..<areaCount { areaStockPath[a][0] = areaStock[a]; areaReachedPath[a][0] = areaReached[a] }
+    }
+
+    /// Step `t`'s counts into the records: `counts(a)` is area a's block (`StepCounts`; with one
+    /// area, the only block). The stocks become those at the end of step t:
     /// stock_l += Σ_i flow_{i→l} − Σ_j flow_{l→j} + entries_l − exits_l.
-    static func write(step t: Int, flows: UnsafeMutableBufferPointer<Int>, entries: UnsafeMutableBufferPointer<Int>,
-                      exits: UnsafeMutableBufferPointer<Int>, stayMonths: UnsafeMutableBufferPointer<Int>,
-                      stays: UnsafeMutableBufferPointer<Int>, layout: RecordLayout, stock: inout [Int], record: inout [Double]) {
+    mutating func write(step t: Int, counts: (Int) -> UnsafeMutableBufferPointer<Int>) {
+        if areaCount == 0 {
+            let block = counts(0)
+            Self.write(step: t, counts: block, layout: layout, stock: &stock, record: &record)
+            reached += block[StepCounts.reachedChange(n)]
+        } else {
+            for k in sum.indices { sum[k] = 0 }
+            for a in 0..<areaCount {
+                let block = counts(a)
+                for k in sum.indices { sum[k] += block[k] }
+                Self.write(step: t, counts: block, layout: layout, stock: &areaStock[a], record: &areaRecords[a])
+                areaReached[a] += block[StepCounts.reachedChange(n)]
+                areaStockPath[a][t] = areaStock[a]
+                areaReachedPath[a][t] = areaReached[a]
+            }
+            sum.withUnsafeMutableBufferPointer { Self.write(step: t, counts: $0, layout: layout, stock: &stock, record: &record) }
+            reached += sum[StepCounts.reachedChange(n)]
+        }
+        stockPath[t] = stock
+        reachedPath[t] = reached
+    }
+
+    /// Flows, entries, exits and lengths of stay of one block of counts into `record` at step `t`.
+    private static func write(step t: Int, counts: UnsafeMutableBufferPointer<Int>, layout: RecordLayout,
+                              stock: inout [Int], record: inout [Double]) {
         let n = layout.levelCount
+        let exits = StepCounts.exits(n), entries = StepCounts.entries(n)
+        let stayMonths = StepCounts.stayMonths(n), stays = StepCounts.stays(n)
         for i in 0..<n {
             for j in 0..<n where i != j {
-                stock[i] -= flows[i * n + j]
-                stock[j] += flows[i * n + j]
-                record[layout.index(step: t, slot: layout.flowSlot(from: i, to: j))] = Double(flows[i * n + j])
+                stock[i] -= counts[i * n + j]
+                stock[j] += counts[i * n + j]
+                record[layout.index(step: t, slot: layout.flowSlot(from: i, to: j))] = Double(counts[i * n + j])
             }
         }
-        for l in 0..<n { stock[l] += entries[l] - exits[l] }
-        let entriesAll = entries.reduce(0, +), exitsAll = exits.reduce(0, +)
-        let stayAll = stayMonths.reduce(0, +), leaversAll = stays.reduce(0, +)
+        var entriesAll = 0, exitsAll = 0, monthsAll = 0, leaversAll = 0
+        for l in 0..<n {
+            stock[l] += counts[entries + l] - counts[exits + l]
+            entriesAll += counts[entries + l]; exitsAll += counts[exits + l]
+            monthsAll += counts[stayMonths + l]; leaversAll += counts[stays + l]
+        }
         for l in 0...n {
             let level: Int? = l < n ? l : nil
-            record[layout.index(step: t, slot: layout.slot(.entries, level: level))] = Double(l < n ? entries[l] : entriesAll)
-            record[layout.index(step: t, slot: layout.slot(.exits, level: level))] = Double(l < n ? exits[l] : exitsAll)
-            let (months, leavers) = l < n ? (stayMonths[l], stays[l]) : (stayAll, leaversAll)
+            record[layout.index(step: t, slot: layout.slot(.entries, level: level))] = Double(l < n ? counts[entries + l] : entriesAll)
+            record[layout.index(step: t, slot: layout.slot(.exits, level: level))] = Double(l < n ? counts[exits + l] : exitsAll)
+            let (months, leavers) = l < n ? (counts[stayMonths + l], counts[stays + l]) : (monthsAll, leaversAll)
             record[layout.index(step: t, slot: layout.slot(.lengthOfStayYears, level: level))] =
                 leavers > 0 ? Double(months) / Double(leavers) / 12 : .nan
         }
+    }
+
+    /// The records completed with inflows, outflows, costs and QoL, and the replication's totals.
+    consuming func outcome(arm: ArmModel, preventionMoneyPerYear: [Double]?, childrenEver: Int, childSteps: Int) -> ReplicationOutcome {
+        layout.fillDerivedFlows(&record)
+        let totals = Rewards.fill(record: &record, layout: layout, arm: arm,
+                                  stocks: stockPath.map { $0.map(Double.init) }, reached: reachedPath.map(Double.init),
+                                  preventionMoneyPerYear: preventionMoneyPerYear, childrenEver: childrenEver, childSteps: childSteps)
+        for a in 0..<areaCount {
+            layout.fillDerivedFlows(&areaRecords[a])
+            _ = Rewards.fill(record: &areaRecords[a], layout: layout, arm: arm,
+                             stocks: areaStockPath[a].map { $0.map(Double.init) }, reached: areaReachedPath[a].map(Double.init),
+                             programme: false, childrenEver: 0, childSteps: 0)
+        }
+        return ReplicationOutcome(record: record, totals: totals, areaRecords: areaRecords)
     }
 }

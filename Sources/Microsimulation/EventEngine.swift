@@ -258,7 +258,7 @@ public struct EventTables: Sendable {
 /// The same children join as in `Engine` (`Arrivals`: the same ids, levels, ages, coverage and
 /// months in level, from the same streams). Each child is then simulated alone from its entry to
 /// the horizon, and its moves, exits and ended stays are counted in the step they happen; the
-/// stocks follow from those counts (`StepRecord`), and costs and QoL from the stocks (`Rewards`),
+/// stocks follow from those counts (`Records`), and costs and QoL from the stocks (`Rewards`),
 /// exactly as in `Engine`.
 ///
 /// For a child who entered at the end of step e (0 for the initial children):
@@ -385,12 +385,13 @@ struct EventReplication {
     let layout: RecordLayout
     let n: Int
     let steps: Int
-    /// Counts per step t = 0 ... steps at [t · width + …]: flows (n·n), exits, entries, stay months,
-    /// ended stays (n each), then the change in children reached.
+    /// Counts per area a and step t = 0 ... steps at [(a · (steps + 1) + t) · width + …] (`StepCounts`):
+    /// flows (n·n), exits, entries, stay months, ended stays (n each), then the change in children reached.
     let width: Int
+    let areaCount: Int
     let counts: UnsafeMutableBufferPointer<Int>
-    var initialStock: [Int]
-    var initialReached = 0
+    /// The records of the counts, begun with the children present at the start (`start`).
+    var records: Records
     var childSteps = 0
 
     // The tables, as pointers (kept alive by `EventEngine.run`).
@@ -417,10 +418,11 @@ struct EventReplication {
         layout = tables.layout
         n = tables.levelCount
         steps = arm.steps
-        width = n * n + 4 * n + 1
-        counts = .allocate(capacity: (steps + 1) * width)
+        width = StepCounts.size(levels: n)
+        areaCount = max(arm.areas.count, 1)
+        counts = .allocate(capacity: areaCount * (steps + 1) * width)
         counts.initialize(repeating: 0)
-        initialStock = [Int](repeating: 0, count: n)
+        records = Records(layout: layout, areas: arm.areas.count)
         absorbing = UnsafePointer(lookup.absorbing.baseAddress!)
         redTargets = lookup.redTargets.baseAddress!; redCumulative = lookup.redCumulative.baseAddress!
         greenTargets = lookup.greenTargets.baseAddress!; greenCumulative = lookup.greenCumulative.baseAddress!
@@ -459,14 +461,18 @@ struct EventReplication {
 
     /// An initial child: in the stock at time 0.
     mutating func start(_ c: NewChild) {
-        initialStock[c.level] += 1
-        if c.mask != 0 && !absorbing[c.level] { initialReached += 1 }
+        records.addInitial(level: c.level, area: c.area, reached: c.mask != 0 && !absorbing[c.level])
     }
+
+    /// Where area `area`'s counts of step 0 begin.
+    @inline(__always)
+    func areaRow(_ area: Int) -> Int { area * (steps + 1) * width }
 
     /// A child entering at the end of step t.
     mutating func enter(_ c: NewChild, step t: Int) {
-        counts[t * width + n * n + n + c.level] += 1
-        if c.mask != 0 && !absorbing[c.level] { counts[t * width + n * n + 4 * n] += 1 }
+        let row = areaRow(c.area) + t * width
+        counts[row + n * n + n + c.level] += 1
+        if c.mask != 0 && !absorbing[c.level] { counts[row + n * n + 4 * n] += 1 }
     }
 
     /// `x` after k steps of the engine's saturating growth by `stepMonths` (stops once ≥ growthLimit).
@@ -545,6 +551,8 @@ struct EventReplication {
         var stayStart: Int
         var t: Int
         var words: WordStream
+        /// Where its area's counts of step 0 begin (`areaRow`).
+        let areaRow: Int
         /// The step at which it leaves the system if then in a non-absorbing level (Int.max: never).
         let exitStep: Int
         /// The last step in which it can move: min(steps, exitStep).
@@ -573,7 +581,7 @@ struct EventReplication {
             if k != Int.max && k <= steps - e { exitStep = min(exitStep, e + k) }
         }
         return ChildState(level: c.level, months0: Int(UInt16(clamping: c.monthsInLevel)), stayStart: e + 1, t: e + 1,
-                          words: words, exitStep: exitStep, last: min(steps, exitStep))
+                          words: words, areaRow: areaRow(c.area), exitStep: exitStep, last: min(steps, exitStep))
     }
 
     /// The next candidate step of the thinning from `s.t` on (see `EventTables`), with the index of
@@ -632,7 +640,7 @@ struct EventReplication {
     @inline(__always)
     mutating func move(_ s: inout ChildState, to: Int, at candidate: Int, mask: Int, entry e: Int,
                        firstStay: inout FirstStayEnd) -> Bool {
-        let row = candidate * width, level = s.level
+        let row = s.areaRow + candidate * width, level = s.level
         counts[row + level * n + to] += 1
         counts[row + n * n + 2 * n + level] += grown(s.months0, candidate - s.stayStart) + stepMonths
         if s.stayStart == e + 1 { firstStay = FirstStayEnd(index: row + n * n + 2 * n + level, steps: candidate - s.stayStart) }
@@ -666,7 +674,7 @@ struct EventReplication {
             if move(&s, to: to, at: candidate, mask: mask, entry: e, firstStay: &firstStay) { return }
         }
         if s.exitStep <= steps {
-            let row = s.exitStep * width, level = s.level
+            let row = s.areaRow + s.exitStep * width, level = s.level
             counts[row + n * n + level] += 1
             counts[row + n * n + 2 * n + level] += grown(s.months0, s.exitStep - s.stayStart + 1)
             if s.stayStart == e + 1 { firstStay = FirstStayEnd(index: row + n * n + 2 * n + level, steps: s.exitStep - s.stayStart + 1) }
@@ -768,33 +776,15 @@ struct EventReplication {
     /// Whether a child's moves in `level` do not depend on its months in level (one duration band).
     func monthsFree(_ level: Int) -> Bool { durationBandEnd[level * (durationCap + 1)] == Int.max }
 
-    /// The record from the counts, with stocks, costs and QoL exactly as `Engine` makes them; frees the counts.
+    /// The records from the counts, with stocks, costs and QoL exactly as `Engine` makes them; frees the counts.
     func outcome(childrenEver: Int) -> ReplicationOutcome {
         defer { release() }
-        var record = [Double](repeating: 0, count: layout.recordSize)
-        var stock = initialStock
-        var stockPath = [[Int]](repeating: [], count: steps + 1)
-        var reachedPath = [Int](repeating: 0, count: steps + 1)
-        stockPath[0] = stock
-        var reached = initialReached
-        reachedPath[0] = reached
-        let n = n, width = width
+        var records = records
+        records.startPaths()
+        let counts = counts, width = width, areaRows = (0..<areaCount).map(areaRow)
         for t in stride(from: 1, through: steps, by: 1) {
-            let row = t * width
-            func part(_ from: Int, _ count: Int) -> UnsafeMutableBufferPointer<Int> {
-                UnsafeMutableBufferPointer(rebasing: counts[row + from ..< row + from + count])
-            }
-            StepRecord.write(step: t, flows: part(0, n * n), entries: part(n * n + n, n), exits: part(n * n, n),
-                             stayMonths: part(n * n + 2 * n, n), stays: part(n * n + 3 * n, n),
-                             layout: layout, stock: &stock, record: &record)
-            reached += counts[row + n * n + 4 * n]
-            stockPath[t] = stock
-            reachedPath[t] = reached
+            records.write(step: t) { a in UnsafeMutableBufferPointer(rebasing: counts[areaRows[a] + t * width ..< areaRows[a] + (t + 1) * width]) }
         }
-        layout.fillDerivedFlows(&record)
-        let totals = Rewards.fill(record: &record, layout: layout, arm: tables.arm,
-                                  stocks: stockPath.map { $0.map(Double.init) }, reached: reachedPath.map(Double.init),
-                                  preventionMoneyPerYear: nil, childrenEver: childrenEver, childSteps: childSteps)
-        return ReplicationOutcome(record: record, totals: totals)
+        return records.outcome(arm: tables.arm, preventionMoneyPerYear: nil, childrenEver: childrenEver, childSteps: childSteps)
     }
 }

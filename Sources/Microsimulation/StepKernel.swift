@@ -2,37 +2,30 @@ import CGSL
 import Model
 import Stochastics
 
-/// What one step's moves, exits, entries and ended stays add up to, per level.
+/// What one step's moves, exits, entries, ended stays and changes in children reached add up to,
+/// per area and level: one block of `StepCounts` per area.
 ///
-/// One allocation of n·n + 4·n counts, zeroed at the start of each step and
-/// freed with the tally (not copyable, so it has exactly one owner).
+/// One allocation, zeroed at the start of each step and freed with the tally (not copyable, so it
+/// has exactly one owner).
 struct StepTally: ~Copyable {
     let levelCount: Int
-    private let storage: UnsafeMutableBufferPointer<Int>
-    /// Moves from level i to level j during the step, at [i · n + j].
-    let flows: UnsafeMutableBufferPointer<Int>
-    /// Children who left the system from each level (ageing out, out-migration).
-    let exits: UnsafeMutableBufferPointer<Int>
-    /// Children who joined each level at the end of the step (births, in-migrants).
-    let entries: UnsafeMutableBufferPointer<Int>
-    /// Months in the level of the stays that ended in the step, summed, and their number.
-    let stayMonths: UnsafeMutableBufferPointer<Int>
-    let stays: UnsafeMutableBufferPointer<Int>
+    let areaCount: Int
+    /// `StepCounts.size(levels:)`: the counts of one area.
+    let blockSize: Int
+    /// Area a's counts at [a · blockSize ..< (a + 1) · blockSize] (`StepCounts`).
+    let counts: UnsafeMutableBufferPointer<Int>
 
-    init(levelCount n: Int) {
+    init(levelCount n: Int, areas: Int) {
         levelCount = n
-        storage = .allocate(capacity: n * n + 4 * n)
-        storage.initialize(repeating: 0)
-        flows = UnsafeMutableBufferPointer(rebasing: storage[0 ..< n * n])
-        exits = UnsafeMutableBufferPointer(rebasing: storage[n * n ..< n * n + n])
-        entries = UnsafeMutableBufferPointer(rebasing: storage[n * n + n ..< n * n + 2 * n])
-        stayMonths = UnsafeMutableBufferPointer(rebasing: storage[n * n + 2 * n ..< n * n + 3 * n])
-        stays = UnsafeMutableBufferPointer(rebasing: storage[n * n + 3 * n ..< n * n + 4 * n])
+        areaCount = max(areas, 1)
+        blockSize = StepCounts.size(levels: n)
+        counts = .allocate(capacity: areaCount * blockSize)
+        counts.initialize(repeating: 0)
     }
 
-    deinit { storage.deallocate() }
+    deinit { counts.deallocate() }
 
-    func reset() { storage.update(repeating: 0) }
+    func reset() { counts.update(repeating: 0) }
 }
 
 /// Transitions, ageing and exits of every child present in one step
@@ -48,7 +41,8 @@ struct StepTally: ~Copyable {
 /// - a child present in step t entered at a step ≤ t − 1 < `cohorts` = steps + 1;
 /// - `ArmTables` sizes: `absorbing` n, targets and cumulatives n·n,
 ///   `ageBandOfMonth` ageBandTop + 1, `durationBand` n·(durationCap + 1), `baseRed`
-///   and `baseGreen` n·ageBands·durationBands, with band entries below their counts.
+///   and `baseGreen` n·ageBands·durationBands, with band entries below their counts;
+/// - a child's area is < `areaCount`, the tally's blocks (areas are written only from 0 ..< areas).
 /// The index arithmetic uses wrapping operators (`&+`, `&*`): every index is
 /// below the size of a table that exists in memory, so no intermediate value
 /// comes near `Int.max`.
@@ -59,6 +53,7 @@ struct StepKernel {
     let durationCap: Int
     let ageBandTop: Int
     let cohorts: Int
+    let areaCount: Int
     let absorbing: UnsafePointer<Bool>
     let redTargets: UnsafePointer<UInt8>, redCumulative: UnsafePointer<Double>
     let greenTargets: UnsafePointer<UInt8>, greenCumulative: UnsafePointer<Double>
@@ -93,6 +88,7 @@ struct StepKernel {
         durationCap = tables.durationCap
         ageBandTop = lookup.ageBandOfMonth.count - 1
         cohorts = arm.steps + 1
+        areaCount = max(arm.areas.count, 1)
         // Every table has at least one element (n ≥ 1, at least one age and one duration band), so
         // each base address exists.
         absorbing = lookup.absorbing.baseAddress!
@@ -121,12 +117,13 @@ struct StepKernel {
     /// - Parameters:
     ///   - multipliers: step t's (red, green) practice multipliers, at
     ///     `2 · (mask · cohorts + entryStep)` and the next; 2 · masks · cohorts values.
-    /// - Returns: the children reached by practice who left it (exit, or an absorbing
-    ///   level), or the first child whose leave probability exceeds 1 (the step is then abandoned).
+    /// What each child does is counted in its area's block of `tally`, with the children reached by
+    /// practice who left it (exit, or an absorbing level) as a negative change in children reached.
+    /// - Returns: nil, or the first child whose leave probability exceeds 1 (the step is then abandoned).
     func advance(_ children: inout Population.Columns, step t: Int, multipliers: UnsafePointer<Double>,
-                 tally: borrowing StepTally) -> (reachedExits: Int, violation: Violation?) {
-        // Checked once per step: the tally's flows and per-level counts are this arm's size.
-        precondition(tally.levelCount == levelCount, "step tally of another arm")
+                 tally: borrowing StepTally) -> Violation? {
+        // Checked once per step: the tally's blocks are this arm's size.
+        precondition(tally.levelCount == levelCount && tally.areaCount == areaCount, "step tally of another arm")
         // One copy of the loop per parity of t, so the choice of Philox words is not re-tested per child.
         return t % 2 == 1 ? sweep(&children, step: t, odd: true, multipliers: multipliers, tally: tally)
                           : sweep(&children, step: t, odd: false, multipliers: multipliers, tally: tally)
@@ -135,7 +132,7 @@ struct StepKernel {
     /// `advance` for a step of the given parity (`odd` = t is odd).
     @inline(__always)
     private func sweep(_ children: inout Population.Columns, step t: Int, odd: Bool, multipliers: UnsafePointer<Double>,
-                       tally: borrowing StepTally) -> (reachedExits: Int, violation: Violation?) {
+                       tally: borrowing StepTally) -> Violation? {
         // Everything the loop reads but never changes, in locals, so nothing is reloaded per child.
         let n = levelCount, lastTarget = levelCount &- 1
         let ageBands = ageBands, durationBands = durationBands, durationCap = durationCap
@@ -148,16 +145,17 @@ struct StepKernel {
         let hasAgeOut = hasAgeOut, ageing = ageing, emigrationPerStep = emigrationPerStep
         let (k0, k1) = key
         let replication = replication, purposeWord = purposeWord
-        let flows = tally.flows.baseAddress!, exits = tally.exits.baseAddress!
-        let stayMonths = tally.stayMonths.baseAddress!, stays = tally.stays.baseAddress!
+        let counts = tally.counts.baseAddress!, blockSize = tally.blockSize
+        let exitsAt = StepCounts.exits(n), stayMonthsAt = StepCounts.stayMonths(n)
+        let staysAt = StepCounts.stays(n), reachedAt = StepCounts.reachedChange(n)
         var columns = children
         defer { children = columns }
         let level = columns.level, age = columns.ageMonths, months = columns.monthsInLevel
         let entry = columns.entryStep, mask = columns.mask, id = columns.id, pending = columns.pending
+        let area = columns.area
 
         let position = UInt32(truncatingIfNeeded: (t - 1) / 2)  // t ≤ 60,000
         let lastStep = UInt16(truncatingIfNeeded: t - 1)
-        var reachedExits = 0
         var c = 0
         // c < columns.count ≤ capacity throughout: element c of every column is initialised.
         while c < columns.count {
@@ -187,7 +185,7 @@ struct StepKernel {
             let base = (from &* ageBands &+ ageBand) &* durationBands &+ durBand
             let pRed = baseRed[base] * multipliers[mi]
             let pGreen = baseGreen[base] * multipliers[mi &+ 1]
-            if pRed + pGreen > 1 + 1e-12 { return (reachedExits, Violation(level: from, red: pRed, green: pGreen)) }
+            if pRed + pGreen > 1 + 1e-12 { return Violation(level: from, red: pRed, green: pGreen) }
             var to = from
             if u < pRed {
                 to = Self.destination(u / pRed, row: from &* n, last: lastTarget, cumulative: redCumulative, targets: redTargets)
@@ -197,12 +195,14 @@ struct StepKernel {
             }
             // `to` is a level (< n) either way. The counters below grow by at most one, or one
             // stay of at most 65,535 + stepMonths months, per child-step: far from Int.max.
+            // The child's area is < areaCount (invariant): its block is within the tally.
+            let block = counts + Int(area[c]) &* blockSize
             if to != from {
                 // A child entering an absorbing level is no longer reached by practice.
-                if absorbing[to] && mask[c] != 0 { reachedExits &+= 1 }
-                stayMonths[from] &+= Int(months[c]) &+ Int(stepMonths)
-                stays[from] &+= 1
-                flows[from &* n &+ to] &+= 1
+                if absorbing[to] && mask[c] != 0 { block[reachedAt] &-= 1 }
+                block[stayMonthsAt &+ from] &+= Int(months[c]) &+ Int(stepMonths)
+                block[staysAt &+ from] &+= 1
+                block[from &* n &+ to] &+= 1
                 level[c] = UInt8(truncatingIfNeeded: to)  // to < n ≤ 250
                 months[c] = 0
             } else {
@@ -212,16 +212,16 @@ struct StepKernel {
             if ageing { age[c] = age[c] &+ (age[c] < growthLimit ? stepMonths : 0) }
             let leaves = !absorbing[to] && ((hasAgeOut && age[c] >= ageOutMonths) || Philox.unit(w1) < emigrationPerStep)
             if leaves {
-                exits[to] &+= 1
-                stayMonths[to] &+= Int(months[c])
-                stays[to] &+= 1
-                if mask[c] != 0 { reachedExits &+= 1 }
+                block[exitsAt &+ to] &+= 1
+                block[stayMonthsAt &+ to] &+= Int(months[c])
+                block[staysAt &+ to] &+= 1
+                if mask[c] != 0 { block[reachedAt] &-= 1 }
                 columns.removeSwapping(at: c)  // c < count
             } else {
                 c &+= 1
             }
         }
-        return (reachedExits, nil)
+        return nil
     }
 
     /// The destination of a move in one direction: the first k with v < cumulative[row + k]

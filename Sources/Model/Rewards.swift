@@ -89,9 +89,13 @@ public enum Rewards {
         }
     }
 
-    /// - Parameter preventionMoneyPerYear: reinvested money at each time point (0 ... steps), part of the programme's cost.
+    /// - Parameters:
+    ///   - preventionMoneyPerYear: reinvested money at each time point (0 ... steps), part of the programme's cost.
+    ///   - programme: whether the record holds the programme's cost: true for all areas; false for one
+    ///     area's record, whose costs are its children's only (`Quantity.isAuthorityWide`).
     public static func fill(record: inout [Double], layout: RecordLayout, arm: ArmModel, stocks: [[Double]], reached: [Double],
-                            preventionMoneyPerYear: [Double]? = nil, childrenEver: Int, childSteps: Int) -> ReplicationTotals {
+                            preventionMoneyPerYear: [Double]? = nil, programme includesProgramme: Bool = true,
+                            childrenEver: Int, childSteps: Int) -> ReplicationTotals {
         let n = arm.levels.count, dt = arm.stepYears
         let unitCost = arm.levels.map { $0.costPerChildYear + $0.addOnCostPerChildYear }
         let qol = arm.levels.map(\.qolWeight)
@@ -129,7 +133,7 @@ public enum Rewards {
                 totals.childYears += occupancy
             }
             var programme = 0.0, programmeD = 0.0
-            for (k, w) in points where w > 0 {
+            for (k, w) in points where w > 0 && includesProgramme {
                 let rate = programmeRatePerYear(arm: arm, reached: reached[k], timeYears: Double(k) * dt,
                                                 preventionMoneyPerYear: preventionMoneyPerYear?[k] ?? 0)
                 programme += w * dt * rate

@@ -244,6 +244,11 @@ struct ArmReader {
                 .filter { log.checkName($0.1, at: $0.0, what: "area") }.map(\.1)
             if names.isEmpty { log.add(at, expected: "at least one area name") }
             if Set(names).count != names.count { log.add(at, found: "repeated area names", expected: "distinct area names") }
+            // With two or more areas, results have rows of each area beside those of all areas together, named 'all'.
+            if names.count >= 2, let k = names.firstIndex(of: "all") {
+                log.add(items[k], found: "area name 'all' among \(names.count) areas",
+                        expected: "a name other than 'all' (reserved for all areas together in the results by area)")
+            }
             if names.count > 250 { log.add(at, found: "\(names.count) areas", expected: "at most 250 areas") }
             if !names.isEmpty { areas = names }
         }

@@ -523,8 +523,8 @@ public enum OutputEstimate {
     /// With A arms, T steps of m months, S record slots per step (RecordLayout), L levels,
     /// R replications and P drawn parameter columns, there are
     /// C = (2A − 1)(T + 1)S band cells (each arm, then each later arm's
-    /// difference from the first), Y years and V = Y·S yearly values per replication and arm
-    /// (`YearlyLayout`), and
+    /// difference from the first), Y years and V = Y·S·(1 + G) yearly values per replication and arm
+    /// for G areas with values of their own (`YearlyLayout`: 0 with one area), and
     ///
     ///     bytes ≈ C · (160 + 250 + 96 + 4·B)                 bands.csv row; aggregate.csv and comparison.csv;
     ///                                                         state.bin cell with B histogram bins
@@ -537,10 +537,11 @@ public enum OutputEstimate {
     /// most 1024 bins; measured runs average 250–400). Measured against the
     /// examples minimal.yaml (200 replications) and areas-and-coverage.yaml
     /// (100 replications): the estimate is 1.2–1.4 times the real size.
-    public static func runFolder(arms: Int, steps: Int, stepMonths: Int, levels: Int, replications: Int, parameters: Int,
+    public static func runFolder(arms: Int, steps: Int, stepMonths: Int, levels: Int, areas: Int = 1, replications: Int, parameters: Int,
                                  scenarioBytes: Int) -> Int64 {
         let slots = Int64(RecordLayout(levelCount: levels, steps: 0).slotCount)
         let yearlyValues = Double(YearlyLayout.yearCount(steps: steps, stepMonths: stepMonths)) * Double(slots)
+            * Double(1 + (areas >= 2 ? areas : 0))
         let a = Int64(max(arms, 1)), t = Int64(max(steps, 0)), l = Int64(levels), r = Int64(max(replications, 0)), p = Int64(parameters)
         let cells = (2 * a - 1).multipliedReportingOverflow(by: (t + 1) * slots)
         let bins: Int64 = r > 1 ? 512 : 1

@@ -13,7 +13,7 @@ public struct RunState: Sendable {
     public static let magic: [UInt8] = Array("GIRFECST".utf8)
     /// 5: a header with the file's length, the scenario's SHA-256, seed, replications,
     /// shard K/M and covered ranges, and a SHA-256 of the whole file at its end. 4 had neither.
-    public static let formatVersion: UInt32 = 6
+    public static let formatVersion: UInt32 = 7
     /// Bytes of the trailing SHA-256.
     static let checksumSize = 32
     /// Magic, format version and length: what every state file begins with.
@@ -545,13 +545,13 @@ public struct RunState: Sendable {
         }
         let drawn = drawnUncertainty(scenario)
         let columns = drawn?.columns.count ?? 0
-        let yearly = YearlyLayout(record: layout, stepMonths: arm0.stepMonths)
+        let yearly = YearlyLayout(arm: arm0)
         for row in rows {
             var what: String? = nil
             if row.totals.finalStocks.count != scenario.levels.count {
                 what = "has \(row.totals.finalStocks.count) final stocks for the scenario's \(scenario.levels.count) levels"
             } else if row.yearly.count != yearly.size {
-                what = "has \(row.yearly.count) yearly values where the scenario has \(yearly.years.count) years × \(yearly.slotCount) quantities"
+                what = "has \(row.yearly.count) yearly values where the scenario has \(yearly.size) (\(yearly.years.count) years × \(yearly.slotCount) quantities\(yearly.areas.isEmpty ? "" : ", and × \(yearly.areaSlots.count) for each of \(yearly.areas.count) areas"))"
             } else if row.parameters.count != columns {
                 what = "has \(row.parameters.count) parameter values where the scenario draws \(columns)"
             } else if row.draw != (drawn == nil ? 0 : row.replication / replicationsPerDraw) {

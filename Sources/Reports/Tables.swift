@@ -86,27 +86,34 @@ public enum Tables {
 }
 
 extension Tables {
-    public static let yearlyBandsHeader = ["arm", "year", "start_years", "end_years", "quantity", "level", "from_level", "to_level",
+    public static let yearlyBandsHeader = ["arm", "area", "year", "start_years", "end_years", "quantity", "level", "from_level", "to_level",
                                            "replications", "mean", "mcse", "ci_low", "ci_high"] + Statistics.percentiles.map(\.label)
 
-    /// bands-yearly.csv: one row per arm, year, quantity and level (`RunResults.yearlyBands`); then each
-    /// later arm's paired difference from the first (`delta_` quantities), as in bands.csv.
+    /// bands-yearly.csv: one row per arm, area (`all`, then each area of a scenario with two or more),
+    /// year, quantity and level (`RunResults.yearlyBands`); then each later arm's paired difference
+    /// from the first (`delta_` quantities), as in bands.csv. An area has no rows of the programme's
+    /// cost (`Quantity.isAuthorityWide`).
     public static func yearlyBands(scenario: Scenario, bands: YearlyBands) -> String {
         let arms = scenario.arms, layout = bands.layout, names = scenario.levels
         var out = CSV.row(yearlyBandsHeader)
         let blocks: [(arm: Int, difference: Bool)] = arms.indices.map { ($0, false) } + arms.indices.dropFirst().map { ($0, true) }
+        let areas: [(name: String, index: Int?, slots: [Int])] = [("all", nil, Array(layout.slots.indices))]
+            + layout.areas.enumerated().map { ($1, $0, layout.areaSlots) }
         for (arm, difference) in blocks {
-            for (y, year) in layout.years.enumerated() {
-                for (s, slot) in layout.slots.enumerated() {
-                    let band = bands.band(arm: arm, difference: difference, year: y, slot: s)
-                    let quantity = (difference ? "delta_" : "") + slot.quantity.rawValue
-                    let level = slot.quantity == .flow ? "" : (slot.level.map { names[$0] } ?? "all")
-                    var cells = [CSV.text(arms[arm].name), String(year.number), CSV.number(year.startYears), CSV.number(year.endYears),
-                                 quantity, CSV.text(level), slot.from.map { CSV.text(names[$0]) } ?? "",
-                                 slot.to.map { CSV.text(names[$0]) } ?? "", String(band.count), CSV.number(band.mean),
-                                 CSV.number(band.mcse), CSV.number(band.ciLow), CSV.number(band.ciHigh)]
-                    cells += band.percentiles.map(CSV.number)
-                    out += CSV.row(cells)
+            for area in areas {
+                for (y, year) in layout.years.enumerated() {
+                    for s in area.slots {
+                        let slot = layout.slots[s]
+                        let band = bands.band(arm: arm, difference: difference, area: area.index, year: y, slot: s)
+                        let quantity = (difference ? "delta_" : "") + slot.quantity.rawValue
+                        let level = slot.quantity == .flow ? "" : (slot.level.map { names[$0] } ?? "all")
+                        var cells = [CSV.text(arms[arm].name), CSV.text(area.name), String(year.number), CSV.number(year.startYears),
+                                     CSV.number(year.endYears), quantity, CSV.text(level), slot.from.map { CSV.text(names[$0]) } ?? "",
+                                     slot.to.map { CSV.text(names[$0]) } ?? "", String(band.count), CSV.number(band.mean),
+                                     CSV.number(band.mcse), CSV.number(band.ciLow), CSV.number(band.ciHigh)]
+                        cells += band.percentiles.map(CSV.number)
+                        out += CSV.row(cells)
+                    }
                 }
             }
         }
@@ -121,21 +128,34 @@ extension Tables {
     }
 
     public static func yearlyReplicationsHeader(layout: YearlyLayout, levels: [String]) -> [String] {
-        ["replication", "arm", "year", "start_years", "end_years"] + layout.slots.map { yearlyColumn($0, levels: levels) }
+        ["replication", "arm", "area", "year", "start_years", "end_years"] + layout.slots.map { yearlyColumn($0, levels: levels) }
     }
 
-    /// replications-yearly.csv: one row per replication, arm and year, with the year's value of
-    /// every quantity (`ReplicationRow.yearly`).
+    /// replications-yearly.csv: one row per replication, arm, area (`all`, then each area of a
+    /// scenario with two or more) and year, with the year's value of every quantity
+    /// (`ReplicationRow.yearly`); an area's programme cost cells are empty (`Quantity.isAuthorityWide`).
     public static func yearlyReplications(scenario: Scenario, rows: [ReplicationRow]) -> String {
         let layout = YearlyLayout(arm: scenario.arms[0])
         var out = CSV.row(yearlyReplicationsHeader(layout: layout, levels: scenario.levels).map(CSV.text))
         out.reserveCapacity(rows.count * layout.size * 12)
+        // Each yearly slot's position in an area's values (`areaSlots`), nil for an authority-wide one.
+        var areaSlot = [Int?](repeating: nil, count: layout.slotCount)
+        for (k, s) in layout.areaSlots.enumerated() { areaSlot[s] = k }
         for row in rows where row.yearly.count == layout.size {
             let arm = CSV.text(scenario.arms[row.arm].name)
-            for (y, year) in layout.years.enumerated() {
-                var cells = [String(row.replication), arm, String(year.number), CSV.number(year.startYears), CSV.number(year.endYears)]
-                for s in 0..<layout.slotCount { cells.append(CSV.number(row.yearly[layout.index(year: y, slot: s)])) }
-                out += CSV.row(cells)
+            for area in [nil] + layout.areas.indices.map(Optional.some) {
+                let name = CSV.text(area.map { layout.areas[$0] } ?? "all")
+                for (y, year) in layout.years.enumerated() {
+                    var cells = [String(row.replication), arm, name, String(year.number), CSV.number(year.startYears), CSV.number(year.endYears)]
+                    for s in 0..<layout.slotCount {
+                        if let a = area {
+                            cells.append(areaSlot[s].map { CSV.number(row.yearly[layout.index(area: a, year: y, areaSlot: $0)]) } ?? "")
+                        } else {
+                            cells.append(CSV.number(row.yearly[layout.index(year: y, slot: s)]))
+                        }
+                    }
+                    out += CSV.row(cells)
+                }
             }
         }
         return out

@@ -63,7 +63,8 @@ struct Merge: ParsableCommand, InterruptibleCommand {
             let covered = merged.covered.reduce(0) { $0 + $1.count }
             let parameters = merged.rows.first?.parameters.count ?? 0
             try OutputFolder.checkSpace(near: target.path, given: output.out, estimatedBytes: OutputEstimate.runFolder(
-                arms: scenario.arms.count, steps: scenario.arms[0].steps, stepMonths: scenario.arms[0].stepMonths, levels: scenario.levels.count, replications: covered,
+                arms: scenario.arms.count, steps: scenario.arms[0].steps, stepMonths: scenario.arms[0].stepMonths, levels: scenario.levels.count,
+                areas: scenario.arms[0].areas.count, replications: covered,
                 parameters: parameters, scenarioBytes: merged.scenarioText.utf8.count))
         } catch {
             printError("girfec merge: \(error.description)")

@@ -190,8 +190,9 @@ struct OutputConsistencyTests {
         let run = try CommandLineTests.girfec(["run", file, "--replications", "30", "--replications-per-draw", "2", "--seed", "5",
                                                "--out", out, "--threads", "2", "--quiet"])
         #expect(run.status == 0, "stderr: \(run.stderr)")
-        let yearly = try Self.table(out + "/replications-yearly.csv")
-        let yearlyBands = try Self.table(out + "/bands-yearly.csv")
+        // The rows of all areas (those of each area are checked by `areaResultsAddUpToAllAreas`).
+        let yearly = try Self.table(out + "/replications-yearly.csv").filter { $0["area"] == "all" }
+        let yearlyBands = try Self.table(out + "/bands-yearly.csv").filter { $0["area"] == "all" }
         let replications = try Self.table(out + "/replications.csv")
         let bands = try Self.table(out + "/bands.csv")
         let summary = try Self.table(out + "/summary.csv")
@@ -285,5 +286,68 @@ struct OutputConsistencyTests {
             }.map { num($0, "mean") }.reduce(0, +)
             close(sum, num(y, "mean"), "\(y["arm"]!) year \(y["year"]!) \(y["quantity"]!)")
         }
+    }
+
+    /// With two areas, each area's yearly values add up to those of all areas, the programme's cost
+    /// apart (authority-wide: empty in an area's row, and the difference between the authority's
+    /// cost and the sum of its areas'), and each bands-yearly.csv row of an area has the mean of
+    /// replications-yearly.csv's values of that area.
+    @Test func areaResultsAddUpToAllAreas() throws {
+        let file = CalibrateCommandTests.root + "/experiments/examples/areas-and-coverage.yaml"
+        let out = Fixtures.temporaryFolder("girfec-e2e") + "/areas"
+        let run = try CommandLineTests.girfec(["run", file, "--replications", "12", "--seed", "3", "--out", out, "--quiet"])
+        #expect(run.status == 0, "stderr: \(run.stderr)")
+        let yearly = try Self.table(out + "/replications-yearly.csv")
+        let yearlyBands = try Self.table(out + "/bands-yearly.csv")
+        func num(_ row: Row, _ column: String) -> Double { Double(row[column] ?? "") ?? .nan }
+        let areas = ["north", "south"]
+        #expect(Set(yearly.map { $0["area"]! }) == Set(["all"] + areas))
+        let columns = try #require(yearly.first).keys.filter { !["replication", "arm", "area", "year", "start_years", "end_years"].contains($0) }
+        #expect(columns.count > 40)
+        var checked = 0
+        for all in yearly where all["area"] == "all" {
+            let parts = areas.map { a in yearly.first { $0["area"] == a && $0["replication"] == all["replication"] && $0["arm"] == all["arm"] && $0["year"] == all["year"] } }
+            let rows = try parts.map { try #require($0) }
+            for c in columns {
+                if c.hasPrefix("programme_cost") {
+                    #expect(rows.allSatisfy { $0[c] == "" }, "\(c) has a value by area")
+                    continue
+                }
+                let sum = rows.map { num($0, c) }.reduce(0, +)
+                // The authority's costs are its areas' plus the programme's (cumulative: discounted, to the year's end).
+                let programme: Double = switch c {
+                case "cost": num(all, "programme_cost")
+                case "cost_discounted": num(all, "programme_cost_discounted")
+                case "cumulative_cost_discounted":
+                    yearly.filter { $0["area"] == "all" && $0["replication"] == all["replication"] && $0["arm"] == all["arm"]
+                        && Int($0["year"]!)! <= Int(all["year"]!)! }.map { num($0, "programme_cost_discounted") }.reduce(0, +)
+                default: 0
+                }
+                let expected = num(all, c)
+                #expect(abs(sum + programme - expected) <= 1e-9 * max(1, abs(expected)),
+                        "replication \(all["replication"]!) \(all["arm"]!) year \(all["year"]!) \(c): areas \(sum) + programme \(programme) vs all \(expected)")
+                checked += 1
+            }
+        }
+        #expect(checked > 1000)
+        // Every area row of bands-yearly.csv is the mean of that area's values (or of the paired differences).
+        var compared = 0
+        for b in yearlyBands where b["area"] != "all" {
+            let delta = b["quantity"]!.hasPrefix("delta_")
+            let quantity = delta ? String(b["quantity"]!.dropFirst(6)) : b["quantity"]!
+            let column = quantity == "flow" ? "flow_\(b["from_level"]!)_to_\(b["to_level"]!)"
+                : quantity + (b["level"] == "all" ? "" : "_" + b["level"]!)
+            let rows = yearly.filter { $0["area"] == b["area"] && $0["year"] == b["year"] && $0["arm"] == b["arm"] }
+            var values = rows.map { num($0, column) }
+            if delta {
+                let first = yearly.filter { $0["area"] == b["area"] && $0["year"] == b["year"] && $0["arm"] == "usual" }
+                values = zip(values, first).map { $0 - num($1, column) }
+            }
+            let mean = values.reduce(0, +) / Double(values.count)
+            #expect(abs(mean - num(b, "mean")) <= 1e-9 * max(1, abs(mean)), "\(b["arm"]!) \(b["area"]!) year \(b["year"]!) \(b["quantity"]!) \(column)")
+            #expect(!b["quantity"]!.contains("programme"))
+            compared += 1
+        }
+        #expect(compared == 3 * 2 * Set(yearly.map { $0["year"]! }).count * (columns.count - 2))
     }
 }

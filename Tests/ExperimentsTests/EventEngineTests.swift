@@ -84,6 +84,27 @@ struct EventEngineTests {
             if z > c.worstZ { c.worstZ = z; c.worstCell = "\(name): steps \(x.mean) ± \(xMcse), events \(y.mean) ± \(yMcse)" }
             if z > c.threshold { c.failures.append("\(name): steps \(x.mean) ± \(xMcse), events \(y.mean) ± \(yMcse), z = \(z)") }
         }
+        // Each area's yearly values (replications-yearly.csv), which no band cell holds: the same
+        // z-test on the replications' means, with its own Bonferroni threshold.
+        let yearly = YearlyLayout(arm: scenario.arms[0])
+        if !yearly.areas.isEmpty {
+            let values = yearly.size - yearly.allAreasSize
+            let threshold = max(4, Quantiles.standardNormal(1 - 0.0005 / Double(values * scenario.arms.count)))
+            for arm in scenario.arms.indices {
+                let xs = steps.rows.filter { $0.arm == arm }.map(\.yearly), ys = events.rows.filter { $0.arm == arm }.map(\.yearly)
+                for i in yearly.allAreasSize..<yearly.size {
+                    let x = SampleStatistics(xs.map { $0[i] }), y = SampleStatistics(ys.map { $0[i] })
+                    let se = (x.mcse * x.mcse + y.mcse * y.mcse).squareRoot(), diff = abs(x.mean - y.mean)
+                    let k = (i - yearly.allAreasSize) % yearly.areaSize
+                    var name: String { "arm \(arm) area \((i - yearly.allAreasSize) / yearly.areaSize) year \(k / yearly.areaSlots.count + 1) \(yearly.slots[yearly.areaSlots[k % yearly.areaSlots.count]].quantity.rawValue)" }
+                    if se == 0 {
+                        if diff > 1e-9 * max(1, abs(x.mean)) { c.failures.append("\(name): constant \(x.mean) (steps) vs \(y.mean) (events)") }
+                    } else if diff / se > threshold {
+                        c.failures.append("\(name): steps \(x.mean) ± \(x.mcse), events \(y.mean) ± \(y.mcse), z = \(diff / se)")
+                    }
+                }
+            }
+        }
         for arm in scenario.arms.indices {
             for (label, value) in [("discounted cost", \ReplicationTotals.costDiscounted), ("discounted QoL-years", \.qolYearsDiscounted),
                                    ("child-years", \.childYears)] {
@@ -315,6 +336,8 @@ struct EventEngineTests {
                 #expect(together[a].record.map(\.bitPattern) == alone.record.map(\.bitPattern),
                         "\(file) replication \(r) arm \(a): the record differs when the arms run together")
                 #expect(together[a].totals == alone.totals, "\(file) replication \(r) arm \(a): totals differ")
+                #expect(together[a].areaRecords.map { $0.map(\.bitPattern) } == alone.areaRecords.map { $0.map(\.bitPattern) },
+                        "\(file) replication \(r) arm \(a): an area's record differs when the arms run together")
             }
         }
     }

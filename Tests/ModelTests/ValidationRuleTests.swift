@@ -130,6 +130,11 @@ struct ValidationRuleTests {
                  edits: [("areas: [north, south]", "areas: [north, south, north]")],
                  issues: [.init("areas", found: "repeated area names", expected: "distinct area names",
                                 line: .at("areas: [north, south, north]"))]),
+        RuleCase(name: "area named 'all' among two", base: ScenarioText.rates,
+                 edits: [("areas: [north, south]", "areas: [north, all]"), ("south: {Low", "all: {Low"), ("south: 20", "all: 20")],
+                 issues: [.init("areas[1]", found: "area name 'all' among 2 areas",
+                                expected: "a name other than 'all' (reserved for all areas together in the results by area)",
+                                line: .at("areas: [north, all]"))]),
     ]
 
     @Test("level and area names", arguments: nameCases)

@@ -146,7 +146,7 @@ REPLICATIONS = _file(
 
 YEARLY_BANDS = _file(
     "bands-yearly.csv", "docs/outputs.md", RUN,
-    Column("arm", "text"), Column("year", "int"), Column("start_years", unit="years"), Column("end_years", unit="years"),
+    Column("arm", "text"), Column("area", "text"), Column("year", "int"), Column("start_years", unit="years"), Column("end_years", unit="years"),
     Column("quantity", "text"), Column("level", "text", empty=True),
     Column("from_level", "text", empty=True), Column("to_level", "text", empty=True),
     Column("replications", "int", "replications"), Column("mean", empty=True), Column("mcse", empty=True),
@@ -160,7 +160,7 @@ def _per_level(name, kind, unit):
 
 YEARLY_REPLICATIONS = _file(
     "replications-yearly.csv", "docs/outputs.md", RUN,
-    Column("replication", "int"), Column("arm", "text"), Column("year", "int"),
+    Column("replication", "int"), Column("arm", "text"), Column("area", "text"), Column("year", "int"),
     Column("start_years", unit="years"), Column("end_years", unit="years"),
     *_per_level("stock", "int", "children"),
     Column("flow_FROM_to_TO", "int", "children", pattern=r"flow_.+_to_.+"),
@@ -169,7 +169,7 @@ YEARLY_REPLICATIONS = _file(
     Column("escalations", "int", "children"), Column("step_downs", "int", "children"),
     Column("children_reached", "int", "children"),
     *_per_level("cost", "number", "£"), *_per_level("cost_discounted", "number", "£"),
-    Column("programme_cost", unit="£"), Column("programme_cost_discounted", unit="£"),
+    Column("programme_cost", unit="£", empty=True), Column("programme_cost_discounted", unit="£", empty=True),
     *_per_level("qol_years", "number", "QoL-years"), *_per_level("qol_years_discounted", "number", "QoL-years"),
     Column("transition_cost", unit="£"), Column("transition_cost_discounted", unit="£"),
     Column("transition_qol_years", unit="QoL-years"), Column("transition_qol_years_discounted", unit="QoL-years"),

@@ -7,7 +7,7 @@ scenario and replications from manifest.json), Cost-effectiveness
 (summary.csv), Incremental analysis (incremental.csv), Acceptability
 (acceptability.csv), Totals per arm and Cumulative by year (the
 `cumulative_…_discounted` rows of bands.csv), Stocks by year (bands.csv),
-Budget by year and Flows by year (bands-yearly.csv: girfec's yearly totals
+Budget by year, Flows by year and Areas by year (bands-yearly.csv: girfec's yearly totals
 with their 95 % CI), Parameters and Parameter draws (manifest.json and
 parameters.csv), Variance split (uncertainty.csv), Importance
 (importance.csv), Value of information (voi.csv).
@@ -196,14 +196,14 @@ def cumulative_by_year(run):
 
 
 def _yearly_rows(run):
-    """bands-yearly.csv's rows by (arm, quantity, level, year); None when the folder has no such file."""
+    """bands-yearly.csv's rows by (arm, quantity, level, year, area); None when the folder has no such file."""
     y = run.tables.get("bands-yearly.csv")
     if y is None or y.empty:
         return None
     rows = {}
     for r in y.to_dict("records"):
         level = None if pd.isna(r["level"]) else str(r["level"])
-        rows[(str(r["arm"]), str(r["quantity"]), level, int(r["year"]))] = r
+        rows[(str(r["arm"]), str(r["quantity"]), level, int(r["year"]), str(r["area"]))] = r
     return rows
 
 
@@ -227,8 +227,8 @@ def budget_by_year(run):
     for label, arm, prefix in _arm_blocks(run):
         for year in _years(rows, "cost"):
             for name, quantity, level in parts:
-                cost = rows.get((arm, prefix + quantity, level, year))
-                discounted = rows.get((arm, prefix + quantity + "_discounted", level, year))
+                cost = rows.get((arm, prefix + quantity, level, year, "all"))
+                discounted = rows.get((arm, prefix + quantity + "_discounted", level, year, "all"))
                 if cost is not None:
                     table.append((label, name, cost, discounted or {}))
     sheet = Sheet("Budget by year", "Cost of each level and of the programme per year (the yearly budget), "
@@ -259,7 +259,7 @@ def flows_by_year(run):
     table = []  # (arm label, {quantity: row})
     for label, arm, prefix in _arm_blocks(run):
         for year in _years(rows, "escalations"):
-            found = {q: rows.get((arm, prefix + q, "all", year)) for q, _ in FLOWS}
+            found = {q: rows.get((arm, prefix + q, "all", year, "all")) for q, _ in FLOWS}
             if found["escalations"] is not None:
                 table.append((label, found))
     sheet = Sheet("Flows by year", "Escalations, step-downs, entries and exits per year",
@@ -276,6 +276,46 @@ def flows_by_year(run):
     for quantity, name in FLOWS:
         for column, label in STATISTICS[:1] + STATISTICS[2:4]:
             sheet.add(f"{name}: {label}", [(t[1][quantity] or {}).get(column) for t in table], "children per year")
+    return sheet
+
+
+AREA_QUANTITIES = (("stock", "Children at the year's end", "children"), ("escalations", "Escalations", "children per year"),
+                   ("step_downs", "Step-downs", "children per year"), ("cost", "Cost", "£ per year"),
+                   ("cost_discounted", "Discounted cost", "£ per year"))
+
+
+def areas_by_year(run):
+    """Each area's children, escalations, step-downs and cost per year (bands-yearly.csv's area rows); None with one area."""
+    rows = _yearly_rows(run)
+    if rows is None:
+        return None
+    areas = []
+    for k in rows:
+        if k[4] != "all" and k[4] not in areas:
+            areas.append(k[4])
+    if not areas:
+        return None
+    table = []  # (area, arm label, {quantity: row})
+    for area in areas:
+        for label, arm, prefix in _arm_blocks(run):
+            for year in _years(rows, "cost"):
+                found = {q: rows.get((arm, prefix + q, "all", year, area)) for q, _, _ in AREA_QUANTITIES}
+                if found["cost"] is not None:
+                    table.append((area, label, found))
+    sheet = Sheet("Areas by year", "Each area's children, escalations, step-downs and cost per year",
+                  "bands-yearly.csv, rows of each area: quantities stock, escalations, step_downs, cost and "
+                  "cost_discounted, level all (and their delta_ rows)",
+                  "per area, arm and year (and each later arm minus the first, paired): children in the area at the "
+                  "year's end, its moves to a later and an earlier level, and the cost of its children's levels and "
+                  "one-off transition costs, undiscounted and discounted; mean over replications and its 95% CI. The "
+                  "programme's cost is authority-wide: it is in Budget by year, in no area")
+    sheet.add("Area", [t[0] for t in table])
+    sheet.add("Arm", [t[1] for t in table])
+    sheet.add("Year", [t[2]["cost"]["year"] for t in table])
+    sheet.add("Replications", [t[2]["cost"]["replications"] for t in table], "replications")
+    for quantity, name, unit in AREA_QUANTITIES:
+        for column, label in STATISTICS[:1] + STATISTICS[2:4]:
+            sheet.add(f"{name}: {label}", [(t[2][quantity] or {}).get(column) for t in table], unit)
     return sheet
 
 
@@ -375,7 +415,7 @@ def value_of_information(run):
 
 
 BUILDERS = (cost_effectiveness, incremental, acceptability, totals, stocks_by_year, cumulative_by_year, budget_by_year,
-            flows_by_year, parameters, parameter_draws, variance_split, importance, value_of_information)
+            flows_by_year, areas_by_year, parameters, parameter_draws, variance_split, importance, value_of_information)
 
 
 def sheets(run):

@@ -48,7 +48,7 @@ def band_row(arm, step, step_months, quantity, level, mean, spread, from_level="
 
 def make_run(folder, arms=("baseline", "programme"), levels=("Low", "Mid", "High"), steps=6, step_months=12,
              replications=5, aggregate=False, inflow=True, length_of_stay=True, manifest=True,
-             replications_csv=True, summary_csv=True, yearly=True):
+             replications_csv=True, summary_csv=True, yearly=True, areas=()):
     """Write a small, internally consistent-looking run folder and return its path."""
     os.makedirs(folder, exist_ok=True)
     rows = []
@@ -112,7 +112,7 @@ def make_run(folder, arms=("baseline", "programme"), levels=("Low", "Mid", "High
         w.writerows(rows)
 
     if yearly:
-        write_yearly(folder, rows, step_months)
+        write_yearly(folder, rows, step_months, areas)
 
     if replications_csv:
         with open(os.path.join(folder, "replications.csv"), "w", newline="") as f:
@@ -157,7 +157,7 @@ def make_run(folder, arms=("baseline", "programme"), levels=("Low", "Mid", "High
     return folder
 
 
-YEARLY_HEADER = ["arm", "year", "start_years", "end_years", "quantity", "level", "from_level", "to_level",
+YEARLY_HEADER = ["arm", "area", "year", "start_years", "end_years", "quantity", "level", "from_level", "to_level",
                  "replications", "mean", "mcse", "ci_low", "ci_high", "p2_5", "p5", "p25", "p50", "p75", "p95",
                  "p97_5"]
 STATES = ("stock", "children_reached", "cumulative_cost_discounted", "cumulative_qol_years_discounted")
@@ -168,9 +168,10 @@ def yearly_interval(mean):
     return mean - 0.1 * abs(mean) - 1, mean + 0.05 * abs(mean) + 2
 
 
-def write_yearly(folder, rows, step_months):
+def write_yearly(folder, rows, step_months, areas=()):
     """bands-yearly.csv from the synthetic bands.csv rows: a year's total of each per-step quantity (its steps'
-    means summed), the end-of-year value of a state; a step is in the year in which it ends."""
+    means summed), the end-of-year value of a state; a step is in the year in which it ends. Each of `areas`
+    gets rows of its own, area k's values (k + 1)/(k + 2) of all areas' (no programme cost rows)."""
     years = {}
     for arm, step, _t, q, level, fr, to, n, mean, *_ in rows:
         if step == 0 or q.endswith("length_of_stay_years") or mean == "":
@@ -185,10 +186,13 @@ def write_yearly(folder, rows, step_months):
     with open(os.path.join(folder, "bands-yearly.csv"), "w", newline="") as f:
         w = csv.writer(f, lineterminator="\n")
         w.writerow(YEARLY_HEADER)
-        for (arm, year, q, level, fr, to), (n, mean, _s) in years.items():
-            low, high = yearly_interval(mean)
-            w.writerow([arm, year, (year - 1) * 1.0, year * 1.0, q, level, fr, to, n, mean, (high - low) / 4, low,
-                        high] + [mean] * 7)
+        for area, share in [("all", 1.0)] + [(a, (k + 1) / (k + 2)) for k, a in enumerate(areas)]:
+            for (arm, year, q, level, fr, to), (n, mean, _s) in years.items():
+                if area != "all" and "programme_cost" in q:
+                    continue
+                low, high = yearly_interval(mean * share)
+                w.writerow([arm, area, year, (year - 1) * 1.0, year * 1.0, q, level, fr, to, n, mean * share,
+                            (high - low) / 4, low, high] + [mean * share] * 7)
 
 
 def run_script(*args):
@@ -272,7 +276,7 @@ def test_without_bands_yearly_csv(tmp_path):
 def test_bands_yearly_csv_with_a_bad_cell(tmp_path):
     run = make_run(tmp_path / "run")
     with open(run / "bands-yearly.csv", "a") as f:
-        f.write("baseline,9,8,9,cost,Low,,,5,abc,1,1,1,1,1,1,1,1,1,1\n")
+        f.write("baseline,all,9,8,9,cost,Low,,,5,abc,1,1,1,1,1,1,1,1,1,1\n")
     result = run_script(run, "--only", "budget")
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert "bands-yearly.csv" in result.stderr and "mean" in result.stderr and "abc" in result.stderr
@@ -441,7 +445,8 @@ def drawn(monkeypatch, folder, name, **kwargs):
 
     monkeypatch.setattr(figures, "save", keep)
     figures.style.apply()
-    draw = {"flows": figures.fig_flows, "escalation": figures.fig_escalation, "budget": figures.fig_budget}
+    draw = {"flows": figures.fig_flows, "escalation": figures.fig_escalation, "budget": figures.fig_budget,
+            "areas": figures.fig_areas}
     if name == "level":
         files, why = figures.fig_level(run, yearly, ["png"], str(folder), kwargs["level"])
     else:
@@ -519,6 +524,28 @@ def test_budget_and_level_draw_bands_yearly_csv(tmp_path, monkeypatch):
                                                                         sign=-1)
     assert error_bars(arm_panel) == pytest.approx(sorted(want))
     assert "95 % confidence interval for the mean of each yearly inflow and outflow" in caption
+
+
+def test_areas_draws_each_areas_rows_of_bands_yearly_csv(tmp_path, monkeypatch):
+    """One column of panels per area: its stocks, escalations and step-downs, and cost, each the area's rows."""
+    folder = make_run(tmp_path / "run", steps=24, step_months=1, areas=("north", "south"))
+    fig, caption, yearly = drawn(monkeypatch, folder, "areas")
+    assert yearly.areas == ["north", "south"]
+    panels = [ax for ax in fig.axes if ax.get_visible()]
+    for c, area in enumerate(("north", "south")):
+        stock, moves, cost = panels[c], panels[2 + c], panels[4 + c]  # rows of panels, one column per area
+        arms = ("baseline", "programme")
+        assert error_bars(stock) == pytest.approx(expected([r for a in arms for r in yearly.get(a, "stock", "all", area=area)]))
+        assert error_bars(moves) == pytest.approx(expected([r for a in arms for q in ("escalations", "step_downs")
+                                                             for r in yearly.get(a, q, "all", area=area)]))
+        assert error_bars(cost) == pytest.approx(expected([r for a in arms for r in yearly.get(a, "cost", "all", area=area)],
+                                                          1e6))
+        assert yearly.get("baseline", "cost", "all", area=area) != yearly.get("baseline", "cost", "all")
+    assert "rows of each area in bands-yearly.csv" in caption and "programme's cost is authority-wide" in caption
+    # one area (the synthetic run as written): no figure, and a reason
+    files, why = figures.fig_areas(figures.RunFolder(str(folder)), figures.YearlyBands(str(tmp_path / "none")),
+                                   ["png"], str(folder))
+    assert files is None and "bands-yearly.csv: file not found" in why
 
 
 def png_size(path):
@@ -679,7 +706,7 @@ def test_real_run_captions_match_its_files(tmp_path):
     assert result.returncode == 0, result.stderr
     with open(out / "manifest.json") as f:
         manifest = json.load(f)
-    names = ["stocks", "costs_qol", "flows", "escalation", "budget", "level_Compulsory", "length_of_stay",
+    names = ["stocks", "costs_qol", "flows", "escalation", "budget", "areas", "level_Compulsory", "length_of_stay",
              "ce_plane", "ceac"]
     check_figures(out / "figures", names, formats=("pdf",))
     for name in names:
@@ -687,7 +714,7 @@ def test_real_run_captions_match_its_files(tmp_path):
         assert (f"Scenario “{manifest['scenario']['name']}”; 6 replications, seed 11; "
                 f"girfec {manifest['version']}.") in text, name
     assert "Universal < Additional < Intensive < Compulsory" in read_caption(out / "figures", "escalation")
-    for name in ("flows", "escalation", "budget", "level_Compulsory"):
+    for name in ("flows", "escalation", "budget", "areas", "level_Compulsory"):
         assert "the yearly totals of the 6 replications in replications-yearly.csv" in read_caption(out / "figures",
                                                                                                      name), name
     assert figures.NO_PARAMETER_UNCERTAINTY in read_caption(out / "figures", "ce_plane")

@@ -36,6 +36,7 @@ RUNS = {
                                                                         "--replications-per-draw", 2]),
     "two-arm": (ROOT / "Tests/ReportsTests/Scenarios/two-arm.yaml", ["--replications", 20]),
     "one-arm": (ROOT / "experiments/examples/minimal.yaml", ["--replications", 3]),
+    "areas": (ROOT / "experiments/examples/areas-and-coverage.yaml", ["--replications", 6]),  # rows by area
     "hostile": (None, ["--replications", 5]),  # two-arm.yaml with a level and an arm named with , " and non-ASCII
 }
 HOSTILE_LEVEL, HOSTILE_ARM = 'Lów, "q" 中', 'prác, "tice" 😀'
@@ -349,11 +350,11 @@ def test_workbook_sheets_titles_units_and_values(folders, tmp_path):
         assert row[4] == float(cells[col["mean"]]) and row[6] == float(cells[col["ci_low"]])
 
 
-def yearly_cells(folder):
-    """bands-yearly.csv's rows as {(arm, quantity, level, year): {column: text}}."""
+def yearly_cells(folder, area="all"):
+    """bands-yearly.csv's rows of all areas (or of `area`) as {(arm, quantity, level, year): {column: text}}."""
     header, body = csv_rows(folder / "bands-yearly.csv")
-    return {(r[0], r[header.index("quantity")], r[header.index("level")], int(r[1])): dict(zip(header, r))
-            for r in body}
+    return {(r[0], r[header.index("quantity")], r[header.index("level")], int(r[header.index("year")])): dict(zip(header, r))
+            for r in body if r[header.index("area")] == area}
 
 
 def number(text):
@@ -409,6 +410,35 @@ def test_workbook_yearly_sheets_are_bands_yearly_csv(folders, tmp_path, key):
                         + [number(cells[arm, prefix + q, "all", year][s]) for q, _ in names
                            for s in ("mean", "ci_low", "ci_high")])
     assert rows == want
+
+
+def test_workbook_areas_sheet_is_bands_yearly_csv(folders, tmp_path):
+    """Areas by year: each area's rows of bands-yearly.csv, cell for cell; no such sheet with one area."""
+    out = tmp_path / "book.xlsx"
+    assert workbook.main([str(folders["areas"]), "--out", str(out)]) == 0
+    book = openpyxl.load_workbook(out)
+    title, source, header, rows = sheet_rows(book["Areas by year"])
+    assert title == "Each area's children, escalations, step-downs and cost per year" and "bands-yearly.csv" in source
+    names = (("stock", "Children at the year's end", "children"), ("escalations", "Escalations", "children per year"),
+             ("step_downs", "Step-downs", "children per year"), ("cost", "Cost", "£ per year"),
+             ("cost_discounted", "Discounted cost", "£ per year"))
+    assert header == ["Area", "Arm", "Year", "Replications (replications)"] + [
+        f"{name}: {label} ({unit})" for _, name, unit in names for label in ("mean", "95% CI low", "95% CI high")]
+    arms = [str(a) for a in frames.load(folders["areas"]).arms]
+    blocks = [(a, a, "") for a in arms] + [(f"{a} − {arms[0]}", a, "delta_") for a in arms[1:]]
+    want = []
+    for area in ("north", "south"):
+        cells = yearly_cells(folders["areas"], area)
+        assert not any(k[1].endswith("programme_cost") for k in cells)  # authority-wide: no area rows
+        for label, arm, prefix in blocks:
+            for year in sorted({k[3] for k in cells}):
+                c = cells[arm, prefix + "cost", "all", year]
+                want.append([area, label, year, int(c["replications"])]
+                            + [number(cells[arm, prefix + q, "all", year][s]) for q, _, _ in names
+                               for s in ("mean", "ci_low", "ci_high")])
+    assert rows == want
+    assert workbook.main([str(folders["two-arm"]), "--out", str(tmp_path / "one.xlsx")]) == 0
+    assert "Areas by year" not in openpyxl.load_workbook(tmp_path / "one.xlsx").sheetnames
 
 
 def test_workbook_of_a_fixed_parameter_run_and_its_default_place(folders):
