@@ -146,3 +146,60 @@ public struct SampleStatistics: Sendable, Equatable {
     public var p50: Double { percentiles[3] }
     public var p97_5: Double { percentiles[6] }
 }
+
+/// A ratio of two means over replications, R = Ȳ / X̄ (for example the discounted cost per child:
+/// total cost over children ever in the model), with its delta-method Monte Carlo standard error.
+///
+/// Linearised, R̂ − R ≈ mean of z_i with z_i = (y_i − R̂·x_i) / X̄, so
+///
+/// ```
+/// MCSE(R̂) = s(z) / √n
+/// ```
+///
+/// (the variance of the ratio estimator; Cochran 1977, "Sampling Techniques", 3rd ed., §6.3 and
+/// §6.4; Stuart & Ord 1994, "Kendall's Advanced Theory of Statistics", vol. 1, §10.5). In a
+/// nested run the z_i are grouped by parameter draw, as `SampleStatistics` groups values. With X
+/// the same in every replication (a closed cohort), R̂ = Ȳ/X and its MCSE is MCSE(Ȳ)/X exactly.
+/// A difference of two arms' ratios from paired replications, R̂_a − R̂_0, has the influence
+/// values z_a,i − z_0,i, so pairing reduces its MCSE as it does that of a difference of totals.
+public struct RatioOfMeans: Sendable, Equatable {
+    /// Replications behind it, and the independent units behind its MCSE (draws of a nested run).
+    public var count: Int
+    public var units: Int
+    public var mean: Double
+    public var mcse: Double
+    /// 95 % confidence interval: mean ± t(0.975, units − 1)·MCSE.
+    public var ciLow: Double
+    public var ciHigh: Double
+
+    /// Ȳ / X̄ of paired values y_i, x_i (same count); `groups`: each replication's draw in a nested run.
+    public init(numerator y: [Double], denominator x: [Double], groups: [Int]? = nil) {
+        let (ratio, z) = Self.influence(y, x)
+        self.init(estimate: ratio, influence: z, groups: groups)
+    }
+
+    /// Ȳ_a / X̄_a − Ȳ_0 / X̄_0 from paired replications (index i is the same replication in both).
+    public init(differenceOf a: (numerator: [Double], denominator: [Double]),
+                from b: (numerator: [Double], denominator: [Double]), groups: [Int]? = nil) {
+        let (ra, za) = Self.influence(a.numerator, a.denominator)
+        let (rb, zb) = Self.influence(b.numerator, b.denominator)
+        self.init(estimate: ra - rb, influence: zip(za, zb).map { $0 - $1 }, groups: groups)
+    }
+
+    private init(estimate: Double, influence z: [Double], groups: [Int]?) {
+        let s = SampleStatistics(z, groups: groups)
+        count = s.count
+        units = s.units
+        mean = estimate
+        mcse = s.mcse
+        (ciLow, ciHigh) = Statistics.confidenceInterval95(mean: estimate, mcse: mcse, units: units)
+    }
+
+    /// R̂ = Ȳ/X̄ and z_i = (y_i − R̂·x_i)/X̄; NaN when X̄ is 0.
+    private static func influence(_ y: [Double], _ x: [Double]) -> (Double, [Double]) {
+        precondition(y.count == x.count, "\(y.count) numerators for \(x.count) denominators")
+        let xBar = Statistics.mean(x)
+        let ratio = Statistics.mean(y) / xBar
+        return (ratio, zip(y, x).map { ($0 - ratio * $1) / xBar })
+    }
+}

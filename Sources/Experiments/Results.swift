@@ -62,6 +62,9 @@ public struct RunResults: Sendable {
     /// With `transitionRewards` in any arm: each arm's discounted one-off costs and QoL-years of moves
     /// over the horizon (replications.csv `transition_cost_discounted`, `transition_qol_years_discounted`).
     public var transitionRewards: [(arm: Int, costDiscounted: SampleStatistics, qolYearsDiscounted: SampleStatistics)]
+    /// Per arm, mean costs and QoL-years per child (per-person.csv, the report): each a ratio of means
+    /// over the replications (`PerPerson`).
+    public var perPerson: [PerPerson]
     /// Every arm on expected discounted cost and QoL-years: frontier, dominance and ICERs between
     /// neighbours on the frontier (incremental.csv); empty with one arm.
     public var incremental: [IncrementalAnalysis.Arm]
@@ -105,6 +108,7 @@ public struct RunResults: Sendable {
         self.outcomes = outcomes
         (incremental, acceptability) = Self.incremental(arms: arms, rows: rows, outcomes: outcomes,
                                                         replicationsPerDraw: replicationsPerDraw, settings: settings)
+        perPerson = PerPerson.all(arms: arms, rows: rows, replicationsPerDraw: replicationsPerDraw)
         bands = Self.bands(scenario: scenario, aggregator: aggregator, outcomes: outcomes)
         yearlyBands = YearlyBands(scenario: scenario, rows: rows, replicationsPerDraw: replicationsPerDraw, bands: bands)
         transitionRewards = !scenario.arms.contains { $0.transitionRewards != nil } ? [] : scenario.arms.indices.map { a in
@@ -301,6 +305,64 @@ public struct RunResults: Sendable {
             }
         }
         return ValueOfInformationResult(rows: out, skipped: skipped)
+    }
+}
+
+/// An arm's results per child (per person), as papers report them: the mean over replications of
+/// its total (discounted cost, QoL-years, …) divided by the mean number of children ever in the
+/// model (initial children and every entry), with the delta-method MCSE of that ratio
+/// (`RatioOfMeans`); for a later arm also its paired difference from the first arm per child.
+/// In a closed cohort (no entries) this is the total's mean divided by the cohort's size.
+public struct PerPerson: Sendable {
+    public enum Measure: String, Sendable, CaseIterable {
+        case costDiscounted = "cost_discounted_per_child"
+        case qolYearsDiscounted = "qol_years_discounted_per_child"
+        case cost = "cost_per_child"
+        case qolYears = "qol_years_per_child"
+        case childYears = "child_years_per_child"
+
+        /// The replication total it divides by children ever.
+        func total(_ t: ReplicationTotals) -> Double {
+            switch self {
+            case .costDiscounted: t.costDiscounted
+            case .qolYearsDiscounted: t.qolYearsDiscounted
+            case .cost: t.cost
+            case .qolYears: t.qolYears
+            case .childYears: t.childYears
+            }
+        }
+    }
+
+    public var arm: Int
+    /// Children ever in the model per replication (the denominator).
+    public var childrenEver: SampleStatistics
+    /// Each measure per child, in `Measure.allCases` order.
+    public var values: [(measure: Measure, estimate: RatioOfMeans)]
+    /// For a later arm: each measure's difference from the first arm per child (paired), in the same order.
+    public var differences: [(measure: Measure, estimate: RatioOfMeans)]
+
+    static func all(arms: Int, rows: [ReplicationRow], replicationsPerDraw: Int) -> [PerPerson] {
+        var first: [Int: ReplicationTotals] = [:]
+        for row in rows where row.arm == 0 { first[row.replication] = row.totals }
+        return (0..<arms).map { a in
+            let own = rows.filter { $0.arm == a }
+            let groups = replicationsPerDraw > 1 ? own.map(\.draw) : nil
+            let ever = own.map { Double($0.totals.childrenEver) }
+            let values = Measure.allCases.map { m in
+                (m, RatioOfMeans(numerator: own.map { m.total($0.totals) }, denominator: ever, groups: groups))
+            }
+            var differences: [(measure: Measure, estimate: RatioOfMeans)] = []
+            if a > 0 {
+                let paired = own.compactMap { row in first[row.replication].map { (row, $0) } }
+                let pairedGroups = replicationsPerDraw > 1 ? paired.map(\.0.draw) : nil
+                differences = Measure.allCases.map { m in
+                    (m, RatioOfMeans(differenceOf: (paired.map { m.total($0.0.totals) }, paired.map { Double($0.0.totals.childrenEver) }),
+                                     from: (paired.map { m.total($0.1) }, paired.map { Double($0.1.childrenEver) }),
+                                     groups: pairedGroups))
+                }
+            }
+            return PerPerson(arm: a, childrenEver: SampleStatistics(ever, groups: groups), values: values, differences: differences)
+        }
     }
 }
 

@@ -128,6 +128,14 @@ public enum HumanFormat {
         return "\(ci[0]) (95 % CI \(ci[1]) to \(ci[2]); 2.5–97.5 % of replications \(range[0]) to \(range[1]))"
     }
 
+    /// A ratio of means (`RatioOfMeans`, e.g. a cost per child) with its 95 % CI, on one scale:
+    /// "£14,775 (95 % CI £14,614 to £14,937)".
+    public static func estimate(_ r: RatioOfMeans, money: Bool) -> String {
+        let ci = together([r.mean, r.ciLow, r.ciHigh], width: r.ciHigh - r.ciLow, money: money)
+        if r.units < 2 || !(r.ciHigh - r.ciLow).isFinite { return "\(ci[0]) (one replication: no interval)" }
+        return "\(ci[0]) (95 % CI \(ci[1]) to \(ci[2]))"
+    }
+
     /// The ICER of mean differences with its quadrant in words (`CostEffectiveness.Quadrant`):
     /// "£12,345 per QoL-year gained (more QoL-years at a higher cost)",
     /// "dominant: more QoL-years at a lower cost", "dominated: fewer QoL-years at a higher cost",

@@ -104,6 +104,28 @@ public enum Report {
                    header: ["outcome", "mean", "95 % CI of the mean", "2.5–97.5 % of replications"], rows: resultRows,
                    columns: [.wrap(0.28), .wrap(0.16), .wrap(0.22), .wrap(0.22)]))
 
+        // Per child: each total over the mean number of children ever in the model (`PerPerson`).
+        var perChildRows: [[String]] = []
+        func perChild(_ label: String, _ r: RatioOfMeans, money isMoney: Bool) {
+            let ci = HumanFormat.together([r.mean, r.ciLow, r.ciHigh, r.mcse], width: r.ciHigh - r.ciLow, money: isMoney)
+            perChildRows.append([label, ci[0], "\(ci[1]) to \(ci[2])", ci[3]])
+        }
+        for p in results.perPerson {
+            for (m, r) in p.values where m == .costDiscounted || m == .qolYearsDiscounted {
+                perChild("\(arms[p.arm]): \(m == .costDiscounted ? "cost" : "QoL-years") per child", r, money: m == .costDiscounted)
+            }
+        }
+        for p in results.perPerson {
+            for (m, r) in p.differences where m == .costDiscounted || m == .qolYearsDiscounted {
+                perChild("\(arms[p.arm]) − \(arms[0]): \(m == .costDiscounted ? "Δcost" : "ΔQoL-years") per child", r, money: m == .costDiscounted)
+            }
+        }
+        let ever = results.perPerson.map { "\(arms[$0.arm]) \(HumanFormat.number($0.childrenEver.mean))" }.joined(separator: ", ")
+        doc.paragraph("Per child, as papers report them: each arm's mean discounted total divided by the mean number of children ever in the model (initial children and every entry: \(ever)), with the delta-method Monte Carlo standard error of that ratio. The same numbers, undiscounted too, are in per-person.csv.")
+        emit(Table(caption: "Discounted costs and QoL-years per child", label: "tab:per-child",
+                   header: ["outcome", "mean", "95 % CI of the mean", "MCSE"], rows: perChildRows,
+                   columns: [.wrap(0.34), .wrap(0.16), .wrap(0.24), .wrap(0.14)]))
+
         // Cost-effectiveness.
         if arms.count > 1 {
             doc.section("Cost-effectiveness against \(arms[0])")

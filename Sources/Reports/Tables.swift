@@ -55,6 +55,26 @@ public enum Tables {
         return out
     }
 
+    public static let perPersonHeader = ["arm", "comparator", "measure", "replications", "children_ever", "mean", "mcse",
+                                         "ci_low", "ci_high"]
+
+    /// per-person.csv: per arm, each total per child (`RunResults.perPerson`), then each later arm's
+    /// paired difference from the first per child (`delta_` measures, with the first arm as comparator).
+    public static func perPerson(scenario: Scenario, results: RunResults) -> String {
+        var out = CSV.row(perPersonHeader)
+        let names = scenario.arms.map(\.name)
+        for p in results.perPerson {
+            for (blocks, comparator, prefix) in [(p.values, "", ""), (p.differences, names[0], "delta_")] {
+                for (measure, r) in blocks {
+                    out += CSV.row([CSV.text(names[p.arm]), CSV.text(comparator), prefix + measure.rawValue, String(r.count),
+                                    CSV.number(p.childrenEver.mean), CSV.number(r.mean), CSV.number(r.mcse),
+                                    CSV.number(r.ciLow), CSV.number(r.ciHigh)])
+                }
+            }
+        }
+        return out
+    }
+
     public static func replicationsHeader(levels: [String]) -> [String] {
         ["replication", "arm", "children_ever", "child_years", "cost", "cost_discounted", "programme_cost_discounted",
          "transition_cost_discounted", "qol_years", "qol_years_discounted", "transition_qol_years_discounted",

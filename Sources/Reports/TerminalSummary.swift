@@ -29,6 +29,12 @@ public enum TerminalSummary {
         for (a, arm) in scenario.arms.enumerated() {
             line("\(arm.name): discounted cost", .costDiscounted, arm: a, money: true)
             line("\(arm.name): discounted QoL-years", .qolYearsDiscounted, arm: a, money: false)
+            if let p = results.perPerson.first(where: { $0.arm == a }),
+               let cost = p.values.first(where: { $0.measure == .costDiscounted }),
+               let qol = p.values.first(where: { $0.measure == .qolYearsDiscounted }) {
+                lines.append("  \(arm.name): per child (\(HumanFormat.number(p.childrenEver.mean)) children ever): discounted cost "
+                             + "\(HumanFormat.estimate(cost.estimate, money: true)), discounted QoL-years \(HumanFormat.estimate(qol.estimate, money: false))")
+            }
         }
         for (a, arm) in scenario.arms.enumerated().dropFirst() {
             let against = "\(arm.name) − \(arm0)"

@@ -51,7 +51,7 @@ struct CommandLineTests {
         #expect(r.stdout.contains("practice − baseline: Δcost"))
         let files = try FileManager.default.contentsOfDirectory(atPath: out).sorted()
         #expect(files == ["acceptability.csv", "aggregate.csv", "bands-yearly.csv", "bands.csv", "comparison.csv", "incremental.csv",
-                          "manifest.json", "replications-yearly.csv",
+                          "manifest.json", "per-person.csv", "replications-yearly.csv",
                           "replications.csv", "scenario.yaml", "state.bin", "summary.csv", "summary.json"])
         let summary = try String(contentsOfFile: out + "/summary.csv", encoding: .utf8)
         #expect(summary.hasPrefix("arm,comparator,measure,willingness_to_pay,replications,mean,mcse,ci_low,ci_high,p2_5,p50,p97_5\n"))

@@ -276,7 +276,24 @@ struct OutputConsistencyTests {
         }
         #expect(states == years.count * (2 * 4 + 4 + 2 + 2))
 
-        // 5. A year's mean moves are the sum of its steps' mean moves in bands.csv.
+        // 5. Per child (per-person.csv) is the horizon total's mean over the mean children ever: here
+        // the total is bands.csv's last cumulative row, and children ever the mean of replications.csv's.
+        let perPerson = try Self.table(out + "/per-person.csv")
+        for (arm, prefix) in [("baseline", ""), ("practice", ""), ("practice", "delta_")] {
+            for (measure, quantity) in [("cost_discounted_per_child", "cumulative_cost_discounted"),
+                                        ("qol_years_discounted_per_child", "cumulative_qol_years_discounted")] {
+                let p = try #require(perPerson.first { $0["arm"] == arm && $0["measure"] == prefix + measure })
+                let b = try #require(bands.first { $0["arm"] == arm && $0["step"] == String(lastStep) && $0["quantity"] == prefix + quantity })
+                let ever = replications.filter { $0["arm"] == arm }.map { num($0, "children_ever") }
+                #expect(num(p, "children_ever") == ever.reduce(0, +) / Double(ever.count))
+                if prefix.isEmpty {
+                    close(num(p, "mean") * num(p, "children_ever"), num(b, "mean"), "\(arm) \(measure) × children ever", absolute: 0x1p-16)
+                }
+                #expect(num(p, "ci_low") < num(p, "mean") && num(p, "mean") < num(p, "ci_high"))
+            }
+        }
+
+        // 6. A year's mean moves are the sum of its steps' mean moves in bands.csv.
         let stepsPerYear = Double(lastStep) / Double(years.count)
         for y in yearlyBands where y["quantity"] == "escalations" || y["quantity"] == "entries" && y["level"] == "all" {
             let year = Double(y["year"]!)!

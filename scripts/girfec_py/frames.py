@@ -41,7 +41,7 @@ from .runfolder import OutputError
 # The CSV files of a run folder, in the order `Run.tables` lists them.
 RUN_FILES = ("bands.csv", "replications.csv", "bands-yearly.csv", "replications-yearly.csv", "summary.csv", "aggregate.csv",
              "comparison.csv", "parameters.csv", "uncertainty.csv", "importance.csv", "voi.csv", "incremental.csv",
-             "acceptability.csv")
+             "acceptability.csv", "per-person.csv")
 REQUIRED = ("bands.csv", "replications.csv")  # every run folder has them (one arm or more, any options)
 
 # Text columns naming an arm (categories: the scenario's arms), a level (the scenario's levels, then `all`),

@@ -195,6 +195,12 @@ SUMMARY = _file(
     Column("ci_high", empty=True), Column("p2_5", empty=True), Column("p50", empty=True),
     Column("p97_5", empty=True))
 
+PER_PERSON = _file(
+    "per-person.csv", "docs/outputs.md", RUN,
+    Column("arm", "text"), Column("comparator", "text", empty=True), Column("measure", "text"),
+    Column("replications", "int", "replications"), Column("children_ever", unit="children"),
+    Column("mean", empty=True), Column("mcse", empty=True), Column("ci_low", empty=True), Column("ci_high", empty=True))
+
 INCREMENTAL = _file(
     "incremental.csv", "docs/outputs.md", "run merge ce",
     Column("arm", "text"), Column("cost_discounted", unit="£"), Column("qol_years_discounted", unit="QoL-years"),
@@ -302,7 +308,7 @@ MODEL_COMPARISON = _file(
     Column("full_mle_per_year", "number", "per year", empty=True), Column("clearly_above_zero", "bool", empty=True))
 
 FILES = {f.name: f for f in (BANDS, REPLICATIONS, YEARLY_BANDS, YEARLY_REPLICATIONS, AGGREGATE, COMPARISON, SUMMARY,
-                             INCREMENTAL, ACCEPTABILITY, PARAMETERS, UNCERTAINTY, VOI,
+                             PER_PERSON, INCREMENTAL, ACCEPTABILITY, PARAMETERS, UNCERTAINTY, VOI,
                              IMPORTANCE, SENSITIVITY, ESTIMATES, DRAWS, FIT, IDENTIFIABILITY, PROFILE, POSTERIOR,
                              CONVERGENCE, PPC, MODEL_COMPARISON)}
 

@@ -180,9 +180,9 @@ def outputs(tmp_path_factory):
 EXPECTED_FILES = {
     "run": {"bands.csv", "replications.csv", "bands-yearly.csv", "replications-yearly.csv", "aggregate.csv", "comparison.csv",
             "summary.csv", "parameters.csv", "uncertainty.csv", "voi.csv", "importance.csv", "incremental.csv",
-            "acceptability.csv"},
+            "acceptability.csv", "per-person.csv"},
     "one-arm": {"bands.csv", "replications.csv", "bands-yearly.csv", "replications-yearly.csv", "aggregate.csv",
-                "comparison.csv", "summary.csv"},
+                "comparison.csv", "summary.csv", "per-person.csv"},
     "aggregate": {"aggregate.csv"},
     "sensitivity": {"sensitivity.csv"},
     "calibrate-stocks": {"estimates.csv", "draws.csv", "fit.csv", "identifiability.csv", "profile.csv", "posterior.csv",
