@@ -250,15 +250,17 @@ struct Writer {
             multipliers[mask] = (red, green)
         }
 
-        // Level stocks and transition flows per coverage group and age class.
+        // Level stocks and transition flows per coverage group and age class. With one group and one
+        // class, each level is one stock, named as the level.
+        let single = s.groups.count == 1 && s.classes.count == 1
         var levelStocks = [[String]](repeating: [], count: nLevels)
         var reachedStocks: [String] = []
         for (g, group) in s.groups.enumerated() {
             let members = practices.indices.filter { group.mask & (1 << $0) != 0 }
-            let reach = members.isEmpty ? "no_practice" : members.map { practices[$0].name }.joined(separator: "_and_")
+            let reach = practices.isEmpty ? "" : members.isEmpty ? "no_practice" : members.map { practices[$0].name }.joined(separator: "_and_")
             let area = arm.areas.count > 1 ? arm.areas[group.area] : ""
             for c in s.classes.indices {
-                let stockNames = (0..<nLevels).map { name(levels[$0].name, area, reach, classLabel(c)) }
+                let stockNames = single ? levelNames : (0..<nLevels).map { name(levels[$0].name, area, reach, classLabel(c)) }
                 var inflows = [[String]](repeating: [], count: nLevels), outflows = inflows
                 var flows: [(String, String, String)] = []
                 for i in 0..<nLevels {
@@ -277,7 +279,7 @@ struct Writer {
                         inflows[j].append(f)
                     }
                 }
-                let where_ = [area.isEmpty ? nil : "area \(area)", members.isEmpty ? "reached by no practice" : "reached by \(reach.replacingOccurrences(of: "_and_", with: " and "))",
+                let where_ = [area.isEmpty ? nil : "area \(area)", practices.isEmpty ? nil : members.isEmpty ? "reached by no practice" : "reached by \(reach.replacingOccurrences(of: "_and_", with: " and "))",
                               s.classes.count > 1 ? "aged from \(s.classes[c].fromMonths) months" : nil].compactMap { $0 }.joined(separator: ", ")
                 for l in 0..<nLevels {
                     stock(stockNames[l], initial: Self.n(s.initialStocks[g][c][l]), inflows: inflows[l], outflows: outflows[l],
@@ -291,7 +293,7 @@ struct Writer {
         }
 
         // Totals, costs and QoL.
-        for l in 0..<nLevels {
+        for l in 0..<nLevels where !single {
             aux(levelNames[l], levelStocks[l].joined(separator: " + "), doc: "Expected children in \(levels[l].name), all groups.", units: "children")
         }
         let reached = name("children_reached")

@@ -31,11 +31,11 @@ struct XMILEExportTests {
         let xml = try XMILEExport.document(arm: arm, scenarioName: "two", method: .rk4)
         for expected in [
             #"<sim_specs method="RK4" time_units="years">"#, "<start>0</start>", "<stop>2</stop>", #"<dt reciprocal="true">1</dt>"#,
-            "<eqn>A_p * rate_A_to_B * red_multiplier_p * escalation_age_multiplier * leave_multiplier_A</eqn>",
-            "<eqn>B_p * rate_B_to_A * green_multiplier_p * step_down_age_multiplier * leave_multiplier_B</eqn>",
+            "<eqn>A * rate_A_to_B * red_multiplier_p * escalation_age_multiplier * leave_multiplier_A</eqn>",
+            "<eqn>B * rate_B_to_A * green_multiplier_p * step_down_age_multiplier * leave_multiplier_B</eqn>",
             "<eqn>intensity_p * (1 - EXP(-exposure_p / time_to_effect_p))</eqn>",
             "<eqn>(1 - escalation_effect_p * strength_p)</eqn>", "<eqn>(1 + step_down_effect_p * strength_p)</eqn>",
-            "<eqn>1000</eqn>", "<inflow>exposure_gain_p</inflow>",
+            "<eqn>1000</eqn>", "<inflow>exposure_gain_p</inflow>", #"<stock name="A">"#, "<outflow>A_to_B</outflow>",
             "<eqn>A * cost_per_child_year_A + B * cost_per_child_year_B + programme_cost_per_year + programme_cost_per_child_reached_per_year * children_reached</eqn>",
             "<eqn>cost_rate * (1 + cost_discount_rate) ^ (-TIME)</eqn>",
         ] {
