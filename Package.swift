@@ -47,6 +47,8 @@ let package = Package(
         .target(name: "Microsimulation", dependencies: ["Model", "Stochastics", "CGSL"]),
         /// The aggregate stock-flow model: cohort and system-dynamics modes.
         .target(name: "StockFlow", dependencies: ["Model"]),
+        /// Writing the aggregate model for other tools: XMILE 1.0 (docs/xmile.md).
+        .target(name: "Interchange", dependencies: ["Model", "StockFlow"]),
         /// Streaming, mergeable statistics: exact sums and bounded histograms.
         .target(name: "Analysis", dependencies: ["Stochastics", "CGSL"]),
         /// Replications in parallel, shards, common random numbers, progress.
@@ -64,7 +66,7 @@ let package = Package(
         .executableTarget(
             name: "girfec",
             dependencies: [
-                "Experiments", "Reports", "Model", "Microsimulation", "Analysis", "Stochastics", "StockFlow", "Calibration", "CGSL",
+                "Experiments", "Reports", "Model", "Microsimulation", "Analysis", "Stochastics", "StockFlow", "Calibration", "Interchange", "CGSL",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -76,7 +78,7 @@ let package = Package(
         .testTarget(name: "ModelTests", dependencies: ["Model", "Stochastics", "CGSL", "TestSupport"]),
         .testTarget(name: "MicrosimulationTests", dependencies: ["Microsimulation", "Model", "Stochastics", "TestSupport"]),
         .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "Stochastics", "CGSL"]),
-        .testTarget(name: "StockFlowTests", dependencies: ["StockFlow", "Model", "Analysis", "Microsimulation", "Experiments", "Reports", "TestSupport"]),
+        .testTarget(name: "StockFlowTests", dependencies: ["StockFlow", "Interchange", "Model", "Analysis", "Microsimulation", "Experiments", "Reports", "TestSupport"]),
         .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "Analysis", "Microsimulation", "Model", "Reports", "Stochastics", "TestSupport"]),
         .testTarget(name: "CalibrationTests", dependencies: ["Calibration", "Model", "StockFlow", "Stochastics", "CGSL", "TestSupport"]),
         .testTarget(

@@ -21,6 +21,10 @@ if ! "$python" -m pytest --version >/dev/null 2>&1; then
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends python3-pytest
   }
 fi
+# PySD for the XMILE export's test (scripts/tests/test_xmile_pysd.py): pip only (no Debian package)
+if ! "$python" -c "import pysd" >/dev/null 2>&1; then
+  "$python" -m pip install --quiet pysd || echo "test.sh: pip could not install pysd; test_xmile_pysd.py will fail (GIRFEC_REQUIRE_PYSD=1)"
+fi
 # pdflatex and poppler for the report's PDF test (scripts/tests/test_report_latex.py)
 if ! command -v pdflatex >/dev/null 2>&1 || ! command -v pdftoppm >/dev/null 2>&1 || ! kpsewhich lmodern.sty >/dev/null 2>&1; then
   sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
@@ -41,7 +45,7 @@ static=(-c release --product girfec --scratch-path .build/static -Xswiftc -stati
 swift build "${static[@]}"
 girfec_release="$(swift build "${static[@]}" --show-bin-path)/girfec"
 # test_fuzz_regressions.py replays the saved crashing inputs against the release build
-GIRFEC_BINARY="$girfec_release" GIRFEC_STATIC_BINARY="$girfec_release" GIRFEC_REQUIRE_LATEX=1 GIRFEC_REQUIRE_R=1 \
+GIRFEC_BINARY="$girfec_release" GIRFEC_STATIC_BINARY="$girfec_release" GIRFEC_REQUIRE_LATEX=1 GIRFEC_REQUIRE_R=1 GIRFEC_REQUIRE_PYSD=1 \
   "$python" -m pytest scripts/tests -q
 # findings of a class still "open" in scripts/fuzz/regressions/index.json are listed but do not fail
 "$python" scripts/fuzz/fuzz.py --binary "$girfec_release" --seed 20261205 --seconds 40 --kind all \

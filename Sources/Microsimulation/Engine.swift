@@ -218,7 +218,8 @@ struct Feedback {
         for p in x.indices { cumulative[t][p] = cumulative[t - 1][p] + x[p] * arm.stepYears }
         let cumulative = cumulative
         multipliers.withUnsafeMutableBufferPointer {
-            PracticeSchedule.fillStep(t, practices: arm.practices, intensity: x, cumulative: cumulative, cohorts: arm.steps + 1, into: $0)
+            PracticeSchedule.fillStep(t, practices: arm.practices, intensity: x, cumulative: cumulative, cohorts: arm.steps + 1,
+                                      timing: arm.exposureTiming, into: $0)
         }
         moneyPerYear[t] = state.moneyPerYear
     }

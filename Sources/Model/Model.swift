@@ -204,6 +204,8 @@ public struct ArmModel: Sendable {
     public var rewardTiming: RewardTiming
     /// Savings reinvested in prevention (nil: no feedback).
     public var reinvestment: Reinvestment? = nil
+    /// Whether a step's own exposure to practice acts in that step (`ExposureTiming`; scenario `exposureTiming`).
+    public var exposureTiming: ExposureTiming = .includingStep
     /// One-off costs and QoL changes of moves and arrivals (none by default).
     public var transitionRewards: TransitionRewards? = nil
     /// The largest multipliers of the stay check, derived from the practices, age bands,

@@ -55,6 +55,38 @@ public enum PracticeEffects {
     ]
 }
 
+/// When the exposure a step adds starts to act (docs/methods.md §4, "When exposure acts").
+///
+/// With C_k(t) = Σ_{u ≤ t} x_k(u)·dt the exposure accumulated to the end of step t, the
+/// effect in step t uses
+///
+/// ```
+/// includingStep:  E = C_k(t)     − C_k(e)     (the step's own exposure acts at once)
+/// beforeStep:     E = C_k(t − 1) − C_k(e)     (only exposure accumulated before the step)
+/// ```
+///
+/// `beforeStep` is how a system-dynamics tool computes it: exposure is a stock, and an
+/// auxiliary read during a DT sees the stock's value at the start of that DT (Sterman 2000,
+/// *Business Dynamics*, §6.2 and appendix on numerical integration: stocks change only
+/// through flows, integrated from the state at the start of each DT). In `sd` mode of the
+/// aggregate model, `beforeStep` also lets exposure grow within the step, so each integrator
+/// stage sees the exposure at its own time (`AggregateModel`).
+public enum ExposureTiming: String, Sendable, CaseIterable {
+    /// The effect in step t includes the step's own exposure x(t)·dt (the default).
+    case includingStep
+    /// The effect in step t uses only the exposure accumulated before the step.
+    case beforeStep
+
+    /// The last step whose exposure acts in step t: t, or t − 1 with `beforeStep`.
+    @inlinable public func lastActingStep(_ t: Int) -> Int { self == .includingStep ? t : t - 1 }
+
+    /// The exposure acting in a step: `before` (accumulated since entry to the start of the
+    /// step) plus, with `includingStep`, `thisStep` = x(t)·dt.
+    @inlinable public func actingExposureYears(before: Double, thisStep: Double) -> Double {
+        self == .includingStep ? before + thisStep : before
+    }
+}
+
 /// The transition multipliers practice produces at every step, for every
 /// coverage pattern and entry step, computed once per arm.
 ///
@@ -99,7 +131,8 @@ public struct PracticeSchedule: Sendable {
         table.withUnsafeMutableBufferPointer { buffer in
             for t in stride(from: 1, through: stepCount, by: 1) {
                 let row = UnsafeMutableBufferPointer(rebasing: buffer[2 * (t - 1) * maskCount * cohorts ..< 2 * t * maskCount * cohorts])
-                Self.fillStep(t, practices: arm.practices, intensity: x[t - 1], cumulative: cumulative, cohorts: cohorts, into: row)
+                Self.fillStep(t, practices: arm.practices, intensity: x[t - 1], cumulative: cumulative, cohorts: cohorts,
+                              timing: arm.exposureTiming, into: row)
             }
         }
         multipliers = table
@@ -112,16 +145,18 @@ public struct PracticeSchedule: Sendable {
     /// - Parameters:
     ///   - intensity: x_k in this step.
     ///   - cumulative: C_k(u) for u = 0 ... t, exposure accumulated to the end of step u.
+    ///   - timing: whether step t's own exposure acts in step t (`ExposureTiming`).
     public static func fillStep(_ t: Int, practices: [Practice], intensity x: [Double], cumulative: [[Double]],
-                                cohorts: Int, into row: UnsafeMutableBufferPointer<Double>) {
+                                cohorts: Int, timing: ExposureTiming, into row: UnsafeMutableBufferPointer<Double>) {
         let k = practices.count
         let masks = 1 << k
         var strength = [Double](repeating: 0, count: k)
         for e in 0..<t {  // entry steps that can be present in step t
             for p in 0..<k {
                 let practice = practices[p]
+                let exposure = cumulative[timing.lastActingStep(t)][p] - cumulative[e][p]
                 strength[p] = practice.effect.strength(
-                    intensity: x[p], exposureYears: cumulative[t][p] - cumulative[e][p],
+                    intensity: x[p], exposureYears: exposure,
                     timeToEffectYears: practice.timeToEffectYears)
             }
             for mask in 0..<masks {

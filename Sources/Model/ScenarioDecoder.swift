@@ -4,7 +4,7 @@ import Foundation
 /// broken rule at once. The format is documented in docs/scenario-format.md.
 public enum ScenarioDecoder {
     static let topLevelKeys = ["name", "description", "time", "levels", "areas", "population", "transitions",
-                               "practice", "programme", "reinvestment", "discounting", "rewardTiming", "transitionRewards", "arms",
+                               "practice", "programme", "reinvestment", "discounting", "rewardTiming", "transitionRewards", "exposureTiming", "arms",
                                "uncertainty", "include"]
     static let armKeys = topLevelKeys.filter { !["name", "description", "arms", "uncertainty", "include"].contains($0) }
     /// Practice variables per arm; coverage masks are bytes and the schedule has 2^k masks.
@@ -410,6 +410,7 @@ struct ArmReader {
         var timing = RewardTiming.halfCycle
         if let v = top["rewardTiming"] { timing = readRewardTiming(v) ?? timing }
         let transitionRewards = top["transitionRewards"].flatMap { readTransitionRewards($0, levels: levels) }
+        let exposureTiming = top["exposureTiming"].flatMap { log.choice($0, ExposureTiming.allCases.map { ($0.rawValue, $0) }) } ?? .includingStep
 
         guard log.issues.count == before else { return nil }
         var arm = ArmModel(
@@ -425,6 +426,7 @@ struct ArmReader {
         arm.initialDurations = initialDurations
         arm.transitionInput = transitionInput
         arm.transitionRewards = transitionRewards
+        arm.exposureTiming = exposureTiming
         // The check tabulates the practice multipliers; a table too big to build was reported above.
         if tableFits { checkStayProbabilities(&arm, practiceTree: practiceTree ?? tree) }
         return log.issues.count == before ? arm : nil

@@ -230,6 +230,23 @@ public enum AggregateModel {
             return shares
         }
 
+        /// Initial children: each area's counts, split by coverage group, age and time already in the
+        /// level, laid out as `index`.
+        func initialStocks() -> [Double] {
+            var stock = [Double](repeating: 0, count: groups.count * slots * classes * n * durations)
+            let initialShares = classShares(arm.ageDistribution)
+            let durationShares = (0..<n).map { initialDurationShares(level: $0) }
+            for (g, group) in groups.enumerated() {
+                for l in 0..<n {
+                    let count = Double(arm.initialCounts[group.area][l]) * group.weight
+                    for c in 0..<classes where initialShares[c] > 0 {
+                        for d in 0..<durations where durationShares[l][d] > 0 { stock[index(g, 0, c, l, d)] += count * initialShares[c] * durationShares[l][d] }
+                    }
+                }
+            }
+            return stock
+        }
+
         mutating func run(referenceCostPerYear: [Double]?) -> AggregateResult {
             let layout = RecordLayout(levelCount: n, steps: arm.steps)
             var record = [Double](repeating: 0, count: layout.recordSize)
@@ -238,7 +255,7 @@ public enum AggregateModel {
             let D = durations
             let cellCount = groups.count * slots * classes
             let exposureCells = exposurePerAge ? cellCount : groups.count * slots
-            var stock = [Double](repeating: 0, count: cellCount * n * D)
+            var stock = initialStocks()
             var exposure = [Double](repeating: 0, count: exposureCells * kk1)
             let absorbing = arm.levels.map(\.absorbing)
             let pFlat = arm.transitionPerStep.flatMap { $0 }
@@ -246,17 +263,6 @@ public enum AggregateModel {
             let stepDownByClass = classBand.map { arm.ageMultipliers[$0].stepDownMultiplier }
             let dt = arm.stepYears
 
-            // Initial children: each area's counts, split by coverage group, age and time already in the level.
-            let initialShares = classShares(arm.ageDistribution)
-            let durationShares = (0..<n).map { initialDurationShares(level: $0) }
-            for (g, group) in groups.enumerated() {
-                for l in 0..<n {
-                    let count = Double(arm.initialCounts[group.area][l]) * group.weight
-                    for c in 0..<classes where initialShares[c] > 0 {
-                        for d in 0..<D where durationShares[l][d] > 0 { stock[index(g, 0, c, l, d)] += count * initialShares[c] * durationShares[l][d] }
-                    }
-                }
-            }
             let immigrantShares = classShares(arm.ageDistribution)
             let newbornClass = classAge != nil ? 0 : (arm.ageMultipliers.lastIndex { $0.fromMonths <= 0 } ?? 0)
 
@@ -303,15 +309,9 @@ public enum AggregateModel {
                     for (g, group) in groups.enumerated() {
                         for cell in 0..<min(slots, t) * (exposurePerAge ? classes : 1) {
                             let e = g * (exposureCells / groups.count) + cell
-                            var r = 1.0, gr = 1.0
-                            for (q, practice) in arm.practices.enumerated() where group.mask & (1 << q) != 0 {
-                                let s = practice.effect.strength(intensity: x[q], exposureYears: exposure[e * k + q] + x[q] * dt,
-                                                                 timeToEffectYears: practice.timeToEffectYears)
-                                r *= 1 - practice.escalationEffect * s
-                                gr *= 1 + practice.stepDownEffect * s
+                            (red[e], green[e]) = practiceMultipliers(mask: group.mask, intensity: x) { q in
+                                arm.exposureTiming.actingExposureYears(before: exposure[e * k + q], thisStep: x[q] * dt)
                             }
-                            red[e] = r
-                            green[e] = gr
                         }
                     }
                 }
@@ -325,13 +325,26 @@ public enum AggregateModel {
                                 let base = index(g, e, c, 0, 0)  // D = 1 in sd mode
                                 guard (0..<n).contains(where: { stock[base + $0] != 0 }) else { continue }
                                 let cell = exposureCell(g, e, c)
-                                let up = red[cell] * escalationByClass[c], down = green[cell] * stepDownByClass[c]
                                 // m[i][j]: the modulation of the move i → j, as for the agents.
-                                for i in 0..<n {
-                                    for j in 0..<n where j != i { m[i * n + j] = (j > i ? up : down) * leaveMultiplier[i] }
+                                func modulation(red: Double, green: Double) -> [Double] {
+                                    let up = red * escalationByClass[c], down = green * stepDownByClass[c]
+                                    for i in 0..<n {
+                                        for j in 0..<n where j != i { m[i * n + j] = (j > i ? up : down) * leaveMultiplier[i] }
+                                    }
+                                    return m
                                 }
                                 var s = Array(stock[base..<base + n])
-                                integrate(&s, q: q, multipliers: m, flows: &flows)
+                                if exposureGrowsWithinStep {
+                                    // Exposure at time τ into the step: E(τ) = E(start) + x·τ, read at every stage.
+                                    let mask = groups[g].mask
+                                    integrate(&s, q: q, varying: true, flows: &flows) { tau in
+                                        let (r, gr) = practiceMultipliers(mask: mask, intensity: x) { p in exposure[cell * k + p] + x[p] * tau }
+                                        return modulation(red: r, green: gr)
+                                    }
+                                } else {
+                                    let fixed = modulation(red: red[cell], green: green[cell])
+                                    integrate(&s, q: q, varying: false, flows: &flows) { _ in fixed }
+                                }
                                 for l in 0..<n { stock[base + l] = s[l] }
                             }
                         }
@@ -510,41 +523,70 @@ public enum AggregateModel {
             return AggregateResult(record: record, totals: totals, approximations: approximations)
         }
 
-        /// Integrate dS/dt = S·Q̃ over one model step, Q̃_ij = q_ij·m_ij (i ≠ j),
-        /// accumulating the flows ∫ S_i Q̃_ij dt; `s` ends as the stocks at the step's end.
-        func integrate(_ s: inout [Double], q: [[Double]], multipliers m: [Double], flows: inout [Double]) {
-            var rate = [[Double]](repeating: [Double](repeating: 0, count: n), count: n)
-            for i in 0..<n {
-                var out = 0.0
-                for j in 0..<n where j != i { rate[i][j] = q[i][j] * m[i * n + j]; out += rate[i][j] }
-                rate[i][i] = -out
+        /// The practice multipliers (red, green) = (Π_k (1 − a_k·s_k), Π_k (1 + b_k·s_k)) of a coverage
+        /// mask, s_k = f_k(x_k, E_k, τ_k) with E_k = `exposure(k)` (`PracticeSchedule`).
+        func practiceMultipliers(mask: Int, intensity x: [Double], exposure: (Int) -> Double) -> (red: Double, green: Double) {
+            var r = 1.0, gr = 1.0
+            for (q, practice) in arm.practices.enumerated() where mask & (1 << q) != 0 {
+                let s = practice.effect.strength(intensity: x[q], exposureYears: exposure(q), timeToEffectYears: practice.timeToEffectYears)
+                r *= 1 - practice.escalationEffect * s
+                gr *= 1 + practice.stepDownEffect * s
             }
+            return (r, gr)
+        }
+
+        /// In `sd` mode with `ExposureTiming.beforeStep`, exposure grows within the step and each
+        /// integrator stage reads it at its own time; otherwise the step's multipliers are held.
+        var exposureGrowsWithinStep: Bool {
+            generator != nil && arm.exposureTiming == .beforeStep && !arm.practices.isEmpty
+        }
+
+        /// Integrate dS/dt = S·Q̃(τ) over one model step, Q̃_ij(τ) = q_ij·m_ij(τ) (i ≠ j) with τ the
+        /// time since the step's start, accumulating the flows ∫ S_i Q̃_ij dτ; `s` ends as the stocks
+        /// at the step's end. Euler reads m at each substep's start, RK4 at its four stage times
+        /// (start, middle twice, end); with `varying` false m is read once, at τ = 0.
+        func integrate(_ s: inout [Double], q: [[Double]], varying: Bool, flows: inout [Double],
+                       multipliers: (Double) -> [Double]) {
+            func rates(_ m: [Double]) -> [[Double]] {
+                var rate = [[Double]](repeating: [Double](repeating: 0, count: n), count: n)
+                for i in 0..<n {
+                    var out = 0.0
+                    for j in 0..<n where j != i { rate[i][j] = q[i][j] * m[i * n + j]; out += rate[i][j] }
+                    rate[i][i] = -out
+                }
+                return rate
+            }
+            let fixed = rates(multipliers(0))
             let h = options.dtYears ?? arm.stepYears
             let substeps = Int(exactly: (arm.stepYears / h).rounded()) ?? 1  // at most 10^6, checked in init
-            func derivative(_ y: [Double]) -> [Double] {
+            func rate(at tau: Double) -> [[Double]] { varying ? rates(multipliers(tau)) : fixed }
+            func derivative(_ y: [Double], _ rate: [[Double]]) -> [Double] {
                 var d = [Double](repeating: 0, count: n)
                 for i in 0..<n where y[i] != 0 { for j in 0..<n { d[j] += y[i] * rate[i][j] } }
                 return d
             }
-            func addFlows(_ y: [Double], _ weight: Double) {
+            func addFlows(_ y: [Double], _ weight: Double, _ rate: [[Double]]) {
                 for i in 0..<n where y[i] != 0 { for j in 0..<n where j != i { flows[i * n + j] += weight * y[i] * rate[i][j] } }
             }
             var y = s
-            for _ in 0..<substeps {
+            for step in 0..<substeps {
+                let tau = Double(step) * h
                 switch options.method {
                 case .euler:
-                    addFlows(y, h)
-                    let d = derivative(y)
+                    let r = step == 0 ? fixed : rate(at: tau)
+                    addFlows(y, h, r)
+                    let d = derivative(y, r)
                     for i in 0..<n { y[i] += h * d[i] }
                 case .rk4:
-                    let k1 = derivative(y)
+                    let r1 = step == 0 ? fixed : rate(at: tau), r2 = rate(at: tau + h / 2), r4 = rate(at: tau + h)
+                    let k1 = derivative(y, r1)
                     let y2 = (0..<n).map { y[$0] + h / 2 * k1[$0] }
-                    let k2 = derivative(y2)
+                    let k2 = derivative(y2, r2)
                     let y3 = (0..<n).map { y[$0] + h / 2 * k2[$0] }
-                    let k3 = derivative(y3)
+                    let k3 = derivative(y3, r2)
                     let y4 = (0..<n).map { y[$0] + h * k3[$0] }
-                    let k4 = derivative(y4)
-                    addFlows(y, h / 6); addFlows(y2, h / 3); addFlows(y3, h / 3); addFlows(y4, h / 6)
+                    let k4 = derivative(y4, r4)
+                    addFlows(y, h / 6, r1); addFlows(y2, h / 3, r2); addFlows(y3, h / 3, r2); addFlows(y4, h / 6, r4)
                     for i in 0..<n { y[i] += h / 6 * (k1[i] + 2 * k2[i] + 2 * k3[i] + k4[i]) }
                 }
             }

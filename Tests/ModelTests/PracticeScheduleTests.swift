@@ -199,3 +199,48 @@ struct StayCheckTests {
         #expect(StayCheck.firstViolations(arm: arm, schedule: PracticeSchedule(arm: arm)).isEmpty)
     }
 }
+
+@Suite("ExposureTiming: whether a step's own exposure acts in it")
+struct ExposureTimingTests {
+    /// With `beforeStep` the effect in step t uses C(t − 1) − C(e): a child present from
+    /// step 0 has E = x·(t − 1)/12, so step 1 has no effect at all; with the default it has
+    /// E = x·t/12. Constant intensity x = 0.6, τ = 0.5, a = 0.3, b = 0.4.
+    @Test("beforeStep uses the exposure to the end of the previous step", arguments: [1, 2, 12, 24])
+    func beforeStepByHand(step t: Int) throws {
+        var arm = try armWithPractice(relational)
+        #expect(arm.exposureTiming == .includingStep)
+        arm.exposureTiming = .beforeStep
+        let schedule = PracticeSchedule(arm: arm)
+        let s = saturating(0.6, 0.6 * Double(t - 1) / 12, 0.5)
+        let m = schedule.multipliers(step: t, mask: 1, entryStep: 0)
+        #expect(abs(m.red - (1 - 0.3 * s)) < 1e-14, "red \(m.red)")
+        #expect(abs(m.green - (1 + 0.4 * s)) < 1e-14, "green \(m.green)")
+        // A child who entered at the end of step t − 1 has no exposure yet in step t.
+        #expect(schedule.multipliers(step: t, mask: 1, entryStep: t - 1) == (red: 1, green: 1))
+    }
+
+    /// Step t under `beforeStep` is step t − 1 under the default, for every entry step before it.
+    @Test func beforeStepIsTheDefaultOneStepLater() throws {
+        let arm = try armWithPractice(relational + "\n" + community)
+        var before = arm
+        before.exposureTiming = .beforeStep
+        let a = PracticeSchedule(arm: arm), b = PracticeSchedule(arm: before)
+        for t in 2...24 {
+            for mask in 0..<4 {
+                for e in 0..<(t - 1) {
+                    // Intensity is constant, so only the exposure differs.
+                    #expect(b.multipliers(step: t, mask: mask, entryStep: e) == a.multipliers(step: t - 1, mask: mask, entryStep: e))
+                }
+            }
+        }
+    }
+
+    /// The scenario field: absent gives the default; `beforeStep` in the base reaches every arm.
+    @Test func scenarioField() throws {
+        #expect(try Fixtures.scenario(ScenarioText.rates).arms.allSatisfy { $0.exposureTiming == .includingStep })
+        let yaml = ScenarioText.rates.replacingOccurrences(of: "programme: {costPerYear: 50000}\narms:",
+                                                           with: "programme: {costPerYear: 50000}\nexposureTiming: beforeStep\narms:")
+        #expect(yaml != ScenarioText.rates)
+        #expect(try Fixtures.scenario(yaml).arms.allSatisfy { $0.exposureTiming == .beforeStep })
+    }
+}

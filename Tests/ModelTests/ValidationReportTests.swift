@@ -272,7 +272,7 @@ struct ValidationReportTests {
     func listDocument() {
         #expect(Fixtures.issues("- a\n- b") == [ValidationIssue(
             file: "test.yaml", line: 1, path: "", found: "a list of 2 items",
-            expected: "a scenario (a mapping with keys among name, description, time, levels, areas, population, transitions, practice, programme, reinvestment, discounting, rewardTiming, transitionRewards, arms, uncertainty, include)")])
+            expected: "a scenario (a mapping with keys among name, description, time, levels, areas, population, transitions, practice, programme, reinvestment, discounting, rewardTiming, transitionRewards, exposureTiming, arms, uncertainty, include)")])
     }
 
     @Test("a repeated key is an error naming the key")

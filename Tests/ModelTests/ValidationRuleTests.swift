@@ -18,8 +18,8 @@ struct RuleCase: Sendable, CustomTestStringConvertible {
 private let levelList = "one of the levels: Low, Mid, High"
 private let areaList = "one of the areas: north, south"
 private let missing = "nothing (the field is missing)"
-private let armKeyList = "one of time, levels, areas, population, transitions, practice, programme, reinvestment, discounting, rewardTiming, transitionRewards"
-private let topLevelList = "one of name, description, time, levels, areas, population, transitions, practice, programme, reinvestment, discounting, rewardTiming, transitionRewards, arms, uncertainty, include"
+private let armKeyList = "one of time, levels, areas, population, transitions, practice, programme, reinvestment, discounting, rewardTiming, transitionRewards, exposureTiming"
+private let topLevelList = "one of name, description, time, levels, areas, population, transitions, practice, programme, reinvestment, discounting, rewardTiming, transitionRewards, exposureTiming, arms, uncertainty, include"
 
 @Suite("Validation rules, one broken rule at a time")
 struct ValidationRuleTests {
@@ -265,6 +265,22 @@ struct ValidationRuleTests {
 
     @Test("rewardTiming: names and user-given weights", arguments: rewardTimingCases)
     func rewardTimingRule(_ rule: RuleCase) {
+        check(rule)
+    }
+
+    static let exposureTimingCases: [RuleCase] = [
+        RuleCase(name: "unknown exposure timing", base: ScenarioText.rates,
+                 edits: [("programme: {costPerYear: 50000}", "programme: {costPerYear: 50000}\nexposureTiming: afterStep")],
+                 issues: [.init("exposureTiming", found: "'afterStep'", expected: "one of includingStep, beforeStep",
+                                line: .at("exposureTiming: afterStep"))]),
+        RuleCase(name: "exposure timing as a number, in an arm", base: ScenarioText.rates,
+                 edits: [("        stepDownEffect: 0.5", "        stepDownEffect: 0.5\n    exposureTiming: 1")],
+                 issues: [.init("arms.wm2u.exposureTiming", found: "'1'", expected: "one of includingStep, beforeStep",
+                                line: .at("exposureTiming: 1"))]),
+    ]
+
+    @Test("exposureTiming: includingStep or beforeStep", arguments: exposureTimingCases)
+    func exposureTimingRule(_ rule: RuleCase) {
         check(rule)
     }
 
