@@ -115,6 +115,7 @@ public enum RunFolder {
                 "attachedFiles": Dictionary(uniqueKeysWithValues: state.attachedFiles.map { ($0.key, SHA256.hex(Array($0.value.utf8))) }),
                 "transitionConversion": Dictionary(uniqueKeysWithValues: scenario.arms.map { ($0.name, $0.transitionConversion) }),
                 "rewardTiming": arm0.rewardTiming.description,
+                "exposureTiming": Dictionary(uniqueKeysWithValues: scenario.arms.map { ($0.name, $0.exposureTiming.rawValue) }),
             ] as [String: Any],
             "seed": String(state.seed),
             "replications": state.replications,

@@ -345,7 +345,7 @@ class JsonFile:
 MANIFEST = JsonFile("manifest.json", "docs/outputs.md", tuple("""
 format tool version gitCommit command
 scenario.path scenario.fileName scenario.sha256 scenario.name scenario.arms scenario.levels scenario.areas
-scenario.stepMonths scenario.steps scenario.rewardTiming scenario.transitionConversion scenario.attachedFiles
+scenario.stepMonths scenario.steps scenario.rewardTiming scenario.exposureTiming scenario.transitionConversion scenario.attachedFiles
 seed replications replicationsCovered complete shard threads generator commonRandomNumbers startedAt wallSeconds
 childSteps childStepsPerSecond aggregateModel willingnessToPay files parameterUncertainty precisionTarget
 engine valueOfInformationSkipped""".split()))
