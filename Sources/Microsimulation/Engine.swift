@@ -121,15 +121,16 @@ struct Replication: ~Copyable {
     mutating func addInitialChildren() {
         population.reserveCapacity(arm.initialCounts.joined().reduce(0, +))
         let absorbing = tables.lookup.absorbing
-        let population = population
-        var records = records
+        let population = population, n = levelCount
+        var byArea = [Int](repeating: 0, count: max(arm.areas.count, 1) * n)
+        var reachedByArea = [Int](repeating: 0, count: max(arm.areas.count, 1))
         nextId = arrivals.initial { children, _ in
             let c = children[0]
             population.append(level: c.level, age: c.ageMonths, entry: 0, mask: c.mask, area: c.area, id: c.id, monthsInLevel: c.monthsInLevel)
-            records.addInitial(level: c.level, area: c.area, reached: c.mask != 0 && !absorbing[c.level])
+            byArea[c.area * n + c.level] += 1
+            if c.mask != 0 && !absorbing[c.level] { reachedByArea[c.area] += 1 }
         }
-        records.startPaths()
-        self.records = records
+        records.start(byArea: byArea, reachedByArea: reachedByArea)
     }
 
     /// The reinvestment loop's intensity, exposure and multipliers for step `t`.
@@ -544,21 +545,22 @@ struct Records {
         sum = [Int](repeating: 0, count: StepCounts.size(levels: n))
     }
 
-    /// A child present at the start, in `level` of `area`.
-    mutating func addInitial(level: Int, area: Int, reached isReached: Bool) {
-        stock[level] += 1
-        if isReached { reached += 1 }
-        if areaCount > 0 {
-            areaStock[area][level] += 1
-            if isReached { areaReached[area] += 1 }
+    /// The children present at the start: `byArea[a · n + l]` in level l of area a, `reachedByArea[a]`
+    /// of them reached by practice (not in an absorbing level), for every area of the arm (one: a = 0).
+    mutating func start(byArea: [Int], reachedByArea: [Int]) {
+        precondition(byArea.count == max(areaCount, 1) * n && reachedByArea.count == max(areaCount, 1), "initial counts of another arm")
+        for a in 0..<max(areaCount, 1) {
+            for l in 0..<n { stock[l] += byArea[a * n + l] }
+            reached += reachedByArea[a]
+            if areaCount > 0 {
+                areaStock[a] = Array(byArea[a * n ..< (a + 1) * n])
+                areaReached[a] = reachedByArea[a]
+                areaStockPath[a][0] = areaStock[a]
+                areaReachedPath[a][0] = areaReached[a]
+            }
         }
-    }
-
-    /// The stocks at time 0, once every initial child is added.
-    mutating func startPaths() {
         stockPath[0] = stock
         reachedPath[0] = reached
-        for a in 0..<areaCount { areaStockPath[a][0] = areaStock[a]; areaReachedPath[a][0] = areaReached[a] }
     }
 
     /// Step `t`'s counts into the records: `counts(a)` is area a's block (`StepCounts`; with one

@@ -390,8 +390,9 @@ struct EventReplication {
     let width: Int
     let areaCount: Int
     let counts: UnsafeMutableBufferPointer<Int>
-    /// The records of the counts, begun with the children present at the start (`start`).
-    var records: Records
+    /// Children present at the start per area and level, at [area · n + level], and reached per area (`start`).
+    var initialByArea: [Int]
+    var initialReachedByArea: [Int]
     var childSteps = 0
 
     // The tables, as pointers (kept alive by `EventEngine.run`).
@@ -422,7 +423,8 @@ struct EventReplication {
         areaCount = max(arm.areas.count, 1)
         counts = .allocate(capacity: areaCount * (steps + 1) * width)
         counts.initialize(repeating: 0)
-        records = Records(layout: layout, areas: arm.areas.count)
+        initialByArea = [Int](repeating: 0, count: areaCount * n)
+        initialReachedByArea = [Int](repeating: 0, count: areaCount)
         absorbing = UnsafePointer(lookup.absorbing.baseAddress!)
         redTargets = lookup.redTargets.baseAddress!; redCumulative = lookup.redCumulative.baseAddress!
         greenTargets = lookup.greenTargets.baseAddress!; greenCumulative = lookup.greenCumulative.baseAddress!
@@ -461,7 +463,8 @@ struct EventReplication {
 
     /// An initial child: in the stock at time 0.
     mutating func start(_ c: NewChild) {
-        records.addInitial(level: c.level, area: c.area, reached: c.mask != 0 && !absorbing[c.level])
+        initialByArea[c.area * n + c.level] += 1
+        if c.mask != 0 && !absorbing[c.level] { initialReachedByArea[c.area] += 1 }
     }
 
     /// Where area `area`'s counts of step 0 begin.
@@ -779,8 +782,8 @@ struct EventReplication {
     /// The records from the counts, with stocks, costs and QoL exactly as `Engine` makes them; frees the counts.
     func outcome(childrenEver: Int) -> ReplicationOutcome {
         defer { release() }
-        var records = records
-        records.startPaths()
+        var records = Records(layout: layout, areas: tables.arm.areas.count)
+        records.start(byArea: initialByArea, reachedByArea: initialReachedByArea)
         let counts = counts, width = width, areaRows = (0..<areaCount).map(areaRow)
         for t in stride(from: 1, through: steps, by: 1) {
             records.write(step: t) { a in UnsafeMutableBufferPointer(rebasing: counts[areaRows[a] + t * width ..< areaRows[a] + (t + 1) * width]) }
