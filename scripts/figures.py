@@ -725,11 +725,10 @@ def fig_areas(run, yearly, formats, folder):
             year_axis(ax)
             if r < len(rows_spec) - 1:
                 ax.set_xlabel("")
-    for r, (what, _, _, _) in enumerate(rows_spec):  # one scale per row, so the areas compare
-        low = min(axes[r][k].get_ylim()[0] for k in range(len(areas)))
-        high = max(axes[r][k].get_ylim()[1] for k in range(len(areas)))
+    for r, (what, _, _, _) in enumerate(rows_spec):  # each area on its own scale (areas differ in size)
         for k in range(len(areas)):  # moves and costs from 0; stocks around their values, so a change shows
-            axes[r][k].set_ylim(low if what == "stock" else min(low, 0), high)
+            if what != "stock":
+                axes[r][k].set_ylim(min(axes[r][k].get_ylim()[0], 0), axes[r][k].get_ylim()[1])
     handles = arm_handles(run, label="{arm}") + [
         Line2D([], [], color="0.3", linestyle=IN_STYLE, label="escalation (to a later level)"),
         Line2D([], [], color="0.3", linestyle=OUT_STYLE, label="step-down (to an earlier level)"),
@@ -739,8 +738,8 @@ def fig_areas(run, yearly, formats, folder):
                f"at the end of each year (the stock rows of level all), its escalations and step-downs per year, and "
                f"the undiscounted cost per year of its children's time in the levels and of their one-off transition "
                f"costs (£ million; the cost rows of level all), from the rows of each area in {YEARLY_FILE}; mean "
-               f"over replications. Each row of panels has one scale (moves and costs from 0; the children's axis "
-               f"does not start at 0). The programme's cost is authority-wide and in "
+               f"over replications. Each panel has its own scale, as areas differ in size (moves and costs from 0; the "
+               f"children's axis does not start at 0). The programme's cost is authority-wide and in "
                f"no area (it is in the budget figure).")
     caption += f" {yearly_ci_text(run, yearly)} {chance_text(run)}"
     return save(fig, run, folder, "areas", formats, caption), None
