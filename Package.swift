@@ -81,7 +81,7 @@ let package = Package(
         .testTarget(name: "StockFlowTests", dependencies: ["StockFlow", "Model", "Analysis", "Microsimulation", "Experiments", "Reports", "TestSupport"]),
         .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "Analysis", "Microsimulation", "Model", "Reports", "Stochastics", "TestSupport"]),
         .testTarget(name: "CalibrationTests", dependencies: ["Calibration", "Model", "StockFlow", "Stochastics", "CGSL", "TestSupport"]),
-        .testTarget(name: "ExplorerTests", dependencies: ["Explorer", "Model", "Reports", "StockFlow", "TestSupport"]),
+        .testTarget(name: "ExplorerTests", dependencies: ["Explorer", "Experiments", "Model", "Reports", "StockFlow", "TestSupport"]),
         .testTarget(
             name: "EndToEndTests",
             dependencies: ["girfec", "Calibration", "Experiments", "Model", "Reports", "TestSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")]

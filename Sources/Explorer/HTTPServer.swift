@@ -162,7 +162,7 @@ public final class HTTPServer: Sendable {
         var timeout = timeval(tv_sec: limits.readTimeoutSeconds, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         let request: HTTPRequest
-        switch Self.read(fd, limits: limits) {
+        switch Self.readRequest(fd, limits: limits) {
         case .success(let r): request = r
         case .failure(let refusal):
             respond(fd, .error(refusal.status, refusal.message))
@@ -238,10 +238,11 @@ public final class HTTPServer: Sendable {
     public struct Refusal: Error, Equatable {
         public var status: Int
         public var message: String
+        public init(status: Int, message: String) { self.status = status; self.message = message }
     }
 
     /// Read one request from `fd` within the limits.
-    static func read(_ fd: Int32, limits: ServerLimits) -> Result<HTTPRequest, Refusal> {
+    public static func readRequest(_ fd: Int32, limits: ServerLimits) -> Result<HTTPRequest, Refusal> {
         var buffer: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 16 * 1024)
         var headerEnd: Int? = nil
@@ -267,7 +268,7 @@ public final class HTTPServer: Sendable {
     }
 
     /// Parse a request head; `more(n)` reads the n body bytes still to come (nil: the client stopped).
-    static func parse(head: [UInt8], body start: [UInt8], limits: ServerLimits, more: (Int) -> [UInt8]?) -> Result<HTTPRequest, Refusal> {
+    public static func parse(head: [UInt8], body start: [UInt8], limits: ServerLimits, more: (Int) -> [UInt8]?) -> Result<HTTPRequest, Refusal> {
         guard let text = String(bytes: head, encoding: .utf8) else {
             return .failure(Refusal(status: 400, message: "request headers that are not UTF-8 text"))
         }

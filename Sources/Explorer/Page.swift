@@ -61,7 +61,7 @@ enum Page {
       <section aria-labelledby="charts-h">
         <h2 id="charts-h">Over time</h2>
         <div class="charts">
-          <figure><figcaption id="stocks-cap">Children per level</figcaption><div id="chart-stocks"></div>
+          <figure class="wide"><figcaption id="stocks-cap">Children per level</figcaption><div id="chart-stocks"></div>
             <button type="button" data-download-svg="chart-stocks-svg">Download chart (SVG)</button>
             <button type="button" data-download-csv="stocks">Download table (CSV)</button></figure>
           <figure><figcaption id="cost-cap">Cost per year (£, undiscounted)</figcaption><div id="chart-cost"></div>

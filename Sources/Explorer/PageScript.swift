@@ -179,57 +179,68 @@ extension Page {
       if (a >= 1e4) return fmt(v / 1e3, 0) + "k";
       return fmt(v, a < 10 ? 2 : 0);
     }
-    // series: [{label, xs, ys, colour, dash, low, high}]
-    function chart(id, title, xLabel, series) {
-      const W = 760, H = 420, L = 90, R = 200, T = 20, B = 60;
+    // One panel of lines (and bands) in the box (x, y, w, h); series: [{label, xs, ys, colour, dash, width, low, high}].
+    function panel(series, x, y, w, h, title, xLabel, legend) {
+      const L = x + 80, R = x + w - (legend ? 230 : 12), T = y + (title ? 34 : 12), B = y + h - 52;
       const xs = series.flatMap((s) => s.xs), ys = series.flatMap((s) => s.ys.concat(s.low || [], s.high || []));
       const x0 = Math.min(...xs), x1 = Math.max(...xs);
       let y0 = Math.min(0, ...ys), y1 = Math.max(...ys);
       if (!(y1 > y0)) y1 = y0 + 1;
       y1 += (y1 - y0) * 0.05;
-      const X = (x) => L + (x - x0) / ((x1 - x0) || 1) * (W - L - R), Y = (y) => H - B - (y - y0) / (y1 - y0) * (H - T - B);
-      let g = "";
-      niceTicks(y0, y1, 5).forEach((v) => {
-        g += `<line x1="${L}" x2="${W - R}" y1="${Y(v)}" y2="${Y(v)}" stroke="#ccc" stroke-width="1"/>`;
+      const X = (v) => L + (v - x0) / ((x1 - x0) || 1) * (R - L), Y = (v) => B - (v - y0) / (y1 - y0) * (B - T);
+      let g = title ? `<text x="${L}" y="${y + 22}" font-size="19" font-weight="bold">${esc(title)}</text>` : "";
+      niceTicks(y0, y1, 4).forEach((v) => {
+        g += `<line x1="${L}" x2="${R}" y1="${Y(v)}" y2="${Y(v)}" stroke="#bbb" stroke-width="1"/>`;
         g += `<text x="${L - 8}" y="${Y(v) + 6}" text-anchor="end" font-size="17">${shortNumber(v)}</text>`;
       });
-      niceTicks(x0, x1, 6).forEach((v) => {
-        g += `<line x1="${X(v)}" x2="${X(v)}" y1="${H - B}" y2="${H - B + 6}" stroke="#000" stroke-width="2"/>`;
-        g += `<text x="${X(v)}" y="${H - B + 26}" text-anchor="middle" font-size="17">${fmt(v, 1)}</text>`;
+      niceTicks(x0, x1, 5).forEach((v) => {
+        g += `<line x1="${X(v)}" x2="${X(v)}" y1="${B}" y2="${B + 6}" stroke="#000" stroke-width="2"/>`;
+        g += `<text x="${X(v)}" y="${B + 25}" text-anchor="middle" font-size="17">${fmt(v, 1)}</text>`;
       });
-      g += `<line x1="${L}" x2="${W - R}" y1="${H - B}" y2="${H - B}" stroke="#000" stroke-width="2"/>`;
-      g += `<line x1="${L}" x2="${L}" y1="${T}" y2="${H - B}" stroke="#000" stroke-width="2"/>`;
-      g += `<text x="${(L + W - R) / 2}" y="${H - 8}" text-anchor="middle" font-size="17">${esc(xLabel)}</text>`;
-      const path = (xs, ys) => xs.map((x, i) => `${i ? "L" : "M"}${X(x).toFixed(1)},${Y(ys[i]).toFixed(1)}`).join("");
+      g += `<line x1="${L}" x2="${R}" y1="${B}" y2="${B}" stroke="#000" stroke-width="2"/><line x1="${L}" x2="${L}" y1="${T}" y2="${B}" stroke="#000" stroke-width="2"/>`;
+      g += `<text x="${(L + R) / 2}" y="${B + 46}" text-anchor="middle" font-size="17">${esc(xLabel)}</text>`;
+      const path = (xs, ys) => xs.map((v, i) => `${i ? "L" : "M"}${X(v).toFixed(1)},${Y(ys[i]).toFixed(1)}`).join("");
       series.forEach((s) => {
         if (s.low && s.high) {
-          const d = path(s.xs, s.high) + s.xs.slice().reverse().map((x, i) => `L${X(x).toFixed(1)},${Y(s.low[s.low.length - 1 - i]).toFixed(1)}`).join("") + "Z";
-          g += `<path d="${d}" fill="${s.colour}" fill-opacity="0.22" stroke="none"/>`;
+          const d = path(s.xs, s.high) + s.xs.slice().reverse().map((v, i) => `L${X(v).toFixed(1)},${Y(s.low[s.low.length - 1 - i]).toFixed(1)}`).join("") + "Z";
+          g += `<path d="${d}" fill="${s.colour}" fill-opacity="0.25" stroke="none"/>`;
         }
         g += `<path d="${path(s.xs, s.ys)}" fill="none" stroke="${s.colour}" stroke-width="${s.width || 3}"${s.dash ? ` stroke-dasharray="${s.dash}"` : ""}/>`;
       });
-      series.forEach((s, i) => {
-        const y = T + 10 + i * 26;
-        g += `<line x1="${W - R + 12}" x2="${W - R + 42}" y1="${y}" y2="${y}" stroke="${s.colour}" stroke-width="${s.low ? 10 : 3}"${s.low ? ` stroke-opacity="0.35"` : ""}${s.dash ? ` stroke-dasharray="${s.dash}"` : ""}/>`;
-        g += `<text x="${W - R + 48}" y="${y + 6}" font-size="16">${esc(s.label)}</text>`;
+      if (legend) series.forEach((s, i) => {
+        const ly = T + 8 + i * 26;
+        g += `<line x1="${R + 14}" x2="${R + 46}" y1="${ly}" y2="${ly}" stroke="${s.colour}" stroke-width="${s.low ? 12 : 3}"${s.low ? ` stroke-opacity="0.35"` : ""}${s.dash && !s.low ? ` stroke-dasharray="${s.dash}"` : ""}/>`;
+        g += `<text x="${R + 52}" y="${ly + 6}" font-size="17">${esc(s.label.length > 18 ? s.label.slice(0, 17) + "…" : s.label)}</text>`;
       });
-      const desc = series.filter((s) => !s.low).map((s) => `${s.label}: ${shortNumber(s.ys[0])} at ${fmt(s.xs[0], 1)} to ${shortNumber(s.ys[s.ys.length - 1])} at ${fmt(s.xs[s.xs.length - 1], 1)} years`).join("; ");
-      return `<svg id="${id}" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="${esc(title + ". " + desc)}" font-family="DejaVu Sans, Verdana, Arial, sans-serif"><title>${esc(title)}</title><rect width="${W}" height="${H}" fill="#fff"/>${g}</svg>`;
+      return g;
+    }
+    function describe(series) {
+      return series.filter((s) => !s.low).map((s) => `${s.label}: ${shortNumber(s.ys[0])} at ${fmt(s.xs[0], 1)} to ${shortNumber(s.ys[s.ys.length - 1])} at ${fmt(s.xs[s.xs.length - 1], 1)} years`).join("; ");
+    }
+    function svgDoc(id, W, H, title, desc, content) {
+      return `<svg id="${id}" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="${esc(title + ". " + desc)}" font-family="DejaVu Sans, Verdana, Arial, sans-serif"><title>${esc(title)}</title><rect width="${W}" height="${H}" fill="#fff"/>${content}</svg>`;
+    }
+    function chart(id, title, xLabel, series) {
+      return svgDoc(id, 760, 420, title, describe(series), panel(series, 0, 0, 760, 420, "", xLabel, true));
     }
     function times(n, from) { const dt = S.result.stepYears; return Array.from({ length: n }, (_, i) => (i + from) * dt); }
     function agentArm(name) { return S.agents && S.agents.arms ? S.agents.arms.find((a) => a.name === name) : null; }
     function drawCharts() {
       const r = S.result, a = r.arms[Math.min(S.selected, r.arms.length - 1)], base = r.arms[0];
       const t0 = times(r.steps + 1, 0), t1 = times(r.steps, 1);
-      const stocks = [];
-      const ag = agentArm(a.name);
+      const ag = agentArm(a.name), n = r.levels.length, cols = n > 4 ? 3 : 2, rowsN = Math.ceil(n / cols), PW = 560, PH = 300;
+      let content = "", words = [];
       r.levels.forEach((l, i) => {
-        if (ag) stocks.push({ label: `${l} agents 95 %`, xs: t0, ys: ag.stock[i].mean, low: ag.stock[i].low, high: ag.stock[i].high, colour: LEVEL_COLOURS[i % 8], width: 1.5, dash: "2 3" });
-        stocks.push({ label: `${l} (${a.name})`, xs: t0, ys: a.stock[i], colour: LEVEL_COLOURS[i % 8] });
-        if (a !== base) stocks.push({ label: `${l} (${base.name})`, xs: t0, ys: base.stock[i], colour: LEVEL_COLOURS[i % 8], dash: "8 6", width: 2 });
+        const series = [];
+        if (ag) series.push({ label: "agents 95 %", xs: t0, ys: ag.stock[i].mean, low: ag.stock[i].low, high: ag.stock[i].high, colour: LEVEL_COLOURS[i % 8], width: 1.5, dash: "2 3" });
+        series.push({ label: a.name, xs: t0, ys: a.stock[i], colour: LEVEL_COLOURS[i % 8] });
+        if (a !== base) series.push({ label: base.name, xs: t0, ys: base.stock[i], colour: "#000", dash: "8 6", width: 2 });
+        content += panel(series, (i % cols) * PW, Math.floor(i / cols) * PH, PW, PH, l, "years", false);
+        words.push(`${l}: ` + describe(series));
       });
-      $("stocks-cap").textContent = `Children per level: ${a.name}` + (a !== base ? ` (solid) and ${base.name} (dashed)` : "") + (ag ? "; shaded: agents" : "");
-      $("chart-stocks").innerHTML = chart("chart-stocks-svg", `Children per level, ${a.name}`, "years", stocks);
+      const title = `Children per level, ${a.name}` + (a !== base ? ` (solid) and ${base.name} (dashed)` : "") + (ag ? "; shaded: agents, 2.5–97.5 % of replications" : "");
+      $("stocks-cap").textContent = title;
+      $("chart-stocks").innerHTML = svgDoc("chart-stocks-svg", cols * PW, rowsN * PH, title, words.join(". "), content);
       const perArm = (key, agentKey) => r.arms.flatMap((x, k) => {
         const out = [];
         const ax = agentArm(x.name);
@@ -306,7 +317,7 @@ extension Page {
         const ag = agentArm(a.name);
         const band = (b, f) => b ? `${f(b.mean)} (${f(b.low)} to ${f(b.high)})` : "";
         rows.push([a.name, a.costDiscounted, a.qolYearsDiscounted, k ? a.deltaCost : "", k ? a.deltaQolYears : "",
-                   k ? (a.winWin ? "win-win: " : "") + a.verdict : "baseline",
+                   k ? (a.winWin ? "win-win (" + a.verdict.replace(/^dominant: /, "") + ")" : a.verdict) : "baseline",
                    ag && k ? band(ag.deltaCost, (x) => fmt(x, 0)) : "", ag && k ? band(ag.deltaQolYears, (x) => fmt(x, 1)) : ""]);
       });
       return rows;
@@ -315,11 +326,10 @@ extension Page {
       const rows = comparisonRows();
       let h = `<table><caption class="note">Totals over ${fmt(S.result.steps * S.result.stepYears, 1)} years, discounted; win-win: more QoL-years at no more cost.</caption><thead><tr>` + rows[0].map((c) => `<th scope="col">${esc(c)}</th>`).join("") + `</tr></thead><tbody>`;
       rows.slice(1).forEach((r, k) => {
-        const win = S.result.arms[k + 1] && false;
         h += `<tr>` + r.map((c, i) => {
           if (i === 0) return `<th scope="row">${esc(c)}</th>`;
           const text = typeof c === "number" ? (i === 1 || i === 3 ? (i === 3 ? signed(c, money) : money(c)) : (i === 4 ? signed(c, (x) => fmt(x, 1)) : fmt(c, 1))) : c;
-          const cls = i === 5 && String(c).startsWith("win-win") ? ` class="winwin"` : "";
+          const cls = i === 5 ? (String(c).startsWith("win-win") ? ` class="verdict winwin"` : ` class="verdict"`) : "";
           return `<td${cls}>${esc(text)}</td>`;
         }).join("") + `</tr>`;
       });

@@ -26,11 +26,14 @@ extension Page {
     :focus-visible { outline: 4px solid var(--focus); outline-offset: 2px; }
     section { border: 2px solid var(--line); padding: 10px 14px; margin-bottom: 14px; }
     .charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(520px, 1fr)); gap: 12px; }
+    .charts figure.wide { grid-column: 1 / -1; }
     figure { margin: 0; }
     figcaption { font-weight: bold; }
     svg { max-width: 100%; height: auto; display: block; }
     table { border-collapse: collapse; font-size: 0.9em; }
     th, td { border: 1px solid var(--line); padding: 4px 8px; text-align: right; }
+    td { white-space: nowrap; }
+    td.verdict { white-space: normal; min-width: 14em; text-align: left; }
     th:first-child, td:first-child { text-align: left; }
     .winwin { font-weight: bold; color: var(--green); }
     #errors li { color: var(--red); font-weight: bold; }
