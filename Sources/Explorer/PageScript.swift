@@ -7,7 +7,7 @@ extension Page {
     const RED = "#b71c1c", GREEN = "#1b6e34";
     const S = { settings: null, scenario: null, result: null, selected: 0, seq: 0, shown: 0, pending: null, inflight: false,
                 agents: null, simId: null, lastIssues: [] };
-    window.explorer = { updates: 0, lastUpdateMs: null, agentEvents: [], state: S };
+    window.explorer = { updates: 0, lastUpdateMs: null, timings: [], agentEvents: [], state: S };
     const $ = (id) => document.getElementById(id);
     const esc = (s) => String(s).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
     const fmt = (x, d) => (x === null || x === undefined || !isFinite(x)) ? "—" : Number(x).toLocaleString("en-GB", { maximumFractionDigits: d === undefined ? 0 : d });
@@ -107,6 +107,7 @@ extension Page {
       try {
         const r = await post("/api/run", S.settings);
         const body = await r.json();
+        const received = performance.now();
         if (!r.ok && body.error) { showIssues([{ path: "", found: body.error, expected: "" }]); }
         else if (!body.ok) { showIssues(body.issues); status(`Not run: ${body.issues.length} problem${body.issues.length === 1 ? "" : "s"} with the settings (listed above the diagram).`); }
         else {
@@ -115,6 +116,7 @@ extension Page {
           drawAll();
           const ms = performance.now() - started;
           window.explorer.lastUpdateMs = ms;
+          window.explorer.timings.push({ total: ms, request: received - started, draw: performance.now() - received, model: body.serverMilliseconds });
           window.explorer.updates += 1;
           status(`Aggregate model (${body.mode}) re-run and redrawn in ${fmt(ms, 0)} ms (model ${fmt(body.serverMilliseconds, 1)} ms).`);
         }
