@@ -377,6 +377,7 @@ enum AgentStream {
                 "qolYearsDiscounted": total(a, .cumulativeQolYearsDiscounted, difference: false),
             ]
             if a > 0 {
+                entry["qolYearsPerYearDelta"] = band(a, layout.slot(.qolYears, level: nil), from: 1, scale: perYear, difference: true)
                 entry["deltaCost"] = total(a, .cumulativeCostDiscounted, difference: true)
                 entry["deltaQolYears"] = total(a, .cumulativeQolYearsDiscounted, difference: true)
             }

@@ -67,7 +67,7 @@ enum Page {
           <figure><figcaption id="cost-cap">Cost per year (£, undiscounted)</figcaption><div id="chart-cost"></div>
             <button type="button" data-download-svg="chart-cost-svg">Download chart (SVG)</button>
             <button type="button" data-download-csv="cost">Download table (CSV)</button></figure>
-          <figure><figcaption id="qol-cap">QoL-years per year</figcaption><div id="chart-qol"></div>
+          <figure><figcaption id="qol-cap">QoL-years per year, difference from the baseline</figcaption><div id="chart-qol"></div>
             <button type="button" data-download-svg="chart-qol-svg">Download chart (SVG)</button>
             <button type="button" data-download-csv="qol">Download table (CSV)</button></figure>
         </div>

@@ -223,7 +223,7 @@ extension Page {
       return `<svg id="${id}" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="${esc(title + ". " + desc)}" font-family="DejaVu Sans, Verdana, Arial, sans-serif"><title>${esc(title)}</title><rect width="${W}" height="${H}" fill="#fff"/>${content}</svg>`;
     }
     function chart(id, title, xLabel, series) {
-      return svgDoc(id, 760, 420, title, describe(series), panel(series, 0, 0, 760, 420, "", xLabel, true));
+      return svgDoc(id, 1120, 420, title, describe(series), panel(series, 0, 0, 1120, 420, "", xLabel, true));
     }
     function times(n, from) { const dt = S.result.stepYears; return Array.from({ length: n }, (_, i) => (i + from) * dt); }
     function agentArm(name) { return S.agents && S.agents.arms ? S.agents.arms.find((a) => a.name === name) : null; }
@@ -251,7 +251,14 @@ extension Page {
         return out;
       });
       $("chart-cost").innerHTML = chart("chart-cost-svg", "Cost per year (£, undiscounted), every arm", "years", perArm("costPerYear", "costPerYear"));
-      $("chart-qol").innerHTML = chart("chart-qol-svg", "QoL-years per year, every arm", "years", perArm("qolYearsPerYear", "qolYearsPerYear"));
+      const qol = [{ label: base.name, xs: t1, ys: t1.map(() => 0), colour: ARM_COLOURS[0], width: 2.5, dash: "8 6" }];
+      r.arms.forEach((x, k) => {
+        if (k === 0) return;
+        const ax = agentArm(x.name);
+        if (ax && ax.qolYearsPerYearDelta) qol.push({ label: `${x.name} agents 95 %`, xs: t1, ys: ax.qolYearsPerYearDelta.mean, low: ax.qolYearsPerYearDelta.low, high: ax.qolYearsPerYearDelta.high, colour: ARM_COLOURS[k % 8], width: 1.5, dash: "2 3" });
+        qol.push({ label: x.name, xs: t1, ys: x.qolYearsPerYear.map((v, i) => v - base.qolYearsPerYear[i]), colour: ARM_COLOURS[k % 8], width: k === S.selected ? 4 : 2.5 });
+      });
+      $("chart-qol").innerHTML = chart("chart-qol-svg", `QoL-years per year, difference from ${base.name}`, "years", qol);
     }
 
     // ---------- stock-flow diagram ----------
@@ -313,27 +320,41 @@ extension Page {
     }
 
     // ---------- comparison ----------
+    // The comparison as numbers (the CSV download); drawComparison formats it for the page.
     function comparisonRows() {
-      const rows = [["arm", "cost (£, discounted)", "QoL-years (discounted)", "Δcost vs baseline (£)", "ΔQoL-years vs baseline", "verdict", "agents Δcost (mean, 95 % of replications)", "agents ΔQoL-years"]];
+      const rows = [["arm", "cost_discounted", "qol_years_discounted", "delta_cost", "delta_qol_years", "verdict",
+                     "agents_delta_cost_mean", "agents_delta_cost_p2_5", "agents_delta_cost_p97_5",
+                     "agents_delta_qol_years_mean", "agents_delta_qol_years_p2_5", "agents_delta_qol_years_p97_5"]];
       S.result.arms.forEach((a, k) => {
-        const ag = agentArm(a.name);
-        const band = (b, f) => b ? `${f(b.mean)} (${f(b.low)} to ${f(b.high)})` : "";
+        const ag = k ? agentArm(a.name) : null;
+        const b = (x) => x ? [x.mean, x.low, x.high] : ["", "", ""];
         rows.push([a.name, a.costDiscounted, a.qolYearsDiscounted, k ? a.deltaCost : "", k ? a.deltaQolYears : "",
-                   k ? (a.winWin ? "win-win (" + a.verdict.replace(/^dominant: /, "") + ")" : a.verdict) : "baseline",
-                   ag && k ? band(ag.deltaCost, (x) => fmt(x, 0)) : "", ag && k ? band(ag.deltaQolYears, (x) => fmt(x, 1)) : ""]);
+                   k ? (a.winWin ? "win-win (" + a.verdict.replace(/^dominant: /, "") + ")" : a.verdict) : "baseline"]
+                  .concat(b(ag && ag.deltaCost), b(ag && ag.deltaQolYears)));
       });
       return rows;
     }
+    const nw = (text) => `<span class="nw">${esc(text)}</span>`;
+    function shortMoney(x) {
+      const a = Math.abs(x), sign = x < 0 ? "−" : "";
+      return sign + "£" + (a >= 1e6 ? fmt(a / 1e6, 2) + "m" : a >= 1e4 ? fmt(a / 1e3, 1) + "k" : fmt(a, 0));
+    }
     function drawComparison() {
-      const rows = comparisonRows();
-      let h = `<table><caption class="note">Totals over ${fmt(S.result.steps * S.result.stepYears, 1)} years, discounted; win-win: more QoL-years at no more cost.</caption><thead><tr>` + rows[0].map((c) => `<th scope="col">${esc(c)}</th>`).join("") + `</tr></thead><tbody>`;
-      rows.slice(1).forEach((r, k) => {
-        h += `<tr>` + r.map((c, i) => {
-          if (i === 0) return `<th scope="row">${esc(c)}</th>`;
-          const text = typeof c === "number" ? (i === 1 || i === 3 ? (i === 3 ? signed(c, money) : money(c)) : (i === 4 ? signed(c, (x) => fmt(x, 1)) : fmt(c, 1))) : c;
-          const cls = i === 5 ? (String(c).startsWith("win-win") ? ` class="verdict winwin"` : ` class="verdict"`) : "";
-          return `<td${cls}>${esc(text)}</td>`;
-        }).join("") + `</tr>`;
+      const rows = comparisonRows().slice(1), agents = rows.some((r) => r[6] !== "");
+      const head = ["arm", "cost", "QoL-years", "Δcost", "ΔQoL-years", "verdict"]
+        .concat(agents ? ["agents Δcost (95 %)", "agents ΔQoL-years (95 %)"] : []);
+      let h = `<table><caption class="note">Totals over ${fmt(S.result.steps * S.result.stepYears, 1)} years, discounted, from the aggregate model; Δ: difference from ${esc(S.result.arms[0].name)}; win-win: more QoL-years at no more cost. Agents: mean and 2.5–97.5 % of replications.</caption>` +
+        `<thead><tr>` + head.map((c) => `<th scope="col">${esc(c)}</th>`).join("") + `</tr></thead><tbody>`;
+      rows.forEach((r, k) => {
+        const cells = [shortMoney(r[1]), fmt(r[2], 1), k ? (r[3] > 0 ? "+" : "") + shortMoney(r[3]) : "", k ? signed(r[4], (x) => fmt(x, 1)) : ""];
+        h += `<tr><th scope="row">${esc(r[0])}</th>` + cells.map((c) => `<td>${esc(c)}</td>`).join("") +
+          `<td class="verdict${String(r[5]).startsWith("win-win") ? " winwin" : ""}">${esc(r[5])}</td>`;
+        if (agents) {
+          h += r[6] === "" ? `<td></td><td></td>` :
+            `<td class="wrap">${nw(shortMoney(r[6]))}<br>(${nw(shortMoney(r[7]))} to ${nw(shortMoney(r[8]))})</td>` +
+            `<td class="wrap">${nw(signed(r[9], (x) => fmt(x, 1)))}<br>(${nw(fmt(r[10], 1))} to ${nw(fmt(r[11], 1))})</td>`;
+        }
+        h += `</tr>`;
       });
       $("comparison").innerHTML = h + `</tbody></table>`;
     }

@@ -10,7 +10,9 @@ extension Page {
     h1 { font-size: 1.5em; margin: 0; }
     h2 { font-size: 1.2em; margin: 0 0 8px; }
     #status { margin: 0; font-weight: bold; }
-    .layout { display: grid; grid-template-columns: minmax(320px, 27%) 1fr; gap: 16px; padding: 12px 20px; }
+    .layout { display: grid; grid-template-columns: minmax(360px, 30%) minmax(0, 1fr); gap: 16px; padding: 12px 20px; }
+    main { min-width: 0; }
+    #comparison { overflow-x: auto; }
     @media (max-width: 1100px) { .layout { grid-template-columns: 1fr; } }
     form fieldset { border: 2px solid var(--line); margin: 0 0 12px; padding: 8px 12px; }
     legend { font-weight: bold; padding: 0 4px; }
@@ -25,15 +27,17 @@ extension Page {
     button:disabled { opacity: 0.45; cursor: not-allowed; }
     :focus-visible { outline: 4px solid var(--focus); outline-offset: 2px; }
     section { border: 2px solid var(--line); padding: 10px 14px; margin-bottom: 14px; }
-    .charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(520px, 1fr)); gap: 12px; }
-    .charts figure.wide { grid-column: 1 / -1; }
+    .charts { display: grid; grid-template-columns: 1fr; gap: 16px; }
     figure { margin: 0; }
     figcaption { font-weight: bold; }
     svg { max-width: 100%; height: auto; display: block; }
     table { border-collapse: collapse; font-size: 0.9em; }
     th, td { border: 1px solid var(--line); padding: 4px 8px; text-align: right; }
     td { white-space: nowrap; }
-    td.verdict { white-space: normal; min-width: 14em; text-align: left; }
+    td.verdict { white-space: normal; min-width: 9em; text-align: left; }
+    td.wrap { white-space: normal; min-width: 7em; }
+    .nw { white-space: nowrap; }
+    caption { caption-side: bottom; text-align: left; padding-top: 4px; }
     th:first-child, td:first-child { text-align: left; }
     .winwin { font-weight: bold; color: var(--green); }
     #errors li { color: var(--red); font-weight: bold; }
