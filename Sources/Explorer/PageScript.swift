@@ -97,6 +97,10 @@ extension Page {
     // Re-run the aggregate model; at most one request in flight, the latest settings win.
     function requestRun() {
       S.pending = performance.now();
+      if (S.agents && !S.simId) {
+        S.agents = null;
+        $("agent-status").textContent = "The agents' bands were cleared: the settings changed. Simulate again to see them for these settings.";
+      }
       if (!S.inflight) sendRun();
     }
     async function sendRun() {
@@ -172,7 +176,7 @@ extension Page {
       const raw = (hi - lo) / count, mag = Math.pow(10, Math.floor(Math.log10(raw)));
       const step = [1, 2, 2.5, 5, 10].map((m) => m * mag).find((s) => s >= raw) || raw;
       const out = [];
-      for (let v = Math.ceil(lo / step) * step; v <= hi + step * 1e-9; v += step) out.push(v);
+      for (let v = Math.ceil(lo / step) * step; v <= hi + step * 1e-9; v += step) out.push(Math.abs(v) < step * 1e-9 ? 0 : v);
       return out;
     }
     function shortNumber(v) {
@@ -404,6 +408,7 @@ extension Page {
       $("agent-progress").value = 0;
       $("agent-status").textContent = "Starting…";
       S.agents = null;
+      if (S.result) { drawCharts(); drawComparison(); }
       const body = { settings: S.settings, replications: Number($("replications").value), seed: Number($("seed").value) };
       let r;
       try { r = await post("/api/simulate", body); } catch (e) { return agentsEnded(`Could not start: ${e}`); }
