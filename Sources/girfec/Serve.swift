@@ -65,7 +65,9 @@ struct Serve: ParsableCommand {
         if !local {
             printError("girfec serve: warning: listening on \(host):\(server.port), not 127.0.0.1: anyone who can reach this machine can use the explorer and run simulations on it. There is no password; use --host only on a network you trust.")
         }
-        let line = "girfec serve: \(workshop.scenario.name) (\(scenario)) at http://\(local ? "127.0.0.1" : host):\(server.port)/ — open it in a browser; Ctrl-C stops.\n"
+        let address = host == "0.0.0.0" ? "127.0.0.1" : host
+        let others = local ? "" : " (from other machines: this machine's address, port \(server.port))"
+        let line = "girfec serve: \(workshop.scenario.name) (\(scenario)) at http://\(address):\(server.port)/\(others) — open it in a browser; Ctrl-C stops.\n"
         FileHandle.standardOutput.write(Data(line.utf8))
         server.serve()
     }
