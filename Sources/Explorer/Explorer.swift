@@ -20,6 +20,8 @@ public final class Explorer: Sendable {
         public var maximumChildren = 1_000_000.0
         /// Agent simulations running at once.
         public var maximumSimulations = 1
+        /// Steps of the horizon the page may ask for (the response carries every step).
+        public var maximumSteps = 1200
         public init() {}
     }
 
@@ -146,6 +148,7 @@ public final class Explorer: Sendable {
         case .failure(let error):
             return ["ok": false, "issues": Self.issues(error)]
         case .success(let (scenario, _)):
+            if let problem = stepsProblem(scenario) { return ["ok": false, "issues": [problem]] }
             if let mode = settings.mode, mode != "cohort", mode != "sd" {
                 return ["ok": false, "issues": [["path": "mode", "found": "'\(mode)'", "expected": "cohort or sd"]]]
             }
@@ -232,12 +235,25 @@ public final class Explorer: Sendable {
         }
     }
 
+    /// The horizon as an issue at its field, if it has more steps than the explorer draws.
+    func stepsProblem(_ scenario: Scenario) -> [String: String]? {
+        let arm = scenario.arms[0]
+        guard arm.steps > limits.maximumSteps else { return nil }
+        return ["path": "time.horizonYears", "found": "\(CSV.number(arm.horizonYears)) years, \(arm.steps) steps of \(arm.stepMonths) month\(arm.stepMonths == 1 ? "" : "s")",
+                "expected": "at most \(limits.maximumSteps) steps in the explorer (girfec aggregate and girfec run take longer horizons)"]
+    }
+
     /// Why these replications of `scenario` are too large for the explorer, if they are.
     public func simulationProblem(_ scenario: Scenario, replications: Int) -> String? {
+        if let problem = stepsProblem(scenario) { return "\(problem["path"]!): found \(problem["found"]!); expected \(problem["expected"]!)" }
         if replications < 1 || replications > limits.maximumReplications {
             return "replications: found \(replications); expected 1 to \(limits.maximumReplications) (girfec serve --max-replications)"
         }
-        let children = ResourceEstimate(scenario: scenario, threads: threads).childrenEver
+        let estimate = ResourceEstimate(scenario: scenario, threads: threads)
+        if let memory = estimate.problem(limitGiB: ResourceEstimate.defaultLimitGiB, file: workshop.file) {
+            return "\(memory.found); expected \(memory.expected)"
+        }
+        let children = estimate.childrenEver
         if children > limits.maximumChildren {
             return "about \(Int(children)) children in one replication of one arm; the explorer simulates at most \(Int(limits.maximumChildren)) (use girfec run for larger runs)"
         }

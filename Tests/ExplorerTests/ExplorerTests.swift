@@ -85,6 +85,18 @@ import TestSupport
         #expect(escalation?["expected"]?.contains("[0, 1]") == true, "\(issues)")
         #expect(issues.contains { $0["path"]?.hasSuffix("levels.Low.qolWeight") == true && $0["found"]?.contains("abc") == true }, "\(issues)")
         #expect(issues.contains { $0["path"]?.hasSuffix("time.horizonYears") == true && $0["found"]?.contains("-1") == true }, "\(issues)")
+
+        // a valid horizon longer than the explorer draws is refused at the same field
+        var limits = Explorer.Limits()
+        limits.maximumSteps = 12
+        let short = try Self.explorer(limits)
+        var long = short.workshop.settings
+        long.horizonYears = "1.5"
+        let refused = short.aggregate(long)
+        #expect(refused["ok"] as? Bool == false)
+        #expect((refused["issues"] as? [[String: String]])?.first
+                == ["path": "time.horizonYears", "found": "1.5 years, 18 steps of 1 month",
+                    "expected": "at most 12 steps in the explorer (girfec aggregate and girfec run take longer horizons)"])
     }
 
     /// A body that is not the page's settings is refused with where it broke.
