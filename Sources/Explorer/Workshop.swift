@@ -120,10 +120,11 @@ public struct WorkshopScenario: Sendable {
     /// Comments and every other section stay as written; each arm is the overrides of the arm
     /// it was copied from with the page's values merged over them (`Tree.merging`).
     public func yaml(_ settings: WorkshopSettings, header: String? = nil) -> String {
+        let settings0 = self.settings
         var lines = ["arms:"]
         for arm in settings.arms {
             let base = arm.basedOn.flatMap { name in overrides.first { $0.name == name } }?.tree
-            let edits = Self.edits(arm, settings)
+            let edits = Self.edits(arm, settings, original: settings0)
             let merged = base.map { $0.merging(edits) } ?? edits
             if case .mapping(let entries) = merged.value, entries.isEmpty {
                 lines.append("  \(YAMLText.key(arm.name)): {}")
@@ -152,31 +153,46 @@ public struct WorkshopScenario: Sendable {
         }
     }
 
-    /// One arm's values from the page, as an override tree.
-    static func edits(_ arm: WorkshopSettings.ArmSetting, _ settings: WorkshopSettings) -> Tree {
+    /// One arm's values from the page, as an override tree: only those that differ from what the
+    /// scenario gives (`original`: its settings as written), so the exported arms stay as short as
+    /// the workshop's changes.
+    static func edits(_ arm: WorkshopSettings.ArmSetting, _ settings: WorkshopSettings, original: WorkshopSettings) -> Tree {
         func scalar(_ s: String) -> Tree { Tree(value: .scalar(s), path: "", line: nil) }
         func map(_ entries: [(String, Tree)]) -> Tree { Tree(value: .mapping(entries.map { (key: $0.0, value: $0.1) }), path: "", line: nil) }
-        var top: [(String, Tree)] = [("time", map([("horizonYears", scalar(settings.horizonYears))]))]
-        if !settings.levels.isEmpty {
-            top.append(("levels", map(settings.levels.map {
-                ($0.name, map([("costPerChildYear", scalar($0.costPerChildYear)), ("qolWeight", scalar($0.qolWeight))]))
-            })))
+        var top: [(String, Tree)] = []
+        if settings.horizonYears != original.horizonYears {
+            top.append(("time", map([("horizonYears", scalar(settings.horizonYears))])))
         }
-        if !arm.practices.isEmpty {
-            top.append(("practice", map(arm.practices.map { p in
-                let intensity: Tree
+        var levels: [(String, Tree)] = []
+        for level in settings.levels {
+            let was = original.levels.first { $0.name == level.name }
+            var fields: [(String, Tree)] = []
+            if level.costPerChildYear != was?.costPerChildYear { fields.append(("costPerChildYear", scalar(level.costPerChildYear))) }
+            if level.qolWeight != was?.qolWeight { fields.append(("qolWeight", scalar(level.qolWeight))) }
+            if !fields.isEmpty { levels.append((level.name, map(fields))) }
+        }
+        if !levels.isEmpty { top.append(("levels", map(levels))) }
+        let from = original.arms.first { $0.name == arm.basedOn }
+        var practices: [(String, Tree)] = []
+        for p in arm.practices {
+            let was = from?.practices.first { $0.name == p.name }
+            var fields: [(String, Tree)] = []
+            if p.intensity != was?.intensity {
                 if p.intensity.count == 1, Double(p.intensity[0].timeYears) == 0 {
-                    intensity = scalar(p.intensity[0].value)
+                    fields.append(("intensity", scalar(p.intensity[0].value)))
                 } else {
-                    intensity = Tree(value: .sequence(p.intensity.map { map([("timeYears", scalar($0.timeYears)), ("value", scalar($0.value))]) }),
-                                     path: "", line: nil)
+                    fields.append(("intensity", Tree(value: .sequence(p.intensity.map { map([("timeYears", scalar($0.timeYears)), ("value", scalar($0.value))]) }),
+                                                     path: "", line: nil)))
                 }
-                return (p.name, map([("intensity", intensity), ("coverage", map([("share", scalar(p.share))])),
-                                     ("escalationEffect", scalar(p.escalationEffect)), ("stepDownEffect", scalar(p.stepDownEffect)),
-                                     ("timeToEffectYears", scalar(p.timeToEffectYears))]))
-            })))
+            }
+            if p.share != was?.share { fields.append(("coverage", map([("share", scalar(p.share))]))) }
+            if p.escalationEffect != was?.escalationEffect { fields.append(("escalationEffect", scalar(p.escalationEffect))) }
+            if p.stepDownEffect != was?.stepDownEffect { fields.append(("stepDownEffect", scalar(p.stepDownEffect))) }
+            if p.timeToEffectYears != was?.timeToEffectYears { fields.append(("timeToEffectYears", scalar(p.timeToEffectYears))) }
+            if !fields.isEmpty { practices.append((p.name, map(fields))) }
         }
-        if let c = arm.programmeCostPerYear { top.append(("programme", map([("costPerYear", scalar(c))]))) }
+        if !practices.isEmpty { top.append(("practice", map(practices))) }
+        if let c = arm.programmeCostPerYear, c != from?.programmeCostPerYear { top.append(("programme", map([("costPerYear", scalar(c))]))) }
         return map(top)
     }
 }
