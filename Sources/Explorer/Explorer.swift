@@ -227,7 +227,10 @@ public final class Explorer: Sendable {
         guard admitted else {
             return .response(.error(429, "\(limits.maximumSimulations) agent simulation\(limits.maximumSimulations == 1 ? " is" : "s are") already running; cancel it or wait for it to finish"))
         }
-        let plan = RunPlan(scenario: scenario, seed: body.seed ?? 20261206, replications: body.replications, threads: threads)
+        // The base case, as the aggregate model on the page: parameter distributions would replace the page's values.
+        var basePlan = RunPlan(scenario: scenario, seed: body.seed ?? 20261206, replications: body.replications, threads: threads)
+        basePlan.baseCase = true
+        let plan = basePlan
         return .events { [self] send in
             defer { _ = simulations.withLock { $0.removeValue(forKey: id) } }
             AgentStream.run(plan: plan, id: id, isCancelled: { simulation.cancelled.load(ordering: .relaxed) },
