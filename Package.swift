@@ -60,13 +60,15 @@ let package = Package(
             name: "Reports", dependencies: ["Experiments", "Microsimulation", "Analysis", "Model", "StockFlow", "CGSL"],
             plugins: ["BuildInfoPlugin"]
         ),
+        /// `girfec serve`: the workshop explorer, a small HTTP server on POSIX sockets and its page.
+        .target(name: "Explorer", dependencies: ["Experiments", "Reports", "Model", "StockFlow", "Analysis"]),
         /// Writes the source commit into Reports when girfec is built (manifest `gitCommit`).
         .plugin(name: "BuildInfoPlugin", capability: .buildTool(), path: "Sources/BuildInfoPlugin"),
         /// The command-line tool.
         .executableTarget(
             name: "girfec",
             dependencies: [
-                "Experiments", "Reports", "Model", "Microsimulation", "Analysis", "Stochastics", "StockFlow", "Calibration", "Interchange", "CGSL",
+                "Experiments", "Reports", "Model", "Microsimulation", "Analysis", "Stochastics", "StockFlow", "Calibration", "Interchange", "CGSL", "Explorer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -81,6 +83,7 @@ let package = Package(
         .testTarget(name: "StockFlowTests", dependencies: ["StockFlow", "Interchange", "Model", "Analysis", "Microsimulation", "Experiments", "Reports", "TestSupport"]),
         .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "Analysis", "Microsimulation", "Model", "Reports", "Stochastics", "TestSupport"]),
         .testTarget(name: "CalibrationTests", dependencies: ["Calibration", "Model", "StockFlow", "Stochastics", "CGSL", "TestSupport"]),
+        .testTarget(name: "ExplorerTests", dependencies: ["Explorer", "Experiments", "Model", "Reports", "StockFlow", "TestSupport"]),
         .testTarget(
             name: "EndToEndTests",
             dependencies: ["girfec", "Calibration", "Experiments", "Model", "Reports", "TestSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")]

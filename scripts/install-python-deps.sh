@@ -4,7 +4,9 @@
 # emcee (scripts/tests/test_peer_sampler.py: girfec's stock-only posterior
 # against emcee's ensemble sampler; emcee needs only numpy), pandas and
 # openpyxl (the girfec_py package's loader, PSA and workbook:
-# docs/r-and-python.md).
+# docs/r-and-python.md). Optional: selenium, for the explorer's browser test
+# (scripts/tests/test_explorer_browser.py, docs/workshop.md); tried the same
+# way first, and its absence only noted (that test then skips).
 #
 #   1. every package already imports: do nothing.
 #   2. Otherwise `python3 -m pip install --quiet` the missing ones (pip's own
@@ -26,6 +28,24 @@ missing_in() { local p; for p in "${packages[@]}"; do "$1" -c "import $p" >/dev/
 versions_in() {
   "$1" -c "import importlib; print(', '.join(n + ' ' + importlib.import_module(n).__version__ for n in '${packages[*]}'.split()))" 2>/dev/null
 }
+
+# Optional packages: pip, else Debian's python3-NAME; never a failure.
+optional=(selenium)
+for p in "${optional[@]}"; do
+  if command -v "$python" >/dev/null 2>&1 && "$python" -c "import $p" >/dev/null 2>&1; then continue; fi
+  if command -v "$python" >/dev/null 2>&1 && "$python" -m pip install --quiet "$p" >/dev/null 2>&1 && "$python" -c "import $p" >/dev/null 2>&1; then
+    say "installed optional $p with pip for $(command -v "$python")"
+  elif command -v apt-get >/dev/null 2>&1 && { [ "$(id -u)" -eq 0 ] || command -v sudo >/dev/null 2>&1; }; then
+    s=""; [ "$(id -u)" -ne 0 ] && s="sudo"
+    if DEBIAN_FRONTEND=noninteractive $s apt-get install -y -qq --no-install-recommends "python3-$p" >/dev/null 2>&1; then
+      say "installed optional Debian python3-$p (for /usr/bin/python3)"
+    else
+      say "note: optional $p could not be installed; the tests that need it skip"
+    fi
+  else
+    say "note: optional $p is missing; the tests that need it skip"
+  fi
+done
 
 if ! command -v "$python" >/dev/null 2>&1; then
   say "$python not found; will try Debian's packages (which bring /usr/bin/python3)"

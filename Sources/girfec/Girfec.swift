@@ -17,7 +17,7 @@ struct Girfec: ParsableCommand {
         A result is reproducible from the scenario file, the seed and the tool version.
         """,
         version: GirfecVersion.string,
-        subcommands: [Run.self, Validate.self, Merge.self, Aggregate.self, Export.self, Import.self, Sensitivity.self, CalibrateCommand.self, ReportCommand.self, CostEffectivenessCommand.self, Slurm.self, Bench.self]
+        subcommands: [Run.self, Validate.self, Merge.self, Aggregate.self, Export.self, Import.self, Sensitivity.self, CalibrateCommand.self, ReportCommand.self, CostEffectivenessCommand.self, Slurm.self, Bench.self, Serve.self]
     )
 
     /// Install the interrupt handler and GSL's error handler before anything else, then run the command.
