@@ -5,7 +5,7 @@
 Sheets (those a run has): README (what each sheet is; girfec version, seed,
 scenario and replications from manifest.json), Cost-effectiveness
 (summary.csv), Incremental analysis (incremental.csv), Acceptability
-(acceptability.csv), Totals per arm and Cumulative by year (the
+(acceptability.csv), Per child (per-person.csv), Totals per arm and Cumulative by year (the
 `cumulative_…_discounted` rows of bands.csv), Stocks by year (bands.csv),
 Budget by year, Flows by year and Areas by year (bands-yearly.csv: girfec's yearly totals
 with their 95 % CI), Parameters and Parameter draws (manifest.json and
@@ -146,6 +146,37 @@ def totals(run):
     both_qol = pd.concat([qol, dqol])
     _statistics(sheet, both_cost, "£", "Discounted cost: ")
     _statistics(sheet, both_qol, "QoL-years", "Discounted QoL-years: ")
+    return sheet
+
+
+PER_CHILD = (("cost_discounted_per_child", "Discounted cost per child", "£ per child"),
+             ("qol_years_discounted_per_child", "Discounted QoL-years per child", "QoL-years per child"),
+             ("cost_per_child", "Cost per child (undiscounted)", "£ per child"),
+             ("qol_years_per_child", "QoL-years per child (undiscounted)", "QoL-years per child"),
+             ("child_years_per_child", "Years in the model per child", "years per child"))
+
+
+def per_child(run):
+    """per-person.csv as one row per arm (and per later arm minus the first); None when the folder has no such file."""
+    p = run.tables.get("per-person.csv")
+    if p is None or p.empty:
+        return None
+    first = run.arms[0]
+    blocks = [(str(a), str(a), "") for a in run.arms] + [(f"{a} − {first}", str(a), "delta_") for a in run.arms[1:]]
+    rows = {(str(r["arm"]), str(r["measure"])): r for r in p.to_dict("records")}
+    table = [(label, {m: rows.get((arm, prefix + m)) for m, _, _ in PER_CHILD}) for label, arm, prefix in blocks]
+    table = [t for t in table if t[1]["cost_discounted_per_child"] is not None]
+    sheet = Sheet("Per child", "Costs and QoL-years per child (per person), per arm (and each later arm minus "
+                  f"{first})", "per-person.csv",
+                  "each total over the horizon divided by the mean number of children ever in the model (a ratio of "
+                  "means), with its Monte Carlo standard error (delta method) and 95% CI; the same numbers as the "
+                  "report's per-child table")
+    sheet.add("Arm", [t[0] for t in table])
+    sheet.add("Replications", [t[1]["cost_discounted_per_child"]["replications"] for t in table], "replications")
+    sheet.add("Children ever: mean", [t[1]["cost_discounted_per_child"]["children_ever"] for t in table], "children")
+    for measure, name, unit in PER_CHILD:
+        for column, label in STATISTICS[:4]:
+            sheet.add(f"{name}: {label}", [(t[1][measure] or {}).get(column) for t in table], unit)
     return sheet
 
 
@@ -414,7 +445,7 @@ def value_of_information(run):
                     {})
 
 
-BUILDERS = (cost_effectiveness, incremental, acceptability, totals, stocks_by_year, cumulative_by_year, budget_by_year,
+BUILDERS = (cost_effectiveness, incremental, acceptability, totals, per_child, stocks_by_year, cumulative_by_year, budget_by_year,
             flows_by_year, areas_by_year, parameters, parameter_draws, variance_split, importance, value_of_information)
 
 

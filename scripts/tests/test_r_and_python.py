@@ -285,7 +285,7 @@ def test_workbook_sheets_titles_units_and_values(folders, tmp_path):
     assert workbook.main([str(folder), "--out", str(out)]) == 0
     book = openpyxl.load_workbook(out)
     assert book.sheetnames == ["README", "Cost-effectiveness", "Incremental analysis", "Acceptability",
-                               "Totals per arm", "Stocks by year", "Cumulative by year", "Budget by year",
+                               "Totals per arm", "Per child", "Stocks by year", "Cumulative by year", "Budget by year",
                                "Flows by year", "Parameters", "Parameter draws",
                                "Variance split", "Value of information"]
     for ws in book:
@@ -409,6 +409,31 @@ def test_workbook_yearly_sheets_are_bands_yearly_csv(folders, tmp_path, key):
             want.append([label, year, float(c["start_years"]), float(c["end_years"]), int(c["replications"])]
                         + [number(cells[arm, prefix + q, "all", year][s]) for q, _ in names
                            for s in ("mean", "ci_low", "ci_high")])
+    assert rows == want
+
+
+def test_workbook_per_child_sheet_is_per_person_csv(folders, tmp_path):
+    """Per child: per-person.csv's cells, each arm, then each later arm minus the first."""
+    folder = folders["two-arm"]
+    out = tmp_path / "book.xlsx"
+    assert workbook.main([str(folder), "--out", str(out)]) == 0
+    title, source, header, rows = sheet_rows(openpyxl.load_workbook(out)["Per child"])
+    assert title.startswith("Costs and QoL-years per child") and source == "From per-person.csv"
+    assert header[:3] == ["Arm", "Replications (replications)", "Children ever: mean (children)"]
+    assert header[3:7] == [f"Discounted cost per child: {s} (£ per child)" for s in ("mean", "MCSE", "95% CI low",
+                                                                                     "95% CI high")]
+    csv_header, body = csv_rows(folder / "per-person.csv")
+    cell = {(r[0], r[2]): dict(zip(csv_header, r)) for r in body}
+    arms = [str(a) for a in frames.load(folder).arms]
+    blocks = [(a, a, "") for a in arms] + [(f"{a} − {arms[0]}", a, "delta_") for a in arms[1:]]
+    want = []
+    for label, arm, prefix in blocks:
+        c = cell[arm, prefix + "cost_discounted_per_child"]
+        want.append([label, int(c["replications"]), float(c["children_ever"])]
+                    + [number(cell[arm, prefix + m][s]) for m in ("cost_discounted_per_child",
+                                                                   "qol_years_discounted_per_child", "cost_per_child",
+                                                                   "qol_years_per_child", "child_years_per_child")
+                       for s in ("mean", "mcse", "ci_low", "ci_high")])
     assert rows == want
 
 
