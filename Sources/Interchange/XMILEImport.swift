@@ -96,9 +96,10 @@ struct Reader {
             if let dtNode = specs.child("dt"), var dt = Double(dtNode.text.trimmingCharacters(in: .whitespacesAndNewlines)) {
                 if dtNode.attributes["reciprocal"]?.lowercased() == "true" { dt = 1 / dt }
                 let months = dt * unitYears * 12
-                if months >= 1 && abs(months - months.rounded()) < 1e-9 { stepMonths = Int(months.rounded()) } else {
+                // At most 1,200 months, the scenario's limit (and a finite number before it becomes an Int).
+                if months >= 1 && months <= 1200 && abs(months - months.rounded()) < 1e-9 { stepMonths = Int(months.rounded()) } else {
                     problem(dtNode, found: "DT = \(dtNode.text.trimmingCharacters(in: .whitespaces)) \(specs.attributes["time_units"] ?? "years")",
-                            expected: "a DT of whole months, the model step (girfec's sd mode integrates within the step with its own --dt)")
+                            expected: "a DT of whole months (1 to 1,200), the model step (girfec's sd mode integrates within the step with its own --dt)")
                 }
             }
             if let method = specs.attributes["method"] { notes.append("sim_specs method \(method): choose it with girfec aggregate --mode sd --method") }

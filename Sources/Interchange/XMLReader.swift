@@ -28,6 +28,10 @@ struct XMLReader {
     private let bytes: [UInt8]
     private var i = 0
     private var line = 1
+    /// Elements open around the one being read; an XMILE file nests a few deep.
+    private var depth = 0
+    /// The deepest nesting read: deeper documents are refused, not read by ever deeper recursion.
+    static let maximumDepth = 256
 
     init(_ text: String) { bytes = Array(text.utf8) }
 
@@ -128,6 +132,11 @@ struct XMLReader {
 
     private mutating func element() throws(XMLProblem) -> XMLElement {
         let startLine = line
+        depth += 1
+        defer { depth -= 1 }
+        guard depth <= Self.maximumDepth else {
+            throw XMLProblem(line: startLine, message: "found elements nested more than \(Self.maximumDepth) deep; expected an XMILE document (a few levels deep)")
+        }
         advance()  // <
         let qualified = try name()
         var attributes: [String: String] = [:]

@@ -49,6 +49,10 @@ struct Export: ParsableCommand {
     func validate() throws { try AggregateFlags.checkStep(dtYears, option: "--dt") }
 
     func run() throws {
+        if OutputFile.isSameFile(out, scenario) {
+            printError("girfec export: --out \(out) is the scenario file being read; expected another path (the file would be replaced).\nNothing was written.")
+            throw ExitCode(invalidInputStatus)
+        }
         let (model, _) = try loadScenarioOrExit(scenario)
         let names = model.arms.map(\.name)
         let chosen: ArmModel

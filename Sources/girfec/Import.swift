@@ -25,8 +25,14 @@ struct Import: ParsableCommand {
 
     func run() throws {
         let text: String
-        do { text = try String(contentsOfFile: file, encoding: .utf8) } catch {
-            printError("girfec import: cannot read \(file) as UTF-8 text: \(error.localizedDescription)\nNothing was written.")
+        switch Tree.readRegularFile(file) {
+        case .success(let t): text = t
+        case .failure(let problem):
+            printError("girfec import: \(file): found \(problem.found); expected a readable UTF-8 XMILE file of at most 16 MiB.\nNothing was written.")
+            throw ExitCode(invalidInputStatus)
+        }
+        if OutputFile.isSameFile(out, file) {
+            printError("girfec import: --out \(out) is the XMILE file being read; expected another path (the file would be replaced).\nNothing was written.")
             throw ExitCode(invalidInputStatus)
         }
         let result: XMILEImport.Result

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Reports
 
 /// `--out` and `--overwrite`, shared by every command that writes a result folder.
@@ -19,4 +20,15 @@ struct OutputOptions: ParsableArguments {
 struct QuietOption: ParsableArguments {
     @Flag(help: "Print only warnings and errors: no progress and no summary.")
     var quiet = false
+}
+
+/// Checks on a single output file (`girfec export`, `girfec import`).
+enum OutputFile {
+    /// Whether `path` names the file `other` names (the same device and inode; false when either does
+    /// not exist), so a command never replaces the file it reads.
+    static func isSameFile(_ path: String, _ other: String) -> Bool {
+        var a = stat(), b = stat()
+        guard stat(path, &a) == 0, stat(other, &b) == 0 else { return false }
+        return a.st_dev == b.st_dev && a.st_ino == b.st_ino
+    }
 }

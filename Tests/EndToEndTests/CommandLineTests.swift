@@ -263,4 +263,31 @@ struct CommandLineTests {
         let bad = try Self.girfec(["run", scenario, "--replications", "5", "--replication", "5", "--out", base + "/bad"])
         #expect(bad.stderr.contains("--replication must be between 0 and --replications − 1 (4), but is 5."))
     }
+
+    /// `girfec export` and `girfec import` never replace the file they read, and read only regular
+    /// files (a device such as /dev/zero would never end); nothing is written.
+    @Test func exportAndImportNeverReplaceTheirInput() throws {
+        let scenario = try Self.write("name: one\ntime: {stepMonths: 1, horizonYears: 1}\n"
+            + "levels: {A: {costPerChildYear: 100, qolWeight: 0.9}, B: {costPerChildYear: 900, qolWeight: 0.7}}\n"
+            + "population: {initialCounts: {A: 10}, ageing: false}\n"
+            + "transitions: {unit: ratesPerYear, matrix: {A: {B: 0.1}, B: {A: 0.2}}}\n"
+            + "exposureTiming: beforeStep\n", name: "export-self.yaml")
+        let before = try String(contentsOfFile: scenario, encoding: .utf8)
+        let export = try Self.girfec(["export", scenario, "--format", "xmile", "--out", scenario])
+        #expect(export.status == 2)
+        #expect(export.stderr.contains("--out \(scenario) is the scenario file being read; expected another path"))
+        #expect(try String(contentsOfFile: scenario, encoding: .utf8) == before)
+        let xmile = scenario + ".xmile"
+        let written = try Self.girfec(["export", scenario, "--format", "xmile", "--out", xmile])
+        #expect(written.status == 0, "stderr: \(written.stderr)")
+        let xml = try String(contentsOfFile: xmile, encoding: .utf8)
+        let again = try Self.girfec(["import", xmile, "--out", xmile])
+        #expect(again.status == 2)
+        #expect(again.stderr.contains("--out \(xmile) is the XMILE file being read; expected another path"))
+        #expect(try String(contentsOfFile: xmile, encoding: .utf8) == xml)
+        let device = try Self.girfec(["import", "/dev/zero", "--out", xmile + ".yaml"])
+        #expect(device.status == 2)
+        #expect(device.stderr.contains("/dev/zero: found a device, not a regular file; expected a readable UTF-8 XMILE file of at most 16 MiB"))
+        #expect(!FileManager.default.fileExists(atPath: xmile + ".yaml"))
+    }
 }

@@ -140,4 +140,17 @@ struct XMILEImportTests {
             #expect(error.description == "broken.xmile does not fit a girfec scenario:\n  - line 3: found </xmile>; expected </model> (opened on line 2)")
         }
     }
+
+    /// Nesting beyond `XMLReader.maximumDepth` is refused with the line, not read by a recursion
+    /// that would exhaust the stack (a fuzz finding: 200,000 nested elements crashed girfec import).
+    @Test func deepNestingIsRefused() {
+        let depth = 100_000
+        let xml = "<xmile>" + String(repeating: "<a>", count: depth) + String(repeating: "</a>", count: depth) + "</xmile>"
+        do {
+            _ = try XMILEImport.scenario(xml: xml, file: "deep.xmile")
+            Issue.record("read 100,000 nested elements")
+        } catch {
+            #expect(error.description == "deep.xmile does not fit a girfec scenario:\n  - line 1: found elements nested more than 256 deep; expected an XMILE document (a few levels deep)")
+        }
+    }
 }

@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from harness import Case, Result, run_case, save_case  # noqa: E402
 
-KINDS = ["scenario", "state", "calibration"]
+KINDS = ["scenario", "state", "calibration", "xmile"]
 COLUMNS = ["cases", "accepted", "rejected", "crash", "hang", "other"]
 
 
@@ -41,6 +41,9 @@ def make_generator(kind: str, binary: str):
     if kind == "state":
         from state_corrupter import StateCorrupter
         return StateCorrupter(binary)
+    if kind == "xmile":
+        from xmile_mutator import XMILEMutator
+        return XMILEMutator(binary)
     from csv_corrupter import CSVCorrupter
     return CSVCorrupter()
 
