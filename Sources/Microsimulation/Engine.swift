@@ -516,16 +516,17 @@ struct Records {
     let areaCount: Int
     var record: [Double]
     var areaRecords: [[Double]]
-    /// Children per level now and at each time point 0 ... steps: all areas, and per area.
+    /// Children per level now, and at each time point 0 ... steps at [t · n + level] (as `Rewards.fill`
+    /// reads them): all areas, and per area.
     var stock: [Int]
-    var stockPath: [[Int]]
+    var stockPath: [Double]
     var areaStock: [[Int]]
-    var areaStockPath: [[[Int]]]
+    var areaStockPath: [[Double]]
     /// Children reached by practice and not in an absorbing level, now and at each time point.
     var reached = 0
-    var reachedPath: [Int]
+    var reachedPath: [Double]
     var areaReached: [Int]
-    var areaReachedPath: [[Int]]
+    var areaReachedPath: [[Double]]
     /// The sum of the areas' counts of the step being written.
     private var sum: [Int]
 
@@ -536,12 +537,12 @@ struct Records {
         record = [Double](repeating: 0, count: layout.recordSize)
         areaRecords = [[Double]](repeating: record, count: areaCount)
         stock = [Int](repeating: 0, count: n)
-        stockPath = [[Int]](repeating: [], count: layout.steps + 1)
+        stockPath = [Double](repeating: 0, count: (layout.steps + 1) * n)
         areaStock = [[Int]](repeating: stock, count: areaCount)
-        areaStockPath = [[[Int]]](repeating: stockPath, count: areaCount)
-        reachedPath = [Int](repeating: 0, count: layout.steps + 1)
+        areaStockPath = [[Double]](repeating: stockPath, count: areaCount)
+        reachedPath = [Double](repeating: 0, count: layout.steps + 1)
         areaReached = [Int](repeating: 0, count: areaCount)
-        areaReachedPath = [[Int]](repeating: reachedPath, count: areaCount)
+        areaReachedPath = [[Double]](repeating: reachedPath, count: areaCount)
         sum = [Int](repeating: 0, count: StepCounts.size(levels: n))
     }
 
@@ -555,12 +556,17 @@ struct Records {
             if areaCount > 0 {
                 areaStock[a] = Array(byArea[a * n ..< (a + 1) * n])
                 areaReached[a] = reachedByArea[a]
-                areaStockPath[a][0] = areaStock[a]
-                areaReachedPath[a][0] = areaReached[a]
+                Self.put(areaStock[a], step: 0, into: &areaStockPath[a])
+                areaReachedPath[a][0] = Double(areaReached[a])
             }
         }
-        stockPath[0] = stock
-        reachedPath[0] = reached
+        Self.put(stock, step: 0, into: &stockPath)
+        reachedPath[0] = Double(reached)
+    }
+
+    /// The stocks of step `t` into a path laid out [t · n + level].
+    private static func put(_ stock: [Int], step t: Int, into path: inout [Double]) {
+        for (l, s) in stock.enumerated() { path[t * stock.count + l] = Double(s) }
     }
 
     /// Step `t`'s counts into the records: `counts(a)` is area a's block (`StepCounts`; with one
@@ -578,14 +584,14 @@ struct Records {
                 for k in sum.indices { sum[k] += block[k] }
                 Self.write(step: t, counts: block, layout: layout, stock: &areaStock[a], record: &areaRecords[a])
                 areaReached[a] += block[StepCounts.reachedChange(n)]
-                areaStockPath[a][t] = areaStock[a]
-                areaReachedPath[a][t] = areaReached[a]
+                Self.put(areaStock[a], step: t, into: &areaStockPath[a])
+                areaReachedPath[a][t] = Double(areaReached[a])
             }
             sum.withUnsafeMutableBufferPointer { Self.write(step: t, counts: $0, layout: layout, stock: &stock, record: &record) }
             reached += sum[StepCounts.reachedChange(n)]
         }
-        stockPath[t] = stock
-        reachedPath[t] = reached
+        Self.put(stock, step: t, into: &stockPath)
+        reachedPath[t] = Double(reached)
     }
 
     /// Flows, entries, exits and lengths of stay of one block of counts into `record` at step `t`.
@@ -621,12 +627,12 @@ struct Records {
     consuming func outcome(arm: ArmModel, preventionMoneyPerYear: [Double]?, childrenEver: Int, childSteps: Int) -> ReplicationOutcome {
         layout.fillDerivedFlows(&record)
         let totals = Rewards.fill(record: &record, layout: layout, arm: arm,
-                                  stocks: stockPath.map { $0.map(Double.init) }, reached: reachedPath.map(Double.init),
+                                  stocks: stockPath, reached: reachedPath,
                                   preventionMoneyPerYear: preventionMoneyPerYear, childrenEver: childrenEver, childSteps: childSteps)
         for a in 0..<areaCount {
             layout.fillDerivedFlows(&areaRecords[a])
             _ = Rewards.fill(record: &areaRecords[a], layout: layout, arm: arm,
-                             stocks: areaStockPath[a].map { $0.map(Double.init) }, reached: areaReachedPath[a].map(Double.init),
+                             stocks: areaStockPath[a], reached: areaReachedPath[a],
                              programme: false, childrenEver: 0, childSteps: 0)
         }
         return ReplicationOutcome(record: record, totals: totals, areaRecords: areaRecords)

@@ -195,9 +195,10 @@ struct StepKernel {
             }
             // `to` is a level (< n) either way. The counters below grow by at most one, or one
             // stay of at most 65,535 + stepMonths months, per child-step: far from Int.max.
-            // The child's area is < areaCount (invariant): its block is within the tally.
-            let block = counts + Int(area[c]) &* blockSize
+            // The child's area is < areaCount (invariant): its block is within the tally. Read only
+            // when something is counted (most child-steps count nothing).
             if to != from {
+                let block = counts + Int(area[c]) &* blockSize
                 // A child entering an absorbing level is no longer reached by practice.
                 if absorbing[to] && mask[c] != 0 { block[reachedAt] &-= 1 }
                 block[stayMonthsAt &+ from] &+= Int(months[c]) &+ Int(stepMonths)
@@ -212,6 +213,7 @@ struct StepKernel {
             if ageing { age[c] = age[c] &+ (age[c] < growthLimit ? stepMonths : 0) }
             let leaves = !absorbing[to] && ((hasAgeOut && age[c] >= ageOutMonths) || Philox.unit(w1) < emigrationPerStep)
             if leaves {
+                let block = counts + Int(area[c]) &* blockSize
                 block[exitsAt &+ to] &+= 1
                 block[stayMonthsAt &+ to] &+= Int(months[c])
                 block[staysAt &+ to] &+= 1

@@ -90,10 +90,11 @@ public enum Rewards {
     }
 
     /// - Parameters:
+    ///   - stocks: children in each level at each time point 0 ... steps, at [t · levels + level].
     ///   - preventionMoneyPerYear: reinvested money at each time point (0 ... steps), part of the programme's cost.
     ///   - programme: whether the record holds the programme's cost: true for all areas; false for one
     ///     area's record, whose costs are its children's only (`Quantity.isAuthorityWide`).
-    public static func fill(record: inout [Double], layout: RecordLayout, arm: ArmModel, stocks: [[Double]], reached: [Double],
+    public static func fill(record: inout [Double], layout: RecordLayout, arm: ArmModel, stocks: [Double], reached: [Double],
                             preventionMoneyPerYear: [Double]? = nil, programme includesProgramme: Bool = true,
                             childrenEver: Int, childSteps: Int) -> ReplicationTotals {
         let n = arm.levels.count, dt = arm.stepYears
@@ -102,16 +103,18 @@ public enum Rewards {
         // D(τ_k) = (1 + r)^(−k·dt) at each time point, computed once per point rather than per level and step.
         let costDiscount = (0...arm.steps).map { pow(1 + arm.costDiscountRatePerYear, -Double($0) * dt) }
         let qolDiscount = (0...arm.steps).map { pow(1 + arm.qolDiscountRatePerYear, -Double($0) * dt) }
+        precondition(stocks.count == (arm.steps + 1) * n, "\(stocks.count) stocks for \(arm.steps + 1) time points × \(n) levels")
         var totals = ReplicationTotals(childrenEver: childrenEver, childYears: 0, cost: 0, costDiscounted: 0,
                                        programmeCostDiscounted: 0, qolYears: 0, qolYearsDiscounted: 0,
-                                       finalStocks: stocks[arm.steps].map { Int($0.rounded()) }, childSteps: childSteps)
+                                       finalStocks: (0..<n).map { Int(stocks[arm.steps * n + $0].rounded()) }, childSteps: childSteps)
         func put(_ t: Int, _ q: Quantity, _ level: Int?, _ v: Double) {
             record[layout.index(step: t, slot: layout.slot(q, level: level))] = v
         }
         for t in 0...arm.steps {
             put(t, .childrenReached, nil, reached[t])
-            for l in 0..<n { put(t, .stock, l, stocks[t][l]) }
-            put(t, .stock, nil, stocks[t].reduce(0, +))
+            var all = 0.0
+            for l in 0..<n { put(t, .stock, l, stocks[t * n + l]); all += stocks[t * n + l] }
+            put(t, .stock, nil, all)
         }
         var cumulativeCost = 0.0, cumulativeQol = 0.0
         for t in stride(from: 1, through: arm.steps, by: 1) {
@@ -121,7 +124,7 @@ public enum Rewards {
             for l in 0..<n {
                 var occupancy = 0.0, costD = 0.0, qolD = 0.0
                 for (k, w) in points where w > 0 {
-                    let s = stocks[k][l] * w * dt
+                    let s = stocks[k * n + l] * w * dt
                     occupancy += s
                     costD += s * unitCost[l] * costDiscount[k]
                     qolD += s * qol[l] * qolDiscount[k]

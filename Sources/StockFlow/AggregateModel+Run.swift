@@ -517,7 +517,7 @@ public enum AggregateModel {
                         outflow > 0 ? stockBefore * dt / outflow : .nan
                 }
             }
-            let totals = Rewards.fill(record: &record, layout: layout, arm: arm, stocks: stocksPath, reached: reachedPath,
+            let totals = Rewards.fill(record: &record, layout: layout, arm: arm, stocks: stocksPath.flatMap { $0 }, reached: reachedPath,
                                       preventionMoneyPerYear: loop != nil ? money : nil,
                                       childrenEver: Self.whole(childrenEver), childSteps: Self.whole(childSteps))
             return AggregateResult(record: record, totals: totals, approximations: approximations)
