@@ -126,6 +126,32 @@ public enum Report {
                    header: ["outcome", "mean", "95 % CI of the mean", "MCSE"], rows: perChildRows,
                    columns: [.wrap(0.34), .wrap(0.16), .wrap(0.24), .wrap(0.14)]))
 
+        // By area: the last year's rows of each area in bands-yearly.csv (`YearlyBands`).
+        let yearly = results.yearlyBands, layout = yearly.layout
+        if !layout.areas.isEmpty, let last = layout.years.indices.last {
+            let year = layout.years[last]
+            func slot(_ q: Quantity) -> Int? { layout.slots.firstIndex { $0.quantity == q && $0.level == nil } }
+            let shown: [(Quantity, String, Bool)] = [(.stock, "children at the year's end", false), (.escalations, "escalations", false),
+                                                     (.stepDowns, "step-downs", false), (.cost, "cost", true)]
+            var areaRows: [[String]] = []
+            for (a, area) in layout.areas.enumerated() {
+                for (q, label, isMoney) in shown {
+                    guard let s = slot(q) else { continue }
+                    var row = [area, label]
+                    for arm in arms.indices {
+                        let b = yearly.band(arm: arm, difference: false, area: a, year: last, slot: s)
+                        let ci = HumanFormat.together([b.mean, b.ciLow, b.ciHigh], width: b.ciHigh - b.ciLow, money: isMoney)
+                        row.append("\(ci[0]) (\(ci[1]) to \(ci[2]))")
+                    }
+                    areaRows.append(row)
+                }
+            }
+            doc.paragraph("By area, in year \(year.number) (the last; \(fmt(year.startYears)) to \(fmt(year.endYears)) years): each area's children only, mean (95 % confidence interval of the mean). Cost is undiscounted: the cost of the area's children's time in the levels and of their one-off moves; the programme's cost is authority-wide, in no area. Every year, and each later arm's paired difference, is in bands-yearly.csv (the rows of each area).")
+            emit(Table(caption: "By area, in the last year", label: "tab:areas",
+                       header: ["area", "outcome"] + arms, rows: areaRows,
+                       columns: [.wrap(0.12), .wrap(0.2)] + arms.map { _ in .wrap(0.6 / Double(arms.count)) }))
+        }
+
         // Cost-effectiveness.
         if arms.count > 1 {
             doc.section("Cost-effectiveness against \(arms[0])")

@@ -366,5 +366,27 @@ struct OutputConsistencyTests {
             compared += 1
         }
         #expect(compared == 3 * 2 * Set(yearly.map { $0["year"]! }).count * (columns.count - 2))
+
+        // The report's table by area shows the last year's means of these rows (to the digits shown).
+        let report = try CommandLineTests.girfec(["report", out, "--quiet"])
+        #expect(report.status == 0, "stderr: \(report.stderr)")
+        let markdown = try String(contentsOfFile: out + "/report.md", encoding: .utf8)
+        let lastYear = yearlyBands.map { $0["year"]! }.max { Int($0)! < Int($1)! }!
+        var shown = 0
+        for line in markdown.split(separator: "\n") where line.hasPrefix("| north |") || line.hasPrefix("| south |") {
+            let cells = line.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) }
+            let quantity = ["children at the year's end": "stock", "escalations": "escalations", "step-downs": "step_downs", "cost": "cost"][cells[1]]
+            let q = try #require(quantity, "row \(line)")
+            for (k, arm) in ["usual", "relational"].enumerated() {
+                let b = try #require(yearlyBands.first { $0["area"] == cells[0] && $0["arm"] == arm && $0["year"] == lastYear
+                    && $0["quantity"] == q && $0["level"] == "all" })
+                let text = String(cells[2 + k].prefix { $0 != " " }).replacingOccurrences(of: "£", with: "").replacingOccurrences(of: ",", with: "")
+                let value = try #require(Double(text), "cell \(cells[2 + k])")
+                let mean = num(b, "mean")
+                #expect(abs(value - mean) <= 5e-4 * abs(mean) + 0.05, "\(cells[0]) \(q) \(arm): report \(value), bands-yearly.csv \(mean)")
+                shown += 1
+            }
+        }
+        #expect(shown == 2 * 4 * 2)
     }
 }
