@@ -437,7 +437,7 @@ public struct YearlyBands: Sendable {
     public func band(arm: Int, difference: Bool, area: Int? = nil, year: Int, slot: Int) -> SampleStatistics {
         let block = difference ? arms + arm - 1 : arm
         guard let area else { return statistics[block * layout.size + layout.index(year: year, slot: slot)] }
-        guard let k = layout.areaSlots.firstIndex(of: slot) else {
+        guard let k = layout.areaSlotOf[slot] else {
             preconditionFailure("yearly slot \(slot) (\(layout.slots[slot].quantity.rawValue)) has no value by area")
         }
         return statistics[block * layout.size + layout.index(area: area, year: year, areaSlot: k)]

@@ -204,19 +204,7 @@ enum YAMLText {
         let plain = !s.isEmpty && s.unicodeScalars.allSatisfy { c in
             (c >= "a" && c <= "z") || (c >= "A" && c <= "Z") || (c >= "0" && c <= "9") || "_.+-/ ".unicodeScalars.contains(c)
         } && !s.hasPrefix(" ") && !s.hasSuffix(" ") && !s.hasPrefix("-") && !["null", "~", "true", "false", "yes", "no", "on", "off"].contains(s.lowercased())
-        if plain || Double(s) != nil && !s.contains(" ") { return s }
-        var out = "\""
-        for c in s.unicodeScalars {
-            switch c {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\t": out += "\\t"
-            case _ where c.value < 0x20 || c.value == 0x7f: out += String(format: "\\x%02X", c.value)
-            default: out.unicodeScalars.append(c)
-            }
-        }
-        return out + "\""
+        return plain || Double(s) != nil && !s.contains(" ") ? s : YAMLScalar.doubleQuoted(s)
     }
 
     static func key(_ s: String) -> String { scalar(s) }

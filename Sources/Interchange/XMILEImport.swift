@@ -215,9 +215,7 @@ struct Reader {
         guard problems.isEmpty else { throw XMILEImport.Failure(file: file, problems: problems) }
 
         // The scenario.
-        func q(_ s: String) -> String {
-            "\"" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
-        }
+        func q(_ s: String) -> String { YAMLScalar.doubleQuoted(s) }
         func n(_ x: Double) -> String { IssueText.number(x) }
         let title = root.child("header")?.value("name") ?? file
         var out = ["# Imported from \(file) by girfec import (docs/xmile.md, \"Import\").",

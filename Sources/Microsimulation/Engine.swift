@@ -626,14 +626,16 @@ struct Records {
     /// The records completed with inflows, outflows, costs and QoL, and the replication's totals.
     consuming func outcome(arm: ArmModel, preventionMoneyPerYear: [Double]?, childrenEver: Int, childSteps: Int) -> ReplicationOutcome {
         layout.fillDerivedFlows(&record)
+        let discounts = Rewards.Discounts(arm: arm)
         let totals = Rewards.fill(record: &record, layout: layout, arm: arm,
                                   stocks: stockPath, reached: reachedPath,
-                                  preventionMoneyPerYear: preventionMoneyPerYear, childrenEver: childrenEver, childSteps: childSteps)
+                                  preventionMoneyPerYear: preventionMoneyPerYear, discounts: discounts,
+                                  childrenEver: childrenEver, childSteps: childSteps)
         for a in 0..<areaCount {
             layout.fillDerivedFlows(&areaRecords[a])
             _ = Rewards.fill(record: &areaRecords[a], layout: layout, arm: arm,
                              stocks: areaStockPath[a], reached: areaReachedPath[a],
-                             programme: false, childrenEver: 0, childSteps: 0)
+                             programme: false, discounts: discounts, childrenEver: 0, childSteps: 0)
         }
         return ReplicationOutcome(record: record, totals: totals, areaRecords: areaRecords)
     }

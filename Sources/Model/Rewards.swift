@@ -89,20 +89,34 @@ public enum Rewards {
         }
     }
 
+    /// The discount factors D(τ_k) = (1 + r)^(−k·dt) of costs and QoL at each time point 0 ... steps
+    /// of an arm, computed once and shared by the records of one replication (all areas and each area).
+    public struct Discounts: Sendable {
+        public let cost: [Double]
+        public let qol: [Double]
+
+        public init(arm: ArmModel) {
+            let dt = arm.stepYears
+            cost = (0...arm.steps).map { pow(1 + arm.costDiscountRatePerYear, -Double($0) * dt) }
+            qol = (0...arm.steps).map { pow(1 + arm.qolDiscountRatePerYear, -Double($0) * dt) }
+        }
+    }
+
     /// - Parameters:
     ///   - stocks: children in each level at each time point 0 ... steps, at [t · levels + level].
+    ///   - discounts: `Discounts(arm:)`, when the caller already has them.
     ///   - preventionMoneyPerYear: reinvested money at each time point (0 ... steps), part of the programme's cost.
     ///   - programme: whether the record holds the programme's cost: true for all areas; false for one
     ///     area's record, whose costs are its children's only (`Quantity.isAuthorityWide`).
     public static func fill(record: inout [Double], layout: RecordLayout, arm: ArmModel, stocks: [Double], reached: [Double],
-                            preventionMoneyPerYear: [Double]? = nil, programme includesProgramme: Bool = true,
+                            preventionMoneyPerYear: [Double]? = nil, programme includesProgramme: Bool = true, discounts: Discounts? = nil,
                             childrenEver: Int, childSteps: Int) -> ReplicationTotals {
         let n = arm.levels.count, dt = arm.stepYears
         let unitCost = arm.levels.map { $0.costPerChildYear + $0.addOnCostPerChildYear }
         let qol = arm.levels.map(\.qolWeight)
-        // D(τ_k) = (1 + r)^(−k·dt) at each time point, computed once per point rather than per level and step.
-        let costDiscount = (0...arm.steps).map { pow(1 + arm.costDiscountRatePerYear, -Double($0) * dt) }
-        let qolDiscount = (0...arm.steps).map { pow(1 + arm.qolDiscountRatePerYear, -Double($0) * dt) }
+        // D(τ_k) at each time point, computed once per point rather than per level and step.
+        let factors = discounts ?? Discounts(arm: arm)
+        let costDiscount = factors.cost, qolDiscount = factors.qol
         precondition(stocks.count == (arm.steps + 1) * n, "\(stocks.count) stocks for \(arm.steps + 1) time points × \(n) levels")
         var totals = ReplicationTotals(childrenEver: childrenEver, childYears: 0, cost: 0, costDiscounted: 0,
                                        programmeCostDiscounted: 0, qolYears: 0, qolYearsDiscounted: 0,

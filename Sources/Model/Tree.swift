@@ -326,3 +326,24 @@ extension Tree {
         return nil
     }
 }
+
+/// Writing text as a YAML scalar, for the commands that write scenario files (`girfec import`, the
+/// explorer's export), so every writer escapes alike and the decoder reads back the same text.
+public enum YAMLScalar {
+    /// `s` as a YAML double-quoted scalar: `"` and `\` escaped, line breaks and tabs as `\n` and
+    /// `\t`, other control characters as `\xHH` (YAML 1.2, §5.7 escaped characters).
+    public static func doubleQuoted(_ s: String) -> String {
+        var out = "\""
+        for c in s.unicodeScalars {
+            switch c {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\t": out += "\\t"
+            case _ where c.value < 0x20 || c.value == 0x7f: out += String(format: "\\x%02X", c.value)
+            default: out.unicodeScalars.append(c)
+            }
+        }
+        return out + "\""
+    }
+}

@@ -37,6 +37,8 @@ public struct YearlyLayout: Sendable, Equatable {
     public let areas: [String]
     /// The yearly slots an area has a value of (positions in `slots`): all but the authority-wide ones.
     public let areaSlots: [Int]
+    /// For each yearly slot, its position in `areaSlots`; nil for an authority-wide one.
+    public let areaSlotOf: [Int?]
 
     public init(record: RecordLayout, stepMonths: Int, areas: [String] = []) {
         self.record = record
@@ -57,7 +59,11 @@ public struct YearlyLayout: Sendable, Equatable {
         recordSlots = kept
         let slots = kept.map { record.slots[$0] }
         self.slots = slots
-        areaSlots = slots.indices.filter { !slots[$0].quantity.isAuthorityWide }
+        let areaSlots = slots.indices.filter { !slots[$0].quantity.isAuthorityWide }
+        self.areaSlots = areaSlots
+        var areaSlotOf = [Int?](repeating: nil, count: slots.count)
+        for (k, s) in areaSlots.enumerated() { areaSlotOf[s] = k }
+        self.areaSlotOf = areaSlotOf
     }
 
     /// The years of an arm's horizon (every arm of a scenario has the same levels and steps).
@@ -91,9 +97,11 @@ public struct YearlyLayout: Sendable, Equatable {
     /// step) of each slot. Sums run over the steps in order, so the same records give the same bytes.
     public func values(of stepRecord: [Double], areaRecords: [[Double]] = []) -> [Double] {
         precondition(areaRecords.count == areas.count, "\(areaRecords.count) area records for \(areas.count) areas")
+        for r in [stepRecord] + areaRecords {
+            precondition(r.count == record.recordSize, "a step record of \(r.count) values, not \(record.recordSize)")
+        }
         var out = [Double](repeating: 0, count: size)
         func value(_ r: [Double], year: Year, slot s: Int) -> Double {
-            precondition(r.count == record.recordSize, "a step record of \(r.count) values, not \(record.recordSize)")
             let slot = recordSlots[s]
             if slots[s].quantity.atStepZero { return r[record.index(step: year.steps.upperBound, slot: slot)] }
             var sum = 0.0

@@ -158,9 +158,6 @@ extension Tables {
         let layout = YearlyLayout(arm: scenario.arms[0])
         var out = CSV.row(yearlyReplicationsHeader(layout: layout, levels: scenario.levels).map(CSV.text))
         out.reserveCapacity(rows.count * layout.size * 12)
-        // Each yearly slot's position in an area's values (`areaSlots`), nil for an authority-wide one.
-        var areaSlot = [Int?](repeating: nil, count: layout.slotCount)
-        for (k, s) in layout.areaSlots.enumerated() { areaSlot[s] = k }
         for row in rows where row.yearly.count == layout.size {
             let arm = CSV.text(scenario.arms[row.arm].name)
             for area in [nil] + layout.areas.indices.map(Optional.some) {
@@ -169,7 +166,7 @@ extension Tables {
                     var cells = [String(row.replication), arm, name, String(year.number), CSV.number(year.startYears), CSV.number(year.endYears)]
                     for s in 0..<layout.slotCount {
                         if let a = area {
-                            cells.append(areaSlot[s].map { CSV.number(row.yearly[layout.index(area: a, year: y, areaSlot: $0)]) } ?? "")
+                            cells.append(layout.areaSlotOf[s].map { CSV.number(row.yearly[layout.index(area: a, year: y, areaSlot: $0)]) } ?? "")
                         } else {
                             cells.append(CSV.number(row.yearly[layout.index(year: y, slot: s)]))
                         }
