@@ -185,13 +185,16 @@ public struct AggregateStockSimulator: StockSimulator {
             }
             targets.append(ParameterValue(parameter: t.parameter, value: 0, path: b.path, line: b.line))
         }
-        self.scenario = scenario
+        // The moves a free rate can make possible are recorded too (`PossibleMoves`).
+        var widened = scenario
+        widened.allowMoves(varying: bound)
+        self.scenario = widened
         self.parameterPaths = parameterPaths
         self.observations = observations
         self.arm = arm
         self.options = options
         self.targets = targets
-        baseArm = model
+        baseArm = widened.arms[arm]
         parameterNames = zip(parameterPaths, targets).map { path, t in
             if case .transitionEntry(let i, let j) = t.parameter { return "\(levels[i])→\(levels[j])" }
             return path
@@ -216,7 +219,7 @@ public struct AggregateStockSimulator: StockSimulator {
         do { result = try AggregateModel.run(arm: model, options: options) } catch {
             throw StockCalibrationError("the aggregate model cannot run: \(error.description)")
         }
-        let layout = RecordLayout(levelCount: model.levels.count, steps: model.steps)
+        let layout = RecordLayout(arm: model)
         let dt = model.stepYears
         return observations.map { o in
             let s = o.timeYears / dt

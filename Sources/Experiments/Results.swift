@@ -186,7 +186,7 @@ public struct RunResults: Sendable {
     /// their differences), which takes the outcome's statistics, so bands.csv
     /// and the summary and report show the same numbers.
     static func bands(scenario: Scenario, aggregator: Aggregator, outcomes: [OutcomeResult]) -> BandTable {
-        let layout = RecordLayout(levelCount: scenario.levels.count, steps: scenario.arms[0].steps)
+        let layout = RecordLayout(arm: scenario.arms[0])
         var exact: [Int: SampleStatistics] = [:]
         for r in outcomes {
             let slot: Int

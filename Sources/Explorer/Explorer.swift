@@ -281,7 +281,7 @@ public enum AggregateJSON {
     public static func make(_ scenario: Scenario, _ aggregates: Comparison.Aggregates) -> [String: Any] {
         let first = scenario.arms[0]
         let n = first.levels.count
-        let layout = RecordLayout(levelCount: n, steps: first.steps)
+        let layout = RecordLayout(arm: first)
         let perYear = 1 / first.stepYears
         func series(_ record: [Double], _ slot: Int, from: Int = 1, scale: Double = 1) -> [Double] {
             (from...max(from, layout.steps)).map { record[layout.index(step: $0, slot: slot)] * scale }
@@ -293,7 +293,10 @@ public enum AggregateJSON {
         for (a, arm) in scenario.arms.enumerated() {
             let r = aggregates.records[a]
             var flows: [String: [Double]] = [:]
-            for i in 0..<n { for j in 0..<n where i != j { flows["\(i)-\(j)"] = series(r, layout.flowSlot(from: i, to: j), scale: perYear) } }
+            let none = [Double](repeating: 0, count: layout.steps)  // a move that cannot happen
+            for i in 0..<n {
+                for j in 0..<n where i != j { flows["\(i)-\(j)"] = layout.flowSlot(from: i, to: j).map { series(r, $0, scale: perYear) } ?? none }
+            }
             let cost = last(r, .cumulativeCostDiscounted), qol = last(r, .cumulativeQolYearsDiscounted)
             var entry: [String: Any] = [
                 "name": arm.name,
@@ -330,7 +333,7 @@ enum AgentStream {
         let total = plan.replications
         guard send("started", json(["id": id, "total": total])) else { return cancel() }
         let first = plan.scenario.arms[0]
-        let layout = RecordLayout(levelCount: first.levels.count, steps: first.steps)
+        let layout = RecordLayout(arm: first)
         var aggregator: Aggregator? = nil
         let batchSize = max(1, min(plan.threads * 2, max(1, total / 10)))
         var done = 0

@@ -56,20 +56,25 @@ public struct ArmTables: Sendable {
         /// leave probabilities before practice multipliers.
         let baseRed: UnsafeBufferPointer<Double>
         let baseGreen: UnsafeBufferPointer<Double>
+        /// Where the move i → j is counted in a block of `StepCounts`, at [i · n + j]: its index in
+        /// `RecordLayout.moves` (0 for a pair that cannot happen, which no engine counts).
+        let moveSlot: UnsafeBufferPointer<Int32>
 
         init(redTargets: [UInt8], redCumulative: [Double], greenTargets: [UInt8], greenCumulative: [Double],
-             absorbing: [Bool], ageBandOfMonth: [UInt8], durationBand: [UInt8], baseRed: [Double], baseGreen: [Double]) {
+             absorbing: [Bool], ageBandOfMonth: [UInt8], durationBand: [UInt8], baseRed: [Double], baseGreen: [Double],
+             moveSlot: [Int32]) {
             self.redTargets = Self.copy(redTargets); self.redCumulative = Self.copy(redCumulative)
             self.greenTargets = Self.copy(greenTargets); self.greenCumulative = Self.copy(greenCumulative)
             self.absorbing = Self.copy(absorbing); self.ageBandOfMonth = Self.copy(ageBandOfMonth)
             self.durationBand = Self.copy(durationBand)
             self.baseRed = Self.copy(baseRed); self.baseGreen = Self.copy(baseGreen)
+            self.moveSlot = Self.copy(moveSlot)
         }
 
         deinit {
             redTargets.deallocate(); redCumulative.deallocate(); greenTargets.deallocate(); greenCumulative.deallocate()
             absorbing.deallocate(); ageBandOfMonth.deallocate(); durationBand.deallocate()
-            baseRed.deallocate(); baseGreen.deallocate()
+            baseRed.deallocate(); baseGreen.deallocate(); moveSlot.deallocate()
         }
 
         private static func copy<T>(_ values: [T]) -> UnsafeBufferPointer<T> {
@@ -82,7 +87,7 @@ public struct ArmTables: Sendable {
     public init(arm: ArmModel) {
         self.arm = arm
         schedule = PracticeSchedule(arm: arm)
-        layout = RecordLayout(levelCount: arm.levels.count, steps: arm.steps)
+        layout = RecordLayout(arm: arm)
         let n = arm.levels.count
         levelCount = n
         // What the engine's unchecked accesses rely on beyond the tables built below. The
@@ -143,9 +148,19 @@ public struct ArmTables: Sendable {
                 }
             }
         }
+        // Every move the engines can make (P > 0) is recorded: `PossibleMoves` includes it.
+        var slots = [Int32](repeating: 0, count: n * n)
+        for i in 0..<n {
+            for j in 0..<n where i != j && arm.transitionPerStep[i][j] > 0 {
+                guard let k = layout.moveNumber(from: i, to: j) else {
+                    preconditionFailure("arm '\(arm.name)': the move \(arm.levels[i].name) → \(arm.levels[j].name) has P > 0 but is not among the recorded moves (ArmModel.possibleMoves)")
+                }
+                slots[i * n + j] = Int32(k)
+            }
+        }
         lookup = Lookup(redTargets: rt, redCumulative: rc, greenTargets: gt, greenCumulative: gc,
                         absorbing: arm.levels.map(\.absorbing), ageBandOfMonth: ageBandOfMonth, durationBand: db,
-                        baseRed: br, baseGreen: bg)
+                        baseRed: br, baseGreen: bg, moveSlot: slots)
         emigrationPerStep = 1 - exp(-arm.emigrationRatePerYear * arm.stepYears)
         coverageShare = arm.areas.indices.map { a in
             arm.practices.map { $0.areas.contains(a) ? $0.share : -1 }

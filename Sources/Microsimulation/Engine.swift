@@ -109,7 +109,7 @@ struct Replication: ~Copyable {
         stream = RandomStream(StreamAddress(seed: seed, replication: replication, purpose: .initialChild, armLane: armLane))
         kernel = StepKernel(tables: tables, childSteps: StreamAddress(seed: seed, replication: replication,
                                                                       purpose: .childStep, armLane: armLane))
-        tally = StepTally(levelCount: levelCount, areas: arm.areas.count)
+        tally = StepTally(StepCounts(layout: tables.layout), areas: arm.areas.count)
         arrivals = Arrivals(tables: [tables], seed: seed, replication: replication, armLane: armLane)
         records = Records(layout: layout, areas: arm.areas.count)
         if let loop = arm.reinvestment, loop.fraction > 0, let referenceCostPerYear {
@@ -165,7 +165,7 @@ struct Replication: ~Copyable {
     mutating func addEntries(step t: Int) {
         let absorbing = tables.lookup.absorbing
         let population = population, tally = tally.counts, blockSize = self.tally.blockSize
-        let entries = StepCounts.entries(levelCount), reachedChange = StepCounts.reachedChange(levelCount)
+        let entries = self.tally.shape.entries, reachedChange = self.tally.shape.reachedChange
         arrivals.entering(step: t, stream: stream, nextId: &nextId, willAdd: { population.reserveCapacity(population.count + $0) },
                           add: { children, _ in
                               let c = children[0]
@@ -489,17 +489,26 @@ struct Arrivals {
     }
 }
 
-/// Where one step's counts of one area sit in a block of `StepCounts.size(levels:)` integers,
-/// as both engines count them: moves from level i to level j at [i · n + j], then per level the
-/// exits (ageing out, out-migration), the entries (births, in-migrants), the months of the stays
-/// that ended and their number, then the change in children reached by practice.
-enum StepCounts {
-    static func size(levels n: Int) -> Int { n * n + 4 * n + 1 }
-    static func exits(_ n: Int) -> Int { n * n }
-    static func entries(_ n: Int) -> Int { n * n + n }
-    static func stayMonths(_ n: Int) -> Int { n * n + 2 * n }
-    static func stays(_ n: Int) -> Int { n * n + 3 * n }
-    static func reachedChange(_ n: Int) -> Int { n * n + 4 * n }
+/// Where one step's counts of one area sit in a block of `size` integers, as both engines count
+/// them: the recorded moves (`RecordLayout.moves`; move k at [k], `ArmTables.Lookup.moveSlot`),
+/// then per level the exits (ageing out, out-migration), the entries (births, in-migrants), the
+/// months of the stays that ended and their number, then the change in children reached by practice.
+/// A block grows with the moves that can happen, not with the square of the levels.
+struct StepCounts: Sendable {
+    let levels: Int
+    let moves: Int
+
+    init(layout: RecordLayout) {
+        levels = layout.levelCount
+        moves = layout.moves.count
+    }
+
+    var size: Int { moves + 4 * levels + 1 }
+    var exits: Int { moves }
+    var entries: Int { moves + levels }
+    var stayMonths: Int { moves + 2 * levels }
+    var stays: Int { moves + 3 * levels }
+    var reachedChange: Int { moves + 4 * levels }
 }
 
 /// A replication's per-step records, of all areas and (with two or more areas) of each area,
@@ -527,6 +536,8 @@ struct Records {
     var reachedPath: [Double]
     var areaReached: [Int]
     var areaReachedPath: [[Double]]
+    /// Where the counts of a block are (`StepCounts`).
+    let shape: StepCounts
     /// The sum of the areas' counts of the step being written.
     private var sum: [Int]
 
@@ -543,7 +554,8 @@ struct Records {
         reachedPath = [Double](repeating: 0, count: layout.steps + 1)
         areaReached = [Int](repeating: 0, count: areaCount)
         areaReachedPath = [[Double]](repeating: reachedPath, count: areaCount)
-        sum = [Int](repeating: 0, count: StepCounts.size(levels: n))
+        shape = StepCounts(layout: layout)
+        sum = [Int](repeating: 0, count: shape.size)
     }
 
     /// The children present at the start: `byArea[a · n + l]` in level l of area a, `reachedByArea[a]`
@@ -575,37 +587,36 @@ struct Records {
     mutating func write(step t: Int, counts: (Int) -> UnsafeMutableBufferPointer<Int>) {
         if areaCount == 0 {
             let block = counts(0)
-            Self.write(step: t, counts: block, layout: layout, stock: &stock, record: &record)
-            reached += block[StepCounts.reachedChange(n)]
+            Self.write(step: t, counts: block, layout: layout, shape: shape, stock: &stock, record: &record)
+            reached += block[shape.reachedChange]
         } else {
             for k in sum.indices { sum[k] = 0 }
             for a in 0..<areaCount {
                 let block = counts(a)
                 for k in sum.indices { sum[k] += block[k] }
-                Self.write(step: t, counts: block, layout: layout, stock: &areaStock[a], record: &areaRecords[a])
-                areaReached[a] += block[StepCounts.reachedChange(n)]
+                Self.write(step: t, counts: block, layout: layout, shape: shape, stock: &areaStock[a], record: &areaRecords[a])
+                areaReached[a] += block[shape.reachedChange]
                 Self.put(areaStock[a], step: t, into: &areaStockPath[a])
                 areaReachedPath[a][t] = Double(areaReached[a])
             }
-            sum.withUnsafeMutableBufferPointer { Self.write(step: t, counts: $0, layout: layout, stock: &stock, record: &record) }
-            reached += sum[StepCounts.reachedChange(n)]
+            sum.withUnsafeMutableBufferPointer { Self.write(step: t, counts: $0, layout: layout, shape: shape, stock: &stock, record: &record) }
+            reached += sum[shape.reachedChange]
         }
         Self.put(stock, step: t, into: &stockPath)
         reachedPath[t] = Double(reached)
     }
 
     /// Flows, entries, exits and lengths of stay of one block of counts into `record` at step `t`.
-    private static func write(step t: Int, counts: UnsafeMutableBufferPointer<Int>, layout: RecordLayout,
+    private static func write(step t: Int, counts: UnsafeMutableBufferPointer<Int>, layout: RecordLayout, shape: StepCounts,
                               stock: inout [Int], record: inout [Double]) {
         let n = layout.levelCount
-        let exits = StepCounts.exits(n), entries = StepCounts.entries(n)
-        let stayMonths = StepCounts.stayMonths(n), stays = StepCounts.stays(n)
-        for i in 0..<n {
-            for j in 0..<n where i != j {
-                stock[i] -= counts[i * n + j]
-                stock[j] += counts[i * n + j]
-                record[layout.index(step: t, slot: layout.flowSlot(from: i, to: j))] = Double(counts[i * n + j])
-            }
+        let exits = shape.exits, entries = shape.entries
+        let stayMonths = shape.stayMonths, stays = shape.stays
+        let flows = layout.offset(.flow)
+        for (k, m) in layout.moves.enumerated() {
+            stock[m.from] -= counts[k]
+            stock[m.to] += counts[k]
+            record[layout.index(step: t, slot: flows + k)] = Double(counts[k])
         }
         var entriesAll = 0, exitsAll = 0, monthsAll = 0, leaversAll = 0
         for l in 0..<n {

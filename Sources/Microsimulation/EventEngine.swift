@@ -386,8 +386,13 @@ struct EventReplication {
     let n: Int
     let steps: Int
     /// Counts per area a and step t = 0 ... steps at [(a · (steps + 1) + t) · width + …] (`StepCounts`):
-    /// flows (n·n), exits, entries, stay months, ended stays (n each), then the change in children reached.
+    /// the recorded moves, exits, entries, stay months, ended stays (n each), then the change in children reached.
     let width: Int
+    /// Where the parts of a block are (`StepCounts`): exits at `exitsAt`, entries, stay months and ended
+    /// stays n apart after it, the change in children reached at `reachedAt`.
+    let exitsAt: Int, entriesAt: Int, stayMonthsAt: Int, staysAt: Int, reachedAt: Int
+    /// `ArmTables.Lookup.moveSlot`.
+    let moveSlot: UnsafePointer<Int32>
     let areaCount: Int
     let counts: UnsafeMutableBufferPointer<Int>
     /// Children present at the start per area and level, at [area · n + level], and reached per area (`start`).
@@ -419,7 +424,11 @@ struct EventReplication {
         layout = tables.layout
         n = tables.levelCount
         steps = arm.steps
-        width = StepCounts.size(levels: n)
+        let shape = StepCounts(layout: layout)
+        width = shape.size
+        exitsAt = shape.exits; entriesAt = shape.entries; stayMonthsAt = shape.stayMonths; staysAt = shape.stays
+        reachedAt = shape.reachedChange
+        moveSlot = lookup.moveSlot.baseAddress!
         areaCount = max(arm.areas.count, 1)
         counts = .allocate(capacity: areaCount * (steps + 1) * width)
         counts.initialize(repeating: 0)
@@ -474,8 +483,8 @@ struct EventReplication {
     /// A child entering at the end of step t.
     mutating func enter(_ c: NewChild, step t: Int) {
         let row = areaRow(c.area) + t * width
-        counts[row + n * n + n + c.level] += 1
-        if c.mask != 0 && !absorbing[c.level] { counts[row + n * n + 4 * n] += 1 }
+        counts[row + entriesAt + c.level] += 1
+        if c.mask != 0 && !absorbing[c.level] { counts[row + reachedAt] += 1 }
     }
 
     /// `x` after k steps of the engine's saturating growth by `stepMonths` (stops once ≥ growthLimit).
@@ -644,20 +653,20 @@ struct EventReplication {
     mutating func move(_ s: inout ChildState, to: Int, at candidate: Int, mask: Int, entry e: Int,
                        firstStay: inout FirstStayEnd) -> Bool {
         let row = s.areaRow + candidate * width, level = s.level
-        counts[row + level * n + to] += 1
-        counts[row + n * n + 2 * n + level] += grown(s.months0, candidate - s.stayStart) + stepMonths
-        if s.stayStart == e + 1 { firstStay = FirstStayEnd(index: row + n * n + 2 * n + level, steps: candidate - s.stayStart) }
-        counts[row + n * n + 3 * n + level] += 1
+        counts[row + Int(moveSlot[level * n + to])] += 1
+        counts[row + stayMonthsAt + level] += grown(s.months0, candidate - s.stayStart) + stepMonths
+        if s.stayStart == e + 1 { firstStay = FirstStayEnd(index: row + stayMonthsAt + level, steps: candidate - s.stayStart) }
+        counts[row + staysAt + level] += 1
         if absorbing[to] {
-            if mask != 0 { counts[row + n * n + 4 * n] -= 1 }
+            if mask != 0 { counts[row + reachedAt] -= 1 }
             childSteps &+= steps - e
             return true
         }
         s.level = to
         if candidate == s.exitStep {
-            counts[row + n * n + to] += 1
-            counts[row + n * n + 3 * n + to] += 1
-            if mask != 0 { counts[row + n * n + 4 * n] -= 1 }
+            counts[row + exitsAt + to] += 1
+            counts[row + staysAt + to] += 1
+            if mask != 0 { counts[row + reachedAt] -= 1 }
             childSteps &+= s.exitStep - e
             return true
         }
@@ -678,11 +687,11 @@ struct EventReplication {
         }
         if s.exitStep <= steps {
             let row = s.areaRow + s.exitStep * width, level = s.level
-            counts[row + n * n + level] += 1
-            counts[row + n * n + 2 * n + level] += grown(s.months0, s.exitStep - s.stayStart + 1)
-            if s.stayStart == e + 1 { firstStay = FirstStayEnd(index: row + n * n + 2 * n + level, steps: s.exitStep - s.stayStart + 1) }
-            counts[row + n * n + 3 * n + level] += 1
-            if mask != 0 { counts[row + n * n + 4 * n] -= 1 }
+            counts[row + exitsAt + level] += 1
+            counts[row + stayMonthsAt + level] += grown(s.months0, s.exitStep - s.stayStart + 1)
+            if s.stayStart == e + 1 { firstStay = FirstStayEnd(index: row + stayMonthsAt + level, steps: s.exitStep - s.stayStart + 1) }
+            counts[row + staysAt + level] += 1
+            if mask != 0 { counts[row + reachedAt] -= 1 }
             childSteps &+= s.exitStep - e
         } else {
             childSteps &+= steps - e

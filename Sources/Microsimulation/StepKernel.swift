@@ -8,17 +8,17 @@ import Stochastics
 /// One allocation, zeroed at the start of each step and freed with the tally (not copyable, so it
 /// has exactly one owner).
 struct StepTally: ~Copyable {
-    let levelCount: Int
+    let shape: StepCounts
     let areaCount: Int
-    /// `StepCounts.size(levels:)`: the counts of one area.
+    /// `shape.size`: the counts of one area.
     let blockSize: Int
     /// Area a's counts at [a · blockSize ..< (a + 1) · blockSize] (`StepCounts`).
     let counts: UnsafeMutableBufferPointer<Int>
 
-    init(levelCount n: Int, areas: Int) {
-        levelCount = n
+    init(_ shape: StepCounts, areas: Int) {
+        self.shape = shape
         areaCount = max(areas, 1)
-        blockSize = StepCounts.size(levels: n)
+        blockSize = shape.size
         counts = .allocate(capacity: areaCount * blockSize)
         counts.initialize(repeating: 0)
     }
@@ -39,7 +39,8 @@ struct StepTally: ~Copyable {
 ///   children and entries) or from `redTargets`/`greenTargets`, whose entries are levels;
 /// - a child's coverage mask is < `masks` = 2^practices (one bit per practice);
 /// - a child present in step t entered at a step ≤ t − 1 < `cohorts` = steps + 1;
-/// - `ArmTables` sizes: `absorbing` n, targets and cumulatives n·n,
+/// - a move's destination has P > 0, so the move is recorded and its `moveSlot` is < the moves of the block;
+/// - `ArmTables` sizes: `absorbing` n, targets, cumulatives and `moveSlot` n·n,
 ///   `ageBandOfMonth` ageBandTop + 1, `durationBand` n·(durationCap + 1), `baseRed`
 ///   and `baseGreen` n·ageBands·durationBands, with band entries below their counts;
 /// - a child's area is < `areaCount`, the tally's blocks (areas are written only from 0 ..< areas).
@@ -60,6 +61,10 @@ struct StepKernel {
     let ageBandOfMonth: UnsafePointer<UInt8>
     let durationBand: UnsafePointer<UInt8>
     let baseRed: UnsafePointer<Double>, baseGreen: UnsafePointer<Double>
+    /// The counts' index of each move (`ArmTables.Lookup.moveSlot`).
+    let moveSlot: UnsafePointer<Int32>
+    /// The recorded moves (`RecordLayout.moves`): every `moveSlot` of a move is below it.
+    let moveCount: Int
     let stepMonths: UInt16
     /// Ages and months in level at or above this stop growing (UInt16.max − stepMonths).
     let growthLimit: UInt16
@@ -97,9 +102,12 @@ struct StepKernel {
         ageBandOfMonth = lookup.ageBandOfMonth.baseAddress!
         durationBand = lookup.durationBand.baseAddress!
         baseRed = lookup.baseRed.baseAddress!; baseGreen = lookup.baseGreen.baseAddress!
+        moveSlot = lookup.moveSlot.baseAddress!
+        moveCount = tables.layout.moves.count
         precondition(lookup.baseRed.count == levelCount * ageBands * durationBands
                      && lookup.durationBand.count == levelCount * (durationCap + 1)
-                     && lookup.redTargets.count == levelCount * levelCount, "engine tables of inconsistent sizes")
+                     && lookup.redTargets.count == levelCount * levelCount
+                     && lookup.moveSlot.count == levelCount * levelCount, "engine tables of inconsistent sizes")
         stepMonths = UInt16(arm.stepMonths)
         growthLimit = UInt16.max - stepMonths
         ageOutMonths = arm.ageOutMonths.map { UInt16(clamping: $0) } ?? UInt16.max
@@ -123,7 +131,8 @@ struct StepKernel {
     func advance(_ children: inout Population.Columns, step t: Int, multipliers: UnsafePointer<Double>,
                  tally: borrowing StepTally) -> Violation? {
         // Checked once per step: the tally's blocks are this arm's size.
-        precondition(tally.levelCount == levelCount && tally.areaCount == areaCount, "step tally of another arm")
+        precondition(tally.shape.levels == levelCount && tally.shape.moves == moveCount && tally.areaCount == areaCount,
+                     "step tally of another arm")
         // One copy of the loop per parity of t, so the choice of Philox words is not re-tested per child.
         return t % 2 == 1 ? sweep(&children, step: t, odd: true, multipliers: multipliers, tally: tally)
                           : sweep(&children, step: t, odd: false, multipliers: multipliers, tally: tally)
@@ -146,8 +155,9 @@ struct StepKernel {
         let (k0, k1) = key
         let replication = replication, purposeWord = purposeWord
         let counts = tally.counts.baseAddress!, blockSize = tally.blockSize
-        let exitsAt = StepCounts.exits(n), stayMonthsAt = StepCounts.stayMonths(n)
-        let staysAt = StepCounts.stays(n), reachedAt = StepCounts.reachedChange(n)
+        let exitsAt = tally.shape.exits, stayMonthsAt = tally.shape.stayMonths
+        let staysAt = tally.shape.stays, reachedAt = tally.shape.reachedChange
+        let moveSlot = moveSlot
         var columns = children
         defer { children = columns }
         let level = columns.level, age = columns.ageMonths, months = columns.monthsInLevel
@@ -203,7 +213,7 @@ struct StepKernel {
                 if absorbing[to] && mask[c] != 0 { block[reachedAt] &-= 1 }
                 block[stayMonthsAt &+ from] &+= Int(months[c]) &+ Int(stepMonths)
                 block[staysAt &+ from] &+= 1
-                block[from &* n &+ to] &+= 1
+                block[Int(moveSlot[from &* n &+ to])] &+= 1  // a move with P > 0: recorded (`ArmTables`)
                 level[c] = UInt8(truncatingIfNeeded: to)  // to < n ≤ 250
                 months[c] = 0
             } else {

@@ -211,6 +211,9 @@ public struct ArmModel: Sendable {
     /// The largest multipliers of the stay check, derived from the practices, age bands,
     /// reinvestment and entries (`StayCheck.Envelope`); nil until validation or `applying(_:)` builds it.
     public internal(set) var stayEnvelope: StayCheck.Envelope? = nil
+    /// The moves between levels a run records (`PossibleMoves`), the same in every arm of a scenario;
+    /// nil: every pair of levels (an arm made in code rather than by `ScenarioDecoder`).
+    public var possibleMoves: [Move]? = nil
 
     public var stepYears: Double { Double(stepMonths) / 12 }
     public var horizonYears: Double { Double(steps * stepMonths) / 12 }

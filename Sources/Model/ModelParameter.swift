@@ -439,7 +439,15 @@ extension ArmModel {
             for p in rowProblems { problem(v, "\(p.found) in row '\(arm.levels[p.row].name)'", p.expected) }
             if rowProblems.isEmpty {
                 switch TransitionMatrixInput.perStep(matrix, unit: arm.transitionInput.unit, stepMonths: arm.stepMonths, levels: arm.levels) {
-                case .success(let p): arm.transitionPerStep = p
+                case .success(let p):
+                    arm.transitionPerStep = p
+                    // The run's records have flows for its possible moves only (`PossibleMoves`), fixed before it starts.
+                    if let moves = arm.possibleMoves.map(Set.init) {
+                        for i in p.indices { for j in p[i].indices where i != j && p[i][j] > 0 && !moves.contains(Move(from: i, to: j)) {
+                            problem(v, "a per-step probability \(IssueLog.format(p[i][j])) of the move \(arm.levels[i].name) → \(arm.levels[j].name), which is 0 in the scenario",
+                                    "a value that keeps that move at 0, or the entry among the parameters the run varies (uncertainty, or the experiment's paths), so that its flow is recorded")
+                        } }
+                    }
                 case .failure(let p): problem(v, p.found, p.expected)
                 }
             }

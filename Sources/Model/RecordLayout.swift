@@ -103,7 +103,8 @@ public enum Quantity: String, Sendable, CaseIterable {
 ///
 /// A record is `(steps + 1) × slotCount` values, step-major. A slot is a
 /// quantity and either a level (index), all levels (`level == nil`), or a
-/// flow's (from, to) pair.
+/// flow's (from, to) pair. Flows have slots for `moves` only: the moves the
+/// run can see (`PossibleMoves`), every pair of levels by default.
 public struct RecordLayout: Sendable, Equatable {
     public struct Slot: Sendable, Equatable {
         public var quantity: Quantity
@@ -115,13 +116,30 @@ public struct RecordLayout: Sendable, Equatable {
 
     public let levelCount: Int
     public let steps: Int
+    /// The moves with a flow slot, by origin then destination; move k's slot is `offset(.flow) + k`.
+    public let moves: [Move]
     public let slots: [Slot]
     /// Offsets of the first slot of each quantity, by `Quantity.ordinal`.
     private let firstSlot: [Int]
+    /// For each pair (i, j) at [i · n + j], the index of its move in `moves`, or −1.
+    private let moveIndex: [Int32]
 
-    public init(levelCount n: Int, steps: Int) {
+    /// The layout of a scenario's records: its arms' levels, steps and recorded moves (`ArmModel.possibleMoves`).
+    public init(arm: ArmModel) {
+        self.init(levelCount: arm.levels.count, steps: arm.steps, moves: arm.possibleMoves)
+    }
+
+    /// - Parameter moves: the moves with flow slots (sorted, no repeats, from ≠ to); nil: every pair of levels.
+    public init(levelCount n: Int, steps: Int, moves: [Move]? = nil) {
         levelCount = n
         self.steps = steps
+        let moves = moves ?? Move.all(levels: n)
+        precondition(zip(moves, moves.dropFirst()).allSatisfy { $0 < $1 } && moves.allSatisfy { $0.from != $0.to && $0.from < n && $0.to < n },
+                     "moves must be sorted pairs of distinct levels")
+        self.moves = moves
+        var index = [Int32](repeating: -1, count: n * n)
+        for (k, m) in moves.enumerated() { index[m.from * n + m.to] = Int32(k) }
+        moveIndex = index
         var slots: [Slot] = []
         var first: [Int] = []
         for (k, q) in Quantity.allCases.enumerated() {
@@ -129,7 +147,7 @@ public struct RecordLayout: Sendable, Equatable {
             first.append(slots.count)
             switch q {
             case .flow:
-                for i in 0..<n { for j in 0..<n where i != j { slots.append(Slot(quantity: q, level: nil, from: i, to: j)) } }
+                for m in moves { slots.append(Slot(quantity: q, level: nil, from: m.from, to: m.to)) }
             case _ where q.isTotalOnly:
                 slots.append(Slot(quantity: q, level: nil))
             default:
@@ -142,6 +160,18 @@ public struct RecordLayout: Sendable, Equatable {
     }
 
     public var slotCount: Int { slots.count }
+
+    /// The slots per step of a layout of `n` levels and `moves` recorded moves, without making it:
+    /// moves + (n + 1) per per-level quantity + 1 per total-only quantity.
+    public static func slotCount(levels n: Int, moves: Int) -> Int {
+        Quantity.allCases.reduce(0) { sum, q in sum + (q == .flow ? moves : q.isTotalOnly ? 1 : n + 1) }
+    }
+
+    /// The slots per step of an arm's records (`init(arm:)`), without making the layout.
+    public static func slotCount(arm: ArmModel) -> Int {
+        let n = arm.levels.count
+        return slotCount(levels: n, moves: arm.possibleMoves?.count ?? n * (n - 1))
+    }
     public var recordSize: Int { (steps + 1) * slots.count }
 
     /// Slot of a per-level quantity (level nil: the total).
@@ -149,9 +179,18 @@ public struct RecordLayout: Sendable, Equatable {
         q.isTotalOnly ? offset(q) : offset(q) + (level ?? levelCount)
     }
 
-    /// Slot of the flow from `i` to `j` (i ≠ j).
-    public func flowSlot(from i: Int, to j: Int) -> Int {
-        offset(.flow) + i * (levelCount - 1) + (j < i ? j : j - 1)
+    /// Slot of the flow from `i` to `j`, or nil when that move is not recorded (it cannot happen).
+    public func flowSlot(from i: Int, to j: Int) -> Int? {
+        guard i != j, i >= 0, j >= 0, i < levelCount, j < levelCount else { return nil }
+        let k = moveIndex[i * levelCount + j]
+        return k < 0 ? nil : offset(.flow) + Int(k)
+    }
+
+    /// The index of the move from `i` to `j` in `moves`, or nil.
+    public func moveNumber(from i: Int, to j: Int) -> Int? {
+        guard i >= 0, j >= 0, i < levelCount, j < levelCount else { return nil }
+        let k = moveIndex[i * levelCount + j]
+        return k < 0 ? nil : Int(k)
     }
 
     public func offset(_ q: Quantity) -> Int { firstSlot[q.ordinal] }
@@ -161,22 +200,26 @@ public struct RecordLayout: Sendable, Equatable {
     /// levels, and the escalations (moves i → j with j > i, to a later level in the scenario's
     /// order) and step-downs (j < i) over all levels (docs/methods.md §1).
     public func fillDerivedFlows(_ record: inout [Double]) {
-        let n = levelCount
+        let n = levelCount, flows = offset(.flow)
+        var inflow = [Double](repeating: 0, count: n), outflow = inflow
         for t in stride(from: 1, through: steps, by: 1) {
-            var inAll = 0.0, outAll = 0.0, up = 0.0, down = 0.0
+            var up = 0.0, down = 0.0
             for l in 0..<n {
-                var inflow = record[index(step: t, slot: slot(.entries, level: l))]
-                var outflow = record[index(step: t, slot: slot(.exits, level: l))]
-                for other in 0..<n where other != l {
-                    inflow += record[index(step: t, slot: flowSlot(from: other, to: l))]
-                    let out = record[index(step: t, slot: flowSlot(from: l, to: other))]
-                    outflow += out
-                    if other > l { up += out } else { down += out }
-                }
-                record[index(step: t, slot: slot(.inflow, level: l))] = inflow
-                record[index(step: t, slot: slot(.outflow, level: l))] = outflow
-                inAll += inflow
-                outAll += outflow
+                inflow[l] = record[index(step: t, slot: slot(.entries, level: l))]
+                outflow[l] = record[index(step: t, slot: slot(.exits, level: l))]
+            }
+            for (k, m) in moves.enumerated() {
+                let x = record[index(step: t, slot: flows + k)]
+                inflow[m.to] += x
+                outflow[m.from] += x
+                if m.to > m.from { up += x } else { down += x }
+            }
+            var inAll = 0.0, outAll = 0.0
+            for l in 0..<n {
+                record[index(step: t, slot: slot(.inflow, level: l))] = inflow[l]
+                record[index(step: t, slot: slot(.outflow, level: l))] = outflow[l]
+                inAll += inflow[l]
+                outAll += outflow[l]
             }
             record[index(step: t, slot: slot(.inflow, level: nil))] = inAll
             record[index(step: t, slot: slot(.outflow, level: nil))] = outAll

@@ -50,8 +50,8 @@ public struct ResourceEstimate: Sendable {
         let steps = Double(first.steps)
         let workers = Double(max(threads, 1))
         let armCount = Double(arms.count)
-        // Record slots per step, as the engine lays them out (levels are at most a few hundred).
-        let slots = Double(RecordLayout(levelCount: first.levels.count, steps: 0).slotCount)
+        // Record slots per step, as the engine lays them out: the recorded moves and the per-level quantities.
+        let slots = Double(RecordLayout.slotCount(arm: first))
         let blocks = armCount + max(armCount - 1, 0)
         var terms: [Term] = []
 

@@ -165,7 +165,8 @@ public enum Rewards {
                     moveCost += arrivals * r.intoCost[i]
                     moveQol += arrivals * r.intoQolChange[i]
                     for j in 0..<n where j != i && (r.moveCost[i][j] != 0 || r.moveQolChange[i][j] != 0) {
-                        let moves = record[layout.index(step: t, slot: layout.flowSlot(from: i, to: j))]
+                        guard let flow = layout.flowSlot(from: i, to: j) else { continue }  // a move that cannot happen
+                        let moves = record[layout.index(step: t, slot: flow)]
                         moveCost += moves * r.moveCost[i][j]
                         moveQol += moves * r.moveQolChange[i][j]
                     }

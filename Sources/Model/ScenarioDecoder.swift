@@ -69,6 +69,7 @@ public enum ScenarioDecoder {
         }
         scenario.attachedFiles = attached
         if !log.issues.isEmpty { throw ScenarioError(file: file, issues: log.issues) }
+        scenario.allowMoves(varying: scenario.uncertainty?.bindings ?? [])
         return scenario
     }
 

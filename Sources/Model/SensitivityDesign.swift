@@ -148,10 +148,13 @@ public struct SensitivityDesign: Sendable {
     /// be a parameter (structure such as `time.horizonYears`, or not a value
     /// of the file) is reported at the place the experiment file names it.
     /// Each point's values are then put in place by `Scenario.arms(applying:)`.
-    public func scenarios(_ base: Scenario) throws(ScenarioError) -> [Scenario] {
+    public func scenarios(_ scenario: Scenario) throws(ScenarioError) -> [Scenario] {
         var paths: [String] = []
         for p in points { for v in p.values where !paths.contains(v.path) { paths.append(v.path) } }
-        let (bound, refused) = base.bindings(paths)
+        let (bound, refused) = scenario.bindings(paths)
+        // Every point records the moves any point can make: one layout for the experiment.
+        var base = scenario
+        base.allowMoves(varying: bound)
         var issues: [ValidationIssue] = refused.map { r in
             let place = places[r.path]
             return ValidationIssue(file: file, line: place?.line, path: place?.field ?? r.path,

@@ -50,13 +50,18 @@ public struct Uncertainty: Sendable {
     /// What each column sets, in column order.
     let bindings: [ParameterBinding]
     /// The arms with the file's values, to which draws are applied, and the scenario file's name.
-    let baseArms: [ArmModel]
+    private(set) var baseArms: [ArmModel]
     let file: String
     /// The value at each column's path in the file (nil where the file has none).
     public let baseValues: [Double?]
 
     /// All columns: the parameters', then the draws file's.
     public var columns: [String] { parameters.flatMap(\.columns) + (drawTable?.columns ?? []) }
+
+    /// The base arms' recorded moves (`Scenario.allowMoves`).
+    mutating func setPossibleMoves(_ moves: [Move]) {
+        for a in baseArms.indices { baseArms[a].possibleMoves = moves }
+    }
 
     /// Draws the file offers (nil: unlimited).
     public var drawsAvailable: Int? { drawTable?.rows.count }

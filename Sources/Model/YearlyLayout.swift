@@ -68,7 +68,7 @@ public struct YearlyLayout: Sendable, Equatable {
 
     /// The years of an arm's horizon (every arm of a scenario has the same levels and steps).
     public init(arm: ArmModel) {
-        self.init(record: RecordLayout(levelCount: arm.levels.count, steps: arm.steps), stepMonths: arm.stepMonths, areas: arm.areas)
+        self.init(record: RecordLayout(arm: arm), stepMonths: arm.stepMonths, areas: arm.areas)
     }
 
     public var slotCount: Int { slots.count }

@@ -43,7 +43,7 @@ public enum Comparison {
     }
 
     public static func aggregateCSV(_ scenario: Scenario, _ aggregates: Aggregates) -> String {
-        let layout = RecordLayout(levelCount: scenario.levels.count, steps: scenario.arms[0].steps)
+        let layout = RecordLayout(arm: scenario.arms[0])
         var out = CSV.row(["arm", "step", "time_years", "quantity", "level", "from_level", "to_level", "value", "mode",
                            "aggregate_parameters"])
         for row in rows(scenario, layout: layout) where !row.difference {
@@ -59,7 +59,7 @@ public enum Comparison {
                                           "aggregate_parameters"]
 
     public static func comparisonCSV(_ scenario: Scenario, _ aggregator: BandTable, _ aggregates: Aggregates) -> String {
-        let layout = RecordLayout(levelCount: scenario.levels.count, steps: scenario.arms[0].steps)
+        let layout = RecordLayout(arm: scenario.arms[0])
         var out = CSV.row(comparisonHeader)
         for row in rows(scenario, layout: layout) {
             let band = aggregator.band(arm: row.arm, difference: row.difference, step: row.step, slot: row.slot)
@@ -93,7 +93,7 @@ public enum Comparison {
 
     /// Where the models part most, per arm, and the causes re-runs confirm: `analysis` serialised.
     public static func summaryJSON(_ scenario: Scenario, _ analysis: Analysis) -> [UInt8] {
-        let layout = RecordLayout(levelCount: scenario.levels.count, steps: scenario.arms[0].steps)
+        let layout = RecordLayout(arm: scenario.arms[0])
         let aggregates = analysis.aggregates
         func finite(_ z: Double) -> Double { z.isFinite ? z : (z > 0 ? 1e308 : -1e308) }
         func rowJSON(_ r: RowValue) -> [String: Any] {

@@ -135,7 +135,7 @@ extension Comparison {
         /// Every arm once; later arms with reinvestment get the first arm's cost path.
         static func runArms(_ arms: [ArmModel], options: AggregateOptions) throws(AggregateError) -> [AggregateResult] {
             var results: [AggregateResult] = []
-            let layout = RecordLayout(levelCount: arms[0].levels.count, steps: arms[0].steps)
+            let layout = RecordLayout(arm: arms[0])
             for (a, arm) in arms.enumerated() {
                 let reference = a > 0 && arm.reinvestment != nil
                     ? Rewards.costRatePath(record: results[0].record, layout: layout, arm: arms[0]) : nil
@@ -255,7 +255,7 @@ extension Comparison {
                                 options: AggregateOptions, threads: Int = 1) throws(AggregateError) -> Analysis {
             let subset = min(draws.count, rerunDraws)
             let (main, kept) = try Aggregates.run(draws, options: options, parameters: parameters, threads: threads, keeping: subset)
-            let layout = RecordLayout(levelCount: scenario.levels.count, steps: scenario.arms[0].steps)
+            let layout = RecordLayout(arm: scenario.arms[0])
             let rowSets = scenario.arms.indices.map { a in
                 Dictionary(uniqueKeysWithValues: RowSet.allCases.compactMap { s in
                     let rows = Comparison.rows(s, arm: a, layout: layout)

@@ -537,9 +537,9 @@ public enum OutputEstimate {
     /// most 1024 bins; measured runs average 250–400). Measured against the
     /// examples minimal.yaml (200 replications) and areas-and-coverage.yaml
     /// (100 replications): the estimate is 1.2–1.4 times the real size.
-    public static func runFolder(arms: Int, steps: Int, stepMonths: Int, levels: Int, areas: Int = 1, replications: Int, parameters: Int,
-                                 scenarioBytes: Int) -> Int64 {
-        let slots = Int64(RecordLayout(levelCount: levels, steps: 0).slotCount)
+    public static func runFolder(arms: Int, steps: Int, stepMonths: Int, levels: Int, moves: Int, areas: Int = 1, replications: Int,
+                                 parameters: Int, scenarioBytes: Int) -> Int64 {
+        let slots = Int64(RecordLayout.slotCount(levels: levels, moves: moves))
         let yearlyValues = Double(YearlyLayout.yearCount(steps: steps, stepMonths: stepMonths)) * Double(slots)
             * Double(1 + (areas >= 2 ? areas : 0))
         let a = Int64(max(arms, 1)), t = Int64(max(steps, 0)), l = Int64(levels), r = Int64(max(replications, 0)), p = Int64(parameters)

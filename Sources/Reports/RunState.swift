@@ -13,7 +13,7 @@ public struct RunState: Sendable {
     public static let magic: [UInt8] = Array("GIRFECST".utf8)
     /// 5: a header with the file's length, the scenario's SHA-256, seed, replications,
     /// shard K/M and covered ranges, and a SHA-256 of the whole file at its end. 4 had neither.
-    public static let formatVersion: UInt32 = 7
+    public static let formatVersion: UInt32 = 8
     /// Bytes of the trailing SHA-256.
     static let checksumSize = 32
     /// Magic, format version and length: what every state file begins with.
@@ -538,7 +538,7 @@ public struct RunState: Sendable {
     func layoutProblems(_ scenario: Scenario) -> [String] {
         var problems: [String] = []
         let arm0 = scenario.arms[0]
-        let layout = RecordLayout(levelCount: arm0.levels.count, steps: arm0.steps)
+        let layout = RecordLayout(arm: arm0)
         let a = aggregator
         if a.arms != scenario.arms.count || a.steps != layout.steps || a.integerSlots != layout.slots.map(\.quantity.isCount) {
             problems.append("its statistics have \(a.arms) arms × \(a.steps + 1) steps × \(a.slots) slots, but its scenario needs \(scenario.arms.count) × \(layout.steps + 1) × \(layout.slotCount)")

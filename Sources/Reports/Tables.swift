@@ -13,7 +13,7 @@ public enum Tables {
     /// paired difference from the first (`delta_` quantities).
     public static func bands(scenario: Scenario, bands: BandTable) -> String {
         let arms = scenario.arms
-        let layout = RecordLayout(levelCount: arms[0].levels.count, steps: arms[0].steps)
+        let layout = RecordLayout(arm: arms[0])
         let names = arms[0].levels.map(\.name)
         var out = CSV.row(bandsHeader)
         out.reserveCapacity(bands.aggregator.cells.count * 160)

@@ -81,7 +81,7 @@ public enum TerminalSummary {
     /// last step of `cumulative_cost_discounted` and `cumulative_qol_years_discounted` in
     /// aggregate.csv), then each later arm's differences from the first and the ICER in words.
     public static func aggregate(scenario: Scenario, aggregates: Comparison.Aggregates) -> [String] {
-        let layout = RecordLayout(levelCount: scenario.levels.count, steps: scenario.arms[0].steps)
+        let layout = RecordLayout(arm: scenario.arms[0])
         func total(_ q: Quantity, arm: Int) -> Double {
             aggregates.records[arm][layout.index(step: layout.steps, slot: layout.slot(q, level: nil))]
         }

@@ -248,7 +248,8 @@ public enum AggregateModel {
         }
 
         mutating func run(referenceCostPerYear: [Double]?) -> AggregateResult {
-            let layout = RecordLayout(levelCount: n, steps: arm.steps)
+            let layout = RecordLayout(arm: arm)
+            let flowsAt = layout.offset(.flow)
             var record = [Double](repeating: 0, count: layout.recordSize)
             let k = arm.practices.count
             let kk1 = max(k, 1)
@@ -494,10 +495,9 @@ public enum AggregateModel {
                                                       timeYears: Double(t) * dt, preventionMoneyPerYear: money[t])
                     loopState?.record(savingsPerYear: reference[t] - own)
                 }
-                for i in 0..<n {
-                    for j in 0..<n where i != j {
-                        record[layout.index(step: t, slot: layout.flowSlot(from: i, to: j))] = flows[i * n + j]
-                    }
+                // The recorded moves (`PossibleMoves`): every other pair has P = 0, so no flow.
+                for (k, m) in layout.moves.enumerated() {
+                    record[layout.index(step: t, slot: flowsAt + k)] = flows[m.from * n + m.to]
                 }
                 for l in 0...n {
                     let level: Int? = l < n ? l : nil

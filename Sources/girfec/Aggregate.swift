@@ -78,7 +78,7 @@ struct Aggregate: ParsableCommand, InterruptibleCommand {
         let (model, text) = try loadScenarioOrExit(scenario)
         try resources.check(model, file: scenario, agents: false)
         // aggregate.csv: one row per arm, step and record slot, about 100 bytes each; the scenario text; the manifest.
-        let slots = RecordLayout(levelCount: model.levels.count, steps: 0).slotCount
+        let slots = RecordLayout.slotCount(arm: model.arms[0])
         let rows: Double = Double(model.arms.count) * Double(model.arms[0].steps + 1) * Double(slots)
         let estimate = Int64(min(rows * 100 + Double(text.utf8.count + 65_536), 1e18))
         let target = try output.prepare(command: "aggregate", estimatedBytes: estimate)

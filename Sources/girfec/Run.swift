@@ -97,7 +97,8 @@ struct Run: ParsableCommand, InterruptibleCommand {
         }
         if let reason = engine.reason { printError("girfec run: note: engine auto chose the step engine: \(reason).") }
         let estimate = OutputEstimate.runFolder(arms: model.arms.count, steps: model.arms[0].steps, stepMonths: model.arms[0].stepMonths,
-                                                levels: model.levels.count, areas: model.arms[0].areas.count,
+                                                levels: model.levels.count, moves: RecordLayout(arm: model.arms[0]).moves.count,
+                                                areas: model.arms[0].areas.count,
                                                 replications: plan.range.count, parameters: plan.activeUncertainty?.columns.count ?? 0,
                                                 scenarioBytes: text.utf8.count)
         let folder = try output.prepare(command: "run", estimatedBytes: estimate)

@@ -113,7 +113,7 @@ struct StockEstimatorTests {
         let mine = try simulator.stocks(θ)
         let arm = try scenario.applying(Array(zip(paths, θ))).arms[0]
         let record = try AggregateModel.run(arm: arm).record
-        let layout = RecordLayout(levelCount: levels.count, steps: arm.steps)
+        let layout = RecordLayout(arm: arm)
         for (o, m) in zip(observations, mine) {
             let reference = record[layout.index(step: Int(o.timeYears * 12) / stepMonths, slot: layout.slot(.stock, level: o.level))]
             #expect(abs(m - reference) <= 1e-9 * max(reference, 1), "year \(o.timeYears), \(levels[o.level]): simulator \(m), applied \(reference)")

@@ -63,7 +63,7 @@ struct EventEngineTests {
         c.cells = a.cells.count
         // Bonferroni for a family-wise level of 0.001 over the cells, never below 4.
         c.threshold = max(4, Quantiles.standardNormal(1 - 0.0005 / Double(a.cells.count)))
-        let layout = RecordLayout(levelCount: scenario.arms[0].levels.count, steps: scenario.arms[0].steps)
+        let layout = RecordLayout(arm: scenario.arms[0])
         for i in a.cells.indices {
             // Mean and MCSE as bands.csv computes them (`SampleStatistics`), without its percentiles.
             let x = a.cells[i].moments, y = b.cells[i].moments

@@ -45,7 +45,7 @@ import TestSupport
         let arms = try #require(out["arms"] as? [[String: Any]])
         let scenario = explorer.workshop.scenario
         #expect(arms.map { $0["name"] as? String } == ["baseline", "practice"])
-        let layout = RecordLayout(levelCount: 3, steps: scenario.arms[0].steps)
+        let layout = RecordLayout(arm: scenario.arms[0])
         var totals: [(cost: Double, qol: Double)] = []
         for (a, arm) in scenario.arms.enumerated() {
             let record = try AggregateModel.run(arm: arm, options: AggregateOptions(mode: .cohort)).record
@@ -164,7 +164,7 @@ import TestSupport
         let page = explorer.aggregate(settings)
         let pageArms = try #require(page["arms"] as? [[String: Any]])
         let rerun = try Comparison.Aggregates.run(exported, options: AggregateOptions())
-        let layout = RecordLayout(levelCount: 3, steps: exported.arms[0].steps)
+        let layout = RecordLayout(arm: exported.arms[0])
         for a in 0..<3 {
             let cost = rerun.records[a][layout.index(step: layout.steps, slot: layout.slot(.cumulativeCostDiscounted, level: nil))]
             #expect(pageArms[a]["costDiscounted"] as? Double == cost)
@@ -221,7 +221,7 @@ import TestSupport
         #expect(last["done"] as? Int == 3)
         // the same replications run at once give the same bands
         let whole = try Experiments.Runner.run(RunPlan(scenario: explorer.workshop.scenario, seed: 7, replications: 3, threads: 1))
-        let layout = RecordLayout(levelCount: 3, steps: explorer.workshop.scenario.arms[0].steps)
+        let layout = RecordLayout(arm: explorer.workshop.scenario.arms[0])
         let arms = try #require(last["arms"] as? [[String: Any]])
         let stock = try #require(arms[1]["stock"] as? [[String: [Double]]])
         for step in [0, 5, layout.steps] {

@@ -40,7 +40,7 @@ struct EngineTests {
         let layout = tables.layout
         let observed = [0, 1, 2, 3].map { j in
             j == 1 ? outcome.record[layout.index(step: 1, slot: layout.slot(.stock, level: 1))]
-                   : outcome.record[layout.index(step: 1, slot: layout.flowSlot(from: 1, to: j))]
+                   : outcome.record[layout.index(step: 1, slot: layout.flowSlot(from: 1, to: j)!)]
         }
         let pA = 0.2 * (1 + b * x), pC = 0.1 * (1 - a * x), pD = 0.05 * (1 - a * x)
         let expected = [pA, 1 - pA - pC - pD, pC, pD].map { $0 * 100_000 }
@@ -126,8 +126,10 @@ struct EngineTests {
             var totalEntries = 0.0, totalExits = 0.0
             for t in 1...arm.steps {
                 for l in 0..<n {
-                    let inflow = (0..<n).filter { $0 != l }.reduce(0.0) { $0 + record[layout.index(step: t, slot: layout.flowSlot(from: $1, to: l))] }
-                    let outflow = (0..<n).filter { $0 != l }.reduce(0.0) { $0 + record[layout.index(step: t, slot: layout.flowSlot(from: l, to: $1))] }
+                    // Pairs that are not recorded cannot happen: no flow.
+                    func flow(_ i: Int, _ j: Int) -> Double { layout.flowSlot(from: i, to: j).map { record[layout.index(step: t, slot: $0)] } ?? 0 }
+                    let inflow = (0..<n).filter { $0 != l }.reduce(0.0) { $0 + flow($1, l) }
+                    let outflow = (0..<n).filter { $0 != l }.reduce(0.0) { $0 + flow(l, $1) }
                     #expect(v(t, .stock, l) == v(t - 1, .stock, l) + inflow - outflow + v(t, .entries, l) - v(t, .exits, l),
                             "arm \(arm.name), step \(t), level \(arm.levels[l].name)")
                 }
@@ -227,7 +229,7 @@ struct EngineTests {
         }
         let plain = try Fixtures.scenario(Fixtures.smallScenario).arms
         let reference = try Engine.run(tables: ArmTables(arm: plain[0]), seed: 9, replication: 2).record
-        let layout = RecordLayout(levelCount: plain[0].levels.count, steps: plain[0].steps)
+        let layout = RecordLayout(arm: plain[0])
         let path = Rewards.costRatePath(record: reference, layout: layout, arm: plain[0])
         let staticRecord = try Engine.run(tables: ArmTables(arm: plain[1]), seed: 9, replication: 2).record
         let inert = try arms("1e300")[1]

@@ -52,7 +52,7 @@ struct YearlyLayoutTests {
         let layout = RecordLayout(levelCount: 3, steps: 1)
         var record = [Double](repeating: 0, count: layout.recordSize)
         let moves = [(0, 1, 5.0), (0, 2, 1.0), (1, 2, 2.0), (1, 0, 7.0), (2, 0, 3.0), (2, 1, 4.0)]
-        for (i, j, n) in moves { record[layout.index(step: 1, slot: layout.flowSlot(from: i, to: j))] = n }
+        for (i, j, n) in moves { record[layout.index(step: 1, slot: layout.flowSlot(from: i, to: j)!)] = n }
         layout.fillDerivedFlows(&record)
         #expect(record[layout.index(step: 1, slot: layout.slot(.escalations, level: nil))] == 8)
         #expect(record[layout.index(step: 1, slot: layout.slot(.stepDowns, level: nil))] == 14)

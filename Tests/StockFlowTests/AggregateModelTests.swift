@@ -49,7 +49,7 @@ struct AggregateModelTests {
     @Test(arguments: [(IntegrationMethod.euler, 1.0), (.rk4, 4.0)])
     func sdModeConvergesWithTheExpectedOrder(method: IntegrationMethod, order: Double) throws {
         let arm = try Fixtures.scenario(Self.twoState).arms[0]
-        let layout = RecordLayout(levelCount: 2, steps: 1)
+        let layout = RecordLayout(arm: arm)
         let exact = 1000 * 0.7 / 1.0 * (1 - exp(-1.0))
         var errors: [Double] = []
         for dt in [1.0 / 4, 1.0 / 8, 1.0 / 16, 1.0 / 32] {
@@ -65,13 +65,13 @@ struct AggregateModelTests {
     /// Cohort mode with rates reproduces exp(Q·dt) exactly; SD with a fine RK4 step agrees.
     @Test func cohortAndSDAgreeOnAClosedChain() throws {
         let arm = try Fixtures.scenario(Self.twoState).arms[0]
-        let layout = RecordLayout(levelCount: 2, steps: 1)
+        let layout = RecordLayout(arm: arm)
         let cohort = try AggregateModel.run(arm: arm, options: AggregateOptions(mode: .cohort))
         let sd = try AggregateModel.run(arm: arm, options: AggregateOptions(mode: .sd, dtYears: 1.0 / 64, method: .rk4))
         let i = layout.index(step: 1, slot: layout.slot(.stock, level: 1))
         #expect(abs(cohort.record[i] - 700 * (1 - exp(-1.0))) < 1e-9)
         #expect(abs(sd.record[i] - cohort.record[i]) < 1e-6)
-        let flow = layout.index(step: 1, slot: layout.flowSlot(from: 0, to: 1))
+        let flow = layout.index(step: 1, slot: layout.flowSlot(from: 0, to: 1)!)
         #expect(sd.record[flow] > cohort.record[flow], "continuous time counts every A→B move, including those that return within the year")
     }
 
@@ -82,7 +82,7 @@ struct AggregateModelTests {
         let scenario = try Fixtures.scenario(Fixtures.smallScenario)
         for arm in scenario.arms {
             let r = try AggregateModel.run(arm: arm, options: options)
-            let layout = RecordLayout(levelCount: arm.levels.count, steps: arm.steps)
+            let layout = RecordLayout(arm: arm)
             func v(_ t: Int, _ q: Quantity) -> Double { r.record[layout.index(step: t, slot: layout.slot(q, level: nil))] }
             var entries = 0.0, exits = 0.0
             for t in 1...arm.steps {
@@ -117,7 +117,7 @@ struct ReinvestmentTests {
     @Test func reinvestedSavingsBuyMorePractice() throws {
         let scenario = try Fixtures.scenario(try String(contentsOfFile: "experiments/reinvestment/scenario.yaml", encoding: .utf8))
         let aggregates = try Comparison.Aggregates.run(scenario, options: AggregateOptions())
-        let layout = RecordLayout(levelCount: scenario.levels.count, steps: scenario.arms[0].steps)
+        let layout = RecordLayout(arm: scenario.arms[0])
         let (without, with) = (aggregates.records[1], aggregates.records[2])
         let top = layout.index(step: layout.steps, slot: layout.slot(.stock, level: scenario.levels.count - 1))
         let programme = layout.index(step: layout.steps, slot: layout.slot(.programmeCost, level: nil))
@@ -195,8 +195,8 @@ struct InitialDurationTests {
         let scenario = try Fixtures.scenario(Self.yaml.replacingOccurrences(of: "MODE", with: mode))
         let result = try Runner.run(RunPlan(scenario: scenario, seed: 4, replications: 60, threads: 2))
         let aggregate = try AggregateModel.run(arm: scenario.arms[0])
-        let layout = RecordLayout(levelCount: 2, steps: scenario.arms[0].steps)
-        let slot = layout.flowSlot(from: 0, to: 1)
+        let layout = RecordLayout(arm: scenario.arms[0])
+        let slot = layout.flowSlot(from: 0, to: 1)!
         let band = result.aggregator.band(arm: 0, difference: false, step: 1, slot: slot)
         let z = (aggregate.record[layout.index(step: 1, slot: slot)] - band.mean) / band.mcse
         #expect((abs(z) < 4) == agrees, "mode \(mode): agents \(band.mean) ± \(band.mcse), aggregate \(aggregate.record[layout.index(step: 1, slot: slot)]), z = \(z)")

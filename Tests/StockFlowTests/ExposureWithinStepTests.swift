@@ -74,7 +74,7 @@ struct ExposureWithinStepTests {
     static func error(timing: String, method: IntegrationMethod, dtYears: Double, against reference: [[Double]]) throws -> Double {
         let arm = try Fixtures.scenario(yaml(timing: timing)).arms[0]
         let r = try AggregateModel.run(arm: arm, options: AggregateOptions(mode: .sd, dtYears: dtYears, method: method))
-        let layout = RecordLayout(levelCount: 3, steps: 36)
+        let layout = RecordLayout(arm: arm)
         var worst = 0.0
         for t in 0...36 {
             for l in 0..<3 {

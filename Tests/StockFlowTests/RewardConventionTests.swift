@@ -69,14 +69,14 @@ struct RewardConventionTests {
         #expect(abs(r.totals.qolYears - -562.5) <= 1e-9)
         #expect(abs(r.totals.qolYearsDiscounted - -562.5) <= 1e-9)
         #expect(abs(r.totals.cost - 1125_000) <= 1e-6)
-        let layout = RecordLayout(levelCount: 2, steps: 2)
+        let layout = RecordLayout(arm: arm)
         for t in 1...2 {
             #expect(r.record[layout.index(step: t, slot: layout.slot(.qolYears, level: 0))] < 0)
         }
         // The example's Severe level (−0.2) gives negative QoL-years at every step too.
         let example = try ScenarioDecoder.load(path: Self.example).arms[2]
         let e = try AggregateModel.run(arm: example, options: AggregateOptions(mode: .cohort))
-        let exampleLayout = RecordLayout(levelCount: 3, steps: 4)
+        let exampleLayout = RecordLayout(arm: example)
         for t in 1...4 {
             let v = e.record[exampleLayout.index(step: t, slot: exampleLayout.slot(.qolYears, level: 1))]
             #expect(v < 0, "step \(t): \(v)")

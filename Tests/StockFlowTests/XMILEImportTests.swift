@@ -47,7 +47,7 @@ struct XMILEImportTests {
         #expect(again.initialCounts == original.initialCounts)
         let options = AggregateOptions(mode: .sd, method: method)
         let a = try AggregateModel.run(arm: original, options: options), b = try AggregateModel.run(arm: again, options: options)
-        let layout = RecordLayout(levelCount: 4, steps: original.steps)
+        let layout = RecordLayout(arm: original)
         var worst = 0.0
         for t in 0...original.steps {
             var slots = (0..<4).map { layout.slot(.stock, level: $0) }
