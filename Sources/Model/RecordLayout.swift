@@ -99,6 +99,58 @@ public enum Quantity: String, Sendable, CaseIterable {
     }
 }
 
+/// A group of quantities a run folder's per-step and per-year files can leave out (`girfec run
+/// --quantities`): what a study does not need need not be written.
+public enum QuantityGroup: String, Sendable, CaseIterable {
+    /// `stock`, `children_reached`.
+    case stocks
+    /// `flow`, `entries`, `exits`, `inflow`, `outflow`, `escalations`, `step_downs`, `length_of_stay_years`.
+    case flows
+    /// `cost`, `programme_cost`, `transition_cost` (each also discounted), `cumulative_cost_discounted`.
+    case costs
+    /// `qol_years`, `transition_qol_years` (each also discounted), `cumulative_qol_years_discounted`.
+    case qol
+
+    /// The groups from a comma-separated list of names (`all` for every group), or what is wrong with it.
+    public static func parse(_ text: String) -> Result<Set<QuantityGroup>, QuantityGroupError> {
+        let names = text.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+        var groups: Set<QuantityGroup> = []
+        var unknown: [String] = []
+        for name in names {
+            if name == "all" { groups.formUnion(allCases) } else if let g = QuantityGroup(rawValue: name) { groups.insert(g) } else { unknown.append(name) }
+        }
+        guard unknown.isEmpty, !groups.isEmpty else {
+            let found = unknown.isEmpty ? "no group" : unknown.map { "'\(MessageText.excerpt($0, limit: 40))'" }.joined(separator: ", ")
+            return .failure(QuantityGroupError(description: "found \(found); expected a comma-separated list of stocks, flows, costs, qol, or all"))
+        }
+        return .success(groups)
+    }
+
+    /// Every group: what is written unless `--quantities` says otherwise.
+    public static var every: Set<QuantityGroup> { Set(allCases) }
+
+    /// The names of `groups` in their canonical order (for the manifest and shards' commands).
+    public static func names(_ groups: Set<QuantityGroup>) -> [String] { allCases.filter(groups.contains).map(\.rawValue) }
+}
+
+/// A `--quantities` value that names no group, or an unknown one.
+public struct QuantityGroupError: Error, Sendable, CustomStringConvertible {
+    public var description: String
+}
+
+extension Quantity {
+    /// The group it is written with (`QuantityGroup`).
+    public var group: QuantityGroup {
+        switch self {
+        case .stock, .childrenReached: .stocks
+        case .flow, .entries, .exits, .inflow, .outflow, .escalations, .stepDowns, .lengthOfStayYears: .flows
+        case .cost, .costDiscounted, .programmeCost, .programmeCostDiscounted, .transitionCost, .transitionCostDiscounted,
+             .cumulativeCostDiscounted: .costs
+        case .qolYears, .qolYearsDiscounted, .transitionQolYears, .transitionQolYearsDiscounted, .cumulativeQolYearsDiscounted: .qol
+        }
+    }
+}
+
 /// Where each quantity sits in a replication's per-step record.
 ///
 /// A record is `(steps + 1) × slotCount` values, step-major. A slot is a

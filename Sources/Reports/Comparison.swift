@@ -14,12 +14,12 @@ public enum Comparison {
         var slot: Int
     }
 
-    static func rows(_ scenario: Scenario, layout: RecordLayout) -> [Row] {
+    static func rows(_ scenario: Scenario, layout: RecordLayout, quantities: Set<QuantityGroup> = QuantityGroup.every) -> [Row] {
         var rows: [Row] = []
         let blocks = scenario.arms.indices.map { ($0, false) } + scenario.arms.indices.dropFirst().map { ($0, true) }
         for (arm, difference) in blocks {
             for step in 0...layout.steps {
-                for (s, slot) in layout.slots.enumerated() where step > 0 || slot.quantity.atStepZero {
+                for (s, slot) in layout.slots.enumerated() where (step > 0 || slot.quantity.atStepZero) && quantities.contains(slot.quantity.group) {
                     rows.append(Row(arm: arm, difference: difference, step: step, slot: s))
                 }
             }
@@ -42,11 +42,11 @@ public enum Comparison {
                 slot.from.map { CSV.text(names[$0]) } ?? "", slot.to.map { CSV.text(names[$0]) } ?? ""]
     }
 
-    public static func aggregateCSV(_ scenario: Scenario, _ aggregates: Aggregates) -> String {
+    public static func aggregateCSV(_ scenario: Scenario, _ aggregates: Aggregates, quantities: Set<QuantityGroup> = QuantityGroup.every) -> String {
         let layout = RecordLayout(arm: scenario.arms[0])
         var out = CSV.row(["arm", "step", "time_years", "quantity", "level", "from_level", "to_level", "value", "mode",
                            "aggregate_parameters"])
-        for row in rows(scenario, layout: layout) where !row.difference {
+        for row in rows(scenario, layout: layout, quantities: quantities) where !row.difference {
             out += CSV.row(keys(scenario, row, layout) + [CSV.number(value(aggregates.records, row, layout)), aggregates.options.label,
                                                           CSV.text(aggregates.parameters.label)])
         }
@@ -58,10 +58,11 @@ public enum Comparison {
                                           "aggregate", "difference", "relative_difference", "z", "aggregate_in_ci",
                                           "aggregate_parameters"]
 
-    public static func comparisonCSV(_ scenario: Scenario, _ aggregator: BandTable, _ aggregates: Aggregates) -> String {
+    public static func comparisonCSV(_ scenario: Scenario, _ aggregator: BandTable, _ aggregates: Aggregates,
+                                     quantities: Set<QuantityGroup> = QuantityGroup.every) -> String {
         let layout = RecordLayout(arm: scenario.arms[0])
         var out = CSV.row(comparisonHeader)
-        for row in rows(scenario, layout: layout) {
+        for row in rows(scenario, layout: layout, quantities: quantities) {
             let band = aggregator.band(arm: row.arm, difference: row.difference, step: row.step, slot: row.slot)
             let a = value(aggregates.records, row, layout)
             let d = a - band.mean

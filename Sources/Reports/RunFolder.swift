@@ -43,7 +43,8 @@ public enum RunFolder {
     ///   - comparison: the aggregate model beside the agents (`Comparison.Analysis.make(state:scenario:bands:threads:)`).
     public static func files(state: RunState, scenario: Scenario, results: RunResults, comparison: Comparison.Analysis,
                              context: Context) -> [(name: String, bytes: [UInt8])] {
-        let bands = Tables.bands(scenario: scenario, bands: results.bands)
+        let written = state.quantities
+        let bands = Tables.bands(scenario: scenario, bands: results.bands, quantities: written)
         let replications = Tables.replications(scenario: scenario, rows: state.rows)
         var extra: [(name: String, bytes: [UInt8])] = []
         var skipped: [String] = []
@@ -63,10 +64,10 @@ public enum RunFolder {
         let files: [(name: String, bytes: [UInt8])] = [
             ("bands.csv", Array(bands.utf8)),
             ("replications.csv", Array(replications.utf8)),
-            ("bands-yearly.csv", Array(Tables.yearlyBands(scenario: scenario, bands: results.yearlyBands).utf8)),
-            ("replications-yearly.csv", Array(Tables.yearlyReplications(scenario: scenario, rows: state.rows).utf8)),
-            ("aggregate.csv", Array(Comparison.aggregateCSV(scenario, aggregates).utf8)),
-            ("comparison.csv", Array(Comparison.comparisonCSV(scenario, results.bands, aggregates).utf8)),
+            ("bands-yearly.csv", Array(Tables.yearlyBands(scenario: scenario, bands: results.yearlyBands, quantities: written).utf8)),
+            ("replications-yearly.csv", Array(Tables.yearlyReplications(scenario: scenario, rows: state.rows, quantities: written).utf8)),
+            ("aggregate.csv", Array(Comparison.aggregateCSV(scenario, aggregates, quantities: written).utf8)),
+            ("comparison.csv", Array(Comparison.comparisonCSV(scenario, results.bands, aggregates, quantities: written).utf8)),
             ("summary.json", Comparison.summaryJSON(scenario, comparison)),
             ("summary.csv", Array(Tables.summary(scenario: scenario, results: results).utf8)),
             ("per-person.csv", Array(Tables.perPerson(scenario: scenario, results: results).utf8)),
@@ -134,6 +135,8 @@ public enum RunFolder {
                 "dtYears": state.aggregateOptions.dtYears ?? arm0.stepYears, "exposure": state.aggregateOptions.exposure.rawValue,
                 "parameters": aggregateParameters.label, "draws": aggregateParameters.draws,
             ] as [String: Any],
+            "quantities": QuantityGroup.names(state.quantities),
+            "moves": ["recorded": RecordLayout(arm: arm0).moves.count, "pairsOfLevels": arm0.levels.count * (arm0.levels.count - 1)] as [String: Any],
             "willingnessToPay": ["values": state.costEffectiveness.willingnessToPay,
                                  "curveMaximum": state.costEffectiveness.curveMaximum, "curveStep": state.costEffectiveness.curveStep] as [String: Any],
             "files": ["bands.csv", "replications.csv", "bands-yearly.csv", "replications-yearly.csv", "aggregate.csv", "comparison.csv", "summary.json", "summary.csv",

@@ -48,6 +48,8 @@ public struct RunState: Sendable {
     public var replicationsPerDraw: Int = 1
     /// Whether the scenario's parameter distributions were ignored (`--base-case`).
     public var baseCase: Bool = false
+    /// The quantity groups the per-step and per-year files hold (`--quantities`; every group by default).
+    public var quantities: Set<QuantityGroup> = QuantityGroup.every
     /// The files the scenario read besides itself (include fragments, draws file): name → text,
     /// so a merge or report needs only state files.
     public var attachedFiles: [String: String] = [:]
@@ -68,6 +70,17 @@ public struct RunState: Sendable {
         self.wallSeconds = wallSeconds
         self.aggregateOptions = aggregateOptions
         self.costEffectiveness = costEffectiveness
+    }
+
+    /// The quantity groups as one byte: bit k for `QuantityGroup.allCases[k]`.
+    static func mask(_ groups: Set<QuantityGroup>) -> UInt8 {
+        QuantityGroup.allCases.enumerated().reduce(0) { m, e in groups.contains(e.element) ? m | UInt8(1 << e.offset) : m }
+    }
+
+    /// The groups of a byte written by `mask`, or nil when it names none or an unknown bit.
+    static func groups(_ byte: UInt8) -> Set<QuantityGroup>? {
+        guard byte != 0, byte >> QuantityGroup.allCases.count == 0 else { return nil }
+        return Set(QuantityGroup.allCases.enumerated().filter { byte & UInt8(1 << $0.offset) != 0 }.map(\.element))
     }
 
     /// Record that this state is shard `shard` (K/M) of its run; `girfec run --replication I` is shard (I+1)/N.
@@ -144,6 +157,9 @@ public struct RunState: Sendable {
             if s.costEffectiveness != result.costEffectiveness { problems.append("willingness-to-pay settings differ from \(first)'s") }
             if s.replicationsPerDraw != result.replicationsPerDraw { problems.append("--replications-per-draw \(s.replicationsPerDraw) differs from \(first)'s \(result.replicationsPerDraw)") }
             if s.baseCase != result.baseCase { problems.append("--base-case \(s.baseCase) differs from \(first)'s \(result.baseCase)") }
+            if s.quantities != result.quantities {
+                problems.append("--quantities \(QuantityGroup.names(s.quantities).joined(separator: ",")) differs from \(first)'s \(QuantityGroup.names(result.quantities).joined(separator: ","))")
+            }
             if s.attachedFiles != result.attachedFiles { problems.append("the included or draws files differ from \(first)'s") }
             if s.aggregateOptions != result.aggregateOptions { problems.append("aggregate model \(s.aggregateOptions.label) differs from \(first)'s \(result.aggregateOptions.label)") }
             let a = result.aggregator, b = s.aggregator
@@ -243,6 +259,7 @@ public struct RunState: Sendable {
         for v in costEffectiveness.willingnessToPay { w.f64(v) }
         w.f64(costEffectiveness.curveMaximum); w.f64(costEffectiveness.curveStep)
         w.i64(replicationsPerDraw); w.u8(baseCase ? 1 : 0)
+        w.u8(Self.mask(quantities))
         w.i64(attachedFiles.count)
         for name in attachedFiles.keys.sorted() { w.string(name); w.string(attachedFiles[name]!) }
         let agg = aggregator
@@ -352,7 +369,7 @@ public struct RunState: Sendable {
         var wtp: [Double] = []
         for _ in 0..<wtpCount { guard let v = r.f64() else { throw fail("it ends inside the willingness-to-pay values") }; wtp.append(v) }
         guard let curveMaximum = r.f64(), let curveStep = r.f64(), let perDraw = r.i64(), let baseCaseByte = r.u8(),
-              let attachedCount = r.count(each: 16) else { throw fail("it ends inside the run's settings") }
+              let quantitiesByte = r.u8(), let attachedCount = r.count(each: 16) else { throw fail("it ends inside the run's settings") }
         var attached: [String: String] = [:]
         for _ in 0..<attachedCount {
             guard let name = r.string(maximumLength: 4096), let content = r.string() else { throw fail("an attached file is cut short or not UTF-8") }
@@ -460,6 +477,7 @@ public struct RunState: Sendable {
         }
         if !(1...(1 << 53)).contains(perDraw) { problems.append("its replications per draw \(perDraw) is below 1 or implausibly large") }
         if crn > 1 || baseCaseByte > 1 { problems.append("a yes/no setting holds a byte other than 0 or 1") }
+        if Self.groups(quantitiesByte) == nil { problems.append("the quantity groups written hold the byte \(quantitiesByte), which names no group or an unknown one") }
 
         // Statistics: each cell as `add` and `merge` leave it, counting at most the covered replications.
         let coveredCount = covered.reduce(0) { $0 + $1.count }
@@ -519,6 +537,7 @@ public struct RunState: Sendable {
         state.shards = shardList
         state.replicationsPerDraw = perDraw
         state.baseCase = baseCaseByte == 1
+        state.quantities = Self.groups(quantitiesByte) ?? state.quantities
         state.attachedFiles = attached
 
         // The layout of the scenario it holds.

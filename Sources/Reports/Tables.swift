@@ -11,7 +11,8 @@ public enum Tables {
 
     /// One row per arm, step, quantity and level; then each later arm's
     /// paired difference from the first (`delta_` quantities).
-    public static func bands(scenario: Scenario, bands: BandTable) -> String {
+    /// - Parameter quantities: the groups written (`--quantities`); the rows of the others are left out.
+    public static func bands(scenario: Scenario, bands: BandTable, quantities: Set<QuantityGroup> = QuantityGroup.every) -> String {
         let arms = scenario.arms
         let layout = RecordLayout(arm: arms[0])
         let names = arms[0].levels.map(\.name)
@@ -21,7 +22,7 @@ public enum Tables {
         for (arm, difference) in blocks {
             for step in 0...layout.steps {
                 let time = CSV.number(Double(step * arms[0].stepMonths) / 12)
-                for (s, slot) in layout.slots.enumerated() where step > 0 || slot.quantity.atStepZero {
+                for (s, slot) in layout.slots.enumerated() where (step > 0 || slot.quantity.atStepZero) && quantities.contains(slot.quantity.group) {
                     let band = bands.band(arm: arm, difference: difference, step: step, slot: s)
                     let quantity = (difference ? "delta_" : "") + slot.quantity.rawValue
                     let level = slot.quantity == .flow ? "" : (slot.level.map { names[$0] } ?? "all")
@@ -113,7 +114,7 @@ extension Tables {
     /// year, quantity and level (`RunResults.yearlyBands`); then each later arm's paired difference
     /// from the first (`delta_` quantities), as in bands.csv. An area has no rows of the programme's
     /// cost (`Quantity.isAuthorityWide`).
-    public static func yearlyBands(scenario: Scenario, bands: YearlyBands) -> String {
+    public static func yearlyBands(scenario: Scenario, bands: YearlyBands, quantities: Set<QuantityGroup> = QuantityGroup.every) -> String {
         let arms = scenario.arms, layout = bands.layout, names = scenario.levels
         var out = CSV.row(yearlyBandsHeader)
         let blocks: [(arm: Int, difference: Bool)] = arms.indices.map { ($0, false) } + arms.indices.dropFirst().map { ($0, true) }
@@ -122,7 +123,7 @@ extension Tables {
         for (arm, difference) in blocks {
             for area in areas {
                 for (y, year) in layout.years.enumerated() {
-                    for s in area.slots {
+                    for s in area.slots where quantities.contains(layout.slots[s].quantity.group) {
                         let slot = layout.slots[s]
                         let band = bands.band(arm: arm, difference: difference, area: area.index, year: y, slot: s)
                         let quantity = (difference ? "delta_" : "") + slot.quantity.rawValue
@@ -147,16 +148,18 @@ extension Tables {
         return slot.quantity.rawValue + (slot.level.map { "_" + levels[$0] } ?? "")
     }
 
-    public static func yearlyReplicationsHeader(layout: YearlyLayout, levels: [String]) -> [String] {
-        ["replication", "arm", "area", "year", "start_years", "end_years"] + layout.slots.map { yearlyColumn($0, levels: levels) }
+    public static func yearlyReplicationsHeader(layout: YearlyLayout, levels: [String], quantities: Set<QuantityGroup> = QuantityGroup.every) -> [String] {
+        ["replication", "arm", "area", "year", "start_years", "end_years"]
+            + layout.slots.filter { quantities.contains($0.quantity.group) }.map { yearlyColumn($0, levels: levels) }
     }
 
     /// replications-yearly.csv: one row per replication, arm, area (`all`, then each area of a
     /// scenario with two or more) and year, with the year's value of every quantity
     /// (`ReplicationRow.yearly`); an area's programme cost cells are empty (`Quantity.isAuthorityWide`).
-    public static func yearlyReplications(scenario: Scenario, rows: [ReplicationRow]) -> String {
+    public static func yearlyReplications(scenario: Scenario, rows: [ReplicationRow], quantities: Set<QuantityGroup> = QuantityGroup.every) -> String {
         let layout = YearlyLayout(arm: scenario.arms[0])
-        var out = CSV.row(yearlyReplicationsHeader(layout: layout, levels: scenario.levels).map(CSV.text))
+        let written = layout.slots.indices.filter { quantities.contains(layout.slots[$0].quantity.group) }
+        var out = CSV.row(yearlyReplicationsHeader(layout: layout, levels: scenario.levels, quantities: quantities).map(CSV.text))
         out.reserveCapacity(rows.count * layout.size * 12)
         for row in rows where row.yearly.count == layout.size {
             let arm = CSV.text(scenario.arms[row.arm].name)
@@ -164,7 +167,7 @@ extension Tables {
                 let name = CSV.text(area.map { layout.areas[$0] } ?? "all")
                 for (y, year) in layout.years.enumerated() {
                     var cells = [String(row.replication), arm, name, String(year.number), CSV.number(year.startYears), CSV.number(year.endYears)]
-                    for s in 0..<layout.slotCount {
+                    for s in written {
                         if let a = area {
                             cells.append(layout.areaSlotOf[s].map { CSV.number(row.yearly[layout.index(area: a, year: y, areaSlot: $0)]) } ?? "")
                         } else {

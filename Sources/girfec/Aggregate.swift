@@ -63,6 +63,8 @@ struct Aggregate: ParsableCommand, InterruptibleCommand {
     @OptionGroup var quietOption: QuietOption
     var quiet: Bool { quietOption.quiet }
 
+    @OptionGroup var written: QuantitiesOption
+
     @OptionGroup var resources: ResourceLimit
 
     @Option(help: "meanField: one mean exposure per area and coverage group; stocks: one per age stock; exact: one per entry step, as the agents.")
@@ -101,7 +103,7 @@ struct Aggregate: ParsableCommand, InterruptibleCommand {
         ]
         let json = Manifest.json(command: CommandLine.arguments, manifest)
         try writeFolderOrExit(target, command: "aggregate") {
-            [("aggregate.csv", Array(Comparison.aggregateCSV(model, aggregates).utf8)),
+            [("aggregate.csv", Array(Comparison.aggregateCSV(model, aggregates, quantities: written.groups).utf8)),
              ("manifest.json", json), ("scenario.yaml", Array(text.utf8))]
         }
         guard !quiet else { return }

@@ -158,6 +158,7 @@ struct Run: ParsableCommand, InterruptibleCommand {
         state.setShard(replication.map { Shard(index: $0 + 1, count: replications) } ?? shard)
         state.replicationsPerDraw = replicationsPerDraw
         state.baseCase = baseCase
+        state.quantities = options.written.groups
         state.attachedFiles = model.attachedFiles
         var context = RunFolder.Context(command: CommandLine.arguments, scenarioPath: scenario,
                                         shard: replication.map { "replication \($0) alone" } ?? shard.description,

@@ -2,6 +2,7 @@ import Analysis
 import ArgumentParser
 import Experiments
 import Foundation
+import Model
 import StockFlow
 
 /// Everything besides the scenario, `--replications` and `--shard` that a run's results, or its acceptance, depend on.
@@ -32,6 +33,8 @@ struct RunOptions: ParsableArguments {
     @OptionGroup(title: "The aggregate model beside the agents (aggregate.csv, comparison.csv, summary.json)")
     var aggregate: AggregateFlags
 
+    @OptionGroup var written: QuantitiesOption
+
     @OptionGroup(title: "Cost-effectiveness (summary.csv, voi.csv)")
     var costEffectiveness: CostEffectivenessFlags
 
@@ -47,9 +50,22 @@ struct RunOptions: ParsableArguments {
     func arguments() -> [String] {
         ["--seed", String(seed), "--replications-per-draw", String(replicationsPerDraw)]
             + (baseCase ? ["--base-case"] : []) + (independentStreams ? ["--independent-streams"] : [])
-            + ["--engine", engine.rawValue]
+            + ["--engine", engine.rawValue, "--quantities", written.quantities]
             + aggregate.arguments() + costEffectiveness.arguments() + resources.arguments()
     }
+}
+
+/// `--quantities`: the quantity groups a run folder's per-step and per-year files hold.
+struct QuantitiesOption: ParsableArguments {
+    @Option(help: "Quantity groups written to bands.csv, bands-yearly.csv, replications-yearly.csv, aggregate.csv and comparison.csv, comma-separated: stocks, flows, costs, qol, or all. Summaries, per-person results and the report are not affected.")
+    var quantities = "all"
+
+    func validate() throws {
+        if case .failure(let e) = QuantityGroup.parse(quantities) { throw ValidationError("--quantities '\(quantities)': \(e.description).") }
+    }
+
+    /// The groups (valid after `validate`).
+    var groups: Set<QuantityGroup> { (try? QuantityGroup.parse(quantities).get()) ?? QuantityGroup.every }
 }
 
 /// The willingness-to-pay values and the acceptability curve of summary.csv.

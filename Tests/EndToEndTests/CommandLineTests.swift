@@ -1,4 +1,5 @@
 import Foundation
+import Model
 import Testing
 import TestSupport
 
@@ -94,6 +95,56 @@ struct CommandLineTests {
         let mixed = try Self.girfec(["merge", base + "/s1", base + "/whole", "--out", base + "/mixed"])
         #expect(mixed.status == 2)
         #expect(mixed.stderr.contains("is not a shard of the same run"))
+    }
+
+    /// `--quantities` leaves the rows and columns of the other groups out and nothing else: every value written is
+    /// the full run's; merged shards keep the groups, and shards written with other groups are refused.
+    @Test func quantityGroupsChooseWhatIsWritten() throws {
+        let scenario = try Self.write(Fixtures.smallScenario, name: "small.yaml")
+        let base = Fixtures.temporaryFolder("girfec-quantities")
+        let common = ["run", scenario, "--replications", "4", "--seed", "5", "--threads", "1", "--quiet"]
+        #expect(try Self.girfec(common + ["--out", base + "/all"]).status == 0)
+        let some = try Self.girfec(common + ["--out", base + "/some", "--quantities", "costs, stocks"])
+        #expect(some.status == 0, "stderr: \(some.stderr)")
+        func lines(_ folder: String, _ file: String) throws -> [Substring] {
+            try String(contentsOfFile: base + "/\(folder)/" + file, encoding: .utf8).split(separator: "\n")
+        }
+        let groups: [String: QuantityGroup] = Dictionary(uniqueKeysWithValues: Quantity.allCases.map { ($0.rawValue, $0.group) })
+        for file in ["bands.csv", "bands-yearly.csv", "aggregate.csv", "comparison.csv"] {
+            let all = try lines("all", file), kept = try lines("some", file)
+            let quantityColumn = all[0].split(separator: ",").firstIndex(of: "quantity")!
+            // The kept rows are exactly the full run's rows of those groups, in the same order.
+            let expected = [all[0]] + all.dropFirst().filter { row in
+                let q = String(row.split(separator: ",", omittingEmptySubsequences: false)[quantityColumn])
+                let g = groups[q.hasPrefix("delta_") ? String(q.dropFirst(6)) : q]!
+                return g == .costs || g == .stocks
+            }
+            #expect(kept == expected, "\(file): \(kept.count) rows kept, \(expected.count) expected")
+            #expect(kept.count < all.count)
+        }
+        for file in ["replications.csv", "summary.csv", "per-person.csv"] {
+            #expect(try lines("all", file) == lines("some", file), "\(file) depends on --quantities")
+        }
+        let header = try lines("some", "replications-yearly.csv")[0]
+        #expect(header.contains("cost_discounted") && header.contains("stock"))
+        #expect(!header.contains("qol_years") && !header.contains("flow_") && !header.contains("entries"))
+        let manifest = try String(contentsOfFile: base + "/some/manifest.json", encoding: .utf8)
+        #expect(manifest.contains("\"stocks\"") && manifest.contains("\"costs\"") && !manifest.contains("\"qol\""))
+        // Shards: the merge keeps the groups; shards with different groups are refused.
+        for (k, q) in [(1, "stocks,costs"), (2, "stocks,costs")] {
+            #expect(try Self.girfec(common + ["--out", base + "/s\(k)", "--shard", "\(k)/2", "--quantities", q]).status == 0)
+        }
+        #expect(try Self.girfec(common + ["--out", base + "/other2", "--shard", "2/2"]).status == 0)
+        #expect(try Self.girfec(["merge", base + "/s1", base + "/s2", "--out", base + "/merged", "--quiet"]).status == 0)
+        #expect(try lines("merged", "bands.csv") == lines("some", "bands.csv"))
+        let mixed = try Self.girfec(["merge", base + "/s1", base + "/other2", "--out", base + "/mixed"])
+        #expect(mixed.status == 2)
+        #expect(mixed.stderr.contains("--quantities stocks,flows,costs,qol differs from"), "stderr: \(mixed.stderr)")
+        // A group that does not exist: the message names it and the groups there are; nothing is written.
+        let bad = try Self.girfec(common + ["--out", base + "/bad", "--quantities", "stocks,money"])
+        #expect(bad.status != 0)
+        #expect(bad.stderr.contains("found 'money'; expected a comma-separated list of stocks, flows, costs, qol, or all"), "stderr: \(bad.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: base + "/bad"))
     }
 
     @Test func invalidScenarioReportsEverythingAndWritesNothing() throws {

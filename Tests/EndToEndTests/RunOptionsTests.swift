@@ -13,7 +13,7 @@ struct RunOptionsTests {
         "--seed", "18446744073709551615", "--replications-per-draw", "3", "--base-case", "--independent-streams", "--engine", "events",
         "--aggregate-mode", "sd", "--aggregate-dt", "0.020833333333333332", "--aggregate-method", "rk4", "--aggregate-exposure", "stocks",
         "--wtp", "0.1,25000, 1e-7,33333.333333333336", "--ceac-max", "50000.5", "--ceac-step", "2.5",
-        "--max-memory-gb", "1.5", "--max-child-steps", "1.5e14",
+        "--max-memory-gb", "1.5", "--max-child-steps", "1.5e14", "--quantities", "qol,stocks",
     ]
 
     /// The long names of the options in a help text: the names and value placeholders that start its option lines

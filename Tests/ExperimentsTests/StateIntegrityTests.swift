@@ -98,14 +98,14 @@ struct StateIntegrityTests {
         // Format 4 began like this and had no checksum.
         var old = Array("GIRFECST".utf8) + [4, 0, 0, 0]
         old += [5, 0, 0, 0, 0, 0, 0, 0] + Array("0.9.1".utf8) + Array(repeating: 0, count: 200)
-        #expect(Self.refusal(old) == "x/state.bin: written in state format 4 by girfec 0.9.1, but this girfec reads only format 7: re-run that shard with this girfec (or merge it with the girfec that wrote it)")
-        // Format 6 had yearly values in its rows, but not by area.
+        #expect(Self.refusal(old) == "x/state.bin: written in state format 4 by girfec 0.9.1, but this girfec reads only format 8: re-run that shard with this girfec (or merge it with the girfec that wrote it)")
+        // Format 7 recorded flows for every pair of levels and had no quantity groups.
         var previous = try Self.small().encoded()
-        previous[8] = 6
-        #expect(Self.refusal(Self.resigned(previous))?.contains("written in state format 6, but this girfec reads only format 7") == true)
+        previous[8] = 7
+        #expect(Self.refusal(Self.resigned(previous))?.contains("written in state format 7, but this girfec reads only format 8") == true)
         var newer = try Self.small().encoded()
-        newer[8] = 8
-        #expect(Self.refusal(Self.resigned(newer))?.contains("written in state format 8, but this girfec reads only format 7") == true)
+        newer[8] = 9
+        #expect(Self.refusal(Self.resigned(newer))?.contains("written in state format 9, but this girfec reads only format 8") == true)
     }
 
     // MARK: Intact but inconsistent (edited and re-signed, or a bug)

@@ -154,16 +154,21 @@ def _typed(strings, column, path, lines):
     return pd.Series(pd.to_datetime(values), dtype="datetime64[ns]"), problems
 
 
-def read_csv(path, spec=None, arms=None, levels=None, allow_empty=True):
+def read_csv(path, spec=None, arms=None, levels=None, allow_empty=True, quantities=None):
     """One output CSV file as a typed DataFrame (kinds in the module docstring); OutputError listing every problem.
 
     `spec`: the file's `schema.OutputFile` (default: by the file's name);
     `arms`, `levels`: the scenario's, ordering those categories (and every
     arm must be one of `arms`). A file with a header and no rows is an
     empty DataFrame with the declared columns, unless not `allow_empty`.
+    `quantities`: the quantity groups written (`manifest.json` `quantities`;
+    None: every group); columns of the other groups are not expected.
     """
     path = str(path)
     spec = spec or schema.for_file(os.path.basename(path))
+    if quantities is not None:
+        kept = tuple(c for c in spec.columns if schema.column_group(spec.name, c.name) in ("", *quantities))
+        spec = schema.OutputFile(spec.name, spec.doc, spec.written_by, kept)
     header, rows, lines = _raw_rows(path)
     problems = []
     problem = spec.header_problem(header)
@@ -280,7 +285,7 @@ def load(folder):
                 raise OutputError(f"{path}: file not found; expected it ({why})")
             continue
         run.tables[name] = read_csv(path, schema.for_file(name), arms or None, (levels + ["all"]) if levels else None,
-                                    allow_empty=name not in REQUIRED)
+                                    allow_empty=name not in REQUIRED, quantities=manifest.get("quantities"))
     if not arms:  # a manifest without scenario.arms: the arms in bands.csv's order
         run.arms = [a for a in run.bands["arm"].cat.categories]
     if not levels:
@@ -294,9 +299,9 @@ def schema_csv(files=RUN_FILES):
     scripts/tests/test_r_and_python.py checks that girfec.R holds exactly this text, so the R reader's kinds are
     those of `schema` (declared once, there).
     """
-    lines = ["file,column,kind,empty,finite,pattern"]
+    lines = ["file,column,kind,empty,finite,pattern,group"]
     for name in files:
         for c in schema.FILES[name].columns:
             lines.append(",".join([name, c.name, c.kind, "TRUE" if c.empty else "FALSE",
-                                   "TRUE" if c.finite else "FALSE", c.pattern or ""]))
+                                   "TRUE" if c.finite else "FALSE", c.pattern or "", schema.column_group(name, c.name)]))
     return "\n".join(lines) + "\n"

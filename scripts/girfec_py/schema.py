@@ -7,8 +7,9 @@ Adding a column to an output is one `Column` here plus one line in the doc.
 
 A column is fixed (`name` is the header cell) or repeated (`pattern` given:
 one or more consecutive header cells matching the regular expression, e.g.
-one `final_stock_<level>` per level); `name` is then the placeholder the doc
-uses, in capitals (`final_stock_LEVEL`).
+one `final_stock_<level>` per level; zero or more with `none_allowed`, for the
+flow columns of a model where no move can happen); `name` is then the
+placeholder the doc uses, in capitals (`final_stock_LEVEL`).
 
 Kinds: `text`, `int` (whole number), `number` (a double; `inf`/`-inf` only
 where `finite` is False, as the doc says), `bool` (`true`/`false`), `date` (YYYY-MM-DD). `empty`: the
@@ -32,6 +33,7 @@ class Column:
     empty: bool = False
     pattern: str | None = None
     finite: bool = True  # a number kind: False when `inf` or `-inf` can appear
+    none_allowed: bool = False  # a repeated column: may take no header cell at all
 
     def __post_init__(self):
         if self.kind not in KINDS:
@@ -94,7 +96,7 @@ class OutputFile:
                 f"{','.join(self.names)} ({'; '.join(details)})")
 
     def _matches(self, header: tuple[str, ...]) -> bool:
-        """Whether the header cells are the declared columns in order, a repeated column taking one or more
+        """Whether the header cells are the declared columns in order, a repeated column taking one or more (or zero, `none_allowed`)
         consecutive cells that each match its pattern (cell by cell, so a pattern never spans two cells)."""
         columns = self.columns
         seen: dict[tuple[int, int], bool] = {}
@@ -106,7 +108,7 @@ class OutputFile:
                 elif not columns[ci].repeated:
                     seen[(ci, hi)] = hi < len(header) and header[hi] == columns[ci].name and match(ci + 1, hi + 1)
                 else:
-                    found, j = False, hi
+                    found, j = columns[ci].none_allowed and match(ci + 1, hi), hi
                     while not found and j < len(header) and re.fullmatch(columns[ci].pattern, header[j], re.DOTALL):
                         j += 1
                         found = match(ci + 1, j)
@@ -153,6 +155,29 @@ YEARLY_BANDS = _file(
     Column("ci_low", empty=True), Column("ci_high", empty=True), *(Column(p, empty=True) for p in PERCENTILES))
 
 
+# The quantity groups of `girfec run --quantities` (docs/outputs.md, `manifest.json` `quantities`): a folder
+# written with some groups left out has no columns of the others in replications-yearly.csv.
+QUANTITY_GROUPS = {
+    "stock": "stocks", "children_reached": "stocks",
+    "flow": "flows", "entries": "flows", "exits": "flows", "inflow": "flows", "outflow": "flows",
+    "escalations": "flows", "step_downs": "flows", "length_of_stay_years": "flows",
+    "cost": "costs", "cost_discounted": "costs", "programme_cost": "costs", "programme_cost_discounted": "costs",
+    "transition_cost": "costs", "transition_cost_discounted": "costs", "cumulative_cost_discounted": "costs",
+    "qol_years": "qol", "qol_years_discounted": "qol", "transition_qol_years": "qol",
+    "transition_qol_years_discounted": "qol", "cumulative_qol_years_discounted": "qol",
+}
+
+
+def column_group(file_name: str, column: str) -> str:
+    """The quantity group of a declared column of replications-yearly.csv (`stock_LEVEL` → stocks), or ""."""
+    if file_name != "replications-yearly.csv":
+        return ""
+    for suffix in ("_LEVEL", "_FROM_to_TO"):
+        if column.endswith(suffix):
+            column = column[: -len(suffix)]
+    return QUANTITY_GROUPS.get(column, "")
+
+
 def _per_level(name, kind, unit):
     """`NAME_LEVEL` (one column per level) then `NAME` (all levels): a quantity of replications-yearly.csv."""
     return (Column(f"{name}_LEVEL", kind, unit, pattern=rf"{name}_.+"), Column(name, kind, unit))
@@ -163,7 +188,7 @@ YEARLY_REPLICATIONS = _file(
     Column("replication", "int"), Column("arm", "text"), Column("area", "text"), Column("year", "int"),
     Column("start_years", unit="years"), Column("end_years", unit="years"),
     *_per_level("stock", "int", "children"),
-    Column("flow_FROM_to_TO", "int", "children", pattern=r"flow_.+_to_.+"),
+    Column("flow_FROM_to_TO", "int", "children", pattern=r"flow_.+_to_.+", none_allowed=True),
     *_per_level("entries", "int", "children"), *_per_level("exits", "int", "children"),
     *_per_level("inflow", "int", "children"), *_per_level("outflow", "int", "children"),
     Column("escalations", "int", "children"), Column("step_downs", "int", "children"),
@@ -348,7 +373,7 @@ scenario.path scenario.fileName scenario.sha256 scenario.name scenario.arms scen
 scenario.stepMonths scenario.steps scenario.rewardTiming scenario.exposureTiming scenario.transitionConversion scenario.attachedFiles
 seed replications replicationsCovered complete shard threads generator commonRandomNumbers startedAt wallSeconds
 childSteps childStepsPerSecond aggregateModel willingnessToPay files parameterUncertainty precisionTarget
-engine valueOfInformationSkipped""".split()))
+engine valueOfInformationSkipped quantities moves""".split()))
 
 SUMMARY_JSON = JsonFile("summary.json", "docs/outputs.md", tuple("""
 note aggregateParameters aggregateRuns rerunDraws causesNotExamined

@@ -37,6 +37,11 @@ RUNS = {
     "two-arm": (ROOT / "Tests/ReportsTests/Scenarios/two-arm.yaml", ["--replications", 20]),
     "one-arm": (ROOT / "experiments/examples/minimal.yaml", ["--replications", 3]),
     "areas": (ROOT / "experiments/examples/areas-and-coverage.yaml", ["--replications", 6]),  # rows by area
+    # 4 of the 6 pairs of levels can happen (Dead is absorbing): flow rows and columns for those only
+    "markov": (ROOT / "experiments/examples/health-economics-markov.yaml", ["--replications", 4]),
+    # two quantity groups written: replications-yearly.csv without the flows and qol columns
+    "some-quantities": (ROOT / "Tests/ReportsTests/Scenarios/two-arm.yaml", ["--replications", 5,
+                                                                             "--quantities", "stocks,costs"]),
     "hostile": (None, ["--replications", 5]),  # two-arm.yaml with a level and an arm named with , " and non-ASCII
 }
 HOSTILE_LEVEL, HOSTILE_ARM = 'Lów, "q" 中', 'prác, "tice" 😀'
