@@ -32,9 +32,9 @@ public enum Comparison {
         return row.difference ? records[row.arm][i] - records[0][i] : records[row.arm][i]
     }
 
-    static func keys(_ scenario: Scenario, _ row: Row, _ layout: RecordLayout) -> [String] {
+    /// `names`: the scenario's level names (`Scenario.levels`, made once per file rather than per row).
+    static func keys(_ scenario: Scenario, _ row: Row, _ layout: RecordLayout, names: [String]) -> [String] {
         let slot = layout.slots[row.slot]
-        let names = scenario.levels
         let level = slot.quantity == .flow ? "" : (slot.level.map { names[$0] } ?? "all")
         return [CSV.text(scenario.arms[row.arm].name), String(row.step),
                 CSV.number(Double(row.step * scenario.arms[0].stepMonths) / 12),
@@ -43,11 +43,11 @@ public enum Comparison {
     }
 
     public static func aggregateCSV(_ scenario: Scenario, _ aggregates: Aggregates, quantities: Set<QuantityGroup> = QuantityGroup.every) -> String {
-        let layout = RecordLayout(arm: scenario.arms[0])
+        let layout = RecordLayout(arm: scenario.arms[0]), names = scenario.levels
         var out = CSV.row(["arm", "step", "time_years", "quantity", "level", "from_level", "to_level", "value", "mode",
                            "aggregate_parameters"])
         for row in rows(scenario, layout: layout, quantities: quantities) where !row.difference {
-            out += CSV.row(keys(scenario, row, layout) + [CSV.number(value(aggregates.records, row, layout)), aggregates.options.label,
+            out += CSV.row(keys(scenario, row, layout, names: names) + [CSV.number(value(aggregates.records, row, layout)), aggregates.options.label,
                                                           CSV.text(aggregates.parameters.label)])
         }
         return out
@@ -60,14 +60,14 @@ public enum Comparison {
 
     public static func comparisonCSV(_ scenario: Scenario, _ aggregator: BandTable, _ aggregates: Aggregates,
                                      quantities: Set<QuantityGroup> = QuantityGroup.every) -> String {
-        let layout = RecordLayout(arm: scenario.arms[0])
+        let layout = RecordLayout(arm: scenario.arms[0]), names = scenario.levels
         var out = CSV.row(comparisonHeader)
         for row in rows(scenario, layout: layout, quantities: quantities) {
             let band = aggregator.band(arm: row.arm, difference: row.difference, step: row.step, slot: row.slot)
             let a = value(aggregates.records, row, layout)
             let d = a - band.mean
             let inside = band.count > 1 && ((a >= band.ciLow && a <= band.ciHigh) || negligible(d, band))
-            out += CSV.row(keys(scenario, row, layout) + [
+            out += CSV.row(keys(scenario, row, layout, names: names) + [
                 CSV.number(band.mean), CSV.number(band.mcse), CSV.number(band.ciLow), CSV.number(band.ciHigh),
                 CSV.number(band.percentiles[0]), CSV.number(band.percentiles[6]), CSV.number(a), CSV.number(d),
                 CSV.number(band.mean != 0 ? d / abs(band.mean) : .nan), CSV.number(zScore(d, band)),
