@@ -198,6 +198,9 @@ struct CommandLineTests {
         #expect(v.status == 0)
         #expect(v.stdout.contains("arms: baseline, practice"))
         #expect(v.stdout.contains("24 steps of 1 month"))
+        // The three levels reach each other within a month (rates): all 6 pairs can happen.
+        #expect(v.stdout.contains("moves that can happen: 6 of 6 pairs of levels"), "\(v.stdout)")
+        #expect(v.stdout.contains("output: a run folder of at most about "))
     }
 
     /// User-given within-cycle weights read back as `weights [w0, w1]` in `girfec validate`'s summary and the manifest.
