@@ -148,14 +148,12 @@ public struct ArmTables: Sendable {
                 }
             }
         }
-        // Every move the engines can make (P > 0) is recorded: `PossibleMoves` includes it.
+        // Every move the engines can make is recorded (`PossibleMoves` includes every P > 0): its slot is its index.
         var slots = [Int32](repeating: 0, count: n * n)
+        for (k, m) in layout.moves.enumerated() { slots[m.from * n + m.to] = Int32(k) }
         for i in 0..<n {
-            for j in 0..<n where i != j && arm.transitionPerStep[i][j] > 0 {
-                guard let k = layout.moveNumber(from: i, to: j) else {
-                    preconditionFailure("arm '\(arm.name)': the move \(arm.levels[i].name) → \(arm.levels[j].name) has P > 0 but is not among the recorded moves (ArmModel.possibleMoves)")
-                }
-                slots[i * n + j] = Int32(k)
+            for j in 0..<n where i != j && arm.transitionPerStep[i][j] > 0 && layout.moveNumber(from: i, to: j) == nil {
+                preconditionFailure("arm '\(arm.name)': the move \(arm.levels[i].name) → \(arm.levels[j].name) has P > 0 but is not among the recorded moves (ArmModel.possibleMoves)")
             }
         }
         lookup = Lookup(redTargets: rt, redCumulative: rc, greenTargets: gt, greenCumulative: gc,
