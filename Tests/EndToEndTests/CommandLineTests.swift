@@ -291,7 +291,7 @@ struct CommandLineTests {
         #expect(array.contains("#SBATCH --array=1-4\n"))
         #expect(array.contains("#SBATCH --partition=short\n"))
         #expect(array.contains("#SBATCH --cpus-per-task=2\n"))
-        #expect(array.contains("--replications 40 --shard \"$k/4\" \\\n  --seed '7' --replications-per-draw '5' --engine 'auto' --aggregate-mode"))
+        #expect(array.contains("--replications 40 --shard \"$k/4\" \\\n  --seed '7' --replications-per-draw '5' --engine 'auto' --quantities 'all' --aggregate-mode"))
         let merge = try String(contentsOfFile: out + "/slurm/merge.sbatch", encoding: .utf8)
         #expect(merge.contains("merge '\(root)/shards'/shard-1 '\(root)/shards'/shard-2 '\(root)/shards'/shard-3 '\(root)/shards'/shard-4 --out '\(root)'/merged"))
         let submit = try String(contentsOfFile: out + "/slurm/submit.sh", encoding: .utf8)

@@ -250,7 +250,7 @@ struct SlurmScriptTests {
         #expect(shard.status == 0, "\(shard.stderr)")
         #expect(try String(contentsOfFile: record, encoding: .utf8).split(separator: "\0").map(String.init) == [
             "run", scenario, "--replications", "4", "--shard", "2/2", "--seed", "3", "--replications-per-draw", "1",
-            "--engine", "auto", "--aggregate-mode", "cohort", "--aggregate-method", "euler", "--aggregate-exposure", "meanField",
+            "--engine", "auto", "--quantities", "all", "--aggregate-mode", "cohort", "--aggregate-method", "euler", "--aggregate-exposure", "meanField",
             "--wtp", "20000,30000", "--ceac-max", "100000", "--ceac-step", "1000", "--max-child-steps", "10000000000000",
             "--threads", "3", "--out", out + "/shards/shard-2", "--overwrite", "--quiet"])
         try? fm.removeItem(atPath: record)
