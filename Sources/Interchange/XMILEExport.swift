@@ -36,27 +36,36 @@ public enum XMILEExport {
         }
     }
 
-    /// The features of an arm that an XMILE stock-flow model cannot state as girfec's `sd` mode runs them.
-    public static func problems(arm: ArmModel) -> [Problem] {
+    /// Whether girfec's `sd` mode changes this arm's stocks or exposure at step ends (ageing, ageing out,
+    /// births, migration) or lets a step's own exposure act in it (`includingStep`): the file then writes
+    /// those events as flows that hold only with Euler at DT = the model step (docs/xmile.md).
+    public static func hasStepEnds(arm: ArmModel) -> Bool {
+        arm.ageing || arm.birthsPerYear.contains { $0 > 0 } || arm.immigrationPerYear.contains { $0 > 0 }
+            || arm.emigrationRatePerYear > 0 || (!arm.practices.isEmpty && arm.exposureTiming == .includingStep)
+    }
+
+    /// The features of an arm that an XMILE stock-flow model cannot state as girfec's `sd` mode runs them,
+    /// with the integration the file would pin (`dtYears` nil: the model step).
+    public static func problems(arm: ArmModel, dtYears: Double? = nil, method: IntegrationMethod = .euler) -> [Problem] {
         var out: [Problem] = []
-        func sdEnds(_ what: String) -> String {
-            "girfec's sd mode applies \(what) at step ends (operator splitting, docs/methods.md §9), which an SD integrator's flows do not reproduce"
-        }
-        if arm.ageing {
-            out.append(Problem(field: "population.ageing", found: "true: children age by one month class per step and leave at ageOutYears",
-                               expected: "ageing: false (\(sdEnds("ageing"))); docs/xmile.md"))
-        }
-        if arm.birthsPerYear.contains(where: { $0 > 0 }) {
-            out.append(Problem(field: "population.births.perYear", found: "births (\(arm.birthsPerYear.map(IssueText.number).joined(separator: ", ")) a year)",
-                               expected: "no births (\(sdEnds("entries")))"))
-        }
-        if arm.immigrationPerYear.contains(where: { $0 > 0 }) {
-            out.append(Problem(field: "population.migration.inPerYear", found: "in-migration (\(arm.immigrationPerYear.map(IssueText.number).joined(separator: ", ")) a year)",
-                               expected: "no in-migration (\(sdEnds("entries")))"))
-        }
-        if arm.emigrationRatePerYear > 0 {
-            out.append(Problem(field: "population.migration.outRatePerYear", found: IssueText.number(arm.emigrationRatePerYear),
-                               expected: "0 (\(sdEnds("out-migration")))"))
+        if hasStepEnds(arm: arm) {
+            var why: [String] = []
+            if arm.ageing { why.append("ageing") }
+            if arm.birthsPerYear.contains(where: { $0 > 0 }) { why.append("births") }
+            if arm.immigrationPerYear.contains(where: { $0 > 0 }) { why.append("in-migration") }
+            if arm.emigrationRatePerYear > 0 { why.append("out-migration") }
+            if !arm.practices.isEmpty && arm.exposureTiming == .includingStep { why.append("exposureTiming: includingStep") }
+            let reason = "this arm has \(why.joined(separator: ", ")), which girfec's sd mode applies at step ends; the file writes them as flows that equal girfec only with Euler at DT = the model step (docs/xmile.md)"
+            if let dt = dtYears, abs(dt - arm.stepYears) > 1e-12 * arm.stepYears {
+                out.append(Problem(field: "--dt", found: "\(IssueText.number(dt)) years", expected: "the model step, \(IssueText.number(arm.stepYears)) years: \(reason)"))
+            }
+            if method != .euler {
+                out.append(Problem(field: "--method", found: method.rawValue, expected: "euler: \(reason)"))
+            }
+            if arm.ageing, let top = arm.ageOutMonths, let band = arm.ageDistribution.first(where: { $0.toMonths > top }) {
+                out.append(Problem(field: "population.ageDistribution", found: "a band to \(band.toMonths) months, beyond ageOutYears (\(top) months)",
+                                   expected: "bands below the age-out age: girfec's aggregate puts such children in its last month class, which a cohort's age does not state"))
+            }
         }
         if arm.reinvestment != nil {
             out.append(Problem(field: "reinvestment", found: "a reinvestment loop",
@@ -65,10 +74,6 @@ public enum XMILEExport {
         if arm.transitionRewards != nil {
             out.append(Problem(field: "transitionRewards", found: "one-off rewards of moves",
                                expected: "none: girfec counts them at step ends from the step's flows"))
-        }
-        if !arm.practices.isEmpty && arm.exposureTiming == .includingStep {
-            out.append(Problem(field: "exposureTiming", found: "includingStep (the default): a step's own exposure acts within the step",
-                               expected: "exposureTiming: beforeStep, the SD convention: an effect read from the exposure stock sees its value at the start of each DT"))
         }
         for p in arm.practices where PracticeEffects.named[p.effect.name] == nil || !["saturating", "linear", "immediate"].contains(p.effect.name) {
             out.append(Problem(field: "practice.\(p.name).effectFunction", found: "'\(p.effect.name)'",
@@ -81,10 +86,18 @@ public enum XMILEExport {
     /// (default: the model step); `scenarioName` goes into the header.
     public static func document(arm: ArmModel, scenarioName: String, dtYears: Double? = nil,
                                 method: IntegrationMethod = .euler, version: String = "") throws -> String {
-        let problems = problems(arm: arm)
+        let problems = problems(arm: arm, dtYears: dtYears, method: method)
         guard problems.isEmpty else { throw Refusal(arm: arm.name, problems: problems) }
-        let structure = try AggregateModel.systemDynamicsStructure(arm: arm)
         try AggregateModel.check(arm: arm, options: AggregateOptions(mode: .sd, dtYears: dtYears, method: method))
+        if hasStepEnds(arm: arm) {
+            // The structure is stated for children who do not age; its groups, rates, leave multipliers and
+            // intensities do not depend on ageing, and the month classes are written here.
+            var still = arm
+            still.ageing = false
+            var w = StepEndWriter(arm: arm, structure: try AggregateModel.systemDynamicsStructure(arm: still))
+            return w.document(scenarioName: scenarioName, version: version)
+        }
+        let structure = try AggregateModel.systemDynamicsStructure(arm: arm)
         var w = Writer(arm: arm, structure: structure)
         return w.document(scenarioName: scenarioName, dtYears: dtYears ?? arm.stepYears, method: method, version: version)
     }
@@ -296,8 +309,31 @@ struct Writer {
         for l in 0..<nLevels where !single {
             aux(levelNames[l], levelStocks[l].joined(separator: " + "), doc: "Expected children in \(levels[l].name), all groups.", units: "children")
         }
+        costsAndQoL(levelNames: levelNames, reachedTerms: reachedStocks,
+                    correctTiming: method == .euler && abs(dtYears - arm.stepYears) <= 1e-12 * arm.stepYears)
+        return wrap(scenarioName: scenarioName, dtYears: dtYears, method: method, version: version, dimensions: [])
+    }
+
+    /// The weights (w0, w1) girfec gives a step's start and end values (`Rewards.weights`), when they are the same every step.
+    var constantRewardWeights: (Double, Double)? {
+        switch arm.rewardTiming {
+        case .simpson: return nil
+        default: return Rewards.weights(step: 1, steps: max(arm.steps, 2), timing: arm.rewardTiming)
+        }
+    }
+
+    /// Children reached, the cost and QoL rates and their cumulative stocks. With `correctTiming` (Euler at
+    /// DT = the model step h) a cumulative quantity of girfec's `rewardTiming` (w0, w1), w0 + w1 = 1, is
+    ///
+    /// ```
+    /// Σ_{u=1..t} h·[w0·V(u−1) + w1·V(u)] = h·Σ_{u=0..t−1} V(u) + w1·h·(V(t) − V(0))
+    /// ```
+    ///
+    /// the Euler stock (the first sum) plus an auxiliary correction (Elbasha & Chhatwal 2016).
+    mutating func costsAndQoL(levelNames: [String], reachedTerms: [String], correctTiming: Bool) {
+        let levels = arm.levels, nLevels = levels.count
         let reached = name("children_reached")
-        aux(reached, reachedStocks.isEmpty ? "0" : reachedStocks.joined(separator: " + "),
+        aux(reached, reachedTerms.isEmpty ? "0" : reachedTerms.joined(separator: " + "),
             doc: "Children reached by at least one practice, outside absorbing levels.", units: "children")
         let costs = (0..<nLevels).map { l -> String in
             let v = name("cost_per_child_year", levels[l].name)
@@ -334,11 +370,28 @@ struct Writer {
             ("cumulative_qol_years", "qol_flow", qolRate, "QoL-years so far, undiscounted.", "years"),
             ("cumulative_qol_years_discounted", "discounted_qol_flow", "\(qolRate) * (1 + \(rq)) ^ (-TIME)", "QoL-years so far, discounted to time 0.", "years"),
         ]
+        let weights1 = correctTiming ? constantRewardWeights.map(\.1) ?? 0 : 0
         for (stockName, flowName, equation, doc, units) in pairs {
-            let f = name(flowName), st = name(stockName)
+            let f = name(flowName)
             flow(f, equation, doc: "Accrual of: \(doc.lowercased())", units: "\(units)/years")
-            stock(st, initial: "0", inflows: [f], outflows: [], doc: doc + " Under Euler with DT = the model step this is girfec's rewardTiming: start.", units: units)
+            guard weights1 != 0 else {
+                let st = name(stockName)
+                stock(st, initial: "0", inflows: [f], outflows: [],
+                      doc: doc + (correctTiming && constantRewardWeights != nil ? " Euler with DT = the model step: girfec's rewardTiming \(arm.rewardTiming)."
+                                  : " Under Euler with DT = the model step this is girfec's rewardTiming: start."), units: units)
+                continue
+            }
+            let st = name(stockName, "at_step_starts"), first = name(flowName, "at_start"), total = name(stockName)
+            stock(st, initial: "0", inflows: [f], outflows: [], doc: doc + " Each step valued at its start (Euler with DT = the model step).", units: units)
+            stock(first, initial: f, inflows: [], outflows: [], doc: "The accrual rate at time 0, held.", units: "\(units)/years")
+            aux(total, "\(st) + \(Self.n(weights1)) * step_years * (\(f) - \(first))",
+                doc: doc + " girfec's rewardTiming \(arm.rewardTiming): each step valued w0 at its start and w1 = \(Self.n(weights1)) at its end, "
+                    + "i.e. the stock valued at step starts plus w1·h·(rate now − rate at time 0).", units: units)
         }
+    }
+
+    /// The document around the variables: header, sim_specs, optional array dimensions, closing comment.
+    func wrap(scenarioName: String, dtYears: Double, method: IntegrationMethod, version: String, dimensions: [String], notice: String? = nil) -> String {
 
         let dt: String
         let perYear = 1 / dtYears
@@ -350,7 +403,7 @@ struct Writer {
         let approximations = s.approximations.isEmpty ? "" : " girfec's aggregate model approximates: " + s.approximations.joined(separator: "; ") + "."
         return """
         <?xml version="1.0" encoding="utf-8"?>
-        <xmile version="1.0" xmlns="http://docs.oasis-open.org/xmile/ns/XMILE/v1.0">
+        <xmile version="1.0" xmlns="http://docs.oasis-open.org/xmile/ns/XMILE/v1.0">\(notice.map { "\n  <!-- " + Self.escape($0).replacingOccurrences(of: "--", with: "- -") + " -->" } ?? "")
           <header>
             <name>\(Self.escape(scenarioName)) — arm \(Self.escape(arm.name))</name>
             <vendor>girfec</vendor>
@@ -360,7 +413,7 @@ struct Writer {
             <start>0</start>
             <stop>\(Self.n(arm.horizonYears))</stop>
             \(dt)
-          </sim_specs>
+          </sim_specs>\(dimensions.isEmpty ? "" : "\n  <dimensions>\n" + dimensions.joined(separator: "\n") + "\n  </dimensions>")
           <model>
             <variables>
         \(variables.joined(separator: "\n"))
