@@ -314,22 +314,16 @@ struct Writer {
         return wrap(scenarioName: scenarioName, dtYears: dtYears, method: method, version: version, dimensions: [])
     }
 
-    /// The weights (w0, w1) girfec gives a step's start and end values (`Rewards.weights`), when they are the same every step.
-    var constantRewardWeights: (Double, Double)? {
-        switch arm.rewardTiming {
-        case .simpson: return nil
-        default: return Rewards.weights(step: 1, steps: max(arm.steps, 2), timing: arm.rewardTiming)
-        }
-    }
-
     /// Children reached, the cost and QoL rates and their cumulative stocks. With `correctTiming` (Euler at
-    /// DT = the model step h) a cumulative quantity of girfec's `rewardTiming` (w0, w1), w0 + w1 = 1, is
+    /// DT = the model step h) a cumulative quantity follows girfec's `rewardTiming`, step t weighing the
+    /// value rates V at its start and end by (w0_t, w1_t) (`Rewards.weights`):
     ///
     /// ```
-    /// Σ_{u=1..t} h·[w0·V(u−1) + w1·V(u)] = h·Σ_{u=0..t−1} V(u) + w1·h·(V(t) − V(0))
+    /// Σ_{t=1..T} h·[w0_t·V(t−1) + w1_t·V(t)] = h·Σ_{u=0..T−1} c_u·V(u) + h·w1_T·V(T),   c_u = w1_u + w0_{u+1} (w1_0 = 0)
     /// ```
     ///
-    /// the Euler stock (the first sum) plus an auxiliary correction (Elbasha & Chhatwal 2016).
+    /// an Euler stock of c·V (the weight at the step that starts) plus an auxiliary end term
+    /// (Elbasha & Chhatwal 2016); with `rewardTiming: start` c = 1 and the end term is 0.
     mutating func costsAndQoL(levelNames: [String], reachedTerms: [String], correctTiming: Bool) {
         let levels = arm.levels, nLevels = levels.count
         let reached = name("children_reached")
@@ -370,23 +364,45 @@ struct Writer {
             ("cumulative_qol_years", "qol_flow", qolRate, "QoL-years so far, undiscounted.", "years"),
             ("cumulative_qol_years_discounted", "discounted_qol_flow", "\(qolRate) * (1 + \(rq)) ^ (-TIME)", "QoL-years so far, discounted to time 0.", "years"),
         ]
-        let weights1 = correctTiming ? constantRewardWeights.map(\.1) ?? 0 : 0
+        let steps = arm.steps
+        let w = (0...steps).map { t in t == 0 ? (0.0, 0.0) : Rewards.weights(step: t, steps: steps, timing: arm.rewardTiming) }
+        let startWeights = (0..<steps).map { u in (u == 0 ? 0 : w[u].1) + w[u + 1].0 }
+        let endWeights = w.map(\.1)
+        let timed = correctTiming && !(startWeights.allSatisfy { $0 == 1 } && endWeights.allSatisfy { $0 == 0 })
+        var startWeight = "", endWeight = ""
+        if timed {
+            startWeight = name("reward_weight_at_step_start")
+            endWeight = name("reward_weight_at_step_end")
+            let stepIndex = used.contains("step_index") ? "step_index" : "INT(TIME / step_years + 0.000001)"
+            let constant = startWeights.dropFirst().allSatisfy { $0 == 1 } && endWeights.dropFirst().allSatisfy { $0 == endWeights.last }
+            if constant {
+                aux(startWeight, "IF \(stepIndex) = 0 THEN \(Self.n(startWeights[0])) ELSE 1",
+                    doc: "Weight of the value rate at a step's start in the cumulative sums (rewardTiming \(arm.rewardTiming)): w0 of the first step, then w1 + w0 = 1.", units: "dmnl")
+                aux(endWeight, "IF \(stepIndex) = 0 THEN 0 ELSE \(Self.n(endWeights.last ?? 0))",
+                    doc: "Weight w1 of the value rate now, as the end of the step just completed.", units: "dmnl")
+            } else {
+                aux(startWeight, stepIndex, doc: "Weight of the value rate at each step's start in the cumulative sums (rewardTiming \(arm.rewardTiming)): w1 of the step before plus w0 of the step.",
+                    units: "dmnl", graph: Self.graph(x: startWeights.indices.map(Double.init), y: startWeights, type: "discrete"))
+                aux(endWeight, stepIndex, doc: "Weight w1 of the value rate now, as the end of the step just completed (rewardTiming \(arm.rewardTiming)).",
+                    units: "dmnl", graph: Self.graph(x: endWeights.indices.map(Double.init), y: endWeights, type: "discrete"))
+            }
+        }
         for (stockName, flowName, equation, doc, units) in pairs {
             let f = name(flowName)
-            flow(f, equation, doc: "Accrual of: \(doc.lowercased())", units: "\(units)/years")
-            guard weights1 != 0 else {
-                let st = name(stockName)
-                stock(st, initial: "0", inflows: [f], outflows: [],
-                      doc: doc + (correctTiming && constantRewardWeights != nil ? " Euler with DT = the model step: girfec's rewardTiming \(arm.rewardTiming)."
+            guard timed else {
+                flow(f, equation, doc: "Accrual of: \(doc.lowercased())", units: "\(units)/years")
+                stock(name(stockName), initial: "0", inflows: [f], outflows: [],
+                      doc: doc + (correctTiming ? " Euler with DT = the model step: girfec's rewardTiming start."
                                   : " Under Euler with DT = the model step this is girfec's rewardTiming: start."), units: units)
                 continue
             }
-            let st = name(stockName, "at_step_starts"), first = name(flowName, "at_start"), total = name(stockName)
-            stock(st, initial: "0", inflows: [f], outflows: [], doc: doc + " Each step valued at its start (Euler with DT = the model step).", units: units)
-            stock(first, initial: f, inflows: [], outflows: [], doc: "The accrual rate at time 0, held.", units: "\(units)/years")
-            aux(total, "\(st) + \(Self.n(weights1)) * step_years * (\(f) - \(first))",
-                doc: doc + " girfec's rewardTiming \(arm.rewardTiming): each step valued w0 at its start and w1 = \(Self.n(weights1)) at its end, "
-                    + "i.e. the stock valued at step starts plus w1·h·(rate now − rate at time 0).", units: units)
+            let rateName = name(flowName.replacingOccurrences(of: "_flow", with: "_rate_now"))
+            aux(rateName, equation, doc: "The value rate now: \(doc.lowercased())", units: "\(units)/years")
+            flow(f, "\(rateName) * \(startWeight)", doc: "Accrual, the rate weighted as the start of the step that begins now.", units: "\(units)/years")
+            let st = name(stockName, "at_step_starts"), total = name(stockName)
+            stock(st, initial: "0", inflows: [f], outflows: [], doc: doc + " The steps' start terms (Euler with DT = the model step).", units: units)
+            aux(total, "\(st) + step_years * \(endWeight) * \(rateName)",
+                doc: doc + " girfec's rewardTiming \(arm.rewardTiming): the start terms plus the end term of the step just completed.", units: units)
         }
     }
 

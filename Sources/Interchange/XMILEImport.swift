@@ -164,18 +164,10 @@ struct Reader {
             return stock.all("outflow").isEmpty && !ins.isEmpty && ins.allSatisfy { source[$0] == nil }
                 && !equations.contains { Expression.identifiers(in: $0).contains(name) }
         }
-        // Held values: stocks without flows whose initial value reads another variable and that no flow reads
-        // (girfec's export holds the accrual rate at time 0 so for its reward-timing correction).
-        let held = stocks.map { stock -> Bool in
-            let name = Self.canonical(stock.attributes["name"] ?? "")
-            guard stock.all("inflow").isEmpty && stock.all("outflow").isEmpty else { return false }
-            guard case .failure = constants.value(stock.value("eqn") ?? "") else { return false }
-            return !equations.contains { Expression.identifiers(in: $0).contains(name) }
-        }
-        let levels = stocks.indices.filter { !accumulator[$0] && !held[$0] }
-        let skipped = stocks.indices.filter { accumulator[$0] || held[$0] }.compactMap { stocks[$0].attributes["name"] }
+        let levels = stocks.indices.filter { !accumulator[$0] }
+        let skipped = stocks.indices.filter { accumulator[$0] }.compactMap { stocks[$0].attributes["name"] }
         if !skipped.isEmpty {
-            notes.append("not levels: \(skipped.joined(separator: ", ")) (stocks fed only from outside that no flow reads, such as cumulative costs, or holding another variable's starting value; girfec computes costs and QoL itself)")
+            notes.append("not levels: \(skipped.joined(separator: ", ")) (stocks fed only from outside that no flow reads, such as cumulative costs; girfec computes costs and QoL itself)")
         }
         guard !levels.isEmpty else {
             problem(variables, found: "no stock that could be a level", expected: "at least one stock of children")

@@ -97,7 +97,8 @@ struct XMILEExportTests {
             "<eqn>Low_by_cohort[group, cohort] * rate_Low_to_Mid * red_multiplier[group] * escalation_age_multiplier[cohort] * leave_multiplier_Low</eqn>",
             "<eqn>initial_children_Low[group] * initial_age_share[cohort]</eqn>",
             "<eqn>SUM(Low_by_group[group!])</eqn>",
-            "<eqn>cumulative_cost_discounted_at_step_starts + 0.5 * step_years * (discounted_cost_flow - discounted_cost_flow_at_start)</eqn>",
+            "<eqn>cumulative_cost_discounted_at_step_starts + step_years * reward_weight_at_step_end * discounted_cost_rate_now</eqn>",
+            "<eqn>IF step_index = 0 THEN 0.5 ELSE 1</eqn>", "<eqn>discounted_cost_rate_now * reward_weight_at_step_start</eqn>",
             #"<element subscript="northRelational"><eqn>210</eqn></element>"#,
         ] {
             #expect(xml.contains(expected), "missing \(expected)")
