@@ -140,11 +140,11 @@ struct Writer {
 
     static func n(_ x: Double) -> String { IssueText.number(x) }
 
-    mutating func aux(_ name: String, _ equation: String, doc: String, units: String? = nil, graph: String? = nil) {
+    mutating func aux(_ name: String, _ equation: String, doc: String, units: String? = nil) {
         variables.append("""
               <aux name="\(name)">
                 <doc>\(Self.escape(doc))</doc>
-                <eqn>\(Self.escape(equation))</eqn>\(graph.map { "\n" + $0 } ?? "")\(units.map { "\n        <units>\(Self.escape($0))</units>" } ?? "")
+                <eqn>\(Self.escape(equation))</eqn>\(units.map { "\n        <units>\(Self.escape($0))</units>" } ?? "")
               </aux>
         """)
     }
@@ -170,16 +170,36 @@ struct Writer {
         """.replacingOccurrences(of: "\n\n", with: "\n"))
     }
 
-    /// A graphical function of `input`: linear between points, held beyond the ends (`continuous`),
-    /// or the value of the last point at or before the input (`discrete`).
-    static func graph(x: [Double], y: [Double], type: String) -> String {
-        """
-                <gf type="\(type)">
-                  <xpts>\(x.map(n).joined(separator: ","))</xpts>
-                  <ypts>\(y.map(n).joined(separator: ","))</ypts>
-                </gf>
-        """
+    /// Values held for each step, as an equation of the step index: one term per run of equal values,
+    /// (IF a ≤ index < b THEN v ELSE 0), the last run held beyond. Written as an equation rather than a
+    /// graphical function because PySD 3.14 reads a table's points to 8 significant digits.
+    static func stepTable(_ values: [Double], index: String) -> String {
+        var terms: [String] = [], start = 0
+        while start < values.count {
+            var end = start + 1
+            while end < values.count && values[end] == values[start] { end += 1 }
+            if start == 0 && end == values.count { return n(values[start]) }
+            let condition = start == 0 ? "\(index) < \(end)" : end == values.count ? "\(index) >= \(start)" : "\(index) >= \(start) AND \(index) < \(end)"
+            if values[start] != 0 { terms.append("(IF \(condition) THEN \(n(values[start])) ELSE 0)") }
+            start = end
+        }
+        return terms.isEmpty ? "0" : terms.joined(separator: " + ")
     }
+
+    /// A trajectory of TIME, linear between its points and held beyond them (`Trajectory.value(at:)`):
+    /// one term per segment, (IF t_a < TIME ≤ t_b THEN v_a + (v_b − v_a)·(TIME − t_a)/(t_b − t_a) ELSE 0).
+    static func trajectory(_ points: [(timeYears: Double, value: Double)]) -> String {
+        guard let first = points.first, let last = points.last else { return "0" }
+        var terms = ["(IF TIME <= \(n(first.timeYears)) THEN \(n(first.value)) ELSE 0)"]
+        for (a, b) in zip(points, points.dropFirst()) {
+            let span = b.timeYears - a.timeYears
+            let value = span <= 0 ? n(b.value) : "\(n(a.value)) + (\(n(b.value - a.value))) * (TIME - (\(n(a.timeYears)))) / \(n(span))"
+            terms.append("(IF TIME > \(n(a.timeYears)) AND TIME <= \(n(b.timeYears)) THEN \(value) ELSE 0)")
+        }
+        terms.append("(IF TIME > \(n(last.timeYears)) THEN \(n(last.value)) ELSE 0)")
+        return terms.joined(separator: " + ")
+    }
+
 
     mutating func document(scenarioName: String, dtYears: Double, method: IntegrationMethod, version: String) -> String {
         let levels = arm.levels, nLevels = levels.count
@@ -226,8 +246,8 @@ struct Writer {
             let x = name("intensity", p.name)
             let values = s.intensityPerStep.map { $0[k] }
             if p.intensity.points.count > 1 {
-                aux(x, stepIndex, doc: "Intensity of \(p.name) in each step: the scenario's trajectory at the step's middle, held for the step.",
-                    units: "dmnl", graph: Self.graph(x: values.indices.map(Double.init), y: values, type: "discrete"))
+                aux(x, Self.stepTable(values, index: stepIndex), doc: "Intensity of \(p.name) in each step: the scenario's trajectory at the step's middle, held for the step.",
+                    units: "dmnl")
             } else {
                 aux(x, Self.n(values.first ?? p.intensity.value(at: 0)), doc: "Intensity of \(p.name) (constant).", units: "dmnl")
             }
@@ -342,8 +362,8 @@ struct Writer {
         let programme = name("programme_cost_per_year")
         let points = arm.programmeCostPerYear.points
         if points.count > 1 {
-            aux(programme, "TIME", doc: "The programme's cost per year, linear between the scenario's points.", units: "pounds/years",
-                graph: Self.graph(x: points.map(\.timeYears), y: points.map(\.value), type: "continuous"))
+            aux(programme, Self.trajectory(points.map { ($0.timeYears, $0.value) }), doc: "The programme's cost per year, linear between the scenario's points and held beyond them.",
+                units: "pounds/years")
         } else {
             aux(programme, Self.n(points.first?.value ?? 0), doc: "The programme's cost per year.", units: "pounds/years")
         }
@@ -381,10 +401,11 @@ struct Writer {
                 aux(endWeight, "IF \(stepIndex) = 0 THEN 0 ELSE \(Self.n(endWeights.last ?? 0))",
                     doc: "Weight w1 of the value rate now, as the end of the step just completed.", units: "dmnl")
             } else {
-                aux(startWeight, stepIndex, doc: "Weight of the value rate at each step's start in the cumulative sums (rewardTiming \(arm.rewardTiming)): w1 of the step before plus w0 of the step.",
-                    units: "dmnl", graph: Self.graph(x: startWeights.indices.map(Double.init), y: startWeights, type: "discrete"))
-                aux(endWeight, stepIndex, doc: "Weight w1 of the value rate now, as the end of the step just completed (rewardTiming \(arm.rewardTiming)).",
-                    units: "dmnl", graph: Self.graph(x: endWeights.indices.map(Double.init), y: endWeights, type: "discrete"))
+                aux(startWeight, Self.stepTable(startWeights, index: stepIndex),
+                    doc: "Weight of the value rate at each step's start in the cumulative sums (rewardTiming \(arm.rewardTiming)): w1 of the step before plus w0 of the step.",
+                    units: "dmnl")
+                aux(endWeight, Self.stepTable(endWeights, index: stepIndex),
+                    doc: "Weight w1 of the value rate now, as the end of the step just completed (rewardTiming \(arm.rewardTiming)).", units: "dmnl")
             }
         }
         for (stockName, flowName, equation, doc, units) in pairs {

@@ -41,11 +41,12 @@ struct StepEndWriter {
 
     /// An arrayed variable's `<dimensions>` block.
     static func dims(_ names: [String]) -> String {
-        "\n        <dimensions>" + names.map { "<dim name=\"\($0)\"/>" }.joined() + "</dimensions>"
+        names.isEmpty ? "" : "\n        <dimensions>" + names.map { "<dim name=\"\($0)\"/>" }.joined() + "</dimensions>"
     }
 
     /// A variable with one equation per element of a one-dimensional array.
     mutating func perElement(_ name: String, dim: Dimension, values: [String], doc: String, units: String) {
+        guard dim.elements.count > 1 else { w.aux(name, values[0], doc: doc, units: units); return }
         let elements = zip(dim.elements, values).map { "        <element subscript=\"\($0.0)\"><eqn>\(Writer.escape($0.1))</eqn></element>" }
         w.variables.append("""
               <aux name="\(name)">
@@ -125,9 +126,16 @@ struct StepEndWriter {
         } else {
             cohort = Dimension(name: w.name("age_band"), elements: s.classes.map { w.name("from\($0.fromMonths)Months") })
         }
+        // A dimension of one element is left out (the variables are scalars along it): PySD reads a
+        // reference along a one-element dimension as a number without dimensions.
         let G = group.name, C = cohort.name
-        let gc = [G, C]
-        let atGC = "[\(G), \(C)]", atG = "[\(G)]", atC = "[\(C)]"
+        let multiGroup = group.elements.count > 1, multiCohort = cohort.elements.count > 1
+        let gDims = multiGroup ? [G] : [], cDims = multiCohort ? [C] : []
+        let gc = gDims + cDims
+        let atGC = gc.isEmpty ? "" : "[" + gc.joined(separator: ", ") + "]", atG = multiGroup ? "[\(G)]" : "", atC = multiCohort ? "[\(C)]" : ""
+        func perGroup(_ x: String) -> String { multiCohort ? "SUM(\(x)[" + (multiGroup ? "\(G), " : "") + "\(C)!])" : "\(x)\(atG)" }
+        func overGroups(_ x: String) -> String { multiGroup ? "SUM(\(x)[\(G)!])" : x }
+        func overAll(_ x: String) -> String { gc.isEmpty ? x : "SUM(\(x)[" + gc.map { $0 + "!" }.joined(separator: ", ") + "])" }
 
         let stepYears = w.name("step_years"), stepMonths = w.name("step_months")
         w.aux(stepYears, Writer.n(arm.stepYears),
@@ -167,7 +175,7 @@ struct StepEndWriter {
                        doc: "Month of birth of the cohort, counted from the start (0: aged 0 months at the start).", units: "months")
             w.variables.append("""
                   <aux name="\(age)">
-                    <doc>Age of the cohort in months in the current step: girfec's month class of these children.</doc>\(Self.dims([C]))
+                    <doc>Age of the cohort in months in the current step: girfec's month class of these children.</doc>\(Self.dims(cDims))
                     <eqn>\(stepIndex) * \(stepMonths) - \(birth)\(atC)</eqn>
                     <units>months</units>
                   </aux>
@@ -184,12 +192,12 @@ struct StepEndWriter {
             // Wrapped in (… ) * 1 so the array has the cohort dimension even when the bands agree.
             w.variables.append("""
                   <aux name="\(up)">
-                    <doc>Age multiplier of escalations: the band of the cohort's age in months (the last band starting at or before it).</doc>\(Self.dims([C]))
+                    <doc>Age multiplier of escalations: the band of the cohort's age in months (the last band starting at or before it).</doc>\(Self.dims(cDims))
                     <eqn>\(Writer.escape(Self.wrap(band(\.escalationMultiplier), age: "\(age)\(atC)")))</eqn>
                     <units>dmnl</units>
                   </aux>
                   <aux name="\(down)">
-                    <doc>Age multiplier of step-downs, by the same bands.</doc>\(Self.dims([C]))
+                    <doc>Age multiplier of step-downs, by the same bands.</doc>\(Self.dims(cDims))
                     <eqn>\(Writer.escape(Self.wrap(band(\.stepDownMultiplier), age: "\(age)\(atC)")))</eqn>
                     <units>dmnl</units>
                   </aux>
@@ -200,12 +208,12 @@ struct StepEndWriter {
                 agesOut = w.name("ages_out")
                 let limit = w.name("age_out_months")
                 w.aux(limit, String(ageOut), doc: "Children leave at this age (population.ageOutYears), at the end of the step in which they reach it.", units: "months")
-                arrayed("aux", agesOut, dims: [C], "IF \(age)\(atC) + \(stepMonths) >= \(limit) THEN 1 ELSE 0",
+                arrayed("aux", agesOut, dims: cDims, "IF \(age)\(atC) + \(stepMonths) >= \(limit) THEN 1 ELSE 0",
                         doc: "1 for the cohort that reaches the age-out month at the end of this step (girfec: class c + step months ≥ age out).", units: "dmnl")
             }
             if births {
                 newborn = w.name("newborn")
-                arrayed("aux", newborn, dims: [C], "IF \(age)\(atC) + \(stepMonths) = 0 THEN 1 ELSE 0",
+                arrayed("aux", newborn, dims: cDims, "IF \(age)\(atC) + \(stepMonths) = 0 THEN 1 ELSE 0",
                         doc: "1 for the cohort born at the end of this step: births join girfec's month class 0 at step ends.", units: "dmnl")
             }
             if immigration {
@@ -213,7 +221,7 @@ struct StepEndWriter {
                 let terms = arm.ageDistribution.filter { $0.toMonths > $0.fromMonths }.map { b in
                     "(IF \(age)\(atC) + \(stepMonths) >= \(b.fromMonths) AND \(age)\(atC) + \(stepMonths) < \(b.toMonths) THEN \(Writer.n(b.share / Double(b.toMonths - b.fromMonths))) ELSE 0)"
                 }
-                arrayed("aux", inAgeShare, dims: [C], terms.isEmpty ? "0 * \(age)\(atC)" : terms.joined(separator: " + "),
+                arrayed("aux", inAgeShare, dims: cDims, terms.isEmpty ? "0 * \(age)\(atC)" : terms.joined(separator: " + "),
                         doc: "Share of in-migrants joining the cohort at the end of this step: population.ageDistribution per month of age, at the age the cohort then has.",
                         units: "dmnl")
             }
@@ -280,8 +288,8 @@ struct StepEndWriter {
             let x = w.name("intensity", p.name)
             let values = s.intensityPerStep.map { $0[k] }
             if p.intensity.points.count > 1 {
-                w.aux(x, stepIndex, doc: "Intensity of \(p.name) in each step: the scenario's trajectory at the step's middle, held for the step.",
-                      units: "dmnl", graph: Writer.graph(x: values.indices.map(Double.init), y: values, type: "discrete"))
+                w.aux(x, Writer.stepTable(values, index: stepIndex), doc: "Intensity of \(p.name) in each step: the scenario's trajectory at the step's middle, held for the step.",
+                      units: "dmnl")
             } else {
                 w.aux(x, Writer.n(values.first ?? p.intensity.value(at: 0)), doc: "Intensity of \(p.name) (constant).", units: "dmnl")
             }
@@ -311,7 +319,7 @@ struct StepEndWriter {
             let acting = w.name("acting_exposure", p.name)
             let eqn = arm.exposureTiming == .includingStep
                 ? "\(exposureNames[k])\(atG) + \(stepYears) * \(covered[k])\(atG) * \(intensity[k])" : "\(exposureNames[k])\(atG) * 1"
-            arrayed("aux", acting, dims: [G], eqn,
+            arrayed("aux", acting, dims: gDims, eqn,
                     doc: arm.exposureTiming == .includingStep
                         ? "Exposure acting in this step (exposureTiming: includingStep): the exposure before the step plus the step's own, h·x."
                         : "Exposure acting in this step (exposureTiming: beforeStep): the exposure before the step.",
@@ -324,13 +332,13 @@ struct StepEndWriter {
             case "linear": equation = p.timeToEffectYears <= 0 ? "\(covered[k])\(atG) * 0 + \(x)" : "\(x) * MIN(\(acting)\(atG) / \(tau), 1)"
             default: equation = "\(covered[k])\(atG) * 0 + \(x)"
             }
-            arrayed("aux", sName, dims: [G], equation, doc: "Effect strength s of \(p.name) (effect function \(p.effect.name)).", units: "dmnl")
+            arrayed("aux", sName, dims: gDims, equation, doc: "Effect strength s of \(p.name) (effect function \(p.effect.name)).", units: "dmnl")
             strength[k] = sName
         }
         if !practices.isEmpty {
-            arrayed("aux", redName, dims: [G], practices.indices.map { "(1 - \(effects[$0].0) * \(strength[$0])\(atG) * \(covered[$0])\(atG))" }.joined(separator: " * "),
+            arrayed("aux", redName, dims: gDims, practices.indices.map { "(1 - \(effects[$0].0) * \(strength[$0])\(atG) * \(covered[$0])\(atG))" }.joined(separator: " * "),
                     doc: "Escalation multiplier of each group: Π over the practices reaching it of (1 − a·s).", units: "dmnl")
-            arrayed("aux", greenName, dims: [G], practices.indices.map { "(1 + \(effects[$0].1) * \(strength[$0])\(atG) * \(covered[$0])\(atG))" }.joined(separator: " * "),
+            arrayed("aux", greenName, dims: gDims, practices.indices.map { "(1 + \(effects[$0].1) * \(strength[$0])\(atG) * \(covered[$0])\(atG))" }.joined(separator: " * "),
                     doc: "Step-down multiplier of each group: Π over the practices reaching it of (1 + b·s).", units: "dmnl")
         }
         var inflows = [[String]](repeating: [], count: nLevels), outflows = inflows
@@ -398,12 +406,12 @@ struct StepEndWriter {
         var dilution = ""
         if !practices.isEmpty && entries {
             let newcomers = w.name("entering"), present = w.name("present_after_step")
-            arrayed("aux", newcomers, dims: [G], entering.map { "SUM(\($0)[\(G), \(C)!])" }.joined(separator: " + "),
+            arrayed("aux", newcomers, dims: gDims, entering.map(perGroup).joined(separator: " + "),
                     doc: "Children entering the group's levels (not absorbing ones) a year at this step's end.", units: "children/years")
-            arrayed("aux", present, dims: [G], afterStep.map { "SUM(\($0)[\(G), \(C)!])" }.joined(separator: " + "),
+            arrayed("aux", present, dims: gDims, afterStep.map(perGroup).joined(separator: " + "),
                     doc: "Children in the group's non-absorbing levels at this step's end, newcomers included.", units: "children")
             dilution = w.name("exposure_dilution")
-            arrayed("aux", dilution, dims: [G],
+            arrayed("aux", dilution, dims: gDims,
                     "IF \(newcomers)\(atG) > 0 THEN (IF \(present)\(atG) > 0 THEN \(stepYears) * \(newcomers)\(atG) / \(present)\(atG) ELSE 1) ELSE 0",
                     doc: "Share of the group's children at the step's end who joined at it, with no exposure: the mean exposure is diluted by it.", units: "dmnl")
         }
@@ -412,45 +420,45 @@ struct StepEndWriter {
             let gain = "\(covered[k])\(atG) * \(intensity[k])"
             let eqn = dilution.isEmpty ? gain
                 : "\(gain) - (\(exposureNames[k])\(atG) + \(stepYears) * \(gain)) * \(dilution)\(atG) / \(stepYears)"
-            arrayed("flow", change, dims: [G], eqn,
+            arrayed("flow", change, dims: gDims, eqn,
                     doc: "Exposure gained at the intensity x by the covered groups\(dilution.isEmpty ? "" : ", less its dilution by newcomers at the step's end: E(t + h) = (E + h·x)·(1 − dilution)").",
                     units: "dmnl")
-            arrayedStock(exposureNames[k], dims: [G], initial: "\(covered[k])\(atG) * 0", inflows: [change], outflows: [],
+            arrayedStock(exposureNames[k], dims: gDims, initial: "\(covered[k])\(atG) * 0", inflows: [change], outflows: [],
                          doc: "Mean exposure E to \(p.name) of the group's children (girfec's mean field: one exposure per coverage group).", units: "years")
         }
 
         // Totals.
         var levelNames: [String] = []
         for l in 0..<nLevels {
-            arrayed("aux", byGroup[l], dims: [G], "SUM(\(stockNames[l])[\(G), \(C)!])", doc: "Children in \(levels[l].name) in each group.", units: "children")
+            arrayed("aux", byGroup[l], dims: gDims, perGroup(stockNames[l]), doc: "Children in \(levels[l].name) in each group.", units: "children")
             let total = w.name(levels[l].name)
-            w.aux(total, "SUM(\(byGroup[l])[\(G)!])", doc: "Expected children in \(levels[l].name), all groups and ages.", units: "children")
+            w.aux(total, overGroups(byGroup[l]), doc: "Expected children in \(levels[l].name), all groups and ages.", units: "children")
             levelNames.append(total)
         }
         for (f, i, j) in moves {
-            w.aux(w.name("moves", levels[i].name, "to", levels[j].name), "SUM(\(f)[\(G)!, \(C)!])",
+            w.aux(w.name("moves", levels[i].name, "to", levels[j].name), overAll(f),
                   doc: "Moves \(levels[i].name) → \(levels[j].name) a year, all groups and ages: h × this is girfec's flow of the step that starts now.",
                   units: "children/years")
         }
         for l in 0..<nLevels {
             if !entryFlows[l].isEmpty {
-                w.aux(w.name("entries", levels[l].name), entryFlows[l].map { "SUM(\($0)[\(G)!, \(C)!])" }.joined(separator: " + "),
+                w.aux(w.name("entries", levels[l].name), entryFlows[l].map(overAll).joined(separator: " + "),
                       doc: "Births and in-migrants into \(levels[l].name) a year: h × this is girfec's entries at the end of the step that starts now.",
                       units: "children/years")
             }
             if !exitFlows[l].isEmpty {
-                w.aux(w.name("exits", levels[l].name), exitFlows[l].map { "SUM(\($0)[\(G)!, \(C)!])" }.joined(separator: " + "),
+                w.aux(w.name("exits", levels[l].name), exitFlows[l].map(overAll).joined(separator: " + "),
                       doc: "Children ageing out of or migrating from \(levels[l].name) a year: h × this is girfec's exits at the end of the step that starts now.",
                       units: "children/years")
             }
         }
         var reachedTerms: [String] = []
         for (g, grp) in s.groups.enumerated() where grp.mask != 0 {
-            for l in 0..<nLevels where !absorbing[l] { reachedTerms.append("\(byGroup[l])[\(group.elements[g])]") }
+            for l in 0..<nLevels where !absorbing[l] { reachedTerms.append(multiGroup ? "\(byGroup[l])[\(group.elements[g])]" : byGroup[l]) }
         }
         w.costsAndQoL(levelNames: levelNames, reachedTerms: reachedTerms, correctTiming: true)
         return w.wrap(scenarioName: scenarioName, dtYears: arm.stepYears, method: .euler, version: version,
-                      dimensions: [group, cohort].map { d in
+                      dimensions: [group, cohort].filter { $0.elements.count > 1 }.map { d in
                           "    <dim name=\"\(d.name)\">" + d.elements.map { "<elem name=\"\($0)\"/>" }.joined() + "</dim>"
                       },
                       notice: "This model reproduces girfec's sd mode only with Euler integration and DT = \(Writer.n(arm.stepYears)) years (the model step): "
