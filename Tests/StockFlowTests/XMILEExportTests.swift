@@ -106,4 +106,17 @@ struct XMILEExportTests {
         // 24 month classes at the start and one birth month per step: 48 cohorts.
         #expect(xml.components(separatedBy: "<elem name=\"born").count - 1 == 48)
     }
+
+    /// A dimension of one element (one coverage group here) is left out: PySD reads a reference along
+    /// it as a number without dimensions.
+    @Test func oneGroupHasNoGroupDimension() throws {
+        let text = Self.twoLevels.replacingOccurrences(of: "  ageing: false", with: "  ageing: true\n  ageOutYears: 1\n  ageDistribution: [{fromYears: 0, toYears: 1, share: 1}]")
+        let arm = try Fixtures.scenario(text).arms[0]
+        #expect(XMILEExport.hasStepEnds(arm: arm))
+        let xml = try XMILEExport.document(arm: arm, scenarioName: "two")
+        #expect(!xml.contains(#"<dim name="group">"#))
+        #expect(xml.contains(#"<dim name="cohort">"#))
+        #expect(xml.contains("<eqn>SUM(A_by_cohort[cohort!])</eqn>"))
+        #expect(xml.contains("<eqn>A_by_cohort[cohort] * rate_A_to_B * red_multiplier * escalation_age_multiplier[cohort] * leave_multiplier_A</eqn>"))
+    }
 }
