@@ -36,27 +36,36 @@ public enum XMILEExport {
         }
     }
 
-    /// The features of an arm that an XMILE stock-flow model cannot state as girfec's `sd` mode runs them.
-    public static func problems(arm: ArmModel) -> [Problem] {
+    /// Whether girfec's `sd` mode changes this arm's stocks or exposure at step ends (ageing, ageing out,
+    /// births, migration) or lets a step's own exposure act in it (`includingStep`): the file then writes
+    /// those events as flows that hold only with Euler at DT = the model step (docs/xmile.md).
+    public static func hasStepEnds(arm: ArmModel) -> Bool {
+        arm.ageing || arm.birthsPerYear.contains { $0 > 0 } || arm.immigrationPerYear.contains { $0 > 0 }
+            || arm.emigrationRatePerYear > 0 || (!arm.practices.isEmpty && arm.exposureTiming == .includingStep)
+    }
+
+    /// The features of an arm that an XMILE stock-flow model cannot state as girfec's `sd` mode runs them,
+    /// with the integration the file would pin (`dtYears` nil: the model step).
+    public static func problems(arm: ArmModel, dtYears: Double? = nil, method: IntegrationMethod = .euler) -> [Problem] {
         var out: [Problem] = []
-        func sdEnds(_ what: String) -> String {
-            "girfec's sd mode applies \(what) at step ends (operator splitting, docs/methods.md §9), which an SD integrator's flows do not reproduce"
-        }
-        if arm.ageing {
-            out.append(Problem(field: "population.ageing", found: "true: children age by one month class per step and leave at ageOutYears",
-                               expected: "ageing: false (\(sdEnds("ageing"))); docs/xmile.md"))
-        }
-        if arm.birthsPerYear.contains(where: { $0 > 0 }) {
-            out.append(Problem(field: "population.births.perYear", found: "births (\(arm.birthsPerYear.map(IssueText.number).joined(separator: ", ")) a year)",
-                               expected: "no births (\(sdEnds("entries")))"))
-        }
-        if arm.immigrationPerYear.contains(where: { $0 > 0 }) {
-            out.append(Problem(field: "population.migration.inPerYear", found: "in-migration (\(arm.immigrationPerYear.map(IssueText.number).joined(separator: ", ")) a year)",
-                               expected: "no in-migration (\(sdEnds("entries")))"))
-        }
-        if arm.emigrationRatePerYear > 0 {
-            out.append(Problem(field: "population.migration.outRatePerYear", found: IssueText.number(arm.emigrationRatePerYear),
-                               expected: "0 (\(sdEnds("out-migration")))"))
+        if hasStepEnds(arm: arm) {
+            var why: [String] = []
+            if arm.ageing { why.append("ageing") }
+            if arm.birthsPerYear.contains(where: { $0 > 0 }) { why.append("births") }
+            if arm.immigrationPerYear.contains(where: { $0 > 0 }) { why.append("in-migration") }
+            if arm.emigrationRatePerYear > 0 { why.append("out-migration") }
+            if !arm.practices.isEmpty && arm.exposureTiming == .includingStep { why.append("exposureTiming: includingStep") }
+            let reason = "this arm has \(why.joined(separator: ", ")), which girfec's sd mode applies at step ends; the file writes them as flows that equal girfec only with Euler at DT = the model step (docs/xmile.md)"
+            if let dt = dtYears, abs(dt - arm.stepYears) > 1e-12 * arm.stepYears {
+                out.append(Problem(field: "--dt", found: "\(IssueText.number(dt)) years", expected: "the model step, \(IssueText.number(arm.stepYears)) years: \(reason)"))
+            }
+            if method != .euler {
+                out.append(Problem(field: "--method", found: method.rawValue, expected: "euler: \(reason)"))
+            }
+            if arm.ageing, let top = arm.ageOutMonths, let band = arm.ageDistribution.first(where: { $0.toMonths > top }) {
+                out.append(Problem(field: "population.ageDistribution", found: "a band to \(band.toMonths) months, beyond ageOutYears (\(top) months)",
+                                   expected: "bands below the age-out age: girfec's aggregate puts such children in its last month class, which a cohort's age does not state"))
+            }
         }
         if arm.reinvestment != nil {
             out.append(Problem(field: "reinvestment", found: "a reinvestment loop",
@@ -65,10 +74,6 @@ public enum XMILEExport {
         if arm.transitionRewards != nil {
             out.append(Problem(field: "transitionRewards", found: "one-off rewards of moves",
                                expected: "none: girfec counts them at step ends from the step's flows"))
-        }
-        if !arm.practices.isEmpty && arm.exposureTiming == .includingStep {
-            out.append(Problem(field: "exposureTiming", found: "includingStep (the default): a step's own exposure acts within the step",
-                               expected: "exposureTiming: beforeStep, the SD convention: an effect read from the exposure stock sees its value at the start of each DT"))
         }
         for p in arm.practices where PracticeEffects.named[p.effect.name] == nil || !["saturating", "linear", "immediate"].contains(p.effect.name) {
             out.append(Problem(field: "practice.\(p.name).effectFunction", found: "'\(p.effect.name)'",
@@ -81,10 +86,18 @@ public enum XMILEExport {
     /// (default: the model step); `scenarioName` goes into the header.
     public static func document(arm: ArmModel, scenarioName: String, dtYears: Double? = nil,
                                 method: IntegrationMethod = .euler, version: String = "") throws -> String {
-        let problems = problems(arm: arm)
+        let problems = problems(arm: arm, dtYears: dtYears, method: method)
         guard problems.isEmpty else { throw Refusal(arm: arm.name, problems: problems) }
-        let structure = try AggregateModel.systemDynamicsStructure(arm: arm)
         try AggregateModel.check(arm: arm, options: AggregateOptions(mode: .sd, dtYears: dtYears, method: method))
+        if hasStepEnds(arm: arm) {
+            // The structure is stated for children who do not age; its groups, rates, leave multipliers and
+            // intensities do not depend on ageing, and the month classes are written here.
+            var still = arm
+            still.ageing = false
+            var w = StepEndWriter(arm: arm, structure: try AggregateModel.systemDynamicsStructure(arm: still))
+            return w.document(scenarioName: scenarioName, version: version)
+        }
+        let structure = try AggregateModel.systemDynamicsStructure(arm: arm)
         var w = Writer(arm: arm, structure: structure)
         return w.document(scenarioName: scenarioName, dtYears: dtYears ?? arm.stepYears, method: method, version: version)
     }
@@ -127,11 +140,11 @@ struct Writer {
 
     static func n(_ x: Double) -> String { IssueText.number(x) }
 
-    mutating func aux(_ name: String, _ equation: String, doc: String, units: String? = nil, graph: String? = nil) {
+    mutating func aux(_ name: String, _ equation: String, doc: String, units: String? = nil) {
         variables.append("""
               <aux name="\(name)">
                 <doc>\(Self.escape(doc))</doc>
-                <eqn>\(Self.escape(equation))</eqn>\(graph.map { "\n" + $0 } ?? "")\(units.map { "\n        <units>\(Self.escape($0))</units>" } ?? "")
+                <eqn>\(Self.escape(equation))</eqn>\(units.map { "\n        <units>\(Self.escape($0))</units>" } ?? "")
               </aux>
         """)
     }
@@ -157,16 +170,36 @@ struct Writer {
         """.replacingOccurrences(of: "\n\n", with: "\n"))
     }
 
-    /// A graphical function of `input`: linear between points, held beyond the ends (`continuous`),
-    /// or the value of the last point at or before the input (`discrete`).
-    static func graph(x: [Double], y: [Double], type: String) -> String {
-        """
-                <gf type="\(type)">
-                  <xpts>\(x.map(n).joined(separator: ","))</xpts>
-                  <ypts>\(y.map(n).joined(separator: ","))</ypts>
-                </gf>
-        """
+    /// Values held for each step, as an equation of the step index: one term per run of equal values,
+    /// (IF a ≤ index < b THEN v ELSE 0), the last run held beyond. Written as an equation rather than a
+    /// graphical function because PySD 3.14 reads a table's points to 8 significant digits.
+    static func stepTable(_ values: [Double], index: String) -> String {
+        var terms: [String] = [], start = 0
+        while start < values.count {
+            var end = start + 1
+            while end < values.count && values[end] == values[start] { end += 1 }
+            if start == 0 && end == values.count { return n(values[start]) }
+            let condition = start == 0 ? "\(index) < \(end)" : end == values.count ? "\(index) >= \(start)" : "\(index) >= \(start) AND \(index) < \(end)"
+            if values[start] != 0 { terms.append("(IF \(condition) THEN \(n(values[start])) ELSE 0)") }
+            start = end
+        }
+        return terms.isEmpty ? "0" : terms.joined(separator: " + ")
     }
+
+    /// A trajectory of TIME, linear between its points and held beyond them (`Trajectory.value(at:)`):
+    /// one term per segment, (IF t_a < TIME ≤ t_b THEN v_a + (v_b − v_a)·(TIME − t_a)/(t_b − t_a) ELSE 0).
+    static func trajectory(_ points: [(timeYears: Double, value: Double)]) -> String {
+        guard let first = points.first, let last = points.last else { return "0" }
+        var terms = ["(IF TIME <= \(n(first.timeYears)) THEN \(n(first.value)) ELSE 0)"]
+        for (a, b) in zip(points, points.dropFirst()) {
+            let span = b.timeYears - a.timeYears
+            let value = span <= 0 ? n(b.value) : "\(n(a.value)) + (\(n(b.value - a.value))) * (TIME - (\(n(a.timeYears)))) / \(n(span))"
+            terms.append("(IF TIME > \(n(a.timeYears)) AND TIME <= \(n(b.timeYears)) THEN \(value) ELSE 0)")
+        }
+        terms.append("(IF TIME > \(n(last.timeYears)) THEN \(n(last.value)) ELSE 0)")
+        return terms.joined(separator: " + ")
+    }
+
 
     mutating func document(scenarioName: String, dtYears: Double, method: IntegrationMethod, version: String) -> String {
         let levels = arm.levels, nLevels = levels.count
@@ -213,8 +246,8 @@ struct Writer {
             let x = name("intensity", p.name)
             let values = s.intensityPerStep.map { $0[k] }
             if p.intensity.points.count > 1 {
-                aux(x, stepIndex, doc: "Intensity of \(p.name) in each step: the scenario's trajectory at the step's middle, held for the step.",
-                    units: "dmnl", graph: Self.graph(x: values.indices.map(Double.init), y: values, type: "discrete"))
+                aux(x, Self.stepTable(values, index: stepIndex), doc: "Intensity of \(p.name) in each step: the scenario's trajectory at the step's middle, held for the step.",
+                    units: "dmnl")
             } else {
                 aux(x, Self.n(values.first ?? p.intensity.value(at: 0)), doc: "Intensity of \(p.name) (constant).", units: "dmnl")
             }
@@ -296,8 +329,25 @@ struct Writer {
         for l in 0..<nLevels where !single {
             aux(levelNames[l], levelStocks[l].joined(separator: " + "), doc: "Expected children in \(levels[l].name), all groups.", units: "children")
         }
+        costsAndQoL(levelNames: levelNames, reachedTerms: reachedStocks,
+                    correctTiming: method == .euler && abs(dtYears - arm.stepYears) <= 1e-12 * arm.stepYears)
+        return wrap(scenarioName: scenarioName, dtYears: dtYears, method: method, version: version, dimensions: [])
+    }
+
+    /// Children reached, the cost and QoL rates and their cumulative stocks. With `correctTiming` (Euler at
+    /// DT = the model step h) a cumulative quantity follows girfec's `rewardTiming`, step t weighing the
+    /// value rates V at its start and end by (w0_t, w1_t) (`Rewards.weights`):
+    ///
+    /// ```
+    /// Σ_{t=1..T} h·[w0_t·V(t−1) + w1_t·V(t)] = h·Σ_{u=0..T−1} c_u·V(u) + h·w1_T·V(T),   c_u = w1_u + w0_{u+1} (w1_0 = 0)
+    /// ```
+    ///
+    /// an Euler stock of c·V (the weight at the step that starts) plus an auxiliary end term
+    /// (Elbasha & Chhatwal 2016); with `rewardTiming: start` c = 1 and the end term is 0.
+    mutating func costsAndQoL(levelNames: [String], reachedTerms: [String], correctTiming: Bool) {
+        let levels = arm.levels, nLevels = levels.count
         let reached = name("children_reached")
-        aux(reached, reachedStocks.isEmpty ? "0" : reachedStocks.joined(separator: " + "),
+        aux(reached, reachedTerms.isEmpty ? "0" : reachedTerms.joined(separator: " + "),
             doc: "Children reached by at least one practice, outside absorbing levels.", units: "children")
         let costs = (0..<nLevels).map { l -> String in
             let v = name("cost_per_child_year", levels[l].name)
@@ -312,8 +362,8 @@ struct Writer {
         let programme = name("programme_cost_per_year")
         let points = arm.programmeCostPerYear.points
         if points.count > 1 {
-            aux(programme, "TIME", doc: "The programme's cost per year, linear between the scenario's points.", units: "pounds/years",
-                graph: Self.graph(x: points.map(\.timeYears), y: points.map(\.value), type: "continuous"))
+            aux(programme, Self.trajectory(points.map { ($0.timeYears, $0.value) }), doc: "The programme's cost per year, linear between the scenario's points and held beyond them.",
+                units: "pounds/years")
         } else {
             aux(programme, Self.n(points.first?.value ?? 0), doc: "The programme's cost per year.", units: "pounds/years")
         }
@@ -334,11 +384,51 @@ struct Writer {
             ("cumulative_qol_years", "qol_flow", qolRate, "QoL-years so far, undiscounted.", "years"),
             ("cumulative_qol_years_discounted", "discounted_qol_flow", "\(qolRate) * (1 + \(rq)) ^ (-TIME)", "QoL-years so far, discounted to time 0.", "years"),
         ]
-        for (stockName, flowName, equation, doc, units) in pairs {
-            let f = name(flowName), st = name(stockName)
-            flow(f, equation, doc: "Accrual of: \(doc.lowercased())", units: "\(units)/years")
-            stock(st, initial: "0", inflows: [f], outflows: [], doc: doc + " Under Euler with DT = the model step this is girfec's rewardTiming: start.", units: units)
+        let steps = arm.steps
+        let w = (0...steps).map { t in t == 0 ? (0.0, 0.0) : Rewards.weights(step: t, steps: steps, timing: arm.rewardTiming) }
+        let startWeights = (0..<steps).map { u in (u == 0 ? 0 : w[u].1) + w[u + 1].0 }
+        let endWeights = w.map(\.1)
+        let timed = correctTiming && !(startWeights.allSatisfy { $0 == 1 } && endWeights.allSatisfy { $0 == 0 })
+        var startWeight = "", endWeight = ""
+        if timed {
+            startWeight = name("reward_weight_at_step_start")
+            endWeight = name("reward_weight_at_step_end")
+            let stepIndex = used.contains("step_index") ? "step_index" : "INT(TIME / step_years + 0.000001)"
+            let constant = startWeights.dropFirst().allSatisfy { $0 == 1 } && endWeights.dropFirst().allSatisfy { $0 == endWeights.last }
+            if constant {
+                aux(startWeight, "IF \(stepIndex) = 0 THEN \(Self.n(startWeights[0])) ELSE 1",
+                    doc: "Weight of the value rate at a step's start in the cumulative sums (rewardTiming \(arm.rewardTiming)): w0 of the first step, then w1 + w0 = 1.", units: "dmnl")
+                aux(endWeight, "IF \(stepIndex) = 0 THEN 0 ELSE \(Self.n(endWeights.last ?? 0))",
+                    doc: "Weight w1 of the value rate now, as the end of the step just completed.", units: "dmnl")
+            } else {
+                aux(startWeight, Self.stepTable(startWeights, index: stepIndex),
+                    doc: "Weight of the value rate at each step's start in the cumulative sums (rewardTiming \(arm.rewardTiming)): w1 of the step before plus w0 of the step.",
+                    units: "dmnl")
+                aux(endWeight, Self.stepTable(endWeights, index: stepIndex),
+                    doc: "Weight w1 of the value rate now, as the end of the step just completed (rewardTiming \(arm.rewardTiming)).", units: "dmnl")
+            }
         }
+        for (stockName, flowName, equation, doc, units) in pairs {
+            let f = name(flowName)
+            guard timed else {
+                flow(f, equation, doc: "Accrual of: \(doc.lowercased())", units: "\(units)/years")
+                stock(name(stockName), initial: "0", inflows: [f], outflows: [],
+                      doc: doc + (correctTiming ? " Euler with DT = the model step: girfec's rewardTiming start."
+                                  : " Under Euler with DT = the model step this is girfec's rewardTiming: start."), units: units)
+                continue
+            }
+            let rateName = name(flowName.replacingOccurrences(of: "_flow", with: "_rate_now"))
+            aux(rateName, equation, doc: "The value rate now: \(doc.lowercased())", units: "\(units)/years")
+            flow(f, "\(rateName) * \(startWeight)", doc: "Accrual, the rate weighted as the start of the step that begins now.", units: "\(units)/years")
+            let st = name(stockName, "at_step_starts"), total = name(stockName)
+            stock(st, initial: "0", inflows: [f], outflows: [], doc: doc + " The steps' start terms (Euler with DT = the model step).", units: units)
+            aux(total, "\(st) + step_years * \(endWeight) * \(rateName)",
+                doc: doc + " girfec's rewardTiming \(arm.rewardTiming): the start terms plus the end term of the step just completed.", units: units)
+        }
+    }
+
+    /// The document around the variables: header, sim_specs, optional array dimensions, closing comment.
+    func wrap(scenarioName: String, dtYears: Double, method: IntegrationMethod, version: String, dimensions: [String], notice: String? = nil) -> String {
 
         let dt: String
         let perYear = 1 / dtYears
@@ -350,7 +440,7 @@ struct Writer {
         let approximations = s.approximations.isEmpty ? "" : " girfec's aggregate model approximates: " + s.approximations.joined(separator: "; ") + "."
         return """
         <?xml version="1.0" encoding="utf-8"?>
-        <xmile version="1.0" xmlns="http://docs.oasis-open.org/xmile/ns/XMILE/v1.0">
+        <xmile version="1.0" xmlns="http://docs.oasis-open.org/xmile/ns/XMILE/v1.0">\(notice.map { "\n  <!-- " + Self.escape($0).replacingOccurrences(of: "--", with: "- -") + " -->" } ?? "")
           <header>
             <name>\(Self.escape(scenarioName)) — arm \(Self.escape(arm.name))</name>
             <vendor>girfec</vendor>
@@ -360,7 +450,7 @@ struct Writer {
             <start>0</start>
             <stop>\(Self.n(arm.horizonYears))</stop>
             \(dt)
-          </sim_specs>
+          </sim_specs>\(dimensions.isEmpty ? "" : "\n  <dimensions>\n" + dimensions.joined(separator: "\n") + "\n  </dimensions>")
           <model>
             <variables>
         \(variables.joined(separator: "\n"))

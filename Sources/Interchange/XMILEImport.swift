@@ -114,12 +114,13 @@ struct Reader {
 
         // Variables by canonical name.
         var stocks: [XMLElement] = [], flows: [String: XMLElement] = [:], auxes: [String: XMLElement] = [:]
+        var arrayed: [XMLElement] = []
         for v in variables.children {
             guard let name = v.attributes["name"] else {
                 if v.name != "group" { problem(v, found: "an element without a name", expected: "stock, flow or aux with a name") }
                 continue
             }
-            if v.child("dimensions") != nil { problem(v, found: "an array (<dimensions>)", expected: "a scalar variable: girfec's levels are named one by one"); continue }
+            if v.child("dimensions") != nil { arrayed.append(v); continue }
             switch v.name {
             case "stock":
                 if v.child("conveyor") != nil || v.child("queue") != nil {
@@ -131,6 +132,21 @@ struct Reader {
             case "module": problem(v, found: "a module", expected: "one model without modules")
             default: problem(v, found: "a <\(v.name)>", expected: "stock, flow or aux")
             }
+        }
+        // Arrays: one problem for all of them (girfec's own export of an arm with ageing, births or
+        // migration is arrayed by coverage group and birth month), and nothing else is read.
+        if !arrayed.isEmpty {
+            let dims = root.child("dimensions")?.all("dim").compactMap { $0.attributes["name"] } ?? []
+            let girfec = root.child("header")?.value("vendor")?.trimmingCharacters(in: .whitespacesAndNewlines) == "girfec"
+            let first = arrayed.prefix(3).map(Self.describe).joined(separator: ", ")
+            problems.append(.init(
+                element: root.child("dimensions").map(Self.describe) ?? Self.describe(arrayed[0]),
+                found: "\(arrayed.count) arrayed variables\(dims.isEmpty ? "" : " over " + dims.joined(separator: " × ")) (\(first)\(arrayed.count > 3 ? ", …" : ""))",
+                expected: "scalar stocks, flows and auxiliaries: a scenario's levels are named one by one and its transitions are constant rates"
+                    + (girfec ? "; this is girfec's export of an arm with ageing, births, migration or exposureTiming: includingStep, whose coverage groups, "
+                        + "birth-month cohorts and step-end flows no scenario field reads back: use the scenario it was exported from"
+                        : "; export each array element as a stock of its own")))
+            throw XMILEImport.Failure(file: file, problems: problems)
         }
         var constants = Constants(auxes: auxes)
 

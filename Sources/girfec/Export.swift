@@ -18,10 +18,12 @@ struct Export: ParsableCommand {
         --format xmile writes one arm's aggregate system-dynamics model (girfec aggregate --mode sd) \
         as an XMILE 1.0 file for Stella, Vensim or PySD: a stock per level and coverage group, a flow \
         per move with its rate equation, the practice effect as an exposure stock and auxiliaries, \
-        costs and QoL as stocks, and sim_specs with start, stop, DT and method. Only what the file \
-        states exactly is written: features girfec's sd mode runs at step ends (ageing, births, \
-        migration), reinvestment, one-off move rewards and exposureTiming: includingStep are refused \
-        with the reason (docs/xmile.md). XMILE is the only format today; another (an xlsx workbook, \
+        costs and QoL as stocks, and sim_specs with start, stop, DT and method. An arm with ageing, \
+        births, migration or exposureTiming: includingStep is written as arrays over coverage group and \
+        birth-month cohort, its step-end events as flows that equal girfec only with Euler at DT = the \
+        model step (pinned; another --dt or --method is refused). Only what the file states exactly is \
+        written: reinvestment and one-off move rewards are refused with the reason (docs/xmile.md). \
+        XMILE is the only format today; another (an xlsx workbook, \
         which `python3 -m girfec_py.workbook` writes from a run folder now) can sit beside it as a \
         --format value.
         """)

@@ -61,6 +61,25 @@ struct XMILEImportTests {
         #expect(imported.notes.contains { $0.hasPrefix("not levels: cumulative_cost,") })
     }
 
+    /// girfec's arrayed export (an arm with ageing and births) is refused with one problem that names
+    /// the arrays and the way back, not one per arrayed variable.
+    @Test func girfecsArrayedExportIsRefusedWithOneProblem() throws {
+        let text = Self.closed.replacingOccurrences(of: "  ageing: false", with: "  ageing: true\n  births: {perYear: 100}")
+        let arm = try Fixtures.scenario(text).arms[0]
+        let xml = try XMILEExport.document(arm: arm, scenarioName: "arrayed")
+        do {
+            _ = try XMILEImport.scenario(xml: xml, file: "arrayed.xmile")
+            Issue.record("imported an arrayed model")
+        } catch {
+            #expect(error.problems.count == 1)
+            let message = error.problems.first?.description ?? ""
+            #expect(message.hasPrefix("<dimensions> (line "))
+            #expect(message.contains("arrayed variables over cohort ("))
+            #expect(message.contains("this is girfec's export of an arm with ageing, births, migration or exposureTiming: includingStep"))
+            #expect(message.hasSuffix("use the scenario it was exported from"))
+        }
+    }
+
     /// A Stella-style model that fits: names with spaces, an outflow as stock / residence time,
     /// rates per month, DT of one month.
     @Test func stellaStyleModelFits() throws {

@@ -1,8 +1,8 @@
 """Damaged XMILE files for `girfec import` (then `girfec validate` on what it wrote).
 
-Seeds: two files `girfec export` writes once per session with the binary under test (a closed
-four-level model with a practice, and the same without one), and a Stella-style file written by
-hand (spaces in names, a <non_negative/> flag, a rate auxiliary). Each case damages one seed:
+Seeds: three files `girfec export` writes once per session with the binary under test (a closed
+four-level model with a practice, the same without one, and the arrayed file of the same with
+ageing, births and out-migration), and a Stella-style file written by hand (spaces in names, a <non_negative/> flag, a rate auxiliary). Each case damages one seed:
 numbers replaced by extreme or malformed ones, elements deleted or duplicated, names replaced
 by awkward text, entities and character references that are invalid or out of range, deep
 nesting, unclosed tags, attributes without quotes, and the bytes themselves (truncation, NUL,
@@ -70,11 +70,20 @@ ELEMENTS = ["<stock name=\"X\"><eqn>1</eqn></stock>", "<flow name=\"X\"><eqn>1</
             "<!DOCTYPE xmile [<!ENTITY e \"x\">]>", "<stock name=\"A\">", "</model>", "<inflow>nowhere</inflow>"]
 
 
+# The closed model with step ends: girfec export writes it as arrays over group and birth-month cohort.
+STEP_ENDS = CLOSED.replace("  ageing: false\n", """  ageing: true
+  ageOutYears: 1
+  ageDistribution: [{fromYears: 0, toYears: 1, share: 1}]
+  births: {perYear: 100, entryLevels: {Universal: 1}}
+  migration: {outRatePerYear: 0.02}
+""") + PRACTICE
+
+
 def make_seeds(binary: str) -> list[str]:
-    """The files `girfec export` writes for the two closed seed scenarios, and the Stella-style file."""
+    """The files `girfec export` writes for the three seed scenarios, and the Stella-style file."""
     seeds = [STELLA]
     with tempfile.TemporaryDirectory() as d:
-        for k, text in enumerate([CLOSED, CLOSED + PRACTICE]):
+        for k, text in enumerate([CLOSED, CLOSED + PRACTICE, STEP_ENDS]):
             scenario, out = Path(d) / f"s{k}.yaml", Path(d) / f"s{k}.xmile"
             scenario.write_text(text)
             subprocess.run([binary, "export", str(scenario), "--format", "xmile", "--out", str(out), "--quiet"],

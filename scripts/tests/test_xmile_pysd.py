@@ -2,8 +2,10 @@
 
 The exported XMILE file is read by PySD (pysd.read_xmile) and integrated with Euler (PySD's only
 method); its level stocks, children reached and cumulative discounted cost and QoL at every model
-step must equal `girfec aggregate --mode sd` (exposureTiming: beforeStep, rewardTiming: start) to
-1e-9 relative. Measured: 7e-12 on the default scenario's closed variant (docs/xmile.md).
+step must equal `girfec aggregate --mode sd` to 1e-9 relative: the default scenario as shipped
+(ageing, births, migration, exposureTiming: includingStep, rewardTiming: halfCycle; also its moves,
+entries, exits and undiscounted totals), its closed variant and a five-level model. Measured: 1.4e-14
+at most (docs/xmile.md).
 
 Run from the repository root: python3 -m pytest scripts/tests/test_xmile_pysd.py -q
 Needs pysd (`python3 -m pip install pysd`; scripts/test.sh installs it) and pandas. Without them the
@@ -169,19 +171,99 @@ def test_pysd_matches_girfec_sd_mode(tmp_path: Path, case: str, substeps: int) -
         print(f"{case}, arm {arm}, DT = step/{substeps}: largest relative difference {worst:.2e}")
 
 
-def test_refusal_names_every_feature(tmp_path: Path) -> None:
-    """The default scenario as shipped is refused, every reason at once, and nothing is written."""
+def test_default_scenario_matches_girfec(tmp_path: Path) -> None:
+    """The default scenario as shipped — ageing and ageing out at 18, births, in- and out-migration,
+    exposureTiming: includingStep, rewardTiming: halfCycle — exported for each arm and run in PySD:
+    level stocks, children reached, every move between levels, entries and exits by level, and the
+    cumulative cost and QoL (discounted and not) at every step equal `girfec aggregate --mode sd` to
+    1e-9 relative (measured: 1.4e-14 at most, docs/xmile.md)."""
+    scenario = ROOT / "experiments/default/scenario.yaml"
+    levels = ["Universal", "Additional", "Intensive", "Compulsory"]
+    steps, h = 120, 1 / 12
+    ours = girfec_sd(scenario, tmp_path / "girfec", None)
+    for arm in ["baseline", "wm2u"]:
+        out = tmp_path / f"{arm}.xmile"
+        done = run("export", str(scenario), "--format", "xmile", "--out", str(out), "--arm", arm, "--quiet")
+        assert done.returncode == 0, done.stderr
+        model = pysd.read_xmile(str(out))
+        names = set(model.namespace)
+        moves = [(i, j) for i in levels for j in levels if f"moves_{i}_to_{j}" in names]
+        assert len(moves) == 12
+        columns = levels + ["children_reached", "cumulative_cost_discounted", "cumulative_qol_years_discounted",
+                            "cumulative_cost", "cumulative_qol_years"]
+        columns += [f"moves_{i}_to_{j}" for i, j in moves]
+        columns += [f"{kind}_{level}" for kind in ("entries", "exits") for level in levels if f"{kind}_{level}" in names]
+        theirs = model.run(return_timestamps=[t * h for t in range(steps + 1)], return_columns=columns, progress=False)
+        worst = compare(ours, theirs, arm, levels, costs=True)
+        rows = ours[ours.arm == arm]
+
+        def series(quantity: str, level: str | None = "all", **where: str) -> "pd.Series":
+            pick = rows[rows.quantity == quantity]
+            if level is not None:
+                pick = pick[pick.level == level]
+            for key, value in where.items():
+                pick = pick[pick[key] == value]
+            return pick.sort_values("step").set_index("step").value
+
+        def check(name: str, a: list[float], b: list[float]) -> None:
+            nonlocal worst
+            assert len(a) == len(b), (name, len(a), len(b))
+            for step, (x, y) in enumerate(zip(a, b)):
+                assert abs(x - y) <= TOLERANCE * abs(x) + 1e-12, f"{arm} {name} point {step}: girfec {x!r}, PySD {y!r}"
+                worst = max(worst, abs(x - y) / max(abs(x), 1e-300))
+
+        # Undiscounted totals: girfec's per-step cost and QoL, summed.
+        for quantity, column in (("cost", "cumulative_cost"), ("qol_years", "cumulative_qol_years")):
+            per_step = series(quantity).reindex(range(steps + 1), fill_value=0.0)
+            check(column, list(per_step.cumsum()), list(theirs[column]))
+        # Flows: girfec's step t moves h × the flow rate PySD holds at the step's start.
+        for i, j in moves:
+            check(f"moves {i} -> {j}", list(series("flow", None, from_level=i, to_level=j).loc[1:]),
+                  [h * v for v in theirs[f"moves_{i}_to_{j}"].iloc[:-1]])
+        for kind in ("entries", "exits"):
+            for level in levels:
+                girfec_values = list(series(kind, level).loc[1:])
+                if f"{kind}_{level}" in theirs:
+                    check(f"{kind} {level}", girfec_values, [h * v for v in theirs[f"{kind}_{level}"].iloc[:-1]])
+                else:
+                    assert all(v == 0 for v in girfec_values), (kind, level)
+        print(f"default, arm {arm}: largest relative difference {worst:.2e}")
+
+
+def test_refusal_names_every_reason(tmp_path: Path) -> None:
+    """An arm with step-end events pins Euler at DT = the step: another DT or method is refused, every
+    reason at once with the field, and nothing is written; so are reinvestment and several arms."""
     out = tmp_path / "default.xmile"
-    done = run("export", str(ROOT / "experiments/default/scenario.yaml"), "--format", "xmile", "--out", str(out), "--arm", "wm2u")
+    scenario = str(ROOT / "experiments/default/scenario.yaml")
+    done = run("export", scenario, "--format", "xmile", "--out", str(out), "--arm", "wm2u", "--dt", repr(1 / 48), "--method", "rk4")
     assert done.returncode == 2
     assert not out.exists()
-    for field in ("population.ageing: found true", "population.births.perYear: found births (330, 1000 a year)",
-                  "population.migration.inPerYear", "population.migration.outRatePerYear: found 0.02",
-                  "exposureTiming: found includingStep"):
-        assert field in done.stderr, done.stderr
-    done = run("export", str(ROOT / "experiments/default/scenario.yaml"), "--format", "xmile", "--out", str(out))
+    for text in ("--dt: found 0.020833333333333332 years; expected the model step, 0.08333333333333333 years",
+                 "--method: found rk4; expected euler",
+                 "this arm has ageing, births, in-migration, out-migration, exposureTiming: includingStep"):
+        assert text in done.stderr, done.stderr
+    done = run("export", scenario, "--format", "xmile", "--out", str(out))
     assert done.returncode == 2
     assert "has 2 arms (baseline, wm2u); choose one with --arm" in done.stderr
+    done = run("export", str(ROOT / "experiments/reinvestment/scenario.yaml"), "--format", "xmile", "--out", str(out), "--arm", "wm2u-reinvest")
+    assert done.returncode == 2
+    assert "reinvestment: found a reinvestment loop" in done.stderr
+    assert not out.exists()
+
+
+def test_import_refuses_the_default_export(tmp_path: Path) -> None:
+    """girfec import cannot hold the default export's coverage groups, birth-month cohorts and step-end
+    flows: it refuses with one message naming the arrays and the way back (the scenario itself)."""
+    out = tmp_path / "wm2u.xmile"
+    assert run("export", str(ROOT / "experiments/default/scenario.yaml"), "--format", "xmile", "--out", str(out), "--arm", "wm2u").returncode == 0
+    done = run("import", str(out), "--out", str(tmp_path / "back.yaml"))
+    assert done.returncode == 2
+    assert not (tmp_path / "back.yaml").exists()
+    assert "<dimensions> (line " in done.stderr, done.stderr
+    assert "arrayed variables over group × cohort" in done.stderr
+    assert "this is girfec's export of an arm with ageing, births, migration or exposureTiming: includingStep" in done.stderr
+    assert "use the scenario it was exported from" in done.stderr
+    assert done.stderr.count("\n  - ") == 1, done.stderr
 
 
 def test_round_trip_through_the_commands(tmp_path: Path) -> None:
