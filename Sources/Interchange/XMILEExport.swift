@@ -66,6 +66,10 @@ public enum XMILEExport {
             out.append(Problem(field: "transitionRewards", found: "one-off rewards of moves",
                                expected: "none: girfec counts them at step ends from the step's flows"))
         }
+        if !arm.dependence.isEmpty {
+            out.append(Problem(field: "transitions.dependence", found: "transition-specific dependence on age, calendar time or months in a level",
+                               expected: "none: girfec's sd mode does not run it (the aggregate model carries it in cohort mode only)"))
+        }
         if !arm.practices.isEmpty && arm.exposureTiming == .includingStep {
             out.append(Problem(field: "exposureTiming", found: "includingStep (the default): a step's own exposure acts within the step",
                                expected: "exposureTiming: beforeStep, the SD convention: an effect read from the exposure stock sees its value at the start of each DT"))

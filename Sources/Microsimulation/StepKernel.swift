@@ -71,6 +71,9 @@ struct StepKernel {
     let key: (UInt32, UInt32)
     let replication: UInt32
     let purposeWord: UInt32
+    /// The general path for rows with transition-specific dependence (nil without any).
+    let dependence: DependenceTables?
+    let stepYears: Double
 
     /// A child whose modulated leave probability went above 1.
     struct Violation {
@@ -109,6 +112,13 @@ struct StepKernel {
         key = address.key
         replication = address.replication
         purposeWord = address.purposeWord
+        dependence = tables.dependence
+        stepYears = arm.stepYears
+        if let d = tables.dependence {
+            precondition(d.touched.count == levelCount && d.perStep.count == levelCount * levelCount
+                         && d.escalation.count == ageBands && d.leave.count == levelCount * durationBands,
+                         "dependence tables of inconsistent sizes")
+        }
     }
 
     /// Moves, ages and removes the children of step `t`; children who leave the
@@ -153,6 +163,14 @@ struct StepKernel {
         let level = columns.level, age = columns.ageMonths, months = columns.monthsInLevel
         let entry = columns.entryStep, mask = columns.mask, id = columns.id, pending = columns.pending
         let area = columns.area
+        // The general path: a scratch row, and the tables of rows with dependence.
+        let dependence = dependence, hasDependence = dependence != nil
+        let touched = dependence?.touched.baseAddress, perStep = dependence?.perStep.baseAddress
+        let escalation = dependence?.escalation.baseAddress, stepDown = dependence?.stepDown.baseAddress
+        let leave = dependence?.leave.baseAddress
+        let row = UnsafeMutableBufferPointer<Double>.allocate(capacity: hasDependence ? n : 0)
+        defer { row.deallocate() }
+        let stepStartYears = Double(t - 1) * stepYears
 
         let position = UInt32(truncatingIfNeeded: (t - 1) / 2)  // t ≤ 60,000
         let lastStep = UInt16(truncatingIfNeeded: t - 1)
@@ -187,7 +205,22 @@ struct StepKernel {
             let pGreen = baseGreen[base] * multipliers[mi &+ 1]
             if pRed + pGreen > 1 + 1e-12 { return Violation(level: from, red: pRed, green: pGreen) }
             var to = from
-            if u < pRed {
+            if hasDependence, touched![from], let dependence {
+                // The general path (`TransitionDependence.Combiner`): the child's row as formed without
+                // dependence, p_ij = P_ij · (practice · age · duration multiplier of its direction), then
+                // combined as competing risks. Every index is < n, n · n, ageBands or n · durationBands.
+                let durationFactor = leave![from &* durationBands &+ durBand]
+                let up = multipliers[mi] * escalation![ageBand] * durationFactor
+                let down = multipliers[mi &+ 1] * stepDown![ageBand] * durationFactor
+                for j in 0..<n { row[j] = j == from ? 0 : perStep![from &* n &+ j] * (j > from ? up : down) }
+                _ = dependence.combiner.combine(level: from, row: row, ageYears: Double(age[c]) / 12, timeYears: stepStartYears,
+                                                sojournMonths: Double(months[c]))
+                var acc = 0.0
+                for j in 0..<n where j != from {
+                    acc += row[j]
+                    if u < acc { to = j; break }
+                }
+            } else if u < pRed {
                 to = Self.destination(u / pRed, row: from &* n, last: lastTarget, cumulative: redCumulative, targets: redTargets)
             } else if u < pRed + pGreen {
                 to = Self.destination((u - pRed) / pGreen, row: from &* n, last: lastTarget,
