@@ -92,6 +92,14 @@ extension ArmReader {
                        : (NumberRange(low: 0, high: 1000), "\(on == .age ? "an age" : "a time") in years in [0, 1000]")
     }
 
+    /// A number in `range`, or an issue that says what was expected in words.
+    private func checked(_ tree: Tree, _ range: NumberRange, _ phrase: String) -> Double? {
+        guard let x = log.number(tree) else { return nil }
+        if range.contains(x) { return x }
+        log.add(tree, found: IssueLog.format(x), expected: phrase)
+        return nil
+    }
+
     private func readDependencePoints(_ tree: Tree, on: DependenceVariable, unit: DependenceUnit) -> (keys: [Double], values: [Double])? {
         guard let items = log.list(tree, what: "a list of points {at, value}") else { return nil }
         if items.isEmpty { log.add(tree, expected: "at least one point"); return nil }
@@ -103,8 +111,8 @@ extension ArmReader {
         let before = log.issues.count
         for item in items {
             guard let f = log.fields(item, allowed: ["at", "value"], what: "a point {at, value}"),
-                  let at = f.required("at", expected: keyPhrase).flatMap({ log.number($0, keyRange) }),
-                  let v = f.required("value", expected: valuePhrase).flatMap({ log.number($0, valueRange) }) else { continue }
+                  let at = f.required("at", expected: keyPhrase).flatMap({ checked($0, keyRange, keyPhrase) }),
+                  let v = f.required("value", expected: valuePhrase).flatMap({ checked($0, valueRange, valuePhrase) }) else { continue }
             if let last = keys.last, at <= last {
                 log.add(item, found: "at \(IssueLog.format(at)) after \(IssueLog.format(last))", expected: "points in increasing order of at")
             }
