@@ -1,6 +1,6 @@
 import Foundation
 
-/// `transitions.dependence`: a list of transition-specific dependencies (docs/scenario-format.md §8.4).
+/// `transitions.dependence`: a list of transition-specific dependencies (docs/scenario-format.md §8, "Transition-specific dependence").
 extension ArmReader {
     static let dependenceFields = ["from", "to", "on", "unit", "factor", "table", "points"]
 

@@ -36,7 +36,7 @@ public enum DependenceUnit: String, Sendable, CaseIterable {
 /// ```
 ///
 /// and `Combiner` turns a child's row into rates, applies every dependence of the row, and
-/// back into per-step probabilities (docs/scenario-format.md §8.4).
+/// back into per-step probabilities (docs/scenario-format.md §8, "Transition-specific dependence").
 public struct TransitionDependence: Sendable, Equatable {
     /// The levels whose moves to `to` depend (never `to` itself, never absorbing).
     public var from: [Int]
@@ -95,7 +95,7 @@ extension TransitionDependence {
     ///
     /// Rates of competing risks add, and a constant-hazard step converts them to probabilities
     /// that sum to 1 (Briggs, Claxton & Sculpher 2006, *Decision Modelling for Health Economic
-    /// Evaluation*, §3.2; Gidwani & Russell 2020, "Estimating transition probabilities from
+    /// Evaluation*, ch. 3; Gidwani & Russell 2020, "Estimating transition probabilities from
     /// published evidence: a tutorial for decision modelers", PharmacoEconomics 38:1153–1164).
     /// A row with p_ii = 0 is read as p_ii = 10^−300 (its rates finite, its limit kept to that
     /// precision). A row no dependence touches is never passed here.
