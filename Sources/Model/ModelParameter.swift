@@ -304,6 +304,9 @@ public struct ParameterIndex: Sendable {
             if keys.count == 4, keys[1] == "matrix", let i = level(keys[2]), let j = level(keys[3]) {
                 return .value(.transitionEntry(from: i, to: j))
             }
+            if keys.count >= 2, keys[1] == "dependence" {
+                return .refused("is part of a transition-specific dependence (transitions.dependence), whose tables and factors are not parameters")
+            }
             if keys.count == 4, keys[1] == "ageMultipliers", let b = index(2) {
                 if keys[3] == "escalationMultiplier" { return .value(.ageEscalationMultiplier(band: b)) }
                 if keys[3] == "stepDownMultiplier" { return .value(.ageStepDownMultiplier(band: b)) }

@@ -120,7 +120,7 @@ public enum AggregateModel {
             let combiner = arm.dependence.isEmpty ? nil : TransitionDependence.Combiner(arm: arm)
             self.combiner = combiner
             if combiner != nil && options.mode != .cohort {
-                throw AggregateError("transition-specific dependence (transitions.dependence) moves children once per step by their age, the step and their months in the level; it needs --aggregate-mode cohort, not sd")
+                throw AggregateError("transition-specific dependence (transitions.dependence) moves children once per step by their age, the step and their months in the level; it needs the aggregate model's cohort mode, not sd")
             }
             if arm.ageing || combiner?.readsAge == true {
                 // A class per month of age: ages grow by the step (ageing), or stay as they were drawn
