@@ -163,11 +163,8 @@ struct StepKernel {
         let level = columns.level, age = columns.ageMonths, months = columns.monthsInLevel
         let entry = columns.entryStep, mask = columns.mask, id = columns.id, pending = columns.pending
         let area = columns.area
-        // The general path: a scratch row, and the tables of rows with dependence.
-        let dependence = dependence, hasDependence = dependence != nil
-        let touched = dependence?.touched.baseAddress, perStep = dependence?.perStep.baseAddress
-        let escalation = dependence?.escalation.baseAddress, stepDown = dependence?.stepDown.baseAddress
-        let leave = dependence?.leave.baseAddress
+        // Rows with transition-specific dependence take the general path (`generalMove`), with a scratch row.
+        let hasDependence = dependence != nil, touched = dependence?.touched.baseAddress
         let row = UnsafeMutableBufferPointer<Double>.allocate(capacity: hasDependence ? n : 0)
         defer { row.deallocate() }
         let stepStartYears = Double(t - 1) * stepYears
@@ -205,21 +202,10 @@ struct StepKernel {
             let pGreen = baseGreen[base] * multipliers[mi &+ 1]
             if pRed + pGreen > 1 + 1e-12 { return Violation(level: from, red: pRed, green: pGreen) }
             var to = from
-            if hasDependence, touched![from], let dependence {
-                // The general path (`TransitionDependence.Combiner`): the child's row as formed without
-                // dependence, p_ij = P_ij · (practice · age · duration multiplier of its direction), then
-                // combined as competing risks. Every index is < n, n · n, ageBands or n · durationBands.
-                let durationFactor = leave![from &* durationBands &+ durBand]
-                let up = multipliers[mi] * escalation![ageBand] * durationFactor
-                let down = multipliers[mi &+ 1] * stepDown![ageBand] * durationFactor
-                for j in 0..<n { row[j] = j == from ? 0 : perStep![from &* n &+ j] * (j > from ? up : down) }
-                _ = dependence.combiner.combine(level: from, row: row, ageYears: Double(age[c]) / 12, timeYears: stepStartYears,
-                                                sojournMonths: Double(months[c]))
-                var acc = 0.0
-                for j in 0..<n where j != from {
-                    acc += row[j]
-                    if u < acc { to = j; break }
-                }
+            if hasDependence && touched![from] {
+                to = generalMove(from: from, u: u, red: multipliers[mi], green: multipliers[mi &+ 1], ageBand: ageBand,
+                                 durationBand: durBand, ageMonths: age[c], monthsInLevel: months[c],
+                                 stepStartYears: stepStartYears, row: row)
             } else if u < pRed {
                 to = Self.destination(u / pRed, row: from &* n, last: lastTarget, cumulative: redCumulative, targets: redTargets)
             } else if u < pRed + pGreen {
@@ -257,6 +243,33 @@ struct StepKernel {
             }
         }
         return nil
+    }
+
+    /// The move of a child in a row with transition-specific dependence (`TransitionDependence.Combiner`):
+    /// its row as formed without dependence, p_ij = P_ij · (practice · age · duration multiplier of the
+    /// move's direction), combined as competing risks; then the first j ≠ from (in level order) with
+    /// u < p_from,0 + … + p_from,j, or `from` (stay). Kept out of the loop so the other rows' path stays small.
+    ///
+    /// - Precondition: `dependence` is set, from < n, ageBand < ageBands, durationBand < durationBands and
+    ///   `row` has n elements, so every index read is < n, n · n, ageBands or n · durationBands.
+    @inline(never)
+    func generalMove(from: Int, u: Double, red: Double, green: Double, ageBand: Int, durationBand: Int, ageMonths: UInt16,
+                     monthsInLevel: UInt16, stepStartYears: Double, row: UnsafeMutableBufferPointer<Double>) -> Int {
+        let d = dependence.unsafelyUnwrapped, n = levelCount
+        let durationFactor = d.leave[from &* durationBands &+ durationBand]
+        let up = red * d.escalation[ageBand] * durationFactor
+        let down = green * d.stepDown[ageBand] * durationFactor
+        let perStep = d.perStep.baseAddress.unsafelyUnwrapped
+        for j in 0..<n { row[j] = j == from ? 0 : perStep[from &* n &+ j] * (j > from ? up : down) }
+        // The caller checked the leave probability (≤ 1 + 1e-12), so the combination succeeds.
+        _ = d.combiner.combine(level: from, row: row, ageYears: Double(ageMonths) / 12, timeYears: stepStartYears,
+                               sojournMonths: Double(monthsInLevel))
+        var acc = 0.0
+        for j in 0..<n where j != from {
+            acc += row[j]
+            if u < acc { return j }
+        }
+        return from
     }
 
     /// The destination of a move in one direction: the first k with v < cumulative[row + k]
