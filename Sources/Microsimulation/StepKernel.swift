@@ -167,6 +167,7 @@ struct StepKernel {
         let hasDependence = dependence != nil, touched = dependence?.touched.baseAddress
         let row = UnsafeMutableBufferPointer<Double>.allocate(capacity: hasDependence ? n : 0)
         defer { row.deallocate() }
+        var lastRow = GeneralRowKey()
         let stepStartYears = Double(t - 1) * stepYears
 
         let position = UInt32(truncatingIfNeeded: (t - 1) / 2)  // t ≤ 60,000
@@ -205,7 +206,7 @@ struct StepKernel {
             if hasDependence && touched![from] {
                 to = generalMove(from: from, u: u, red: multipliers[mi], green: multipliers[mi &+ 1], ageBand: ageBand,
                                  durationBand: durBand, ageMonths: age[c], monthsInLevel: months[c],
-                                 stepStartYears: stepStartYears, row: row)
+                                 stepStartYears: stepStartYears, row: row, last: &lastRow)
             } else if u < pRed {
                 to = Self.destination(u / pRed, row: from &* n, last: lastTarget, cumulative: redCumulative, targets: redTargets)
             } else if u < pRed + pGreen {
@@ -252,10 +253,33 @@ struct StepKernel {
     ///
     /// - Precondition: `dependence` is set, from < n, ageBand < ageBands, durationBand < durationBands and
     ///   `row` has n elements, so every index read is < n, n · n, ageBands or n · durationBands.
+    /// `row` holds the combined row of `last` from the previous call in this step: a child with the same
+    /// key (level, practice multipliers, bands, and the age and months in level the tables read) reuses it.
     @inline(never)
     func generalMove(from: Int, u: Double, red: Double, green: Double, ageBand: Int, durationBand: Int, ageMonths: UInt16,
-                     monthsInLevel: UInt16, stepStartYears: Double, row: UnsafeMutableBufferPointer<Double>) -> Int {
+                     monthsInLevel: UInt16, stepStartYears: Double, row: UnsafeMutableBufferPointer<Double>,
+                     last: inout GeneralRowKey) -> Int {
         let d = dependence.unsafelyUnwrapped, n = levelCount
+        let key = GeneralRowKey(level: from, red: red, green: green, ageBand: ageBand, durationBand: durationBand,
+                                ageMonths: d.combiner.readsAge ? ageMonths : 0,
+                                sojournMonths: d.combiner.readsSojourn ? min(Int(monthsInLevel), d.combiner.sojournCapMonths[from]) : 0)
+        if key != last {
+            last = key
+            formRow(key, monthsInLevel: monthsInLevel, stepStartYears: stepStartYears, row: row)
+        }
+        var acc = 0.0
+        for j in 0..<n where j != from {
+            acc += row[j]
+            if u < acc { return j }
+        }
+        return from
+    }
+
+    /// The combined row of a child with this key into `row` (see `generalMove`).
+    private func formRow(_ key: GeneralRowKey, monthsInLevel: UInt16, stepStartYears: Double, row: UnsafeMutableBufferPointer<Double>) {
+        let d = dependence.unsafelyUnwrapped, n = levelCount, from = key.level
+        let ageBand = key.ageBand, durationBand = key.durationBand, red = key.red, green = key.green
+        let ageMonths = key.ageMonths
         let durationFactor = d.leave[from &* durationBands &+ durationBand]
         let up = red * d.escalation[ageBand] * durationFactor
         let down = green * d.stepDown[ageBand] * durationFactor
@@ -264,12 +288,6 @@ struct StepKernel {
         // The caller checked the leave probability (≤ 1 + 1e-12), so the combination succeeds.
         _ = d.combiner.combine(level: from, row: row, ageYears: Double(ageMonths) / 12, timeYears: stepStartYears,
                                sojournMonths: Double(monthsInLevel))
-        var acc = 0.0
-        for j in 0..<n where j != from {
-            acc += row[j]
-            if u < acc { return j }
-        }
-        return from
     }
 
     /// The destination of a move in one direction: the first k with v < cumulative[row + k]
@@ -283,4 +301,15 @@ struct StepKernel {
         while k < last && v >= cumulative[row &+ k] { k &+= 1 }
         return Int(targets[row &+ k])
     }
+}
+
+/// What a combined row with transition-specific dependence depends on within one step (`StepKernel.generalMove`):
+/// the level, the practice multipliers, the age and duration bands, the age in months if a table reads it, and the
+/// months in the level (capped where the tables stop changing) if a table reads them. Level −1: no row yet.
+struct GeneralRowKey: Equatable {
+    var level = -1
+    var red = 0.0, green = 0.0
+    var ageBand = 0, durationBand = 0
+    var ageMonths: UInt16 = 0
+    var sojournMonths = 0
 }
