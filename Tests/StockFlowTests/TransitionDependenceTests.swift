@@ -234,6 +234,61 @@ struct TransitionDependenceTests {
         Self.expectWithin4MCSE(runs, exact: exact, levels: 3, steps: [8, 16, 24], "calendar")
     }
 
+    // MARK: Everything together
+
+    /// Practice, age bands, duration bands, births, in-migration, ageing out, stationary starting months
+    /// and all three kinds of dependence: the step engine's mean stocks lie within 4 MCSE of the aggregate
+    /// model with exposure and durations carried exactly (the agents' expectation).
+    @Test func withEveryOtherFeatureTheAgentsMatchTheExactAggregate() throws {
+        let text = """
+            name: together
+            time: {stepMonths: 3, horizonYears: 4}
+            levels:
+              Low: {costPerChildYear: 0, qolWeight: 1}
+              Mid: {costPerChildYear: 0, qolWeight: 0.8}
+              High: {costPerChildYear: 0, qolWeight: 0.5}
+              Gone: {costPerChildYear: 0, qolWeight: 0, absorbing: true}
+            population:
+              initialCounts: {Low: 600, Mid: 250, High: 150}
+              initialMonthsInLevel: stationary
+              ageDistribution: [{fromYears: 0, toYears: 10, share: 0.6}, {fromYears: 10, toYears: 16, share: 0.4}]
+              ageOutYears: 18
+              births: {perYear: 40, entryLevels: {Low: 1}}
+              migration: {inPerYear: 20, outRatePerYear: 0.02}
+            transitions:
+              unit: ratesPerYear
+              matrix:
+                Low: {Mid: 0.2, High: 0.02}
+                Mid: {Low: 0.4, High: 0.1}
+                High: {Mid: 0.3, Low: 0.05}
+              ageMultipliers: [{fromYears: 0, escalationMultiplier: 1.2}, {fromYears: 12, escalationMultiplier: 0.8, stepDownMultiplier: 1.1}]
+              durationDependence:
+                High: [{fromMonths: 0, leaveMultiplier: 0.7}, {fromMonths: 6, leaveMultiplier: 1.2}]
+              dependence:
+                - {from: any, to: Gone, on: age, unit: probabilitiesPerYear, points: [{at: 0, value: 0.01}, {at: 5, value: 0.002}, {at: 15, value: 0.02}]}
+                - {from: Mid, to: High, on: year, unit: hazardRatio, points: [{at: 0, value: 1}, {at: 2, value: 1.5}]}
+                - {from: High, to: Mid, on: sojourn, unit: ratesPerYear, factor: 2, points: [{at: 0, value: 0.1}, {at: 9, value: 0.3}]}
+            practice:
+              support:
+                intensity: [{timeYears: 0, value: 0.3}, {timeYears: 2, value: 0.8}]
+                coverage: {share: 0.5}
+                escalationEffect: 0.3
+                stepDownEffect: 0.4
+            """
+        let arm = try Self.decode(text).arms[0]
+        let result = try AggregateModel.run(arm: arm, options: AggregateOptions(mode: .cohort, exposure: .exact, durations: .exact))
+        #expect(result.approximations.isEmpty, "\(result.approximations)")
+        let layout = RecordLayout(levelCount: 4, steps: arm.steps)
+        let exact = (0...arm.steps).map { t in (0..<4).map { result.record[layout.index(step: t, slot: layout.slot(.stock, level: $0))] } }
+        let runs = try Self.agentStocks(arm, replications: 200, seed: 11)
+        Self.expectWithin4MCSE(runs, exact: exact, levels: 4, steps: [4, 8, 16], "together")
+        // The dependence matters here: without it the exact stocks differ by far more than the tolerance.
+        var bare = arm
+        bare.dependence = []
+        let without = try AggregateModel.run(arm: bare, options: AggregateOptions(mode: .cohort, exposure: .exact, durations: .exact))
+        #expect(abs(without.record[layout.index(step: 16, slot: layout.slot(.stock, level: 3))] - exact[16][3]) > 10)
+    }
+
     // MARK: Untouched rows, engines, refusals
 
     /// Dependence on one row leaves the other rows' fast path: a hazard ratio of 1 everywhere gives the
