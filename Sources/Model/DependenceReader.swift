@@ -80,7 +80,7 @@ extension ArmReader {
     /// The range of a table's values in this unit.
     static func dependenceRange(_ unit: DependenceUnit) -> (range: NumberRange, phrase: String) {
         switch unit {
-        case .probabilitiesPerYear: return (NumberRange(low: 0, high: 1 - 1e-15), "a probability per year in [0, 1)")
+        case .probabilitiesPerYear: return (NumberRange(low: 0, high: 0.999999999999), "a probability per year in [0, 1)")
         case .ratesPerYear: return (.ratePerYear, "a rate per year in [0, 1000]")
         case .hazardRatio: return (.multiplier, "a hazard ratio in [0, 1000]")
         }

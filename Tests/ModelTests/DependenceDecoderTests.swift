@@ -143,11 +143,23 @@ struct DependenceDecoderTests {
             """
         let s = try ScenarioDecoder.decode(yaml: text, file: "s.yaml")
         #expect(s.arms.map { $0.dependence.map(\.values) } == [[[3]], [[2]], []])
-        // Not a parameter of sensitivity or uncertainty analysis.
-        if case .failure(let r) = s.parameterIndex.binding("transitions.dependence[0].points[0].value") {
-            #expect(r.found == "'transitions.dependence[0].points[0].value', which is part of a transition-specific dependence (transitions.dependence), whose tables and factors are not parameters", "\(r.found)")
-        } else {
-            Issue.record("a dependence value bound as a parameter")
+        // The factor and the points' values are parameters; the keys and table files are not.
+        let base = try #require(try? s.parameterIndex.binding("transitions.dependence[0].points[0].value").get())
+        #expect(base.targets.map(\.arm) == [0])
+        let treated = try #require(try? s.parameterIndex.binding("arms.treated.transitions.dependence[0].points[0].value").get())
+        #expect(treated.targets.map(\.arm) == [1])
+        let changed = try ParameterBinding.apply([(base, 1.5), (treated, 4)], to: s.arms, file: "s.yaml")
+        #expect(changed[0].dependence[0].values == [1.5] && changed[1].dependence[0].values == [4])
+        let withFactor = try ScenarioDecoder.decode(yaml: text.replacingOccurrences(of: "unit: hazardRatio, points: [{at: 0, value: 3}]",
+                                                                                      with: "unit: hazardRatio, factor: 2, points: [{at: 0, value: 3}]"),
+                                                    file: "s.yaml")
+        let factor = try #require(try? withFactor.parameterIndex.binding("transitions.dependence[0].factor").get())
+        #expect(try ParameterBinding.apply([(factor, 0.5)], to: withFactor.arms, file: "s.yaml")[0].dependence[0].factor == 0.5)
+        #expect(throws: ScenarioError.self) { try ParameterBinding.apply([(treated, -1)], to: s.arms, file: "s.yaml") }
+        for path in ["transitions.dependence[0].points[0].at", "transitions.dependence[0].to"] {
+            if case .failure(let r) = s.parameterIndex.binding(path) { #expect(r.found.hasPrefix("'\(path)', which ")) } else {
+                Issue.record("\(path) bound as a parameter")
+            }
         }
     }
 }
