@@ -31,7 +31,8 @@ struct StepTally: ~Copyable {
 /// Transitions, ageing and exits of every child present in one step
 /// (steps 1–3 of `Engine`), over raw pointers to the arm's tables.
 ///
-/// Holds no references: `Engine.run` keeps the `ArmTables` it was made from,
+/// Holds no references but the read-only `DependenceTables` of rows with transition-specific
+/// dependence (nil without any): `Engine.run` keeps the `ArmTables` it was made from,
 /// and so the storage its pointers address, alive for the whole replication.
 /// Every unchecked access below is in bounds by construction; each says why.
 /// The invariants it relies on:
