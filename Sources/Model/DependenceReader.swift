@@ -88,7 +88,8 @@ extension ArmReader {
 
     /// The range of a table's keys.
     static func keyRange(_ on: DependenceVariable) -> (range: NumberRange, phrase: String) {
-        on == .sojourn ? (NumberRange(low: 0, high: 65_535), "months in the level in [0, 65535]")
+        // Months in the level as `durationDependence` bounds them: the aggregate model keeps a class per step up to the last key.
+        on == .sojourn ? (NumberRange(low: 0, high: 1200), "months in the level in [0, 1200]")
                        : (NumberRange(low: 0, high: 1000), "\(on == .age ? "an age" : "a time") in years in [0, 1000]")
     }
 

@@ -92,7 +92,8 @@ public struct ResourceEstimate: Sendable {
                     ? Double(arm.ageOutMonths ?? ((arm.ageDistribution.map(\.toMonths).max() ?? 1) + arm.steps * arm.stepMonths + 1))
                     : readsAge ? Double(arm.ageDistribution.map(\.toMonths).max() ?? 1) : Double(arm.ageMultipliers.count)
                 let sojournMonths = arm.dependence.filter { $0.on == .sojourn }.map { $0.keys.last ?? 0 }.max() ?? 0
-                let durationClasses = 1 + (sojournMonths / Double(max(arm.stepMonths, 1))).rounded(.up)
+                let sojournSteps = (sojournMonths / Double(max(arm.stepMonths, 1))).rounded(.up)
+                let durationClasses = 1 + (arm.initialDurations == .zero ? min(sojournSteps, Double(arm.steps)) : sojournSteps)
                 state += 4 * 8 * groups * max(ageClasses, 1) * n * durationClasses
             }
             terms.append(Term(name: "the aggregate model's stocks (areas × coverage groups × age months × levels, per arm)",

@@ -144,8 +144,10 @@ public enum AggregateModel {
             let dependent = arm.durationMultipliers.contains { !$0.isEmpty }
             // Months in the level a dependence reads: a duration class per step up to its last key (tunnel
             // stocks), exact in cohort mode whatever `options.durations` says.
+            // Starting at 0 months, no child has spent more than `steps` − 1 steps in a level at a step's start.
+            let reachable = arm.initialDurations == .zero ? arm.steps : Int.max
             let sojournLast = arm.levels.indices.map { l in
-                combiner.map { c in arm.levels[l].absorbing ? 0 : (c.sojournCapMonths[l] + arm.stepMonths - 1) / arm.stepMonths } ?? 0
+                combiner.map { c in arm.levels[l].absorbing ? 0 : min(reachable, (c.sojournCapMonths[l] + arm.stepMonths - 1) / arm.stepMonths) } ?? 0
             }
             if options.durations == .exact && dependent {
                 guard options.mode == .cohort else {
