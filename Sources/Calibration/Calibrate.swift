@@ -134,9 +134,22 @@ public enum Calibrate {
         return (out, regularised)
     }
 
+    /// Flow and panel calibration estimate one constant matrix of rates from the data, which
+    /// would ignore a scenario's transition-specific dependence (by age, calendar time or months in
+    /// a level): such a scenario is refused. Stock calibration runs the aggregate model, which
+    /// carries the dependence, and is not refused.
+    static func refuseDependence(_ scenario: Scenario, source: String) throws(CalibrationDataError) {
+        guard let arm = scenario.arms.first(where: { !$0.dependence.isEmpty }) else { return }
+        throw CalibrationDataError(issues: [DataIssue(
+            file: scenario.file, line: nil, column: nil,
+            found: "transitions.dependence in arm '\(arm.name)': the rates of some moves depend on age, calendar time or months in the level",
+            expected: "a scenario without transitions.dependence for calibration from \(source), which estimates one constant matrix of rates (its likelihood would ignore the dependence); calibrate from stocks instead, which runs the aggregate model")])
+    }
+
     /// Flow counts → Dirichlet–multinomial posterior; rates by the matrix logarithm of each
     /// period matrix (default) or the per-row competing-risks conversion; draws by GSL.
     public static func fromFlows(_ config: CalibrationConfig, scenario: Scenario, data: Data) throws(CalibrationDataError) -> [Fit] {
+        try refuseDependence(scenario, source: "flows")
         let options = FlowEstimator.Options(concentration: config.concentration, allowed: allowed(config, default: .all),
                                             pooling: config.pooled ? .pooled : .perArea)
         let estimates = try FlowEstimator.estimate(flows: data.flows, stocks: data.stocks, levels: scenario.levels, options: options,
@@ -216,6 +229,7 @@ public enum Calibrate {
 
     /// Panel records → maximum likelihood of Q; draws from the asymptotic normal of the log-rates.
     public static func fromPanel(_ config: CalibrationConfig, scenario: Scenario, data: Data) throws(CalibrationDataError) -> [Fit] {
+        try refuseDependence(scenario, source: "panel")
         guard let panel = data.panel else { return [] }
         let options = PanelEstimator.Options(allowed: allowed(config, default: .adjacent),
                                              pooling: config.pooled ? .pooled : .perArea)

@@ -105,6 +105,9 @@ public struct MarkovStockModel: StockSimulator {
         if !durationLevels.isEmpty {
             out.append("duration dependence in \(durationLevels.map { levels[$0] }.joined(separator: ", ")): leaving depends on time already spent in the level")
         }
+        if !model.dependence.isEmpty {
+            out.append("transition-specific dependence (transitions.dependence): moves depend on each child's age, the calendar time or its months in the level")
+        }
         if model.transitionInput.unit != .ratesPerYear {
             out.append("the transition matrix is given as \(model.transitionInput.unit.rawValue): the Markov model differentiates P = exp(Q·dt) from yearly rates (ratesPerYear)")
         }

@@ -75,6 +75,10 @@ public enum XMILEExport {
             out.append(Problem(field: "transitionRewards", found: "one-off rewards of moves",
                                expected: "none: girfec counts them at step ends from the step's flows"))
         }
+        if !arm.dependence.isEmpty {
+            out.append(Problem(field: "transitions.dependence", found: "transition-specific dependence on age, calendar time or months in a level",
+                               expected: "none: girfec's sd mode does not run it (the aggregate model carries it in cohort mode only)"))
+        }
         for p in arm.practices where PracticeEffects.named[p.effect.name] == nil || !["saturating", "linear", "immediate"].contains(p.effect.name) {
             out.append(Problem(field: "practice.\(p.name).effectFunction", found: "'\(p.effect.name)'",
                                expected: "saturating, linear or immediate (the functions with an XMILE equation)"))

@@ -27,6 +27,8 @@ public struct ArmTables: Sendable {
     let ageSpanMonths: [Double]
     /// The tables read per child-step.
     let lookup: Lookup
+    /// The tables of the general path, for rows with transition-specific dependence (nil without).
+    let dependence: DependenceTables?
     /// Per level, the months already spent there by an initial child, where they are drawn
     /// (`initialDurations: stationary`, a level that is not absorbing); nil elsewhere.
     let stationaryMonths: [StationaryMonths?]
@@ -148,12 +150,16 @@ public struct ArmTables: Sendable {
                 }
             }
         }
-        // Every move the engines can make is recorded (`PossibleMoves` includes every P > 0): its slot is its index.
+        dependence = arm.dependence.isEmpty ? nil : DependenceTables(arm: arm, escalation: bands.map(\.escalationMultiplier),
+                                                                     stepDown: bands.map(\.stepDownMultiplier), leave: lm, bandsMax: bandsMax)
+        // Every move the engines can make is recorded (`PossibleMoves`: every P > 0 and every move a dependence opens): its slot is its index.
         var slots = [Int32](repeating: 0, count: n * n)
         for (k, m) in layout.moves.enumerated() { slots[m.from * n + m.to] = Int32(k) }
+        let opened = arm.dependence.filter(\.replaces).flatMap { d in d.from.map { Move(from: $0, to: d.to) } }
         for i in 0..<n {
-            for j in 0..<n where i != j && arm.transitionPerStep[i][j] > 0 && layout.moveNumber(from: i, to: j) == nil {
-                preconditionFailure("arm '\(arm.name)': the move \(arm.levels[i].name) → \(arm.levels[j].name) has P > 0 but is not among the recorded moves (ArmModel.possibleMoves)")
+            for j in 0..<n where i != j && (arm.transitionPerStep[i][j] > 0 || opened.contains(Move(from: i, to: j)))
+                && layout.moveNumber(from: i, to: j) == nil {
+                preconditionFailure("arm '\(arm.name)': the move \(arm.levels[i].name) → \(arm.levels[j].name) can happen but is not among the recorded moves (ArmModel.possibleMoves)")
             }
         }
         lookup = Lookup(redTargets: rt, redCumulative: rc, greenTargets: gt, greenCumulative: gc,
@@ -170,5 +176,41 @@ public struct ArmTables: Sendable {
         stationaryMonths = arm.levels.indices.map { l in
             arm.initialDurations == .stationary && !arm.levels[l].absorbing ? StationaryMonths(StationaryStay(arm: arm, level: l)) : nil
         }
+    }
+}
+
+/// What the step engine's general path reads for a row with transition-specific dependence
+/// (`TransitionDependence.Combiner`): the baseline per-step row, the age and duration multipliers
+/// that form a child's row before dependence, and which rows are touched. Written only in `init`,
+/// read-only afterwards: safe to share between threads.
+final class DependenceTables: @unchecked Sendable {
+    let combiner: TransitionDependence.Combiner
+    /// Per level: whether its row is touched.
+    let touched: UnsafeBufferPointer<Bool>
+    /// The baseline per-step probabilities, [from · n + to].
+    let perStep: UnsafeBufferPointer<Double>
+    /// Escalation and step-down multipliers per age band.
+    let escalation: UnsafeBufferPointer<Double>
+    let stepDown: UnsafeBufferPointer<Double>
+    /// Leave multiplier per level and duration band, [level · bandsMax + band].
+    let leave: UnsafeBufferPointer<Double>
+
+    init(arm: ArmModel, escalation: [Double], stepDown: [Double], leave: [Double], bandsMax: Int) {
+        combiner = TransitionDependence.Combiner(arm: arm)
+        touched = Self.copy(combiner.touched)
+        perStep = Self.copy(arm.transitionPerStep.flatMap { $0 })
+        self.escalation = Self.copy(escalation)
+        self.stepDown = Self.copy(stepDown)
+        self.leave = Self.copy(leave)
+    }
+
+    deinit {
+        touched.deallocate(); perStep.deallocate(); escalation.deallocate(); stepDown.deallocate(); leave.deallocate()
+    }
+
+    private static func copy<T>(_ values: [T]) -> UnsafeBufferPointer<T> {
+        let buffer = UnsafeMutableBufferPointer<T>.allocate(capacity: max(values.count, 1))
+        _ = buffer.initialize(from: values)
+        return UnsafeBufferPointer(buffer)
     }
 }

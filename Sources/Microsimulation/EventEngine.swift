@@ -133,6 +133,9 @@ public struct EventTables: Sendable {
         if worst > 1 + 1e-12 {
             problems.append("arm '\(arm.name)': the largest practice multipliers could take a leave probability to \(worst) > 1; the step engine checks each child at each step and reports where")
         }
+        if !arm.dependence.isEmpty {
+            problems.append("arm '\(arm.name)' has transition-specific dependence (transitions.dependence): the event engine's leave chances change only at age and duration band boundaries, not with a table of age, calendar time or months in the level; the step engine simulates it")
+        }
         unsupported = problems.isEmpty ? nil : problems.joined(separator: "; ")
 
         let ageOfMonth = lookup.ageBandOfMonth

@@ -31,7 +31,8 @@ struct StepTally: ~Copyable {
 /// Transitions, ageing and exits of every child present in one step
 /// (steps 1–3 of `Engine`), over raw pointers to the arm's tables.
 ///
-/// Holds no references: `Engine.run` keeps the `ArmTables` it was made from,
+/// Holds no references but the read-only `DependenceTables` of rows with transition-specific
+/// dependence (nil without any): `Engine.run` keeps the `ArmTables` it was made from,
 /// and so the storage its pointers address, alive for the whole replication.
 /// Every unchecked access below is in bounds by construction; each says why.
 /// The invariants it relies on:
@@ -39,7 +40,7 @@ struct StepTally: ~Copyable {
 ///   children and entries) or from `redTargets`/`greenTargets`, whose entries are levels;
 /// - a child's coverage mask is < `masks` = 2^practices (one bit per practice);
 /// - a child present in step t entered at a step ≤ t − 1 < `cohorts` = steps + 1;
-/// - a move's destination has P > 0, so the move is recorded and its `moveSlot` is < the moves of the block;
+/// - a move's destination has P > 0 or is opened by a dependence, so the move is recorded and its `moveSlot` is < the moves of the block;
 /// - `ArmTables` sizes: `absorbing` n, targets, cumulatives and `moveSlot` n·n,
 ///   `ageBandOfMonth` ageBandTop + 1, `durationBand` n·(durationCap + 1), `baseRed`
 ///   and `baseGreen` n·ageBands·durationBands, with band entries below their counts;
@@ -76,6 +77,9 @@ struct StepKernel {
     let key: (UInt32, UInt32)
     let replication: UInt32
     let purposeWord: UInt32
+    /// The general path for rows with transition-specific dependence (nil without any).
+    let dependence: DependenceTables?
+    let stepYears: Double
 
     /// A child whose modulated leave probability went above 1.
     struct Violation {
@@ -117,6 +121,13 @@ struct StepKernel {
         key = address.key
         replication = address.replication
         purposeWord = address.purposeWord
+        dependence = tables.dependence
+        stepYears = arm.stepYears
+        if let d = tables.dependence {
+            precondition(d.touched.count == levelCount && d.perStep.count == levelCount * levelCount
+                         && d.escalation.count == ageBands && d.leave.count == levelCount * durationBands,
+                         "dependence tables of inconsistent sizes")
+        }
     }
 
     /// Moves, ages and removes the children of step `t`; children who leave the
@@ -163,6 +174,12 @@ struct StepKernel {
         let level = columns.level, age = columns.ageMonths, months = columns.monthsInLevel
         let entry = columns.entryStep, mask = columns.mask, id = columns.id, pending = columns.pending
         let area = columns.area
+        // Rows with transition-specific dependence take the general path (`generalMove`), with a scratch row.
+        let hasDependence = dependence != nil, touched = dependence?.touched.baseAddress
+        let row = UnsafeMutableBufferPointer<Double>.allocate(capacity: hasDependence ? n : 0)
+        defer { row.deallocate() }
+        var lastRow = GeneralRowKey()
+        let stepStartYears = Double(t - 1) * stepYears
 
         let position = UInt32(truncatingIfNeeded: (t - 1) / 2)  // t ≤ 60,000
         let lastStep = UInt16(truncatingIfNeeded: t - 1)
@@ -197,7 +214,11 @@ struct StepKernel {
             let pGreen = baseGreen[base] * multipliers[mi &+ 1]
             if pRed + pGreen > 1 + 1e-12 { return Violation(level: from, red: pRed, green: pGreen) }
             var to = from
-            if u < pRed {
+            if hasDependence && touched![from] {
+                to = generalMove(from: from, u: u, red: multipliers[mi], green: multipliers[mi &+ 1], ageBand: ageBand,
+                                 durationBand: durBand, ageMonths: age[c], monthsInLevel: months[c],
+                                 stepStartYears: stepStartYears, row: row, last: &lastRow)
+            } else if u < pRed {
                 to = Self.destination(u / pRed, row: from &* n, last: lastTarget, cumulative: redCumulative, targets: redTargets)
             } else if u < pRed + pGreen {
                 to = Self.destination((u - pRed) / pGreen, row: from &* n, last: lastTarget,
@@ -213,7 +234,7 @@ struct StepKernel {
                 if absorbing[to] && mask[c] != 0 { block[reachedAt] &-= 1 }
                 block[stayMonthsAt &+ from] &+= Int(months[c]) &+ Int(stepMonths)
                 block[staysAt &+ from] &+= 1
-                block[Int(moveSlot[from &* n &+ to])] &+= 1  // a move with P > 0: recorded (`ArmTables`)
+                block[Int(moveSlot[from &* n &+ to])] &+= 1  // a move that can happen: recorded (`ArmTables`)
                 level[c] = UInt8(truncatingIfNeeded: to)  // to < n ≤ 250
                 months[c] = 0
             } else {
@@ -236,6 +257,50 @@ struct StepKernel {
         return nil
     }
 
+    /// The move of a child in a row with transition-specific dependence (`TransitionDependence.Combiner`):
+    /// its row as formed without dependence, p_ij = P_ij · (practice · age · duration multiplier of the
+    /// move's direction), combined as competing risks; then the first j ≠ from (in level order) with
+    /// u < p_from,0 + … + p_from,j, or `from` (stay). Kept out of the loop so the other rows' path stays small.
+    ///
+    /// - Precondition: `dependence` is set, from < n, ageBand < ageBands, durationBand < durationBands and
+    ///   `row` has n elements, so every index read is < n, n · n, ageBands or n · durationBands.
+    /// `row` holds the combined row of `last` from the previous call in this step: a child with the same
+    /// key (level, practice multipliers, bands, and the age and months in level the tables read) reuses it.
+    @inline(never)
+    func generalMove(from: Int, u: Double, red: Double, green: Double, ageBand: Int, durationBand: Int, ageMonths: UInt16,
+                     monthsInLevel: UInt16, stepStartYears: Double, row: UnsafeMutableBufferPointer<Double>,
+                     last: inout GeneralRowKey) -> Int {
+        let d = dependence.unsafelyUnwrapped, n = levelCount
+        let key = GeneralRowKey(level: from, red: red, green: green, ageBand: ageBand, durationBand: durationBand,
+                                ageMonths: d.combiner.readsAge ? ageMonths : 0,
+                                sojournMonths: d.combiner.readsSojourn ? min(Int(monthsInLevel), d.combiner.sojournCapMonths[from]) : 0)
+        if key != last {
+            last = key
+            formRow(key, monthsInLevel: monthsInLevel, stepStartYears: stepStartYears, row: row)
+        }
+        var acc = 0.0
+        for j in 0..<n where j != from {
+            acc += row[j]
+            if u < acc { return j }
+        }
+        return from
+    }
+
+    /// The combined row of a child with this key into `row` (see `generalMove`).
+    private func formRow(_ key: GeneralRowKey, monthsInLevel: UInt16, stepStartYears: Double, row: UnsafeMutableBufferPointer<Double>) {
+        let d = dependence.unsafelyUnwrapped, n = levelCount, from = key.level
+        let ageBand = key.ageBand, durationBand = key.durationBand, red = key.red, green = key.green
+        let ageMonths = key.ageMonths
+        let durationFactor = d.leave[from &* durationBands &+ durationBand]
+        let up = red * d.escalation[ageBand] * durationFactor
+        let down = green * d.stepDown[ageBand] * durationFactor
+        let perStep = d.perStep.baseAddress.unsafelyUnwrapped
+        for j in 0..<n { row[j] = j == from ? 0 : perStep[from &* n &+ j] * (j > from ? up : down) }
+        // The caller checked the leave probability (≤ 1 + 1e-12), so the combination succeeds.
+        _ = d.combiner.combine(level: from, row: row, ageYears: Double(ageMonths) / 12, timeYears: stepStartYears,
+                               sojournMonths: Double(monthsInLevel))
+    }
+
     /// The destination of a move in one direction: the first k with v < cumulative[row + k]
     /// (the last, k = `last`, if none), as a level.
     ///
@@ -247,4 +312,15 @@ struct StepKernel {
         while k < last && v >= cumulative[row &+ k] { k &+= 1 }
         return Int(targets[row &+ k])
     }
+}
+
+/// What a combined row with transition-specific dependence depends on within one step (`StepKernel.generalMove`):
+/// the level, the practice multipliers, the age and duration bands, the age in months if a table reads it, and the
+/// months in the level (capped where the tables stop changing) if a table reads them. Level −1: no row yet.
+struct GeneralRowKey: Equatable {
+    var level = -1
+    var red = 0.0, green = 0.0
+    var ageBand = 0, durationBand = 0
+    var ageMonths: UInt16 = 0
+    var sojournMonths = 0
 }

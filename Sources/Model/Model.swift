@@ -196,6 +196,9 @@ public struct ArmModel: Sendable {
     public var ageMultipliers: [AgeMultiplier]
     /// Per level; empty means no duration dependence.
     public var durationMultipliers: [[DurationMultiplier]]
+    /// Transition-specific dependence on age, calendar time or months in the level
+    /// (`transitions.dependence`; none by default): `TransitionDependence.Combiner`.
+    public var dependence: [TransitionDependence] = []
     public var practices: [Practice]
     public var programmeCostPerYear: Trajectory
     public var programmeCostPerChildReachedPerYear: Double

@@ -38,6 +38,10 @@ public enum ModelParameter: Sendable, Hashable {
     case moveQolChange(from: Int, to: Int)
     case intoCost(level: Int)
     case intoQolChange(level: Int)
+    /// The `factor` of an arm's dependence `index` (`transitions.dependence[index].factor`).
+    case dependenceFactor(index: Int)
+    /// The value of point `point` of an arm's dependence `index` written with `points`.
+    case dependenceValue(index: Int, point: Int)
 
     /// The range the decoder checks the same field against.
     func range(in arm: ArmModel) -> NumberRange {
@@ -52,6 +56,8 @@ public enum ModelParameter: Sendable, Hashable {
         case .ageEscalationMultiplier, .ageStepDownMultiplier, .durationLeaveMultiplier, .practiceStepDownEffect: return .multiplier
         case .practiceTimeToEffect, .reinvestmentDelay, .reinvestmentSmoothing: return .years
         case .reinvestmentMoneyScale: return ReinvestmentRanges.moneyScale
+        case .dependenceFactor: return .multiplier
+        case .dependenceValue(let k, _): return ArmReader.dependenceRange(arm.dependence[k].unit).range
         }
     }
 
@@ -304,6 +310,16 @@ public struct ParameterIndex: Sendable {
             if keys.count == 4, keys[1] == "matrix", let i = level(keys[2]), let j = level(keys[3]) {
                 return .value(.transitionEntry(from: i, to: j))
             }
+            if keys.count >= 2, keys[1] == "dependence" {
+                if keys.count >= 4, let k = index(2), arm.dependence.indices.contains(k) {
+                    if keys.count == 4, keys[3] == "factor" { return .value(.dependenceFactor(index: k)) }
+                    if keys.count == 6, keys[3] == "points", let i = index(4), arm.dependence[k].keys.indices.contains(i) {
+                        if keys[5] == "value" { return .value(.dependenceValue(index: k, point: i)) }
+                        if keys[5] == "at" { return .refused(Self.boundary) }
+                    }
+                }
+                return .refused("is part of a transition-specific dependence (transitions.dependence) other than its factor or a point's value (a table file's rows are not fields: vary the factor)")
+            }
             if keys.count == 4, keys[1] == "ageMultipliers", let b = index(2) {
                 if keys[3] == "escalationMultiplier" { return .value(.ageEscalationMultiplier(band: b)) }
                 if keys[3] == "stepDownMultiplier" { return .value(.ageStepDownMultiplier(band: b)) }
@@ -498,6 +514,8 @@ extension ArmModel {
         case .moveQolChange(let i, let j): arm.transitionRewards?.moveQolChange[i][j] = x
         case .intoCost(let l): arm.transitionRewards?.intoCost[l] = x
         case .intoQolChange(let l): arm.transitionRewards?.intoQolChange[l] = x
+        case .dependenceFactor(let k): arm.dependence[k].factor = x
+        case .dependenceValue(let k, let i): arm.dependence[k].values[i] = x
         }
     }
 }

@@ -24,7 +24,8 @@ public struct Move: Sendable, Hashable, Comparable {
 /// A move i → j of an arm can happen when its per-step probability P_ij > 0 (P after the unit's
 /// conversion, `TransitionMatrixInput.perStep`). Practice, age and duration multipliers only scale
 /// the escalation and step-down probabilities, and the destination follows the baseline row, so
-/// they never make a zero entry positive. A parameter that changes entries W of the written matrix
+/// they never make a zero entry positive; a transition-specific dependence that replaces a move's
+/// rate (`TransitionDependence.replaces`) can, and its moves are included. A parameter that changes entries W of the written matrix
 /// can: P = exp(Q·dt) and the principal root A^dt are power series in the written matrix, so their
 /// positive entries lie within the transitive closure of the written matrix's positive off-diagonal
 /// entries and W (chains of moves within one step); per-step probabilities are used as written, so
@@ -38,6 +39,11 @@ public enum PossibleMoves {
         for arm in arms where arm.transitionPerStep.count == n {
             for i in 0..<n where arm.transitionPerStep[i].count == n {
                 for j in 0..<n where i != j && arm.transitionPerStep[i][j] > 0 { possible[i * n + j] = true }
+            }
+            // A table that replaces a move's rate can make it positive where P is 0, at any value a
+            // parameter gives it; a hazard ratio only scales a rate, so it opens no move.
+            for d in arm.dependence where d.replaces && d.to < n {
+                for i in d.from where i < n && i != d.to { possible[i * n + d.to] = true }
             }
         }
         for (a, arm) in arms.enumerated() {

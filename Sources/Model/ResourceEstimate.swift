@@ -85,10 +85,16 @@ public struct ResourceEstimate: Sendable {
             var state = 0.0
             for arm in arms {
                 let groups = Double(arm.areas.count) * pow(2, Double(arm.practices.count))
+                // A dependence on age keeps a class per month of age even without ageing; one on months in
+                // the level a class per step up to its last key (`TransitionDependence.Combiner`).
+                let readsAge = arm.dependence.contains { $0.on == .age }
                 let ageClasses = arm.ageing
                     ? Double(arm.ageOutMonths ?? ((arm.ageDistribution.map(\.toMonths).max() ?? 1) + arm.steps * arm.stepMonths + 1))
-                    : Double(arm.ageMultipliers.count)
-                state += 4 * 8 * groups * max(ageClasses, 1) * n
+                    : readsAge ? Double(arm.ageDistribution.map(\.toMonths).max() ?? 1) : Double(arm.ageMultipliers.count)
+                let sojournMonths = arm.dependence.filter { $0.on == .sojourn }.map { $0.keys.last ?? 0 }.max() ?? 0
+                let sojournSteps = (sojournMonths / Double(max(arm.stepMonths, 1))).rounded(.up)
+                let durationClasses = 1 + (arm.initialDurations == .zero ? min(sojournSteps, Double(arm.steps)) : sojournSteps)
+                state += 4 * 8 * groups * max(ageClasses, 1) * n * durationClasses
             }
             terms.append(Term(name: "the aggregate model's stocks (areas × coverage groups × age months × levels, per arm)",
                               bytes: state, remedy: "an ageOutYears (fewer age classes), fewer areas or fewer practice variables"))

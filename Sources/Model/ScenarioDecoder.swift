@@ -60,7 +60,7 @@ public enum ScenarioDecoder {
         }
         let name = top["name"].flatMap { log.string($0) } ?? PathText.lastComponent(of: file)
         let description = top["description"].flatMap { log.string($0) } ?? ""
-        guard let arms = readArms(root, file: file, log: log) else { throw ScenarioError(file: file, issues: log.issues) }
+        guard let arms = readArms(root, file: file, log: log, reading: reader) else { throw ScenarioError(file: file, issues: log.issues) }
         var scenario = Scenario(name: name, description: description, arms: arms)
         scenario.parameterIndex = ParameterIndex.build(root: root, arms: arms)
         scenario.file = file
@@ -120,7 +120,8 @@ public enum ScenarioDecoder {
 
     /// Every arm of a scenario tree, validated; nil (with the problems in
     /// `log`) if any rule is broken.
-    static func readArms(_ root: Tree, file: String, log: IssueLog) -> [ArmModel]? {
+    static func readArms(_ root: Tree, file: String, log: IssueLog,
+                         reading: @escaping (String) -> Result<String, Tree.FileProblem> = { _ in .failure(.init(found: "a file that cannot be read")) }) -> [ArmModel]? {
         guard case .mapping(let entries) = root.value else { return nil }
         // The base: everything but the arms and what is not a model value.
         let base = Tree(value: .mapping(entries.filter { !["arms", "name", "description", "uncertainty"].contains($0.key) }),
@@ -151,7 +152,7 @@ public enum ScenarioDecoder {
         var armIssues: [(name: String, issues: [ValidationIssue])] = []
         for (armName, tree) in armTrees {
             let armLog = IssueLog(file: file)
-            if let arm = ArmReader(log: armLog, armName: armName).read(tree) { arms.append(arm) }
+            if let arm = ArmReader(log: armLog, armName: armName, readFile: reading).read(tree) { arms.append(arm) }
             armIssues.append((armName, armLog.issues))
         }
         for (armName, issues) in armIssues {
@@ -184,6 +185,8 @@ public enum ScenarioDecoder {
 struct ArmReader {
     let log: IssueLog
     let armName: String
+    /// The text of a file the scenario names, relative to it (`transitions.dependence[k].table.file`).
+    var readFile: (String) -> Result<String, Tree.FileProblem> = { _ in .failure(.init(found: "a file that cannot be read")) }
 
     func read(_ tree: Tree) -> ArmModel? {
         let before = log.issues.count
@@ -324,8 +327,9 @@ struct ArmReader {
         var transitionInput = TransitionMatrixInput(unit: .probabilitiesPerStep, written: [], absorbing: [])
         var ageMultipliers = [AgeMultiplier(fromMonths: 0, escalationMultiplier: 1, stepDownMultiplier: 1)]
         var durations = [[DurationMultiplier]](repeating: [], count: n)
+        var dependence: [TransitionDependence] = []
         if let tt = top.required("transitions", expected: "the baseline transition matrix and its unit"),
-           let t = log.fields(tt, allowed: ["unit", "matrix", "ageMultipliers", "durationDependence"], what: "transition settings") {
+           let t = log.fields(tt, allowed: ["unit", "matrix", "ageMultipliers", "durationDependence", "dependence"], what: "transition settings") {
             let unit = t.required("unit", expected: "one of \(TransitionUnit.allCases.map(\.rawValue).joined(separator: ", "))")
                 .flatMap { log.choice($0, TransitionUnit.allCases.map { ($0.rawValue, $0) }) }
             if let mt = t.required("matrix", expected: "a mapping from each level to its row {to-level: value}"),
@@ -352,6 +356,7 @@ struct ArmReader {
                     durations[l] = readDurationBands(bands) ?? []
                 }
             }
+            if let v = t["dependence"] { dependence = readDependence(v, levels: levels) }
         }
 
         // practice
@@ -427,6 +432,7 @@ struct ArmReader {
         arm.initialDurations = initialDurations
         arm.transitionInput = transitionInput
         arm.transitionRewards = transitionRewards
+        arm.dependence = dependence
         arm.exposureTiming = exposureTiming
         // The check tabulates the practice multipliers; a table too big to build was reported above.
         if tableFits { checkStayProbabilities(&arm, practiceTree: practiceTree ?? tree) }

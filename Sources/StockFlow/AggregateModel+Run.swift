@@ -94,6 +94,8 @@ public enum AggregateModel {
         let leaveMultiplier: [Double]
         let generator: [[Double]]?
         let schedule: PracticeSchedule
+        /// Transition-specific dependence (`TransitionDependence.Combiner`); nil without any.
+        let combiner: TransitionDependence.Combiner?
         var approximations: [String] = []
 
         init(arm: ArmModel, options: AggregateOptions) throws(AggregateError) {
@@ -115,8 +117,16 @@ public enum AggregateModel {
             }
             groups = gs
             let bandOf = { (months: Int) in arm.ageMultipliers.lastIndex { $0.fromMonths <= months } ?? 0 }
-            if arm.ageing {
-                let top = arm.ageOutMonths ?? ((arm.ageDistribution.map(\.toMonths).max() ?? 1) + arm.steps * arm.stepMonths + 1)
+            let combiner = arm.dependence.isEmpty ? nil : TransitionDependence.Combiner(arm: arm)
+            self.combiner = combiner
+            if combiner != nil && options.mode != .cohort {
+                throw AggregateError("transition-specific dependence (transitions.dependence) moves children once per step by their age, the step and their months in the level; it needs the aggregate model's cohort mode, not sd")
+            }
+            if arm.ageing || combiner?.readsAge == true {
+                // A class per month of age: ages grow by the step (ageing), or stay as they were drawn
+                // when children do not age but a dependence reads their age.
+                let oldest = (arm.ageDistribution.map(\.toMonths).max() ?? 1) + (arm.ageing ? arm.steps * arm.stepMonths + 1 : 0)
+                let top = arm.ageOutMonths ?? oldest
                 classAge = Array(0..<max(top, 1))
                 classBand = classAge!.map(bandOf)
             } else {
@@ -132,12 +142,19 @@ public enum AggregateModel {
             exposurePerAge = options.exposure == .stocks
             let mean = AggregateModel.stationaryLeaveMultipliers(arm: arm)
             let dependent = arm.durationMultipliers.contains { !$0.isEmpty }
+            // Months in the level a dependence reads: a duration class per step up to its last key (tunnel
+            // stocks), exact in cohort mode whatever `options.durations` says.
+            // Starting at 0 months, no child has spent more than `steps` − 1 steps in a level at a step's start.
+            let reachable = arm.initialDurations == .zero ? arm.steps : Int.max
+            let sojournLast = arm.levels.indices.map { l in
+                combiner.map { c in arm.levels[l].absorbing ? 0 : min(reachable, (c.sojournCapMonths[l] + arm.stepMonths - 1) / arm.stepMonths) } ?? 0
+            }
             if options.durations == .exact && dependent {
                 guard options.mode == .cohort else {
                     throw AggregateError("exact duration tracking moves children once per step; it needs --aggregate-mode cohort, not sd")
                 }
                 let last = arm.levels.indices.map { l in
-                    arm.durationMultipliers[l].isEmpty || arm.levels[l].absorbing ? 0 : StationaryStay(arm: arm, level: l).head.count
+                    max(sojournLast[l], arm.durationMultipliers[l].isEmpty || arm.levels[l].absorbing ? 0 : StationaryStay(arm: arm, level: l).head.count)
                 }
                 lastDuration = last
                 durations = (last.max() ?? 0) + 1
@@ -150,9 +167,10 @@ public enum AggregateModel {
                 }
                 leaveMultiplier = m
             } else {
-                lastDuration = [Int](repeating: 0, count: n)
-                durations = 1
-                leaveMultiplier = mean
+                lastDuration = sojournLast
+                let classes = (sojournLast.max() ?? 0) + 1
+                durations = classes
+                leaveMultiplier = (0..<n).flatMap { l in [Double](repeating: mean[l], count: classes) }
             }
             if options.mode == .sd {
                 guard let log = MatrixFunctions.logarithm(arm.transitionPerStep) else {
@@ -181,7 +199,7 @@ public enum AggregateModel {
             } else {
                 generator = nil
             }
-            if dependent && durations == 1 {
+            if dependent && options.durations != .exact {
                 let named = arm.levels.indices.filter { !arm.durationMultipliers[$0].isEmpty }
                     .map { "\(arm.levels[$0].name) \(String(format: "%.3f", mean[$0]))" }
                 approximations.append("duration dependence: replaced by each level's stationary mean leave multiplier (\(named.joined(separator: ", ")))")
@@ -225,8 +243,19 @@ public enum AggregateModel {
             guard durations > 1, lastDuration[l] > 0, arm.initialDurations == .stationary else { shares[0] = 1; return shares }
             let stay = StationaryStay(arm: arm, level: l)
             guard stay.total > 0 else { shares[0] = 1; return shares }
-            for (j, s) in stay.head.enumerated() { shares[j] = s / stay.total }
-            shares[lastDuration[l]] += stay.tailLeave > 0 ? stay.tailSurvival / stay.tailLeave / stay.total : 0
+            // P(j steps already spent) as `StationaryStay.months` draws it: S_j / total in the head, then
+            // S_J · (1 − p)^k / total for the k-th step of the geometric tail; the last class takes the rest.
+            let last = lastDuration[l]
+            var listed = 0.0
+            for j in 0..<last {
+                let s: Double
+                if j < stay.head.count { s = stay.head[j] } else if stay.tailLeave > 0 {
+                    s = stay.tailSurvival * pow(1 - min(stay.tailLeave, 1), Double(j - stay.head.count))
+                } else { s = 0 }
+                shares[j] = s / stay.total
+                listed += shares[j]
+            }
+            shares[last] = max(0, 1 - listed)
             return shares
         }
 
@@ -293,6 +322,7 @@ public enum AggregateModel {
             var money = [Double](repeating: 0, count: arm.steps + 1)
             var m = [Double](repeating: 1, count: n * n)
             var moved = [Double](repeating: 0, count: n * D)
+            var dependenceRow = [Double](repeating: 0, count: n)
             var red = [Double](repeating: 1, count: exposureCells), green = [Double](repeating: 1, count: exposureCells)
 
             for t in stride(from: 1, through: arm.steps, by: 1) {
@@ -319,6 +349,7 @@ public enum AggregateModel {
 
                 // 1. Transitions, cell by cell (a cell: n·D stocks, contiguous; empty cells skipped).
                 let block = n * D
+                let stepStartYears = Double(t - 1) * dt
                 if let q = generator {
                     for g in groups.indices {
                         for e in 0..<min(slots, t) {
@@ -358,6 +389,7 @@ public enum AggregateModel {
                     pFlat.withUnsafeBufferPointer { p in
                     leaveMultiplier.withUnsafeBufferPointer { leaveMultiplier in
                     lastDuration.withUnsafeBufferPointer { lastDuration in
+                    dependenceRow.withUnsafeMutableBufferPointer { row in
                         for g in groups.indices {
                             for e in 0..<visible {
                                 for c in 0..<classes {
@@ -375,6 +407,25 @@ public enum AggregateModel {
                                             guard si > 0 else { continue }
                                             let leave = leaveMultiplier[i * D + d]
                                             let upLeave = up * leave, downLeave = down * leave
+                                            if let combiner, combiner.touched[i] {
+                                                // The row as the agents form it, then combined with the
+                                                // dependence at this class's age, the step's start and d steps in the level.
+                                                for j in 0..<n { row[j] = j == i ? 0 : p[i * n + j] * (j > i ? upLeave : downLeave) }
+                                                let ok = combiner.combine(level: i, row: row, ageYears: Double(classAge?[c] ?? 0) / 12,
+                                                                          timeYears: stepStartYears,
+                                                                          sojournMonths: Double(min(d, lastDuration[i]) * arm.stepMonths))
+                                                if ok {
+                                                    var out = 0.0
+                                                    for j in 0..<n where j != i {
+                                                        let f = si * row[j]
+                                                        moved[j * D] += f
+                                                        flow[i * n + j] += f
+                                                        out += f
+                                                    }
+                                                    moved[i * D + min(d + 1, lastDuration[i])] += si - out
+                                                    continue
+                                                }
+                                            }
                                             var out = 0.0
                                             for j in 0..<n where j != i {
                                                 let f = si * p[i * n + j] * (j > i ? upLeave : downLeave)
@@ -389,7 +440,7 @@ public enum AggregateModel {
                                 }
                             }
                         }
-                    }}}}}}
+                    }}}}}}}
                 }
                 // Exposure grows by x·dt for every covered child present (slots entered by now).
                 if k > 0 {
@@ -407,7 +458,7 @@ public enum AggregateModel {
                 let pOut = 1 - exp(-arm.emigrationRatePerYear * dt)
                 var next = [Double](repeating: 0, count: stock.count)
                 var nextExposure = exposurePerAge ? [Double](repeating: 0, count: exposure.count) : exposure
-                let shift = classAge != nil ? arm.stepMonths : 0
+                let shift = classAge != nil && arm.ageing ? arm.stepMonths : 0
                 stock.withUnsafeBufferPointer { from in
                     next.withUnsafeMutableBufferPointer { to in
                         for g in groups.indices {

@@ -45,6 +45,13 @@ enum Summary {
         for arm in s.arms {
             let practices = arm.practices.map(\.name)
             lines.append("  arm \(arm.name): transitions \(arm.transitionConversion); practice: \(practices.isEmpty ? "none" : practices.joined(separator: ", ")); reward timing \(arm.rewardTiming)")
+            for d in arm.dependence {
+                let names = arm.levels.map(\.name)
+                let from = d.from.count == 1 ? names[d.from[0]] : "{\(d.from.map { names[$0] }.joined(separator: ", "))}"
+                let keys = d.keys.count == 1 ? "from \(CSV.number(d.keys[0])) \(d.on.keyUnit)"
+                    : "\(d.keys.count) rows, \(CSV.number(d.keys[0]))–\(CSV.number(d.keys[d.keys.count - 1])) \(d.on.keyUnit)"
+                lines.append("    dependence: \(from) → \(names[d.to]) on \(d.on.rawValue) (\(keys)), \(d.unit.rawValue)\(d.factor != 1 ? " × \(CSV.number(d.factor))" : "")")
+            }
             if let r = arm.transitionRewards {
                 let names = arm.levels.map(\.name)
                 func amounts(_ cost: Double, _ qol: Double) -> String {

@@ -1,4 +1,5 @@
 import Foundation
+import Microsimulation
 import Model
 import StockFlow
 import Testing
@@ -38,5 +39,39 @@ struct ManyLevelsTests {
             let total = (0..<250).reduce(0.0) { $0 + r.record[layout.index(step: t, slot: layout.slot(.stock, level: $1))] }
             #expect(abs(total - 200) < 1e-9, "step \(t): \(total)")
         }
+    }
+}
+
+/// A move the matrix leaves at 0 but a dependence table opens is recorded, and counted by the engines.
+@Suite("Possible moves opened by a transition-specific dependence")
+struct DependenceMovesTests {
+    @Test func aLifeTableOpensDeathFromEveryLevel() throws {
+        let s = try Fixtures.scenario("""
+        name: opened
+        time: {stepMonths: 12, horizonYears: 5}
+        levels:
+          A: {costPerChildYear: 100, qolWeight: 0.9}
+          B: {costPerChildYear: 200, qolWeight: 0.8}
+          Dead: {costPerChildYear: 0, qolWeight: 0, absorbing: true}
+        population: {initialCounts: {A: 500}, ageing: false}
+        transitions:
+          unit: probabilitiesPerStep
+          matrix:
+            A: {B: 0.1}
+            B: {A: 0.2}
+          dependence:
+            - {from: any, to: Dead, on: year, unit: ratesPerYear, points: [{at: 0, value: 0.05}, {at: 2, value: 0.2}]}
+        arms:
+          one: {}
+        """)
+        let layout = RecordLayout(arm: s.arms[0])
+        #expect(layout.moves == [Move(from: 0, to: 1), Move(from: 0, to: 2), Move(from: 1, to: 0), Move(from: 1, to: 2)])
+        let record = try Engine.run(tables: ArmTables(arm: s.arms[0]), seed: 4, replication: 0).record
+        var deaths = 0.0
+        for t in 1...5 {
+            deaths += [0, 1].reduce(0.0) { $0 + record[layout.index(step: t, slot: layout.flowSlot(from: $1, to: 2)!)] }
+            #expect(record[layout.index(step: t, slot: layout.slot(.stock, level: 2))] == deaths, "step \(t)")
+        }
+        #expect(deaths > 0)
     }
 }
