@@ -80,25 +80,6 @@ struct StepEndWriter {
         """)
     }
 
-    /// Share of a set of children in each age class, as girfec's aggregate model splits them
-    /// (`classCount` month classes with ageing, the last one open; the age bands without).
-    static func classShares(_ bands: [AgeShare], arm: ArmModel, classCount: Int) -> [Double] {
-        var shares = [Double](repeating: 0, count: classCount)
-        for band in bands where band.toMonths > band.fromMonths {
-            let perMonth = band.share / Double(band.toMonths - band.fromMonths)
-            for month in band.fromMonths..<band.toMonths {
-                let c = arm.ageing ? min(month, classCount - 1) : (arm.ageMultipliers.lastIndex { $0.fromMonths <= month } ?? 0)
-                shares[c] += perMonth
-            }
-        }
-        return shares
-    }
-
-    /// Month classes girfec's aggregate carries with ageing: up to the age-out month, or beyond every age the run can reach.
-    static func topMonths(_ arm: ArmModel) -> Int {
-        max(arm.ageOutMonths ?? ((arm.ageDistribution.map(\.toMonths).max() ?? 1) + arm.steps * arm.stepMonths + 1), 1)
-    }
-
     mutating func document(scenarioName: String, version: String) -> String {
         let levels = arm.levels, nLevels = levels.count
         let practices = arm.practices
@@ -118,7 +99,7 @@ struct StepEndWriter {
             groupElements.append(w.name(Self.camel(area + (reach.isEmpty && area.isEmpty ? ["all"] : reach))))
         }
         let group = Dimension(name: w.name("group"), elements: groupElements)
-        let top = Self.topMonths(arm)
+        let top = AgeClasses.monthCount(arm)
         let birthMonths: [Int] = arm.ageing ? Array(-(top - 1)...(arm.steps * arm.stepMonths)) : []
         let cohort: Dimension
         if arm.ageing {
@@ -202,7 +183,7 @@ struct StepEndWriter {
                     <units>dmnl</units>
                   </aux>
             """)
-            let shares = Self.classShares(arm.ageDistribution, arm: arm, classCount: top)
+            let shares = AgeClasses.shares(arm.ageDistribution, arm: arm, classCount: top, monthly: true)
             initialShares = birthMonths.map { b in b <= 0 && -b < top ? shares[-b] : 0 }
             if let ageOut {
                 agesOut = w.name("ages_out")
@@ -228,7 +209,7 @@ struct StepEndWriter {
         } else {
             perElement(up, dim: cohort, values: s.classes.map { Writer.n($0.escalationMultiplier) }, doc: "Age multiplier of escalations in each age band (children do not age).", units: "dmnl")
             perElement(down, dim: cohort, values: s.classes.map { Writer.n($0.stepDownMultiplier) }, doc: "Age multiplier of step-downs in each age band.", units: "dmnl")
-            let shares = Self.classShares(arm.ageDistribution, arm: arm, classCount: s.classes.count)
+            let shares = AgeClasses.shares(arm.ageDistribution, arm: arm, classCount: s.classes.count, monthly: arm.ageing)
             initialShares = shares
             if births {
                 newborn = w.name("newborn")

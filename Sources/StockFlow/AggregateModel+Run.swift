@@ -125,9 +125,7 @@ public enum AggregateModel {
             if arm.ageing || combiner?.readsAge == true {
                 // A class per month of age: ages grow by the step (ageing), or stay as they were drawn
                 // when children do not age but a dependence reads their age.
-                let oldest = (arm.ageDistribution.map(\.toMonths).max() ?? 1) + (arm.ageing ? arm.steps * arm.stepMonths + 1 : 0)
-                let top = arm.ageOutMonths ?? oldest
-                classAge = Array(0..<max(top, 1))
+                classAge = Array(0..<AgeClasses.monthCount(arm))
                 classBand = classAge!.map(bandOf)
             } else {
                 classAge = nil
@@ -223,18 +221,7 @@ public enum AggregateModel {
 
         /// Expected share of a set of children in each class, from age shares.
         func classShares(_ bands: [AgeShare]) -> [Double] {
-            var shares = [Double](repeating: 0, count: classes)
-            for band in bands where band.toMonths > band.fromMonths {
-                let perMonth = band.share / Double(band.toMonths - band.fromMonths)
-                for month in band.fromMonths..<band.toMonths {
-                    let c: Int
-                    if classAge != nil { c = min(month, classes - 1) } else {
-                        c = arm.ageMultipliers.lastIndex { $0.fromMonths <= month } ?? 0
-                    }
-                    shares[c] += perMonth
-                }
-            }
-            return shares
+            AgeClasses.shares(bands, arm: arm, classCount: classes, monthly: classAge != nil)
         }
 
         /// Share of a level's starting children in each duration class.
