@@ -61,7 +61,7 @@ struct QuantitiesOption: ParsableArguments {
     var quantities = "all"
 
     func validate() throws {
-        if case .failure(let e) = QuantityGroup.parse(quantities) { throw ValidationError("--quantities '\(quantities)': \(e.description).") }
+        if case .failure(let e) = QuantityGroup.parse(quantities) { throw ValidationError("--quantities '\(MessageText.excerpt(quantities, limit: 60))': \(e.description).") }
     }
 
     /// The groups (valid after `validate`).
