@@ -65,7 +65,7 @@ def run(trt):
 if __name__ == "__main__":
     (c0, e0), (c1, e1) = run(0), run(1)
     print("arm,cost_per_person,qalys_per_person")
-    print(f"no_treatment,{c0:.6f},{e0:.8f}")
-    print(f"treatment,{c1:.6f},{e1:.8f}")
-    print(f"difference,{c1 - c0:.6f},{e1 - e0:.8f}")
+    print(f"no_treatment,{c0:.8f},{e0:.10f}")
+    print(f"treatment,{c1:.8f},{e1:.10f}")
+    print(f"difference,{c1 - c0:.8f},{e1 - e0:.10f}")
     print(f"ICER,{(c1 - c0) / (e1 - e0):.4f},")

@@ -144,7 +144,6 @@ if __name__ == "__main__":
         print("arm,cost_per_person,qalys_per_person,delta_cost_vs_SoC,delta_qalys_vs_SoC,frontier_icer,status")
         for a in ARMS:
             c, e = results[a]
-            print(f"{a},{c:.4f},{e:.8f},{c - results['SoC'][0]:.4f},{e - results['SoC'][1]:.8f},"
-                  f"{icers[a]:.2f}," if a in icers else
-                  f"{a},{c:.4f},{e:.8f},{c - results['SoC'][0]:.4f},{e - results['SoC'][1]:.8f},,", end="")
-            print(status.get(a, "ND"))
+            c0, e0 = results["SoC"]
+            icer = f"{icers[a]:.2f}" if a in icers else ""
+            print(f"{a},{c:.8f},{e:.10f},{c - c0:.8f},{e - e0:.10f},{icer},{status.get(a, 'ND')}")
