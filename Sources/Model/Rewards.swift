@@ -147,7 +147,7 @@ public enum Rewards {
                 put(t, .qolYears, l, occupancy * qol[l]); put(t, .qolYearsDiscounted, l, qolD)
                 costAll += occupancy * unitCost[l]; costAllD += costD
                 qolAll += occupancy * qol[l]; qolAllD += qolD
-                totals.childYears += occupancy
+                if !arm.levels[l].absorbing { totals.childYears += occupancy }  // years lived: not time in Dead
             }
             var programme = 0.0, programmeD = 0.0
             for (k, w) in points where w > 0 && includesProgramme {
