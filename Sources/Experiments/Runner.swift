@@ -107,7 +107,14 @@ public enum Runner {
     public static func decide(_ plan: RunPlan) throws(RunError) -> EngineDecision {
         if plan.engine == .steps { return EngineDecision(kind: .steps, reason: nil) }
         let reason = EventTables.unsupported(EventTables.forArms(plan.scenario.arms.map { ArmTables(arm: $0) }))
-        guard let reason else { return EngineDecision(kind: .events, reason: nil) }
+        guard let reason else {
+            // Exact either way, but a row with transition-specific dependence is a candidate at every step of the
+            // event engine, combined anew each time, while the step engine reuses a combined row within a step.
+            if plan.engine == .auto, let arm = plan.scenario.arms.first(where: { !$0.dependence.isEmpty }) {
+                return EngineDecision(kind: .steps, reason: "arm '\(arm.name)' has transition-specific dependence (transitions.dependence), which the step engine simulates faster (it reuses each combined row within a step); --engine events simulates it exactly too")
+            }
+            return EngineDecision(kind: .events, reason: nil)
+        }
         if plan.engine == .events { throw .plan("--engine events cannot simulate this scenario exactly: \(reason). Use --engine steps (or auto).") }
         return EngineDecision(kind: .steps, reason: reason)
     }

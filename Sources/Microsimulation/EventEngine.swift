@@ -115,6 +115,9 @@ public struct EventTables: Sendable {
         var bound = [Double](repeating: 0, count: n * ageBands * durationBands * masks)
         var inverse = bound
         var worst = 0.0
+        // A row with transition-specific dependence changes its leave chance with age, calendar time and
+        // months in the level, step by step: every step is a candidate (q = 1), judged by its combined row.
+        let touched = tables.dependence.map { d in (0..<n).map { d.touched[$0] } } ?? [Bool](repeating: false, count: n)
         for l in 0..<n where !lookup.absorbing[l] {
             let ownBands = max(1, arm.durationMultipliers[l].count)
             for a in 0..<ageBands {
@@ -123,7 +126,7 @@ public struct EventTables: Sendable {
                     for m in 0..<masks {
                         let raw = lookup.baseRed[base] * maxRed[m] + lookup.baseGreen[base] * maxGreen[m]
                         if d < ownBands { worst = max(worst, raw) }
-                        let q = sharedBound.map { $0[base] } ?? min(1, max(0, raw))
+                        let q = sharedBound.map { $0[base] } ?? (touched[l] ? 1 : min(1, max(0, raw)))
                         bound[base * masks + m] = q
                         inverse[base * masks + m] = q > 0 ? 1 / log1p(-q) : 0
                     }
@@ -132,9 +135,6 @@ public struct EventTables: Sendable {
         }
         if worst > 1 + 1e-12 {
             problems.append("arm '\(arm.name)': the largest practice multipliers could take a leave probability to \(worst) > 1; the step engine checks each child at each step and reports where")
-        }
-        if !arm.dependence.isEmpty {
-            problems.append("arm '\(arm.name)' has transition-specific dependence (transitions.dependence): the event engine's leave chances change only at age and duration band boundaries, not with a table of age, calendar time or months in the level; the step engine simulates it")
         }
         unsupported = problems.isEmpty ? nil : problems.joined(separator: "; ")
 
@@ -317,7 +317,10 @@ public enum EventEngine {
                 common.deinitialize(count: 1); common.deallocate()
                 runs.deinitialize(); runs.deallocate()
             }
-            let sharing = arms.count > 1 && arms.dropFirst().allSatisfy { EventTables.sameUnreachedDynamics(arms[0], $0) }
+            // Copies of a child are simulated once (or together) only without transition-specific dependence,
+            // whose rows read each copy's own months in level.
+            let sharing = arms.count > 1 && arms.allSatisfy { $0.tables.arm.dependence.isEmpty }
+                && arms.dropFirst().allSatisfy { EventTables.sameUnreachedDynamics(arms[0], $0) }
             let monthsFree = (0..<runs[0].n).map { runs[0].monthsFree($0) }
             /// Whether the arms' copies of a child move alike (see above): months in level may differ
             /// where the level's moves do not depend on them (`correctFirstStay`).
@@ -415,6 +418,11 @@ struct EventReplication {
     let survival: UnsafePointer<Double>, emigrationSurvival: UnsafePointer<Double>, tabulated: Bool
     let multipliers: UnsafePointer<Double>
     let logs: UnsafePointer<Double>
+    /// Transition-specific dependence (nil without): the rows it touches, and a row to combine into.
+    let dependence: DependenceTables?
+    let touched: UnsafePointer<Bool>?
+    let row: UnsafeMutableBufferPointer<Double>
+    let stepYears: Double
     let ageBands: Int, durationBands: Int, masks: Int, cohorts: Int
     let stepMonths: Int, growthLimit: Int, ageOutMonths: Int, hasAgeOut: Bool, ageing: Bool
     let emigrates: Bool, emigrationInverseLog: Double
@@ -450,6 +458,11 @@ struct EventReplication {
         tabulated = events.survivalTabulated
         multipliers = UnsafePointer(s.multipliers.baseAddress!)
         logs = UnsafePointer(s.logs.baseAddress!)
+        dependence = tables.dependence
+        touched = tables.dependence?.touched.baseAddress
+        row = .allocate(capacity: n)
+        row.initialize(repeating: 0)
+        stepYears = arm.stepYears
         ageBands = tables.ageBandCount; durationBands = tables.durationBandsMax
         masks = tables.schedule.masks; cohorts = steps + 1
         stepMonths = arm.stepMonths
@@ -464,8 +477,8 @@ struct EventReplication {
         self.armLane = armLane
     }
 
-    /// Free the counts (for a replication whose outcome is not taken).
-    func release() { counts.deallocate() }
+    /// Free the counts and the scratch row (for a replication whose outcome is not taken).
+    func release() { counts.deallocate(); row.deallocate() }
 
     /// Add the counts and child-steps of `other` (same arm shape), simulated for this arm too.
     mutating func add(_ other: borrowing EventReplication) {
@@ -649,6 +662,34 @@ struct EventReplication {
             : StepKernel.destination((x - pRed) / pGreen, row: level * n, last: n - 1, cumulative: greenCumulative, targets: greenTargets)
     }
 
+    /// `destination` for a row with transition-specific dependence (q = 1, so x is uniform on [0, 1)): the
+    /// child's row as `StepKernel.generalMove` forms it — p_ij = P_ij · (practice · age · duration multiplier
+    /// of the move's direction) — combined as competing risks at its age and months in level at the start of
+    /// `candidate` (`TransitionDependence.Combiner`); the first j ≠ level (in level order) with
+    /// x < p_level,0 + … + p_level,j, or −1 (no move).
+    mutating func generalDestination(_ x: Double, level: Int, base: Int, mask: Int, entry e: Int, candidate: Int,
+                                     age: Int, months: Int) -> Int {
+        let d = dependence.unsafelyUnwrapped
+        var red = 1.0, green = 1.0
+        if mask != 0 {
+            let mi = 2 * ((mask * cohorts + e) * steps + candidate - 1)
+            red = multipliers[mi]; green = multipliers[mi + 1]
+        }
+        let ageBand = (base / durationBands) % ageBands, durationBand = base % durationBands
+        let leave = d.leave[level * durationBands + durationBand]
+        let up = red * d.escalation[ageBand] * leave, down = green * d.stepDown[ageBand] * leave
+        for j in 0..<n { row[j] = j == level ? 0 : d.perStep[level * n + j] * (j > level ? up : down) }
+        // EventTables refuses an arm whose leave probability can exceed 1, so the combination succeeds.
+        _ = d.combiner.combine(level: level, row: row, ageYears: Double(age) / 12, timeYears: Double(candidate - 1) * stepYears,
+                               sojournMonths: Double(months))
+        var acc = 0.0
+        for j in 0..<n where j != level {
+            acc += row[j]
+            if x < acc { return j }
+        }
+        return -1
+    }
+
     /// Count the move of the child (coverage `mask`, entered at the end of step `e`) to `to` at
     /// step `candidate`; `s` follows it. True when the child is then gone (absorbed, or leaving the
     /// system in that step).
@@ -684,7 +725,10 @@ struct EventReplication {
     mutating func finish(_ s: inout ChildState, age0: Int, mask: Int, entry e: Int, firstStay: inout FirstStayEnd) {
         while let (candidate, base, q) = nextCandidate(&s, age0: age0, entry: e, mask: mask) {
             let x = Philox.unit(s.words.next()) * q
-            let to = destination(x, level: s.level, base: base, mask: mask, entry: e, candidate: candidate)
+            let to = touched?[s.level] == true
+                ? generalDestination(x, level: s.level, base: base, mask: mask, entry: e, candidate: candidate,
+                                     age: ageing ? grown(age0, candidate - e - 1) : age0, months: grown(s.months0, candidate - s.stayStart))
+                : destination(x, level: s.level, base: base, mask: mask, entry: e, candidate: candidate)
             if to < 0 { s.t = candidate + 1; continue }
             if move(&s, to: to, at: candidate, mask: mask, entry: e, firstStay: &firstStay) { return }
         }

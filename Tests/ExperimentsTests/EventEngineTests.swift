@@ -139,6 +139,7 @@ struct EventEngineTests {
         ("experiments/examples/reward-timing.yaml", 1, 40),
         ("experiments/examples/reward-conventions.yaml", 1, 40),
         ("experiments/examples/yearly-probabilities.yaml", 2, 30),
+        ("experiments/examples/life-table-mortality.yaml", 4, 30),  // transition-specific dependence
         ("experiments/default/scenario.yaml", 400, 20),
         ("experiments/agents-vs-stocks/without-duration-dependence.yaml", 400, 20),
         ("experiments/agents-vs-stocks/zero-durations.yaml", 400, 20),

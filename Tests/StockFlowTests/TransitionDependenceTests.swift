@@ -42,12 +42,15 @@ struct TransitionDependenceTests {
         return out
     }
 
-    /// Stocks of `level` at every step, per replication of the step engine.
-    static func agentStocks(_ arm: ArmModel, replications: Int, seed: UInt64) throws -> [[Double]] {
+    /// Stocks of `level` at every step, per replication of the step engine (or the event engine).
+    static func agentStocks(_ arm: ArmModel, replications: Int, seed: UInt64, engine: EngineKind = .steps) throws -> [[Double]] {
         let tables = ArmTables(arm: arm)
+        let events = EventTables(tables: tables)
+        #expect(events.unsupported == nil, "\(events.unsupported ?? "")")
         let layout = RecordLayout(arm: arm)
         return try (0..<replications).map { r in
-            let o = try Engine.run(tables: tables, seed: seed, replication: UInt32(r))
+            let o = engine == .steps ? try Engine.run(tables: tables, seed: seed, replication: UInt32(r))
+                                     : EventEngine.run(events: events, seed: seed, replication: UInt32(r))
             return (0...arm.steps).flatMap { t in arm.levels.indices.map { o.record[layout.index(step: t, slot: layout.slot(.stock, level: $0))] } }
         }
     }
@@ -119,6 +122,8 @@ struct TransitionDependenceTests {
         let scenario = try Self.decode(Self.lifeTableScenario, files: ["life.csv": Self.lifeTable])
         let runs = try Self.agentStocks(scenario.arms[0], replications: 100, seed: 41)
         Self.expectWithin4MCSE(runs, exact: Self.lifeTableTrace(steps: 30), levels: 3, steps: [5, 15, 30], "life table")
+        // The event engine simulates the same law: every step of a touched row is a candidate.
+        Self.expectWithin4MCSE(try Self.agentStocks(scenario.arms[0], replications: 100, seed: 41, engine: .events), exact: Self.lifeTableTrace(steps: 30), levels: 3, steps: [5, 15, 30], "life table, event engine")
     }
 
     /// With `ageing: false` a child's age stays as drawn: the table is read at the starting age.
@@ -186,6 +191,8 @@ struct TransitionDependenceTests {
         let runs = try Self.agentStocks(scenario.arms[0], replications: 200, seed: 7)
         let exact = Self.sojournTrace(steps: 12)
         Self.expectWithin4MCSE(runs, exact: exact, levels: 3, steps: [3, 6, 12], "sojourn")
+        // The event engine simulates the same law: every step of a touched row is a candidate.
+        Self.expectWithin4MCSE(try Self.agentStocks(scenario.arms[0], replications: 200, seed: 7, engine: .events), exact: exact, levels: 3, steps: [3, 6, 12], "sojourn, event engine")
         // Not the Markov trace of the matrix as written.
         let markov = Self.trace(start: [1000, 0, 0], steps: 12) { _ in [[0.79, 0.2, 0.01], [0.5, 0.45, 0.05], [0, 0, 1]] }
         #expect(abs(markov[12][1] - exact[12][1]) > 20)
@@ -232,6 +239,8 @@ struct TransitionDependenceTests {
         for t in 0...arm.steps { for l in 0..<3 { #expect(abs(stocks[t][l] - exact[t][l]) <= 1e-9, "step \(t) level \(l)") } }
         let runs = try Self.agentStocks(arm, replications: 200, seed: 5)
         Self.expectWithin4MCSE(runs, exact: exact, levels: 3, steps: [8, 16, 24], "calendar")
+        // The event engine simulates the same law: every step of a touched row is a candidate.
+        Self.expectWithin4MCSE(try Self.agentStocks(arm, replications: 200, seed: 5, engine: .events), exact: exact, levels: 3, steps: [8, 16, 24], "calendar, event engine")
     }
 
     // MARK: Everything together
@@ -282,6 +291,8 @@ struct TransitionDependenceTests {
         let exact = (0...arm.steps).map { t in (0..<4).map { result.record[layout.index(step: t, slot: layout.slot(.stock, level: $0))] } }
         let runs = try Self.agentStocks(arm, replications: 200, seed: 11)
         Self.expectWithin4MCSE(runs, exact: exact, levels: 4, steps: [4, 8, 16], "together")
+        // The event engine simulates the same law: every step of a touched row is a candidate.
+        Self.expectWithin4MCSE(try Self.agentStocks(arm, replications: 200, seed: 11, engine: .events), exact: exact, levels: 4, steps: [4, 8, 16], "together, event engine")
         // The dependence matters here: without it the exact stocks differ by far more than the tolerance.
         var bare = arm
         bare.dependence = []
@@ -292,8 +303,8 @@ struct TransitionDependenceTests {
     // MARK: Untouched rows, engines, refusals
 
     /// Dependence on one row leaves the other rows' fast path: a hazard ratio of 1 everywhere gives the
-    /// same stocks as no dependence in the aggregate model (to rounding), and the event engine refuses it.
-    @Test func aHazardRatioOfOneChangesNothingAndTheEventEngineRefuses() throws {
+    /// same stocks as no dependence in the aggregate model (to rounding), and `auto` takes the step engine, saying why, while `--engine events` runs it.
+    @Test func aHazardRatioOfOneChangesNothingAndAutoTakesTheStepEngine() throws {
         let base = try Self.decode(Self.calendarScenario.components(separatedBy: "  dependence:")[0])
         let one = try Self.decode(Self.calendarScenario.components(separatedBy: "  dependence:")[0] + """
               dependence:
@@ -302,13 +313,15 @@ struct TransitionDependenceTests {
         let a = try Self.aggregateStocks(base.arms[0]), b = try Self.aggregateStocks(one.arms[0])
         for t in a.indices { for l in 0..<3 { #expect(abs(a[t][l] - b[t][l]) <= 1e-9) } }
         #expect(EventTables(tables: ArmTables(arm: base.arms[0])).unsupported == nil)
-        let reason = EventTables(tables: ArmTables(arm: one.arms[0])).unsupported ?? ""
-        #expect(reason.contains("arm 'base' has transition-specific dependence (transitions.dependence)"))
-        let plan = RunPlan(scenario: one, seed: 1, replications: 2, threads: 1)
-        #expect(try Runner.decide(plan).kind == .steps)
+        #expect(EventTables(tables: ArmTables(arm: one.arms[0])).unsupported == nil)
+        var plan = RunPlan(scenario: one, seed: 1, replications: 2, threads: 1)
+        plan.engine = .auto
+        let auto = try Runner.decide(plan)
+        #expect(auto.kind == .steps)
+        #expect(auto.reason?.contains("arm 'base' has transition-specific dependence (transitions.dependence)") == true)
         var events = plan
         events.engine = .events
-        #expect(throws: RunError.self) { try Runner.decide(events) }
+        #expect(try Runner.decide(events).kind == .events)
     }
 
     @Test func sdModeRefusesDependence() throws {
