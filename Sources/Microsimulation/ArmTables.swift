@@ -156,11 +156,9 @@ public struct ArmTables: Sendable {
         var slots = [Int32](repeating: 0, count: n * n)
         for (k, m) in layout.moves.enumerated() { slots[m.from * n + m.to] = Int32(k) }
         let opened = arm.dependence.filter(\.replaces).flatMap { d in d.from.map { Move(from: $0, to: d.to) } }
-        for i in 0..<n {
-            for j in 0..<n where i != j && (arm.transitionPerStep[i][j] > 0 || opened.contains(Move(from: i, to: j)))
-                && layout.moveNumber(from: i, to: j) == nil {
-                preconditionFailure("arm '\(arm.name)': the move \(arm.levels[i].name) → \(arm.levels[j].name) can happen but is not among the recorded moves (ArmModel.possibleMoves)")
-            }
+        let positive = (0..<n).flatMap { i in (0..<n).compactMap { j in i != j && arm.transitionPerStep[i][j] > 0 ? Move(from: i, to: j) : nil } }
+        for m in positive + opened where layout.moveNumber(from: m.from, to: m.to) == nil {
+            preconditionFailure("arm '\(arm.name)': the move \(arm.levels[m.from].name) → \(arm.levels[m.to].name) can happen but is not among the recorded moves (ArmModel.possibleMoves)")
         }
         lookup = Lookup(redTargets: rt, redCumulative: rc, greenTargets: gt, greenCumulative: gc,
                         absorbing: arm.levels.map(\.absorbing), ageBandOfMonth: ageBandOfMonth, durationBand: db,
@@ -179,9 +177,10 @@ public struct ArmTables: Sendable {
     }
 }
 
-/// What the step engine's general path reads for a row with transition-specific dependence
+/// What both engines read for a row with transition-specific dependence
 /// (`TransitionDependence.Combiner`): the baseline per-step row, the age and duration multipliers
-/// that form a child's row before dependence, and which rows are touched. Written only in `init`,
+/// that form a child's row before dependence, and which rows are touched; `formRow` and
+/// `destination` are the one way a touched row is formed and read. Written only in `init`,
 /// read-only afterwards: safe to share between threads.
 final class DependenceTables: @unchecked Sendable {
     let combiner: TransitionDependence.Combiner
@@ -194,14 +193,47 @@ final class DependenceTables: @unchecked Sendable {
     let stepDown: UnsafeBufferPointer<Double>
     /// Leave multiplier per level and duration band, [level · bandsMax + band].
     let leave: UnsafeBufferPointer<Double>
+    let levelCount: Int
+    let bandsMax: Int
 
     init(arm: ArmModel, escalation: [Double], stepDown: [Double], leave: [Double], bandsMax: Int) {
         combiner = TransitionDependence.Combiner(arm: arm)
+        levelCount = arm.levels.count
+        self.bandsMax = bandsMax
         touched = Self.copy(combiner.touched)
         perStep = Self.copy(arm.transitionPerStep.flatMap { $0 })
         self.escalation = Self.copy(escalation)
         self.stepDown = Self.copy(stepDown)
         self.leave = Self.copy(leave)
+    }
+
+    /// The combined row of a child in level `from` into `row` (n values, 0 at `from`): p_ij = P_ij ·
+    /// (practice · age · duration multiplier of the move's direction), combined as competing risks at
+    /// its age, the step's start time and its months in the level.
+    ///
+    /// - Precondition: from < n, ageBand and durationBand within the tables, the row's leave probability ≤ 1 + 1e-12
+    ///   (checked by the caller: the step engine per child, the event engine's bounds per arm).
+    func formRow(from: Int, red: Double, green: Double, ageBand: Int, durationBand: Int, ageYears: Double, timeYears: Double,
+                 sojournMonths: Double, into row: UnsafeMutableBufferPointer<Double>) {
+        let n = levelCount
+        let durationFactor = leave[from &* bandsMax &+ durationBand]
+        let up = red * escalation[ageBand] * durationFactor
+        let down = green * stepDown[ageBand] * durationFactor
+        let perStep = perStep.baseAddress.unsafelyUnwrapped
+        for j in 0..<n { row[j] = j == from ? 0 : perStep[from &* n &+ j] * (j > from ? up : down) }
+        _ = combiner.combine(level: from, row: row, ageYears: ageYears, timeYears: timeYears, sojournMonths: sojournMonths)
+    }
+
+    /// Where u (uniform on [0, 1)) sends a child by its combined `row`: the first j ≠ from (in level
+    /// order) with u < row_0 + … + row_j, or nil (it stays).
+    @inline(__always)
+    func destination(_ u: Double, from: Int, row: UnsafeMutableBufferPointer<Double>) -> Int? {
+        var acc = 0.0
+        for j in 0..<levelCount where j != from {
+            acc += row[j]
+            if u < acc { return j }
+        }
+        return nil
     }
 
     deinit {

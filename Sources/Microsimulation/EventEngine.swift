@@ -663,10 +663,8 @@ struct EventReplication {
     }
 
     /// `destination` for a row with transition-specific dependence (q = 1, so x is uniform on [0, 1)): the
-    /// child's row as `StepKernel.generalMove` forms it — p_ij = P_ij · (practice · age · duration multiplier
-    /// of the move's direction) — combined as competing risks at its age and months in level at the start of
-    /// `candidate` (`TransitionDependence.Combiner`); the first j ≠ level (in level order) with
-    /// x < p_level,0 + … + p_level,j, or −1 (no move).
+    /// child's combined row at its age and months in level at the start of `candidate`, formed and read as the
+    /// step engine does (`DependenceTables.formRow`, `destination`); −1 when it stays.
     mutating func generalDestination(_ x: Double, level: Int, base: Int, mask: Int, entry e: Int, candidate: Int,
                                      age: Int, months: Int) -> Int {
         let d = dependence.unsafelyUnwrapped
@@ -675,19 +673,10 @@ struct EventReplication {
             let mi = 2 * ((mask * cohorts + e) * steps + candidate - 1)
             red = multipliers[mi]; green = multipliers[mi + 1]
         }
-        let ageBand = (base / durationBands) % ageBands, durationBand = base % durationBands
-        let leave = d.leave[level * durationBands + durationBand]
-        let up = red * d.escalation[ageBand] * leave, down = green * d.stepDown[ageBand] * leave
-        for j in 0..<n { row[j] = j == level ? 0 : d.perStep[level * n + j] * (j > level ? up : down) }
         // EventTables refuses an arm whose leave probability can exceed 1, so the combination succeeds.
-        _ = d.combiner.combine(level: level, row: row, ageYears: Double(age) / 12, timeYears: Double(candidate - 1) * stepYears,
-                               sojournMonths: Double(months))
-        var acc = 0.0
-        for j in 0..<n where j != level {
-            acc += row[j]
-            if x < acc { return j }
-        }
-        return -1
+        d.formRow(from: level, red: red, green: green, ageBand: (base / durationBands) % ageBands, durationBand: base % durationBands,
+                  ageYears: Double(age) / 12, timeYears: Double(candidate - 1) * stepYears, sojournMonths: Double(months), into: row)
+        return d.destination(x, from: level, row: row) ?? -1
     }
 
     /// Count the move of the child (coverage `mask`, entered at the end of step `e`) to `to` at

@@ -270,35 +270,17 @@ struct StepKernel {
     func generalMove(from: Int, u: Double, red: Double, green: Double, ageBand: Int, durationBand: Int, ageMonths: UInt16,
                      monthsInLevel: UInt16, stepStartYears: Double, row: UnsafeMutableBufferPointer<Double>,
                      last: inout GeneralRowKey) -> Int {
-        let d = dependence.unsafelyUnwrapped, n = levelCount
+        let d = dependence.unsafelyUnwrapped
         let key = GeneralRowKey(level: from, red: red, green: green, ageBand: ageBand, durationBand: durationBand,
                                 ageMonths: d.combiner.readsAge ? ageMonths : 0,
                                 sojournMonths: d.combiner.readsSojourn ? min(Int(monthsInLevel), d.combiner.sojournCapMonths[from]) : 0)
         if key != last {
             last = key
-            formRow(key, monthsInLevel: monthsInLevel, stepStartYears: stepStartYears, row: row)
+            // The caller checked the leave probability (≤ 1 + 1e-12), so the combination succeeds.
+            d.formRow(from: from, red: red, green: green, ageBand: ageBand, durationBand: durationBand,
+                      ageYears: Double(key.ageMonths) / 12, timeYears: stepStartYears, sojournMonths: Double(monthsInLevel), into: row)
         }
-        var acc = 0.0
-        for j in 0..<n where j != from {
-            acc += row[j]
-            if u < acc { return j }
-        }
-        return from
-    }
-
-    /// The combined row of a child with this key into `row` (see `generalMove`).
-    private func formRow(_ key: GeneralRowKey, monthsInLevel: UInt16, stepStartYears: Double, row: UnsafeMutableBufferPointer<Double>) {
-        let d = dependence.unsafelyUnwrapped, n = levelCount, from = key.level
-        let ageBand = key.ageBand, durationBand = key.durationBand, red = key.red, green = key.green
-        let ageMonths = key.ageMonths
-        let durationFactor = d.leave[from &* durationBands &+ durationBand]
-        let up = red * d.escalation[ageBand] * durationFactor
-        let down = green * d.stepDown[ageBand] * durationFactor
-        let perStep = d.perStep.baseAddress.unsafelyUnwrapped
-        for j in 0..<n { row[j] = j == from ? 0 : perStep[from &* n &+ j] * (j > from ? up : down) }
-        // The caller checked the leave probability (≤ 1 + 1e-12), so the combination succeeds.
-        _ = d.combiner.combine(level: from, row: row, ageYears: Double(ageMonths) / 12, timeYears: stepStartYears,
-                               sojournMonths: Double(monthsInLevel))
+        return d.destination(u, from: from, row: row) ?? from
     }
 
     /// The destination of a move in one direction: the first k with v < cumulative[row + k]

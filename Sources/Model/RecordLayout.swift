@@ -219,10 +219,14 @@ public struct RecordLayout: Sendable, Equatable {
         Quantity.allCases.reduce(0) { sum, q in sum + (q == .flow ? moves : q.isTotalOnly ? 1 : n + 1) }
     }
 
+    /// The moves with flow slots in an arm's records (`init(arm:)`), without making the layout.
+    public static func moveCount(arm: ArmModel) -> Int {
+        arm.possibleMoves?.count ?? arm.levels.count * (arm.levels.count - 1)
+    }
+
     /// The slots per step of an arm's records (`init(arm:)`), without making the layout.
     public static func slotCount(arm: ArmModel) -> Int {
-        let n = arm.levels.count
-        return slotCount(levels: n, moves: arm.possibleMoves?.count ?? n * (n - 1))
+        slotCount(levels: arm.levels.count, moves: moveCount(arm: arm))
     }
     public var recordSize: Int { (steps + 1) * slots.count }
 

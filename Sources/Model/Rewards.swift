@@ -114,6 +114,7 @@ public enum Rewards {
         let n = arm.levels.count, dt = arm.stepYears
         let unitCost = arm.levels.map { $0.costPerChildYear + $0.addOnCostPerChildYear }
         let qol = arm.levels.map(\.qolWeight)
+        let absorbing = arm.levels.map(\.absorbing)
         // D(τ_k) at each time point, computed once per point rather than per level and step.
         let factors = discounts ?? Discounts(arm: arm)
         let costDiscount = factors.cost, qolDiscount = factors.qol
@@ -147,7 +148,7 @@ public enum Rewards {
                 put(t, .qolYears, l, occupancy * qol[l]); put(t, .qolYearsDiscounted, l, qolD)
                 costAll += occupancy * unitCost[l]; costAllD += costD
                 qolAll += occupancy * qol[l]; qolAllD += qolD
-                if !arm.levels[l].absorbing { totals.childYears += occupancy }  // years lived: not time in Dead
+                if !absorbing[l] { totals.childYears += occupancy }  // years lived: not time in Dead
             }
             var programme = 0.0, programmeD = 0.0
             for (k, w) in points where w > 0 && includesProgramme {

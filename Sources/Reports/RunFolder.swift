@@ -136,7 +136,7 @@ public enum RunFolder {
                 "parameters": aggregateParameters.label, "draws": aggregateParameters.draws,
             ] as [String: Any],
             "quantities": QuantityGroup.names(state.quantities),
-            "moves": ["recorded": RecordLayout(arm: arm0).moves.count, "pairsOfLevels": arm0.levels.count * (arm0.levels.count - 1)] as [String: Any],
+            "moves": ["recorded": RecordLayout.moveCount(arm: arm0), "pairsOfLevels": arm0.levels.count * (arm0.levels.count - 1)] as [String: Any],
             "willingnessToPay": ["values": state.costEffectiveness.willingnessToPay,
                                  "curveMaximum": state.costEffectiveness.curveMaximum, "curveStep": state.costEffectiveness.curveStep] as [String: Any],
             "files": ["bands.csv", "replications.csv", "bands-yearly.csv", "replications-yearly.csv", "aggregate.csv", "comparison.csv", "summary.json", "summary.csv",

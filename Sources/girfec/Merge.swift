@@ -64,7 +64,7 @@ struct Merge: ParsableCommand, InterruptibleCommand {
             let parameters = merged.rows.first?.parameters.count ?? 0
             try OutputFolder.checkSpace(near: target.path, given: output.out, estimatedBytes: OutputEstimate.runFolder(
                 arms: scenario.arms.count, steps: scenario.arms[0].steps, stepMonths: scenario.arms[0].stepMonths, levels: scenario.levels.count,
-                moves: RecordLayout(arm: scenario.arms[0]).moves.count, areas: scenario.arms[0].areas.count, replications: covered,
+                moves: RecordLayout.moveCount(arm: scenario.arms[0]), areas: scenario.arms[0].areas.count, replications: covered,
                 parameters: parameters, scenarioBytes: merged.scenarioText.utf8.count))
         } catch {
             printError("girfec merge: \(error.description)")

@@ -97,7 +97,7 @@ struct Run: ParsableCommand, InterruptibleCommand {
         }
         if let reason = engine.reason { printError("girfec run: note: engine auto chose the step engine: \(reason).") }
         let estimate = OutputEstimate.runFolder(arms: model.arms.count, steps: model.arms[0].steps, stepMonths: model.arms[0].stepMonths,
-                                                levels: model.levels.count, moves: RecordLayout(arm: model.arms[0]).moves.count,
+                                                levels: model.levels.count, moves: RecordLayout.moveCount(arm: model.arms[0]),
                                                 areas: model.arms[0].areas.count,
                                                 replications: plan.range.count, parameters: plan.activeUncertainty?.columns.count ?? 0,
                                                 scenarioBytes: text.utf8.count)

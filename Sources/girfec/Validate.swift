@@ -26,11 +26,11 @@ struct Validate: ParsableCommand {
 enum Summary {
     static func describe(_ s: Scenario, file: String) -> String {
         let a = s.arms[0]
-        let n = a.levels.count, moves = RecordLayout(arm: a).moves
+        let n = a.levels.count, moves = RecordLayout.moveCount(arm: a)
         /// `OutputEstimate.runFolder` at `r` replications (the scenario's text size taken as 64 kB).
         func folder(_ r: Int) -> String {
             OutputFolder.bytesText(OutputEstimate.runFolder(arms: s.arms.count, steps: a.steps, stepMonths: a.stepMonths, levels: n,
-                                                            moves: moves.count, areas: a.areas.count, replications: r,
+                                                            moves: moves, areas: a.areas.count, replications: r,
                                                             parameters: s.uncertainty?.columns.count ?? 0, scenarioBytes: 65_536))
         }
         var lines = ["\(file): valid. '\(s.name)'",
@@ -40,7 +40,7 @@ enum Summary {
                      "  time: \(a.steps) steps of \(a.stepMonths) month\(a.stepMonths == 1 ? "" : "s") (\(a.horizonYears) years)",
                      "  initial children: \(a.initialCounts.flatMap { $0 }.reduce(0, +))",
                      "  resources: \(ResourceEstimate(scenario: s).summary)",
-                     "  moves that can happen: \(moves.count) of \(n * (n - 1)) pairs of levels (flows are recorded for these)",
+                     "  moves that can happen: \(moves) of \(n * (n - 1)) pairs of levels (flows are recorded for these)",
                      "  output: a run folder of at most about \(folder(100)) at 100 replications, \(folder(1000)) at 1,000 (girfec run; --quantities writes less)"]
         for arm in s.arms {
             let practices = arm.practices.map(\.name)
