@@ -1,3 +1,5 @@
+import CGSL
+
 /// Quantiles of a stream in bounded memory, independent of arrival order and
 /// exactly mergeable.
 ///
@@ -104,27 +106,54 @@ public struct BinnedQuantiles: Sendable, Equatable {
 
     /// Add each value of `values` that is not NaN, in order: the same state as `add` one by one.
     /// Runs of values within the range seen so far go straight to their bins, with one access to them.
+    ///
+    /// The state depends only on the multiset of values (see above), so the range is first widened
+    /// once to take every value of `values` (one coarsening and one extension of the bins, rather
+    /// than one per value that falls outside the range so far), and the values are then counted.
     public mutating func add(contentsOf values: UnsafeBufferPointer<Double>) {
+        var lo = Double.infinity, hi = -Double.infinity
+        for x in values where !x.isNaN { lo = Swift.min(lo, x); hi = Swift.max(hi, x) }
+        guard lo <= hi else { return }  // nothing but NaN
         var i = 0
         let n = values.count
         while i < n {
             if !bins.isEmpty {
+                widen(to: lo, hi)  // every value left is now within the range (or NaN)
                 let low = minimum, high = maximum, k = exponent, first = offset
-                let start = i
+                var added = 0
                 bins.withUnsafeMutableBufferPointer { bins in
                     while i < n {
                         let x = values[i]
-                        guard x >= low && x <= high else { break }  // also stops at NaN
-                        bins[Int(Self.index(x, k) - first)] += 1
                         i += 1
+                        guard x >= low && x <= high else { continue }  // NaN
+                        bins[Int(Self.index(x, k) - first)] += 1
+                        added += 1
                     }
                 }
-                count += Int64(i - start)
-                if i == n { return }
+                count += Int64(added)
+                return
             }
+            // No bins yet (no value, or one value so far): one by one until a second value makes them.
             let x = values[i]
             i += 1
             if !x.isNaN { add(x, times: 1) }
+        }
+    }
+
+    /// Ask the cache for the bins that `add(contentsOf: values)` is about to count in (and their
+    /// array's header), so that folding several cells in turn waits on memory once, not per value.
+    ///
+    /// A hint only: it reads the bins' address from the array's reference, assuming Swift's native
+    /// array layout (a 32-byte header, then the elements); were that wrong, a prefetch of a wrong
+    /// address neither faults nor changes any count.
+    @inline(__always)
+    public func prefetch(_ values: UnsafeBufferPointer<Double>) {
+        guard minimum < maximum else { return }  // no bins yet
+        let storage = unsafeBitCast(bins, to: UnsafeRawPointer.self)
+        girfec_prefetch(storage)
+        let first = offset, k = exponent, low = minimum, high = maximum
+        for x in values where x >= low && x <= high {
+            girfec_prefetch(storage + 32 + 4 * Int(Self.index(x, k) - first))
         }
     }
 
@@ -157,6 +186,18 @@ public struct BinnedQuantiles: Sendable, Equatable {
         coarsen(to: Self.exponentNeeded(minimum, maximum, from: exponent))
         cover(minimum, maximum)
         bins[Int(Self.index(x, exponent) - offset)] += times
+    }
+
+    /// Make the range [min(minimum, lo), max(maximum, hi)]: the bin width that range needs and bins
+    /// covering it, exactly as adding values at lo and hi one by one would leave them.
+    /// - Precondition: the bins exist (more than one value seen).
+    private mutating func widen(to lo: Double, _ hi: Double) {
+        guard lo < minimum || hi > maximum else { return }
+        let newMinimum = Swift.min(minimum, lo), newMaximum = Swift.max(maximum, hi)
+        coarsen(to: Self.exponentNeeded(newMinimum, newMaximum, from: exponent))
+        cover(newMinimum, newMaximum)
+        minimum = newMinimum
+        maximum = newMaximum
     }
 
     /// Widen bins to 2^k, merging aligned pairs.

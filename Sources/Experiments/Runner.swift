@@ -106,7 +106,12 @@ public enum Runner {
     /// With `events`, a scenario the event engine cannot run is an error: `.plan` with the reason.
     public static func decide(_ plan: RunPlan) throws(RunError) -> EngineDecision {
         if plan.engine == .steps { return EngineDecision(kind: .steps, reason: nil) }
-        let reason = EventTables.unsupported(EventTables.forArms(plan.scenario.arms.map { ArmTables(arm: $0) }))
+        return try decide(plan, events: EventTables.forArms(plan.scenario.arms.map { ArmTables(arm: $0) }))
+    }
+
+    /// The decision for `plan` (not `.steps`) whose arms' event tables are `events`.
+    static func decide(_ plan: RunPlan, events: [EventTables]) throws(RunError) -> EngineDecision {
+        let reason = EventTables.unsupported(events)
         guard let reason else {
             // Exact either way, but a row with transition-specific dependence is a candidate at every step of the
             // event engine, combined anew each time, while the step engine reuses a combined row within a step.
@@ -126,10 +131,12 @@ public enum Runner {
                            isCancelled: @escaping @Sendable () -> Bool = { false }) throws(RunError) -> RunResult {
         let start = Date()
         if let problem = plan.problem { throw .plan(problem) }
-        let decision = try decide(plan)
-        let useEvents = decision.kind == .events
+        // The tables are built once: the decision reads the event tables the run then uses.
         let baseTables = plan.scenario.arms.map { ArmTables(arm: $0) }
-        let baseEvents = useEvents ? EventTables.forArms(baseTables) : []
+        let checked = plan.engine == .steps ? [] : EventTables.forArms(baseTables)
+        let decision = plan.engine == .steps ? EngineDecision(kind: .steps, reason: nil) : try decide(plan, events: checked)
+        let useEvents = decision.kind == .events
+        let baseEvents = useEvents ? checked : []
         let uncertainty = plan.activeUncertainty
         let layout = baseTables[0].layout
         let yearlyLayout = YearlyLayout(arm: plan.scenario.arms[0])
@@ -226,8 +233,10 @@ public enum Runner {
         }
         if let failure = shared.failure.withLock({ $0 }) { throw failure }
 
-        var total = Aggregator(arms: armCount, steps: layout.steps, integerSlots: integerSlots)
-        for a in shared.aggregators.withLock({ $0 }) { total.merge(a) }
+        // Merging is exact and order-free: the first worker's aggregator takes in the others'.
+        var aggregators = shared.aggregators.withLock { $0 }
+        var total = aggregators.popLast() ?? Aggregator(arms: armCount, steps: layout.steps, integerSlots: integerSlots)
+        for a in aggregators { total.merge(a) }
         let rows = shared.rows.withLock { $0 }.sorted { ($0.replication, $0.arm) < ($1.replication, $1.arm) }
         return RunResult(aggregator: total, rows: rows, covered: range,
                          childSteps: shared.childSteps.load(ordering: .relaxed),

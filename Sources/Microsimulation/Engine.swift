@@ -274,6 +274,10 @@ struct WordStream {
         }
     }
 
+    /// Pass over the next `count` words (as `next()` would, without returning them).
+    @inline(__always)
+    mutating func skip(_ count: Int) { for _ in 0..<count { _ = next() } }
+
     /// A uniform in [0, 1): word / 2^32, as `RandomStream.uniform` (GSL's `gsl_rng_uniform`).
     @inline(__always)
     mutating func uniform() -> Double { Philox.unit(next()) }
@@ -343,6 +347,9 @@ struct Arrivals {
     /// Whether an initial child's draws can reach word 4 (block 1 of its stream): then blocks 0
     /// and 1 are computed together.
     let initialTwoBlocks: Bool
+    /// Whether an entering child's draws can reach word 4: then, with `eventBlocks`, its blocks 0
+    /// and 1 are computed together with block 0 of its event words.
+    let enteringTwoBlocks: Bool
     /// Coverage shares (`ArmTables.coverageShare`) per area and arm, end to end: area a, arm i at
     /// `coverageOffsets[a · (arms + 1) + i] ..< coverageOffsets[a · (arms + 1) + i + 1]`.
     let coverage: [Double]
@@ -360,6 +367,8 @@ struct Arrivals {
         self.eventBlocks = eventBlocks
         // Words: age (two), coverage (one per practice), months in level (two, when drawn).
         initialTwoBlocks = tables.contains { t in 2 + t.arm.practices.count + (t.stationaryMonths.contains { $0 != nil } ? 2 : 0) > 4 }
+        // Words: level (one), age (two), coverage (one per practice).
+        enteringTwoBlocks = tables.contains { t in 3 + t.arm.practices.count > 4 }
         let arm = tables[0].arm
         var coverage: [Double] = [], offsets: [Int] = []
         for a in arm.areas.indices {
@@ -463,21 +472,29 @@ struct Arrivals {
                         let address = Self.address(.enteringChild, id, seed: seed, replication: replication, armLane: armLane)
                         var words: WordStream, event: EventBlock = (0, 0, 0, 0)
                         if eventBlocks {
-                            let (b0, e0) = Philox.blocks(address, position: 0, Self.address(.childEvent, id, seed: seed, replication: replication,
-                                                                                             armLane: armLane), position: 0)
-                            words = WordStream(address, first: b0)
-                            event = e0
+                            let eventAddress = Self.address(.childEvent, id, seed: seed, replication: replication, armLane: armLane)
+                            if enteringTwoBlocks {
+                                let (b0, b1, e0) = Philox.blocks(address, position: 0, address, position: 1, eventAddress, position: 0)
+                                words = WordStream(address, first: b0, second: b1)
+                                event = e0
+                            } else {
+                                let (b0, e0) = Philox.blocks(address, position: 0, eventAddress, position: 0)
+                                words = WordStream(address, first: b0)
+                                event = e0
+                            }
                         } else {
                             words = WordStream(address)
                         }
                         let u = words.uniform()
                         var l = 0, acc = shares[0]
                         while l < n - 1 && u >= acc { l += 1; acc += shares[l] }
-                        let age = Engine.drawAge(&words, first)
+                        // A newborn's age is 0: its two age words are passed over, not used.
+                        let age: Int
+                        if purpose == .births { words.skip(2); age = 0 } else { age = Engine.drawAge(&words, first) }
                         for i in 0..<arms {
                             var own = words
                             let m = Engine.drawCoverage(&own, shares: UnsafeBufferPointer(rebasing: coverage[offsets[o + i] ..< offsets[o + i + 1]]))
-                            children[i] = NewChild(level: l, ageMonths: purpose == .births ? 0 : age, mask: m, area: a, id: id, monthsInLevel: 0)
+                            children[i] = NewChild(level: l, ageMonths: age, mask: m, area: a, id: id, monthsInLevel: 0)
                         }
                         body(UnsafeBufferPointer(children), event)
                         id &+= 1

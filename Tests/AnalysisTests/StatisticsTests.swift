@@ -95,6 +95,34 @@ struct StatisticsTests {
         #expect(abs(a.standardDeviation - variance.squareRoot()) / a.standardDeviation < 1e-9)
     }
 
+    /// `add(contentsOf:)` widens the range once per call; the state must be bit for bit what adding
+    /// the values one by one leaves: chunks from empty, from one value, all NaN, equal values, ranges
+    /// widening on either side (coarsening), integer and continuous histograms.
+    @Test func addingSeveralValuesAtOnceIsAddingThemOneByOne() {
+        var rng = SplitMix(state: 29)
+        for integer in [true, false] {
+            for trial in 0..<40 {
+                var one = BinnedQuantiles(integerValued: integer), many = one
+                var scale = 1.0
+                for chunk in 0..<12 {
+                    let size = Int(rng.next() % 9)  // 0 ... 8 values
+                    let values = (0..<size).map { k -> Double in
+                        let u = Double(rng.next() >> 11) * 0x1p-53
+                        if (trial + chunk + k) % 7 == 0 { return .nan }
+                        if trial % 5 == 0 && chunk < 3 { return 42 }  // a run of one value
+                        let x = (u - 0.3) * scale
+                        return integer ? x.rounded(.down) : x
+                    }
+                    scale *= trial % 2 == 0 ? 3 : 1.5
+                    for x in values where !x.isNaN { one.add(x) }
+                    values.withUnsafeBufferPointer { many.add(contentsOf: $0) }
+                    #expect(many == one, "trial \(trial), chunk \(chunk): \(values)")
+                    #expect(many.inconsistency == nil)
+                }
+            }
+        }
+    }
+
     @Test func aggregatorDifferencesArePaired() {
         var agg = Aggregator(arms: 2, steps: 0, integerSlots: [true])
         for r in 0..<10 { agg.add(records: [[Double(100 + r)], [Double(103 + r)]]) }
