@@ -60,9 +60,13 @@ public struct EventTables: Sendable {
         let multipliers: UnsafeMutableBufferPointer<Double>
         /// `EventReplication.roughLogTable`.
         let logs: UnsafeMutableBufferPointer<Double>
+        /// Per level: whether its bound is one for every age band (`EventTables.mergeAgeBands`), so its
+        /// segments do not end where the age band changes.
+        let ageMerged: UnsafeMutableBufferPointer<Bool>
 
         init(bound: [Double], inverseLogStay: [Double], ageBandEnd: [Int], durationBandEnd: [Int], survival: [Double],
-             emigrationSurvival: [Double], multipliers: [Double]) {
+             emigrationSurvival: [Double], multipliers: [Double], ageMerged: [Bool]) {
+            self.ageMerged = Self.copy(ageMerged)
             self.bound = Self.copy(bound); self.inverseLogStay = Self.copy(inverseLogStay)
             self.ageBandEnd = Self.copy(ageBandEnd); self.durationBandEnd = Self.copy(durationBandEnd)
             self.survival = Self.copy(survival); self.emigrationSurvival = Self.copy(emigrationSurvival)
@@ -73,6 +77,7 @@ public struct EventTables: Sendable {
         deinit {
             bound.deallocate(); inverseLogStay.deallocate(); ageBandEnd.deallocate(); durationBandEnd.deallocate()
             survival.deallocate(); emigrationSurvival.deallocate(); multipliers.deallocate(); logs.deallocate()
+            ageMerged.deallocate()
         }
 
         private static func copy<T>(_ values: [T]) -> UnsafeMutableBufferPointer<T> {
@@ -93,46 +98,19 @@ public struct EventTables: Sendable {
         if let loop = arm.reinvestment, loop.fraction > 0 {
             problems.append("arm '\(arm.name)' reinvests its savings (reinvestment): its practice multipliers depend on the replication's own cost path, step by step")
         }
-        // The largest multipliers of each mask over every step and entry step (entries not present
-        // in a step hold 1, which only loosens the bound).
-        var maxRed = [Double](repeating: 0, count: masks), maxGreen = [Double](repeating: 0, count: masks)
-        var negative = false
-        let cohorts = arm.steps + 1
-        tables.schedule.multipliers.withUnsafeBufferPointer { all in
-            var i = 0
-            for _ in 0..<arm.steps {
-                for m in 0..<masks {
-                    for _ in 0..<cohorts {
-                        let r = all[i], g = all[i + 1]
-                        if r < 0 || g < 0 { negative = true }
-                        maxRed[m] = max(maxRed[m], r); maxGreen[m] = max(maxGreen[m], g)
-                        i += 2
-                    }
+        let own = Self.ownBounds(tables)
+        if own.negative { problems.append("arm '\(arm.name)': a practice multiplier is negative") }
+        var bound = own.bound
+        if let sharedBound {
+            for l in 0..<n where !lookup.absorbing[l] {
+                for base in l * ageBands * durationBands ..< (l + 1) * ageBands * durationBands {
+                    for m in 0..<masks { bound[base * masks + m] = sharedBound[base] }
                 }
             }
         }
-        if negative { problems.append("arm '\(arm.name)': a practice multiplier is negative") }
-        var bound = [Double](repeating: 0, count: n * ageBands * durationBands * masks)
-        var inverse = bound
-        var worst = 0.0
-        // A row with transition-specific dependence changes its leave chance with age, calendar time and
-        // months in the level, step by step: every step is a candidate (q = 1), judged by its combined row.
-        let touched = tables.dependence.map { d in (0..<n).map { d.touched[$0] } } ?? [Bool](repeating: false, count: n)
-        for l in 0..<n where !lookup.absorbing[l] {
-            let ownBands = max(1, arm.durationMultipliers[l].count)
-            for a in 0..<ageBands {
-                for d in 0..<durationBands {
-                    let base = (l * ageBands + a) * durationBands + d
-                    for m in 0..<masks {
-                        let raw = lookup.baseRed[base] * maxRed[m] + lookup.baseGreen[base] * maxGreen[m]
-                        if d < ownBands { worst = max(worst, raw) }
-                        let q = sharedBound.map { $0[base] } ?? (touched[l] ? 1 : min(1, max(0, raw)))
-                        bound[base * masks + m] = q
-                        inverse[base * masks + m] = q > 0 ? 1 / log1p(-q) : 0
-                    }
-                }
-            }
-        }
+        var inverse = bound.map { q in q > 0 ? 1 / log1p(-q) : 0 }
+        let worst = own.worst
+        let ageMerged = Self.mergeAgeBands(bound: &bound, inverseLogStay: &inverse, tables: tables)
         if worst > 1 + 1e-12 {
             problems.append("arm '\(arm.name)': the largest practice multipliers could take a leave probability to \(worst) > 1; the step engine checks each child at each step and reports where")
         }
@@ -164,7 +142,7 @@ public struct EventTables: Sendable {
         let emigrationSurvival = (0..<length).map { $0 == 0 ? 1 : exp(Double($0) * emigration) }
         // PracticeSchedule.multipliers is [step − 1][mask][entry step]; here [mask][entry step][step − 1].
         var byChild = [Double](repeating: 1, count: tables.schedule.multipliers.count)
-        let steps = arm.steps
+        let steps = arm.steps, cohorts = steps + 1
         tables.schedule.multipliers.withUnsafeBufferPointer { all in
             for t in 0..<steps {
                 for m in 0..<masks {
@@ -176,9 +154,103 @@ public struct EventTables: Sendable {
             }
         }
         storage = Storage(bound: bound, inverseLogStay: inverse, ageBandEnd: ageEnd, durationBandEnd: durationEnd,
-                          survival: survival, emigrationSurvival: emigrationSurvival, multipliers: byChild)
+                          survival: survival, emigrationSurvival: emigrationSurvival, multipliers: byChild, ageMerged: ageMerged)
         survivalTabulated = tabulated
     }
+
+    /// The arm's own bound q for each (level, age band, duration band, mask) at
+    /// [base · masks + mask] (0 in absorbing levels; 1 in a row with transition-specific dependence,
+    /// which changes its leave chance with age, calendar time and months in the level, step by step,
+    /// so every step is a candidate judged by its combined row), the largest unclamped
+    /// R · max m_R + G · max m_G over the level's own duration bands, and whether a multiplier is negative.
+    static func ownBounds(_ tables: ArmTables) -> (bound: [Double], worst: Double, negative: Bool) {
+        let arm = tables.arm, lookup = tables.lookup
+        let n = tables.levelCount, ageBands = tables.ageBandCount, durationBands = tables.durationBandsMax
+        let masks = tables.schedule.masks
+        // The largest multipliers of each mask over every step and entry step (entries not present
+        // in a step hold 1, which only loosens the bound).
+        var maxRed = [Double](repeating: 0, count: masks), maxGreen = [Double](repeating: 0, count: masks)
+        var negative = false
+        let cohorts = arm.steps + 1
+        tables.schedule.multipliers.withUnsafeBufferPointer { all in
+            var i = 0
+            for _ in 0..<arm.steps {
+                for m in 0..<masks {
+                    for _ in 0..<cohorts {
+                        let r = all[i], g = all[i + 1]
+                        if r < 0 || g < 0 { negative = true }
+                        maxRed[m] = max(maxRed[m], r); maxGreen[m] = max(maxGreen[m], g)
+                        i += 2
+                    }
+                }
+            }
+        }
+        var bound = [Double](repeating: 0, count: n * ageBands * durationBands * masks)
+        var worst = 0.0
+        let touched = tables.dependence.map { d in (0..<n).map { d.touched[$0] } } ?? [Bool](repeating: false, count: n)
+        for l in 0..<n where !lookup.absorbing[l] {
+            let ownBands = max(1, arm.durationMultipliers[l].count)
+            for a in 0..<ageBands {
+                for d in 0..<durationBands {
+                    let base = (l * ageBands + a) * durationBands + d
+                    for m in 0..<masks {
+                        let raw = lookup.baseRed[base] * maxRed[m] + lookup.baseGreen[base] * maxGreen[m]
+                        if d < ownBands { worst = max(worst, raw) }
+                        bound[base * masks + m] = touched[l] ? 1 : min(1, max(0, raw))
+                    }
+                }
+            }
+        }
+        return (bound, worst, negative)
+    }
+
+    /// One bound for every age band of a level where that costs few candidates: the levels merged.
+    ///
+    /// A segment of the thinning ends where its bound q changes; with a bound per age band, a child who
+    /// ages through b bands takes b jumps (a word and a table look-up each) where most pass their
+    /// segment's end without a candidate. Any q ≥ p_t keeps the thinning exact (each candidate is
+    /// accepted with p_t / q, p_t read in the candidate's own age band), so a level's bounds for every
+    /// (duration band, mask) may be replaced by their largest over the age bands, q̄. That adds, for a
+    /// child who spends its whole horizon in the level, Σ_a (q̄ − q_a) · w_a expected candidates, with
+    /// w_a the steps it can spend in age band a (its width, at most the horizon), and saves up to
+    /// A − 1 jumps for A age bands. A level is merged when, for every duration band and mask, the
+    /// added candidates are at most A − 1: both choices are exact; this one does less work. Arms that
+    /// do not age, or have one age band, are left as they are.
+    static func mergeAgeBands(bound: inout [Double], inverseLogStay: inout [Double], tables: ArmTables) -> [Bool] {
+        let arm = tables.arm, lookup = tables.lookup, n = tables.levelCount
+        let ageBands = tables.ageBandCount, durationBands = tables.durationBandsMax, masks = tables.schedule.masks
+        guard arm.ageing, ageBands > 1, arm.steps > 0 else { return [Bool](repeating: false, count: n) }
+        // Steps a child can spend in each age band: its months, at most the horizon's, over the step length.
+        var monthsIn = [Int](repeating: 0, count: ageBands)
+        for band in lookup.ageBandOfMonth { monthsIn[Int(band)] += 1 }
+        let horizonMonths = arm.steps * arm.stepMonths
+        let width = monthsIn.map { Double((min($0, horizonMonths) + arm.stepMonths - 1) / arm.stepMonths) }
+        var merged = [Bool](repeating: false, count: n)
+        for l in 0..<n where !lookup.absorbing[l] {
+            var cheap = true
+            for d in 0..<durationBands where cheap {
+                for m in 0..<masks where cheap {
+                    let qs = (0..<ageBands).map { a in bound[((l * ageBands + a) * durationBands + d) * masks + m] }
+                    let top = qs.max()!
+                    let added = zip(qs, width).reduce(0.0) { $0 + (top - $1.0) * $1.1 }
+                    if added > Double(ageBands - 1) { cheap = false }
+                }
+            }
+            guard cheap else { continue }
+            merged[l] = true
+            for d in 0..<durationBands {
+                for m in 0..<masks {
+                    let at = (0..<ageBands).map { a in ((l * ageBands + a) * durationBands + d) * masks + m }
+                    let top = at.map { bound[$0] }.max()!
+                    for i in at { bound[i] = top; inverseLogStay[i] = top > 0 ? 1 / log1p(-top) : 0 }
+                }
+            }
+        }
+        return merged
+    }
+
+    /// Per level: whether one bound serves all its age bands (`mergeAgeBands`).
+    public var ageBandsMerged: [Bool] { Array(storage.ageMerged) }
 
     /// The most values of the survival table (8 bytes each); beyond, the engine takes logarithms.
     static let survivalLimit = 4_000_000
@@ -193,17 +265,16 @@ public struct EventTables: Sendable {
     /// its own p_t, so the arms' choices stay paired as in the step engine, where each step's one
     /// uniform is compared with each arm's probability.
     public static func forArms(_ arms: [ArmTables]) -> [EventTables] {
-        let own = arms.map { EventTables(tables: $0) }
         guard let first = arms.first, arms.allSatisfy({ a in
             a.levelCount == first.levelCount && a.ageBandCount == first.ageBandCount
                 && a.durationBandsMax == first.durationBandsMax && a.durationCap == first.durationCap
                 && Array(a.lookup.ageBandOfMonth) == Array(first.lookup.ageBandOfMonth)
                 && Array(a.lookup.durationBand) == Array(first.lookup.durationBand)
-        }) else { return own }
+        }) else { return arms.map { EventTables(tables: $0) } }
         var shared = [Double](repeating: 0, count: first.levelCount * first.ageBandCount * first.durationBandsMax)
-        for e in own {
-            let masks = e.tables.schedule.masks
-            for i in shared.indices { for m in 0..<masks { shared[i] = max(shared[i], e.storage.bound[i * masks + m]) } }
+        for a in arms {
+            let masks = a.schedule.masks, own = ownBounds(a).bound
+            for i in shared.indices { for m in 0..<masks { shared[i] = max(shared[i], own[i * masks + m]) } }
         }
         return arms.map { EventTables(tables: $0, sharedBound: shared) }
     }
@@ -214,8 +285,8 @@ public struct EventTables: Sendable {
     static func sameBoundForEveryMask(_ a: EventTables, _ reference: EventTables) -> Bool {
         let ma = a.tables.schedule.masks, mr = reference.tables.schedule.masks
         let bases = a.tables.levelCount * a.tables.ageBandCount * a.tables.durationBandsMax
-        guard bases == reference.tables.levelCount * reference.tables.ageBandCount * reference.tables.durationBandsMax
-        else { return false }
+        guard bases == reference.tables.levelCount * reference.tables.ageBandCount * reference.tables.durationBandsMax,
+              a.storage.ageMerged.elementsEqual(reference.storage.ageMerged) else { return false }
         for base in 0..<bases {
             for m in 0..<ma {
                 guard a.storage.bound[base * ma + m] == reference.storage.bound[base * mr],
@@ -240,7 +311,7 @@ public struct EventTables: Sendable {
         guard ta.levelCount == tb.levelCount, ta.ageBandCount == tb.ageBandCount, ta.durationBandsMax == tb.durationBandsMax,
               ta.durationCap == tb.durationCap, ta.emigrationPerStep == tb.emigrationPerStep, ta.arm.steps == tb.arm.steps,
               ta.arm.stepMonths == tb.arm.stepMonths, ta.arm.ageOutMonths == tb.arm.ageOutMonths, ta.arm.ageing == tb.arm.ageing,
-              a.survivalTabulated == b.survivalTabulated,
+              a.survivalTabulated == b.survivalTabulated, a.storage.ageMerged.elementsEqual(b.storage.ageMerged),
               la.redTargets.elementsEqual(lb.redTargets), la.redCumulative.elementsEqual(lb.redCumulative),
               la.greenTargets.elementsEqual(lb.greenTargets), la.greenCumulative.elementsEqual(lb.greenCumulative),
               la.absorbing.elementsEqual(lb.absorbing), la.ageBandOfMonth.elementsEqual(lb.ageBandOfMonth),
@@ -418,6 +489,7 @@ struct EventReplication {
     let survival: UnsafePointer<Double>, emigrationSurvival: UnsafePointer<Double>, tabulated: Bool
     let multipliers: UnsafePointer<Double>
     let logs: UnsafePointer<Double>
+    let ageMerged: UnsafePointer<Bool>
     /// Transition-specific dependence (nil without): the rows it touches, and a row to combine into.
     let dependence: DependenceTables?
     let touched: UnsafePointer<Bool>?
@@ -458,6 +530,7 @@ struct EventReplication {
         tabulated = events.survivalTabulated
         multipliers = UnsafePointer(s.multipliers.baseAddress!)
         logs = UnsafePointer(s.logs.baseAddress!)
+        ageMerged = UnsafePointer(s.ageMerged.baseAddress!)
         dependence = tables.dependence
         touched = tables.dependence?.touched.baseAddress
         row = .allocate(capacity: n)
@@ -622,10 +695,14 @@ struct EventReplication {
             let age = ageing ? grown(age0, t - e - 1) : age0
             let months = grown(s.months0, t - s.stayStart)
             let ageIndex = min(age, ageBandTop), monthIndex = s.level * (durationCap + 1) + min(months, durationCap)
-            let ageBand = Int(ageBandOfMonth[ageIndex]), durBand = Int(durationBand[monthIndex])
-            // The last step of this segment: before either band changes, at most `last`.
+            // A level whose bound is the same in every age band (`EventTables.mergeAgeBands`) reads it at band 0.
+            let merged = ageMerged[s.level]
+            let ageBand = merged ? 0 : Int(ageBandOfMonth[ageIndex]), durBand = Int(durationBand[monthIndex])
+            // The last step of this segment: before the bound's age or duration band changes, at most `last`.
             var segmentEnd = s.last
-            if ageing { let k = stepsUntil(ageBandEnd[ageIndex], from: age); if k != Int.max { segmentEnd = min(segmentEnd, t + k - 1) } }
+            if ageing && !merged {
+                let k = stepsUntil(ageBandEnd[ageIndex], from: age); if k != Int.max { segmentEnd = min(segmentEnd, t + k - 1) }
+            }
             let k = stepsUntil(durationBandEnd[monthIndex], from: months)
             if months < durationCap && k != Int.max { segmentEnd = min(segmentEnd, t + k - 1) }
             let base = (s.level * ageBands + ageBand) * durationBands + durBand
@@ -642,7 +719,11 @@ struct EventReplication {
                 guard jump < Double(within) else { s.t = segmentEnd + 1; continue }
                 g = 1 + Int(jump)
             }
-            return (t + g - 1, base, q)
+            let candidate = t + g - 1
+            guard merged else { return (candidate, base, q) }
+            // p_t is read in the candidate's own age band.
+            let ageThen = min(grown(age0, candidate - e - 1), ageBandTop)
+            return (candidate, (s.level * ageBands + Int(ageBandOfMonth[ageThen])) * durationBands + durBand, q)
         }
         return nil
     }

@@ -279,6 +279,45 @@ struct EventEngineTests {
         }
     }
 
+    /// One bound across a level's age bands (`EventTables.mergeAgeBands`) is taken where it adds few
+    /// candidates (Low: 0.05 a year, age multipliers 0.2, 3 and 1) and left where it would add many
+    /// (Mid: 1.5 a year); either way the event engine agrees with the step engine, its candidates
+    /// accepted with p_t / q and p_t read in the candidate's own age band.
+    @Test func ageBandsShareABoundWhereThatIsCheapAndStayExact() throws {
+        let yaml = """
+        name: age bands with one bound
+        time: {stepMonths: 1, horizonYears: 6}
+        levels:
+          Low: {costPerChildYear: 500, qolWeight: 0.9}
+          Mid: {costPerChildYear: 3000, qolWeight: 0.8}
+          High: {costPerChildYear: 9000, qolWeight: 0.7}
+        population:
+          initialCounts: {Low: 300, Mid: 60, High: 40}
+          ageDistribution: [{fromYears: 0, toYears: 14, share: 1}]
+          ageOutYears: 14
+          births: {perYear: 40, entryLevels: {Low: 1}}
+        transitions:
+          unit: ratesPerYear
+          matrix:
+            Low: {Mid: 0.05}
+            Mid: {High: 1.5, Low: 0.2}
+            High: {Mid: 0.5}
+          ageMultipliers:
+            - {fromYears: 0, escalationMultiplier: 0.2, stepDownMultiplier: 1}
+            - {fromYears: 4, escalationMultiplier: 3, stepDownMultiplier: 1}
+            - {fromYears: 10, escalationMultiplier: 1, stepDownMultiplier: 1}
+        """
+        let scenario = try ScenarioDecoder.decode(yaml: yaml, file: "age bands")
+        let events = EventTables.forArms(scenario.arms.map { ArmTables(arm: $0) })
+        #expect(events[0].ageBandsMerged == [true, false, true])
+        var frozen = scenario
+        frozen.arms[0].ageing = false
+        #expect(EventTables.forArms(frozen.arms.map { ArmTables(arm: $0) })[0].ageBandsMerged == [false, false, false],
+                "children who do not age never change age band: nothing to merge")
+        let c = try Self.compare(scenario, replications: Self.full ? 800 : 200, seed: 57)
+        Self.check(c, "age bands with one bound")
+    }
+
     /// The comparison can fail: a step-down 40 % more likely in one engine's scenario is found.
     @Test func theComparisonDetectsAChangedModel() throws {
         let scenario = try ScenarioDecoder.load(path: Self.root.appendingPathComponent("experiments/examples/minimal.yaml").path)
