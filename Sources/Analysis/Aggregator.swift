@@ -118,6 +118,10 @@ public struct Aggregator: Sendable, Equatable {
         precondition(count == cells.count, "a batch of \(count) cells cannot fold into \(cells.count)")
         let k = batch.count
         guard k > 0 else { return }
+        // Where a cell's histogram and its bins' reference are (stored properties: known offsets).
+        let prefetchAt = MemoryLayout<Cell>.offset(of: \Cell.quantiles).flatMap { quantiles in
+            MemoryLayout<BinnedQuantiles>.offset(of: \BinnedQuantiles.bins).map { (quantiles: quantiles, bins: $0) }
+        }
         // Two columns: cell i's values being added while cell i + 1's bins are fetched.
         let columns = UnsafeMutableBufferPointer<Double>.allocate(capacity: 2 * k)
         defer { columns.deallocate() }
@@ -134,7 +138,11 @@ public struct Aggregator: Sendable, Equatable {
                     let here = c + (i & 1) * k, next = c + (1 - (i & 1)) * k
                     if i + 1 < count {
                         gather(i + 1, into: next)
-                        cells[i + 1].quantiles.prefetch(UnsafeBufferPointer(start: next, count: k))
+                        if let prefetchAt {
+                            let q = UnsafeRawPointer(cells.baseAddress! + i + 1) + prefetchAt.quantiles
+                            BinnedQuantiles.prefetch(q.assumingMemoryBound(to: BinnedQuantiles.self), binsOffset: prefetchAt.bins,
+                                                     UnsafeBufferPointer(start: next, count: k))
+                        }
                     }
                     cells[i].add(contentsOf: UnsafeBufferPointer(start: here, count: k))
                 }

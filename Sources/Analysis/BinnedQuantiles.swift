@@ -140,21 +140,21 @@ public struct BinnedQuantiles: Sendable, Equatable {
         }
     }
 
-    /// Ask the cache for the bins that `add(contentsOf: values)` is about to count in (and their
-    /// array's header), so that folding several cells in turn waits on memory once, not per value.
+    /// Ask the cache for the bins that `add(contentsOf: values)` will count in for the histogram at
+    /// `q` (and their array's header), so that folding several cells in turn waits on memory once, not
+    /// per value. `binsOffset` is `MemoryLayout<BinnedQuantiles>.offset(of: \.bins)`.
     ///
-    /// A hint only: it reads the bins' address from the array's reference, assuming Swift's native
-    /// array layout (a 32-byte header, then the elements); were that wrong, a prefetch of a wrong
+    /// A hint only: it reads the bins' address without retaining the array, taking the elements to
+    /// follow a 32-byte header (Swift's native array layout); were that wrong, a prefetch of a wrong
     /// address neither faults nor changes any count.
     @inline(__always)
-    public func prefetch(_ values: UnsafeBufferPointer<Double>) {
-        guard minimum < maximum else { return }  // no bins yet
-        let storage = unsafeBitCast(bins, to: UnsafeRawPointer.self)
+    public static func prefetch(_ q: UnsafePointer<BinnedQuantiles>, binsOffset: Int, _ values: UnsafeBufferPointer<Double>) {
+        let low = q.pointee.minimum, high = q.pointee.maximum
+        guard low < high else { return }  // no bins yet
+        let first = q.pointee.offset, k = q.pointee.exponent
+        let storage = UnsafeRawPointer(q).load(fromByteOffset: binsOffset, as: UnsafeRawPointer.self)
         girfec_prefetch(storage)
-        let first = offset, k = exponent, low = minimum, high = maximum
-        for x in values where x >= low && x <= high {
-            girfec_prefetch(storage + 32 + 4 * Int(Self.index(x, k) - first))
-        }
+        for x in values where x >= low && x <= high { girfec_prefetch(storage + 32 + 4 * Int(index(x, k) - first)) }
     }
 
     mutating func add(_ x: Double, times: UInt32) {

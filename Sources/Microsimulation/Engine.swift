@@ -308,6 +308,53 @@ struct NewChild {
     var monthsInLevel: Int
 }
 
+/// Philox blocks of eight consecutive children made at once (`Philox.blocks8`, vector code on a
+/// processor with AVX2), for `Arrivals` in the event engine: for the ids first ..< first + 8, block 0
+/// (and block 1) of each child's arrival stream and block 0 of its event stream. The words are those
+/// each child's own `Philox.block` gives; only how many are made in one go changes.
+struct BlockBatch {
+    let replication: UInt32, key: (UInt32, UInt32)
+    let arrivalPurpose: UInt32, eventPurpose: UInt32
+    let twoBlocks: Bool
+    /// Arrival block 0, arrival block 1, event block 0 (32 words each, word w of lane i at [w · 8 + i]),
+    /// then the eight ids, then the first id and whether the blocks are made (1) or not yet (0).
+    /// Manually allocated (no reference counting per child): freed by `release`.
+    private let words: UnsafeMutablePointer<UInt32>
+
+    /// - Parameters: `arrival`, `event`: the children's arrival and event streams (their index is ignored).
+    init(arrival: StreamAddress, event: StreamAddress, twoBlocks: Bool) {
+        replication = arrival.replication; key = arrival.key
+        arrivalPurpose = arrival.purposeWord; eventPurpose = event.purposeWord
+        self.twoBlocks = twoBlocks
+        words = .allocate(capacity: 3 * 32 + 8 + 2)
+        words.initialize(repeating: 0, count: 3 * 32 + 8 + 2)
+    }
+
+    func release() { words.deallocate() }
+
+    /// Child `id`'s arrival blocks 0 and 1 (zeros unless `twoBlocks`) and event block 0.
+    @inline(__always)
+    func blocks(_ id: UInt32) -> (EventBlock, EventBlock, EventBlock) {
+        if words[105] == 0 || id &- words[104] >= 8 { fill(from: id) }
+        let i = Int(id &- words[104]), w = words
+        return ((w[i], w[8 + i], w[16 + i], w[24 + i]), (w[32 + i], w[40 + i], w[48 + i], w[56 + i]),
+                (w[64 + i], w[72 + i], w[80 + i], w[88 + i]))
+    }
+
+    private func fill(from id: UInt32) {
+        let ids = words + 96
+        for i in 0..<8 { ids[i] = id &+ UInt32(i) }
+        let at = Philox.eightAtOnce
+        Philox.blocks8(position: 0, index: ids, replication: replication, purposeWord: arrivalPurpose, key: key, eightAtOnce: at, into: words)
+        if twoBlocks {
+            Philox.blocks8(position: 1, index: ids, replication: replication, purposeWord: arrivalPurpose, key: key, eightAtOnce: at, into: words + 32)
+        }
+        Philox.blocks8(position: 0, index: ids, replication: replication, purposeWord: eventPurpose, key: key, eightAtOnce: at, into: words + 64)
+        words[104] = id
+        words[105] = 1
+    }
+}
+
 /// Who joins a replication and when, with the draws both engines share: the
 /// same children, with the same ids, levels, ages, coverage and months in level,
 /// whichever engine then moves them.
@@ -350,6 +397,9 @@ struct Arrivals {
     /// Whether an entering child's draws can reach word 4: then, with `eventBlocks`, its blocks 0
     /// and 1 are computed together with block 0 of its event words.
     let enteringTwoBlocks: Bool
+    /// With `eventBlocks` on a processor that makes eight Philox blocks at once (`Philox.eightAtOnce`):
+    /// the blocks of the initial and of the entering children, eight children at a time.
+    let initialBlocks: BlockBatch?, enteringBlocks: BlockBatch?
     /// Coverage shares (`ArmTables.coverageShare`) per area and arm, end to end: area a, arm i at
     /// `coverageOffsets[a · (arms + 1) + i] ..< coverageOffsets[a · (arms + 1) + i + 1]`.
     let coverage: [Double]
@@ -369,6 +419,15 @@ struct Arrivals {
         initialTwoBlocks = tables.contains { t in 2 + t.arm.practices.count + (t.stationaryMonths.contains { $0 != nil } ? 2 : 0) > 4 }
         // Words: level (one), age (two), coverage (one per practice).
         enteringTwoBlocks = tables.contains { t in 3 + t.arm.practices.count > 4 }
+        if eventBlocks && Philox.eightAtOnce {
+            let event = Self.address(.childEvent, 0, seed: seed, replication: replication, armLane: armLane)
+            initialBlocks = BlockBatch(arrival: Self.address(.initialChild, 0, seed: seed, replication: replication, armLane: armLane),
+                                       event: event, twoBlocks: initialTwoBlocks)
+            enteringBlocks = BlockBatch(arrival: Self.address(.enteringChild, 0, seed: seed, replication: replication, armLane: armLane),
+                                        event: event, twoBlocks: enteringTwoBlocks)
+        } else {
+            initialBlocks = nil; enteringBlocks = nil
+        }
         let arm = tables[0].arm
         var coverage: [Double] = [], offsets: [Int] = []
         for a in arm.areas.indices {
@@ -384,6 +443,9 @@ struct Arrivals {
         }
     }
 
+    /// Free the blocks made ahead (`BlockBatch`); the arrivals are not used after.
+    func release() { initialBlocks?.release(); enteringBlocks?.release() }
+
     /// Initial children: ids from 0 in order area by area, level by level. Draws, in
     /// order: age (two), coverage (one per practice), then time already in the level (two).
     /// `body` gets the child once per arm (in arm order), and block 0 of its event words when
@@ -395,6 +457,7 @@ struct Arrivals {
     func initial(_ body: (UnsafeBufferPointer<NewChild>, EventBlock) -> Void) -> UInt32 {
         let arms = tables.count, first = tables[0], arm = first.arm, n = arm.levels.count
         let seed = seed, replication = replication, armLane = armLane, drawn = drawn
+        let batch = initialBlocks
         var nextId: UInt32 = 0
         // Two slots of `arms` children: the one just drawn, and the one waiting for `body`.
         var children = [NewChild](repeating: NewChild(level: 0, ageMonths: 0, mask: 0, area: 0, id: 0, monthsInLevel: 0), count: 2 * arms)
@@ -411,7 +474,11 @@ struct Arrivals {
                     for _ in 0..<count {
                         let address = Self.address(.initialChild, nextId, seed: seed, replication: replication, armLane: armLane)
                         var words: WordStream, event: EventBlock = (0, 0, 0, 0)
-                        if eventBlocks {
+                        if let batch {
+                            let (b0, b1, e0) = batch.blocks(nextId)
+                            words = initialTwoBlocks ? WordStream(address, first: b0, second: b1) : WordStream(address, first: b0)
+                            event = e0
+                        } else if eventBlocks {
                             let eventAddress = Self.address(.childEvent, nextId, seed: seed, replication: replication, armLane: armLane)
                             if initialTwoBlocks {
                                 let (b0, b1, e0) = Philox.blocks(address, position: 0, address, position: 1, eventAddress, position: 0)
@@ -457,6 +524,7 @@ struct Arrivals {
         let arms = tables.count, first = tables[0], arm = first.arm
         let n = arm.levels.count, stepYears = arm.stepYears
         let seed = seed, replication = replication, armLane = armLane
+        let batch = enteringBlocks
         var children = [NewChild](repeating: NewChild(level: 0, ageMonths: 0, mask: 0, area: 0, id: 0, monthsInLevel: 0), count: arms)
         var id = nextId
         coverage.withUnsafeBufferPointer { coverage in coverageOffsets.withUnsafeBufferPointer { offsets in
@@ -471,7 +539,11 @@ struct Arrivals {
                     for _ in 0..<number {
                         let address = Self.address(.enteringChild, id, seed: seed, replication: replication, armLane: armLane)
                         var words: WordStream, event: EventBlock = (0, 0, 0, 0)
-                        if eventBlocks {
+                        if let batch {
+                            let (b0, b1, e0) = batch.blocks(id)
+                            words = enteringTwoBlocks ? WordStream(address, first: b0, second: b1) : WordStream(address, first: b0)
+                            event = e0
+                        } else if eventBlocks {
                             let eventAddress = Self.address(.childEvent, id, seed: seed, replication: replication, armLane: armLane)
                             if enteringTwoBlocks {
                                 let (b0, b1, e0) = Philox.blocks(address, position: 0, address, position: 1, eventAddress, position: 0)

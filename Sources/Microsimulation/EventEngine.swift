@@ -436,6 +436,7 @@ public enum EventEngine {
             let stream = RandomStream(StreamAddress(seed: seed, replication: replication, purpose: .initialChild, armLane: armLane))
             // Each child's block 0 of its event words comes with its arrival (`Arrivals.eventBlocks`).
             let arrivals = Arrivals(tables: tables, seed: seed, replication: replication, armLane: armLane, eventBlocks: true)
+            defer { arrivals.release() }
             var nextId = arrivals.initial { children, first in
                 for i in 0..<runs.count { runs[i].start(children[i]) }
                 simulate(children, entry: 0, first: first)
