@@ -63,10 +63,14 @@ public struct EventTables: Sendable {
         /// Per level: whether its bound is one for every age band (`EventTables.mergeAgeBands`), so its
         /// segments do not end where the age band changes.
         let ageMerged: UnsafeMutableBufferPointer<Bool>
+        /// Per level: whether one bound serves every step of a stay (age bands merged or only one, and one
+        /// duration band), so that a stay is one segment.
+        let wholeStay: UnsafeMutableBufferPointer<Bool>
 
         init(bound: [Double], inverseLogStay: [Double], ageBandEnd: [Int], durationBandEnd: [Int], survival: [Double],
-             emigrationSurvival: [Double], multipliers: [Double], ageMerged: [Bool]) {
+             emigrationSurvival: [Double], multipliers: [Double], ageMerged: [Bool], wholeStay: [Bool]) {
             self.ageMerged = Self.copy(ageMerged)
+            self.wholeStay = Self.copy(wholeStay)
             self.bound = Self.copy(bound); self.inverseLogStay = Self.copy(inverseLogStay)
             self.ageBandEnd = Self.copy(ageBandEnd); self.durationBandEnd = Self.copy(durationBandEnd)
             self.survival = Self.copy(survival); self.emigrationSurvival = Self.copy(emigrationSurvival)
@@ -77,7 +81,7 @@ public struct EventTables: Sendable {
         deinit {
             bound.deallocate(); inverseLogStay.deallocate(); ageBandEnd.deallocate(); durationBandEnd.deallocate()
             survival.deallocate(); emigrationSurvival.deallocate(); multipliers.deallocate(); logs.deallocate()
-            ageMerged.deallocate()
+            ageMerged.deallocate(); wholeStay.deallocate()
         }
 
         private static func copy<T>(_ values: [T]) -> UnsafeMutableBufferPointer<T> {
@@ -153,8 +157,10 @@ public struct EventTables: Sendable {
                 }
             }
         }
+        let wholeStay = (0..<n).map { l in (ageMerged[l] || ageBands == 1) && durationEnd[l * (cap + 1)] == Int.max }
         storage = Storage(bound: bound, inverseLogStay: inverse, ageBandEnd: ageEnd, durationBandEnd: durationEnd,
-                          survival: survival, emigrationSurvival: emigrationSurvival, multipliers: byChild, ageMerged: ageMerged)
+                          survival: survival, emigrationSurvival: emigrationSurvival, multipliers: byChild, ageMerged: ageMerged,
+                          wholeStay: wholeStay)
         survivalTabulated = tabulated
     }
 
@@ -491,6 +497,8 @@ struct EventReplication {
     let multipliers: UnsafePointer<Double>
     let logs: UnsafePointer<Double>
     let ageMerged: UnsafePointer<Bool>
+    /// Per level: whether one bound serves a whole stay (its age bands merged or one, one duration band).
+    let wholeStay: UnsafePointer<Bool>
     /// Transition-specific dependence (nil without): the rows it touches, and a row to combine into.
     let dependence: DependenceTables?
     let touched: UnsafePointer<Bool>?
@@ -516,7 +524,8 @@ struct EventReplication {
         areaCount = max(arm.areas.count, 1)
         counts = .allocate(capacity: areaCount * (steps + 1) * width)
         counts.initialize(repeating: 0)
-        initialByArea = [Int](repeating: 0, count: areaCount * n)
+        // Every initial child is counted here by its area and level: the arm's initial counts.
+        initialByArea = arm.initialCounts.flatMap { $0 }
         initialReachedByArea = [Int](repeating: 0, count: areaCount)
         absorbing = UnsafePointer(lookup.absorbing.baseAddress!)
         redTargets = lookup.redTargets.baseAddress!; redCumulative = lookup.redCumulative.baseAddress!
@@ -532,6 +541,7 @@ struct EventReplication {
         multipliers = UnsafePointer(s.multipliers.baseAddress!)
         logs = UnsafePointer(s.logs.baseAddress!)
         ageMerged = UnsafePointer(s.ageMerged.baseAddress!)
+        wholeStay = UnsafePointer(s.wholeStay.baseAddress!)
         dependence = tables.dependence
         touched = tables.dependence?.touched.baseAddress
         row = .allocate(capacity: n)
@@ -560,9 +570,9 @@ struct EventReplication {
         childSteps &+= other.childSteps
     }
 
-    /// An initial child: in the stock at time 0.
+    /// An initial child: in the stock at time 0 (counted by `initialByArea` from the arm's initial counts),
+    /// and reached by practice or not.
     mutating func start(_ c: NewChild) {
-        initialByArea[c.area * n + c.level] += 1
         if c.mask != 0 && !absorbing[c.level] { initialReachedByArea[c.area] += 1 }
     }
 
@@ -693,20 +703,28 @@ struct EventReplication {
     mutating func nextCandidate(_ s: inout ChildState, age0: Int, entry e: Int, mask: Int) -> (candidate: Int, base: Int, q: Double)? {
         while s.t <= s.last {
             let t = s.t
-            let age = ageing ? grown(age0, t - e - 1) : age0
-            let months = grown(s.months0, t - s.stayStart)
-            let ageIndex = min(age, ageBandTop), monthIndex = s.level * (durationCap + 1) + min(months, durationCap)
             // A level whose bound is the same in every age band (`EventTables.mergeAgeBands`) reads it at band 0.
             let merged = ageMerged[s.level]
-            let ageBand = merged ? 0 : Int(ageBandOfMonth[ageIndex]), durBand = Int(durationBand[monthIndex])
             // The last step of this segment: before the bound's age or duration band changes, at most `last`.
             var segmentEnd = s.last
-            if ageing && !merged {
-                let k = stepsUntil(ageBandEnd[ageIndex], from: age); if k != Int.max { segmentEnd = min(segmentEnd, t + k - 1) }
+            let base: Int, durBand: Int
+            if wholeStay[s.level] {
+                // One bound for the whole stay: no band to read, one segment to `last`.
+                base = s.level * ageBands * durationBands
+                durBand = 0
+            } else {
+                let age = ageing ? grown(age0, t - e - 1) : age0
+                let months = grown(s.months0, t - s.stayStart)
+                let ageIndex = min(age, ageBandTop), monthIndex = s.level * (durationCap + 1) + min(months, durationCap)
+                let ageBand = merged ? 0 : Int(ageBandOfMonth[ageIndex])
+                durBand = Int(durationBand[monthIndex])
+                if ageing && !merged {
+                    let k = stepsUntil(ageBandEnd[ageIndex], from: age); if k != Int.max { segmentEnd = min(segmentEnd, t + k - 1) }
+                }
+                let k = stepsUntil(durationBandEnd[monthIndex], from: months)
+                if months < durationCap && k != Int.max { segmentEnd = min(segmentEnd, t + k - 1) }
+                base = (s.level * ageBands + ageBand) * durationBands + durBand
             }
-            let k = stepsUntil(durationBandEnd[monthIndex], from: months)
-            if months < durationCap && k != Int.max { segmentEnd = min(segmentEnd, t + k - 1) }
-            let base = (s.level * ageBands + ageBand) * durationBands + durBand
             let q = bound[base * masks + mask]
             if q <= 0 { s.t = segmentEnd + 1; continue }
             let u = Self.unitPositive(s.words.next()), within = segmentEnd - t + 1
