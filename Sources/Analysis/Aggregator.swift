@@ -178,11 +178,16 @@ public struct AggregatorBatch: Sendable {
     var values: [Double]
 
     public init(shapeOf aggregator: Aggregator, capacity: Int = 16) {
+        self.init(arms: aggregator.arms, steps: aggregator.steps, slots: aggregator.slots, capacity: capacity)
+    }
+
+    /// A batch for an aggregator of `arms` arms, `steps` steps and `slots` slots.
+    public init(arms: Int, steps: Int, slots: Int, capacity: Int = 16) {
         precondition(capacity >= 1, "a batch holds at least one replication")
-        arms = aggregator.arms
-        recordSize = (aggregator.steps + 1) * aggregator.slots
+        self.arms = arms
+        recordSize = (steps + 1) * slots
         self.capacity = capacity
-        values = [Double](repeating: 0, count: aggregator.cells.count * capacity)
+        values = [Double](repeating: 0, count: (arms + max(arms - 1, 0)) * recordSize * capacity)
     }
 
     public var isFull: Bool { count == capacity }

@@ -87,10 +87,10 @@ public enum RunError: Error, CustomStringConvertible {
 /// Runs replications in parallel with Dispatch.
 ///
 /// Each worker takes the next replication index, simulates every arm of it
-/// (with common random numbers unless switched off), and folds the records
-/// into its own aggregator; the aggregators merge exactly at the end. No
-/// result depends on which worker ran what, so any `threads` gives the same
-/// bytes (ARCHITECTURE.md, principle 2).
+/// (with common random numbers unless switched off), and folds the records,
+/// a batch at a time, into the run's one aggregator, whose cells are exact and
+/// order-free. No result depends on which worker ran what, or in which order
+/// the batches arrived, so any `threads` gives the same bytes.
 public enum Runner {
     final class Shared: Sendable {
         let next = Atomic<Int>(0)
@@ -98,7 +98,11 @@ public enum Runner {
         let childSteps = Atomic<Int>(0)
         let failure = Mutex<RunError?>(nil)
         let rows: Mutex<[ReplicationRow]> = Mutex([])
-        let aggregators: Mutex<[Aggregator]> = Mutex([])
+        /// The run's one aggregator: each worker folds its full batches into it in turn (exact and
+        /// order-free, so the same cells whatever the order), rather than each filling its own.
+        let aggregator: Mutex<Aggregator>
+
+        init(aggregator: Aggregator) { self.aggregator = Mutex(aggregator) }
     }
 
     /// The engine `plan` runs on: the event engine when asked for (`events`) or chosen (`auto`) and
@@ -142,14 +146,14 @@ public enum Runner {
         let yearlyLayout = YearlyLayout(arm: plan.scenario.arms[0])
         let integerSlots = layout.slots.map(\.quantity.isCount)
         let range = plan.range
-        let shared = Shared()
+        let shared = Shared(aggregator: Aggregator(arms: baseTables.count, steps: layout.steps, integerSlots: integerSlots))
         let threads = max(1, min(plan.threads, max(range.count, 1)))
         let armCount = baseTables.count
 
         DispatchQueue.concurrentPerform(iterations: threads) { _ in
-            var aggregator = Aggregator(arms: armCount, steps: layout.steps, integerSlots: integerSlots)
             // Replications fold into the aggregator in batches: the same cells, fewer cache misses.
-            var batch = AggregatorBatch(shapeOf: aggregator, capacity: min(32, max(range.count, 1)))
+            var batch = AggregatorBatch(arms: armCount, steps: layout.steps, slots: integerSlots.count,
+                                        capacity: min(32, max(range.count, 1)))
             let populations = baseTables.map { _ in Population() }
             var rows: [ReplicationRow] = []
             var steps = 0
@@ -208,7 +212,7 @@ public enum Runner {
                         steps += outcome.totals.childSteps
                     }
                     batch.add(records: records)
-                    if batch.isFull { aggregator.add(&batch) }
+                    if batch.isFull { shared.aggregator.withLock { $0.add(&batch) } }
                     try GSLErrors.check()
                 } catch let error as EngineError {
                     shared.failure.withLock { if $0 == nil { $0 = .engine(error) } }
@@ -226,17 +230,13 @@ public enum Runner {
                 let done = shared.done.wrappingAdd(1, ordering: .relaxed).newValue
                 progress(done, range.count)
             }
-            aggregator.add(&batch)
+            shared.aggregator.withLock { $0.add(&batch) }
             shared.childSteps.wrappingAdd(steps, ordering: .relaxed)
             shared.rows.withLock { $0.append(contentsOf: rows) }
-            shared.aggregators.withLock { $0.append(aggregator) }
         }
         if let failure = shared.failure.withLock({ $0 }) { throw failure }
 
-        // Merging is exact and order-free: the first worker's aggregator takes in the others'.
-        var aggregators = shared.aggregators.withLock { $0 }
-        var total = aggregators.popLast() ?? Aggregator(arms: armCount, steps: layout.steps, integerSlots: integerSlots)
-        for a in aggregators { total.merge(a) }
+        let total = shared.aggregator.withLock { $0 }
         let rows = shared.rows.withLock { $0 }.sorted { ($0.replication, $0.arm) < ($1.replication, $1.arm) }
         return RunResult(aggregator: total, rows: rows, covered: range,
                          childSteps: shared.childSteps.load(ordering: .relaxed),
