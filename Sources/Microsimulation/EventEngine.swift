@@ -764,7 +764,9 @@ struct EventReplication {
 
     /// `destination` for a row with transition-specific dependence (q = 1, so x is uniform on [0, 1)): the
     /// child's combined row at its age and months in level at the start of `candidate`, formed and read as the
-    /// step engine does (`DependenceTables.formRow`, `destination`); −1 when it stays.
+    /// step engine does (`DependenceTables.formRow`, `destination`); −1 when it stays. Out of line, so that
+    /// the loop of `finish` stays small where no row has dependence (about 2 % faster on the default experiment).
+    @inline(never)
     mutating func generalDestination(_ x: Double, level: Int, base: Int, mask: Int, entry e: Int, candidate: Int,
                                      age: Int, months: Int) -> Int {
         let d = dependence.unsafelyUnwrapped
