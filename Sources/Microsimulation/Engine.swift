@@ -411,7 +411,8 @@ struct Arrivals {
     let groups: [[(purpose: RandomPurpose, perYear: Double)]]
 
     /// - Precondition: `Arrivals.shared(tables)`.
-    init(tables: [ArmTables], seed: UInt64, replication: UInt32, armLane: UInt8, eventBlocks: Bool = false) {
+    init(tables: [ArmTables], seed: UInt64, replication: UInt32, armLane: UInt8, eventBlocks: Bool = false,
+         eightAtOnce: Bool = Philox.eightAtOnce) {
         self.tables = tables
         self.seed = seed; self.replication = replication; self.armLane = armLane
         self.eventBlocks = eventBlocks
@@ -419,7 +420,7 @@ struct Arrivals {
         initialTwoBlocks = tables.contains { t in 2 + t.arm.practices.count + (t.stationaryMonths.contains { $0 != nil } ? 2 : 0) > 4 }
         // Words: level (one), age (two), coverage (one per practice).
         enteringTwoBlocks = tables.contains { t in 3 + t.arm.practices.count > 4 }
-        if eventBlocks && Philox.eightAtOnce {
+        if eventBlocks && eightAtOnce {
             let event = Self.address(.childEvent, 0, seed: seed, replication: replication, armLane: armLane)
             initialBlocks = BlockBatch(arrival: Self.address(.initialChild, 0, seed: seed, replication: replication, armLane: armLane),
                                        event: event, twoBlocks: initialTwoBlocks)
@@ -441,6 +442,20 @@ struct Arrivals {
         groups = arm.areas.indices.map { a in
             [(RandomPurpose.births, arm.birthsPerYear[a]), (.immigration, arm.immigrationPerYear[a])].filter { $0.1 > 0 }
         }
+    }
+
+    /// A child's arrival words with blocks 0 (and 1, when `twoBlocks`) of its arrival stream already
+    /// made, and block 0 of its event stream, their Philox rounds interleaved: the event engine's
+    /// blocks where eight are not made at once (`BlockBatch`). Out of line, to keep the loops that
+    /// make children small where `BlockBatch` serves them.
+    @inline(never)
+    static func blocks(_ address: StreamAddress, event: StreamAddress, twoBlocks: Bool) -> (WordStream, EventBlock) {
+        if twoBlocks {
+            let (b0, b1, e0) = Philox.blocks(address, position: 0, address, position: 1, event, position: 0)
+            return (WordStream(address, first: b0, second: b1), e0)
+        }
+        let (b0, e0) = Philox.blocks(address, position: 0, event, position: 0)
+        return (WordStream(address, first: b0), e0)
     }
 
     /// Free the blocks made ahead (`BlockBatch`); the arrivals are not used after.
@@ -479,16 +494,8 @@ struct Arrivals {
                             words = initialTwoBlocks ? WordStream(address, first: b0, second: b1) : WordStream(address, first: b0)
                             event = e0
                         } else if eventBlocks {
-                            let eventAddress = Self.address(.childEvent, nextId, seed: seed, replication: replication, armLane: armLane)
-                            if initialTwoBlocks {
-                                let (b0, b1, e0) = Philox.blocks(address, position: 0, address, position: 1, eventAddress, position: 0)
-                                words = WordStream(address, first: b0, second: b1)
-                                event = e0
-                            } else {
-                                let (b0, e0) = Philox.blocks(address, position: 0, eventAddress, position: 0)
-                                words = WordStream(address, first: b0)
-                                event = e0
-                            }
+                            (words, event) = Self.blocks(address, event: Self.address(.childEvent, nextId, seed: seed, replication: replication,
+                                                                                     armLane: armLane), twoBlocks: initialTwoBlocks)
                         } else {
                             words = WordStream(address)
                         }
@@ -544,16 +551,8 @@ struct Arrivals {
                             words = enteringTwoBlocks ? WordStream(address, first: b0, second: b1) : WordStream(address, first: b0)
                             event = e0
                         } else if eventBlocks {
-                            let eventAddress = Self.address(.childEvent, id, seed: seed, replication: replication, armLane: armLane)
-                            if enteringTwoBlocks {
-                                let (b0, b1, e0) = Philox.blocks(address, position: 0, address, position: 1, eventAddress, position: 0)
-                                words = WordStream(address, first: b0, second: b1)
-                                event = e0
-                            } else {
-                                let (b0, e0) = Philox.blocks(address, position: 0, eventAddress, position: 0)
-                                words = WordStream(address, first: b0)
-                                event = e0
-                            }
+                            (words, event) = Self.blocks(address, event: Self.address(.childEvent, id, seed: seed, replication: replication,
+                                                                                     armLane: armLane), twoBlocks: enteringTwoBlocks)
                         } else {
                             words = WordStream(address)
                         }

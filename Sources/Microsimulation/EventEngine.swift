@@ -377,10 +377,14 @@ public enum EventEngine {
     /// child with the same level and age in every arm (for example one reached by practice in one
     /// arm only) is stepped through its candidates once for every arm while the arms' copies do the
     /// same, when the arms share one bound for every mask (`EventReplication.simulateInStep`).
-    public static func run(arms: [EventTables], seed: UInt64, replication: UInt32, armLane: UInt8 = 0) -> [ReplicationOutcome] {
+    ///
+    /// `eightAtOnce`: whether the children's Philox blocks are made eight at a time (`BlockBatch`, in
+    /// vector code where the processor has AVX2) or child by child; the outcome is the same, bit for bit.
+    public static func run(arms: [EventTables], seed: UInt64, replication: UInt32, armLane: UInt8 = 0,
+                           eightAtOnce: Bool = Philox.eightAtOnce) -> [ReplicationOutcome] {
         let tables = arms.map(\.tables)
         guard Arrivals.shared(tables) else {
-            return arms.map { run(arms: [$0], seed: seed, replication: replication, armLane: armLane)[0] }
+            return arms.map { run(arms: [$0], seed: seed, replication: replication, armLane: armLane, eightAtOnce: eightAtOnce)[0] }
         }
         return withExtendedLifetime(arms) {
             // The arms' replications, and one for the children simulated once for every arm, reached
@@ -441,7 +445,8 @@ public enum EventEngine {
             }
             let stream = RandomStream(StreamAddress(seed: seed, replication: replication, purpose: .initialChild, armLane: armLane))
             // Each child's block 0 of its event words comes with its arrival (`Arrivals.eventBlocks`).
-            let arrivals = Arrivals(tables: tables, seed: seed, replication: replication, armLane: armLane, eventBlocks: true)
+            let arrivals = Arrivals(tables: tables, seed: seed, replication: replication, armLane: armLane, eventBlocks: true,
+                                    eightAtOnce: eightAtOnce)
             defer { arrivals.release() }
             var nextId = arrivals.initial { children, first in
                 for i in 0..<runs.count { runs[i].start(children[i]) }
