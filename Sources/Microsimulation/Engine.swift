@@ -57,6 +57,7 @@ public enum Engine {
     }
 
     /// Age in months from the age distribution: one uniform for the band, one within it.
+    @inline(__always)
     static func drawAge(_ stream: inout WordStream, _ tables: ArmTables) -> Int {
         let u = stream.uniform(), v = stream.uniform()
         let cumulative = tables.ageCumulative
