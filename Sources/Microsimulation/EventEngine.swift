@@ -922,6 +922,7 @@ struct EventReplication {
     /// first stay ended), when the two differ only in months in level at entry and the level's
     /// duration band does not depend on them: the same events, the first stay's months differing by
     /// grown(months here, k) − grown(months there, k).
+    @inline(__always)
     mutating func correctFirstStay(_ c: NewChild, shared: NewChild, end: FirstStayEnd) {
         guard end.index >= 0, c.monthsInLevel != shared.monthsInLevel else { return }
         counts[end.index] += grown(Int(UInt16(clamping: c.monthsInLevel)), end.steps)
