@@ -445,6 +445,20 @@ struct Arrivals {
         }
     }
 
+    /// Child `id`'s arrival words (its stream at `address`), with its first blocks already made and block 0
+    /// of its event words when `eventBlocks` (zeros otherwise): from `batch` when blocks are made eight
+    /// at a time, else child by child.
+    @inline(__always)
+    func firstWords(_ address: StreamAddress, id: UInt32, batch: BlockBatch?, twoBlocks: Bool) -> (words: WordStream, event: EventBlock) {
+        if let batch {
+            let (b0, b1, e0) = batch.blocks(id)
+            return (twoBlocks ? WordStream(address, first: b0, second: b1) : WordStream(address, first: b0), e0)
+        }
+        guard eventBlocks else { return (WordStream(address), (0, 0, 0, 0)) }
+        return Self.blocks(address, event: Self.address(.childEvent, id, seed: seed, replication: replication, armLane: armLane),
+                           twoBlocks: twoBlocks)
+    }
+
     /// A child's arrival words with blocks 0 (and 1, when `twoBlocks`) of its arrival stream already
     /// made, and block 0 of its event stream, their Philox rounds interleaved: the event engine's
     /// blocks where eight are not made at once (`BlockBatch`). Out of line, to keep the loops that
@@ -489,17 +503,9 @@ struct Arrivals {
                 for (l, count) in counts.enumerated() {
                     for _ in 0..<count {
                         let address = Self.address(.initialChild, nextId, seed: seed, replication: replication, armLane: armLane)
-                        var words: WordStream, event: EventBlock = (0, 0, 0, 0)
-                        if let batch {
-                            let (b0, b1, e0) = batch.blocks(nextId)
-                            words = initialTwoBlocks ? WordStream(address, first: b0, second: b1) : WordStream(address, first: b0)
-                            event = e0
-                        } else if eventBlocks {
-                            (words, event) = Self.blocks(address, event: Self.address(.childEvent, nextId, seed: seed, replication: replication,
-                                                                                     armLane: armLane), twoBlocks: initialTwoBlocks)
-                        } else {
-                            words = WordStream(address)
-                        }
+                        let made = firstWords(address, id: nextId, batch: batch, twoBlocks: initialTwoBlocks)
+                        var words = made.words
+                        let event = made.event
                         let age = Engine.drawAge(&words, first)
                         for i in 0..<arms {
                             var own = words
@@ -546,17 +552,9 @@ struct Arrivals {
                     willAdd(number)
                     for _ in 0..<number {
                         let address = Self.address(.enteringChild, id, seed: seed, replication: replication, armLane: armLane)
-                        var words: WordStream, event: EventBlock = (0, 0, 0, 0)
-                        if let batch {
-                            let (b0, b1, e0) = batch.blocks(id)
-                            words = enteringTwoBlocks ? WordStream(address, first: b0, second: b1) : WordStream(address, first: b0)
-                            event = e0
-                        } else if eventBlocks {
-                            (words, event) = Self.blocks(address, event: Self.address(.childEvent, id, seed: seed, replication: replication,
-                                                                                     armLane: armLane), twoBlocks: enteringTwoBlocks)
-                        } else {
-                            words = WordStream(address)
-                        }
+                        let made = firstWords(address, id: id, batch: batch, twoBlocks: enteringTwoBlocks)
+                        var words = made.words
+                        let event = made.event
                         let u = words.uniform()
                         var l = 0, acc = shares[0]
                         while l < n - 1 && u >= acc { l += 1; acc += shares[l] }
