@@ -1,5 +1,5 @@
 /// A level of support. Levels are data: the engine never knows how many
-/// there are or what they are called (ARCHITECTURE.md, principle 3).
+/// there are or what they are called.
 public struct Level: Sendable, Equatable {
     public var name: String
     /// A child in an absorbing level stays there: no transitions, no
