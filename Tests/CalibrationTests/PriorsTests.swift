@@ -2,6 +2,7 @@ import Calibration
 import Foundation
 import Model
 import Testing
+import TestSupport
 
 @Suite struct PriorsTests {
     @Test func weaklyInformativeDefault() {
@@ -32,10 +33,9 @@ import Testing
                              .logNormal(median: 0.25, sdLog: 0.7), .logNormal(median: 0.2, sdLog: 0.3)])
     }
 
+    /// `text` written to a new file `name` in the test run's temporary folder (removed when the run ends).
     static func write(_ text: String, _ name: String) throws -> String {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("girfec-priors-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        let path = folder.appendingPathComponent(name).path
+        let path = Fixtures.temporaryFolder("girfec-priors") + "/" + name
         try text.write(toFile: path, atomically: true, encoding: .utf8)
         return path
     }
