@@ -165,11 +165,13 @@ public enum Philox {
 
     /// Block `position` of the eight streams (index[i], replication, purposeWord) under `key`, word w
     /// of stream i at out[w · 8 + i]: the words of `block(counter:key:)` for each, computed as eight
-    /// lanes of vectors when `eightAtOnce` (`girfec_philox4x32_x8_avx2`), one by one otherwise.
+    /// lanes of vectors when `eightAtOnce` and the processor runs them (`Philox.eightAtOnce`,
+    /// `girfec_philox4x32_x8_avx2`), one by one otherwise: the argument can only turn the vector path off,
+    /// so no caller can run AVX2 code on a processor without it.
     @inlinable
     public static func blocks8(position: UInt32, index: UnsafePointer<UInt32>, replication: UInt32, purposeWord: UInt32,
                                key: (UInt32, UInt32), eightAtOnce: Bool, into out: UnsafeMutablePointer<UInt32>) {
-        if eightAtOnce {
+        if eightAtOnce && Self.eightAtOnce {
             girfec_philox4x32_x8_avx2(position, index, replication, purposeWord, key.0, key.1, out)
             return
         }
